@@ -1,0 +1,97 @@
+//! The services every handler shares (SIP call handlers and web pages alike).
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use tokio::sync::Notify;
+
+use crate::dialplan::{Action, DialplanHandle};
+use crate::domain::Purchase;
+use crate::events::EventView;
+use crate::links::Links;
+use crate::mail::{self, MailError, Templates};
+use crate::store::{PhoneUser, Store, StoreError, StoreTx};
+
+pub struct App {
+    pub store: Store,
+    pub links: Links,
+    pub templates: Templates,
+    pub dialplan: DialplanHandle,
+    /// Poke the mail worker after an enqueue.
+    pub mail_wake: Arc<Notify>,
+    pub carrier_mail_template: String,
+    /// No SMTP configured: the `/outbox` page shows what was "sent".
+    pub local_outbox: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Mail(#[from] MailError),
+    #[error(transparent)]
+    Link(#[from] crate::links::LinkError),
+}
+
+/// The event fields mail templates use.
+#[derive(Debug, Serialize)]
+pub struct MailEvent {
+    pub name: String,
+    pub venue: String,
+    pub starts: String,
+    pub doors_open: String,
+    pub contact: String,
+}
+
+impl From<&EventView> for MailEvent {
+    fn from(e: &EventView) -> Self {
+        MailEvent {
+            name: e.name.clone(),
+            venue: e.venue.clone(),
+            starts: e.starts_display(),
+            doors_open: chrono::DateTime::parse_from_rfc3339(&e.doors_open)
+                .map(|d| d.format("%H:%M").to_string())
+                .unwrap_or_else(|_| e.doors_open.clone()),
+            contact: e.contact.clone(),
+        }
+    }
+}
+
+impl App {
+    /// Render `template` for `user` and put it in the outbox, inside `tx`.
+    pub async fn queue_mail<C: Serialize>(
+        &self,
+        tx: &mut StoreTx,
+        user: &PhoneUser,
+        template: &'static str,
+        ctx: &C,
+        at: i64,
+    ) -> Result<i64, AppError> {
+        let r = self.templates.render(template, &user.language, ctx)?;
+        let to = mail::address_for(user, &self.carrier_mail_template);
+        Ok(tx.enqueue_mail(&to, r.template, &r.subject, &r.text, &r.html, at).await?)
+    }
+
+    /// The number to call for `action` (per-event rule first), as shown in mails and pages.
+    pub fn number_for(&self, action: Action, event: Option<&str>) -> String {
+        self.dialplan.borrow().number_for(action, event).map(|n| n.to_string()).unwrap_or_else(|| "(not configured)".into())
+    }
+
+    /// The issue-guide mail for a freshly paid purchase.
+    pub async fn queue_issue_guide(&self, tx: &mut StoreTx, user: &PhoneUser, p: &Purchase, e: &EventView, at: i64) -> Result<(), AppError> {
+        let url = self.links.url(crate::links::Purpose::IssueGuide, &p.phone, Some(&p.id), at)?;
+        let ctx = serde_json::json!({
+            "url": url,
+            "event": MailEvent::from(e),
+            "seats": p.seats.join(", "),
+            "quantity": p.quantity,
+            "amount": e.price_display(p.amount),
+            "issue_number": self.number_for(Action::Issue, Some(&e.id)),
+            "phone": p.phone.as_str(),
+            "purchase_id": p.id,
+        });
+        self.queue_mail(tx, user, "issue-guide", &ctx, at).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,261 @@
+//! The ticket side of a phone call: one handler per dialplan action.
+//!
+//! Each call is one database transaction: claim the call's idempotency key
+//! (Call-ID + CSeq), change state through the domain, write the journal and
+//! the outbox, remember the decision. A second INVITE with the same key (a
+//! carrier retrying after our transaction state was lost, or a second gateway
+//! behind the same load balancer) gets the first decision back and changes
+//! nothing.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use serde_json::json;
+use tracing::Instrument;
+
+use crate::app::{App, AppError, MailEvent};
+use crate::dialplan::Action;
+use crate::domain::{DomainError, IssueOutcome, PaymentStatus, UsageOutcome};
+use crate::links::Purpose;
+use crate::sip::{CallDecision, CallHandler, IncomingCall};
+use crate::store::{now, CallRecord, PhoneUser, StoreTx};
+
+/// The [`CallHandler`] the SIP endpoint calls for every new INVITE.
+pub struct Calls {
+    app: Arc<App>,
+}
+
+impl Calls {
+    pub fn new(app: Arc<App>) -> Self {
+        Calls { app }
+    }
+}
+
+impl CallHandler for Calls {
+    fn handle(&self, call: IncomingCall) -> Pin<Box<dyn Future<Output = CallDecision> + Send + 'static>> {
+        let app = self.app.clone();
+        let span = tracing::info_span!("call", call_id = %call.call_id, action = ?call.rule.action, caller = %call.caller.number);
+        Box::pin(
+            async move {
+                match handle(&app, &call).await {
+                    Ok(d) => {
+                        tracing::info!(decision = ?d, "call handled");
+                        d
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "call failed");
+                        CallDecision::Refuse { code: 503, reason: "Service Unavailable".into(), prompt: Some("service-error".into()) }
+                    }
+                }
+            }
+            .instrument(span),
+        )
+    }
+}
+
+fn refuse(code: u16, reason: &str, prompt: &str) -> CallDecision {
+    CallDecision::Refuse { code, reason: reason.into(), prompt: Some(prompt.into()) }
+}
+
+/// Decisions are stored with the call so a repeat answers the same way.
+fn encode(d: &CallDecision) -> String {
+    match d {
+        CallDecision::Announce { prompt } => json!({"announce": prompt}).to_string(),
+        CallDecision::Refuse { code, reason, prompt } => json!({"refuse": code, "reason": reason, "prompt": prompt}).to_string(),
+    }
+}
+
+fn decode(s: &str) -> CallDecision {
+    let v: serde_json::Value = serde_json::from_str(s).unwrap_or_default();
+    if let Some(p) = v.get("announce").and_then(|p| p.as_str()) {
+        return CallDecision::Announce { prompt: p.to_string() };
+    }
+    match v.get("refuse").and_then(|c| c.as_u64()) {
+        Some(code) => CallDecision::Refuse {
+            code: code as u16,
+            reason: v.get("reason").and_then(|r| r.as_str()).unwrap_or("Refused").to_string(),
+            prompt: v.get("prompt").and_then(|p| p.as_str()).map(str::to_string),
+        },
+        // A claimed key without outcome: the first attempt is still running or died mid-way
+        // (its transaction rolled back, so this cannot really happen); answer neutrally.
+        None => CallDecision::Refuse { code: 500, reason: "Server Internal Error".into(), prompt: None },
+    }
+}
+
+async fn handle(app: &App, call: &IncomingCall) -> Result<CallDecision, AppError> {
+    let at = now();
+    let key = format!("{} {}", call.call_id, call.cseq);
+    let source = format!("{:?}", call.caller.source);
+    let dialed = call.dialed.to_string();
+    let caller = call.caller.number.to_string();
+    let peer = call.source.to_string();
+    let action = format!("{:?}", call.rule.action).to_lowercase();
+    let record = CallRecord {
+        call_key: &key,
+        action: &action,
+        dialed: &dialed,
+        caller: &caller,
+        identity_source: &source,
+        trusted: call.caller.trusted,
+        source: &peer,
+    };
+    let mut tx = app.store.begin().await?;
+    if let Some(previous) = tx.claim_call(&record, at).await? {
+        tx.commit().await?;
+        tracing::info!("repeated call key: answering as before, changing nothing");
+        return Ok(decode(&previous));
+    }
+    let actor = format!("call:{}", call.call_id);
+    let decision = match call.rule.action {
+        Action::Purchase => purchase(app, &mut tx, call, &actor, at).await?,
+        Action::Issue => issue(app, &mut tx, call, &actor, at).await?,
+        Action::Usage => usage(app, &mut tx, call, &actor, at).await?,
+        Action::Announce => CallDecision::Announce { prompt: call.rule.prompt.clone().unwrap_or_else(|| "welcome".into()) },
+        Action::Reject => CallDecision::Refuse { code: call.rule.reject_code, reason: "Rejected".into(), prompt: None },
+    };
+    tx.finish_call(&key, &encode(&decision)).await?;
+    tx.commit().await?;
+    app.mail_wake.notify_one();
+    Ok(decision)
+}
+
+/// Purchase call (seed 000 S100–S112): register the caller and mail a purchase link.
+async fn purchase(app: &App, tx: &mut StoreTx, call: &IncomingCall, actor: &str, at: i64) -> Result<CallDecision, AppError> {
+    let user = tx.touch_phone_user(&call.caller.number, &call.rule.language, at).await?;
+    let url = app.links.url(Purpose::Purchase, &user.phone, None, at)?;
+    let ctx = json!({"url": url, "phone": user.phone.as_str(), "user_number": user.user_number});
+    app.queue_mail(tx, &user, "purchase-link", &ctx, at).await?;
+    tx.journal("phone-user", &user.user_number, "purchase-link-sent", None, None, actor, "{}").await?;
+    Ok(CallDecision::Announce { prompt: "purchase-link-sent".into() })
+}
+
+/// Issue call (seed 000 S200–S214): issue every paid purchase of this phone, once.
+async fn issue(app: &App, tx: &mut StoreTx, call: &IncomingCall, actor: &str, at: i64) -> Result<CallDecision, AppError> {
+    let user = tx.touch_phone_user(&call.caller.number, &call.rule.language, at).await?;
+    let purchases = tx.purchases_for_phone(&user.phone).await?;
+    let mut any_new = false;
+    let mut sent = 0;
+    for mut p in purchases {
+        if p.payment_status != PaymentStatus::Paid || call.rule.event.as_deref().is_some_and(|e| e != p.event_id) {
+            continue;
+        }
+        let (outcome, transitions) = match p.issue_call(at) {
+            Ok(x) => x,
+            Err(DomainError::NotPaid) => continue,
+            Err(e) => return Err(unexpected(e)),
+        };
+        tx.save_purchase(&p, &transitions, actor, at).await?;
+        let Some(event) = tx.event(&p.event_id).await? else { continue };
+        any_new |= outcome == IssueOutcome::Issued;
+        let ctx = json!({
+            "url": app.links.url(Purpose::Ticket, &p.phone, Some(&p.id), at)?,
+            "event": MailEvent::from(&event),
+            "seats": p.seats.join(", "),
+            "usage_number": app.number_for(Action::Usage, Some(&event.id)),
+            "resent": outcome == IssueOutcome::Resent,
+            "phone": p.phone.as_str(),
+            "purchase_id": p.id,
+        });
+        app.queue_mail(tx, &user, "ticket", &ctx, at).await?;
+        sent += 1;
+    }
+    if sent == 0 {
+        let reason = "There is no paid ticket for this phone number. If you have just paid, wait for the mail with the issue number and call again from the same phone.";
+        refusal_mail(app, tx, &user, reason, None, at).await?;
+        tx.journal("phone-user", &user.user_number, "issue-refused", None, None, actor, "{\"reason\":\"nothing paid\"}").await?;
+        return Ok(refuse(403, "Nothing To Issue", "nothing-to-issue"));
+    }
+    Ok(CallDecision::Announce { prompt: if any_new { "ticket-sent" } else { "ticket-resent" }.into() })
+}
+
+/// Usage-confirmation call (seed 000 S220–S234): issue the admission permit and mail the admission page.
+async fn usage(app: &App, tx: &mut StoreTx, call: &IncomingCall, actor: &str, at: i64) -> Result<CallDecision, AppError> {
+    let user = tx.touch_phone_user(&call.caller.number, &call.rule.language, at).await?;
+    let purchases = tx.purchases_for_phone(&user.phone).await?;
+    let mut sent = 0;
+    let mut issued_any = false;
+    let mut admitted_at: Option<i64> = None;
+    let mut outside: Option<i64> = None;
+    for mut p in purchases {
+        if !p.issued || call.rule.event.as_deref().is_some_and(|e| e != p.event_id) {
+            continue;
+        }
+        issued_any = true;
+        let Some(event) = tx.event(&p.event_id).await? else { continue };
+        let window = crate::domain::AdmissionWindow { opens: event.admission_opens, closes: event.admission_closes };
+        match p.usage_call(window, at) {
+            Ok((outcome, transitions)) => {
+                tx.save_purchase(&p, &transitions, actor, at).await?;
+                let ctx = json!({
+                    "url": app.links.url(Purpose::Admission, &p.phone, Some(&p.id), at)?,
+                    "event": MailEvent::from(&event),
+                    "seats": p.seats.join(", "),
+                    "phone": p.phone.as_str(),
+                    "resent": outcome == UsageOutcome::PermitResent,
+                });
+                app.queue_mail(tx, &user, "admission", &ctx, at).await?;
+                sent += 1;
+            }
+            Err(DomainError::AlreadyAdmitted { at: t }) => admitted_at = Some(admitted_at.map_or(t, |a| a.max(t))),
+            Err(DomainError::OutsideAdmissionWindow) => {
+                outside = Some(outside.map_or(event.admission_opens, |o| o.min(event.admission_opens)))
+            }
+            Err(e) => return Err(unexpected(e)),
+        }
+    }
+    if sent > 0 {
+        return Ok(CallDecision::Announce { prompt: "admission-sent".into() });
+    }
+    let (reason, code, status, prompt) = if let Some(t) = admitted_at {
+        (
+            format!("This ticket has already been used for admission at {} (UTC). It cannot be used again.", fmt_time(t)),
+            409,
+            "Already Admitted",
+            "already-admitted",
+        )
+    } else if let (true, Some(opens)) = (issued_any, outside) {
+        (format!("Admission is not open now. It opens at {} (UTC).", fmt_time(opens)), 403, "Admission Not Open", "no-ticket")
+    } else {
+        (
+            "There is no issued ticket for this phone number. Buy a ticket and call the issue number first.".to_string(),
+            403,
+            "No Ticket",
+            "no-ticket",
+        )
+    };
+    refusal_mail(app, tx, &user, &reason, None, at).await?;
+    tx.journal("phone-user", &user.user_number, "usage-refused", None, None, actor, &json!({"reason": reason}).to_string()).await?;
+    Ok(refuse(code, status, prompt))
+}
+
+async fn refusal_mail(app: &App, tx: &mut StoreTx, user: &PhoneUser, reason: &str, url: Option<&str>, at: i64) -> Result<(), AppError> {
+    let ctx = json!({"reason": reason, "phone": user.phone.as_str(), "url": url.unwrap_or("")});
+    app.queue_mail(tx, user, "refusal", &ctx, at).await?;
+    Ok(())
+}
+
+fn fmt_time(t: i64) -> String {
+    chrono::DateTime::from_timestamp(t, 0).map(|d| d.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default()
+}
+
+fn unexpected(e: DomainError) -> AppError {
+    AppError::Store(crate::store::StoreError::Corrupt(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decisions_round_trip() {
+        for d in [
+            CallDecision::Announce { prompt: "ticket-sent".into() },
+            refuse(409, "Already Admitted", "already-admitted"),
+            CallDecision::Refuse { code: 603, reason: "Decline".into(), prompt: None },
+        ] {
+            assert_eq!(decode(&encode(&d)), d);
+        }
+        assert!(matches!(decode("garbage"), CallDecision::Refuse { code: 500, .. }));
+    }
+}

@@ -1,0 +1,198 @@
+//! Configuration: `dialticket.toml` (optional) overridden by `DIALTICKET_*`
+//! environment variables, over embedded defaults that need nothing installed.
+//!
+//! | key (toml) | environment | default |
+//! |---|---|---|
+//! | `sip_listen` | `DIALTICKET_SIP_LISTEN` | `127.0.0.1:5060` (UDP and TCP) |
+//! | `http_listen` | `DIALTICKET_HTTP_LISTEN` | `127.0.0.1:8080` |
+//! | `public_url` | `DIALTICKET_PUBLIC_URL` | `http://<http_listen>` |
+//! | `database_url` | `DIALTICKET_DATABASE_URL` | `sqlite://var/dialticket.db` |
+//! | `smtp_url` | `DIALTICKET_SMTP_URL` | unset: mail goes to the local outbox page `/outbox` |
+//! | `mail_from` | `DIALTICKET_MAIL_FROM` | `dialticket <tickets@dialticket.example>` |
+//! | `dialplans` | `DIALTICKET_DIALPLANS` | `dialplans` |
+//! | `mail_templates` | `DIALTICKET_MAIL_TEMPLATES` | `mail-templates` |
+//! | `prompts` | `DIALTICKET_PROMPTS` | `prompts` |
+//! | `signing_key` | `DIALTICKET_SIGNING_KEY` | `var/signing-key.pem` (generated if absent) |
+//! | `carrier_mail_template` | `DIALTICKET_CARRIER_MAIL_TEMPLATE` | `{e164}@sms.example.net` |
+//! | `rtp_ip` | `DIALTICKET_RTP_IP` | the IP of `sip_listen` |
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub sip_listen: SocketAddr,
+    pub http_listen: SocketAddr,
+    /// Base of every link in mails; `None` = derived from the bound HTTP address.
+    pub public_url: Option<String>,
+    pub database_url: String,
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
+    pub dialplans: PathBuf,
+    pub mail_templates: PathBuf,
+    pub prompts: PathBuf,
+    pub signing_key: PathBuf,
+    /// Mail address for callers without a registered one: `{e164}` → `+8190…`, `{digits}` → `8190…`.
+    pub carrier_mail_template: String,
+    pub rtp_ip: Option<IpAddr>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: {message}")]
+    File { path: String, message: String },
+    #[error("{key}: '{value}' is not valid: {message}")]
+    Value { key: String, value: String, message: String },
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    sip_listen: Option<String>,
+    http_listen: Option<String>,
+    public_url: Option<String>,
+    database_url: Option<String>,
+    smtp_url: Option<String>,
+    mail_from: Option<String>,
+    dialplans: Option<PathBuf>,
+    mail_templates: Option<PathBuf>,
+    prompts: Option<PathBuf>,
+    signing_key: Option<PathBuf>,
+    carrier_mail_template: Option<String>,
+    rtp_ip: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            sip_listen: SocketAddr::from(([127, 0, 0, 1], 5060)),
+            http_listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: None,
+            database_url: "sqlite://var/dialticket.db".into(),
+            smtp_url: None,
+            mail_from: "dialticket <tickets@dialticket.example>".into(),
+            dialplans: "dialplans".into(),
+            mail_templates: "mail-templates".into(),
+            prompts: "prompts".into(),
+            signing_key: "var/signing-key.pem".into(),
+            carrier_mail_template: "{e164}@sms.example.net".into(),
+            rtp_ip: None,
+        }
+    }
+}
+
+impl Config {
+    /// Defaults ← `file` (if given, or `dialticket.toml` if present) ← environment.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let implicit = Path::new("dialticket.toml");
+        let path = match file {
+            Some(p) => Some(p),
+            None if implicit.exists() => Some(implicit),
+            None => None,
+        };
+        let fc = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| ConfigError::File { path: p.display().to_string(), message: e.to_string() })?;
+                toml::from_str::<FileConfig>(&text)
+                    .map_err(|e| ConfigError::File { path: p.display().to_string(), message: e.to_string() })?
+            }
+            None => FileConfig::default(),
+        };
+        Self::from_parts(fc, |k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+    }
+
+    fn from_parts(fc: FileConfig, env: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let mut c = Config::default();
+        let pick = |key: &str, file: Option<String>| env(&format!("DIALTICKET_{}", key.to_uppercase())).or(file);
+        if let Some(v) = pick("sip_listen", fc.sip_listen) {
+            c.sip_listen = parse_addr("sip_listen", &v)?;
+        }
+        if let Some(v) = pick("http_listen", fc.http_listen) {
+            c.http_listen = parse_addr("http_listen", &v)?;
+        }
+        c.public_url = pick("public_url", fc.public_url).map(|u| u.trim_end_matches('/').to_string());
+        if let Some(v) = pick("database_url", fc.database_url) {
+            c.database_url = v;
+        }
+        c.smtp_url = pick("smtp_url", fc.smtp_url);
+        if let Some(v) = pick("mail_from", fc.mail_from) {
+            c.mail_from = v;
+        }
+        if let Some(v) = pick("dialplans", fc.dialplans.map(|p| p.display().to_string())) {
+            c.dialplans = v.into();
+        }
+        if let Some(v) = pick("mail_templates", fc.mail_templates.map(|p| p.display().to_string())) {
+            c.mail_templates = v.into();
+        }
+        if let Some(v) = pick("prompts", fc.prompts.map(|p| p.display().to_string())) {
+            c.prompts = v.into();
+        }
+        if let Some(v) = pick("signing_key", fc.signing_key.map(|p| p.display().to_string())) {
+            c.signing_key = v.into();
+        }
+        if let Some(v) = pick("carrier_mail_template", fc.carrier_mail_template) {
+            if !v.contains('@') || !(v.contains("{e164}") || v.contains("{digits}")) {
+                return Err(ConfigError::Value {
+                    key: "carrier_mail_template".into(),
+                    value: v,
+                    message: "must be an address containing {e164} or {digits}".into(),
+                });
+            }
+            c.carrier_mail_template = v;
+        }
+        if let Some(v) = pick("rtp_ip", fc.rtp_ip) {
+            c.rtp_ip = Some(v.parse().map_err(|e: std::net::AddrParseError| ConfigError::Value {
+                key: "rtp_ip".into(),
+                value: v.clone(),
+                message: e.to_string(),
+            })?);
+        }
+        if let Some(url) = &c.smtp_url {
+            if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+                return Err(ConfigError::Value {
+                    key: "smtp_url".into(),
+                    value: url.clone(),
+                    message: "expected smtp://host:port or smtps://host:port".into(),
+                });
+            }
+        }
+        Ok(c)
+    }
+}
+
+fn parse_addr(key: &str, v: &str) -> Result<SocketAddr, ConfigError> {
+    v.parse().map_err(|e: std::net::AddrParseError| ConfigError::Value {
+        key: key.into(),
+        value: v.into(),
+        message: format!("{e} (expected IP:port, e.g. 127.0.0.1:5060)"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn env_overrides_file_overrides_defaults() {
+        let fc: FileConfig = toml::from_str("sip_listen = \"127.0.0.1:5070\"\nhttp_listen = \"127.0.0.1:9000\"\n").unwrap();
+        let env: HashMap<&str, &str> =
+            [("DIALTICKET_SIP_LISTEN", "127.0.0.1:5080"), ("DIALTICKET_SMTP_URL", "smtp://127.0.0.1:2525")].into();
+        let c = Config::from_parts(fc, |k| env.get(k).map(|s| s.to_string())).unwrap();
+        assert_eq!(c.sip_listen.port(), 5080);
+        assert_eq!(c.http_listen.port(), 9000);
+        assert_eq!(c.smtp_url.as_deref(), Some("smtp://127.0.0.1:2525"));
+        assert_eq!(c.database_url, "sqlite://var/dialticket.db");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let e = Config::from_parts(FileConfig::default(), |k| (k == "DIALTICKET_SIP_LISTEN").then(|| "nowhere".into()))
+            .unwrap_err();
+        assert!(e.to_string().starts_with("sip_listen: 'nowhere'"), "{e}");
+        assert!(toml::from_str::<FileConfig>("sip_lisen = \"x\"").is_err());
+    }
+}

@@ -1,0 +1,311 @@
+//! The ticket domain: purchase states and the seed-000 counters, as plain
+//! Rust with no I/O. The store loads a [`Purchase`], calls one of these
+//! methods, and writes back the purchase together with the returned
+//! [`Transition`]s (the journal rows) in one database transaction.
+//!
+//! Life of a purchase (seed 000 fig. 5):
+//! payment `pending → paid | declined`; on `paid` the issue guide is sent;
+//! an issue call sets `issued` (again: counts, never issues twice);
+//! a usage-confirmation call inside the admission window issues the
+//! admission permit; staff admit once.
+
+use serde::{Deserialize, Serialize};
+
+use crate::phone::PhoneNumber;
+
+/// Unix seconds, UTC.
+pub type Timestamp = i64;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PaymentStatus {
+    Pending,
+    Paid,
+    Declined,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IssueGuideState {
+    NotSent,
+    Sent,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AdmissionState {
+    None,
+    PermitIssued,
+    Admitted,
+}
+
+macro_rules! str_enum {
+    ($t:ty { $($v:ident => $s:literal),* $(,)? }) => {
+        impl $t {
+            pub fn as_str(&self) -> &'static str {
+                match self { $(Self::$v => $s),* }
+            }
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($s => Some(Self::$v),)* _ => None }
+            }
+        }
+    };
+}
+str_enum!(PaymentStatus { Pending => "pending", Paid => "paid", Declined => "declined" });
+str_enum!(IssueGuideState { NotSent => "not-sent", Sent => "sent" });
+str_enum!(AdmissionState { None => "none", PermitIssued => "permit-issued", Admitted => "admitted" });
+
+/// A purchase with its counters (seed 000 fig. 5).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Purchase {
+    pub id: String,
+    pub user_number: String,
+    pub phone: PhoneNumber,
+    pub event_id: String,
+    pub seat_type: String,
+    pub seats: Vec<String>,
+    pub quantity: u32,
+    pub amount: i64,
+    pub reserved_at: Timestamp,
+    pub cancellable_until: Timestamp,
+    pub payment_method: String,
+    pub payment_status: PaymentStatus,
+    pub payment_ref: Option<String>,
+    pub issue_guide: IssueGuideState,
+    pub issue_call_count: u32,
+    pub issued: bool,
+    pub issued_at: Option<Timestamp>,
+    pub usage_call_count: u32,
+    pub admission: AdmissionState,
+    pub permit_issued_at: Option<Timestamp>,
+    pub admitted_at: Option<Timestamp>,
+}
+
+/// One state change, to be written to the journal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Transition {
+    pub action: &'static str,
+    pub from: String,
+    pub to: String,
+}
+
+impl Transition {
+    fn new(action: &'static str, from: impl Into<String>, to: impl Into<String>) -> Self {
+        Transition { action, from: from.into(), to: to.into() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    #[error("payment already settled as {0}")]
+    AlreadySettled(&'static str),
+    #[error("purchase is not paid")]
+    NotPaid,
+    #[error("ticket is not issued")]
+    NotIssued,
+    #[error("no admission permit has been issued; call the usage-confirmation number first")]
+    NoPermit,
+    #[error("already admitted")]
+    AlreadyAdmitted { at: Timestamp },
+    #[error("outside the admission window")]
+    OutsideAdmissionWindow,
+}
+
+/// The result of a payment attempt as reported by a provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaymentResult {
+    Approved { reference: String },
+    Declined { reason: String },
+}
+
+/// What an issue call did to one purchase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IssueOutcome {
+    /// Issued now, for the first time.
+    Issued,
+    /// Already issued: the ticket is sent again, nothing else changes.
+    Resent,
+}
+
+/// What a usage-confirmation call did to one purchase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsageOutcome {
+    PermitIssued,
+    PermitResent,
+}
+
+/// When admission is allowed for an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AdmissionWindow {
+    pub opens: Timestamp,
+    pub closes: Timestamp,
+}
+
+impl AdmissionWindow {
+    pub fn contains(&self, t: Timestamp) -> bool {
+        self.opens <= t && t <= self.closes
+    }
+}
+
+impl Purchase {
+    /// Settle the payment. Approval sends the issue guide (its mail is the caller's business).
+    pub fn settle(&mut self, result: &PaymentResult) -> Result<Vec<Transition>, DomainError> {
+        if self.payment_status != PaymentStatus::Pending {
+            return Err(DomainError::AlreadySettled(self.payment_status.as_str()));
+        }
+        let mut t = Vec::new();
+        match result {
+            PaymentResult::Approved { reference } => {
+                self.payment_status = PaymentStatus::Paid;
+                self.payment_ref = Some(reference.clone());
+                t.push(Transition::new("payment", "pending", "paid"));
+                self.issue_guide = IssueGuideState::Sent;
+                t.push(Transition::new("issue-guide", "not-sent", "sent"));
+            }
+            PaymentResult::Declined { .. } => {
+                self.payment_status = PaymentStatus::Declined;
+                t.push(Transition::new("payment", "pending", "declined"));
+            }
+        }
+        Ok(t)
+    }
+
+    /// An issue call from this purchase's phone. Counts every call; issues once.
+    pub fn issue_call(&mut self, now: Timestamp) -> Result<(IssueOutcome, Vec<Transition>), DomainError> {
+        if self.payment_status != PaymentStatus::Paid {
+            return Err(DomainError::NotPaid);
+        }
+        let before = self.issue_call_count;
+        self.issue_call_count += 1;
+        let mut t = vec![Transition::new("issue-call", before.to_string(), self.issue_call_count.to_string())];
+        if self.issued {
+            return Ok((IssueOutcome::Resent, t));
+        }
+        self.issued = true;
+        self.issued_at = Some(now);
+        t.push(Transition::new("issued", "false", "true"));
+        Ok((IssueOutcome::Issued, t))
+    }
+
+    /// A usage-confirmation call at the venue.
+    pub fn usage_call(&mut self, window: AdmissionWindow, now: Timestamp) -> Result<(UsageOutcome, Vec<Transition>), DomainError> {
+        if !self.issued {
+            return Err(DomainError::NotIssued);
+        }
+        if self.admission == AdmissionState::Admitted {
+            return Err(DomainError::AlreadyAdmitted { at: self.admitted_at.unwrap_or(now) });
+        }
+        if !window.contains(now) {
+            return Err(DomainError::OutsideAdmissionWindow);
+        }
+        let before = self.usage_call_count;
+        self.usage_call_count += 1;
+        let count = Transition::new("usage-call", before.to_string(), self.usage_call_count.to_string());
+        match self.admission {
+            AdmissionState::Admitted => Err(DomainError::AlreadyAdmitted { at: self.admitted_at.unwrap_or(now) }),
+            AdmissionState::PermitIssued => Ok((UsageOutcome::PermitResent, vec![count])),
+            AdmissionState::None => {
+                self.admission = AdmissionState::PermitIssued;
+                self.permit_issued_at = Some(now);
+                Ok((UsageOutcome::PermitIssued, vec![count, Transition::new("admission-permit", "none", "permit-issued")]))
+            }
+        }
+    }
+
+    /// Staff admit the holder, once.
+    pub fn admit(&mut self, now: Timestamp) -> Result<Vec<Transition>, DomainError> {
+        match self.admission {
+            AdmissionState::None => Err(DomainError::NoPermit),
+            AdmissionState::Admitted => Err(DomainError::AlreadyAdmitted { at: self.admitted_at.unwrap_or(now) }),
+            AdmissionState::PermitIssued => {
+                self.admission = AdmissionState::Admitted;
+                self.admitted_at = Some(now);
+                Ok(vec![Transition::new("admission", "permit-issued", "admitted")])
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn purchase() -> Purchase {
+        Purchase {
+            id: "p1".into(),
+            user_number: "1234567890".into(),
+            phone: PhoneNumber::parse("+819012345678").unwrap(),
+            event_id: "e1".into(),
+            seat_type: "S".into(),
+            seats: vec!["A-1".into()],
+            quantity: 1,
+            amount: 8000,
+            reserved_at: 0,
+            cancellable_until: 100,
+            payment_method: "card".into(),
+            payment_status: PaymentStatus::Pending,
+            payment_ref: None,
+            issue_guide: IssueGuideState::NotSent,
+            issue_call_count: 0,
+            issued: false,
+            issued_at: None,
+            usage_call_count: 0,
+            admission: AdmissionState::None,
+            permit_issued_at: None,
+            admitted_at: None,
+        }
+    }
+
+    const WINDOW: AdmissionWindow = AdmissionWindow { opens: 1000, closes: 2000 };
+
+    #[test]
+    fn happy_path_counts_every_call_and_issues_once() {
+        let mut p = purchase();
+        let t = p.settle(&PaymentResult::Approved { reference: "ch_1".into() }).unwrap();
+        assert_eq!(t.len(), 2);
+        assert_eq!(p.issue_guide, IssueGuideState::Sent);
+        assert_eq!(p.issue_call(10).unwrap().0, IssueOutcome::Issued);
+        assert_eq!(p.issue_call(20).unwrap().0, IssueOutcome::Resent);
+        assert_eq!(p.issue_call_count, 2);
+        assert_eq!(p.issued_at, Some(10));
+        assert_eq!(p.usage_call(WINDOW, 1500).unwrap().0, UsageOutcome::PermitIssued);
+        assert_eq!(p.usage_call(WINDOW, 1501).unwrap().0, UsageOutcome::PermitResent);
+        p.admit(1502).unwrap();
+        assert_eq!(p.admit(1503), Err(DomainError::AlreadyAdmitted { at: 1502 }));
+        assert_eq!(p.usage_call(WINDOW, 1600), Err(DomainError::AlreadyAdmitted { at: 1502 }));
+        assert_eq!(p.usage_call_count, 2, "refused calls change nothing");
+    }
+
+    #[test]
+    fn never_issued_unless_paid() {
+        let mut p = purchase();
+        assert_eq!(p.issue_call(1), Err(DomainError::NotPaid));
+        p.settle(&PaymentResult::Declined { reason: "declined".into() }).unwrap();
+        assert_eq!(p.issue_call(1), Err(DomainError::NotPaid));
+        assert!(!p.issued);
+        assert_eq!(p.issue_call_count, 0);
+        assert_eq!(p.settle(&PaymentResult::Approved { reference: "x".into() }), Err(DomainError::AlreadySettled("declined")));
+    }
+
+    #[test]
+    fn never_admitted_unless_issued_and_inside_window() {
+        let mut p = purchase();
+        assert_eq!(p.usage_call(WINDOW, 1500), Err(DomainError::NotIssued));
+        assert_eq!(p.admit(1500), Err(DomainError::NoPermit));
+        p.settle(&PaymentResult::Approved { reference: "x".into() }).unwrap();
+        p.issue_call(5).unwrap();
+        assert_eq!(p.usage_call(WINDOW, 999), Err(DomainError::OutsideAdmissionWindow));
+        assert_eq!(p.usage_call(WINDOW, 2001), Err(DomainError::OutsideAdmissionWindow));
+        assert_eq!(p.admission, AdmissionState::None);
+    }
+
+    #[test]
+    fn state_strings_round_trip() {
+        for s in [AdmissionState::None, AdmissionState::PermitIssued, AdmissionState::Admitted] {
+            assert_eq!(AdmissionState::parse(s.as_str()), Some(s));
+        }
+        for s in [PaymentStatus::Pending, PaymentStatus::Paid, PaymentStatus::Declined] {
+            assert_eq!(PaymentStatus::parse(s.as_str()), Some(s));
+        }
+    }
+}

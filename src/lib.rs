@@ -1,0 +1,39 @@
+//! dialticket — sells, issues and admits e-tickets by phone call (caller ID)
+//! and signed mail links.
+//!
+//! Where things live, in the order one call passes through them:
+//!
+//! | module | concern |
+//! |---|---|
+//! | [`sip`] | UDP/TCP transport, RFC 3261 transactions, the call endpoint |
+//! | [`dialplan`] | dialled number → action, answer mode, trusted trunks |
+//! | [`identity`] | who is calling (P-Asserted-Identity / From, trust, E.164) |
+//! | [`phone`] | the validated E.164 `PhoneNumber` |
+//! | [`media`] | SDP answer, RTP announcements |
+//! | [`calls`] | the purchase / issue / usage handlers (SIP ↔ ticket domain) |
+//! | [`domain`] | ticket state machine, pure, no I/O |
+//! | [`store`] | SQLite via sqlx: one transaction per change, journal + outbox rows |
+//! | [`mail`] | outbox worker, templates, SMTP or the local outbox |
+//! | [`links`] | purpose-bound signed tokens for mailed links |
+//! | [`web`] | the pages behind the links (GET shows, POST acts) |
+//! | [`config`], [`startup`], [`telemetry`] | configuration and wiring |
+//!
+//! `docs/architecture.md` follows one call through all of them.
+
+pub mod dialplan;
+pub mod identity;
+pub mod media;
+pub mod phone;
+pub mod sip;
+pub mod app;
+pub mod calls;
+pub mod config;
+pub mod domain;
+pub mod events;
+pub mod links;
+pub mod mail;
+pub mod payment;
+// pub mod startup; (enabled once sip::serve lands)
+pub mod store;
+pub mod telemetry;
+pub mod web;

@@ -1,0 +1,235 @@
+//! Signed links: purpose-bound, expiring EdDSA tokens (JWT via jsonwebtoken).
+//!
+//! A token minted for one purpose (say, an issue guide) is refused on every
+//! other page, so a forwarded guide cannot be replayed as a ticket. Tokens
+//! carry a key id (`kid`) so keys can be rotated later. Verifying a token
+//! never changes state: opening a link is free, acting needs a POST or a call.
+
+use std::path::Path;
+
+use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use ed25519_dalek::SigningKey;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::phone::PhoneNumber;
+
+/// What a link is for. Part of the signed payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Purpose {
+    /// The purchase pages (event list → event → order).
+    Purchase,
+    /// The issue guide: event details and the number to call to issue.
+    IssueGuide,
+    /// The ticket page.
+    Ticket,
+    /// The admission page staff look at.
+    Admission,
+    /// The code printed on a ticket, checked by staff.
+    TicketCode,
+}
+
+impl Purpose {
+    /// Lifetime of a freshly minted token.
+    pub fn ttl_secs(self) -> i64 {
+        match self {
+            Purpose::Purchase => 24 * 3600,
+            Purpose::IssueGuide => 90 * 24 * 3600,
+            Purpose::Ticket | Purpose::TicketCode => 365 * 24 * 3600,
+            Purpose::Admission => 2 * 24 * 3600,
+        }
+    }
+
+    /// The path prefix of the page the link opens.
+    pub fn path(self) -> &'static str {
+        match self {
+            Purpose::Purchase => "/p/",
+            Purpose::IssueGuide => "/g/",
+            Purpose::Ticket => "/t/",
+            Purpose::Admission => "/a/",
+            Purpose::TicketCode => "/verify/",
+        }
+    }
+}
+
+/// The signed payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    pub purpose: Purpose,
+    /// The phone the link was sent to.
+    pub sub: PhoneNumber,
+    /// The purchase the link is about, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<String>,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    #[error("this link has expired")]
+    Expired,
+    #[error("this link is not valid")]
+    Invalid,
+    #[error("this link is for a different page")]
+    WrongPurpose,
+    #[error("signing key: {0}")]
+    Key(String),
+}
+
+/// Signs and verifies link tokens with one Ed25519 key.
+pub struct Links {
+    kid: String,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    public_url: String,
+}
+
+impl Links {
+    /// Load the PKCS#8 PEM key at `path`, generating it (mode 0600) if absent.
+    pub fn load_or_generate(path: &Path, public_url: &str) -> Result<Links, LinkError> {
+        let key = if path.exists() {
+            let pem = std::fs::read_to_string(path).map_err(|e| LinkError::Key(format!("{}: {e}", path.display())))?;
+            SigningKey::from_pkcs8_pem(&pem).map_err(|e| LinkError::Key(format!("{}: {e}", path.display())))?
+        } else {
+            let key = SigningKey::from_bytes(&rand::random::<[u8; 32]>());
+            let pem = key
+                .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+                .map_err(|e| LinkError::Key(e.to_string()))?;
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| LinkError::Key(format!("{}: {e}", dir.display())))?;
+            }
+            write_private(path, pem.as_bytes()).map_err(|e| LinkError::Key(format!("{}: {e}", path.display())))?;
+            tracing::info!(path = %path.display(), "generated a new link-signing key");
+            key
+        };
+        Self::from_key(&key, public_url)
+    }
+
+    pub fn from_key(key: &SigningKey, public_url: &str) -> Result<Links, LinkError> {
+        let pem = key
+            .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+            .map_err(|e| LinkError::Key(e.to_string()))?;
+        let encoding = EncodingKey::from_ed_pem(pem.as_bytes()).map_err(|e| LinkError::Key(e.to_string()))?;
+        let public = key.verifying_key().to_bytes();
+        let decoding = DecodingKey::from_ed_der(&public);
+        use base64::Engine;
+        let kid = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&public[..9]);
+        Ok(Links { kid, encoding, decoding, public_url: public_url.trim_end_matches('/').to_string() })
+    }
+
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    /// Mint a token for `purpose`, valid from `now` for the purpose's lifetime.
+    pub fn sign(&self, purpose: Purpose, sub: &PhoneNumber, pid: Option<&str>, now: i64) -> Result<String, LinkError> {
+        let claims = Claims {
+            purpose,
+            sub: sub.clone(),
+            pid: pid.map(str::to_string),
+            iat: now,
+            exp: now + purpose.ttl_secs(),
+            jti: uuid::Uuid::new_v4().simple().to_string(),
+        };
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.kid.clone());
+        jsonwebtoken::encode(&header, &claims, &self.encoding).map_err(|e| LinkError::Key(e.to_string()))
+    }
+
+    /// The absolute URL of the page for a freshly minted token.
+    pub fn url(&self, purpose: Purpose, sub: &PhoneNumber, pid: Option<&str>, now: i64) -> Result<String, LinkError> {
+        Ok(format!("{}{}{}", self.public_url, purpose.path(), self.sign(purpose, sub, pid, now)?))
+    }
+
+    /// Check signature, key id, expiry (against `now`) and purpose.
+    pub fn verify(&self, token: &str, purpose: Purpose, now: i64) -> Result<Claims, LinkError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| LinkError::Invalid)?;
+        if header.alg != Algorithm::EdDSA || header.kid.as_deref() != Some(self.kid.as_str()) {
+            return Err(LinkError::Invalid);
+        }
+        let mut v = Validation::new(Algorithm::EdDSA);
+        // Expiry is checked below against our clock, so tests can pass `now`.
+        v.validate_exp = false;
+        v.required_spec_claims.clear();
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &v).map_err(|_| LinkError::Invalid)?;
+        let c = data.claims;
+        if now >= c.exp {
+            return Err(LinkError::Expired);
+        }
+        if c.purpose != purpose {
+            return Err(LinkError::WrongPurpose);
+        }
+        Ok(c)
+    }
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    f.write_all(bytes)
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn links() -> Links {
+        Links::from_key(&SigningKey::from_bytes(&[7u8; 32]), "http://127.0.0.1:8080/").unwrap()
+    }
+
+    fn phone() -> PhoneNumber {
+        PhoneNumber::parse("+819012345678").unwrap()
+    }
+
+    #[test]
+    fn round_trip_and_purpose_binding() {
+        let l = links();
+        let t = l.sign(Purpose::Ticket, &phone(), Some("p1"), 1000).unwrap();
+        let c = l.verify(&t, Purpose::Ticket, 1001).unwrap();
+        assert_eq!(c.pid.as_deref(), Some("p1"));
+        assert_eq!(c.sub, phone());
+        assert!(matches!(l.verify(&t, Purpose::Admission, 1001), Err(LinkError::WrongPurpose)));
+        assert!(matches!(l.verify(&t, Purpose::Ticket, 1000 + Purpose::Ticket.ttl_secs()), Err(LinkError::Expired)));
+        assert!(l.url(Purpose::Purchase, &phone(), None, 0).unwrap().starts_with("http://127.0.0.1:8080/p/ey"));
+    }
+
+    #[test]
+    fn tampering_and_foreign_keys_are_refused() {
+        let l = links();
+        let t = l.sign(Purpose::Purchase, &phone(), None, 1000).unwrap();
+        let mut parts: Vec<String> = t.split('.').map(str::to_string).collect();
+        // Flip one character of the payload.
+        let mut payload: Vec<char> = parts[1].chars().collect();
+        payload[5] = if payload[5] == 'A' { 'B' } else { 'A' };
+        parts[1] = payload.into_iter().collect();
+        assert!(matches!(l.verify(&parts.join("."), Purpose::Purchase, 1001), Err(LinkError::Invalid)));
+        assert!(matches!(l.verify("garbage", Purpose::Purchase, 1001), Err(LinkError::Invalid)));
+        let other = Links::from_key(&SigningKey::from_bytes(&[8u8; 32]), "http://x").unwrap();
+        assert!(matches!(other.verify(&t, Purpose::Purchase, 1001), Err(LinkError::Invalid)));
+    }
+
+    #[test]
+    fn key_file_is_generated_once_and_reloaded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("var/key.pem");
+        let a = Links::load_or_generate(&path, "http://x").unwrap();
+        let b = Links::load_or_generate(&path, "http://x").unwrap();
+        assert_eq!(a.kid(), b.kid());
+        let t = a.sign(Purpose::Admission, &phone(), Some("p"), 5).unwrap();
+        assert!(b.verify(&t, Purpose::Admission, 6).is_ok());
+    }
+}

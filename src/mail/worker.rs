@@ -1,0 +1,153 @@
+//! The outbox worker: sends pending mails over SMTP (lettre), or keeps them
+//! in the local outbox (the `/outbox` page) when no SMTP server is configured.
+//!
+//! Retries transient failures with exponential backoff (1 s doubling to
+//! 5 min) for as long as it takes; a permanent refusal (5xx) marks the mail
+//! `failed` but keeps it, visible on the outbox page.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use tokio::sync::Notify;
+
+use super::MailError;
+use crate::store::{now, OutboxMail, Store};
+
+/// Where mail goes.
+#[derive(Clone)]
+pub enum Delivery {
+    /// No SMTP server: mails stay in the database and are read at `/outbox`.
+    Local,
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+}
+
+impl Delivery {
+    /// `None` → local outbox; `smtp://[user:pass@]host[:port]` → SMTP.
+    pub fn from_url(url: Option<&str>) -> Result<Delivery, MailError> {
+        let Some(url) = url else { return Ok(Delivery::Local) };
+        let bad = |m: &str| MailError::SmtpUrl(url.to_string(), m.to_string());
+        let rest = url.strip_prefix("smtp://").ok_or_else(|| bad("only smtp:// is supported in this build"))?;
+        let rest = rest.trim_end_matches('/');
+        let (creds, hostport) = match rest.rsplit_once('@') {
+            Some((c, h)) => (Some(c), h),
+            None => (None, rest),
+        };
+        let (host, port) = match hostport.rsplit_once(':') {
+            Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => {
+                (h.trim_start_matches('[').trim_end_matches(']'), p.parse::<u16>().map_err(|_| bad("port is not a number"))?)
+            }
+            _ => (hostport, 25),
+        };
+        if host.is_empty() {
+            return Err(bad("no host"));
+        }
+        let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).port(port).timeout(Some(Duration::from_secs(15)));
+        if let Some(c) = creds {
+            let (u, p) = c.split_once(':').unwrap_or((c, ""));
+            b = b.credentials(Credentials::new(u.to_string(), p.to_string()));
+        }
+        Ok(Delivery::Smtp(b.build()))
+    }
+
+    pub fn is_local(&self) -> bool {
+        matches!(self, Delivery::Local)
+    }
+}
+
+pub struct MailWorker {
+    pub store: Store,
+    pub delivery: Delivery,
+    pub from: Mailbox,
+    /// Poked after each enqueue so mail leaves at once rather than on the next poll.
+    pub wake: Arc<Notify>,
+}
+
+/// Delay before attempt `attempts + 1`.
+pub fn backoff(attempts: i64) -> i64 {
+    1i64 << attempts.clamp(0, 8).min(8) // 1, 2, 4, … 256 s
+}
+
+impl MailWorker {
+    pub async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            match self.store.due_mail(now(), 50).await {
+                Ok(batch) => {
+                    for mail in batch {
+                        self.deliver(mail).await;
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "outbox: cannot read due mail"),
+            }
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(mail_id = mail.id, to = %mail.to_addr, template = %mail.template))]
+    async fn deliver(&self, mail: OutboxMail) {
+        let result = match &self.delivery {
+            Delivery::Local => Ok("local"),
+            Delivery::Smtp(t) => match self.build(&mail) {
+                Ok(msg) => t.send(msg).await.map(|_| "sent").map_err(|e| (e.is_permanent(), e.to_string())),
+                Err(e) => Err((true, e)),
+            },
+        };
+        let stored = match result {
+            Ok(state) => {
+                tracing::info!(state, "mail delivered");
+                self.store.mail_delivered(mail.id, state, now()).await
+            }
+            Err((permanent, error)) => {
+                let delay = backoff(mail.attempts);
+                tracing::warn!(%error, permanent, retry_in_s = delay, attempts = mail.attempts + 1, "mail not delivered");
+                self.store.mail_failed(mail.id, &error, now() + delay, permanent).await
+            }
+        };
+        if let Err(e) = stored {
+            tracing::error!(error = %e, "outbox: cannot record delivery result; the mail will be retried");
+        }
+    }
+
+    fn build(&self, mail: &OutboxMail) -> Result<Message, String> {
+        let to: Mailbox = mail.to_addr.parse().map_err(|e| format!("bad recipient '{}': {e}", mail.to_addr))?;
+        let domain = self.from.email.domain().to_string();
+        Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(mail.subject.clone())
+            .message_id(Some(format!("<outbox-{}-{}@{}>", mail.id, mail.created_at, domain)))
+            .multipart(
+                MultiPart::alternative()
+                    .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(mail.body_text.clone()))
+                    .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(mail.body_html.clone())),
+            )
+            .map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn smtp_urls() {
+        assert!(Delivery::from_url(None).unwrap().is_local());
+        assert!(!Delivery::from_url(Some("smtp://127.0.0.1:2525")).unwrap().is_local());
+        assert!(!Delivery::from_url(Some("smtp://user:pw@[::1]:25")).unwrap().is_local());
+        assert!(Delivery::from_url(Some("smtp://127.0.0.1:port")).is_err());
+        assert!(Delivery::from_url(Some("http://x")).is_err());
+    }
+
+    #[test]
+    fn backoff_grows_and_caps() {
+        assert_eq!(backoff(0), 1);
+        assert_eq!(backoff(3), 8);
+        assert_eq!(backoff(50), 256);
+    }
+}

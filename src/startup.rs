@@ -1,0 +1,149 @@
+//! Build the gateway from its configuration and run it.
+//!
+//! [`Gateway::build`] binds every socket (so tests can ask for port 0 and read
+//! the real addresses back) and loads everything that can be wrong — the
+//! dialplan, mail templates, signing key, database — before anything runs;
+//! [`Gateway::run_until_stopped`] then serves SIP, HTTP and the mail worker
+//! until the shutdown future completes.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::{watch, Notify};
+
+use crate::app::App;
+use crate::calls::Calls;
+use crate::config::Config;
+use crate::dialplan::{Dialplan, DialplanErrors};
+use crate::links::{LinkError, Links};
+use crate::mail::worker::{Delivery, MailWorker};
+use crate::mail::{MailError, Templates};
+use crate::media::Prompts;
+use crate::sip::{self, SipConfig};
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("dialplan:\n{0}")]
+    Dialplan(#[from] DialplanErrors),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Mail(#[from] MailError),
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    #[error("prompts: {0}")]
+    Prompts(String),
+    #[error("cannot bind {what} on {addr}: {error}")]
+    Bind { what: &'static str, addr: SocketAddr, error: std::io::Error },
+    #[error("mail_from '{0}' is not a mail address")]
+    MailFrom(String),
+}
+
+pub struct Gateway {
+    udp: UdpSocket,
+    tcp: TcpListener,
+    http: TcpListener,
+    sip_addr: SocketAddr,
+    http_addr: SocketAddr,
+    app: Arc<App>,
+    sip_config: SipConfig,
+    worker: MailWorker,
+    _dialplan_tx: watch::Sender<Arc<Dialplan>>,
+}
+
+impl Gateway {
+    pub async fn build(config: Config) -> Result<Gateway, StartupError> {
+        let plan = Dialplan::load_dir(&config.dialplans)?;
+        let templates = Templates::load(&config.mail_templates)?;
+        let prompts = Prompts::load(&config.prompts).map_err(|e| StartupError::Prompts(e.to_string()))?;
+        let from: lettre::message::Mailbox =
+            config.mail_from.parse().map_err(|_| StartupError::MailFrom(config.mail_from.clone()))?;
+        let delivery = Delivery::from_url(config.smtp_url.as_deref())?;
+        let store = Store::connect(&config.database_url).await?;
+
+        let (udp, tcp) = bind_sip(config.sip_listen).await?;
+        let sip_addr = udp.local_addr().map_err(|error| StartupError::Bind { what: "SIP/UDP", addr: config.sip_listen, error })?;
+        let http = TcpListener::bind(config.http_listen)
+            .await
+            .map_err(|error| StartupError::Bind { what: "HTTP", addr: config.http_listen, error })?;
+        let http_addr = http.local_addr().map_err(|error| StartupError::Bind { what: "HTTP", addr: config.http_listen, error })?;
+        let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{http_addr}"));
+        let links = Links::load_or_generate(&config.signing_key, &public_url)?;
+
+        let (dialplan_tx, dialplan) = watch::channel(Arc::new(plan));
+        let mail_wake = Arc::new(Notify::new());
+        let app = Arc::new(App {
+            store: store.clone(),
+            links,
+            templates,
+            dialplan: dialplan.clone(),
+            mail_wake: mail_wake.clone(),
+            carrier_mail_template: config.carrier_mail_template.clone(),
+            local_outbox: delivery.is_local(),
+        });
+        let sip_config = SipConfig::new(dialplan, Arc::new(prompts), config.rtp_ip.unwrap_or(sip_addr.ip()));
+        let worker = MailWorker { store, delivery, from, wake: mail_wake };
+        Ok(Gateway { udp, tcp, http, sip_addr, http_addr, app, sip_config, worker, _dialplan_tx: dialplan_tx })
+    }
+
+    /// The SIP address (UDP and TCP).
+    pub fn sip_addr(&self) -> SocketAddr {
+        self.sip_addr
+    }
+
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http_addr
+    }
+
+    /// The base URL of every mailed link.
+    pub fn public_url(&self) -> String {
+        self.app.links.public_url().to_string()
+    }
+
+    pub fn app(&self) -> Arc<App> {
+        self.app.clone()
+    }
+
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        tracing::info!(sip = %self.sip_addr, http = %self.http_addr, public_url = %self.app.links.public_url(),
+            outbox = if self.app.local_outbox { "local (/outbox)" } else { "smtp" }, "dialticket is up");
+        let worker = tokio::spawn(self.worker.run(stop_rx.clone()));
+        let mut http_stop = stop_rx.clone();
+        let http = axum::serve(self.http, crate::web::router(self.app.clone())).with_graceful_shutdown(async move {
+            let _ = http_stop.wait_for(|s| *s).await;
+        });
+        let http = tokio::spawn(async move { http.await });
+        let mut sip_stop = stop_rx.clone();
+        let handler = Arc::new(Calls::new(self.app.clone()));
+        let sip = tokio::spawn(sip::serve(self.udp, self.tcp, self.sip_config, handler, async move {
+            let _ = sip_stop.wait_for(|s| *s).await;
+        }));
+        shutdown.await;
+        tracing::info!("shutting down");
+        let _ = stop_tx.send(true);
+        let _ = sip.await;
+        let _ = http.await;
+        let _ = worker.await;
+        Ok(())
+    }
+}
+
+/// UDP and TCP on the same port. With port 0 the OS picks the UDP port and
+/// TCP follows it; if that TCP port is taken, try again with a new pick.
+async fn bind_sip(addr: SocketAddr) -> Result<(UdpSocket, TcpListener), StartupError> {
+    let err = |what, error| StartupError::Bind { what, addr, error };
+    for _ in 0..20 {
+        let udp = UdpSocket::bind(addr).await.map_err(|e| err("SIP/UDP", e))?;
+        let bound = udp.local_addr().map_err(|e| err("SIP/UDP", e))?;
+        match TcpListener::bind(bound).await {
+            Ok(tcp) => return Ok((udp, tcp)),
+            Err(e) if addr.port() != 0 => return Err(err("SIP/TCP", e)),
+            Err(_) => continue,
+        }
+    }
+    Err(err("SIP/TCP", std::io::Error::other("no port free for both UDP and TCP")))
+}

@@ -1,0 +1,160 @@
+//! The pages behind the mailed links (axum). Mobile-first HTML that works
+//! without JavaScript; every page also answers `Accept: application/json`
+//! with the same data, so tests and machines can drive it.
+//!
+//! GET never changes state (mail scanners pre-open links); POST acts.
+//! Errors are mapped to HTTP status codes in one place, [`WebError`].
+
+mod pages;
+
+use std::sync::Arc;
+
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use minijinja::Environment;
+use serde::Serialize;
+
+use crate::app::{App, AppError};
+use crate::links::LinkError;
+use crate::store::StoreError;
+
+/// Build the router.
+pub fn router(app: Arc<App>) -> Router {
+    let state = Web { app, pages: Arc::new(page_templates()) };
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/healthz", get(pages::health))
+        .route("/outbox", get(pages::outbox))
+        .route("/outbox/{id}", get(pages::outbox_mail))
+        .route("/outbox/{id}/html", get(pages::outbox_mail_html))
+        .route("/p/{token}", get(pages::purchase_events))
+        .route("/p/{token}/events/{event}", get(pages::purchase_event).post(pages::purchase_order))
+        .route("/g/{token}", get(pages::issue_guide))
+        .route("/t/{token}", get(pages::ticket))
+        .route("/a/{token}", get(pages::admission))
+        .route("/a/{token}/admit", post(pages::admit))
+        .route("/verify/{code}", get(pages::verify))
+        .with_state(state)
+}
+
+#[derive(Clone)]
+pub(crate) struct Web {
+    pub app: Arc<App>,
+    pub pages: Arc<Environment<'static>>,
+}
+
+fn page_templates() -> Environment<'static> {
+    let mut env = Environment::new();
+    for (name, src) in [
+        ("base.html", include_str!("templates/base.html")),
+        ("home.html", include_str!("templates/home.html")),
+        ("error.html", include_str!("templates/error.html")),
+        ("events.html", include_str!("templates/events.html")),
+        ("event.html", include_str!("templates/event.html")),
+        ("order.html", include_str!("templates/order.html")),
+        ("guide.html", include_str!("templates/guide.html")),
+        ("ticket.html", include_str!("templates/ticket.html")),
+        ("admission.html", include_str!("templates/admission.html")),
+        ("verify.html", include_str!("templates/verify.html")),
+        ("outbox.html", include_str!("templates/outbox.html")),
+        ("mail.html", include_str!("templates/mail.html")),
+    ] {
+        // The templates are compiled into the binary; a syntax error is a build defect caught by the tests.
+        if let Err(e) = env.add_template(name, src) {
+            tracing::error!(template = name, error = %e, "page template does not compile");
+        }
+    }
+    env
+}
+
+/// Does the client want JSON?
+pub(crate) fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/json") && !a.starts_with("text/html"))
+}
+
+/// Render `data` as JSON or through `template`, with `status`.
+pub(crate) fn respond<T: Serialize>(web: &Web, headers: &HeaderMap, status: StatusCode, template: &str, data: &T) -> Response {
+    if wants_json(headers) {
+        return (status, axum::Json(data)).into_response();
+    }
+    match web.pages.get_template(template).and_then(|t| t.render(data)) {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(template, error = %format!("{e:#}"), "page render failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "page render failed").into_response()
+        }
+    }
+}
+
+/// Everything a page can fail with, and its HTTP status.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum WebError {
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Unexpected(#[from] AppError),
+}
+
+impl From<StoreError> for WebError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotEnoughSeats { .. } => WebError::Conflict(e.to_string()),
+            StoreError::NoSuchSeatType(_) => WebError::Invalid(e.to_string()),
+            other => WebError::Unexpected(AppError::Store(other)),
+        }
+    }
+}
+
+impl WebError {
+    fn status(&self) -> StatusCode {
+        match self {
+            WebError::Link(LinkError::Expired) => StatusCode::GONE,
+            WebError::Link(LinkError::Key(_)) => StatusCode::INTERNAL_SERVER_ERROR,
+            WebError::Link(_) => StatusCode::FORBIDDEN,
+            WebError::NotFound(_) => StatusCode::NOT_FOUND,
+            WebError::Conflict(_) => StatusCode::CONFLICT,
+            WebError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            WebError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn hint(&self) -> &'static str {
+        match self {
+            WebError::Link(LinkError::Expired) => "Call the number again to get a fresh link.",
+            WebError::Link(_) => "Open the link exactly as it arrived in your mail, or call again for a new one.",
+            WebError::Unexpected(_) => "Please try again in a moment.",
+            _ => "",
+        }
+    }
+
+    /// Render as a page (HTML or JSON per `Accept`).
+    pub(crate) fn render(self, web: &Web, headers: &HeaderMap) -> Response {
+        let status = self.status();
+        let message = match &self {
+            WebError::Unexpected(e) => {
+                tracing::error!(error = %e, "request failed");
+                "Something went wrong on our side.".to_string()
+            }
+            other => other.to_string(),
+        };
+        let body = serde_json::json!({
+            "error": message,
+            "status": status.as_u16(),
+            "title": status.canonical_reason().unwrap_or("Error"),
+            "message": message,
+            "hint": self.hint(),
+        });
+        respond(web, headers, status, "error.html", &body)
+    }
+}
