@@ -23,7 +23,11 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the gateway: SIP (UDP+TCP), web pages, mail worker.
-    Serve,
+    Serve {
+        /// Load (upsert) this event catalog before serving, e.g. events/demo.toml.
+        #[arg(long)]
+        events: Option<PathBuf>,
+    },
     /// Dialplan tools.
     Dialplan {
         #[command(subcommand)]
@@ -60,7 +64,7 @@ async fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Serve => {
+        Command::Serve { events } => {
             let gateway = match Gateway::build(config).await {
                 Ok(g) => g,
                 Err(e) => {
@@ -68,6 +72,19 @@ async fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
+            if let Some(file) = events {
+                let loaded = match CatalogFile::load(&file) {
+                    Ok(c) => gateway.app().store.load_catalog(&c).await.map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                };
+                match loaded {
+                    Ok((n, seats)) => tracing::info!(file = %file.display(), events = n, new_seats = seats, "event catalog loaded"),
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return ExitCode::FAILURE;
+                    }
+                }
+            }
             let shutdown = async {
                 let _ = tokio::signal::ctrl_c().await;
             };

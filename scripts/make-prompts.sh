@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Generate the announcement prompts in prompts/<lang>/<name>.wav:
+# 8 kHz, mono, G.711 µ-law WAV (what the SIP endpoint streams as PCMU, and
+# converts to PCMA when that is negotiated), each at most 4 seconds.
+#
+# Needs espeak-ng and sox:  apt-get install -y espeak-ng sox
+# Usage: scripts/make-prompts.sh [output-dir]   (default: prompts/ next to this script)
+set -euo pipefail
+
+out="${1:-$(cd "$(dirname "$0")/.." && pwd)/prompts}"
+max_seconds=4.0
+for tool in espeak-ng sox soxi; do
+    command -v "$tool" >/dev/null || { echo "error: $tool not found (apt-get install -y espeak-ng sox)" >&2; exit 1; }
+done
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+
+# make <lang> <voice> <speed wpm> <name> <text>
+make() {
+    local lang="$1" voice="$2" speed="$3" name="$4" text="$5"
+    mkdir -p "$out/$lang"
+    espeak-ng -v "$voice" -s "$speed" -w "$tmp/raw.wav" -- "$text"
+    # Trim leading/trailing silence, normalize, resample for the telephone band.
+    sox "$tmp/raw.wav" -r 8000 -c 1 "$tmp/trim.wav" gain -6 \
+        silence 1 0.02 0.5% reverse silence 1 0.02 0.5% reverse \
+        highpass 200 lowpass 3400 gain -n -3 pad 0.1 0.25
+    local dur
+    dur="$(soxi -D "$tmp/trim.wav")"
+    if awk -v d="$dur" -v m="$max_seconds" 'BEGIN { exit !(d > m) }'; then
+        # Too long for a prompt: speed it up (pitch kept) to fit.
+        local factor
+        factor="$(awk -v d="$dur" -v m="$max_seconds" 'BEGIN { printf "%.3f", d / (m - 0.05) }')"
+        sox "$tmp/trim.wav" "$tmp/fit.wav" tempo -s "$factor"
+        mv "$tmp/fit.wav" "$tmp/trim.wav"
+    fi
+    sox "$tmp/trim.wav" -r 8000 -c 1 -e u-law -b 8 "$out/$lang/$name.wav"
+    printf '%-3s %-20s %5.2fs\n' "$lang" "$name" "$(soxi -D "$out/$lang/$name.wav")"
+}
+
+while IFS='|' read -r name text; do
+    [ -n "$name" ] && make en en-gb 165 "$name" "$text"
+done <<'TEXTS'
+purchase-link-sent|Thank you. We have sent a purchase link to your e-mail.
+ticket-sent|Your ticket has been issued and sent to your e-mail.
+ticket-resent|Your ticket has been sent to your e-mail again.
+admission-sent|Your admission page has been sent. Please show it to the staff.
+nothing-to-issue|There is no paid ticket for this phone number.
+no-ticket|There is no ticket to use for this phone number now.
+already-admitted|This ticket has already been used for admission.
+anonymous-refused|Please call again with your number shown.
+service-error|Sorry, the service is not available. Please try again later.
+welcome|Welcome to dial ticket.
+TEXTS
+
+# Japanese: espeak-ng reads kana reliably (kanji readings are hit and miss), so the
+# texts are written in kana.
+if espeak-ng -v ja -w "$tmp/probe.wav" "てすと" 2>/dev/null && [ "$(soxi -s "$tmp/probe.wav")" -gt 0 ]; then
+    while IFS='|' read -r name text; do
+        [ -n "$name" ] && make ja ja 170 "$name" "$text"
+    done <<'TEXTS'
+purchase-link-sent|ありがとうございます。こうにゅうようの リンクを メールで おおくりしました。
+ticket-sent|チケットを はっこうし、メールで おおくりしました。
+ticket-resent|チケットを もういちど メールで おおくりしました。
+admission-sent|にゅうじょうようの ページを おおくりしました。スタッフに おみせください。
+nothing-to-issue|この でんわばんごうには しはらいずみの チケットが ありません。
+no-ticket|いま つかえる チケットが ありません。
+already-admitted|この チケットは すでに にゅうじょうに つかわれています。
+anonymous-refused|でんわばんごうを つうちして おかけなおしください。
+service-error|もうしわけありません。ただいま ごりよう いただけません。
+welcome|ダイヤルチケットへ ようこそ。
+TEXTS
+else
+    echo "espeak-ng has no usable Japanese voice; skipping prompts/ja" >&2
+fi

@@ -1,0 +1,237 @@
+//! The failure paths a caller or a phone can run into.
+
+use std::time::Duration;
+
+use dialticket::links::Purpose;
+use dialticket::phone::PhoneNumber;
+use dialticket::store::now;
+use dialticket_sim::sip::CallOptions;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn issue_call_with_nothing_paid_is_refused_by_voice_and_mail() {
+    let gw = spawn_gateway().await;
+    let phone = "+819011110001";
+    let report = gw.call(phone, ISSUE).await;
+    // Announce mode: the caller is answered and hears why.
+    assert_eq!(report.final_status, 200, "{report:?}");
+    assert!(report.rtp_packets > 0);
+    let mail = gw.mail(phone, "could not").await;
+    assert!(mail.text.contains("no paid ticket"), "{}", mail.text);
+    assert!(gw.mails(phone, "Your ticket").is_empty());
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn declined_card_sends_an_apology_with_a_fresh_link_and_releases_the_seats() {
+    let gw = spawn_gateway().await;
+    let phone = "+819011110002";
+    gw.call(phone, PURCHASE).await;
+    let link = gw.link(&gw.mail(phone, "purchase link").await, "/p/");
+    let available = |v: &serde_json::Value| v["events"].as_array().unwrap().iter().find(|e| e["id"] == "spring-gala-2027").unwrap()["seat_types"][0]["available"].as_i64().unwrap();
+    let before = available(&gw.get(&link).await.1);
+
+    let (status, order) = gw.buy(&link, "spring-gala-2027", 2, "4000 0000 0000 0002").await;
+    assert_eq!(status, 402, "{order}");
+    assert_eq!(order["status"], "declined");
+    assert_eq!(available(&gw.get(&link).await.1), before, "seats released");
+
+    let apology = gw.mail(phone, "Payment declined").await;
+    let fresh = gw.link(&apology, "/p/");
+    assert_ne!(fresh, link);
+    assert_eq!(gw.get(&fresh).await.0, 200);
+    // The fresh link works: buying with a good card succeeds.
+    let (status, order) = gw.buy(&fresh, "spring-gala-2027", 2, "4242424242424242").await;
+    assert_eq!(status, 200, "{order}");
+    assert!(gw.mails(phone, "Payment received").len() <= 1);
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn invalid_card_number_is_an_input_error_not_a_purchase() {
+    let gw = spawn_gateway().await;
+    let phone = "+819011110003";
+    gw.call(phone, PURCHASE).await;
+    let link = gw.link(&gw.mail(phone, "purchase link").await, "/p/");
+    let (status, body) = gw.buy(&link, "spring-gala-2027", 1, "1234 5678").await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("card number"));
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn the_same_order_form_submitted_twice_buys_once() {
+    let gw = spawn_gateway().await;
+    let phone = "+819011110004";
+    gw.call(phone, PURCHASE).await;
+    let link = gw.link(&gw.mail(phone, "purchase link").await, "/p/");
+    let (_, list) = gw.get(&link).await;
+    let url = list["events"].as_array().unwrap().iter().find(|e| e["id"] == "open-rehearsal").unwrap()["url"].as_str().unwrap().to_string();
+    let (_, page) = gw.get(&url).await;
+    let token = page["form"]["form_token"].as_str().unwrap().to_string();
+    let fields = [("form_token", token.as_str()), ("seat_type", "GA"), ("quantity", "1"), ("payment_method", "card"), ("card_number", "4242424242424242")];
+    let (s1, first) = gw.post(&url, &fields).await;
+    let (s2, second) = gw.post(&url, &fields).await;
+    assert_eq!((s1, s2), (200, 200));
+    assert_eq!(first["purchase_id"], second["purchase_id"]);
+    gw.mail(phone, "Payment received").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(gw.mails(phone, "Payment received").len(), 1);
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn tampered_expired_and_misused_links_get_4xx_pages() {
+    let gw = spawn_gateway().await;
+    let phone = "+819011110005";
+    let (order, guide_mail) = gw.paid_purchase(phone, "open-rehearsal").await;
+    let guide = gw.link(&guide_mail, "/g/");
+    assert_eq!(gw.get(&guide).await.0, 200);
+
+    // One character of the signature changed.
+    let mut tampered = guide.clone();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    let (status, body) = gw.get(&tampered).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("not valid"));
+    // The HTML version is a readable page too.
+    let (status, html) = gw.browser.get_html(&tampered).await.unwrap();
+    assert_eq!(status, 403);
+    assert!(html.contains("not valid") && html.contains("<html"), "{html}");
+
+    // A guide token used as a ticket.
+    let token = guide.rsplit('/').next().unwrap();
+    assert_eq!(gw.get(&format!("/t/{token}")).await.0, 403);
+
+    // Expired: minted long ago with the gateway's own key.
+    let p = PhoneNumber::parse(phone).unwrap();
+    let pid = order["purchase_id"].as_str().unwrap();
+    let old = gw.app.links.url(Purpose::IssueGuide, &p, Some(pid), now() - Purpose::IssueGuide.ttl_secs() - 10).unwrap();
+    let (status, body) = gw.get(&old).await;
+    assert_eq!(status, 410, "{body}");
+    assert!(body["hint"].as_str().unwrap().contains("Call the number again"));
+
+    // Garbage.
+    assert_eq!(gw.get("/p/not-a-token").await.0, 403);
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn usage_call_for_an_admitted_ticket_gets_a_clear_answer() {
+    let gw = spawn_gateway().await;
+    let phone = "+819011110006";
+    gw.paid_purchase(phone, "open-rehearsal").await;
+    gw.call(phone, ISSUE).await;
+    gw.mail(phone, "Your ticket").await;
+    gw.call(phone, USAGE).await;
+    let admission = gw.link(&gw.mail(phone, "Admission page").await, "/a/");
+    assert_eq!(gw.post(&format!("{admission}/admit"), &[]).await.0, 200);
+
+    let report = gw.call(phone, USAGE).await;
+    assert_eq!(report.final_status, 200, "answered so the caller hears why: {report:?}");
+    let refusal = gw.mail(phone, "could not").await;
+    assert!(refusal.text.contains("already been used for admission"), "{}", refusal.text);
+    assert_eq!(gw.mails(phone, "Admission page").len(), 1, "no second admission page");
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn usage_call_without_a_ticket_is_refused() {
+    let gw = spawn_gateway().await;
+    let phone = "+819011110007";
+    gw.call(phone, USAGE).await;
+    let refusal = gw.mail(phone, "could not").await;
+    assert!(refusal.text.contains("no issued ticket"), "{}", refusal.text);
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn anonymous_callers_are_refused_with_433_and_get_nothing() {
+    let gw = spawn_gateway().await;
+    let mut opts = CallOptions::new(gw.sip, "+819011110008", PURCHASE);
+    opts.anonymous = true;
+    let report = gw.call_with(opts).await;
+    assert_eq!(report.final_status, 433, "{report:?}");
+    assert!(!report.answered);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(gw.mailbox.count(), 0, "{:?}", gw.subjects());
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn missed_call_mode_rejects_without_answering_but_mails_the_link() {
+    let gw = spawn_gateway().await;
+    let phone = "+819011110009";
+    let report = gw.call(phone, PURCHASE_MISSED_CALL).await;
+    assert_eq!(report.final_status, 603, "{report:?}");
+    assert!(!report.answered);
+    assert_eq!(report.rtp_packets, 0);
+    gw.mail(phone, "purchase link").await;
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_numbers_get_404() {
+    let gw = spawn_gateway().await;
+    let report = gw.call("+819011110010", "+442079460999").await;
+    assert_eq!(report.final_status, 404, "{report:?}");
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn calls_over_tcp_work_too() {
+    let gw = spawn_gateway().await;
+    let phone = "+819011110011";
+    let mut opts = CallOptions::new(gw.sip, phone, "442079460100");
+    opts.transport = dialticket_sim::sip::Transport::Tcp;
+    let report = gw.call_with(opts).await;
+    assert_eq!(report.final_status, 200, "{report:?}");
+    gw.mail(phone, "purchase link").await;
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn an_smtp_outage_delays_mail_but_never_loses_it() {
+    let gw = spawn_gateway().await;
+    let phone = "+819011110012";
+    gw.mailbox.set_refusing(Some(451));
+    let report = gw.call(phone, PURCHASE).await;
+    assert_eq!(report.final_status, 200);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(gw.mailbox.count(), 0, "the sink refuses everything");
+    let pending = gw.app.store.outbox(10).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].state, "pending");
+    assert!(pending[0].attempts >= 1 && pending[0].last_error.as_deref().unwrap_or("").contains("451"), "{:?}", pending[0]);
+
+    gw.mailbox.set_refusing(None);
+    gw.mail(phone, "purchase link").await;
+    assert_eq!(gw.app.store.outbox(10).await.unwrap()[0].state, "sent");
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn local_outbox_mode_shows_mails_on_a_page() {
+    let gw = spawn_gateway_with(|c| c.smtp_url = None).await;
+    let phone = "+819011110013";
+    gw.call(phone, PURCHASE).await;
+    let mut listed = serde_json::Value::Null;
+    for _ in 0..50 {
+        let (status, body) = gw.get("/outbox").await;
+        assert_eq!(status, 200);
+        if body["mails"].as_array().is_some_and(|m| m.iter().any(|m| m["state"] == "local")) {
+            listed = body;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mail = &listed["mails"][0];
+    assert_eq!(mail["to_addr"], format!("{phone}@sms.example.net"));
+    let (status, html) = gw.browser.get_html(&format!("{}/outbox/{}", gw.base, mail["id"])).await.unwrap();
+    assert_eq!(status, 200);
+    assert!(html.contains(&format!("<a href=\"{}/p/", gw.base)), "links are clickable: {html}");
+    assert_eq!(gw.mailbox.count(), 0);
+    gw.stop().await;
+}

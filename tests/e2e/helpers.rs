@@ -1,0 +1,169 @@
+//! Shared test helpers: spawn a gateway with a fresh database and mailbox.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use dialticket::app::App;
+use dialticket::config::Config;
+use dialticket::events::CatalogFile;
+use dialticket::startup::Gateway;
+use dialticket_sim::sip::{place_call, CallOptions, CallReport};
+use dialticket_sim::smtp::{ReceivedMail, SmtpSink};
+use dialticket_sim::web::{resolve, Browser};
+use serde_json::Value;
+
+pub const PURCHASE: &str = "+442079460100";
+pub const ISSUE: &str = "+442079460101";
+pub const USAGE: &str = "+442079460102";
+pub const PURCHASE_MISSED_CALL: &str = "+442079460110";
+pub const MAIL_WAIT: Duration = Duration::from_secs(15);
+
+pub fn repo(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+pub struct TestGateway {
+    pub sip: SocketAddr,
+    pub http: SocketAddr,
+    pub base: String,
+    pub mailbox: SmtpSink,
+    pub app: Arc<App>,
+    pub browser: Browser,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    _dir: tempfile::TempDir,
+}
+
+/// A gateway on 127.0.0.1 port 0 with a fresh SQLite database, its own signing
+/// key, the repo's dialplans/templates/prompts, the demo catalog loaded, and
+/// mail going over SMTP to a sink owned by the test.
+pub async fn spawn_gateway() -> TestGateway {
+    spawn_gateway_with(|_| {}).await
+}
+
+pub async fn spawn_gateway_with(customize: impl FnOnce(&mut Config)) -> TestGateway {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mailbox = SmtpSink::bind("127.0.0.1:0".parse().unwrap()).await.expect("smtp sink");
+    let mut config = Config {
+        sip_listen: "127.0.0.1:0".parse().unwrap(),
+        http_listen: "127.0.0.1:0".parse().unwrap(),
+        database_url: format!("sqlite://{}", dir.path().join("test.db").display()),
+        smtp_url: Some(format!("smtp://{}", mailbox.addr())),
+        dialplans: repo("dialplans"),
+        mail_templates: repo("mail-templates"),
+        prompts: repo("prompts"),
+        signing_key: dir.path().join("signing-key.pem"),
+        ..Config::default()
+    };
+    customize(&mut config);
+    let gateway = Gateway::build(config).await.expect("gateway builds");
+    let app = gateway.app();
+    let catalog = CatalogFile::load(&repo("events/demo.toml")).expect("demo catalog");
+    app.store.load_catalog(&catalog).await.expect("catalog loads");
+    let (sip, http, base) = (gateway.sip_addr(), gateway.http_addr(), gateway.public_url());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        gateway
+            .run_until_stopped(async move {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("gateway runs");
+    });
+    TestGateway { sip, http, base, mailbox, app, browser: Browser::new(), stop: Some(stop), task: Some(task), _dir: dir }
+}
+
+impl TestGateway {
+    /// Place a call from `from` to `to` over UDP and wait for it to end.
+    pub async fn call(&self, from: &str, to: &str) -> CallReport {
+        self.call_with(CallOptions::new(self.sip, from, to)).await
+    }
+
+    pub async fn call_with(&self, opts: CallOptions) -> CallReport {
+        place_call(opts).await.expect("call completes")
+    }
+
+    /// The address mail for `phone` goes to (the carrier template of the default config).
+    pub fn address(phone: &str) -> String {
+        format!("{phone}@sms.example.net")
+    }
+
+    /// Wait for the first mail to `phone` whose subject contains `subject`.
+    pub async fn mail(&self, phone: &str, subject: &str) -> ReceivedMail {
+        let to = Self::address(phone);
+        let subject = subject.to_string();
+        self.mailbox
+            .wait_for(|m| m.envelope_to.iter().any(|t| t == &to) && m.subject.contains(&subject), MAIL_WAIT)
+            .await
+            .unwrap_or_else(|e| panic!("no mail to {to} with subject containing {subject:?}: {e}; got {:?}", self.subjects()))
+    }
+
+    /// Mails to `phone` whose subject contains `subject`.
+    pub fn mails(&self, phone: &str, subject: &str) -> Vec<ReceivedMail> {
+        let to = Self::address(phone);
+        self.mailbox.messages().into_iter().filter(|m| m.envelope_to.contains(&to) && m.subject.contains(subject)).collect()
+    }
+
+    pub fn subjects(&self) -> Vec<String> {
+        self.mailbox.messages().iter().map(|m| format!("{:?} {}", m.envelope_to, m.subject)).collect()
+    }
+
+    /// The link in `mail` that opens a page under `prefix` (`/p/`, `/g/`, `/t/`, `/a/`),
+    /// checked to point at this gateway.
+    pub fn link(&self, mail: &ReceivedMail, prefix: &str) -> String {
+        let want = format!("{}{prefix}", self.base);
+        let link = mail.links.iter().find(|l| l.starts_with(&want));
+        link.unwrap_or_else(|| panic!("mail {:?} has no link starting with {want}: {:?}", mail.subject, mail.links)).clone()
+    }
+
+    pub async fn get(&self, url: &str) -> (u16, Value) {
+        self.browser.get_json(&resolve(&self.base, url)).await.expect("GET")
+    }
+
+    pub async fn post(&self, url: &str, fields: &[(&str, &str)]) -> (u16, Value) {
+        self.browser.post_form_json(&resolve(&self.base, url), fields).await.expect("POST")
+    }
+
+    /// Buy `quantity` seats of the event's first seat type via the purchase pages.
+    pub async fn buy(&self, purchase_link: &str, event_id: &str, quantity: u32, card: &str) -> (u16, Value) {
+        let (status, list) = self.get(purchase_link).await;
+        assert_eq!(status, 200, "{list}");
+        let events = list["events"].as_array().expect("events");
+        let event = events.iter().find(|e| e["id"] == event_id).unwrap_or_else(|| panic!("{event_id} not listed: {list}"));
+        let (status, page) = self.get(event["url"].as_str().expect("event url")).await;
+        assert_eq!(status, 200, "{page}");
+        let form = &page["form"];
+        let seat_type = page["event"]["seat_types"][0]["code"].as_str().expect("seat type").to_string();
+        let q = quantity.to_string();
+        let fields = [
+            ("form_token", form["form_token"].as_str().expect("form token")),
+            ("seat_type", seat_type.as_str()),
+            ("quantity", q.as_str()),
+            ("payment_method", "card"),
+            ("card_number", card),
+        ];
+        self.post(form["action"].as_str().expect("form action"), &fields).await
+    }
+
+    /// Run the journey up to a paid purchase; returns the issue-guide mail.
+    pub async fn paid_purchase(&self, phone: &str, event_id: &str) -> (Value, ReceivedMail) {
+        let report = self.call(phone, PURCHASE).await;
+        assert_eq!(report.final_status, 200, "{report:?}");
+        let mail = self.mail(phone, "purchase link").await;
+        let (status, order) = self.buy(&self.link(&mail, "/p/"), event_id, 1, "4242 4242 4242 4242").await;
+        assert_eq!(status, 200, "{order}");
+        let guide = self.mail(phone, "Payment received").await;
+        (order, guide)
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! End-to-end tests: the real gateway on port 0, driven over real sockets by
+//! the softphone simulator (SIP + RTP), an SMTP sink (mail) and HTTP (pages).
+
+mod failures;
+mod helpers;
+mod journey;
+mod sipp;
