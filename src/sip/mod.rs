@@ -15,7 +15,18 @@ use crate::dialplan::Rule;
 use crate::identity::CallerIdentity;
 use crate::phone::PhoneNumber;
 
+pub mod endpoint;
 pub mod message;
+pub mod transaction;
+pub mod transport;
+
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod testutil;
+
+pub use endpoint::{serve, SipConfig};
+pub use transaction::Timers;
 
 /// A new call, as the ticket logic sees it. Handed over once per INVITE
 /// server transaction: retransmissions never reach the handler.
@@ -38,9 +49,14 @@ pub enum CallDecision {
     /// Answer and play `prompt` (a prompt name, e.g. `purchase-link-sent`) —
     /// or, if the rule is in missed-call mode, reject with the rule's code.
     Announce { prompt: String },
-    /// Refuse with a final status; in announce mode the caller still hears `prompt` if given
-    /// (early media), in missed-call mode only the status is sent.
-    Refuse { code: u16, reason: String, prompt: Option<String> },
+    /// Refuse. In announce mode a `prompt` is still played (the call is answered
+    /// so the caller hears why, e.g. "there is no paid ticket"); without a prompt,
+    /// or in missed-call mode, `code` is sent as the final response.
+    Refuse {
+        code: u16,
+        reason: String,
+        prompt: Option<String>,
+    },
 }
 
 /// The ticket logic above the SIP layer.

@@ -1,0 +1,470 @@
+//! Transactions (RFC 3261 §17, with the RFC 6026 "Accepted" state).
+//!
+//! * Server transactions absorb retransmitted requests (answering them with the
+//!   last response) so the layer above sees each request once, retransmit
+//!   non-2xx finals to INVITEs over UDP until the ACK, and linger long enough
+//!   to catch late retransmissions.
+//! * Non-INVITE client transactions (our BYE) retransmit over UDP until a final
+//!   response or Timer F.
+//!
+//! Nothing here knows about calls or tickets; the endpoint above is the TU.
+//! All timers are tokio timers, so tests can run them under `tokio::time::pause()`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::{mpsc, watch, Notify};
+use tokio::time::{sleep, sleep_until, Instant};
+
+use super::message::{self, format_host_port, Headers, Method, OutgoingRequest, Request, Response};
+use super::transport::{Flow, Transport};
+
+/// RFC 3261 timer base values (§17.1.1.1, table 4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timers {
+    /// RTT estimate: first retransmission interval.
+    pub t1: Duration,
+    /// Cap on retransmission intervals for non-INVITE requests and INVITE responses.
+    pub t2: Duration,
+    /// How long a message may stay in the network.
+    pub t4: Duration,
+}
+
+impl Default for Timers {
+    fn default() -> Self {
+        Timers {
+            t1: Duration::from_millis(500),
+            t2: Duration::from_secs(4),
+            t4: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Timers {
+    /// 64·T1: Timers B, F, H, J and L, and the 2xx retransmission limit (§13.3.1.4).
+    pub fn timeout(&self) -> Duration {
+        self.t1 * 64
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TxError {
+    #[error("the transaction already has a final response")]
+    AlreadyFinal,
+    #[error("no final response before Timer F")]
+    Timeout,
+    #[error("transport: {0}")]
+    Transport(#[from] std::io::Error),
+}
+
+/// How a request is matched to its server transaction (§17.2.3).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TxKey {
+    /// Top Via branch (with the z9hG4bK cookie) + sent-by + method; ACK matches INVITE.
+    Rfc3261 {
+        branch: String,
+        sent_by: String,
+        method: Method,
+    },
+    /// RFC 2543 peers have no unique branch: Call-ID + CSeq number + From tag + method.
+    Rfc2543 {
+        call_id: String,
+        cseq: u32,
+        from_tag: String,
+        method: Method,
+    },
+}
+
+impl TxKey {
+    pub fn for_request(req: &Request) -> TxKey {
+        let method = if req.method == Method::Ack {
+            Method::Invite
+        } else {
+            req.method.clone()
+        };
+        Self::with_method(req, method)
+    }
+
+    /// The INVITE transaction a CANCEL refers to (§9.2: same key except the method).
+    pub fn invite_for_cancel(cancel: &Request) -> TxKey {
+        Self::with_method(cancel, Method::Invite)
+    }
+
+    fn with_method(req: &Request, method: Method) -> TxKey {
+        match req.via.branch() {
+            Some(branch) if req.via.is_rfc3261_branch() => TxKey::Rfc3261 {
+                branch: branch.to_string(),
+                sent_by: format_host_port(&req.via.host, req.via.port),
+                method,
+            },
+            _ => TxKey::Rfc2543 {
+                call_id: req.call_id.clone(),
+                cseq: req.cseq.seq,
+                from_tag: req.from.tag().unwrap_or_default().to_string(),
+                method,
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// No final response yet ("Trying"/"Proceeding").
+    Proceeding,
+    /// Final non-2xx sent, waiting for the ACK (INVITE) or lingering (non-INVITE).
+    Completed,
+    /// ACK received for a non-2xx final (INVITE only).
+    Confirmed,
+    /// 2xx sent to an INVITE (RFC 6026 §7.1).
+    Accepted,
+    Terminated,
+}
+
+struct Inner {
+    state: State,
+    last_response: Option<Bytes>,
+}
+
+/// One server transaction.
+pub struct ServerTx {
+    key: TxKey,
+    invite: bool,
+    flow: Flow,
+    to_tag: String,
+    request_headers: Headers,
+    timers: Timers,
+    transport: Arc<Transport>,
+    layer: Weak<TransactionLayer>,
+    inner: Mutex<Inner>,
+    ack: Notify,
+    final_sent: watch::Sender<bool>,
+}
+
+impl std::fmt::Debug for ServerTx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerTx")
+            .field("key", &self.key)
+            .field("flow", &self.flow)
+            .finish()
+    }
+}
+
+/// A poisoned lock only means another task panicked mid-update; the state is still usable.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl ServerTx {
+    /// The flow the request came on; responses go back on it.
+    pub fn flow(&self) -> &Flow {
+        &self.flow
+    }
+
+    /// A To tag chosen for this transaction, so every response to it (and the 200 to a
+    /// CANCEL of it, §9.2) carries the same one.
+    pub fn to_tag(&self) -> &str {
+        &self.to_tag
+    }
+
+    /// The request's headers (with received/rport applied), to build responses from.
+    pub fn request_headers(&self) -> &Headers {
+        &self.request_headers
+    }
+
+    /// No final response has been sent yet.
+    pub fn is_pending(&self) -> bool {
+        lock(&self.inner).state == State::Proceeding
+    }
+
+    /// Resolves once a final response has been sent (by anyone, e.g. a 487 after CANCEL).
+    pub async fn final_response_sent(&self) {
+        let mut rx = self.final_sent.subscribe();
+        let _ = rx.wait_for(|sent| *sent).await;
+    }
+
+    /// Send a response. Provisional responses may repeat; the first final response
+    /// wins and later ones get [`TxError::AlreadyFinal`].
+    pub fn respond(self: &Arc<Self>, resp: &Response) -> Result<(), TxError> {
+        let bytes = resp.to_bytes();
+        let is_final = resp.code >= 200;
+        {
+            let mut inner = lock(&self.inner);
+            if inner.state != State::Proceeding {
+                return Err(TxError::AlreadyFinal);
+            }
+            inner.last_response = Some(bytes.clone());
+            if is_final {
+                inner.state = if self.invite && resp.code < 300 {
+                    State::Accepted
+                } else {
+                    State::Completed
+                };
+            }
+        }
+        let sent = self.transport.send(&self.flow, bytes);
+        if is_final {
+            self.final_sent.send_replace(true);
+            self.start_final_timers(resp.code);
+        }
+        sent.map_err(TxError::from)
+    }
+
+    fn resend_last(&self) {
+        let last = lock(&self.inner).last_response.clone();
+        if let Some(bytes) = last {
+            if let Err(e) = self.transport.send(&self.flow, bytes) {
+                tracing::debug!(error = %e, "retransmission failed");
+            }
+        }
+    }
+
+    fn terminate(&self) {
+        lock(&self.inner).state = State::Terminated;
+        if let Some(layer) = self.layer.upgrade() {
+            let mut table = lock(&layer.server);
+            // Only remove ourselves, not a newer transaction that reused the key.
+            if table.get(&self.key).is_some_and(|t| std::ptr::eq(Arc::as_ptr(t), self)) {
+                table.remove(&self.key);
+            }
+        }
+    }
+
+    fn start_final_timers(self: &Arc<Self>, code: u16) {
+        let tx = self.clone();
+        let reliable = self.flow.is_reliable();
+        let t = self.timers;
+        tokio::spawn(async move {
+            if tx.invite && code >= 300 {
+                // §17.2.1: Timer G retransmits (UDP only) from T1 doubling to T2, Timer H gives up.
+                let give_up = Instant::now() + t.timeout();
+                let mut interval = t.t1;
+                let mut next = Instant::now() + interval;
+                loop {
+                    tokio::select! {
+                        _ = tx.ack.notified() => break,
+                        _ = sleep_until(next), if !reliable => {
+                            tx.resend_last();
+                            interval = (interval * 2).min(t.t2);
+                            next = Instant::now() + interval;
+                        }
+                        _ = sleep_until(give_up) => {
+                            tracing::info!(code, "no ACK for the final response (Timer H)");
+                            tx.terminate();
+                            return;
+                        }
+                    }
+                }
+                // Confirmed: Timer I absorbs ACK retransmissions.
+                if !reliable {
+                    sleep(t.t4).await;
+                }
+            } else if tx.invite {
+                // RFC 6026 Timer L: absorb INVITE retransmissions after a 2xx.
+                sleep(t.timeout()).await;
+            } else if !reliable {
+                // Timer J: answer request retransmissions from the final response.
+                sleep(t.timeout()).await;
+            }
+            tx.terminate();
+        });
+    }
+}
+
+/// The TU's handle on a server transaction. If it is dropped before a final response
+/// was sent (a bug, or a panic in the call task), the caller still gets a 500 rather
+/// than ringing until its own timer fires.
+#[derive(Debug)]
+pub struct ServerTxHandle(Arc<ServerTx>);
+
+impl std::ops::Deref for ServerTxHandle {
+    type Target = Arc<ServerTx>;
+    fn deref(&self) -> &Arc<ServerTx> {
+        &self.0
+    }
+}
+
+impl Drop for ServerTxHandle {
+    fn drop(&mut self) {
+        if self.0.is_pending() {
+            tracing::warn!(key = ?self.0.key, "transaction dropped without a final response; sending 500");
+            let resp = message::response_for(&self.0.request_headers, 500, "", Some(&self.0.to_tag));
+            let _ = self.0.respond(&resp);
+        }
+    }
+}
+
+/// What became of an incoming request.
+#[derive(Debug)]
+pub enum Incoming {
+    /// A new server transaction for the TU.
+    New(ServerTxHandle, Request),
+    /// An ACK that belongs to a dialog, not a transaction (ACK for a 2xx, §17.1.1.3, §13.2.2.4).
+    Ack(Request),
+    /// A retransmission or an ACK for a non-2xx final: handled here.
+    Absorbed,
+}
+
+struct ClientEntry {
+    method: Method,
+    responses: mpsc::Sender<Response>,
+}
+
+/// The transaction table.
+pub struct TransactionLayer {
+    transport: Arc<Transport>,
+    timers: Timers,
+    server: Mutex<HashMap<TxKey, Arc<ServerTx>>>,
+    client: Mutex<HashMap<String, ClientEntry>>,
+}
+
+impl TransactionLayer {
+    pub fn new(transport: Arc<Transport>, timers: Timers) -> Arc<Self> {
+        Arc::new(TransactionLayer {
+            transport,
+            timers,
+            server: Mutex::new(HashMap::new()),
+            client: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn timers(&self) -> Timers {
+        self.timers
+    }
+
+    pub fn transport(&self) -> &Arc<Transport> {
+        &self.transport
+    }
+
+    /// Match a request to a server transaction (§17.2.3), creating one if it is new.
+    /// A new INVITE transaction answers 100 Trying at once (§17.2.1).
+    pub fn on_request(self: &Arc<Self>, req: Request, flow: Flow) -> Incoming {
+        let key = TxKey::for_request(&req);
+        let mut table = lock(&self.server);
+        if let Some(tx) = table.get(&key).cloned() {
+            drop(table);
+            if req.method == Method::Ack {
+                let mut inner = lock(&tx.inner);
+                return match inner.state {
+                    State::Completed => {
+                        inner.state = State::Confirmed;
+                        drop(inner);
+                        tx.ack.notify_one();
+                        Incoming::Absorbed
+                    }
+                    // RFC 6026 §8.7: an ACK matching an Accepted transaction goes to the TU
+                    // (RFC 2543 peers reuse the INVITE's key for the ACK of a 2xx).
+                    State::Accepted | State::Terminated => Incoming::Ack(req),
+                    State::Proceeding | State::Confirmed => Incoming::Absorbed,
+                };
+            }
+            tracing::debug!(method = %req.method, call_id = %req.call_id, "retransmission absorbed");
+            let state = lock(&tx.inner).state;
+            if state != State::Confirmed {
+                tx.resend_last();
+            }
+            return Incoming::Absorbed;
+        }
+        if req.method == Method::Ack {
+            return Incoming::Ack(req);
+        }
+        let (final_sent, _) = watch::channel(false);
+        let tx = Arc::new(ServerTx {
+            key: key.clone(),
+            invite: req.method == Method::Invite,
+            flow,
+            to_tag: message::new_tag(),
+            request_headers: req.headers.clone(),
+            timers: self.timers,
+            transport: self.transport.clone(),
+            layer: Arc::downgrade(self),
+            inner: Mutex::new(Inner {
+                state: State::Proceeding,
+                last_response: None,
+            }),
+            ack: Notify::new(),
+            final_sent,
+        });
+        table.insert(key, tx.clone());
+        drop(table);
+        if tx.invite {
+            let trying = message::response_for(&req.headers, 100, "Trying", None);
+            if let Err(e) = tx.respond(&trying) {
+                tracing::debug!(error = %e, "could not send 100 Trying");
+            }
+        }
+        Incoming::New(ServerTxHandle(tx), req)
+    }
+
+    /// The INVITE server transaction `key` names, if it still exists.
+    pub fn find(&self, key: &TxKey) -> Option<Arc<ServerTx>> {
+        lock(&self.server).get(key).cloned()
+    }
+
+    /// Hand a response to the client transaction it belongs to (§17.1.3: top Via
+    /// branch and CSeq method). Strays are dropped.
+    pub fn on_response(&self, resp: Response) {
+        let (Some(via), Some(cseq)) = (resp.via(), resp.cseq()) else {
+            return;
+        };
+        let Some(branch) = via.branch() else { return };
+        let table = lock(&self.client);
+        match table.get(branch) {
+            Some(entry) if entry.method == cseq.method => {
+                let _ = entry.responses.try_send(resp);
+            }
+            _ => tracing::debug!(branch, code = resp.code, "response matches no client transaction"),
+        }
+    }
+
+    /// Run a non-INVITE client transaction (§17.1.2): send `req` (whose top Via carries
+    /// `branch`), retransmit over UDP on Timer E, and return the final response, or
+    /// [`TxError::Timeout`] when Timer F fires.
+    pub async fn request(&self, req: &OutgoingRequest, branch: &str, flow: &Flow) -> Result<Response, TxError> {
+        let (tx, mut rx) = mpsc::channel(8);
+        lock(&self.client).insert(
+            branch.to_string(),
+            ClientEntry {
+                method: req.method.clone(),
+                responses: tx,
+            },
+        );
+        let _cleanup = ClientGuard { layer: self, branch };
+        let bytes = req.to_bytes();
+        self.transport.send(flow, bytes.clone())?;
+        let t = self.timers;
+        let give_up = Instant::now() + t.timeout();
+        let mut interval = t.t1;
+        let mut next = Instant::now() + interval;
+        loop {
+            tokio::select! {
+                r = rx.recv() => match r {
+                    Some(resp) if resp.code >= 200 => return Ok(resp),
+                    // After a provisional response Timer E fires every T2 (§17.1.2.2).
+                    Some(_) => interval = t.t2,
+                    None => return Err(TxError::Timeout),
+                },
+                _ = sleep_until(next), if !flow.is_reliable() => {
+                    if let Err(e) = self.transport.send(flow, bytes.clone()) {
+                        tracing::debug!(error = %e, "request retransmission failed");
+                    }
+                    interval = (interval * 2).min(t.t2);
+                    next = Instant::now() + interval;
+                }
+                _ = sleep_until(give_up) => return Err(TxError::Timeout),
+            }
+        }
+    }
+}
+
+struct ClientGuard<'a> {
+    layer: &'a TransactionLayer,
+    branch: &'a str,
+}
+
+impl Drop for ClientGuard<'_> {
+    fn drop(&mut self) {
+        lock(&self.layer.client).remove(self.branch);
+    }
+}
