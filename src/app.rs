@@ -70,17 +70,32 @@ impl App {
     ) -> Result<i64, AppError> {
         let r = self.templates.render(template, &user.language, ctx)?;
         let to = mail::address_for(user, &self.carrier_mail_template);
-        Ok(tx.enqueue_mail(&to, r.template, &r.subject, &r.text, &r.html, at).await?)
+        Ok(tx
+            .enqueue_mail(&to, r.template, &r.subject, &r.text, &r.html, at)
+            .await?)
     }
 
     /// The number to call for `action` (per-event rule first), as shown in mails and pages.
     pub fn number_for(&self, action: Action, event: Option<&str>) -> String {
-        self.dialplan.borrow().number_for(action, event).map(|n| n.to_string()).unwrap_or_else(|| "(not configured)".into())
+        self.dialplan
+            .borrow()
+            .number_for(action, event)
+            .map(|n| n.to_string())
+            .unwrap_or_else(|| "(not configured)".into())
     }
 
     /// The issue-guide mail for a freshly paid purchase.
-    pub async fn queue_issue_guide(&self, tx: &mut StoreTx, user: &PhoneUser, p: &Purchase, e: &EventView, at: i64) -> Result<(), AppError> {
-        let url = self.links.url(crate::links::Purpose::IssueGuide, &p.phone, Some(&p.id), at)?;
+    pub async fn queue_issue_guide(
+        &self,
+        tx: &mut StoreTx,
+        user: &PhoneUser,
+        p: &Purchase,
+        e: &EventView,
+        at: i64,
+    ) -> Result<(), AppError> {
+        let url = self
+            .links
+            .url(crate::links::Purpose::IssueGuide, &p.phone, Some(&p.id), at)?;
         let ctx = serde_json::json!({
             "url": url,
             "event": MailEvent::from(e),

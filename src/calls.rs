@@ -45,7 +45,11 @@ impl CallHandler for Calls {
                     }
                     Err(e) => {
                         tracing::error!(error = %e, "call failed");
-                        CallDecision::Refuse { code: 503, reason: "Service Unavailable".into(), prompt: Some("service-error".into()) }
+                        CallDecision::Refuse {
+                            code: 503,
+                            reason: "Service Unavailable".into(),
+                            prompt: Some("service-error".into()),
+                        }
                     }
                 }
             }
@@ -55,14 +59,20 @@ impl CallHandler for Calls {
 }
 
 fn refuse(code: u16, reason: &str, prompt: &str) -> CallDecision {
-    CallDecision::Refuse { code, reason: reason.into(), prompt: Some(prompt.into()) }
+    CallDecision::Refuse {
+        code,
+        reason: reason.into(),
+        prompt: Some(prompt.into()),
+    }
 }
 
 /// Decisions are stored with the call so a repeat answers the same way.
 fn encode(d: &CallDecision) -> String {
     match d {
         CallDecision::Announce { prompt } => json!({"announce": prompt}).to_string(),
-        CallDecision::Refuse { code, reason, prompt } => json!({"refuse": code, "reason": reason, "prompt": prompt}).to_string(),
+        CallDecision::Refuse { code, reason, prompt } => {
+            json!({"refuse": code, "reason": reason, "prompt": prompt}).to_string()
+        }
     }
 }
 
@@ -74,12 +84,20 @@ fn decode(s: &str) -> CallDecision {
     match v.get("refuse").and_then(|c| c.as_u64()) {
         Some(code) => CallDecision::Refuse {
             code: code as u16,
-            reason: v.get("reason").and_then(|r| r.as_str()).unwrap_or("Refused").to_string(),
+            reason: v
+                .get("reason")
+                .and_then(|r| r.as_str())
+                .unwrap_or("Refused")
+                .to_string(),
             prompt: v.get("prompt").and_then(|p| p.as_str()).map(str::to_string),
         },
         // A claimed key without outcome: the first attempt is still running or died mid-way
         // (its transaction rolled back, so this cannot really happen); answer neutrally.
-        None => CallDecision::Refuse { code: 500, reason: "Server Internal Error".into(), prompt: None },
+        None => CallDecision::Refuse {
+            code: 500,
+            reason: "Server Internal Error".into(),
+            prompt: None,
+        },
     }
 }
 
@@ -111,8 +129,14 @@ async fn handle(app: &App, call: &IncomingCall) -> Result<CallDecision, AppError
         Action::Purchase => purchase(app, &mut tx, call, &actor, at).await?,
         Action::Issue => issue(app, &mut tx, call, &actor, at).await?,
         Action::Usage => usage(app, &mut tx, call, &actor, at).await?,
-        Action::Announce => CallDecision::Announce { prompt: call.rule.prompt.clone().unwrap_or_else(|| "welcome".into()) },
-        Action::Reject => CallDecision::Refuse { code: call.rule.reject_code, reason: "Rejected".into(), prompt: None },
+        Action::Announce => CallDecision::Announce {
+            prompt: call.rule.prompt.clone().unwrap_or_else(|| "welcome".into()),
+        },
+        Action::Reject => CallDecision::Refuse {
+            code: call.rule.reject_code,
+            reason: "Rejected".into(),
+            prompt: None,
+        },
     };
     tx.finish_call(&key, &encode(&decision)).await?;
     tx.commit().await?;
@@ -121,18 +145,45 @@ async fn handle(app: &App, call: &IncomingCall) -> Result<CallDecision, AppError
 }
 
 /// Purchase call (seed 000 S100–S112): register the caller and mail a purchase link.
-async fn purchase(app: &App, tx: &mut StoreTx, call: &IncomingCall, actor: &str, at: i64) -> Result<CallDecision, AppError> {
-    let user = tx.touch_phone_user(&call.caller.number, &call.rule.language, at).await?;
+async fn purchase(
+    app: &App,
+    tx: &mut StoreTx,
+    call: &IncomingCall,
+    actor: &str,
+    at: i64,
+) -> Result<CallDecision, AppError> {
+    let user = tx
+        .touch_phone_user(&call.caller.number, &call.rule.language, at)
+        .await?;
     let url = app.links.url(Purpose::Purchase, &user.phone, None, at)?;
     let ctx = json!({"url": url, "phone": user.phone.as_str(), "user_number": user.user_number});
     app.queue_mail(tx, &user, "purchase-link", &ctx, at).await?;
-    tx.journal("phone-user", &user.user_number, "purchase-link-sent", None, None, actor, "{}").await?;
-    Ok(CallDecision::Announce { prompt: "purchase-link-sent".into() })
+    tx.journal(
+        "phone-user",
+        &user.user_number,
+        "purchase-link-sent",
+        None,
+        None,
+        actor,
+        "{}",
+    )
+    .await?;
+    Ok(CallDecision::Announce {
+        prompt: "purchase-link-sent".into(),
+    })
 }
 
 /// Issue call (seed 000 S200–S214): issue every paid purchase of this phone, once.
-async fn issue(app: &App, tx: &mut StoreTx, call: &IncomingCall, actor: &str, at: i64) -> Result<CallDecision, AppError> {
-    let user = tx.touch_phone_user(&call.caller.number, &call.rule.language, at).await?;
+async fn issue(
+    app: &App,
+    tx: &mut StoreTx,
+    call: &IncomingCall,
+    actor: &str,
+    at: i64,
+) -> Result<CallDecision, AppError> {
+    let user = tx
+        .touch_phone_user(&call.caller.number, &call.rule.language, at)
+        .await?;
     let purchases = tx.purchases_for_phone(&user.phone).await?;
     let mut any_new = false;
     let mut sent = 0;
@@ -146,7 +197,9 @@ async fn issue(app: &App, tx: &mut StoreTx, call: &IncomingCall, actor: &str, at
             Err(e) => return Err(unexpected(e)),
         };
         tx.save_purchase(&p, &transitions, actor, at).await?;
-        let Some(event) = tx.event(&p.event_id).await? else { continue };
+        let Some(event) = tx.event(&p.event_id).await? else {
+            continue;
+        };
         any_new |= outcome == IssueOutcome::Issued;
         let ctx = json!({
             "url": app.links.url(Purpose::Ticket, &p.phone, Some(&p.id), at)?,
@@ -162,16 +215,35 @@ async fn issue(app: &App, tx: &mut StoreTx, call: &IncomingCall, actor: &str, at
     }
     if sent == 0 {
         let reason = "There is no paid ticket for this phone number. If you have just paid, wait for the mail with the issue number and call again from the same phone.";
-        refusal_mail(app, tx, &user, reason, None, at).await?;
-        tx.journal("phone-user", &user.user_number, "issue-refused", None, None, actor, "{\"reason\":\"nothing paid\"}").await?;
+        refusal_mail(app, tx, &user, reason, at).await?;
+        tx.journal(
+            "phone-user",
+            &user.user_number,
+            "issue-refused",
+            None,
+            None,
+            actor,
+            "{\"reason\":\"nothing paid\"}",
+        )
+        .await?;
         return Ok(refuse(403, "Nothing To Issue", "nothing-to-issue"));
     }
-    Ok(CallDecision::Announce { prompt: if any_new { "ticket-sent" } else { "ticket-resent" }.into() })
+    Ok(CallDecision::Announce {
+        prompt: if any_new { "ticket-sent" } else { "ticket-resent" }.into(),
+    })
 }
 
 /// Usage-confirmation call (seed 000 S220–S234): issue the admission permit and mail the admission page.
-async fn usage(app: &App, tx: &mut StoreTx, call: &IncomingCall, actor: &str, at: i64) -> Result<CallDecision, AppError> {
-    let user = tx.touch_phone_user(&call.caller.number, &call.rule.language, at).await?;
+async fn usage(
+    app: &App,
+    tx: &mut StoreTx,
+    call: &IncomingCall,
+    actor: &str,
+    at: i64,
+) -> Result<CallDecision, AppError> {
+    let user = tx
+        .touch_phone_user(&call.caller.number, &call.rule.language, at)
+        .await?;
     let purchases = tx.purchases_for_phone(&user.phone).await?;
     let mut sent = 0;
     let mut issued_any = false;
@@ -182,8 +254,13 @@ async fn usage(app: &App, tx: &mut StoreTx, call: &IncomingCall, actor: &str, at
             continue;
         }
         issued_any = true;
-        let Some(event) = tx.event(&p.event_id).await? else { continue };
-        let window = crate::domain::AdmissionWindow { opens: event.admission_opens, closes: event.admission_closes };
+        let Some(event) = tx.event(&p.event_id).await? else {
+            continue;
+        };
+        let window = crate::domain::AdmissionWindow {
+            opens: event.admission_opens,
+            closes: event.admission_closes,
+        };
         match p.usage_call(window, at) {
             Ok((outcome, transitions)) => {
                 tx.save_purchase(&p, &transitions, actor, at).await?;
@@ -205,38 +282,60 @@ async fn usage(app: &App, tx: &mut StoreTx, call: &IncomingCall, actor: &str, at
         }
     }
     if sent > 0 {
-        return Ok(CallDecision::Announce { prompt: "admission-sent".into() });
+        return Ok(CallDecision::Announce {
+            prompt: "admission-sent".into(),
+        });
     }
     let (reason, code, status, prompt) = if let Some(t) = admitted_at {
         (
-            format!("This ticket has already been used for admission at {} (UTC). It cannot be used again.", fmt_time(t)),
+            format!(
+                "This ticket has already been used for admission at {} (UTC). It cannot be used again.",
+                fmt_time(t)
+            ),
             409,
             "Already Admitted",
             "already-admitted",
         )
     } else if let (true, Some(opens)) = (issued_any, outside) {
-        (format!("Admission is not open now. It opens at {} (UTC).", fmt_time(opens)), 403, "Admission Not Open", "no-ticket")
+        (
+            format!("Admission is not open now. It opens at {} (UTC).", fmt_time(opens)),
+            403,
+            "Admission Not Open",
+            "no-ticket",
+        )
     } else {
         (
-            "There is no issued ticket for this phone number. Buy a ticket and call the issue number first.".to_string(),
+            "There is no issued ticket for this phone number. Buy a ticket and call the issue number first."
+                .to_string(),
             403,
             "No Ticket",
             "no-ticket",
         )
     };
-    refusal_mail(app, tx, &user, &reason, None, at).await?;
-    tx.journal("phone-user", &user.user_number, "usage-refused", None, None, actor, &json!({"reason": reason}).to_string()).await?;
+    refusal_mail(app, tx, &user, &reason, at).await?;
+    tx.journal(
+        "phone-user",
+        &user.user_number,
+        "usage-refused",
+        None,
+        None,
+        actor,
+        &json!({"reason": reason}).to_string(),
+    )
+    .await?;
     Ok(refuse(code, status, prompt))
 }
 
-async fn refusal_mail(app: &App, tx: &mut StoreTx, user: &PhoneUser, reason: &str, url: Option<&str>, at: i64) -> Result<(), AppError> {
-    let ctx = json!({"reason": reason, "phone": user.phone.as_str(), "url": url.unwrap_or("")});
+async fn refusal_mail(app: &App, tx: &mut StoreTx, user: &PhoneUser, reason: &str, at: i64) -> Result<(), AppError> {
+    let ctx = json!({"reason": reason, "phone": user.phone.as_str(), "url": ""});
     app.queue_mail(tx, user, "refusal", &ctx, at).await?;
     Ok(())
 }
 
 fn fmt_time(t: i64) -> String {
-    chrono::DateTime::from_timestamp(t, 0).map(|d| d.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default()
+    chrono::DateTime::from_timestamp(t, 0)
+        .map(|d| d.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default()
 }
 
 fn unexpected(e: DomainError) -> AppError {
@@ -250,9 +349,15 @@ mod tests {
     #[test]
     fn decisions_round_trip() {
         for d in [
-            CallDecision::Announce { prompt: "ticket-sent".into() },
+            CallDecision::Announce {
+                prompt: "ticket-sent".into(),
+            },
             refuse(409, "Already Admitted", "already-admitted"),
-            CallDecision::Refuse { code: 603, reason: "Decline".into(), prompt: None },
+            CallDecision::Refuse {
+                code: 603,
+                reason: "Decline".into(),
+                prompt: None,
+            },
         ] {
             assert_eq!(decode(&encode(&d)), d);
         }

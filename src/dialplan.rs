@@ -151,13 +151,21 @@ impl Dialplan {
         };
         files.sort();
         if files.is_empty() {
-            return Err(DialplanErrors(vec![Diagnostic::whole_file(dir, "no *.toml dialplan files found".into())]));
+            return Err(DialplanErrors(vec![Diagnostic::whole_file(
+                dir,
+                "no *.toml dialplan files found".into(),
+            )]));
         }
         let mut sources = Vec::new();
         for f in files {
             match std::fs::read_to_string(&f) {
                 Ok(text) => sources.push((f, text)),
-                Err(e) => return Err(DialplanErrors(vec![Diagnostic::whole_file(&f, format!("cannot read: {e}"))])),
+                Err(e) => {
+                    return Err(DialplanErrors(vec![Diagnostic::whole_file(
+                        &f,
+                        format!("cannot read: {e}"),
+                    )]))
+                }
             }
         }
         Self::from_sources(&sources)
@@ -166,28 +174,48 @@ impl Dialplan {
     /// Build a dialplan from `(file name, contents)` pairs (the unit under test).
     pub fn from_sources(sources: &[(PathBuf, String)]) -> Result<Dialplan, DialplanErrors> {
         let mut errors = Vec::new();
-        let mut plan = Dialplan { country_code: None, language: "en".into(), trunks: Vec::new(), rules: HashMap::new() };
+        let mut plan = Dialplan {
+            country_code: None,
+            language: "en".into(),
+            trunks: Vec::new(),
+            rules: HashMap::new(),
+        };
         let mut settings_seen: Option<Location> = None;
         for (file, text) in sources {
             let at = |span: Range<usize>| locate(file, text, span.start);
             let raw: RawFile = match toml::from_str(text) {
                 Ok(r) => r,
                 Err(e) => {
-                    let loc = e.span().map(|s| locate(file, text, s.start)).unwrap_or_else(|| locate(file, text, 0));
-                    errors.push(Diagnostic { at: loc, message: e.message().trim().to_string() });
+                    let loc = e
+                        .span()
+                        .map(|s| locate(file, text, s.start))
+                        .unwrap_or_else(|| locate(file, text, 0));
+                    errors.push(Diagnostic {
+                        at: loc,
+                        message: e.message().trim().to_string(),
+                    });
                     continue;
                 }
             };
             if let Some(s) = raw.settings {
                 let here = at(s.span());
                 if let Some(prev) = &settings_seen {
-                    errors.push(Diagnostic { at: here, message: format!("[settings] already defined at {prev}") });
+                    errors.push(Diagnostic {
+                        at: here,
+                        message: format!("[settings] already defined at {prev}"),
+                    });
                 } else {
                     let s = s.into_inner();
                     if let Some(cc) = &s.country_code {
-                        let cc_ok = !cc.is_empty() && cc.len() <= 3 && cc.chars().all(|c| c.is_ascii_digit()) && !cc.starts_with('0');
+                        let cc_ok = !cc.is_empty()
+                            && cc.len() <= 3
+                            && cc.chars().all(|c| c.is_ascii_digit())
+                            && !cc.starts_with('0');
                         if !cc_ok {
-                            errors.push(Diagnostic { at: here.clone(), message: format!("country_code '{cc}' must be 1-3 digits without '+'") });
+                            errors.push(Diagnostic {
+                                at: here.clone(),
+                                message: format!("country_code '{cc}' must be 1-3 digits without '+'"),
+                            });
                         }
                     }
                     plan.country_code = s.country_code;
@@ -206,13 +234,24 @@ impl Dialplan {
                     let c = c.into_inner();
                     match parse_cidr(&c) {
                         Some(net) => cidrs.push(net),
-                        None => errors.push(Diagnostic { at: at(span), message: format!("'{c}' is not an address or CIDR (e.g. 192.0.2.0/24)") }),
+                        None => errors.push(Diagnostic {
+                            at: at(span),
+                            message: format!("'{c}' is not an address or CIDR (e.g. 192.0.2.0/24)"),
+                        }),
                     }
                 }
                 if plan.trunks.iter().any(|x| x.name == t.name) {
-                    errors.push(Diagnostic { at: here, message: format!("trunk '{}' defined twice", t.name) });
+                    errors.push(Diagnostic {
+                        at: here,
+                        message: format!("trunk '{}' defined twice", t.name),
+                    });
                 }
-                plan.trunks.push(Trunk { name: t.name, cidrs, trust_pai: t.trust_pai, country_code: t.country_code });
+                plan.trunks.push(Trunk {
+                    name: t.name,
+                    cidrs,
+                    trust_pai: t.trust_pai,
+                    country_code: t.country_code,
+                });
             }
             for n in raw.numbers {
                 let here = at(n.span());
@@ -221,18 +260,27 @@ impl Dialplan {
                 let number = match PhoneNumber::normalize(n.number.get_ref(), plan.country_code.as_deref()) {
                     Ok(p) => p,
                     Err(e) => {
-                        errors.push(Diagnostic { at: number_at, message: format!("number: {e}") });
+                        errors.push(Diagnostic {
+                            at: number_at,
+                            message: format!("number: {e}"),
+                        });
                         continue;
                     }
                 };
                 let reject_code = n.reject_code.as_ref().map(|c| *c.get_ref()).unwrap_or(603);
                 if let Some(c) = &n.reject_code {
                     if !(400..=699).contains(c.get_ref()) {
-                        errors.push(Diagnostic { at: at(c.span()), message: format!("reject_code {} is not a 4xx/5xx/6xx SIP status", c.get_ref()) });
+                        errors.push(Diagnostic {
+                            at: at(c.span()),
+                            message: format!("reject_code {} is not a 4xx/5xx/6xx SIP status", c.get_ref()),
+                        });
                     }
                 }
                 if n.action == Action::Announce && n.prompt.is_none() {
-                    errors.push(Diagnostic { at: here.clone(), message: "action 'announce' needs a prompt".into() });
+                    errors.push(Diagnostic {
+                        at: here.clone(),
+                        message: "action 'announce' needs a prompt".into(),
+                    });
                 }
                 let rule = Rule {
                     number: number.clone(),
@@ -245,7 +293,10 @@ impl Dialplan {
                     defined_at: here.clone(),
                 };
                 if let Some(prev) = plan.rules.get(&number) {
-                    errors.push(Diagnostic { at: number_at, message: format!("number {number} already defined at {}", prev.defined_at) });
+                    errors.push(Diagnostic {
+                        at: number_at,
+                        message: format!("number {number} already defined at {}", prev.defined_at),
+                    });
                     continue;
                 }
                 plan.rules.insert(number, Arc::new(rule));
@@ -273,7 +324,9 @@ fn canonical_ip(ip: IpAddr) -> IpAddr {
 }
 
 fn parse_cidr(s: &str) -> Option<IpNet> {
-    s.parse::<IpNet>().ok().or_else(|| s.parse::<IpAddr>().ok().map(IpNet::from))
+    s.parse::<IpNet>()
+        .ok()
+        .or_else(|| s.parse::<IpAddr>().ok().map(IpNet::from))
 }
 
 fn locate(file: &Path, text: &str, offset: usize) -> Location {
@@ -281,7 +334,11 @@ fn locate(file: &Path, text: &str, offset: usize) -> Location {
     let before = &text[..offset];
     let line = before.matches('\n').count() + 1;
     let col = before.rfind('\n').map(|i| offset - i).unwrap_or(offset + 1);
-    Location { file: file.to_path_buf(), line, col }
+    Location {
+        file: file.to_path_buf(),
+        line,
+        col,
+    }
 }
 
 /// One problem found in a dialplan.
@@ -293,7 +350,14 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     fn whole_file(file: &Path, message: String) -> Self {
-        Diagnostic { at: Location { file: file.to_path_buf(), line: 1, col: 1 }, message }
+        Diagnostic {
+            at: Location {
+                file: file.to_path_buf(),
+                line: 1,
+                col: 1,
+            },
+            message,
+        }
     }
 }
 
@@ -416,9 +480,24 @@ reject_code = 486
         let text = "[[numbers]]\nnumber = \"+442079460100\"\naction = \"issue\"\n\n[[numbers]]\nnumber = \"442079460100\"\naction = \"usage\"\nreject_code = 200\n\n[[trunks]]\nname = \"x\"\ncidrs = [\"nonsense\"]\n";
         let e = load(text).unwrap_err();
         let lines: Vec<String> = e.0.iter().map(|d| d.to_string()).collect();
-        assert!(lines.iter().any(|l| l.starts_with("t.toml:12:") && l.contains("nonsense")), "{lines:?}");
-        assert!(lines.iter().any(|l| l.starts_with("t.toml:6:") && l.contains("already defined at t.toml:1")), "{lines:?}");
-        assert!(lines.iter().any(|l| l.starts_with("t.toml:8:") && l.contains("reject_code 200")), "{lines:?}");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("t.toml:12:") && l.contains("nonsense")),
+            "{lines:?}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("t.toml:6:") && l.contains("already defined at t.toml:1")),
+            "{lines:?}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("t.toml:8:") && l.contains("reject_code 200")),
+            "{lines:?}"
+        );
     }
 
     #[test]

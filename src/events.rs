@@ -117,7 +117,8 @@ pub enum CatalogError {
 
 impl CatalogFile {
     pub fn load(path: &Path) -> Result<CatalogFile, CatalogError> {
-        let text = std::fs::read_to_string(path).map_err(|e| CatalogError::Read(path.display().to_string(), e.to_string()))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| CatalogError::Read(path.display().to_string(), e.to_string()))?;
         let file: CatalogFile =
             toml::from_str(&text).map_err(|e| CatalogError::Parse(path.display().to_string(), e.to_string()))?;
         file.validate()?;
@@ -135,7 +136,10 @@ impl CatalogFile {
             }
             for s in &e.seat_types {
                 if s.seat_codes().is_empty() {
-                    return bad(&format!("seat type '{}' has no seats (give rows + seats_per_row, or count)", s.code));
+                    return bad(&format!(
+                        "seat type '{}' has no seats (give rows + seats_per_row, or count)",
+                        s.code
+                    ));
                 }
                 if s.price < 0 {
                     return bad(&format!("seat type '{}' has a negative price", s.code));
@@ -193,26 +197,6 @@ impl EventView {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn demo_catalog_parses() {
-        let f = CatalogFile::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/events/demo.toml"))).unwrap();
-        assert!(!f.events.is_empty());
-        assert!(f.events.iter().all(|e| e.seat_types.iter().all(|s| !s.seat_codes().is_empty())));
-    }
-
-    #[test]
-    fn seat_codes() {
-        let s = SeatTypeDef { code: "S".into(), name: "S".into(), price: 1, rows: vec!["A".into(), "B".into()], seats_per_row: 2, count: 0 };
-        assert_eq!(s.seat_codes(), vec!["A-1", "A-2", "B-1", "B-2"]);
-        let g = SeatTypeDef { code: "GA".into(), name: "GA".into(), price: 1, rows: vec![], seats_per_row: 0, count: 2 };
-        assert_eq!(g.seat_codes(), vec!["GA-1", "GA-2"]);
-    }
-}
-
 impl EventView {
     /// "¥9,800" for yen, "12.50 GBP"-style minor units otherwise.
     pub fn price_display(&self, amount: i64) -> String {
@@ -235,5 +219,42 @@ impl EventView {
             "JPY" => format!("¥{}", grouped(amount)),
             c => format!("{}.{:02} {c}", grouped(amount / 100), (amount % 100).abs()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_catalog_parses() {
+        let f = CatalogFile::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/events/demo.toml"))).unwrap();
+        assert!(!f.events.is_empty());
+        assert!(f
+            .events
+            .iter()
+            .all(|e| e.seat_types.iter().all(|s| !s.seat_codes().is_empty())));
+    }
+
+    #[test]
+    fn seat_codes() {
+        let s = SeatTypeDef {
+            code: "S".into(),
+            name: "S".into(),
+            price: 1,
+            rows: vec!["A".into(), "B".into()],
+            seats_per_row: 2,
+            count: 0,
+        };
+        assert_eq!(s.seat_codes(), vec!["A-1", "A-2", "B-1", "B-2"]);
+        let g = SeatTypeDef {
+            code: "GA".into(),
+            name: "GA".into(),
+            price: 1,
+            rows: vec![],
+            seats_per_row: 0,
+            count: 2,
+        };
+        assert_eq!(g.seat_codes(), vec!["GA-1", "GA-2"]);
     }
 }

@@ -20,20 +20,20 @@
 //!
 //! `docs/architecture.md` follows one call through all of them.
 
-pub mod dialplan;
-pub mod identity;
-pub mod media;
-pub mod phone;
-pub mod sip;
 pub mod app;
 pub mod calls;
 pub mod config;
+pub mod dialplan;
 pub mod domain;
 pub mod events;
+pub mod identity;
 pub mod links;
 pub mod mail;
+pub mod media;
 pub mod payment;
-// pub mod startup; (enabled once sip::serve lands)
+pub mod phone;
+pub mod sip;
+pub mod startup;
 pub mod store;
 pub mod telemetry;
 pub mod web;

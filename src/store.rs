@@ -122,7 +122,9 @@ impl Store {
 
     /// Start a write transaction.
     pub async fn begin(&self) -> Result<StoreTx, StoreError> {
-        Ok(StoreTx { tx: self.pool.begin_with("BEGIN IMMEDIATE").await? })
+        Ok(StoreTx {
+            tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+        })
     }
 
     /// Load (upsert) a catalog file.
@@ -155,13 +157,18 @@ impl Store {
         }
         let mut seats_added = 0;
         for e in &file.events {
-            let known: Option<(String,)> =
-                sqlx::query_as("SELECT id FROM organizers WHERE id = ?").bind(&e.organizer).fetch_optional(&mut *tx.tx).await?;
+            let known: Option<(String,)> = sqlx::query_as("SELECT id FROM organizers WHERE id = ?")
+                .bind(&e.organizer)
+                .fetch_optional(&mut *tx.tx)
+                .await?;
             if known.is_none() {
                 return Err(StoreError::UnknownOrganizer(e.organizer.clone()));
             }
             let opens = e.admission_opens.unwrap_or(e.doors_open).timestamp();
-            let closes = e.admission_closes.map(|d| d.timestamp()).unwrap_or(e.starts_at.timestamp() + 4 * 3600);
+            let closes = e
+                .admission_closes
+                .map(|d| d.timestamp())
+                .unwrap_or(e.starts_at.timestamp() + 4 * 3600);
             sqlx::query(
                 "INSERT INTO events (id, organizer_id, genre, name, description, region, venue, starts_at, doors_open, curtain,
                    sale_start, sale_end, admission_opens, admission_closes, cancellable_days, contact, currency)
@@ -223,7 +230,9 @@ impl Store {
     }
 
     pub async fn events(&self) -> Result<Vec<EventView>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM events ORDER BY starts_at, id").fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT * FROM events ORDER BY starts_at, id")
+            .fetch_all(&self.pool)
+            .await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let mut e = event_from_row(&r);
@@ -234,7 +243,11 @@ impl Store {
     }
 
     pub async fn event(&self, id: &str) -> Result<Option<EventView>, StoreError> {
-        let Some(r) = sqlx::query("SELECT * FROM events WHERE id = ?").bind(id).fetch_optional(&self.pool).await? else {
+        let Some(r) = sqlx::query("SELECT * FROM events WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
             return Ok(None);
         };
         let mut e = event_from_row(&r);
@@ -253,7 +266,12 @@ impl Store {
         .await?;
         Ok(rows
             .iter()
-            .map(|r| SeatTypeView { code: r.get("code"), name: r.get("name"), price: r.get("price"), available: r.get("available") })
+            .map(|r| SeatTypeView {
+                code: r.get("code"),
+                name: r.get("name"),
+                price: r.get("price"),
+                available: r.get("available"),
+            })
             .collect())
     }
 
@@ -263,13 +281,18 @@ impl Store {
     }
 
     pub async fn phone_user(&self, phone: &PhoneNumber) -> Result<Option<PhoneUser>, StoreError> {
-        let r = sqlx::query("SELECT * FROM phone_users WHERE phone = ?").bind(phone.as_str()).fetch_optional(&self.pool).await?;
+        let r = sqlx::query("SELECT * FROM phone_users WHERE phone = ?")
+            .bind(phone.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
         r.map(|r| user_from_row(&r)).transpose()
     }
 
     pub async fn purchase_by_form_token(&self, token: &str) -> Result<Option<Purchase>, StoreError> {
-        let id: Option<(String,)> =
-            sqlx::query_as("SELECT id FROM purchases WHERE form_token = ?").bind(token).fetch_optional(&self.pool).await?;
+        let id: Option<(String,)> = sqlx::query_as("SELECT id FROM purchases WHERE form_token = ?")
+            .bind(token)
+            .fetch_optional(&self.pool)
+            .await?;
         match id {
             Some((id,)) => self.purchase(&id).await,
             None => Ok(None),
@@ -277,12 +300,18 @@ impl Store {
     }
 
     pub async fn outbox(&self, limit: i64) -> Result<Vec<OutboxMail>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM mail_outbox ORDER BY id DESC LIMIT ?").bind(limit).fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT * FROM mail_outbox ORDER BY id DESC LIMIT ?")
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows.iter().map(mail_from_row).collect())
     }
 
     pub async fn outbox_mail(&self, id: i64) -> Result<Option<OutboxMail>, StoreError> {
-        let r = sqlx::query("SELECT * FROM mail_outbox WHERE id = ?").bind(id).fetch_optional(&self.pool).await?;
+        let r = sqlx::query("SELECT * FROM mail_outbox WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(r.as_ref().map(mail_from_row))
     }
 
@@ -300,17 +329,25 @@ impl Store {
 
     /// `state` is `sent` (SMTP accepted it) or `local` (kept in the local outbox).
     pub async fn mail_delivered(&self, id: i64, state: &str, at: Timestamp) -> Result<(), StoreError> {
-        sqlx::query("UPDATE mail_outbox SET state = ?, sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?")
-            .bind(state)
-            .bind(at)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE mail_outbox SET state = ?, sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?",
+        )
+        .bind(state)
+        .bind(at)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
     /// A failed attempt: try again at `retry_at`, or give up (`permanent`) and keep the mail as `failed`.
-    pub async fn mail_failed(&self, id: i64, error: &str, retry_at: Timestamp, permanent: bool) -> Result<(), StoreError> {
+    pub async fn mail_failed(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: Timestamp,
+        permanent: bool,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE mail_outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?,
                     state = CASE WHEN ? THEN 'failed' ELSE state END WHERE id = ?",
@@ -325,7 +362,10 @@ impl Store {
     }
 
     pub async fn journal_for(&self, entity_id: &str) -> Result<Vec<JournalEntry>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM journal WHERE entity_id = ? ORDER BY seq").bind(entity_id).fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT * FROM journal WHERE entity_id = ? ORDER BY seq")
+            .bind(entity_id)
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows
             .iter()
             .map(|r| JournalEntry {
@@ -378,18 +418,29 @@ impl StoreTx {
         if r.rows_affected() == 1 {
             return Ok(None);
         }
-        let (outcome,): (Option<String>,) =
-            sqlx::query_as("SELECT outcome FROM calls WHERE call_key = ?").bind(c.call_key).fetch_one(&mut *self.tx).await?;
+        let (outcome,): (Option<String>,) = sqlx::query_as("SELECT outcome FROM calls WHERE call_key = ?")
+            .bind(c.call_key)
+            .fetch_one(&mut *self.tx)
+            .await?;
         Ok(Some(outcome.unwrap_or_default()))
     }
 
     pub async fn finish_call(&mut self, call_key: &str, outcome: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE calls SET outcome = ? WHERE call_key = ?").bind(outcome).bind(call_key).execute(&mut *self.tx).await?;
+        sqlx::query("UPDATE calls SET outcome = ? WHERE call_key = ?")
+            .bind(outcome)
+            .bind(call_key)
+            .execute(&mut *self.tx)
+            .await?;
         Ok(())
     }
 
     /// Find or create the phone user of a caller and count the access.
-    pub async fn touch_phone_user(&mut self, phone: &PhoneNumber, language: &str, at: Timestamp) -> Result<PhoneUser, StoreError> {
+    pub async fn touch_phone_user(
+        &mut self,
+        phone: &PhoneNumber,
+        language: &str,
+        at: Timestamp,
+    ) -> Result<PhoneUser, StoreError> {
         let updated = sqlx::query(
             "UPDATE phone_users SET access_count = access_count + 1, last_access_at = ? WHERE phone = ? RETURNING *",
         )
@@ -416,7 +467,16 @@ impl StoreTx {
             .await?;
             if let Some(r) = r {
                 let user = user_from_row(&r)?;
-                self.journal("phone-user", &user.user_number, "registered", None, None, "system", "{}").await?;
+                self.journal(
+                    "phone-user",
+                    &user.user_number,
+                    "registered",
+                    None,
+                    None,
+                    "system",
+                    "{}",
+                )
+                .await?;
                 return Ok(user);
             }
         }
@@ -425,8 +485,10 @@ impl StoreTx {
 
     /// The caller's purchases, oldest first.
     pub async fn purchases_for_phone(&mut self, phone: &PhoneNumber) -> Result<Vec<Purchase>, StoreError> {
-        let ids: Vec<(String,)> =
-            sqlx::query_as("SELECT id FROM purchases WHERE phone = ? ORDER BY reserved_at, id").bind(phone.as_str()).fetch_all(&mut *self.tx).await?;
+        let ids: Vec<(String,)> = sqlx::query_as("SELECT id FROM purchases WHERE phone = ? ORDER BY reserved_at, id")
+            .bind(phone.as_str())
+            .fetch_all(&mut *self.tx)
+            .await?;
         let mut out = Vec::with_capacity(ids.len());
         for (id,) in ids {
             if let Some(p) = load_purchase(&mut self.tx, &id).await? {
@@ -441,7 +503,10 @@ impl StoreTx {
     }
 
     pub async fn event(&mut self, id: &str) -> Result<Option<EventView>, StoreError> {
-        let r = sqlx::query("SELECT * FROM events WHERE id = ?").bind(id).fetch_optional(&mut *self.tx).await?;
+        let r = sqlx::query("SELECT * FROM events WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *self.tx)
+            .await?;
         Ok(r.as_ref().map(event_from_row))
     }
 
@@ -474,10 +539,15 @@ impl StoreTx {
         .fetch_all(&mut *self.tx)
         .await?;
         if free.len() < quantity as usize {
-            return Err(StoreError::NotEnoughSeats { seat_type: seat_type.to_string(), available: free.len() as i64 });
+            return Err(StoreError::NotEnoughSeats {
+                seat_type: seat_type.to_string(),
+                available: free.len() as i64,
+            });
         }
         let id = uuid::Uuid::new_v4().simple().to_string()[..16].to_string();
-        let starts = chrono::DateTime::parse_from_rfc3339(&event.starts_at).map(|d| d.timestamp()).unwrap_or(event.sale_end);
+        let starts = chrono::DateTime::parse_from_rfc3339(&event.starts_at)
+            .map(|d| d.timestamp())
+            .unwrap_or(event.sale_end);
         let p = Purchase {
             id: id.clone(),
             user_number: user.user_number.clone(),
@@ -534,7 +604,10 @@ impl StoreTx {
             .execute(&mut *self.tx)
             .await?;
             if r.rows_affected() != 1 {
-                return Err(StoreError::NotEnoughSeats { seat_type: seat_type.to_string(), available: 0 });
+                return Err(StoreError::NotEnoughSeats {
+                    seat_type: seat_type.to_string(),
+                    available: 0,
+                });
             }
         }
         Ok(p)
@@ -551,7 +624,13 @@ impl StoreTx {
     }
 
     /// Write back a purchase changed by the domain, with its journal rows.
-    pub async fn save_purchase(&mut self, p: &Purchase, transitions: &[Transition], actor: &str, at: Timestamp) -> Result<(), StoreError> {
+    pub async fn save_purchase(
+        &mut self,
+        p: &Purchase,
+        transitions: &[Transition],
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE purchases SET payment_status = ?, payment_ref = ?, issue_guide_state = ?, issue_call_count = ?,
                issued = ?, issued_at = ?, usage_call_count = ?, admission_state = ?, permit_issued_at = ?, admitted_at = ?
@@ -571,12 +650,21 @@ impl StoreTx {
         .execute(&mut *self.tx)
         .await?;
         for t in transitions {
-            self.journal_at("purchase", &p.id, t.action, Some(&t.from), Some(&t.to), actor, "{}", at).await?;
+            self.journal_at("purchase", &p.id, t.action, Some(&t.from), Some(&t.to), actor, "{}", at)
+                .await?;
         }
         Ok(())
     }
 
-    pub async fn enqueue_mail(&mut self, to: &str, template: &str, subject: &str, text: &str, html: &str, at: Timestamp) -> Result<i64, StoreError> {
+    pub async fn enqueue_mail(
+        &mut self,
+        to: &str,
+        template: &str,
+        subject: &str,
+        text: &str,
+        html: &str,
+        at: Timestamp,
+    ) -> Result<i64, StoreError> {
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO mail_outbox (to_addr, template, subject, body_text, body_html, next_attempt_at, created_at)
              VALUES (?,?,?,?,?,?,?) RETURNING id",
@@ -604,7 +692,8 @@ impl StoreTx {
         actor: &str,
         detail: &str,
     ) -> Result<(), StoreError> {
-        self.journal_at(entity, entity_id, action, from, to, actor, detail, now()).await
+        self.journal_at(entity, entity_id, action, from, to, actor, detail, now())
+            .await
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -635,11 +724,17 @@ impl StoreTx {
 }
 
 async fn load_purchase(conn: &mut sqlx::SqliteConnection, id: &str) -> Result<Option<Purchase>, StoreError> {
-    let Some(r) = sqlx::query("SELECT * FROM purchases WHERE id = ?").bind(id).fetch_optional(&mut *conn).await? else {
+    let Some(r) = sqlx::query("SELECT * FROM purchases WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
         return Ok(None);
     };
-    let seats: Vec<(String,)> =
-        sqlx::query_as("SELECT seat_code FROM seats WHERE purchase_id = ? ORDER BY rowid").bind(id).fetch_all(&mut *conn).await?;
+    let seats: Vec<(String,)> = sqlx::query_as("SELECT seat_code FROM seats WHERE purchase_id = ? ORDER BY rowid")
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?;
     let bad = |what: &str| StoreError::Corrupt(format!("purchase {id}: {what}"));
     let phone: String = r.get("phone");
     Ok(Some(Purchase {

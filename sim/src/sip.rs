@@ -276,21 +276,14 @@ impl Conn {
                     from,
                 });
             },
-            Conn::Tcp {
-                rd, buf, gateway, ..
-            } => loop {
+            Conn::Tcp { rd, buf, gateway, .. } => loop {
                 if let Some(data) = take_frame(buf)? {
-                    return Ok(Inbound {
-                        data,
-                        from: *gateway,
-                    });
+                    return Ok(Inbound { data, from: *gateway });
                 }
                 let mut chunk = [0u8; 8192];
                 let n = rd.read(&mut chunk).await?;
                 if n == 0 {
-                    return Err(SimError::Sip(
-                        "TCP connection closed by the gateway".to_string(),
-                    ));
+                    return Err(SimError::Sip("TCP connection closed by the gateway".to_string()));
                 }
                 buf.extend_from_slice(&chunk[..n]);
             },
@@ -330,10 +323,7 @@ fn content_length(head: &[u8]) -> Result<Option<usize>, SimError> {
 
 /// Cuts one complete message off a TCP stream buffer, framed by Content-Length.
 fn take_frame(buf: &mut Vec<u8>) -> Result<Option<Vec<u8>>, SimError> {
-    let skip = buf
-        .iter()
-        .take_while(|b| **b == b'\r' || **b == b'\n')
-        .count();
+    let skip = buf.iter().take_while(|b| **b == b'\r' || **b == b'\n').count();
     buf.drain(..skip);
     let Some((head_end, sep)) = find_head_end(buf) else {
         if buf.len() > MAX_MESSAGE {
@@ -344,9 +334,7 @@ fn take_frame(buf: &mut Vec<u8>) -> Result<Option<Vec<u8>>, SimError> {
     let body_len = content_length(&buf[..head_end])?.unwrap_or(0);
     let total = head_end + sep + body_len;
     if total > MAX_MESSAGE {
-        return Err(SimError::Sip(format!(
-            "SIP message too large ({total} bytes)"
-        )));
+        return Err(SimError::Sip(format!("SIP message too large ({total} bytes)")));
     }
     if buf.len() < total {
         return Ok(None);
@@ -434,12 +422,7 @@ fn parse(data: &[u8]) -> Result<Parsed, SimError> {
     let msg = rsip::SipMessage::try_from(norm.as_slice())
         .map_err(|e| SimError::Sip(format!("cannot parse {first_line:?}: {e}")))?;
     let reason = if msg.is_response() {
-        first_line
-            .splitn(3, ' ')
-            .nth(2)
-            .unwrap_or("")
-            .trim()
-            .to_string()
+        first_line.splitn(3, ' ').nth(2).unwrap_or("").trim().to_string()
     } else {
         String::new()
     };
@@ -461,9 +444,7 @@ fn header_pairs(headers: &rsip::Headers) -> Vec<(String, String)> {
 }
 
 fn call_id_of(msg: &impl HeadersExt) -> Option<String> {
-    msg.call_id_header()
-        .ok()
-        .map(|h| h.value().trim().to_string())
+    msg.call_id_header().ok().map(|h| h.value().trim().to_string())
 }
 
 fn cseq_of(msg: &impl HeadersExt) -> Option<(u32, rsip::Method)> {
@@ -545,9 +526,7 @@ impl RtpStats {
 fn random_hex(bytes: usize) -> String {
     use rand::Rng;
     let mut rng = rand::rng();
-    (0..bytes)
-        .map(|_| format!("{:02x}", rng.random::<u8>()))
-        .collect()
+    (0..bytes).map(|_| format!("{:02x}", rng.random::<u8>())).collect()
 }
 
 fn new_branch() -> String {
@@ -611,10 +590,7 @@ impl Uac {
                 "anonymous".to_string(),
             )
         } else {
-            (
-                format!("<sip:{}@{host}>;tag={local_tag}", opts.from),
-                opts.from.clone(),
-            )
+            (format!("<sip:{}@{host}>;tag={local_tag}", opts.from), opts.from.clone())
         };
         let request_uri = format!("sip:{}@{}", opts.to, opts.gateway);
         let contact_value = match opts.transport {
@@ -678,12 +654,7 @@ impl Uac {
              Contact: {}\r\n\
              Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE\r\n\
              User-Agent: {USER_AGENT}\r\n",
-            self.request_uri,
-            self.invite_via,
-            self.from_value,
-            self.to_value,
-            self.call_id,
-            self.contact_value,
+            self.request_uri, self.invite_via, self.from_value, self.to_value, self.call_id, self.contact_value,
         );
         for h in &self.extra {
             m.push_str(h);
@@ -852,21 +823,14 @@ impl Call {
     /// INFO, UPDATE, re-INVITE, ...) get 200 OK (with our SDP for a re-INVITE);
     /// out-of-dialog OPTIONS gets 200, a foreign INVITE 486, anything else
     /// foreign 481. ACKs are not answered.
-    async fn answer_request(
-        &mut self,
-        req: &rsip::Request,
-        from: SocketAddr,
-        ours: bool,
-    ) -> io::Result<()> {
+    async fn answer_request(&mut self, req: &rsip::Request, from: SocketAddr, ours: bool) -> io::Result<()> {
         use rsip::Method;
         let msg = match (&req.method, ours) {
             (Method::Ack, _) => return Ok(()),
             (Method::Invite, true) => self.uac.response(req, 200, "OK", Some(&self.uac.sdp)),
             (_, true) | (Method::Options, false) => self.uac.response(req, 200, "OK", None),
             (Method::Invite, false) => self.uac.response(req, 486, "Busy Here", None),
-            (_, false) => self
-                .uac
-                .response(req, 481, "Call/Transaction Does Not Exist", None),
+            (_, false) => self.uac.response(req, 481, "Call/Transaction Does Not Exist", None),
         };
         self.conn.send_to(&msg, from).await
     }
@@ -877,9 +841,7 @@ impl Call {
         self.conn.send_request(&invite).await?;
 
         let mut provisional: Vec<u16> = Vec::new();
-        let final_resp = self
-            .invite_transaction(&invite, invite_sent, &mut provisional)
-            .await?;
+        let final_resp = self.invite_transaction(&invite, invite_sent, &mut provisional).await?;
         let setup_time = invite_sent.elapsed();
         let code = final_resp.resp.status_code.code();
         let to_value = final_resp
@@ -933,8 +895,7 @@ impl Call {
                 route_set,
             };
             // Without an offer in the INVITE, the 2xx carries the offer and the ACK our answer.
-            let ack_body =
-                (!self.opts.offer_sdp && report.answer_sdp.is_some()).then(|| self.uac.sdp.clone());
+            let ack_body = (!self.opts.offer_sdp && report.answer_sdp.is_some()).then(|| self.uac.sdp.clone());
             let ack = self.uac.in_dialog(&dialog, "ACK", 1, ack_body.as_deref());
             self.conn.send_request(&ack).await?;
             report.bye_from_gateway = self.confirmed(&dialog, &ack).await?;
@@ -1184,10 +1145,7 @@ mod tests {
         assert_eq!(uri_of("sip:gw@127.0.0.1:5060;lr"), "sip:gw@127.0.0.1:5060");
         assert_eq!(
             split_list("<sip:a@b;lr>, \"x,y\" <sip:c@d;lr>"),
-            vec![
-                "<sip:a@b;lr>".to_string(),
-                "\"x,y\" <sip:c@d;lr>".to_string()
-            ]
+            vec!["<sip:a@b;lr>".to_string(), "\"x,y\" <sip:c@d;lr>".to_string()]
         );
     }
 
@@ -1212,11 +1170,7 @@ mod tests {
 
     #[test]
     fn invite_has_the_required_headers() {
-        let mut opts = CallOptions::new(
-            "127.0.0.1:5060".parse().unwrap(),
-            "+819012345678",
-            "442079460100",
-        );
+        let mut opts = CallOptions::new("127.0.0.1:5060".parse().unwrap(), "+819012345678", "442079460100");
         opts.pai = Some("+819012345678".into());
         opts.extra_headers.push(("X-Test".into(), "1".into()));
         let uac = Uac::new(&opts, "127.0.0.1:40000".parse().unwrap(), 40002);

@@ -102,17 +102,10 @@ impl ReceivedMail {
                 .to_string();
             mail.to = msg
                 .to()
-                .map(|list| {
-                    list.iter()
-                        .filter_map(|a| a.address())
-                        .map(str::to_string)
-                        .collect()
-                })
+                .map(|list| list.iter().filter_map(|a| a.address()).map(str::to_string).collect())
                 .unwrap_or_default();
             mail.text = msg.body_text(0).map(|t| t.into_owned()).unwrap_or_default();
-            let has_html = msg
-                .html_part(0)
-                .is_some_and(|p| matches!(p.body, PartType::Html(_)));
+            let has_html = msg.html_part(0).is_some_and(|p| matches!(p.body, PartType::Html(_)));
             if has_html {
                 mail.html = msg.body_html(0).map(|h| h.into_owned());
             }
@@ -250,35 +243,19 @@ impl SmtpSink {
     ) -> Result<ReceivedMail, SimError> {
         self.wait_until(timeout, |msgs| msgs.iter().find(|m| pred(m)).cloned())
             .await
-            .map_err(|n| {
-                SimError::Timeout(format!(
-                    "no matching mail within {timeout:?} ({n} messages received)"
-                ))
-            })
+            .map_err(|n| SimError::Timeout(format!("no matching mail within {timeout:?} ({n} messages received)")))
     }
 
     /// Waits until at least `n` messages have been received and returns all of them.
-    pub async fn wait_for_count(
-        &self,
-        n: usize,
-        timeout: Duration,
-    ) -> Result<Vec<ReceivedMail>, SimError> {
+    pub async fn wait_for_count(&self, n: usize, timeout: Duration) -> Result<Vec<ReceivedMail>, SimError> {
         self.wait_until(timeout, |msgs| (msgs.len() >= n).then(|| msgs.to_vec()))
             .await
-            .map_err(|got| {
-                SimError::Timeout(format!(
-                    "{n} mails not received within {timeout:?} (got {got})"
-                ))
-            })
+            .map_err(|got| SimError::Timeout(format!("{n} mails not received within {timeout:?} (got {got})")))
     }
 
     /// Evaluates `check` on every change until it yields a value or `timeout`
     /// passes (then `Err(count)`).
-    async fn wait_until<T>(
-        &self,
-        timeout: Duration,
-        check: impl Fn(&[ReceivedMail]) -> Option<T>,
-    ) -> Result<T, usize> {
+    async fn wait_until<T>(&self, timeout: Duration, check: impl Fn(&[ReceivedMail]) -> Option<T>) -> Result<T, usize> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let notified = self.inner.notify.notified();
@@ -298,23 +275,11 @@ impl SmtpSink {
 // Protocol
 
 /// Reads one line (up to and including `\n`), at most `limit` bytes. 0 at EOF.
-async fn read_line<R: AsyncBufRead + Unpin>(
-    r: &mut R,
-    buf: &mut Vec<u8>,
-    limit: usize,
-) -> std::io::Result<usize> {
+async fn read_line<R: AsyncBufRead + Unpin>(r: &mut R, buf: &mut Vec<u8>, limit: usize) -> std::io::Result<usize> {
     buf.clear();
-    match tokio::time::timeout(
-        IDLE_TIMEOUT,
-        (&mut *r).take(limit as u64).read_until(b'\n', buf),
-    )
-    .await
-    {
+    match tokio::time::timeout(IDLE_TIMEOUT, (&mut *r).take(limit as u64).read_until(b'\n', buf)).await {
         Ok(r) => r,
-        Err(_) => Err(std::io::Error::new(
-            std::io::ErrorKind::TimedOut,
-            "SMTP client idle",
-        )),
+        Err(_) => Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "SMTP client idle")),
     }
 }
 
@@ -419,10 +384,7 @@ async fn session(stream: TcpStream, inner: Arc<Inner>) -> std::io::Result<()> {
                     reply(&mut wr, "552 5.3.4 Message size exceeds fixed limit").await?;
                     continue;
                 }
-                envelope = Some(Envelope {
-                    from,
-                    to: Vec::new(),
-                });
+                envelope = Some(Envelope { from, to: Vec::new() });
                 reply(&mut wr, "250 2.1.0 OK").await?;
             }
             "RCPT" => {
@@ -483,10 +445,7 @@ async fn session(stream: TcpStream, inner: Arc<Inner>) -> std::io::Result<()> {
 
 /// Reads the DATA section up to the lone dot, undoing dot-stuffing.
 /// `Ok(None)` if the message is larger than [`MAX_MESSAGE_SIZE`].
-async fn read_data<R: AsyncBufRead + Unpin>(
-    rd: &mut R,
-    line: &mut Vec<u8>,
-) -> std::io::Result<Option<Vec<u8>>> {
+async fn read_data<R: AsyncBufRead + Unpin>(rd: &mut R, line: &mut Vec<u8>) -> std::io::Result<Option<Vec<u8>>> {
     let mut data = Vec::new();
     let mut too_big = false;
     loop {
@@ -626,9 +585,7 @@ fn extract_hrefs(html: &str) -> Vec<String> {
                 }
             }
             Some(_) => {
-                let end = rest
-                    .find(|c: char| c.is_whitespace() || c == '>')
-                    .unwrap_or(rest.len());
+                let end = rest.find(|c: char| c.is_whitespace() || c == '>').unwrap_or(rest.len());
                 &rest[..end]
             }
             None => continue,
@@ -706,8 +663,7 @@ mod tests {
 
     #[test]
     fn tels_in_text() {
-        let text =
-            "Call tel:+442079460100. Hotel:123 is not one; TEL:+81-3-1234-5678;ext=1, tel:none";
+        let text = "Call tel:+442079460100. Hotel:123 is not one; TEL:+81-3-1234-5678;ext=1, tel:none";
         assert_eq!(
             extract_tels(text),
             vec!["tel:+442079460100", "TEL:+81-3-1234-5678;ext=1"]
@@ -732,9 +688,6 @@ mod tests {
 
     #[test]
     fn entities() {
-        assert_eq!(
-            decode_entities("a&amp;b&lt;&gt;&bogus;&#9731;&"),
-            "a&b<>&bogus;☃&"
-        );
+        assert_eq!(decode_entities("a&amp;b&lt;&gt;&bogus;&#9731;&"), "a&b<>&bogus;☃&");
     }
 }

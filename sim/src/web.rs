@@ -31,11 +31,7 @@ impl Browser {
     /// A client with a 30 s request timeout, no proxy, default redirect policy.
     pub fn new() -> Self {
         let client = reqwest::Client::builder()
-            .user_agent(concat!(
-                "dialticket-sim/",
-                env!("CARGO_PKG_VERSION"),
-                " (softphone)"
-            ))
+            .user_agent(concat!("dialticket-sim/", env!("CARGO_PKG_VERSION"), " (softphone)"))
             .timeout(Duration::from_secs(30))
             .no_proxy()
             .build()
@@ -84,11 +80,7 @@ impl Browser {
     }
 
     /// POST `fields` as an urlencoded form with `Accept: text/html`.
-    pub async fn post_form_html(
-        &self,
-        url: &str,
-        fields: &[(&str, &str)],
-    ) -> Result<(u16, String), SimError> {
+    pub async fn post_form_html(&self, url: &str, fields: &[(&str, &str)]) -> Result<(u16, String), SimError> {
         let resp = self
             .client
             .post(url)
@@ -142,10 +134,7 @@ mod tests {
     #[test]
     fn resolve_relative_hrefs() {
         let page = "http://127.0.0.1:8080/p/tok123/events?lang=ja";
-        assert_eq!(
-            resolve(page, "/p/x/events/1"),
-            "http://127.0.0.1:8080/p/x/events/1"
-        );
+        assert_eq!(resolve(page, "/p/x/events/1"), "http://127.0.0.1:8080/p/x/events/1");
         assert_eq!(resolve(page, "1"), "http://127.0.0.1:8080/p/tok123/1");
         assert_eq!(
             resolve("http://127.0.0.1:8080/p/tok123/", "events/1"),
@@ -165,10 +154,7 @@ mod tests {
     #[test]
     fn resolve_absolute_and_odd_inputs() {
         let page = "http://127.0.0.1:8080/p/a";
-        assert_eq!(
-            resolve(page, "https://other.example/x"),
-            "https://other.example/x"
-        );
+        assert_eq!(resolve(page, "https://other.example/x"), "https://other.example/x");
         assert_eq!(resolve(page, "tel:+442079460100"), "tel:+442079460100");
         assert_eq!(resolve(page, "//127.0.0.2:9/z"), "http://127.0.0.2:9/z");
         assert_eq!(resolve("not a url", "/p/x"), "/p/x");

@@ -69,20 +69,10 @@ async fn server() -> SocketAddr {
                 .to_string();
                 let path = line.split(' ').nth(1).unwrap_or("");
                 let resp = match path {
-                    "/redirect" => respond(
-                        "303 See Other",
-                        "Location: /json?from=redirect\r\n",
-                        "text/plain",
-                        "",
-                    ),
+                    "/redirect" => respond("303 See Other", "Location: /json?from=redirect\r\n", "text/plain", ""),
                     "/notjson" => respond("200 OK", "", "text/plain", "oops, not json"),
                     "/empty" => respond("404 Not Found", "", "application/json", ""),
-                    "/html" => respond(
-                        "200 OK",
-                        "",
-                        "text/html",
-                        &format!("<p>{}</p>", get("accept")),
-                    ),
+                    "/html" => respond("200 OK", "", "text/html", &format!("<p>{}</p>", get("accept"))),
                     _ => respond("200 OK", "", "application/json", &echo),
                 };
                 stream.write_all(resp.as_bytes()).await.unwrap();
@@ -131,10 +121,7 @@ async fn html_and_forms() {
     assert_eq!(v["content_type"], "application/x-www-form-urlencoded");
     assert_eq!(v["body"], "seats=2&name=%E5%B1%B1%E7%94%B0+%26+Co");
 
-    let (status, body) = b
-        .post_form_html(&format!("{base}/form"), &[("a", "b")])
-        .await
-        .unwrap();
+    let (status, body) = b.post_form_html(&format!("{base}/form"), &[("a", "b")]).await.unwrap();
     assert_eq!(status, 200);
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert!(v["accept"].as_str().unwrap().starts_with("text/html"));

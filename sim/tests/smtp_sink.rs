@@ -34,10 +34,7 @@ impl Client {
         let mut lines = Vec::new();
         loop {
             let mut line = String::new();
-            let n = timeout(WAIT, self.rd.read_line(&mut line))
-                .await
-                .unwrap()
-                .unwrap();
+            let n = timeout(WAIT, self.rd.read_line(&mut line)).await.unwrap().unwrap();
             assert!(n > 0, "connection closed");
             assert!(line.ends_with("\r\n"), "reply line without CRLF: {line:?}");
             let line = line.trim_end().to_string();
@@ -73,9 +70,7 @@ impl Client {
 }
 
 async fn sink() -> SmtpSink {
-    SmtpSink::bind("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap()
+    SmtpSink::bind("127.0.0.1:0".parse().unwrap()).await.unwrap()
 }
 
 #[tokio::test]
@@ -98,28 +93,18 @@ async fn ehlo_envelope_and_dot_stuffing() {
                    ..\r\n\
                    Visit https://gw.example/t/1.\r\n";
     let code = c
-        .mail(
-            "bounces@gw.example",
-            &["alice@example.com", "bob@example.com"],
-            message,
-        )
+        .mail("bounces@gw.example", &["alice@example.com", "bob@example.com"], message)
         .await;
     assert_eq!(code, 250);
     assert_eq!(c.cmd("QUIT").await, 221);
 
-    let m = sink
-        .wait_for(|m| m.subject == "Your ticket", WAIT)
-        .await
-        .unwrap();
+    let m = sink.wait_for(|m| m.subject == "Your ticket", WAIT).await.unwrap();
     assert_eq!(m.envelope_from, "bounces@gw.example");
     assert_eq!(m.envelope_to, vec!["alice@example.com", "bob@example.com"]);
     assert_eq!(m.from, "tickets@gw.example");
     assert_eq!(m.to, vec!["alice@example.com", "bob@example.com"]);
     let raw = String::from_utf8(m.raw.clone()).unwrap();
-    assert!(
-        raw.contains("\r\n.leading dot\r\n..two dots\r\n.\r\nVisit"),
-        "{raw}"
-    );
+    assert!(raw.contains("\r\n.leading dot\r\n..two dots\r\n.\r\nVisit"), "{raw}");
     assert!(raw.ends_with("gw.example/t/1.\r\n"), "{raw:?}");
     assert!(m.text.contains(".leading dot"));
     assert_eq!(m.html, None);
@@ -142,13 +127,11 @@ async fn two_messages_per_connection_pipelined_and_waiting() {
     let mut c = Client::connect(&sink).await;
     assert_eq!(c.cmd("EHLO client.test").await, 250);
     // PIPELINING: the whole envelope in one write.
-    c.send("MAIL FROM:<gw@x.test>\r\nRCPT TO:<a@x.test>\r\nDATA\r\n")
-        .await;
+    c.send("MAIL FROM:<gw@x.test>\r\nRCPT TO:<a@x.test>\r\nDATA\r\n").await;
     assert_eq!(c.reply().await.0, 250);
     assert_eq!(c.reply().await.0, 250);
     assert_eq!(c.reply().await.0, 354);
-    c.send("Subject: first\r\n\r\nhttps://x.test/1\r\n.\r\n")
-        .await;
+    c.send("Subject: first\r\n\r\nhttps://x.test/1\r\n.\r\n").await;
     assert_eq!(c.reply().await.0, 250);
     assert_eq!(c.cmd("RSET").await, 250);
     assert_eq!(c.cmd("NOOP").await, 250);
@@ -203,24 +186,13 @@ Content-Transfer-Encoding: quoted-printable\r\n\
 /wrapped\">w</a> <a href=3D\"https://gw.example/t/abc?sig=3Dxyz\">again</a>\r\n\
 </body></html>\r\n\
 --b1--\r\n";
-    assert_eq!(
-        c.mail("b@gw.example", &["hanako@example.jp"], message)
-            .await,
-        250
-    );
+    assert_eq!(c.mail("b@gw.example", &["hanako@example.jp"], message).await, 250);
 
-    let m = sink
-        .wait_for(|m| m.subject.contains("チケット"), WAIT)
-        .await
-        .unwrap();
+    let m = sink.wait_for(|m| m.subject.contains("チケット"), WAIT).await.unwrap();
     assert_eq!(m.subject, "チケットのご案内");
     assert_eq!(m.from, "tickets@gw.example");
     assert_eq!(m.to, vec!["hanako@example.jp"]);
-    assert!(
-        m.text.starts_with("ご購入ありがとうございます。"),
-        "{}",
-        m.text
-    );
+    assert!(m.text.starts_with("ご購入ありがとうございます。"), "{}", m.text);
     let html = m.html.as_deref().unwrap();
     assert!(html.contains("<p>チケット</p>"), "{html}");
     assert!(html.contains("href=\"https://gw.example/t/abc?sig=xyz&amp;lang=ja\""));
@@ -248,8 +220,7 @@ async fn raw_utf8_headers_with_smtputf8() {
     let mut c = Client::connect(&sink).await;
     assert_eq!(c.cmd("EHLO client.test").await, 250);
     assert_eq!(
-        c.cmd("MAIL FROM:<チケット@gw.example> SMTPUTF8 BODY=8BITMIME")
-            .await,
+        c.cmd("MAIL FROM:<チケット@gw.example> SMTPUTF8 BODY=8BITMIME").await,
         250
     );
     assert_eq!(c.cmd("RCPT TO:<花子@example.jp>").await, 250);
@@ -276,11 +247,7 @@ async fn refusing_mode_answers_451_until_restored() {
     c.send("MAIL FROM:<gw@x.test>\r\n").await;
     let (code, text) = c.reply().await;
     assert_eq!(code, 451, "{text:?}");
-    assert_eq!(
-        c.cmd("RCPT TO:<a@x.test>").await,
-        503,
-        "no transaction was opened"
-    );
+    assert_eq!(c.cmd("RCPT TO:<a@x.test>").await, 503, "no transaction was opened");
     assert_eq!(sink.count(), 0);
 
     sink.set_refusing(None);
@@ -288,10 +255,7 @@ async fn refusing_mode_answers_451_until_restored() {
         .mail("gw@x.test", &["a@x.test"], "Subject: retried\r\n\r\nhi\r\n")
         .await;
     assert_eq!(code, 250);
-    assert_eq!(
-        sink.wait_for(|_| true, WAIT).await.unwrap().subject,
-        "retried"
-    );
+    assert_eq!(sink.wait_for(|_| true, WAIT).await.unwrap().subject, "retried");
 
     sink.set_refusing(Some(554));
     assert_eq!(c.cmd("MAIL FROM:<gw@x.test>").await, 554);
@@ -312,18 +276,11 @@ async fn protocol_errors_and_timeouts() {
     assert_eq!(c.cmd("MAIL FROM:<gw@x.test>").await, 503, "nested MAIL");
     assert_eq!(c.cmd("DATA").await, 503, "no recipients yet");
     assert_eq!(c.cmd("RCPT TO:<>").await, 501);
-    assert_eq!(
-        c.cmd("rcpt to:<a@x.test>").await,
-        250,
-        "verbs are case-insensitive"
-    );
+    assert_eq!(c.cmd("rcpt to:<a@x.test>").await, 250, "verbs are case-insensitive");
     assert_eq!(c.cmd("QUIT").await, 221);
 
     let started = std::time::Instant::now();
-    let err = sink
-        .wait_for(|_| true, Duration::from_millis(100))
-        .await
-        .unwrap_err();
+    let err = sink.wait_for(|_| true, Duration::from_millis(100)).await.unwrap_err();
     assert!(matches!(err, SimError::Timeout(_)), "{err}");
     assert!(started.elapsed() < Duration::from_secs(1));
     assert_eq!(sink.count(), 0);
@@ -338,20 +295,9 @@ async fn html_only_message_links_come_from_hrefs() {
                    <p>Hello <a href='https://gw.example/p/1'>ticket</a>\r\n\
                    <a href=\"tel:+442079460100\">call us</a></p>\r\n";
     assert_eq!(c.mail("gw@x.test", &["a@x.test"], message).await, 250);
-    let m = timeout(WAIT, sink.wait_for(|_| true, WAIT))
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(m
-        .html
-        .as_deref()
-        .unwrap()
-        .contains("<a href='https://gw.example/p/1'>"));
-    assert!(
-        m.text.contains("Hello"),
-        "text derived from html: {:?}",
-        m.text
-    );
+    let m = timeout(WAIT, sink.wait_for(|_| true, WAIT)).await.unwrap().unwrap();
+    assert!(m.html.as_deref().unwrap().contains("<a href='https://gw.example/p/1'>"));
+    assert!(m.text.contains("Hello"), "text derived from html: {:?}", m.text);
     assert_eq!(m.links, vec!["https://gw.example/p/1"]);
     assert_eq!(m.tel_links, vec!["tel:+442079460100"]);
 }

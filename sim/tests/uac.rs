@@ -150,12 +150,7 @@ async fn answered_call_receives_announcement_and_gateway_hangs_up() {
         assert!(first_line(&invite).starts_with("INVITE "));
         let contact = format!("Contact: <sip:gw@{uas}>\r\nServer: fake-gw\r\n");
         send(&sock, &response(&invite, "100 Trying", "", "", ""), ua).await;
-        send(
-            &sock,
-            &response(&invite, "180 Ringing", "gw1", &contact, ""),
-            ua,
-        )
-        .await;
+        send(&sock, &response(&invite, "180 Ringing", "gw1", &contact, ""), ua).await;
         let ok = response(&invite, "200 OK", "gw1", &contact, &gateway_sdp(40000));
         send(&sock, &ok, ua).await;
 
@@ -164,11 +159,7 @@ async fn answered_call_receives_announcement_and_gateway_hangs_up() {
         assert_eq!(header(&ack, "CSeq"), "1 ACK");
         assert!(header(&ack, "To").ends_with(";tag=gw1"));
         assert_eq!(header(&ack, "Call-ID"), header(&invite, "Call-ID"));
-        assert_ne!(
-            branch(&ack),
-            branch(&invite),
-            "2xx ACK is a new transaction"
-        );
+        assert_ne!(branch(&ack), branch(&invite), "2xx ACK is a new transaction");
 
         // The announcement: 10 PCMU packets, plus an RTCP packet and junk that must not count.
         let rtp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
@@ -178,9 +169,7 @@ async fn answered_call_receives_announcement_and_gateway_hangs_up() {
         for seq in 0..10 {
             rtp.send_to(&rtp_packet(seq), dest).await.unwrap();
         }
-        rtp.send_to(&[0x80, 200, 0, 6, 0, 0, 0, 1], dest)
-            .await
-            .unwrap();
+        rtp.send_to(&[0x80, 200, 0, 6, 0, 0, 0, 1], dest).await.unwrap();
         rtp.send_to(b"not rtp", dest).await.unwrap();
 
         let bye = gateway_request("BYE", &invite, "gw1", 1, uas);
@@ -195,29 +184,19 @@ async fn answered_call_receives_announcement_and_gateway_hangs_up() {
 
     let mut opts = CallOptions::new(uas, "+819012345678", "+442079460100");
     opts.pai = Some("+819012345678".into());
-    opts.extra_headers
-        .push(("X-Sim-Scenario".into(), "announce".into()));
+    opts.extra_headers.push(("X-Sim-Scenario".into(), "announce".into()));
     opts.timeout = Duration::from_secs(5);
     let report = place_call(opts).await.unwrap();
     let invite = gw.await.unwrap();
 
     // What the gateway saw.
-    assert_eq!(
-        first_line(&invite),
-        format!("INVITE sip:+442079460100@{uas} SIP/2.0")
-    );
+    assert_eq!(first_line(&invite), format!("INVITE sip:+442079460100@{uas} SIP/2.0"));
     let via = header(&invite, "Via");
     assert!(via.starts_with("SIP/2.0/UDP 127.0.0.1:"), "{via}");
-    assert!(
-        via.contains(";branch=z9hG4bK") && via.contains(";rport"),
-        "{via}"
-    );
+    assert!(via.contains(";branch=z9hG4bK") && via.contains(";rport"), "{via}");
     assert_eq!(header(&invite, "Max-Forwards"), "70");
     let from = header(&invite, "From");
-    assert!(
-        from.starts_with("<sip:+819012345678@127.0.0.1>;tag="),
-        "{from}"
-    );
+    assert!(from.starts_with("<sip:+819012345678@127.0.0.1>;tag="), "{from}");
     assert_eq!(header(&invite, "To"), format!("<sip:+442079460100@{uas}>"));
     assert_eq!(header(&invite, "CSeq"), "1 INVITE");
     assert_eq!(header(&invite, "Call-ID"), report.call_id);
@@ -272,10 +251,7 @@ async fn rejected_call_is_acked_in_the_invite_transaction() {
         send(&sock, &response(&invite, "100 Trying", "", "", ""), ua).await;
         // While "ringing": an out-of-dialog OPTIONS ping gets 200, a foreign INVITE 486.
         let call_id = header(&invite, "Call-ID");
-        for (method, expected) in [
-            ("OPTIONS", "SIP/2.0 200 OK"),
-            ("INVITE", "SIP/2.0 486 Busy Here"),
-        ] {
+        for (method, expected) in [("OPTIONS", "SIP/2.0 200 OK"), ("INVITE", "SIP/2.0 486 Busy Here")] {
             let req = gateway_request(method, &invite, "zz", 1, uas).replace(call_id, "other@gw");
             send(&sock, &req, ua).await;
             let (resp, _) = recv(&sock).await;
@@ -283,25 +259,12 @@ async fn rejected_call_is_acked_in_the_invite_transaction() {
             assert_eq!(header(&resp, "Call-ID"), "other@gw");
             assert_eq!(header(&resp, "CSeq"), format!("1 {method}"));
         }
-        let reject = response(
-            &invite,
-            "603 Decline",
-            "rej9",
-            "Reason: Q.850;cause=21\r\n",
-            "",
-        );
+        let reject = response(&invite, "603 Decline", "rej9", "Reason: Q.850;cause=21\r\n", "");
         send(&sock, &reject, ua).await;
         let (ack, _) = recv(&sock).await;
-        assert_eq!(
-            first_line(&ack),
-            first_line(&invite).replace("INVITE", "ACK")
-        );
+        assert_eq!(first_line(&ack), first_line(&invite).replace("INVITE", "ACK"));
         assert_eq!(header(&ack, "CSeq"), "1 ACK");
-        assert_eq!(
-            branch(&ack),
-            branch(&invite),
-            "non-2xx ACK reuses the INVITE branch"
-        );
+        assert_eq!(branch(&ack), branch(&invite), "non-2xx ACK reuses the INVITE branch");
         assert_eq!(header(&ack, "From"), header(&invite, "From"));
         assert!(header(&ack, "To").ends_with(";tag=rej9"));
         assert_eq!(header(&ack, "Call-ID"), header(&invite, "Call-ID"));
@@ -327,12 +290,7 @@ async fn anonymous_call_withholds_caller_id() {
     let (sock, uas) = uas_socket().await;
     let gw = tokio::spawn(async move {
         let (invite, ua) = recv(&sock).await;
-        send(
-            &sock,
-            &response(&invite, "433 Anonymity Disallowed", "a1", "", ""),
-            ua,
-        )
-        .await;
+        send(&sock, &response(&invite, "433 Anonymity Disallowed", "a1", "", ""), ua).await;
         let (ack, _) = recv(&sock).await;
         assert!(first_line(&ack).starts_with("ACK "));
         invite
@@ -385,9 +343,7 @@ async fn softphone_hangs_up_after_hangup_after_and_retransmits_bye() {
     let (sock, uas) = uas_socket().await;
     let gw = tokio::spawn(async move {
         let (invite, ua) = recv(&sock).await;
-        let extra = format!(
-            "Contact: <sip:gw@{uas};transport=udp>\r\nRecord-Route: <sip:proxy@127.0.0.1:9;lr>\r\n"
-        );
+        let extra = format!("Contact: <sip:gw@{uas};transport=udp>\r\nRecord-Route: <sip:proxy@127.0.0.1:9;lr>\r\n");
         let ok = response(&invite, "200 OK", "gw2", &extra, &gateway_sdp(40002));
         send(&sock, &ok, ua).await;
         let (ack1, _) = recv(&sock).await;
@@ -409,10 +365,7 @@ async fn softphone_hangs_up_after_hangup_after_and_retransmits_bye() {
         let (bye2, ua) = recv(&sock).await; // first BYE "lost"
         let gap = t0.elapsed();
         assert_eq!(bye1, bye2);
-        assert_eq!(
-            first_line(&bye2),
-            format!("BYE sip:gw@{uas};transport=udp SIP/2.0")
-        );
+        assert_eq!(first_line(&bye2), format!("BYE sip:gw@{uas};transport=udp SIP/2.0"));
         assert_eq!(header(&bye2, "CSeq"), "2 BYE");
         assert_eq!(header(&bye2, "Route"), "<sip:proxy@127.0.0.1:9;lr>");
         assert!(header(&bye2, "To").ends_with(";tag=gw2"));
@@ -447,10 +400,7 @@ async fn read_framed(stream: &mut TcpStream, buf: &mut Vec<u8>) -> String {
             }
         }
         let mut chunk = [0u8; 4096];
-        let n = timeout(WAIT, stream.read(&mut chunk))
-            .await
-            .unwrap()
-            .unwrap();
+        let n = timeout(WAIT, stream.read(&mut chunk)).await.unwrap().unwrap();
         assert!(n > 0, "connection closed");
         buf.extend_from_slice(&chunk[..n]);
     }
@@ -516,11 +466,7 @@ async fn silent_gateway_times_out() {
     assert!(matches!(err, SimError::Timeout(_)), "{err}");
     let elapsed = started.elapsed();
     assert!(elapsed >= Duration::from_millis(1150) && elapsed < Duration::from_millis(2500));
-    assert_eq!(
-        gw.await.unwrap(),
-        2,
-        "INVITE at 0 s and 0.5 s (next would be 1.5 s)"
-    );
+    assert_eq!(gw.await.unwrap(), 2, "INVITE at 0 s and 0.5 s (next would be 1.5 s)");
 }
 
 #[tokio::test]

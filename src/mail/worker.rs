@@ -29,22 +29,27 @@ impl Delivery {
     pub fn from_url(url: Option<&str>) -> Result<Delivery, MailError> {
         let Some(url) = url else { return Ok(Delivery::Local) };
         let bad = |m: &str| MailError::SmtpUrl(url.to_string(), m.to_string());
-        let rest = url.strip_prefix("smtp://").ok_or_else(|| bad("only smtp:// is supported in this build"))?;
+        let rest = url
+            .strip_prefix("smtp://")
+            .ok_or_else(|| bad("only smtp:// is supported in this build"))?;
         let rest = rest.trim_end_matches('/');
         let (creds, hostport) = match rest.rsplit_once('@') {
             Some((c, h)) => (Some(c), h),
             None => (None, rest),
         };
         let (host, port) = match hostport.rsplit_once(':') {
-            Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => {
-                (h.trim_start_matches('[').trim_end_matches(']'), p.parse::<u16>().map_err(|_| bad("port is not a number"))?)
-            }
+            Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => (
+                h.trim_start_matches('[').trim_end_matches(']'),
+                p.parse::<u16>().map_err(|_| bad("port is not a number"))?,
+            ),
             _ => (hostport, 25),
         };
         if host.is_empty() {
             return Err(bad("no host"));
         }
-        let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).port(port).timeout(Some(Duration::from_secs(15)));
+        let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+            .port(port)
+            .timeout(Some(Duration::from_secs(15)));
         if let Some(c) = creds {
             let (u, p) = c.split_once(':').unwrap_or((c, ""));
             b = b.credentials(Credentials::new(u.to_string(), p.to_string()));
@@ -94,7 +99,11 @@ impl MailWorker {
         let result = match &self.delivery {
             Delivery::Local => Ok("local"),
             Delivery::Smtp(t) => match self.build(&mail) {
-                Ok(msg) => t.send(msg).await.map(|_| "sent").map_err(|e| (e.is_permanent(), e.to_string())),
+                Ok(msg) => t
+                    .send(msg)
+                    .await
+                    .map(|_| "sent")
+                    .map_err(|e| (e.is_permanent(), e.to_string())),
                 Err(e) => Err((true, e)),
             },
         };
@@ -115,7 +124,10 @@ impl MailWorker {
     }
 
     fn build(&self, mail: &OutboxMail) -> Result<Message, String> {
-        let to: Mailbox = mail.to_addr.parse().map_err(|e| format!("bad recipient '{}': {e}", mail.to_addr))?;
+        let to: Mailbox = mail
+            .to_addr
+            .parse()
+            .map_err(|e| format!("bad recipient '{}': {e}", mail.to_addr))?;
         let domain = self.from.email.domain().to_string();
         Message::builder()
             .from(self.from.clone())
@@ -124,8 +136,16 @@ impl MailWorker {
             .message_id(Some(format!("<outbox-{}-{}@{}>", mail.id, mail.created_at, domain)))
             .multipart(
                 MultiPart::alternative()
-                    .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(mail.body_text.clone()))
-                    .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(mail.body_html.clone())),
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_PLAIN)
+                            .body(mail.body_text.clone()),
+                    )
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_HTML)
+                            .body(mail.body_html.clone()),
+                    ),
             )
             .map_err(|e| e.to_string())
     }

@@ -22,7 +22,10 @@ use crate::store::StoreError;
 
 /// Build the router.
 pub fn router(app: Arc<App>) -> Router {
-    let state = Web { app, pages: Arc::new(page_templates()) };
+    let state = Web {
+        app,
+        pages: Arc::new(page_templates()),
+    };
     Router::new()
         .route("/", get(pages::home))
         .route("/healthz", get(pages::health))
@@ -30,7 +33,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/outbox/{id}", get(pages::outbox_mail))
         .route("/outbox/{id}/html", get(pages::outbox_mail_html))
         .route("/p/{token}", get(pages::purchase_events))
-        .route("/p/{token}/events/{event}", get(pages::purchase_event).post(pages::purchase_order))
+        .route(
+            "/p/{token}/events/{event}",
+            get(pages::purchase_event).post(pages::purchase_order),
+        )
         .route("/g/{token}", get(pages::issue_guide))
         .route("/t/{token}", get(pages::ticket))
         .route("/a/{token}", get(pages::admission))
@@ -78,7 +84,13 @@ pub(crate) fn wants_json(headers: &HeaderMap) -> bool {
 }
 
 /// Render `data` as JSON or through `template`, with `status`.
-pub(crate) fn respond<T: Serialize>(web: &Web, headers: &HeaderMap, status: StatusCode, template: &str, data: &T) -> Response {
+pub(crate) fn respond<T: Serialize>(
+    web: &Web,
+    headers: &HeaderMap,
+    status: StatusCode,
+    template: &str,
+    data: &T,
+) -> Response {
     if wants_json(headers) {
         return (status, axum::Json(data)).into_response();
     }

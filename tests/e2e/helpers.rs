@@ -26,7 +26,6 @@ pub fn repo(path: &str) -> PathBuf {
 
 pub struct TestGateway {
     pub sip: SocketAddr,
-    pub http: SocketAddr,
     pub base: String,
     pub mailbox: SmtpSink,
     pub app: Arc<App>,
@@ -62,7 +61,7 @@ pub async fn spawn_gateway_with(customize: impl FnOnce(&mut Config)) -> TestGate
     let app = gateway.app();
     let catalog = CatalogFile::load(&repo("events/demo.toml")).expect("demo catalog");
     app.store.load_catalog(&catalog).await.expect("catalog loads");
-    let (sip, http, base) = (gateway.sip_addr(), gateway.http_addr(), gateway.public_url());
+    let (sip, base) = (gateway.sip_addr(), gateway.public_url());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         gateway
@@ -72,7 +71,16 @@ pub async fn spawn_gateway_with(customize: impl FnOnce(&mut Config)) -> TestGate
             .await
             .expect("gateway runs");
     });
-    TestGateway { sip, http, base, mailbox, app, browser: Browser::new(), stop: Some(stop), task: Some(task), _dir: dir }
+    TestGateway {
+        sip,
+        base,
+        mailbox,
+        app,
+        browser: Browser::new(),
+        stop: Some(stop),
+        task: Some(task),
+        _dir: dir,
+    }
 }
 
 impl TestGateway {
@@ -95,19 +103,35 @@ impl TestGateway {
         let to = Self::address(phone);
         let subject = subject.to_string();
         self.mailbox
-            .wait_for(|m| m.envelope_to.iter().any(|t| t == &to) && m.subject.contains(&subject), MAIL_WAIT)
+            .wait_for(
+                |m| m.envelope_to.iter().any(|t| t == &to) && m.subject.contains(&subject),
+                MAIL_WAIT,
+            )
             .await
-            .unwrap_or_else(|e| panic!("no mail to {to} with subject containing {subject:?}: {e}; got {:?}", self.subjects()))
+            .unwrap_or_else(|e| {
+                panic!(
+                    "no mail to {to} with subject containing {subject:?}: {e}; got {:?}",
+                    self.subjects()
+                )
+            })
     }
 
     /// Mails to `phone` whose subject contains `subject`.
     pub fn mails(&self, phone: &str, subject: &str) -> Vec<ReceivedMail> {
         let to = Self::address(phone);
-        self.mailbox.messages().into_iter().filter(|m| m.envelope_to.contains(&to) && m.subject.contains(subject)).collect()
+        self.mailbox
+            .messages()
+            .into_iter()
+            .filter(|m| m.envelope_to.contains(&to) && m.subject.contains(subject))
+            .collect()
     }
 
     pub fn subjects(&self) -> Vec<String> {
-        self.mailbox.messages().iter().map(|m| format!("{:?} {}", m.envelope_to, m.subject)).collect()
+        self.mailbox
+            .messages()
+            .iter()
+            .map(|m| format!("{:?} {}", m.envelope_to, m.subject))
+            .collect()
     }
 
     /// The link in `mail` that opens a page under `prefix` (`/p/`, `/g/`, `/t/`, `/a/`),
@@ -115,7 +139,13 @@ impl TestGateway {
     pub fn link(&self, mail: &ReceivedMail, prefix: &str) -> String {
         let want = format!("{}{prefix}", self.base);
         let link = mail.links.iter().find(|l| l.starts_with(&want));
-        link.unwrap_or_else(|| panic!("mail {:?} has no link starting with {want}: {:?}", mail.subject, mail.links)).clone()
+        link.unwrap_or_else(|| {
+            panic!(
+                "mail {:?} has no link starting with {want}: {:?}",
+                mail.subject, mail.links
+            )
+        })
+        .clone()
     }
 
     pub async fn get(&self, url: &str) -> (u16, Value) {
@@ -123,7 +153,10 @@ impl TestGateway {
     }
 
     pub async fn post(&self, url: &str, fields: &[(&str, &str)]) -> (u16, Value) {
-        self.browser.post_form_json(&resolve(&self.base, url), fields).await.expect("POST")
+        self.browser
+            .post_form_json(&resolve(&self.base, url), fields)
+            .await
+            .expect("POST")
     }
 
     /// Buy `quantity` seats of the event's first seat type via the purchase pages.
@@ -131,11 +164,17 @@ impl TestGateway {
         let (status, list) = self.get(purchase_link).await;
         assert_eq!(status, 200, "{list}");
         let events = list["events"].as_array().expect("events");
-        let event = events.iter().find(|e| e["id"] == event_id).unwrap_or_else(|| panic!("{event_id} not listed: {list}"));
+        let event = events
+            .iter()
+            .find(|e| e["id"] == event_id)
+            .unwrap_or_else(|| panic!("{event_id} not listed: {list}"));
         let (status, page) = self.get(event["url"].as_str().expect("event url")).await;
         assert_eq!(status, 200, "{page}");
         let form = &page["form"];
-        let seat_type = page["event"]["seat_types"][0]["code"].as_str().expect("seat type").to_string();
+        let seat_type = page["event"]["seat_types"][0]["code"]
+            .as_str()
+            .expect("seat type")
+            .to_string();
         let q = quantity.to_string();
         let fields = [
             ("form_token", form["form_token"].as_str().expect("form token")),
@@ -152,7 +191,9 @@ impl TestGateway {
         let report = self.call(phone, PURCHASE).await;
         assert_eq!(report.final_status, 200, "{report:?}");
         let mail = self.mail(phone, "purchase link").await;
-        let (status, order) = self.buy(&self.link(&mail, "/p/"), event_id, 1, "4242 4242 4242 4242").await;
+        let (status, order) = self
+            .buy(&self.link(&mail, "/p/"), event_id, 1, "4242 4242 4242 4242")
+            .await;
         assert_eq!(status, 200, "{order}");
         let guide = self.mail(phone, "Payment received").await;
         (order, guide)

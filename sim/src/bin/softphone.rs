@@ -81,16 +81,9 @@ fn seconds(s: f64, what: &str) -> anyhow::Result<Duration> {
 }
 
 fn print_report(r: &CallReport) {
-    let outcome = if r.answered {
-        "answered"
-    } else {
-        "not answered"
-    };
+    let outcome = if r.answered { "answered" } else { "not answered" };
     println!("call-id:       {}", r.call_id);
-    println!(
-        "final:         {} {} ({outcome})",
-        r.final_status, r.final_reason
-    );
+    println!("final:         {} {} ({outcome})", r.final_status, r.final_reason);
     let prov: Vec<String> = r.provisional.iter().map(u16::to_string).collect();
     println!(
         "provisional:   {}",
@@ -106,11 +99,7 @@ fn print_report(r: &CallReport) {
         r.rtp_packets, r.rtp_bytes, r.rtp_payload_types
     );
     if r.answered {
-        let who = if r.bye_from_gateway {
-            "gateway"
-        } else {
-            "softphone"
-        };
+        let who = if r.bye_from_gateway { "gateway" } else { "softphone" };
         println!("hung up by:    {who}");
     }
     println!("duration:      {} ms", r.duration.as_millis());
@@ -140,9 +129,7 @@ async fn call(cmd: Command) -> anyhow::Result<ExitCode> {
     opts.pai = pai;
     opts.anonymous = anonymous;
     opts.transport = if tcp { Transport::Tcp } else { Transport::Udp };
-    opts.hangup_after = hangup_after
-        .map(|s| seconds(s, "--hangup-after"))
-        .transpose()?;
+    opts.hangup_after = hangup_after.map(|s| seconds(s, "--hangup-after")).transpose()?;
     opts.timeout = seconds(timeout, "--timeout")?;
     opts.local_ip = local_ip;
     opts.offer_sdp = !no_sdp;
