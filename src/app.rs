@@ -70,9 +70,7 @@ impl App {
     ) -> Result<i64, AppError> {
         let r = self.templates.render(template, &user.language, ctx)?;
         let to = mail::address_for(user, &self.carrier_mail_template);
-        Ok(tx
-            .enqueue_mail(&to, r.template, &r.subject, &r.text, &r.html, at)
-            .await?)
+        Ok(tx.enqueue_mail(&to, r.template, &r.subject, &r.text, &r.html, at).await?)
     }
 
     /// The number to call for `action` (per-event rule first), as shown in mails and pages.
@@ -93,9 +91,7 @@ impl App {
         e: &EventView,
         at: i64,
     ) -> Result<(), AppError> {
-        let url = self
-            .links
-            .url(crate::links::Purpose::IssueGuide, &p.phone, Some(&p.id), at)?;
+        let url = self.links.url(crate::links::Purpose::IssueGuide, &p.phone, Some(&p.id), at)?;
         let ctx = serde_json::json!({
             "url": url,
             "event": MailEvent::from(e),

@@ -59,11 +59,7 @@ impl CallHandler for Calls {
 }
 
 fn refuse(code: u16, reason: &str, prompt: &str) -> CallDecision {
-    CallDecision::Refuse {
-        code,
-        reason: reason.into(),
-        prompt: Some(prompt.into()),
-    }
+    CallDecision::Refuse { code, reason: reason.into(), prompt: Some(prompt.into()) }
 }
 
 /// Decisions are stored with the call so a repeat answers the same way.
@@ -84,20 +80,12 @@ fn decode(s: &str) -> CallDecision {
     match v.get("refuse").and_then(|c| c.as_u64()) {
         Some(code) => CallDecision::Refuse {
             code: code as u16,
-            reason: v
-                .get("reason")
-                .and_then(|r| r.as_str())
-                .unwrap_or("Refused")
-                .to_string(),
+            reason: v.get("reason").and_then(|r| r.as_str()).unwrap_or("Refused").to_string(),
             prompt: v.get("prompt").and_then(|p| p.as_str()).map(str::to_string),
         },
         // A claimed key without outcome: the first attempt is still running or died mid-way
         // (its transaction rolled back, so this cannot really happen); answer neutrally.
-        None => CallDecision::Refuse {
-            code: 500,
-            reason: "Server Internal Error".into(),
-            prompt: None,
-        },
+        None => CallDecision::Refuse { code: 500, reason: "Server Internal Error".into(), prompt: None },
     }
 }
 
@@ -129,14 +117,10 @@ async fn handle(app: &App, call: &IncomingCall) -> Result<CallDecision, AppError
         Action::Purchase => purchase(app, &mut tx, call, &actor, at).await?,
         Action::Issue => issue(app, &mut tx, call, &actor, at).await?,
         Action::Usage => usage(app, &mut tx, call, &actor, at).await?,
-        Action::Announce => CallDecision::Announce {
-            prompt: call.rule.prompt.clone().unwrap_or_else(|| "welcome".into()),
-        },
-        Action::Reject => CallDecision::Refuse {
-            code: call.rule.reject_code,
-            reason: "Rejected".into(),
-            prompt: None,
-        },
+        Action::Announce => {
+            CallDecision::Announce { prompt: call.rule.prompt.clone().unwrap_or_else(|| "welcome".into()) }
+        }
+        Action::Reject => CallDecision::Refuse { code: call.rule.reject_code, reason: "Rejected".into(), prompt: None },
     };
     tx.finish_call(&key, &encode(&decision)).await?;
     tx.commit().await?;
@@ -152,25 +136,12 @@ async fn purchase(
     actor: &str,
     at: i64,
 ) -> Result<CallDecision, AppError> {
-    let user = tx
-        .touch_phone_user(&call.caller.number, &call.rule.language, at)
-        .await?;
+    let user = tx.touch_phone_user(&call.caller.number, &call.rule.language, at).await?;
     let url = app.links.url(Purpose::Purchase, &user.phone, None, at)?;
     let ctx = json!({"url": url, "phone": user.phone.as_str(), "user_number": user.user_number});
     app.queue_mail(tx, &user, "purchase-link", &ctx, at).await?;
-    tx.journal(
-        "phone-user",
-        &user.user_number,
-        "purchase-link-sent",
-        None,
-        None,
-        actor,
-        "{}",
-    )
-    .await?;
-    Ok(CallDecision::Announce {
-        prompt: "purchase-link-sent".into(),
-    })
+    tx.journal("phone-user", &user.user_number, "purchase-link-sent", None, None, actor, "{}").await?;
+    Ok(CallDecision::Announce { prompt: "purchase-link-sent".into() })
 }
 
 /// Issue call (seed 000 S200–S214): issue every paid purchase of this phone, once.
@@ -181,9 +152,7 @@ async fn issue(
     actor: &str,
     at: i64,
 ) -> Result<CallDecision, AppError> {
-    let user = tx
-        .touch_phone_user(&call.caller.number, &call.rule.language, at)
-        .await?;
+    let user = tx.touch_phone_user(&call.caller.number, &call.rule.language, at).await?;
     let purchases = tx.purchases_for_phone(&user.phone).await?;
     let mut any_new = false;
     let mut sent = 0;
@@ -228,9 +197,7 @@ async fn issue(
         .await?;
         return Ok(refuse(403, "Nothing To Issue", "nothing-to-issue"));
     }
-    Ok(CallDecision::Announce {
-        prompt: if any_new { "ticket-sent" } else { "ticket-resent" }.into(),
-    })
+    Ok(CallDecision::Announce { prompt: if any_new { "ticket-sent" } else { "ticket-resent" }.into() })
 }
 
 /// Usage-confirmation call (seed 000 S220–S234): issue the admission permit and mail the admission page.
@@ -241,9 +208,7 @@ async fn usage(
     actor: &str,
     at: i64,
 ) -> Result<CallDecision, AppError> {
-    let user = tx
-        .touch_phone_user(&call.caller.number, &call.rule.language, at)
-        .await?;
+    let user = tx.touch_phone_user(&call.caller.number, &call.rule.language, at).await?;
     let purchases = tx.purchases_for_phone(&user.phone).await?;
     let mut sent = 0;
     let mut issued_any = false;
@@ -257,10 +222,7 @@ async fn usage(
         let Some(event) = tx.event(&p.event_id).await? else {
             continue;
         };
-        let window = crate::domain::AdmissionWindow {
-            opens: event.admission_opens,
-            closes: event.admission_closes,
-        };
+        let window = crate::domain::AdmissionWindow { opens: event.admission_opens, closes: event.admission_closes };
         match p.usage_call(window, at) {
             Ok((outcome, transitions)) => {
                 tx.save_purchase(&p, &transitions, actor, at).await?;
@@ -282,9 +244,7 @@ async fn usage(
         }
     }
     if sent > 0 {
-        return Ok(CallDecision::Announce {
-            prompt: "admission-sent".into(),
-        });
+        return Ok(CallDecision::Announce { prompt: "admission-sent".into() });
     }
     let (reason, code, status, prompt) = if let Some(t) = admitted_at {
         (
@@ -333,9 +293,7 @@ async fn refusal_mail(app: &App, tx: &mut StoreTx, user: &PhoneUser, reason: &st
 }
 
 fn fmt_time(t: i64) -> String {
-    chrono::DateTime::from_timestamp(t, 0)
-        .map(|d| d.format("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_default()
+    chrono::DateTime::from_timestamp(t, 0).map(|d| d.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default()
 }
 
 fn unexpected(e: DomainError) -> AppError {
@@ -349,15 +307,9 @@ mod tests {
     #[test]
     fn decisions_round_trip() {
         for d in [
-            CallDecision::Announce {
-                prompt: "ticket-sent".into(),
-            },
+            CallDecision::Announce { prompt: "ticket-sent".into() },
             refuse(409, "Already Admitted", "already-admitted"),
-            CallDecision::Refuse {
-                code: 603,
-                reason: "Decline".into(),
-                prompt: None,
-            },
+            CallDecision::Refuse { code: 603, reason: "Decline".into(), prompt: None },
         ] {
             assert_eq!(decode(&encode(&d)), d);
         }

@@ -44,11 +44,7 @@ pub enum ConfigError {
     #[error("{path}: {message}")]
     File { path: String, message: String },
     #[error("{key}: '{value}' is not valid: {message}")]
-    Value {
-        key: String,
-        value: String,
-        message: String,
-    },
+    Value { key: String, value: String, message: String },
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -98,14 +94,10 @@ impl Config {
         };
         let fc = match path {
             Some(p) => {
-                let text = std::fs::read_to_string(p).map_err(|e| ConfigError::File {
-                    path: p.display().to_string(),
-                    message: e.to_string(),
-                })?;
-                toml::from_str::<FileConfig>(&text).map_err(|e| ConfigError::File {
-                    path: p.display().to_string(),
-                    message: e.to_string(),
-                })?
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| ConfigError::File { path: p.display().to_string(), message: e.to_string() })?;
+                toml::from_str::<FileConfig>(&text)
+                    .map_err(|e| ConfigError::File { path: p.display().to_string(), message: e.to_string() })?
             }
             None => FileConfig::default(),
         };
@@ -188,11 +180,8 @@ mod tests {
     fn env_overrides_file_overrides_defaults() {
         let fc: FileConfig =
             toml::from_str("sip_listen = \"127.0.0.1:5070\"\nhttp_listen = \"127.0.0.1:9000\"\n").unwrap();
-        let env: HashMap<&str, &str> = [
-            ("DIALTICKET_SIP_LISTEN", "127.0.0.1:5080"),
-            ("DIALTICKET_SMTP_URL", "smtp://127.0.0.1:2525"),
-        ]
-        .into();
+        let env: HashMap<&str, &str> =
+            [("DIALTICKET_SIP_LISTEN", "127.0.0.1:5080"), ("DIALTICKET_SMTP_URL", "smtp://127.0.0.1:2525")].into();
         let c = Config::from_parts(fc, |k| env.get(k).map(|s| s.to_string())).unwrap();
         assert_eq!(c.sip_listen.port(), 5080);
         assert_eq!(c.http_listen.port(), 9000);
@@ -202,10 +191,8 @@ mod tests {
 
     #[test]
     fn bad_values_are_named() {
-        let e = Config::from_parts(FileConfig::default(), |k| {
-            (k == "DIALTICKET_SIP_LISTEN").then(|| "nowhere".into())
-        })
-        .unwrap_err();
+        let e = Config::from_parts(FileConfig::default(), |k| (k == "DIALTICKET_SIP_LISTEN").then(|| "nowhere".into()))
+            .unwrap_err();
         assert!(e.to_string().starts_with("sip_listen: 'nowhere'"), "{e}");
         assert!(toml::from_str::<FileConfig>("sip_lisen = \"x\"").is_err());
     }

@@ -151,21 +151,13 @@ impl Dialplan {
         };
         files.sort();
         if files.is_empty() {
-            return Err(DialplanErrors(vec![Diagnostic::whole_file(
-                dir,
-                "no *.toml dialplan files found".into(),
-            )]));
+            return Err(DialplanErrors(vec![Diagnostic::whole_file(dir, "no *.toml dialplan files found".into())]));
         }
         let mut sources = Vec::new();
         for f in files {
             match std::fs::read_to_string(&f) {
                 Ok(text) => sources.push((f, text)),
-                Err(e) => {
-                    return Err(DialplanErrors(vec![Diagnostic::whole_file(
-                        &f,
-                        format!("cannot read: {e}"),
-                    )]))
-                }
+                Err(e) => return Err(DialplanErrors(vec![Diagnostic::whole_file(&f, format!("cannot read: {e}"))])),
             }
         }
         Self::from_sources(&sources)
@@ -174,36 +166,23 @@ impl Dialplan {
     /// Build a dialplan from `(file name, contents)` pairs (the unit under test).
     pub fn from_sources(sources: &[(PathBuf, String)]) -> Result<Dialplan, DialplanErrors> {
         let mut errors = Vec::new();
-        let mut plan = Dialplan {
-            country_code: None,
-            language: "en".into(),
-            trunks: Vec::new(),
-            rules: HashMap::new(),
-        };
+        let mut plan =
+            Dialplan { country_code: None, language: "en".into(), trunks: Vec::new(), rules: HashMap::new() };
         let mut settings_seen: Option<Location> = None;
         for (file, text) in sources {
             let at = |span: Range<usize>| locate(file, text, span.start);
             let raw: RawFile = match toml::from_str(text) {
                 Ok(r) => r,
                 Err(e) => {
-                    let loc = e
-                        .span()
-                        .map(|s| locate(file, text, s.start))
-                        .unwrap_or_else(|| locate(file, text, 0));
-                    errors.push(Diagnostic {
-                        at: loc,
-                        message: e.message().trim().to_string(),
-                    });
+                    let loc = e.span().map(|s| locate(file, text, s.start)).unwrap_or_else(|| locate(file, text, 0));
+                    errors.push(Diagnostic { at: loc, message: e.message().trim().to_string() });
                     continue;
                 }
             };
             if let Some(s) = raw.settings {
                 let here = at(s.span());
                 if let Some(prev) = &settings_seen {
-                    errors.push(Diagnostic {
-                        at: here,
-                        message: format!("[settings] already defined at {prev}"),
-                    });
+                    errors.push(Diagnostic { at: here, message: format!("[settings] already defined at {prev}") });
                 } else {
                     let s = s.into_inner();
                     if let Some(cc) = &s.country_code {
@@ -241,17 +220,9 @@ impl Dialplan {
                     }
                 }
                 if plan.trunks.iter().any(|x| x.name == t.name) {
-                    errors.push(Diagnostic {
-                        at: here,
-                        message: format!("trunk '{}' defined twice", t.name),
-                    });
+                    errors.push(Diagnostic { at: here, message: format!("trunk '{}' defined twice", t.name) });
                 }
-                plan.trunks.push(Trunk {
-                    name: t.name,
-                    cidrs,
-                    trust_pai: t.trust_pai,
-                    country_code: t.country_code,
-                });
+                plan.trunks.push(Trunk { name: t.name, cidrs, trust_pai: t.trust_pai, country_code: t.country_code });
             }
             for n in raw.numbers {
                 let here = at(n.span());
@@ -260,10 +231,7 @@ impl Dialplan {
                 let number = match PhoneNumber::normalize(n.number.get_ref(), plan.country_code.as_deref()) {
                     Ok(p) => p,
                     Err(e) => {
-                        errors.push(Diagnostic {
-                            at: number_at,
-                            message: format!("number: {e}"),
-                        });
+                        errors.push(Diagnostic { at: number_at, message: format!("number: {e}") });
                         continue;
                     }
                 };
@@ -277,10 +245,7 @@ impl Dialplan {
                     }
                 }
                 if n.action == Action::Announce && n.prompt.is_none() {
-                    errors.push(Diagnostic {
-                        at: here.clone(),
-                        message: "action 'announce' needs a prompt".into(),
-                    });
+                    errors.push(Diagnostic { at: here.clone(), message: "action 'announce' needs a prompt".into() });
                 }
                 let rule = Rule {
                     number: number.clone(),
@@ -324,9 +289,7 @@ fn canonical_ip(ip: IpAddr) -> IpAddr {
 }
 
 fn parse_cidr(s: &str) -> Option<IpNet> {
-    s.parse::<IpNet>()
-        .ok()
-        .or_else(|| s.parse::<IpAddr>().ok().map(IpNet::from))
+    s.parse::<IpNet>().ok().or_else(|| s.parse::<IpAddr>().ok().map(IpNet::from))
 }
 
 fn locate(file: &Path, text: &str, offset: usize) -> Location {
@@ -334,11 +297,7 @@ fn locate(file: &Path, text: &str, offset: usize) -> Location {
     let before = &text[..offset];
     let line = before.matches('\n').count() + 1;
     let col = before.rfind('\n').map(|i| offset - i).unwrap_or(offset + 1);
-    Location {
-        file: file.to_path_buf(),
-        line,
-        col,
-    }
+    Location { file: file.to_path_buf(), line, col }
 }
 
 /// One problem found in a dialplan.
@@ -350,14 +309,7 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     fn whole_file(file: &Path, message: String) -> Self {
-        Diagnostic {
-            at: Location {
-                file: file.to_path_buf(),
-                line: 1,
-                col: 1,
-            },
-            message,
-        }
+        Diagnostic { at: Location { file: file.to_path_buf(), line: 1, col: 1 }, message }
     }
 }
 
@@ -480,24 +432,12 @@ reject_code = 486
         let text = "[[numbers]]\nnumber = \"+442079460100\"\naction = \"issue\"\n\n[[numbers]]\nnumber = \"442079460100\"\naction = \"usage\"\nreject_code = 200\n\n[[trunks]]\nname = \"x\"\ncidrs = [\"nonsense\"]\n";
         let e = load(text).unwrap_err();
         let lines: Vec<String> = e.0.iter().map(|d| d.to_string()).collect();
+        assert!(lines.iter().any(|l| l.starts_with("t.toml:12:") && l.contains("nonsense")), "{lines:?}");
         assert!(
-            lines
-                .iter()
-                .any(|l| l.starts_with("t.toml:12:") && l.contains("nonsense")),
+            lines.iter().any(|l| l.starts_with("t.toml:6:") && l.contains("already defined at t.toml:1")),
             "{lines:?}"
         );
-        assert!(
-            lines
-                .iter()
-                .any(|l| l.starts_with("t.toml:6:") && l.contains("already defined at t.toml:1")),
-            "{lines:?}"
-        );
-        assert!(
-            lines
-                .iter()
-                .any(|l| l.starts_with("t.toml:8:") && l.contains("reject_code 200")),
-            "{lines:?}"
-        );
+        assert!(lines.iter().any(|l| l.starts_with("t.toml:8:") && l.contains("reject_code 200")), "{lines:?}");
     }
 
     #[test]

@@ -91,11 +91,7 @@ pub struct Transition {
 
 impl Transition {
     fn new(action: &'static str, from: impl Into<String>, to: impl Into<String>) -> Self {
-        Transition {
-            action,
-            from: from.into(),
-            to: to.into(),
-        }
+        Transition { action, from: from.into(), to: to.into() }
     }
 }
 
@@ -181,11 +177,7 @@ impl Purchase {
         }
         let before = self.issue_call_count;
         self.issue_call_count += 1;
-        let mut t = vec![Transition::new(
-            "issue-call",
-            before.to_string(),
-            self.issue_call_count.to_string(),
-        )];
+        let mut t = vec![Transition::new("issue-call", before.to_string(), self.issue_call_count.to_string())];
         if self.issued {
             return Ok((IssueOutcome::Resent, t));
         }
@@ -205,9 +197,7 @@ impl Purchase {
             return Err(DomainError::NotIssued);
         }
         if self.admission == AdmissionState::Admitted {
-            return Err(DomainError::AlreadyAdmitted {
-                at: self.admitted_at.unwrap_or(now),
-            });
+            return Err(DomainError::AlreadyAdmitted { at: self.admitted_at.unwrap_or(now) });
         }
         if !window.contains(now) {
             return Err(DomainError::OutsideAdmissionWindow);
@@ -216,9 +206,7 @@ impl Purchase {
         self.usage_call_count += 1;
         let count = Transition::new("usage-call", before.to_string(), self.usage_call_count.to_string());
         match self.admission {
-            AdmissionState::Admitted => Err(DomainError::AlreadyAdmitted {
-                at: self.admitted_at.unwrap_or(now),
-            }),
+            AdmissionState::Admitted => Err(DomainError::AlreadyAdmitted { at: self.admitted_at.unwrap_or(now) }),
             AdmissionState::PermitIssued => Ok((UsageOutcome::PermitResent, vec![count])),
             AdmissionState::None => {
                 self.admission = AdmissionState::PermitIssued;
@@ -235,9 +223,7 @@ impl Purchase {
     pub fn admit(&mut self, now: Timestamp) -> Result<Vec<Transition>, DomainError> {
         match self.admission {
             AdmissionState::None => Err(DomainError::NoPermit),
-            AdmissionState::Admitted => Err(DomainError::AlreadyAdmitted {
-                at: self.admitted_at.unwrap_or(now),
-            }),
+            AdmissionState::Admitted => Err(DomainError::AlreadyAdmitted { at: self.admitted_at.unwrap_or(now) }),
             AdmissionState::PermitIssued => {
                 self.admission = AdmissionState::Admitted;
                 self.admitted_at = Some(now);
@@ -277,19 +263,12 @@ mod tests {
         }
     }
 
-    const WINDOW: AdmissionWindow = AdmissionWindow {
-        opens: 1000,
-        closes: 2000,
-    };
+    const WINDOW: AdmissionWindow = AdmissionWindow { opens: 1000, closes: 2000 };
 
     #[test]
     fn happy_path_counts_every_call_and_issues_once() {
         let mut p = purchase();
-        let t = p
-            .settle(&PaymentResult::Approved {
-                reference: "ch_1".into(),
-            })
-            .unwrap();
+        let t = p.settle(&PaymentResult::Approved { reference: "ch_1".into() }).unwrap();
         assert_eq!(t.len(), 2);
         assert_eq!(p.issue_guide, IssueGuideState::Sent);
         assert_eq!(p.issue_call(10).unwrap().0, IssueOutcome::Issued);
@@ -300,10 +279,7 @@ mod tests {
         assert_eq!(p.usage_call(WINDOW, 1501).unwrap().0, UsageOutcome::PermitResent);
         p.admit(1502).unwrap();
         assert_eq!(p.admit(1503), Err(DomainError::AlreadyAdmitted { at: 1502 }));
-        assert_eq!(
-            p.usage_call(WINDOW, 1600),
-            Err(DomainError::AlreadyAdmitted { at: 1502 })
-        );
+        assert_eq!(p.usage_call(WINDOW, 1600), Err(DomainError::AlreadyAdmitted { at: 1502 }));
         assert_eq!(p.usage_call_count, 2, "refused calls change nothing");
     }
 
@@ -311,10 +287,7 @@ mod tests {
     fn never_issued_unless_paid() {
         let mut p = purchase();
         assert_eq!(p.issue_call(1), Err(DomainError::NotPaid));
-        p.settle(&PaymentResult::Declined {
-            reason: "declined".into(),
-        })
-        .unwrap();
+        p.settle(&PaymentResult::Declined { reason: "declined".into() }).unwrap();
         assert_eq!(p.issue_call(1), Err(DomainError::NotPaid));
         assert!(!p.issued);
         assert_eq!(p.issue_call_count, 0);
@@ -338,11 +311,7 @@ mod tests {
 
     #[test]
     fn state_strings_round_trip() {
-        for s in [
-            AdmissionState::None,
-            AdmissionState::PermitIssued,
-            AdmissionState::Admitted,
-        ] {
+        for s in [AdmissionState::None, AdmissionState::PermitIssued, AdmissionState::Admitted] {
             assert_eq!(AdmissionState::parse(s.as_str()), Some(s));
         }
         for s in [PaymentStatus::Pending, PaymentStatus::Paid, PaymentStatus::Declined] {

@@ -136,10 +136,7 @@ impl CatalogFile {
             }
             for s in &e.seat_types {
                 if s.seat_codes().is_empty() {
-                    return bad(&format!(
-                        "seat type '{}' has no seats (give rows + seats_per_row, or count)",
-                        s.code
-                    ));
+                    return bad(&format!("seat type '{}' has no seats (give rows + seats_per_row, or count)", s.code));
                 }
                 if s.price < 0 {
                     return bad(&format!("seat type '{}' has a negative price", s.code));
@@ -230,10 +227,7 @@ mod tests {
     fn demo_catalog_parses() {
         let f = CatalogFile::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/events/demo.toml"))).unwrap();
         assert!(!f.events.is_empty());
-        assert!(f
-            .events
-            .iter()
-            .all(|e| e.seat_types.iter().all(|s| !s.seat_codes().is_empty())));
+        assert!(f.events.iter().all(|e| e.seat_types.iter().all(|s| !s.seat_codes().is_empty())));
     }
 
     #[test]
@@ -247,14 +241,8 @@ mod tests {
             count: 0,
         };
         assert_eq!(s.seat_codes(), vec!["A-1", "A-2", "B-1", "B-2"]);
-        let g = SeatTypeDef {
-            code: "GA".into(),
-            name: "GA".into(),
-            price: 1,
-            rows: vec![],
-            seats_per_row: 0,
-            count: 2,
-        };
+        let g =
+            SeatTypeDef { code: "GA".into(), name: "GA".into(), price: 1, rows: vec![], seats_per_row: 0, count: 2 };
         assert_eq!(g.seat_codes(), vec!["GA-1", "GA-2"]);
     }
 }

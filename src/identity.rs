@@ -59,9 +59,7 @@ pub fn caller_identity(
 
     let trunk = dialplan.trunk_for(source);
     let trusted = trunk.is_some_and(|t| t.trust_pai);
-    let country_code = trunk
-        .and_then(|t| t.country_code.as_deref())
-        .or(dialplan.country_code.as_deref());
+    let country_code = trunk.and_then(|t| t.country_code.as_deref()).or(dialplan.country_code.as_deref());
 
     // RFC 3323 §4.2: Privacy = priv-value *(";" priv-value); several headers may appear.
     let privacy_requested = values("Privacy")
@@ -78,9 +76,7 @@ pub fn caller_identity(
         let rpid: Vec<NameAddr> = values("Remote-Party-ID")
             .flat_map(list_entries)
             .filter(|n| {
-                n.param("party")
-                    .and_then(|p| p.value.as_deref())
-                    .is_none_or(|v| v.eq_ignore_ascii_case("calling"))
+                n.param("party").and_then(|p| p.value.as_deref()).is_none_or(|v| v.eq_ignore_ascii_case("calling"))
             })
             .collect();
         if let Some(chosen) = prefer_telephone(&rpid) {
@@ -93,9 +89,7 @@ pub fn caller_identity(
     if privacy_requested {
         return Err(IdentityError::Anonymous);
     }
-    let from = values("From")
-        .next()
-        .ok_or_else(|| IdentityError::Unusable("no From header".into()))?;
+    let from = values("From").next().ok_or_else(|| IdentityError::Unusable("no From header".into()))?;
     let from = NameAddr::parse(from).map_err(|e| IdentityError::Unusable(format!("From: {e}")))?;
     to_identity(&from, IdentitySource::From, false, country_code)
 }
@@ -114,20 +108,14 @@ fn named_headers(req: &rsip::Request) -> Vec<(String, String)> {
 
 /// The parsable entries of a comma-separated identity header; unparsable ones are skipped.
 fn list_entries(value: &str) -> Vec<NameAddr> {
-    split_outside_quotes(value, b',')
-        .into_iter()
-        .filter_map(|v| NameAddr::parse(v).ok())
-        .collect()
+    split_outside_quotes(value, b',').into_iter().filter_map(|v| NameAddr::parse(v).ok()).collect()
 }
 
 /// RFC 3325 §9.1 allows one sip/sips and one tel identity; the telephone one is what we key on.
 fn prefer_telephone(entries: &[NameAddr]) -> Option<&NameAddr> {
     let is_phone = |n: &&NameAddr| {
         n.uri.scheme == "tel"
-            || n.uri
-                .param("user")
-                .and_then(|p| p.value.as_deref())
-                .is_some_and(|v| v.eq_ignore_ascii_case("phone"))
+            || n.uri.param("user").and_then(|p| p.value.as_deref()).is_some_and(|v| v.eq_ignore_ascii_case("phone"))
     };
     entries.iter().find(is_phone).or_else(|| entries.first())
 }
@@ -157,12 +145,7 @@ fn to_identity(
         }
     }
     match PhoneNumber::normalize(&number, country_code) {
-        Ok(number) => Ok(CallerIdentity {
-            number,
-            source,
-            trusted,
-            display_name: na.display_name.clone(),
-        }),
+        Ok(number) => Ok(CallerIdentity { number, source, trusted, display_name: na.display_name.clone() }),
         // "anonymous", "Restricted", "alice": a name, not a number — nothing was presented.
         Err(PhoneNumberError::BadCharacter(_)) if number.chars().any(|c| c.is_alphabetic()) => {
             Err(IdentityError::Anonymous)
@@ -255,10 +238,7 @@ action = "purchase"
             (
                 "PAI tel with separators from trusted proxy",
                 PROXY,
-                vec![
-                    ("From", "<sip:somebody@example.com>;tag=1"),
-                    ("P-Asserted-Identity", "<tel:+44-20-7946-0100>"),
-                ],
+                vec![("From", "<sip:somebody@example.com>;tag=1"), ("P-Asserted-Identity", "<tel:+44-20-7946-0100>")],
                 Ok(("+442079460100", PAssertedIdentity, true)),
             ),
             (
@@ -266,10 +246,7 @@ action = "purchase"
                 PROXY,
                 vec![
                     ("From", "<sip:x@example.com>;tag=1"),
-                    (
-                        "P-Asserted-Identity",
-                        "\"Bob\" <sip:bob@example.com>, <tel:+442079460111>",
-                    ),
+                    ("P-Asserted-Identity", "\"Bob\" <sip:bob@example.com>, <tel:+442079460111>"),
                 ],
                 Ok(("+442079460111", PAssertedIdentity, true)),
             ),
@@ -307,10 +284,7 @@ action = "purchase"
                 CARRIER_JP,
                 vec![
                     ("From", "<sip:x@jp.example>;tag=1"),
-                    (
-                        "P-Asserted-Identity",
-                        "<sip:+819012345678;cpc=ordinary@jp.example;user=phone>",
-                    ),
+                    ("P-Asserted-Identity", "<sip:+819012345678;cpc=ordinary@jp.example;user=phone>"),
                 ],
                 Ok(("+819012345678", PAssertedIdentity, true)),
             ),
@@ -326,19 +300,13 @@ action = "purchase"
             (
                 "spoofed PAI from untrusted source ignored",
                 UNTRUSTED,
-                vec![
-                    ("From", "<sip:+442079460100@example.com>;tag=1"),
-                    ("P-Asserted-Identity", "<tel:+442079469999>"),
-                ],
+                vec![("From", "<sip:+442079460100@example.com>;tag=1"), ("P-Asserted-Identity", "<tel:+442079469999>")],
                 Ok(("+442079460100", From, false)),
             ),
             (
                 "PAI from a known but untrusted pbx ignored",
                 PBX,
-                vec![
-                    ("From", "<sip:+442079460100@pbx>;tag=1"),
-                    ("P-Asserted-Identity", "<tel:+442079469999>"),
-                ],
+                vec![("From", "<sip:+442079460100@pbx>;tag=1"), ("P-Asserted-Identity", "<tel:+442079469999>")],
                 Ok(("+442079460100", From, false)),
             ),
             (
@@ -346,10 +314,7 @@ action = "purchase"
                 PROXY,
                 vec![
                     ("From", "<sip:x@example.com>;tag=1"),
-                    (
-                        "Remote-Party-ID",
-                        "\"John\" <sip:+442079460100@gw>;party=calling;screen=yes;privacy=off",
-                    ),
+                    ("Remote-Party-ID", "\"John\" <sip:+442079460100@gw>;party=calling;screen=yes;privacy=off"),
                 ],
                 Ok(("+442079460100", RemotePartyId, true)),
             ),
@@ -383,10 +348,7 @@ action = "purchase"
             (
                 "Privacy: header;user from untrusted",
                 UNTRUSTED,
-                vec![
-                    ("From", "<sip:+442079460100@example.com>;tag=1"),
-                    ("Privacy", "header;user"),
-                ],
+                vec![("From", "<sip:+442079460100@example.com>;tag=1"), ("Privacy", "header;user")],
                 Err(IdentityError::Anonymous),
             ),
             (
@@ -428,19 +390,12 @@ action = "purchase"
                 vec![("From", "<sip:Restricted@carrier.example>;tag=1")],
                 Err(IdentityError::Anonymous),
             ),
-            (
-                "no user part",
-                UNTRUSTED,
-                vec![("From", "<sip:carrier.example>;tag=1")],
-                Err(IdentityError::Anonymous),
-            ),
+            ("no user part", UNTRUSTED, vec![("From", "<sip:carrier.example>;tag=1")], Err(IdentityError::Anonymous)),
             (
                 "too short",
                 UNTRUSTED,
                 vec![("From", "<sip:12@example.com>;tag=1")],
-                Err(IdentityError::Unusable(
-                    "'12' has 2 digits; E.164 numbers have 8 to 15".into(),
-                )),
+                Err(IdentityError::Unusable("'12' has 2 digits; E.164 numbers have 8 to 15".into())),
             ),
         ];
         let plan = plan();
@@ -461,10 +416,7 @@ action = "purchase"
     #[test]
     fn display_name_is_kept() {
         let id = caller_identity(
-            &invite(&[(
-                "From",
-                "\"Alice \\\"A\\\" Smith\" <sip:+442079460100@example.com>;tag=1",
-            )]),
+            &invite(&[("From", "\"Alice \\\"A\\\" Smith\" <sip:+442079460100@example.com>;tag=1")]),
             UNTRUSTED.parse().unwrap(),
             &plan(),
         )
@@ -481,9 +433,6 @@ action = "purchase"
             headers: Default::default(),
             body: vec![],
         };
-        assert!(matches!(
-            caller_identity(&req, UNTRUSTED.parse().unwrap(), &plan()),
-            Err(IdentityError::Unusable(_))
-        ));
+        assert!(matches!(caller_identity(&req, UNTRUSTED.parse().unwrap(), &plan()), Err(IdentityError::Unusable(_))));
     }
 }

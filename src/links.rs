@@ -117,12 +117,7 @@ impl Links {
         let decoding = DecodingKey::from_ed_der(&public);
         use base64::Engine;
         let kid = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&public[..9]);
-        Ok(Links {
-            kid,
-            encoding,
-            decoding,
-            public_url: public_url.trim_end_matches('/').to_string(),
-        })
+        Ok(Links { kid, encoding, decoding, public_url: public_url.trim_end_matches('/').to_string() })
     }
 
     pub fn kid(&self) -> &str {
@@ -150,12 +145,7 @@ impl Links {
 
     /// The absolute URL of the page for a freshly minted token.
     pub fn url(&self, purpose: Purpose, sub: &PhoneNumber, pid: Option<&str>, now: i64) -> Result<String, LinkError> {
-        Ok(format!(
-            "{}{}{}",
-            self.public_url,
-            purpose.path(),
-            self.sign(purpose, sub, pid, now)?
-        ))
+        Ok(format!("{}{}{}", self.public_url, purpose.path(), self.sign(purpose, sub, pid, now)?))
     }
 
     /// Check signature, key id, expiry (against `now`) and purpose.
@@ -184,11 +174,7 @@ impl Links {
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
     f.write_all(bytes)
 }
 
@@ -216,18 +202,9 @@ mod tests {
         let c = l.verify(&t, Purpose::Ticket, 1001).unwrap();
         assert_eq!(c.pid.as_deref(), Some("p1"));
         assert_eq!(c.sub, phone());
-        assert!(matches!(
-            l.verify(&t, Purpose::Admission, 1001),
-            Err(LinkError::WrongPurpose)
-        ));
-        assert!(matches!(
-            l.verify(&t, Purpose::Ticket, 1000 + Purpose::Ticket.ttl_secs()),
-            Err(LinkError::Expired)
-        ));
-        assert!(l
-            .url(Purpose::Purchase, &phone(), None, 0)
-            .unwrap()
-            .starts_with("http://127.0.0.1:8080/p/ey"));
+        assert!(matches!(l.verify(&t, Purpose::Admission, 1001), Err(LinkError::WrongPurpose)));
+        assert!(matches!(l.verify(&t, Purpose::Ticket, 1000 + Purpose::Ticket.ttl_secs()), Err(LinkError::Expired)));
+        assert!(l.url(Purpose::Purchase, &phone(), None, 0).unwrap().starts_with("http://127.0.0.1:8080/p/ey"));
     }
 
     #[test]
@@ -239,19 +216,10 @@ mod tests {
         let mut payload: Vec<char> = parts[1].chars().collect();
         payload[5] = if payload[5] == 'A' { 'B' } else { 'A' };
         parts[1] = payload.into_iter().collect();
-        assert!(matches!(
-            l.verify(&parts.join("."), Purpose::Purchase, 1001),
-            Err(LinkError::Invalid)
-        ));
-        assert!(matches!(
-            l.verify("garbage", Purpose::Purchase, 1001),
-            Err(LinkError::Invalid)
-        ));
+        assert!(matches!(l.verify(&parts.join("."), Purpose::Purchase, 1001), Err(LinkError::Invalid)));
+        assert!(matches!(l.verify("garbage", Purpose::Purchase, 1001), Err(LinkError::Invalid)));
         let other = Links::from_key(&SigningKey::from_bytes(&[8u8; 32]), "http://x").unwrap();
-        assert!(matches!(
-            other.verify(&t, Purpose::Purchase, 1001),
-            Err(LinkError::Invalid)
-        ));
+        assert!(matches!(other.verify(&t, Purpose::Purchase, 1001), Err(LinkError::Invalid)));
     }
 
     #[test]

@@ -11,11 +11,7 @@ use dialticket::startup::Gateway;
 use dialticket::store::Store;
 
 #[derive(Parser)]
-#[command(
-    name = "dialticket",
-    version,
-    about = "Sell, issue and admit e-tickets by phone call and signed mail links"
-)]
+#[command(name = "dialticket", version, about = "Sell, issue and admit e-tickets by phone call and signed mail links")]
 struct Cli {
     /// Configuration file (default: ./dialticket.toml if present). DIALTICKET_* variables override it.
     #[arg(long, global = true)]
@@ -102,18 +98,11 @@ async fn main() -> ExitCode {
                 }
             }
         }
-        Command::Dialplan {
-            command: DialplanCommand::Check { dir },
-        } => {
+        Command::Dialplan { command: DialplanCommand::Check { dir } } => {
             let dir = dir.unwrap_or(config.dialplans);
             match Dialplan::load_dir(&dir) {
                 Ok(plan) => {
-                    println!(
-                        "{}: ok, {} numbers, {} trunks",
-                        dir.display(),
-                        plan.rules().len(),
-                        plan.trunks.len()
-                    );
+                    println!("{}: ok, {} numbers, {} trunks", dir.display(), plan.rules().len(), plan.trunks.len());
                     ExitCode::SUCCESS
                 }
                 Err(errors) => {
@@ -125,9 +114,7 @@ async fn main() -> ExitCode {
                 }
             }
         }
-        Command::Events {
-            command: EventsCommand::Load { file },
-        } => {
+        Command::Events { command: EventsCommand::Load { file } } => {
             let catalog = match CatalogFile::load(&file) {
                 Ok(c) => c,
                 Err(e) => {
@@ -142,10 +129,7 @@ async fn main() -> ExitCode {
             .await;
             match result {
                 Ok((events, seats)) => {
-                    println!(
-                        "loaded {events} events ({seats} new seats) into {}",
-                        config.database_url
-                    );
+                    println!("loaded {events} events ({seats} new seats) into {}", config.database_url);
                     ExitCode::SUCCESS
                 }
                 Err(e) => {

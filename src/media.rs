@@ -106,11 +106,7 @@ pub fn linear_to_alaw(sample: i16) -> u8 {
         return 0x7F ^ mask;
     };
     let seg = seg as i32;
-    let mantissa = if seg < 2 {
-        (pcm >> 1) & 0x0F
-    } else {
-        (pcm >> seg) & 0x0F
-    };
+    let mantissa = if seg < 2 { (pcm >> 1) & 0x0F } else { (pcm >> seg) & 0x0F };
     ((seg << 4) | mantissa) as u8 ^ mask
 }
 
@@ -178,9 +174,7 @@ pub fn parse_wav(bytes: &[u8]) -> Result<Audio, WavError> {
         let size = le_u32(bytes, pos + 4).ok_or(WavError::Truncated("chunk header"))? as usize;
         let body_start = pos + 8;
         if id == b"fmt " {
-            let body = bytes
-                .get(body_start..body_start.saturating_add(size))
-                .ok_or(WavError::Truncated("fmt"))?;
+            let body = bytes.get(body_start..body_start.saturating_add(size)).ok_or(WavError::Truncated("fmt"))?;
             let mut tag = le_u16(body, 0).ok_or(WavError::Truncated("fmt"))?;
             let channels = le_u16(body, 2).ok_or(WavError::Truncated("fmt"))?;
             let rate = le_u32(body, 4).ok_or(WavError::Truncated("fmt"))?;
@@ -201,12 +195,10 @@ pub fn parse_wav(bytes: &[u8]) -> Result<Audio, WavError> {
             return match (tag, bits) {
                 (WAVE_FORMAT_MULAW, 8) => Ok(Audio::Ulaw(data.to_vec())),
                 (WAVE_FORMAT_ALAW, 8) => Ok(Audio::Alaw(data.to_vec())),
-                (WAVE_FORMAT_PCM, 16) => Ok(Audio::Linear(
-                    data.chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]])).collect(),
-                )),
-                (tag, bits) => Err(WavError::Unsupported(format!(
-                    "format tag {tag} with {bits} bits per sample"
-                ))),
+                (WAVE_FORMAT_PCM, 16) => {
+                    Ok(Audio::Linear(data.chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]])).collect()))
+                }
+                (tag, bits) => Err(WavError::Unsupported(format!("format tag {tag} with {bits} bits per sample"))),
             };
         }
         // Chunks are padded to an even size (RIFF).
@@ -239,16 +231,11 @@ impl Prompt {
                 let u = a.iter().map(|&b| linear_to_ulaw(alaw_to_linear(b))).collect();
                 (u, a)
             }
-            Audio::Linear(s) => (
-                s.iter().map(|&x| linear_to_ulaw(x)).collect(),
-                s.iter().map(|&x| linear_to_alaw(x)).collect(),
-            ),
+            Audio::Linear(s) => {
+                (s.iter().map(|&x| linear_to_ulaw(x)).collect(), s.iter().map(|&x| linear_to_alaw(x)).collect())
+            }
         };
-        Prompt {
-            name: name.into(),
-            pcmu,
-            pcma,
-        }
+        Prompt { name: name.into(), pcmu, pcma }
     }
 
     /// A sine tone: the fallback when a prompt file is missing.
@@ -309,10 +296,7 @@ impl Default for Prompts {
 impl Prompts {
     /// No prompt files: every prompt is the built-in tone.
     pub fn builtin() -> Prompts {
-        Prompts {
-            by_lang: HashMap::new(),
-            tone: Arc::new(Prompt::tone("tone", 440.0, Duration::from_secs(1))),
-        }
+        Prompts { by_lang: HashMap::new(), tone: Arc::new(Prompt::tone("tone", 440.0, Duration::from_secs(1))) }
     }
 
     /// Load every `<lang>/<name>.wav` under `dir`. A file that is present but
@@ -345,10 +329,7 @@ impl Prompts {
                     return Err(PromptError::TooLarge { path });
                 }
                 let bytes = std::fs::read(&path).map_err(io_err(&path))?;
-                let audio = parse_wav(&bytes).map_err(|source| PromptError::Wav {
-                    path: path.clone(),
-                    source,
-                })?;
+                let audio = parse_wav(&bytes).map_err(|source| PromptError::Wav { path: path.clone(), source })?;
                 prompts.insert(&lang, Prompt::from_audio(name, audio));
             }
         }
@@ -356,18 +337,13 @@ impl Prompts {
     }
 
     pub fn insert(&mut self, lang: &str, prompt: Prompt) {
-        self.by_lang
-            .entry(lang.to_string())
-            .or_default()
-            .insert(prompt.name.clone(), Arc::new(prompt));
+        self.by_lang.entry(lang.to_string()).or_default().insert(prompt.name.clone(), Arc::new(prompt));
     }
 
     /// The prompt in `lang`, else in its primary language (`ja-JP` → `ja`), else in English.
     pub fn get(&self, lang: &str, name: &str) -> Option<Arc<Prompt>> {
         let primary = lang.split(['-', '_']).next().unwrap_or(lang);
-        [lang, primary, "en"]
-            .into_iter()
-            .find_map(|l| self.by_lang.get(l).and_then(|m| m.get(name)).cloned())
+        [lang, primary, "en"].into_iter().find_map(|l| self.by_lang.get(l).and_then(|m| m.get(name)).cloned())
     }
 
     /// Like [`Prompts::get`], falling back to the built-in tone so a missing file never breaks a call.
@@ -380,11 +356,8 @@ impl Prompts {
 
     /// `(language, name)` of every loaded prompt, sorted.
     pub fn list(&self) -> Vec<(String, String)> {
-        let mut v: Vec<(String, String)> = self
-            .by_lang
-            .iter()
-            .flat_map(|(l, m)| m.keys().map(move |n| (l.clone(), n.clone())))
-            .collect();
+        let mut v: Vec<(String, String)> =
+            self.by_lang.iter().flat_map(|(l, m)| m.keys().map(move |n| (l.clone(), n.clone()))).collect();
         v.sort();
         v
     }
@@ -479,9 +452,7 @@ fn parse_connection(v: &str) -> Result<IpAddr, SdpError> {
         return Err(SdpError::Malformed(format!("c={v}")));
     };
     let addr = addr.split('/').next().unwrap_or_default();
-    let ip: IpAddr = addr
-        .parse()
-        .map_err(|_| SdpError::Malformed(format!("c={v}: not an IP address")))?;
+    let ip: IpAddr = addr.parse().map_err(|_| SdpError::Malformed(format!("c={v}: not an IP address")))?;
     match (addrtype, ip) {
         ("IP4", IpAddr::V4(_)) | ("IP6", IpAddr::V6(_)) => Ok(ip),
         _ => Err(SdpError::Malformed(format!("c={v}: address type mismatch"))),
@@ -495,11 +466,7 @@ pub fn parse_sdp(body: &[u8]) -> Result<SessionDescription, SdpError> {
     if lines.next() != Some("v=0") {
         return Err(SdpError::Malformed("must start with v=0".into()));
     }
-    let mut sd = SessionDescription {
-        connection: None,
-        direction: None,
-        media: Vec::new(),
-    };
+    let mut sd = SessionDescription { connection: None, direction: None, media: Vec::new() };
     for line in lines {
         let Some((kind, value)) = line.split_once('=') else {
             return Err(SdpError::Malformed(format!(
@@ -515,11 +482,7 @@ pub fn parse_sdp(body: &[u8]) -> Result<SessionDescription, SdpError> {
                 let bad = || SdpError::Malformed(format!("m={value}"));
                 let media = it.next().ok_or_else(bad)?.to_ascii_lowercase();
                 // A port may carry "/<number of ports>" (RFC 4566 §5.14).
-                let port = it
-                    .next()
-                    .and_then(|p| p.split('/').next())
-                    .and_then(|p| p.parse().ok())
-                    .ok_or_else(bad)?;
+                let port = it.next().and_then(|p| p.split('/').next()).and_then(|p| p.parse().ok()).ok_or_else(bad)?;
                 let proto = it.next().ok_or_else(bad)?.to_string();
                 let formats: Vec<String> = it.map(str::to_string).collect();
                 if formats.is_empty() {
@@ -579,10 +542,7 @@ fn is_audio_rtp(m: &MediaDescription) -> bool {
 }
 
 fn telephone_event_pt(m: &MediaDescription) -> Option<u8> {
-    m.rtpmap
-        .iter()
-        .find(|(_, name, rate)| name == "TELEPHONE-EVENT" && *rate == SAMPLE_RATE)
-        .map(|(pt, _, _)| *pt)
+    m.rtpmap.iter().find(|(_, name, rate)| name == "TELEPHONE-EVENT" && *rate == SAMPLE_RATE).map(|(pt, _, _)| *pt)
 }
 
 /// Choose our codec from an offer: the first audio RTP/AVP stream, PCMU if offered, else PCMA.
@@ -610,11 +570,7 @@ pub fn negotiate(offer: &SessionDescription) -> Result<Negotiated, SdpError> {
             continue;
         };
         let ip = m.connection.or(offer.connection).ok_or(SdpError::NoConnection)?;
-        let direction = m
-            .direction
-            .or(offer.direction)
-            .unwrap_or(Direction::SendRecv)
-            .answer_to();
+        let direction = m.direction.or(offer.direction).unwrap_or(Direction::SendRecv).answer_to();
         let telephone_event = telephone_event_pt(m).filter(|pt| offered.contains(pt));
         return Ok(Negotiated {
             codec,
@@ -624,11 +580,7 @@ pub fn negotiate(offer: &SessionDescription) -> Result<Negotiated, SdpError> {
             media_index: index,
         });
     }
-    Err(if saw_audio {
-        SdpError::NoCommonCodec
-    } else {
-        SdpError::NoAudio
-    })
+    Err(if saw_audio { SdpError::NoCommonCodec } else { SdpError::NoAudio })
 }
 
 /// Read the answer to our own offer (late offer: the answer comes in the ACK).
@@ -666,16 +618,9 @@ pub fn answer_sdp(offer: &SessionDescription, chosen: &Negotiated, local: Socket
         if let Some(te) = chosen.telephone_event {
             let _ = write!(sdp, " {te}");
         }
-        let _ = write!(
-            sdp,
-            "\r\na=rtpmap:{pt} {}/{SAMPLE_RATE}\r\n",
-            chosen.codec.encoding_name()
-        );
+        let _ = write!(sdp, "\r\na=rtpmap:{pt} {}/{SAMPLE_RATE}\r\n", chosen.codec.encoding_name());
         if let Some(te) = chosen.telephone_event {
-            let _ = write!(
-                sdp,
-                "a=rtpmap:{te} telephone-event/{SAMPLE_RATE}\r\na=fmtp:{te} 0-15\r\n"
-            );
+            let _ = write!(sdp, "a=rtpmap:{te} telephone-event/{SAMPLE_RATE}\r\na=fmtp:{te} 0-15\r\n");
         }
         let _ = write!(sdp, "a=ptime:20\r\na={}\r\n", chosen.direction.as_str());
     }
@@ -766,14 +711,7 @@ pub async fn play(socket: &UdpSocket, dest: SocketAddr, prompt: &Prompt, codec: 
     let ssrc: u32 = rand::random();
     let first_sequence: u16 = rand::random();
     let first_timestamp: u32 = rand::random();
-    let mut stats = PlayStats {
-        packets: 0,
-        ssrc,
-        first_sequence,
-        first_timestamp,
-        sent_to: dest,
-        latched: false,
-    };
+    let mut stats = PlayStats { packets: 0, ssrc, first_sequence, first_timestamp, sent_to: dest, latched: false };
     let start = tokio::time::Instant::now();
     let mut frame = [codec.silence(); SAMPLES_PER_PACKET];
     for (n, chunk) in prompt.payload(codec).chunks(SAMPLES_PER_PACKET).enumerate() {
@@ -821,14 +759,8 @@ mod tests {
         assert_eq!(linear_to_ulaw(i16::MIN), 0x00);
         // Error stays within the segment's quantization step.
         for x in [-30000i16, -1000, -10, 10, 1000, 30000] {
-            assert!(
-                (i32::from(ulaw_to_linear(linear_to_ulaw(x))) - i32::from(x)).abs() < 1100,
-                "{x}"
-            );
-            assert!(
-                (i32::from(alaw_to_linear(linear_to_alaw(x))) - i32::from(x)).abs() < 1100,
-                "{x}"
-            );
+            assert!((i32::from(ulaw_to_linear(linear_to_ulaw(x))) - i32::from(x)).abs() < 1100, "{x}");
+            assert!((i32::from(alaw_to_linear(linear_to_alaw(x))) - i32::from(x)).abs() < 1100, "{x}");
         }
     }
 
@@ -855,43 +787,19 @@ mod tests {
 
     #[test]
     fn wav_formats() {
-        assert_eq!(
-            parse_wav(&wav(7, 1, 8000, 8, &[1, 2, 3], &[0, 0])),
-            Ok(Audio::Ulaw(vec![1, 2, 3]))
-        );
+        assert_eq!(parse_wav(&wav(7, 1, 8000, 8, &[1, 2, 3], &[0, 0])), Ok(Audio::Ulaw(vec![1, 2, 3])));
         assert_eq!(parse_wav(&wav(6, 1, 8000, 8, &[4], &[])), Ok(Audio::Alaw(vec![4])));
-        assert_eq!(
-            parse_wav(&wav(1, 1, 8000, 16, &[0x10, 0x00, 0xF0, 0xFF], &[])),
-            Ok(Audio::Linear(vec![16, -16]))
-        );
+        assert_eq!(parse_wav(&wav(1, 1, 8000, 16, &[0x10, 0x00, 0xF0, 0xFF], &[])), Ok(Audio::Linear(vec![16, -16])));
         let mut ext = vec![22, 0, 16, 0, 4, 0, 0, 0];
         ext.extend_from_slice(&[7, 0, 0, 0, 0, 0, 0x10, 0, 0x80, 0, 0, 0xAA, 0, 0x38, 0x9B, 0x71]);
-        assert_eq!(
-            parse_wav(&wav(0xFFFE, 1, 8000, 8, &[9], &ext)),
-            Ok(Audio::Ulaw(vec![9]))
-        );
-        assert!(matches!(
-            parse_wav(&wav(7, 2, 8000, 8, &[1], &[])),
-            Err(WavError::Unsupported(_))
-        ));
-        assert!(matches!(
-            parse_wav(&wav(1, 1, 16000, 16, &[1, 1], &[])),
-            Err(WavError::Unsupported(_))
-        ));
-        assert!(matches!(
-            parse_wav(&wav(3, 1, 8000, 32, &[1, 1, 1, 1], &[])),
-            Err(WavError::Unsupported(_))
-        ));
+        assert_eq!(parse_wav(&wav(0xFFFE, 1, 8000, 8, &[9], &ext)), Ok(Audio::Ulaw(vec![9])));
+        assert!(matches!(parse_wav(&wav(7, 2, 8000, 8, &[1], &[])), Err(WavError::Unsupported(_))));
+        assert!(matches!(parse_wav(&wav(1, 1, 16000, 16, &[1, 1], &[])), Err(WavError::Unsupported(_))));
+        assert!(matches!(parse_wav(&wav(3, 1, 8000, 32, &[1, 1, 1, 1], &[])), Err(WavError::Unsupported(_))));
         assert_eq!(parse_wav(b"RIFX\0\0\0\0WAVE"), Err(WavError::NotWave));
         assert_eq!(parse_wav(b"RIFF\0\0\0\0WAVEdata\x02\0\0\0ab"), Err(WavError::NoFormat));
-        assert_eq!(
-            parse_wav(b"RIFF\0\0\0\0WAVEfmt \x10\0\0\0\x07\0"),
-            Err(WavError::Truncated("fmt"))
-        );
-        assert_eq!(
-            parse_wav(b"RIFF\0\0\0\0WAVEfmt \xff\xff\xff\xff"),
-            Err(WavError::Truncated("fmt"))
-        );
+        assert_eq!(parse_wav(b"RIFF\0\0\0\0WAVEfmt \x10\0\0\0\x07\0"), Err(WavError::Truncated("fmt")));
+        assert_eq!(parse_wav(b"RIFF\0\0\0\0WAVEfmt \xff\xff\xff\xff"), Err(WavError::Truncated("fmt")));
         assert_eq!(parse_wav(b"RIFF\0\0\0\0WAVE"), Err(WavError::NoData));
         // A streaming writer's 0xFFFFFFFF data size takes what is there.
         let mut streaming = wav(7, 1, 8000, 8, &[5, 6], &[]);
@@ -907,16 +815,8 @@ mod tests {
             return;
         }
         let prompts = Prompts::load(&dir).unwrap();
-        for name in [
-            "welcome",
-            "purchase-link-sent",
-            "ticket-sent",
-            "anonymous-refused",
-            "service-error",
-        ] {
-            let p = prompts
-                .get("en", name)
-                .unwrap_or_else(|| panic!("prompts/en/{name}.wav"));
+        for name in ["welcome", "purchase-link-sent", "ticket-sent", "anonymous-refused", "service-error"] {
+            let p = prompts.get("en", name).unwrap_or_else(|| panic!("prompts/en/{name}.wav"));
             assert!(
                 p.duration() > Duration::from_millis(500) && p.duration() <= Duration::from_secs(4),
                 "{name}: {:?}",
@@ -933,18 +833,11 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("ja")).unwrap();
         std::fs::write(dir.path().join("en/welcome.wav"), wav(7, 1, 8000, 8, &[0xFF; 800], &[])).unwrap();
         std::fs::write(dir.path().join("en/pcm.wav"), wav(1, 1, 8000, 16, &[0; 320], &[])).unwrap();
-        std::fs::write(
-            dir.path().join("ja/welcome.wav"),
-            wav(7, 1, 8000, 8, &[0xFF; 1600], &[]),
-        )
-        .unwrap();
+        std::fs::write(dir.path().join("ja/welcome.wav"), wav(7, 1, 8000, 8, &[0xFF; 1600], &[])).unwrap();
         std::fs::write(dir.path().join("ja/README"), "not audio").unwrap();
         let prompts = Prompts::load(dir.path()).unwrap();
         assert_eq!(prompts.get("ja", "welcome").unwrap().payload(Codec::Pcmu).len(), 1600);
-        assert_eq!(
-            prompts.get("ja-JP", "welcome").unwrap().payload(Codec::Pcmu).len(),
-            1600
-        );
+        assert_eq!(prompts.get("ja-JP", "welcome").unwrap().payload(Codec::Pcmu).len(), 1600);
         assert_eq!(prompts.get("fr", "welcome").unwrap().payload(Codec::Pcmu).len(), 800);
         assert_eq!(prompts.get("ja", "pcm").unwrap().payload(Codec::Pcma), &[0xD5; 160][..]);
         assert!(prompts.get("en", "nope").is_none());
@@ -953,10 +846,7 @@ mod tests {
 
         std::fs::write(dir.path().join("en/broken.wav"), b"RIFF").unwrap();
         assert!(matches!(Prompts::load(dir.path()), Err(PromptError::Wav { .. })));
-        assert!(matches!(
-            Prompts::load(&dir.path().join("missing")),
-            Err(PromptError::Io { .. })
-        ));
+        assert!(matches!(Prompts::load(&dir.path().join("missing")), Err(PromptError::Io { .. })));
     }
 
     fn sdp(text: &str) -> SessionDescription {
@@ -1016,41 +906,23 @@ a=ptime:20\r\na=sendrecv\r\nm=video 0 RTP/AVP 98\r\n"
             .unwrap(),
         )
         .unwrap();
-        assert_eq!(
-            (n.remote, n.direction),
-            ("[2001:db8::5]:5006".parse().unwrap(), Direction::SendOnly)
-        );
+        assert_eq!((n.remote, n.direction), ("[2001:db8::5]:5006".parse().unwrap(), Direction::SendOnly));
         // The second audio stream is taken when the first has no common codec.
-        let n = negotiate(&sdp(
-            "v=0\nc=IN IP4 10.0.0.1\nm=audio 5004 RTP/AVP 9\nm=audio 5008 RTP/AVP 0\n",
-        ))
-        .unwrap();
+        let n = negotiate(&sdp("v=0\nc=IN IP4 10.0.0.1\nm=audio 5004 RTP/AVP 9\nm=audio 5008 RTP/AVP 0\n")).unwrap();
         assert_eq!((n.media_index, n.remote.port()), (1, 5008));
     }
 
     #[test]
     fn offers_we_refuse() {
         let e = |t: &str| negotiate(&sdp(t)).unwrap_err();
-        assert_eq!(
-            e("v=0\nc=IN IP4 10.0.0.1\nm=audio 5004 RTP/AVP 9 18\n"),
-            SdpError::NoCommonCodec
-        );
-        assert_eq!(
-            e("v=0\nc=IN IP4 10.0.0.1\nm=audio 5004 RTP/SAVP 0\n"),
-            SdpError::NoCommonCodec
-        );
-        assert_eq!(
-            e("v=0\nc=IN IP4 10.0.0.1\nm=audio 0 RTP/AVP 0\n"),
-            SdpError::NoCommonCodec
-        );
+        assert_eq!(e("v=0\nc=IN IP4 10.0.0.1\nm=audio 5004 RTP/AVP 9 18\n"), SdpError::NoCommonCodec);
+        assert_eq!(e("v=0\nc=IN IP4 10.0.0.1\nm=audio 5004 RTP/SAVP 0\n"), SdpError::NoCommonCodec);
+        assert_eq!(e("v=0\nc=IN IP4 10.0.0.1\nm=audio 0 RTP/AVP 0\n"), SdpError::NoCommonCodec);
         assert_eq!(
             e("v=0\nc=IN IP4 10.0.0.1\nm=audio 5004 RTP/AVP 0\na=rtpmap:0 G722/8000\n"),
             SdpError::NoCommonCodec
         );
-        assert_eq!(
-            e("v=0\nc=IN IP4 10.0.0.1\nm=video 5004 RTP/AVP 96\n"),
-            SdpError::NoAudio
-        );
+        assert_eq!(e("v=0\nc=IN IP4 10.0.0.1\nm=video 5004 RTP/AVP 96\n"), SdpError::NoAudio);
         assert_eq!(e("v=0\nm=audio 5004 RTP/AVP 0\n"), SdpError::NoConnection);
         for bad in [
             "",
@@ -1061,10 +933,7 @@ a=ptime:20\r\na=sendrecv\r\nm=video 0 RTP/AVP 98\r\n"
             "v=0\nm=audio 5 RTP/AVP\n",
             "v=0\ngarbage\n",
         ] {
-            assert!(
-                matches!(parse_sdp(bad.as_bytes()), Err(SdpError::Malformed(_))),
-                "{bad:?}"
-            );
+            assert!(matches!(parse_sdp(bad.as_bytes()), Err(SdpError::Malformed(_))), "{bad:?}");
         }
         assert!(parse_sdp(&[0xff, 0xfe]).is_err());
     }
@@ -1075,10 +944,7 @@ a=ptime:20\r\na=sendrecv\r\nm=video 0 RTP/AVP 98\r\n"
         assert!(offer.contains("m=audio 30000 RTP/AVP 0 8 101\r\n"), "{offer}");
         let ans = sdp("v=0\nc=IN IP4 10.1.1.1\nm=audio 6000 RTP/AVP 8\na=rtpmap:8 PCMA/8000\na=recvonly\n");
         let n = read_answer(&ans).unwrap();
-        assert_eq!(
-            (n.codec, n.remote.port(), n.direction),
-            (Codec::Pcma, 6000, Direction::SendOnly)
-        );
+        assert_eq!((n.codec, n.remote.port(), n.direction), (Codec::Pcma, 6000, Direction::SendOnly));
     }
 
     fn test_prompt(samples: usize) -> Prompt {
@@ -1091,9 +957,7 @@ a=ptime:20\r\na=sendrecv\r\nm=video 0 RTP/AVP 98\r\n"
         let phone = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let prompt = test_prompt(8000 + 80); // 1 s and half a packet: 51 packets
         let start = tokio::time::Instant::now();
-        let stats = play(&player, phone.local_addr().unwrap(), &prompt, Codec::Pcmu)
-            .await
-            .unwrap();
+        let stats = play(&player, phone.local_addr().unwrap(), &prompt, Codec::Pcmu).await.unwrap();
         assert_eq!(start.elapsed(), Duration::from_millis(50 * 20));
         assert_eq!(stats.packets, 51);
         assert!(!stats.latched);
@@ -1104,10 +968,7 @@ a=ptime:20\r\na=sendrecv\r\nm=video 0 RTP/AVP 98\r\n"
             let p = rtp_rs::RtpReader::new(&buf[..len]).unwrap();
             assert_eq!(p.payload_type(), 0);
             assert_eq!(p.ssrc(), stats.ssrc);
-            assert_eq!(
-                u16::from(p.sequence_number()),
-                stats.first_sequence.wrapping_add(n as u16)
-            );
+            assert_eq!(u16::from(p.sequence_number()), stats.first_sequence.wrapping_add(n as u16));
             assert_eq!(p.timestamp(), stats.first_timestamp.wrapping_add(n * 160));
             assert_eq!(p.mark(), n == 0);
             assert_eq!(p.payload().len(), 160);
@@ -1124,28 +985,13 @@ a=ptime:20\r\na=sendrecv\r\nm=video 0 RTP/AVP 98\r\n"
         let player = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let sdp_address = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let behind_nat = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        let rtp = rtp_rs::RtpPacketBuilder::new()
-            .payload_type(8)
-            .ssrc(9)
-            .payload(&[0xD5; 160])
-            .build()
-            .unwrap();
+        let rtp = rtp_rs::RtpPacketBuilder::new().payload_type(8).ssrc(9).payload(&[0xD5; 160]).build().unwrap();
         behind_nat.send_to(&rtp, player.local_addr().unwrap()).await.unwrap();
         // Not RTP (an RTCP receiver report) must not latch.
-        sdp_address
-            .send_to(&[0x80, 201, 0, 1, 0, 0, 0, 1], player.local_addr().unwrap())
-            .await
-            .unwrap();
+        sdp_address.send_to(&[0x80, 201, 0, 1, 0, 0, 0, 1], player.local_addr().unwrap()).await.unwrap();
         player.readable().await.unwrap();
         tokio::time::sleep(Duration::from_millis(5)).await;
-        let stats = play(
-            &player,
-            sdp_address.local_addr().unwrap(),
-            &test_prompt(320),
-            Codec::Pcma,
-        )
-        .await
-        .unwrap();
+        let stats = play(&player, sdp_address.local_addr().unwrap(), &test_prompt(320), Codec::Pcma).await.unwrap();
         assert!(stats.latched);
         assert_eq!(stats.sent_to, behind_nat.local_addr().unwrap());
         let mut buf = [0u8; 1500];
@@ -1158,15 +1004,8 @@ a=ptime:20\r\na=sendrecv\r\nm=video 0 RTP/AVP 98\r\n"
         let player = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         assert_eq!(wait_for_rtp(&player, Duration::from_millis(100)).await, None);
         let phone = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        let rtp = rtp_rs::RtpPacketBuilder::new()
-            .payload_type(0)
-            .payload(&[0xFF; 160])
-            .build()
-            .unwrap();
+        let rtp = rtp_rs::RtpPacketBuilder::new().payload_type(0).payload(&[0xFF; 160]).build().unwrap();
         phone.send_to(&rtp, player.local_addr().unwrap()).await.unwrap();
-        assert_eq!(
-            wait_for_rtp(&player, Duration::from_secs(2)).await,
-            Some(phone.local_addr().unwrap())
-        );
+        assert_eq!(wait_for_rtp(&player, Duration::from_secs(2)).await, Some(phone.local_addr().unwrap()));
     }
 }

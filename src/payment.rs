@@ -34,27 +34,15 @@ pub fn charge(method: &str, card_number: &str, amount: i64) -> Result<PaymentRes
     if method != "card" {
         return Err(PaymentError::MethodUnavailable(method.to_string()));
     }
-    let digits: String = card_number
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != '-')
-        .collect();
+    let digits: String = card_number.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
     if digits.len() < 12 || digits.len() > 19 || !digits.chars().all(|c| c.is_ascii_digit()) || !luhn_ok(&digits) {
         return Err(PaymentError::InvalidCardNumber);
     }
     Ok(match digits.as_str() {
-        "4000000000000002" => PaymentResult::Declined {
-            reason: "card declined".into(),
-        },
-        "4000000000009995" => PaymentResult::Declined {
-            reason: "insufficient funds".into(),
-        },
+        "4000000000000002" => PaymentResult::Declined { reason: "card declined".into() },
+        "4000000000009995" => PaymentResult::Declined { reason: "insufficient funds".into() },
         _ => PaymentResult::Approved {
-            reference: format!(
-                "sandbox_{}_{}_{}",
-                &digits[digits.len() - 4..],
-                amount,
-                uuid::Uuid::new_v4().simple()
-            ),
+            reference: format!("sandbox_{}_{}_{}", &digits[digits.len() - 4..], amount, uuid::Uuid::new_v4().simple()),
         },
     })
 }
@@ -86,25 +74,13 @@ mod tests {
 
     #[test]
     fn test_numbers() {
-        assert!(matches!(
-            charge("card", "4242 4242 4242 4242", 100),
-            Ok(PaymentResult::Approved { .. })
-        ));
-        assert!(matches!(
-            charge("card", "4000000000000002", 100),
-            Ok(PaymentResult::Declined { .. })
-        ));
+        assert!(matches!(charge("card", "4242 4242 4242 4242", 100), Ok(PaymentResult::Approved { .. })));
+        assert!(matches!(charge("card", "4000000000000002", 100), Ok(PaymentResult::Declined { .. })));
         assert!(
             matches!(charge("card", "4000-0000-0000-9995", 100), Ok(PaymentResult::Declined { reason }) if reason == "insufficient funds")
         );
-        assert_eq!(
-            charge("card", "4242424242424241", 100),
-            Err(PaymentError::InvalidCardNumber)
-        );
+        assert_eq!(charge("card", "4242424242424241", 100), Err(PaymentError::InvalidCardNumber));
         assert_eq!(charge("card", "abc", 100), Err(PaymentError::InvalidCardNumber));
-        assert_eq!(
-            charge("konbini", "", 100),
-            Err(PaymentError::MethodUnavailable("konbini".into()))
-        );
+        assert_eq!(charge("konbini", "", 100), Err(PaymentError::MethodUnavailable("konbini".into())));
     }
 }

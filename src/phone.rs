@@ -136,22 +136,10 @@ mod tests {
     #[test]
     fn rejects_garbage() {
         assert_eq!(PhoneNumber::parse(""), Err(PhoneNumberError::Empty));
-        assert!(matches!(
-            PhoneNumber::parse("anonymous"),
-            Err(PhoneNumberError::BadCharacter(_))
-        ));
-        assert!(matches!(
-            PhoneNumber::parse("+12"),
-            Err(PhoneNumberError::BadLength(..))
-        ));
-        assert!(matches!(
-            PhoneNumber::parse("+1234567890123456"),
-            Err(PhoneNumberError::BadLength(..))
-        ));
-        assert!(matches!(
-            PhoneNumber::normalize("0901234567", None),
-            Err(PhoneNumberError::NoCountryCode(_))
-        ));
+        assert!(matches!(PhoneNumber::parse("anonymous"), Err(PhoneNumberError::BadCharacter(_))));
+        assert!(matches!(PhoneNumber::parse("+12"), Err(PhoneNumberError::BadLength(..))));
+        assert!(matches!(PhoneNumber::parse("+1234567890123456"), Err(PhoneNumberError::BadLength(..))));
+        assert!(matches!(PhoneNumber::normalize("0901234567", None), Err(PhoneNumberError::NoCountryCode(_))));
     }
 
     #[test]

@@ -37,11 +37,7 @@ pub enum StartupError {
     #[error("prompts: {0}")]
     Prompts(String),
     #[error("cannot bind {what} on {addr}: {error}")]
-    Bind {
-        what: &'static str,
-        addr: SocketAddr,
-        error: std::io::Error,
-    },
+    Bind { what: &'static str, addr: SocketAddr, error: std::io::Error },
     #[error("sip_listen {0} is a wildcard address: set rtp_ip (DIALTICKET_RTP_IP) to the address callers send RTP to")]
     RtpIp(SocketAddr),
     #[error("mail_from '{0}' is not a mail address")]
@@ -65,35 +61,22 @@ impl Gateway {
         let plan = Dialplan::load_dir(&config.dialplans)?;
         let templates = Templates::load(&config.mail_templates)?;
         let prompts = Prompts::load(&config.prompts).map_err(|e| StartupError::Prompts(e.to_string()))?;
-        let from: lettre::message::Mailbox = config
-            .mail_from
-            .parse()
-            .map_err(|_| StartupError::MailFrom(config.mail_from.clone()))?;
+        let from: lettre::message::Mailbox =
+            config.mail_from.parse().map_err(|_| StartupError::MailFrom(config.mail_from.clone()))?;
         let delivery = Delivery::from_url(config.smtp_url.as_deref())?;
         let store = Store::connect(&config.database_url).await?;
 
         let (udp, tcp) = bind_sip(config.sip_listen).await?;
-        let sip_addr = udp.local_addr().map_err(|error| StartupError::Bind {
-            what: "SIP/UDP",
-            addr: config.sip_listen,
-            error,
-        })?;
-        let http = TcpListener::bind(config.http_listen)
-            .await
-            .map_err(|error| StartupError::Bind {
-                what: "HTTP",
-                addr: config.http_listen,
-                error,
-            })?;
-        let http_addr = http.local_addr().map_err(|error| StartupError::Bind {
+        let sip_addr =
+            udp.local_addr().map_err(|error| StartupError::Bind { what: "SIP/UDP", addr: config.sip_listen, error })?;
+        let http = TcpListener::bind(config.http_listen).await.map_err(|error| StartupError::Bind {
             what: "HTTP",
             addr: config.http_listen,
             error,
         })?;
-        let public_url = config
-            .public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{http_addr}"));
+        let http_addr =
+            http.local_addr().map_err(|error| StartupError::Bind { what: "HTTP", addr: config.http_listen, error })?;
+        let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{http_addr}"));
         let links = Links::load_or_generate(&config.signing_key, &public_url)?;
 
         let (dialplan_tx, dialplan) = watch::channel(Arc::new(plan));
@@ -114,23 +97,8 @@ impl Gateway {
             None => sip_addr.ip(),
         };
         let sip_config = SipConfig::new(dialplan, Arc::new(prompts), rtp_ip);
-        let worker = MailWorker {
-            store,
-            delivery,
-            from,
-            wake: mail_wake,
-        };
-        Ok(Gateway {
-            udp,
-            tcp,
-            http,
-            sip_addr,
-            http_addr,
-            app,
-            sip_config,
-            worker,
-            _dialplan_tx: dialplan_tx,
-        })
+        let worker = MailWorker { store, delivery, from, wake: mail_wake };
+        Ok(Gateway { udp, tcp, http, sip_addr, http_addr, app, sip_config, worker, _dialplan_tx: dialplan_tx })
     }
 
     /// The SIP address (UDP and TCP).
@@ -189,8 +157,5 @@ async fn bind_sip(addr: SocketAddr) -> Result<(UdpSocket, TcpListener), StartupE
             Err(_) => continue,
         }
     }
-    Err(err(
-        "SIP/TCP",
-        std::io::Error::other("no port free for both UDP and TCP"),
-    ))
+    Err(err("SIP/TCP", std::io::Error::other("no port free for both UDP and TCP")))
 }

@@ -122,9 +122,7 @@ impl Store {
 
     /// Start a write transaction.
     pub async fn begin(&self) -> Result<StoreTx, StoreError> {
-        Ok(StoreTx {
-            tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
-        })
+        Ok(StoreTx { tx: self.pool.begin_with("BEGIN IMMEDIATE").await? })
     }
 
     /// Load (upsert) a catalog file.
@@ -165,10 +163,7 @@ impl Store {
                 return Err(StoreError::UnknownOrganizer(e.organizer.clone()));
             }
             let opens = e.admission_opens.unwrap_or(e.doors_open).timestamp();
-            let closes = e
-                .admission_closes
-                .map(|d| d.timestamp())
-                .unwrap_or(e.starts_at.timestamp() + 4 * 3600);
+            let closes = e.admission_closes.map(|d| d.timestamp()).unwrap_or(e.starts_at.timestamp() + 4 * 3600);
             sqlx::query(
                 "INSERT INTO events (id, organizer_id, genre, name, description, region, venue, starts_at, doors_open, curtain,
                    sale_start, sale_end, admission_opens, admission_closes, cancellable_days, contact, currency)
@@ -230,9 +225,7 @@ impl Store {
     }
 
     pub async fn events(&self) -> Result<Vec<EventView>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM events ORDER BY starts_at, id")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query("SELECT * FROM events ORDER BY starts_at, id").fetch_all(&self.pool).await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let mut e = event_from_row(&r);
@@ -243,10 +236,7 @@ impl Store {
     }
 
     pub async fn event(&self, id: &str) -> Result<Option<EventView>, StoreError> {
-        let Some(r) = sqlx::query("SELECT * FROM events WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
+        let Some(r) = sqlx::query("SELECT * FROM events WHERE id = ?").bind(id).fetch_optional(&self.pool).await?
         else {
             return Ok(None);
         };
@@ -300,18 +290,13 @@ impl Store {
     }
 
     pub async fn outbox(&self, limit: i64) -> Result<Vec<OutboxMail>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM mail_outbox ORDER BY id DESC LIMIT ?")
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT * FROM mail_outbox ORDER BY id DESC LIMIT ?").bind(limit).fetch_all(&self.pool).await?;
         Ok(rows.iter().map(mail_from_row).collect())
     }
 
     pub async fn outbox_mail(&self, id: i64) -> Result<Option<OutboxMail>, StoreError> {
-        let r = sqlx::query("SELECT * FROM mail_outbox WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let r = sqlx::query("SELECT * FROM mail_outbox WHERE id = ?").bind(id).fetch_optional(&self.pool).await?;
         Ok(r.as_ref().map(mail_from_row))
     }
 
@@ -467,16 +452,7 @@ impl StoreTx {
             .await?;
             if let Some(r) = r {
                 let user = user_from_row(&r)?;
-                self.journal(
-                    "phone-user",
-                    &user.user_number,
-                    "registered",
-                    None,
-                    None,
-                    "system",
-                    "{}",
-                )
-                .await?;
+                self.journal("phone-user", &user.user_number, "registered", None, None, "system", "{}").await?;
                 return Ok(user);
             }
         }
@@ -503,10 +479,7 @@ impl StoreTx {
     }
 
     pub async fn event(&mut self, id: &str) -> Result<Option<EventView>, StoreError> {
-        let r = sqlx::query("SELECT * FROM events WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&mut *self.tx)
-            .await?;
+        let r = sqlx::query("SELECT * FROM events WHERE id = ?").bind(id).fetch_optional(&mut *self.tx).await?;
         Ok(r.as_ref().map(event_from_row))
     }
 
@@ -539,15 +512,11 @@ impl StoreTx {
         .fetch_all(&mut *self.tx)
         .await?;
         if free.len() < quantity as usize {
-            return Err(StoreError::NotEnoughSeats {
-                seat_type: seat_type.to_string(),
-                available: free.len() as i64,
-            });
+            return Err(StoreError::NotEnoughSeats { seat_type: seat_type.to_string(), available: free.len() as i64 });
         }
         let id = uuid::Uuid::new_v4().simple().to_string()[..16].to_string();
-        let starts = chrono::DateTime::parse_from_rfc3339(&event.starts_at)
-            .map(|d| d.timestamp())
-            .unwrap_or(event.sale_end);
+        let starts =
+            chrono::DateTime::parse_from_rfc3339(&event.starts_at).map(|d| d.timestamp()).unwrap_or(event.sale_end);
         let p = Purchase {
             id: id.clone(),
             user_number: user.user_number.clone(),
@@ -604,10 +573,7 @@ impl StoreTx {
             .execute(&mut *self.tx)
             .await?;
             if r.rows_affected() != 1 {
-                return Err(StoreError::NotEnoughSeats {
-                    seat_type: seat_type.to_string(),
-                    available: 0,
-                });
+                return Err(StoreError::NotEnoughSeats { seat_type: seat_type.to_string(), available: 0 });
             }
         }
         Ok(p)
@@ -650,8 +616,7 @@ impl StoreTx {
         .execute(&mut *self.tx)
         .await?;
         for t in transitions {
-            self.journal_at("purchase", &p.id, t.action, Some(&t.from), Some(&t.to), actor, "{}", at)
-                .await?;
+            self.journal_at("purchase", &p.id, t.action, Some(&t.from), Some(&t.to), actor, "{}", at).await?;
         }
         Ok(())
     }
@@ -692,8 +657,7 @@ impl StoreTx {
         actor: &str,
         detail: &str,
     ) -> Result<(), StoreError> {
-        self.journal_at(entity, entity_id, action, from, to, actor, detail, now())
-            .await
+        self.journal_at(entity, entity_id, action, from, to, actor, detail, now()).await
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -724,11 +688,7 @@ impl StoreTx {
 }
 
 async fn load_purchase(conn: &mut sqlx::SqliteConnection, id: &str) -> Result<Option<Purchase>, StoreError> {
-    let Some(r) = sqlx::query("SELECT * FROM purchases WHERE id = ?")
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?
-    else {
+    let Some(r) = sqlx::query("SELECT * FROM purchases WHERE id = ?").bind(id).fetch_optional(&mut *conn).await? else {
         return Ok(None);
     };
     let seats: Vec<(String,)> = sqlx::query_as("SELECT seat_code FROM seats WHERE purchase_id = ? ORDER BY rowid")

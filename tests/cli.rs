@@ -8,10 +8,8 @@ fn dialticket() -> Command {
 
 #[test]
 fn dialplan_check_accepts_the_shipped_dialplans() {
-    let out = dialticket()
-        .args(["dialplan", "check", concat!(env!("CARGO_MANIFEST_DIR"), "/dialplans")])
-        .output()
-        .unwrap();
+    let out =
+        dialticket().args(["dialplan", "check", concat!(env!("CARGO_MANIFEST_DIR"), "/dialplans")]).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("ok, 4 numbers, 1 trunks"), "{stdout}");

@@ -166,16 +166,8 @@ pub async fn place_call(opts: CallOptions) -> Result<CallReport, SimError> {
     let conn = Conn::open(&opts, deadline).await?;
     let uac = Uac::new(&opts, conn.local_addr()?, rtp.local_addr()?.port());
     debug!(call_id = %uac.call_id, local = %uac.local, "placing call");
-    let mut call = Call {
-        opts,
-        uac,
-        conn,
-        rtp,
-        rtp_buf: vec![0u8; 2048],
-        stats: RtpStats::default(),
-        started,
-        deadline,
-    };
+    let mut call =
+        Call { opts, uac, conn, rtp, rtp_buf: vec![0u8; 2048], stats: RtpStats::default(), started, deadline };
     call.run().await
 }
 
@@ -189,17 +181,8 @@ struct Inbound {
 }
 
 enum Conn {
-    Udp {
-        sock: UdpSocket,
-        gateway: SocketAddr,
-        buf: Vec<u8>,
-    },
-    Tcp {
-        rd: OwnedReadHalf,
-        wr: OwnedWriteHalf,
-        gateway: SocketAddr,
-        buf: Vec<u8>,
-    },
+    Udp { sock: UdpSocket, gateway: SocketAddr, buf: Vec<u8> },
+    Tcp { rd: OwnedReadHalf, wr: OwnedWriteHalf, gateway: SocketAddr, buf: Vec<u8> },
 }
 
 impl Conn {
@@ -212,23 +195,14 @@ impl Conn {
                 buf: vec![0u8; MAX_MESSAGE + 1],
             }),
             Transport::Tcp => {
-                let sock = if opts.gateway.is_ipv4() {
-                    TcpSocket::new_v4()?
-                } else {
-                    TcpSocket::new_v6()?
-                };
+                let sock = if opts.gateway.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
                 sock.bind(local)?;
                 let stream = tokio::time::timeout_at(deadline.into(), sock.connect(opts.gateway))
                     .await
                     .map_err(|_| SimError::Timeout(format!("TCP connect to {}", opts.gateway)))??;
                 stream.set_nodelay(true)?;
                 let (rd, wr) = stream.into_split();
-                Ok(Conn::Tcp {
-                    rd,
-                    wr,
-                    gateway: opts.gateway,
-                    buf: Vec::new(),
-                })
+                Ok(Conn::Tcp { rd, wr, gateway: opts.gateway, buf: Vec::new() })
             }
         }
     }
@@ -271,10 +245,7 @@ impl Conn {
                 if data.iter().all(|b| b.is_ascii_whitespace()) {
                     continue;
                 }
-                return Ok(Inbound {
-                    data: data.to_vec(),
-                    from,
-                });
+                return Ok(Inbound { data: data.to_vec(), from });
             },
             Conn::Tcp { rd, buf, gateway, .. } => loop {
                 if let Some(data) = take_frame(buf)? {
@@ -414,11 +385,8 @@ fn normalize(data: &[u8]) -> Result<Vec<u8>, SimError> {
 
 fn parse(data: &[u8]) -> Result<Parsed, SimError> {
     let norm = normalize(data)?;
-    let first_line = norm
-        .split(|b| *b == b'\r')
-        .next()
-        .map(|l| String::from_utf8_lossy(l).into_owned())
-        .unwrap_or_default();
+    let first_line =
+        norm.split(|b| *b == b'\r').next().map(|l| String::from_utf8_lossy(l).into_owned()).unwrap_or_default();
     let msg = rsip::SipMessage::try_from(norm.as_slice())
         .map_err(|e| SimError::Sip(format!("cannot parse {first_line:?}: {e}")))?;
     let reason = if msg.is_response() {
@@ -585,10 +553,7 @@ impl Uac {
         let host = host_of(opts.local_ip);
         let local_tag = random_hex(6);
         let (from_value, contact_user) = if opts.anonymous {
-            (
-                format!("\"Anonymous\" <sip:anonymous@anonymous.invalid>;tag={local_tag}"),
-                "anonymous".to_string(),
-            )
+            (format!("\"Anonymous\" <sip:anonymous@anonymous.invalid>;tag={local_tag}"), "anonymous".to_string())
         } else {
             (format!("<sip:{}@{host}>;tag={local_tag}", opts.from), opts.from.clone())
         };
@@ -634,12 +599,7 @@ impl Uac {
     }
 
     fn via(&self) -> String {
-        format!(
-            "SIP/2.0/{} {};branch={};rport",
-            self.transport,
-            self.local,
-            new_branch()
-        )
+        format!("SIP/2.0/{} {};branch={};rport", self.transport, self.local, new_branch())
     }
 
     fn invite(&self, offer: bool) -> String {
@@ -699,11 +659,7 @@ impl Uac {
 
     /// An in-dialog request (ACK for 2xx, BYE).
     fn in_dialog(&self, dialog: &Dialog, method: &str, cseq: u32, body: Option<&str>) -> String {
-        let mut m = format!(
-            "{method} {} SIP/2.0\r\nVia: {}\r\nMax-Forwards: 70\r\n",
-            dialog.remote_target,
-            self.via()
-        );
+        let mut m = format!("{method} {} SIP/2.0\r\nVia: {}\r\nMax-Forwards: 70\r\n", dialog.remote_target, self.via());
         if !dialog.route_set.is_empty() {
             m.push_str(&format!("Route: {}\r\n", dialog.route_set.join(", ")));
         }
@@ -748,10 +704,7 @@ impl Uac {
 fn finish(mut m: String, sdp_body: Option<&str>) -> String {
     match sdp_body {
         Some(body) => {
-            m.push_str(&format!(
-                "Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{body}",
-                body.len()
-            ));
+            m.push_str(&format!("Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{body}", body.len()));
         }
         None => m.push_str("Content-Length: 0\r\n\r\n"),
     }
@@ -844,11 +797,8 @@ impl Call {
         let final_resp = self.invite_transaction(&invite, invite_sent, &mut provisional).await?;
         let setup_time = invite_sent.elapsed();
         let code = final_resp.resp.status_code.code();
-        let to_value = final_resp
-            .resp
-            .to_header()
-            .map(|h| h.value().to_string())
-            .unwrap_or_else(|_| self.uac.to_value.clone());
+        let to_value =
+            final_resp.resp.to_header().map(|h| h.value().to_string()).unwrap_or_else(|_| self.uac.to_value.clone());
 
         let mut report = CallReport {
             call_id: self.uac.call_id.clone(),
@@ -889,11 +839,7 @@ impl Call {
                 .flatten()
                 .collect();
             route_set.reverse();
-            let dialog = Dialog {
-                remote_target,
-                remote_to: to_value,
-                route_set,
-            };
+            let dialog = Dialog { remote_target, remote_to: to_value, route_set };
             // Without an offer in the INVITE, the 2xx carries the offer and the ACK our answer.
             let ack_body = (!self.opts.offer_sdp && report.answer_sdp.is_some()).then(|| self.uac.sdp.clone());
             let ack = self.uac.in_dialog(&dialog, "ACK", 1, ack_body.as_deref());
@@ -928,11 +874,7 @@ impl Call {
         let mut next_retransmit = (!self.conn.reliable()).then_some(invite_sent + T1);
         let mut got_response = false;
         loop {
-            let limit = if got_response {
-                self.deadline
-            } else {
-                timer_b.min(self.deadline)
-            };
+            let limit = if got_response { self.deadline } else { timer_b.min(self.deadline) };
             let wake = next_retransmit.map_or(limit, |t| t.min(limit));
             let Some(inbound) = self.next_event(wake).await? else {
                 let now = Instant::now();
@@ -984,10 +926,7 @@ impl Call {
                         }
                         continue;
                     }
-                    return Ok(FinalResponse {
-                        resp,
-                        reason: parsed.reason,
-                    });
+                    return Ok(FinalResponse { resp, reason: parsed.reason });
                 }
             }
         }

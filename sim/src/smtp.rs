@@ -70,11 +70,7 @@ impl ReceivedMail {
     /// The first link (from [`links`](Self::links), then
     /// [`tel_links`](Self::tel_links)) containing `needle`.
     pub fn link_containing(&self, needle: &str) -> Option<&str> {
-        self.links
-            .iter()
-            .chain(self.tel_links.iter())
-            .find(|l| l.contains(needle))
-            .map(String::as_str)
+        self.links.iter().chain(self.tel_links.iter()).find(|l| l.contains(needle)).map(String::as_str)
     }
 
     /// Parses a raw RFC 5322 message received with the given envelope.
@@ -94,12 +90,7 @@ impl ReceivedMail {
         };
         if let Some(msg) = MessageParser::default().parse(&raw) {
             mail.subject = msg.subject().unwrap_or_default().to_string();
-            mail.from = msg
-                .from()
-                .and_then(|a| a.first())
-                .and_then(|a| a.address())
-                .unwrap_or_default()
-                .to_string();
+            mail.from = msg.from().and_then(|a| a.first()).and_then(|a| a.address()).unwrap_or_default().to_string();
             mail.to = msg
                 .to()
                 .map(|list| list.iter().filter_map(|a| a.address()).map(str::to_string).collect())
@@ -115,18 +106,11 @@ impl ReceivedMail {
         }
         let html = mail.html.as_deref().unwrap_or("");
         let hrefs = extract_hrefs(html);
-        mail.links = dedup(
-            extract_urls(&mail.text)
-                .into_iter()
-                .chain(hrefs.iter().filter(|h| is_http(h)).cloned()),
-        );
+        mail.links = dedup(extract_urls(&mail.text).into_iter().chain(hrefs.iter().filter(|h| is_http(h)).cloned()));
         mail.tel_links = dedup(
-            extract_tels(&mail.text).into_iter().chain(
-                hrefs
-                    .iter()
-                    .filter(|h| h.len() > 4 && h[..4].eq_ignore_ascii_case("tel:"))
-                    .cloned(),
-            ),
+            extract_tels(&mail.text)
+                .into_iter()
+                .chain(hrefs.iter().filter(|h| h.len() > 4 && h[..4].eq_ignore_ascii_case("tel:")).cloned()),
         );
         mail.raw = raw;
         mail
@@ -170,10 +154,7 @@ pub struct SmtpSink {
 
 impl std::fmt::Debug for SmtpSink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SmtpSink")
-            .field("addr", &self.inner.addr)
-            .field("count", &self.count())
-            .finish()
+        f.debug_struct("SmtpSink").field("addr", &self.inner.addr).field("count", &self.count()).finish()
     }
 }
 
@@ -206,10 +187,7 @@ impl SmtpSink {
                 }
             }
         });
-        Ok(SmtpSink {
-            inner,
-            _guard: Arc::new(AcceptGuard(task.abort_handle())),
-        })
+        Ok(SmtpSink { inner, _guard: Arc::new(AcceptGuard(task.abort_handle())) })
     }
 
     /// The address the sink listens on.
@@ -376,9 +354,7 @@ async fn session(stream: TcpStream, inner: Arc<Inner>) -> std::io::Result<()> {
                 };
                 let declared = params.split_whitespace().find_map(|p| {
                     let (k, v) = p.split_once('=')?;
-                    k.eq_ignore_ascii_case("SIZE")
-                        .then(|| v.parse::<usize>().ok())
-                        .flatten()
+                    k.eq_ignore_ascii_case("SIZE").then(|| v.parse::<usize>().ok()).flatten()
                 });
                 if declared.is_some_and(|s| s > MAX_MESSAGE_SIZE) {
                     reply(&mut wr, "552 5.3.4 Message size exceeds fixed limit").await?;
@@ -451,10 +427,7 @@ async fn read_data<R: AsyncBufRead + Unpin>(rd: &mut R, line: &mut Vec<u8>) -> s
     loop {
         let n = read_line(rd, line, MAX_MESSAGE_SIZE + 2).await?;
         if n == 0 {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                "connection closed during DATA",
-            ));
+            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "connection closed during DATA"));
         }
         if line.as_slice() == b".\r\n" || line.as_slice() == b".\n" {
             break;
@@ -514,10 +487,7 @@ fn find_prefixed(text: &str, prefix: &str) -> Vec<usize> {
     let mut from = 0;
     while let Some(pos) = lower[from..].find(prefix) {
         let at = from + pos;
-        let boundary = text[..at]
-            .chars()
-            .last()
-            .is_none_or(|c| !c.is_alphanumeric() && c != '-' && c != '_');
+        let boundary = text[..at].chars().last().is_none_or(|c| !c.is_alphanumeric() && c != '-' && c != '_');
         if boundary {
             out.push(at);
         }
@@ -541,10 +511,7 @@ fn extract_urls(text: &str) -> Vec<String> {
             let rest = &text[at..];
             let end = rest.find(|c: char| !url_char(c)).unwrap_or(rest.len());
             let url = trim_trailing(&rest[..end]);
-            url.contains("://")
-                .then_some(url)
-                .filter(|u| u.len() > u.find("://").unwrap_or(0) + 3)
-                .map(str::to_string)
+            url.contains("://").then_some(url).filter(|u| u.len() > u.find("://").unwrap_or(0) + 3).map(str::to_string)
         })
         .collect()
 }
@@ -555,14 +522,10 @@ fn extract_tels(text: &str) -> Vec<String> {
         .into_iter()
         .filter_map(|at| {
             let rest = &text[at + 4..];
-            let end = rest
-                .find(|c: char| !(c.is_ascii_alphanumeric() || "+-.()=;%*#".contains(c)))
-                .unwrap_or(rest.len());
+            let end =
+                rest.find(|c: char| !(c.is_ascii_alphanumeric() || "+-.()=;%*#".contains(c))).unwrap_or(rest.len());
             let number = trim_trailing(&rest[..end]);
-            number
-                .chars()
-                .any(|c| c.is_ascii_digit())
-                .then(|| format!("{}{}", &text[at..at + 4], number))
+            number.chars().any(|c| c.is_ascii_digit()).then(|| format!("{}{}", &text[at..at + 4], number))
         })
         .collect()
 }
@@ -664,10 +627,7 @@ mod tests {
     #[test]
     fn tels_in_text() {
         let text = "Call tel:+442079460100. Hotel:123 is not one; TEL:+81-3-1234-5678;ext=1, tel:none";
-        assert_eq!(
-            extract_tels(text),
-            vec!["tel:+442079460100", "TEL:+81-3-1234-5678;ext=1"]
-        );
+        assert_eq!(extract_tels(text), vec!["tel:+442079460100", "TEL:+81-3-1234-5678;ext=1"]);
     }
 
     #[test]
@@ -677,12 +637,7 @@ mod tests {
             <a href=/relative/path>D</a><a href="&#104;ttps://e.example/&#x41;">E</a>"#;
         assert_eq!(
             extract_hrefs(html),
-            vec![
-                "https://gw.example/p/a?x=1&y=2",
-                "tel:+4420",
-                "/relative/path",
-                "https://e.example/A",
-            ]
+            vec!["https://gw.example/p/a?x=1&y=2", "tel:+4420", "/relative/path", "https://e.example/A",]
         );
     }
 

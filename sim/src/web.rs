@@ -43,23 +43,13 @@ impl Browser {
     /// parsed body (`Value::Null` for an empty body); a non-empty body that is
     /// not JSON is a [`SimError::Parse`].
     pub async fn get_json(&self, url: &str) -> Result<(u16, serde_json::Value), SimError> {
-        let resp = self
-            .client
-            .get(url)
-            .header(ACCEPT, HeaderValue::from_static(ACCEPT_JSON))
-            .send()
-            .await?;
+        let resp = self.client.get(url).header(ACCEPT, HeaderValue::from_static(ACCEPT_JSON)).send().await?;
         json_response(resp).await
     }
 
     /// GET `url` with `Accept: text/html`. Returns the status and the body text.
     pub async fn get_html(&self, url: &str) -> Result<(u16, String), SimError> {
-        let resp = self
-            .client
-            .get(url)
-            .header(ACCEPT, HeaderValue::from_static(ACCEPT_HTML))
-            .send()
-            .await?;
+        let resp = self.client.get(url).header(ACCEPT, HeaderValue::from_static(ACCEPT_HTML)).send().await?;
         text_response(resp).await
     }
 
@@ -69,25 +59,15 @@ impl Browser {
         url: &str,
         fields: &[(&str, &str)],
     ) -> Result<(u16, serde_json::Value), SimError> {
-        let resp = self
-            .client
-            .post(url)
-            .header(ACCEPT, HeaderValue::from_static(ACCEPT_JSON))
-            .form(fields)
-            .send()
-            .await?;
+        let resp =
+            self.client.post(url).header(ACCEPT, HeaderValue::from_static(ACCEPT_JSON)).form(fields).send().await?;
         json_response(resp).await
     }
 
     /// POST `fields` as an urlencoded form with `Accept: text/html`.
     pub async fn post_form_html(&self, url: &str, fields: &[(&str, &str)]) -> Result<(u16, String), SimError> {
-        let resp = self
-            .client
-            .post(url)
-            .header(ACCEPT, HeaderValue::from_static(ACCEPT_HTML))
-            .form(fields)
-            .send()
-            .await?;
+        let resp =
+            self.client.post(url).header(ACCEPT, HeaderValue::from_static(ACCEPT_HTML)).form(fields).send().await?;
         text_response(resp).await
     }
 }
@@ -110,9 +90,7 @@ async fn json_response(resp: reqwest::Response) -> Result<(u16, serde_json::Valu
         Err(e) => {
             let text = String::from_utf8_lossy(&body);
             let snippet: String = text.chars().take(200).collect();
-            Err(SimError::Parse(format!(
-                "{url} answered {status} with a body that is not JSON ({e}): {snippet}"
-            )))
+            Err(SimError::Parse(format!("{url} answered {status} with a body that is not JSON ({e}): {snippet}")))
         }
     }
 }
@@ -136,19 +114,10 @@ mod tests {
         let page = "http://127.0.0.1:8080/p/tok123/events?lang=ja";
         assert_eq!(resolve(page, "/p/x/events/1"), "http://127.0.0.1:8080/p/x/events/1");
         assert_eq!(resolve(page, "1"), "http://127.0.0.1:8080/p/tok123/1");
-        assert_eq!(
-            resolve("http://127.0.0.1:8080/p/tok123/", "events/1"),
-            "http://127.0.0.1:8080/p/tok123/events/1"
-        );
+        assert_eq!(resolve("http://127.0.0.1:8080/p/tok123/", "events/1"), "http://127.0.0.1:8080/p/tok123/events/1");
         assert_eq!(resolve(page, "../a"), "http://127.0.0.1:8080/p/a");
-        assert_eq!(
-            resolve(page, "?lang=en"),
-            "http://127.0.0.1:8080/p/tok123/events?lang=en"
-        );
-        assert_eq!(
-            resolve(page, "#top"),
-            "http://127.0.0.1:8080/p/tok123/events?lang=ja#top"
-        );
+        assert_eq!(resolve(page, "?lang=en"), "http://127.0.0.1:8080/p/tok123/events?lang=en");
+        assert_eq!(resolve(page, "#top"), "http://127.0.0.1:8080/p/tok123/events?lang=ja#top");
     }
 
     #[test]

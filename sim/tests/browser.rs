@@ -20,11 +20,8 @@ async fn read_request(stream: &mut TcpStream) -> (String, Vec<(String, String)>,
                 .filter_map(|l| l.split_once(':'))
                 .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
                 .collect();
-            let len: usize = headers
-                .iter()
-                .find(|(n, _)| n == "content-length")
-                .map(|(_, v)| v.parse().unwrap())
-                .unwrap_or(0);
+            let len: usize =
+                headers.iter().find(|(n, _)| n == "content-length").map(|(_, v)| v.parse().unwrap()).unwrap_or(0);
             while buf.len() < end + 4 + len {
                 let n = stream.read(&mut chunk).await.unwrap();
                 buf.extend_from_slice(&chunk[..n]);
@@ -53,13 +50,8 @@ async fn server() -> SocketAddr {
             let (mut stream, _) = listener.accept().await.unwrap();
             tokio::spawn(async move {
                 let (line, headers, body) = read_request(&mut stream).await;
-                let get = |name: &str| {
-                    headers
-                        .iter()
-                        .find(|(n, _)| n == name)
-                        .map(|(_, v)| v.clone())
-                        .unwrap_or_default()
-                };
+                let get =
+                    |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or_default();
                 let echo = json!({
                     "request": line,
                     "accept": get("accept"),
@@ -111,10 +103,7 @@ async fn html_and_forms() {
     assert!(html.starts_with("<p>text/html"), "{html}");
 
     let fields = [("seats", "2"), ("name", "山田 & Co")];
-    let (status, v) = b
-        .post_form_json(&format!("{base}/p/x/events/1"), &fields)
-        .await
-        .unwrap();
+    let (status, v) = b.post_form_json(&format!("{base}/p/x/events/1"), &fields).await.unwrap();
     assert_eq!(status, 200);
     assert_eq!(v["request"], "POST /p/x/events/1 HTTP/1.1");
     assert_eq!(v["accept"], "application/json");
@@ -131,23 +120,12 @@ async fn html_and_forms() {
 #[tokio::test]
 async fn connection_refused_is_an_http_error() {
     // Bind and drop to get a port nobody listens on.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let err = Browser::new()
-        .get_json(&format!("http://127.0.0.1:{port}/"))
-        .await
-        .unwrap_err();
+    let port = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap().port();
+    let err = Browser::new().get_json(&format!("http://127.0.0.1:{port}/")).await.unwrap_err();
     assert!(matches!(err, SimError::Http(_)), "{err}");
 }
 
 #[test]
 fn resolve_against_page_url() {
-    assert_eq!(
-        resolve("http://127.0.0.1:8080/p/tok/events", "/p/x/events/1"),
-        "http://127.0.0.1:8080/p/x/events/1"
-    );
+    assert_eq!(resolve("http://127.0.0.1:8080/p/tok/events", "/p/x/events/1"), "http://127.0.0.1:8080/p/x/events/1");
 }

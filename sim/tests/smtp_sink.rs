@@ -20,10 +20,7 @@ impl Client {
     async fn connect(sink: &SmtpSink) -> Client {
         let stream = TcpStream::connect(sink.addr()).await.unwrap();
         let (rd, wr) = stream.into_split();
-        let mut c = Client {
-            rd: BufReader::new(rd),
-            wr,
-        };
+        let mut c = Client { rd: BufReader::new(rd), wr };
         let (code, _) = c.reply().await;
         assert_eq!(code, 220);
         c
@@ -92,9 +89,7 @@ async fn ehlo_envelope_and_dot_stuffing() {
                    ...two dots\r\n\
                    ..\r\n\
                    Visit https://gw.example/t/1.\r\n";
-    let code = c
-        .mail("bounces@gw.example", &["alice@example.com", "bob@example.com"], message)
-        .await;
+    let code = c.mail("bounces@gw.example", &["alice@example.com", "bob@example.com"], message).await;
     assert_eq!(code, 250);
     assert_eq!(c.cmd("QUIT").await, 221);
 
@@ -119,10 +114,7 @@ async fn two_messages_per_connection_pipelined_and_waiting() {
     // Someone is already waiting before anything arrives.
     let waiter = {
         let sink = sink.clone();
-        tokio::spawn(async move {
-            sink.wait_for(|m| m.envelope_to.contains(&"b@x.test".to_string()), WAIT)
-                .await
-        })
+        tokio::spawn(async move { sink.wait_for(|m| m.envelope_to.contains(&"b@x.test".to_string()), WAIT).await })
     };
     let mut c = Client::connect(&sink).await;
     assert_eq!(c.cmd("EHLO client.test").await, 250);
@@ -135,13 +127,7 @@ async fn two_messages_per_connection_pipelined_and_waiting() {
     assert_eq!(c.reply().await.0, 250);
     assert_eq!(c.cmd("RSET").await, 250);
     assert_eq!(c.cmd("NOOP").await, 250);
-    let code = c
-        .mail(
-            "gw@x.test",
-            &["b@x.test"],
-            "Subject: second\r\n\r\nhttps://x.test/2\r\n",
-        )
-        .await;
+    let code = c.mail("gw@x.test", &["b@x.test"], "Subject: second\r\n\r\nhttps://x.test/2\r\n").await;
     assert_eq!(code, 250);
 
     let second = waiter.await.unwrap().unwrap();
@@ -206,10 +192,7 @@ Content-Transfer-Encoding: quoted-printable\r\n\
         "relative hrefs are not links; duplicates dropped"
     );
     assert_eq!(m.tel_links, vec!["tel:+81312345678"]);
-    assert_eq!(
-        m.link_containing("lang=ja"),
-        Some("https://gw.example/t/abc?sig=xyz&lang=ja")
-    );
+    assert_eq!(m.link_containing("lang=ja"), Some("https://gw.example/t/abc?sig=xyz&lang=ja"));
     assert_eq!(m.link_containing("tel:"), Some("tel:+81312345678"));
     assert_eq!(m.link_containing("nope"), None);
 }
@@ -219,10 +202,7 @@ async fn raw_utf8_headers_with_smtputf8() {
     let sink = sink().await;
     let mut c = Client::connect(&sink).await;
     assert_eq!(c.cmd("EHLO client.test").await, 250);
-    assert_eq!(
-        c.cmd("MAIL FROM:<チケット@gw.example> SMTPUTF8 BODY=8BITMIME").await,
-        250
-    );
+    assert_eq!(c.cmd("MAIL FROM:<チケット@gw.example> SMTPUTF8 BODY=8BITMIME").await, 250);
     assert_eq!(c.cmd("RCPT TO:<花子@example.jp>").await, 250);
     assert_eq!(c.cmd("DATA").await, 354);
     c.send(
@@ -251,9 +231,7 @@ async fn refusing_mode_answers_451_until_restored() {
     assert_eq!(sink.count(), 0);
 
     sink.set_refusing(None);
-    let code = c
-        .mail("gw@x.test", &["a@x.test"], "Subject: retried\r\n\r\nhi\r\n")
-        .await;
+    let code = c.mail("gw@x.test", &["a@x.test"], "Subject: retried\r\n\r\nhi\r\n").await;
     assert_eq!(code, 250);
     assert_eq!(sink.wait_for(|_| true, WAIT).await.unwrap().subject, "retried");
 

@@ -29,10 +29,7 @@ fn headers<'a>(msg: &'a str, name: &str) -> Vec<&'a str> {
 }
 
 fn header<'a>(msg: &'a str, name: &str) -> &'a str {
-    headers(msg, name)
-        .first()
-        .copied()
-        .unwrap_or_else(|| panic!("no {name} in\n{msg}"))
+    headers(msg, name).first().copied().unwrap_or_else(|| panic!("no {name} in\n{msg}"))
 }
 
 fn body(msg: &str) -> &str {
@@ -41,10 +38,7 @@ fn body(msg: &str) -> &str {
 
 fn branch(msg: &str) -> String {
     let via = header(msg, "Via");
-    via.split(';')
-        .find_map(|p| p.strip_prefix("branch="))
-        .unwrap()
-        .to_string()
+    via.split(';').find_map(|p| p.strip_prefix("branch=")).unwrap().to_string()
 }
 
 fn offered_rtp_port(sdp: &str) -> u16 {
@@ -75,10 +69,7 @@ fn response(req: &str, status: &str, tag: &str, extra: &str, body: &str) -> Stri
     if body.is_empty() {
         m += "Content-Length: 0\r\n\r\n";
     } else {
-        m += &format!(
-            "Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        );
+        m += &format!("Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{body}", body.len());
     }
     m
 }
@@ -111,10 +102,7 @@ fn gateway_request(method: &str, invite: &str, tag: &str, cseq: u32, uas: Socket
 
 async fn recv(sock: &UdpSocket) -> (String, SocketAddr) {
     let mut buf = vec![0u8; 65536];
-    let (n, from) = timeout(WAIT, sock.recv_from(&mut buf))
-        .await
-        .expect("fake UAS waited too long")
-        .unwrap();
+    let (n, from) = timeout(WAIT, sock.recv_from(&mut buf)).await.expect("fake UAS waited too long").unwrap();
     (String::from_utf8(buf[..n].to_vec()).unwrap(), from)
 }
 
@@ -163,9 +151,7 @@ async fn answered_call_receives_announcement_and_gateway_hangs_up() {
 
         // The announcement: 10 PCMU packets, plus an RTCP packet and junk that must not count.
         let rtp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        let dest: SocketAddr = format!("127.0.0.1:{}", offered_rtp_port(body(&invite)))
-            .parse()
-            .unwrap();
+        let dest: SocketAddr = format!("127.0.0.1:{}", offered_rtp_port(body(&invite))).parse().unwrap();
         for seq in 0..10 {
             rtp.send_to(&rtp_packet(seq), dest).await.unwrap();
         }
@@ -201,10 +187,7 @@ async fn answered_call_receives_announcement_and_gateway_hangs_up() {
     assert_eq!(header(&invite, "CSeq"), "1 INVITE");
     assert_eq!(header(&invite, "Call-ID"), report.call_id);
     assert!(header(&invite, "Contact").starts_with("<sip:+819012345678@127.0.0.1:"));
-    assert_eq!(
-        header(&invite, "P-Asserted-Identity"),
-        "<sip:+819012345678@127.0.0.1;user=phone>"
-    );
+    assert_eq!(header(&invite, "P-Asserted-Identity"), "<sip:+819012345678@127.0.0.1;user=phone>");
     assert_eq!(header(&invite, "X-Sim-Scenario"), "announce");
     assert!(headers(&invite, "Privacy").is_empty());
     assert_eq!(header(&invite, "Content-Type"), "application/sdp");
@@ -231,14 +214,8 @@ async fn answered_call_receives_announcement_and_gateway_hangs_up() {
     assert_eq!(report.rtp_payload_types, vec![0]);
     assert_eq!(report.rtp_bytes, 1600);
     assert!(report.bye_from_gateway);
-    assert!(report
-        .answer_sdp
-        .as_deref()
-        .unwrap()
-        .contains("m=audio 40000 RTP/AVP 0"));
-    assert!(report
-        .response_headers
-        .contains(&("Server".to_string(), "fake-gw".to_string())));
+    assert!(report.answer_sdp.as_deref().unwrap().contains("m=audio 40000 RTP/AVP 0"));
+    assert!(report.response_headers.contains(&("Server".to_string(), "fake-gw".to_string())));
     assert!(report.setup_time <= report.duration);
     assert!(report.duration < Duration::from_secs(2));
 }
@@ -280,9 +257,7 @@ async fn rejected_call_is_acked_in_the_invite_transaction() {
     assert!(!report.bye_from_gateway);
     assert_eq!(report.rtp_packets, 0);
     assert_eq!(report.answer_sdp, None);
-    assert!(report
-        .response_headers
-        .contains(&("Reason".to_string(), "Q.850;cause=21".to_string())));
+    assert!(report.response_headers.contains(&("Reason".to_string(), "Q.850;cause=21".to_string())));
 }
 
 #[tokio::test]
@@ -300,10 +275,7 @@ async fn anonymous_call_withholds_caller_id() {
     let report = place_call(opts).await.unwrap();
     let invite = gw.await.unwrap();
     let from = header(&invite, "From");
-    assert!(
-        from.starts_with("\"Anonymous\" <sip:anonymous@anonymous.invalid>;tag="),
-        "{from}"
-    );
+    assert!(from.starts_with("\"Anonymous\" <sip:anonymous@anonymous.invalid>;tag="), "{from}");
     assert_eq!(header(&invite, "Privacy"), "id");
     assert!(!invite.contains("819012345678"), "number leaked:\n{invite}");
     assert_eq!(report.final_status, 433);
@@ -325,14 +297,9 @@ async fn invite_is_retransmitted_per_timer_a() {
         assert_eq!(header(&ack, "CSeq"), "1 ACK");
         gap
     });
-    let report = place_call(CallOptions::new(uas, "+819012345678", "+442079460100"))
-        .await
-        .unwrap();
+    let report = place_call(CallOptions::new(uas, "+819012345678", "+442079460100")).await.unwrap();
     let gap = gw.await.unwrap();
-    assert!(
-        gap >= Duration::from_millis(400) && gap < Duration::from_millis(1000),
-        "{gap:?}"
-    );
+    assert!(gap >= Duration::from_millis(400) && gap < Duration::from_millis(1000), "{gap:?}");
     assert_eq!(report.final_status, 486);
     assert_eq!(report.final_reason, "Busy Here");
     assert!(report.setup_time >= Duration::from_millis(400));
@@ -390,10 +357,8 @@ async fn read_framed(stream: &mut TcpStream, buf: &mut Vec<u8>) -> String {
     loop {
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             let head = String::from_utf8(buf[..end].to_vec()).unwrap();
-            let len: usize = headers(&format!("{head}\r\n\r\n"), "Content-Length")
-                .first()
-                .map(|v| v.parse().unwrap())
-                .unwrap_or(0);
+            let len: usize =
+                headers(&format!("{head}\r\n\r\n"), "Content-Length").first().map(|v| v.parse().unwrap()).unwrap_or(0);
             if buf.len() >= end + 4 + len {
                 let msg: Vec<u8> = buf.drain(..end + 4 + len).collect();
                 return String::from_utf8(msg).unwrap();

@@ -18,14 +18,7 @@ use crate::store::PhoneUser;
 
 /// Every template a gateway needs; each exists as `.subject`, `.txt` and `.html`
 /// under `mail-templates/<lang>/`.
-pub const TEMPLATES: &[&str] = &[
-    "purchase-link",
-    "issue-guide",
-    "ticket",
-    "admission",
-    "refusal",
-    "payment-declined",
-];
+pub const TEMPLATES: &[&str] = &["purchase-link", "issue-guide", "ticket", "admission", "refusal", "payment-declined"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
@@ -69,19 +62,11 @@ impl Templates {
 
     /// Render `name` in `lang`, falling back to English when the language lacks it.
     pub fn render<C: Serialize>(&self, name: &'static str, lang: &str, ctx: &C) -> Result<Rendered, MailError> {
-        let lang = if self.env.get_template(&format!("{lang}/{name}.txt")).is_ok() {
-            lang
-        } else {
-            "en"
-        };
+        let lang = if self.env.get_template(&format!("{lang}/{name}.txt")).is_ok() { lang } else { "en" };
         let one = |ext: &str| -> Result<String, MailError> {
             let file = format!("{lang}/{name}.{ext}");
-            let tmpl = self
-                .env
-                .get_template(&file)
-                .map_err(|e| MailError::Template(file.clone(), e.to_string()))?;
-            tmpl.render(ctx)
-                .map_err(|e| MailError::Template(file, format!("{e:#}")))
+            let tmpl = self.env.get_template(&file).map_err(|e| MailError::Template(file.clone(), e.to_string()))?;
+            tmpl.render(ctx).map_err(|e| MailError::Template(file, format!("{e:#}")))
         };
         Ok(Rendered {
             template: name,
@@ -102,9 +87,7 @@ pub fn address_for(user: &PhoneUser, carrier_template: &str) -> String {
 }
 
 pub fn carrier_address(phone: &PhoneNumber, template: &str) -> String {
-    template
-        .replace("{e164}", phone.as_str())
-        .replace("{digits}", phone.digits())
+    template.replace("{e164}", phone.as_str()).replace("{digits}", phone.digits())
 }
 
 #[cfg(test)]
@@ -127,9 +110,7 @@ mod tests {
         });
         for lang in ["en", "ja"] {
             for name in TEMPLATES {
-                let r = t
-                    .render(name, lang, &ctx)
-                    .unwrap_or_else(|e| panic!("{lang}/{name}: {e}"));
+                let r = t.render(name, lang, &ctx).unwrap_or_else(|e| panic!("{lang}/{name}: {e}"));
                 assert!(!r.subject.is_empty(), "{lang}/{name}");
                 assert!(!r.text.is_empty() && !r.html.is_empty(), "{lang}/{name}");
                 if r.html.contains("Gala") {
@@ -139,10 +120,7 @@ mod tests {
         }
         let r = t.render("purchase-link", "en", &ctx).unwrap();
         assert!(r.text.contains("http://127.0.0.1:8080/x/ey<&>"));
-        assert!(
-            t.render("ticket", "xx", &ctx).is_ok(),
-            "unknown language falls back to English"
-        );
+        assert!(t.render("ticket", "xx", &ctx).is_ok(), "unknown language falls back to English");
     }
 
     #[test]
@@ -154,18 +132,9 @@ mod tests {
             language: "en".into(),
             access_count: 1,
         };
-        assert_eq!(
-            address_for(&user, "{e164}@sms.example.net"),
-            "+819012345678@sms.example.net"
-        );
-        assert_eq!(
-            address_for(&user, "{digits}@mms.example.jp"),
-            "819012345678@mms.example.jp"
-        );
-        let registered = PhoneUser {
-            mail_address: Some("hanako@example.jp".into()),
-            ..user
-        };
+        assert_eq!(address_for(&user, "{e164}@sms.example.net"), "+819012345678@sms.example.net");
+        assert_eq!(address_for(&user, "{digits}@mms.example.jp"), "819012345678@mms.example.jp");
+        let registered = PhoneUser { mail_address: Some("hanako@example.jp".into()), ..user };
         assert_eq!(address_for(&registered, "{e164}@sms.example.net"), "hanako@example.jp");
     }
 }

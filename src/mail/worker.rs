@@ -29,9 +29,7 @@ impl Delivery {
     pub fn from_url(url: Option<&str>) -> Result<Delivery, MailError> {
         let Some(url) = url else { return Ok(Delivery::Local) };
         let bad = |m: &str| MailError::SmtpUrl(url.to_string(), m.to_string());
-        let rest = url
-            .strip_prefix("smtp://")
-            .ok_or_else(|| bad("only smtp:// is supported in this build"))?;
+        let rest = url.strip_prefix("smtp://").ok_or_else(|| bad("only smtp:// is supported in this build"))?;
         let rest = rest.trim_end_matches('/');
         let (creds, hostport) = match rest.rsplit_once('@') {
             Some((c, h)) => (Some(c), h),
@@ -99,11 +97,7 @@ impl MailWorker {
         let result = match &self.delivery {
             Delivery::Local => Ok("local"),
             Delivery::Smtp(t) => match self.build(&mail) {
-                Ok(msg) => t
-                    .send(msg)
-                    .await
-                    .map(|_| "sent")
-                    .map_err(|e| (e.is_permanent(), e.to_string())),
+                Ok(msg) => t.send(msg).await.map(|_| "sent").map_err(|e| (e.is_permanent(), e.to_string())),
                 Err(e) => Err((true, e)),
             },
         };
@@ -124,10 +118,7 @@ impl MailWorker {
     }
 
     fn build(&self, mail: &OutboxMail) -> Result<Message, String> {
-        let to: Mailbox = mail
-            .to_addr
-            .parse()
-            .map_err(|e| format!("bad recipient '{}': {e}", mail.to_addr))?;
+        let to: Mailbox = mail.to_addr.parse().map_err(|e| format!("bad recipient '{}': {e}", mail.to_addr))?;
         let domain = self.from.email.domain().to_string();
         Message::builder()
             .from(self.from.clone())
@@ -136,16 +127,8 @@ impl MailWorker {
             .message_id(Some(format!("<outbox-{}-{}@{}>", mail.id, mail.created_at, domain)))
             .multipart(
                 MultiPart::alternative()
-                    .singlepart(
-                        SinglePart::builder()
-                            .header(ContentType::TEXT_PLAIN)
-                            .body(mail.body_text.clone()),
-                    )
-                    .singlepart(
-                        SinglePart::builder()
-                            .header(ContentType::TEXT_HTML)
-                            .body(mail.body_html.clone()),
-                    ),
+                    .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(mail.body_text.clone()))
+                    .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(mail.body_html.clone())),
             )
             .map_err(|e| e.to_string())
     }

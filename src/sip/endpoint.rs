@@ -98,12 +98,7 @@ pub async fn serve(
     let dispatch: Arc<dyn Dispatch> = Arc::new(Dispatcher(endpoint.clone()));
     let (stop_udp, stop_udp_rx) = watch::channel(false);
     let (stop_accept, stop_accept_rx) = watch::channel(false);
-    let udp_task = tokio::spawn(transport::run_udp(
-        udp,
-        transport.clone(),
-        dispatch.clone(),
-        stop_udp_rx,
-    ));
+    let udp_task = tokio::spawn(transport::run_udp(udp, transport.clone(), dispatch.clone(), stop_udp_rx));
     let tcp_task = tokio::spawn(transport::run_tcp(tcp, transport, dispatch, stop_accept_rx));
 
     shutdown.await;
@@ -290,12 +285,8 @@ impl Endpoint {
         ok.headers.push("Server", self.config.user_agent.clone());
         self.send(&stx, ok);
         if invite.is_pending() {
-            let mut terminated = message::response_for(
-                invite.request_headers(),
-                487,
-                "Request Terminated",
-                Some(invite.to_tag()),
-            );
+            let mut terminated =
+                message::response_for(invite.request_headers(), 487, "Request Terminated", Some(invite.to_tag()));
             terminated.headers.push("Server", self.config.user_agent.clone());
             if invite.respond(&terminated).is_ok() {
                 tracing::info!("call cancelled by the caller");
@@ -327,11 +318,7 @@ impl Endpoint {
     /// Our address as the peer should see it on `flow`.
     fn advertised(&self, flow: &Flow) -> String {
         let local = flow.local();
-        let ip = if local.ip().is_unspecified() {
-            self.config.rtp_ip
-        } else {
-            local.ip()
-        };
+        let ip = if local.ip().is_unspecified() { self.config.rtp_ip } else { local.ip() };
         format_host_port(&ip.to_string(), Some(local.port()))
     }
 
@@ -414,20 +401,12 @@ impl Endpoint {
             // Missed-call mode never answers, so the caller is not billed.
             (AnswerMode::MissedCall, CallDecision::Announce { .. }) => self.reject(&stx, rule.reject_code, ""),
             (AnswerMode::Announce, CallDecision::Announce { prompt })
-            | (
-                AnswerMode::Announce,
-                CallDecision::Refuse {
-                    prompt: Some(prompt), ..
-                },
-            ) => self.answer_and_play(stx, &req, &rule, &dialed, &prompt).await,
-            (
-                AnswerMode::Announce,
-                CallDecision::Refuse {
-                    code,
-                    reason,
-                    prompt: None,
-                },
-            ) => self.reject(&stx, code, &reason),
+            | (AnswerMode::Announce, CallDecision::Refuse { prompt: Some(prompt), .. }) => {
+                self.answer_and_play(stx, &req, &rule, &dialed, &prompt).await
+            }
+            (AnswerMode::Announce, CallDecision::Refuse { code, reason, prompt: None }) => {
+                self.reject(&stx, code, &reason)
+            }
         }
     }
 
@@ -451,10 +430,8 @@ impl Endpoint {
                 Err(e) => {
                     tracing::info!(error = %e, "no acceptable media in the offer");
                     let mut resp = self.response(&stx, 488, "Not Acceptable Here");
-                    resp.headers.push(
-                        "Warning",
-                        format!("305 {} \"Incompatible media format\"", self.advertised(&flow)),
-                    );
+                    resp.headers
+                        .push("Warning", format!("305 {} \"Incompatible media format\"", self.advertised(&flow)));
                     resp.headers.push("Accept", "application/sdp");
                     return self.send(&stx, resp);
                 }
@@ -527,15 +504,11 @@ impl Endpoint {
         let target = match &negotiated {
             // c=0.0.0.0 (RFC 2543 hold) gives no address: only the caller's own RTP can.
             Some(n) if n.direction.can_send() && n.remote.ip().is_unspecified() => {
-                media::wait_for_rtp(&rtp, LATE_ANSWER_RTP_WAIT)
-                    .await
-                    .map(|from| (n.codec, from))
+                media::wait_for_rtp(&rtp, LATE_ANSWER_RTP_WAIT).await.map(|from| (n.codec, from))
             }
             Some(n) if n.direction.can_send() => Some((n.codec, n.remote)),
             Some(_) => None,
-            None => media::wait_for_rtp(&rtp, LATE_ANSWER_RTP_WAIT)
-                .await
-                .map(|from| (Codec::Pcmu, from)),
+            None => media::wait_for_rtp(&rtp, LATE_ANSWER_RTP_WAIT).await.map(|from| (Codec::Pcmu, from)),
         };
         let Some((codec, dest)) = target else {
             tracing::info!("nowhere to send the announcement; hanging up");
@@ -590,9 +563,8 @@ impl Endpoint {
         if req.body.is_empty() {
             return Ok(None);
         }
-        let content_type = req
-            .header("Content-Type")
-            .map(|c| c.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+        let content_type =
+            req.header("Content-Type").map(|c| c.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
         if content_type.as_deref().is_some_and(|c| c != "application/sdp") {
             // §21.4.13
             let mut resp = self.response(stx, 415, "Unsupported Media Type");
@@ -641,24 +613,12 @@ impl Endpoint {
         // Remote target: the INVITE's Contact URI (falling back to From for peers that omit it).
         let remote_target = invite
             .header("Contact")
-            .and_then(|c| {
-                message::split_outside_quotes(c, b',')
-                    .into_iter()
-                    .next()
-                    .map(str::to_string)
-            })
+            .and_then(|c| message::split_outside_quotes(c, b',').into_iter().next().map(str::to_string))
             .and_then(|c| NameAddr::parse(&c).ok())
             .map(|n| n.uri.as_str().to_string())
             .unwrap_or_else(|| invite.from.uri.as_str().to_string());
         let mut h = Headers::new();
-        h.push(
-            "Via",
-            format!(
-                "SIP/2.0/{} {};branch={branch};rport",
-                flow.transport(),
-                self.advertised(flow)
-            ),
-        );
+        h.push("Via", format!("SIP/2.0/{} {};branch={branch};rport", flow.transport(), self.advertised(flow)));
         h.push("Max-Forwards", "70");
         // The UAS route set is the Record-Route list in order (§12.1.1).
         for rr in invite.headers.get_all("Record-Route") {
@@ -671,12 +631,7 @@ impl Endpoint {
         // Our first request in the dialog; the remote has no CSeq of ours to compare with.
         h.push("CSeq", "1 BYE");
         h.push("User-Agent", self.config.user_agent.clone());
-        OutgoingRequest {
-            method: Method::Bye,
-            uri: remote_target,
-            headers: h,
-            body: Bytes::new(),
-        }
+        OutgoingRequest { method: Method::Bye, uri: remote_target, headers: h, body: Bytes::new() }
     }
 
     /// Hang up: BYE as a non-INVITE client transaction, waiting for its final response.

@@ -155,10 +155,7 @@ pub fn parse_params(s: &str) -> Vec<Param> {
                 Some((n, v)) => (n.trim(), Some(unquote(v.trim()))),
                 None => (p, None),
             };
-            Some(Param {
-                name: name.to_ascii_lowercase(),
-                value,
-            })
+            Some(Param { name: name.to_ascii_lowercase(), value })
         })
         .collect()
 }
@@ -195,9 +192,7 @@ fn percent_decode(s: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
-                .ok()
-                .and_then(|h| u8::from_str_radix(h, 16).ok());
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
             if let Some(b) = hex {
                 out.push(b);
                 i += 3;
@@ -279,14 +274,7 @@ impl Uri {
                     None => (hostpart, Vec::new()),
                 };
                 let (host, port) = split_host_port(hostport).ok_or_else(bad)?;
-                Ok(Uri {
-                    scheme,
-                    user,
-                    host,
-                    port,
-                    params,
-                    raw: raw.to_string(),
-                })
+                Ok(Uri { scheme, user, host, port, params, raw: raw.to_string() })
             }
             other => Err(UriError::UnsupportedScheme(other.to_string())),
         }
@@ -340,11 +328,7 @@ fn split_host_port(s: &str) -> Option<(String, Option<u16>)> {
 
 /// Format a host for a URI or Via: IPv6 in brackets.
 pub fn format_host_port(host: &str, port: Option<u16>) -> String {
-    let h = if host.contains(':') {
-        format!("[{host}]")
-    } else {
-        host.to_string()
-    };
+    let h = if host.contains(':') { format!("[{host}]") } else { host.to_string() };
     match port {
         Some(p) => format!("{h}:{p}"),
         None => h,
@@ -376,22 +360,14 @@ impl NameAddr {
                 return Err(bad());
             }
             let display_name = Some(unquote(display)).filter(|d| !d.is_empty());
-            Ok(NameAddr {
-                display_name,
-                uri,
-                params: parse_params(rest),
-            })
+            Ok(NameAddr { display_name, uri, params: parse_params(rest) })
         } else {
             // addr-spec: parameters after the first ';' belong to the header (§20.10).
             let (uri, rest) = match v.split_once(';') {
                 Some((u, r)) => (u, r),
                 None => (v, ""),
             };
-            Ok(NameAddr {
-                display_name: None,
-                uri: Uri::parse(uri)?,
-                params: parse_params(rest),
-            })
+            Ok(NameAddr { display_name: None, uri: Uri::parse(uri)?, params: parse_params(rest) })
         }
     }
 
@@ -435,12 +411,7 @@ impl Via {
             None => (after, Vec::new()),
         };
         let (host, port) = split_host_port(sent_by)?;
-        Some(Via {
-            transport,
-            host,
-            port,
-            params,
-        })
+        Some(Via { transport, host, port, params })
     }
 
     pub fn param(&self, name: &str) -> Option<&Param> {
@@ -461,17 +432,10 @@ impl Via {
     pub fn stamp_source(&mut self, src: SocketAddr) {
         let src_ip = src.ip().to_string();
         let rport_requested = self.param("rport").is_some_and(|p| p.value.is_none());
-        let sent_by_differs = self
-            .host
-            .parse::<std::net::IpAddr>()
-            .map(|ip| ip != src.ip())
-            .unwrap_or(true);
+        let sent_by_differs = self.host.parse::<std::net::IpAddr>().map(|ip| ip != src.ip()).unwrap_or(true);
         if sent_by_differs || rport_requested {
             self.params.retain(|p| p.name != "received");
-            self.params.push(Param {
-                name: "received".into(),
-                value: Some(src_ip),
-            });
+            self.params.push(Param { name: "received".into(), value: Some(src_ip) });
         }
         if rport_requested {
             for p in self.params.iter_mut().filter(|p| p.name == "rport") {
@@ -483,12 +447,7 @@ impl Via {
 
 impl fmt::Display for Via {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "SIP/2.0/{} {}",
-            self.transport,
-            format_host_port(&self.host, self.port)
-        )?;
+        write!(f, "SIP/2.0/{} {}", self.transport, format_host_port(&self.host, self.port))?;
         for p in &self.params {
             write!(f, "{p}")?;
         }
@@ -531,18 +490,12 @@ impl Headers {
 
     /// First value of `name` (case-insensitive).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.0.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// Every value of `name`, in order.
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.0
-            .iter()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.0.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     pub fn remove(&mut self, name: &str) {
@@ -551,10 +504,7 @@ impl Headers {
 
     /// The value of the first (top) Via.
     pub fn top_via_mut(&mut self) -> Option<&mut String> {
-        self.0
-            .iter_mut()
-            .find(|(n, _)| n.eq_ignore_ascii_case("Via"))
-            .map(|(_, v)| v)
+        self.0.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case("Via")).map(|(_, v)| v)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
@@ -616,12 +566,7 @@ pub enum ParseError {
     Unanswerable(String),
     /// A request whose Via, From, To, Call-ID and CSeq were readable: answer it with this status.
     #[error("{status} {reason}")]
-    Answerable {
-        status: u16,
-        reason: String,
-        headers: Box<Headers>,
-        via: Box<Via>,
-    },
+    Answerable { status: u16, reason: String, headers: Box<Headers>, via: Box<Via> },
 }
 
 /// The start line and header fields of a message, before validation.
@@ -633,24 +578,14 @@ pub struct Head {
 
 #[derive(Debug)]
 enum StartLine {
-    Request {
-        method: String,
-        uri: String,
-        version: String,
-    },
-    Response {
-        code: u16,
-        reason: String,
-    },
+    Request { method: String, uri: String, version: String },
+    Response { code: u16, reason: String },
 }
 
 impl Head {
     /// `Content-Length`, `None` if absent; `Err` if not a number.
     pub fn content_length(&self) -> Result<Option<usize>, std::num::ParseIntError> {
-        self.headers
-            .get("Content-Length")
-            .map(|v| v.trim().parse::<usize>())
-            .transpose()
+        self.headers.get("Content-Length").map(|v| v.trim().parse::<usize>()).transpose()
     }
 }
 
@@ -730,10 +665,7 @@ pub fn parse_head(head: &[u8]) -> Result<Head, ParseError> {
 
 fn malformed_header(line: &str) -> ParseError {
     // The rest of the header section is unknown, so we cannot be sure Via/CSeq are right.
-    ParseError::Unanswerable(format!(
-        "malformed header line: {}",
-        line.chars().take(80).collect::<String>()
-    ))
+    ParseError::Unanswerable(format!("malformed header line: {}", line.chars().take(80).collect::<String>()))
 }
 
 fn parse_start_line(line: &str) -> Result<StartLine, ParseError> {
@@ -746,10 +678,7 @@ fn parse_start_line(line: &str) -> Result<StartLine, ParseError> {
         if version != "2.0" || !(100..=699).contains(&code) {
             return Err(bad());
         }
-        return Ok(StartLine::Response {
-            code,
-            reason: it.next().unwrap_or_default().to_string(),
-        });
+        return Ok(StartLine::Response { code, reason: it.next().unwrap_or_default().to_string() });
     }
     // Request-Line = Method SP Request-URI SP SIP-Version (§7.1)
     let mut it = line.split(' ');
@@ -760,11 +689,7 @@ fn parse_start_line(line: &str) -> Result<StartLine, ParseError> {
     if method.is_empty() || !method.bytes().all(is_token_byte) || !version.starts_with("SIP/") {
         return Err(bad());
     }
-    Ok(StartLine::Request {
-        method: method.to_string(),
-        uri: uri.to_string(),
-        version: version.to_string(),
-    })
+    Ok(StartLine::Request { method: method.to_string(), uri: uri.to_string(), version: version.to_string() })
 }
 
 /// A validated SIP request. The fields below the headers are parsed once here
@@ -810,16 +735,9 @@ pub fn finish(head: Head, body: Bytes) -> Result<Message, ParseError> {
                 && headers.get("CSeq").and_then(CSeq::parse).is_some()
                 && headers.get("Call-ID").is_some();
             if !ok {
-                return Err(ParseError::Unanswerable(
-                    "response without usable Via/CSeq/Call-ID".into(),
-                ));
+                return Err(ParseError::Unanswerable("response without usable Via/CSeq/Call-ID".into()));
             }
-            Ok(Message::Response(Response {
-                code,
-                reason,
-                headers,
-                body,
-            }))
+            Ok(Message::Response(Response { code, reason, headers, body }))
         }
         StartLine::Request { method, uri, version } => {
             validate_request(method, uri, version, head.headers, body).map(Message::Request)
@@ -836,10 +754,7 @@ fn validate_request(
 ) -> Result<Request, ParseError> {
     let unanswerable = |why: &str| ParseError::Unanswerable(why.to_string());
     let method = Method::parse(&method).ok_or_else(|| unanswerable("bad method"))?;
-    let via = headers
-        .get("Via")
-        .and_then(Via::parse)
-        .ok_or_else(|| unanswerable("no usable Via"))?;
+    let via = headers.get("Via").and_then(Via::parse).ok_or_else(|| unanswerable("no usable Via"))?;
     for h in ["From", "To", "Call-ID", "CSeq"] {
         if headers.get(h).is_none_or(|v| v.trim().is_empty()) {
             return Err(ParseError::Unanswerable(format!("missing {h}")));
@@ -885,17 +800,7 @@ fn validate_request(
         }
     }
     let call_id = headers.get("Call-ID").unwrap_or_default().trim().to_string();
-    Ok(Request {
-        method,
-        uri,
-        headers,
-        body,
-        via,
-        cseq,
-        call_id,
-        from,
-        to,
-    })
+    Ok(Request { method, uri, headers, body, via, cseq, call_id, from, to })
 }
 
 /// Parse one UDP datagram (RFC 3261 §18.3: the body ends at Content-Length,
@@ -912,13 +817,7 @@ pub fn parse_datagram(buf: &[u8]) -> Result<Message, ParseError> {
     let head = parse_head(head)?;
     let body = match head.content_length() {
         Ok(Some(n)) if n <= rest.len() => Bytes::copy_from_slice(&rest[..n]),
-        Ok(Some(_)) => {
-            return Err(answerable_from_head(
-                &head,
-                400,
-                "Content-Length larger than the message",
-            ))
-        }
+        Ok(Some(_)) => return Err(answerable_from_head(&head, 400, "Content-Length larger than the message")),
         Ok(None) => Bytes::copy_from_slice(rest),
         Err(_) => return Err(answerable_from_head(&head, 400, "Bad Content-Length")),
     };
@@ -929,9 +828,7 @@ pub fn parse_datagram(buf: &[u8]) -> Result<Message, ParseError> {
 /// answer, otherwise an unanswerable one.
 pub fn answerable_from_head(head: &Head, status: u16, reason: &str) -> ParseError {
     let is_answerable_request = matches!(&head.start, StartLine::Request { method, .. } if method != "ACK")
-        && ["From", "To", "Call-ID", "CSeq"]
-            .iter()
-            .all(|h| head.headers.get(h).is_some());
+        && ["From", "To", "Call-ID", "CSeq"].iter().all(|h| head.headers.get(h).is_some());
     match head.headers.get("Via").and_then(Via::parse) {
         Some(via) if is_answerable_request => ParseError::Answerable {
             status,
@@ -977,10 +874,7 @@ impl Request {
                 "sips" => rsip::Scheme::Sips,
                 other => rsip::Scheme::Other(other.to_string()),
             }),
-            auth: self.uri.user.as_ref().map(|u| rsip::Auth {
-                user: u.clone(),
-                password: None,
-            }),
+            auth: self.uri.user.as_ref().map(|u| rsip::Auth { user: u.clone(), password: None }),
             host_with_port: rsip::HostWithPort {
                 host: match self.uri.host.parse::<std::net::IpAddr>() {
                     Ok(ip) => rsip::Host::IpAddr(ip),
@@ -992,13 +886,7 @@ impl Request {
             headers: Vec::new(),
         });
         let headers: Vec<rsip::Header> = self.headers.iter().map(|(n, v)| to_rsip_header(n, v)).collect();
-        rsip::Request {
-            method,
-            uri,
-            version: rsip::Version::V2,
-            headers: headers.into(),
-            body: self.body.to_vec(),
-        }
+        rsip::Request { method, uri, version: rsip::Version::V2, headers: headers.into(), body: self.body.to_vec() }
     }
 }
 
@@ -1119,12 +1007,7 @@ pub fn response_for(headers: &Headers, code: u16, reason: &str, to_tag: Option<&
         }
     }
     let reason = if reason.is_empty() { reason_phrase(code) } else { reason };
-    Response {
-        code,
-        reason: reason.to_string(),
-        headers: out,
-        body: Bytes::new(),
-    }
+    Response { code, reason: reason.to_string(), headers: out, body: Bytes::new() }
 }
 
 /// A fresh branch ID with the RFC 3261 magic cookie (§8.1.1.7).
@@ -1141,9 +1024,7 @@ fn random_token(len: usize) -> String {
     use rand::Rng;
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rand::rng();
-    (0..len)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-        .collect()
+    (0..len).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
 }
 
 #[cfg(test)]
@@ -1221,10 +1102,7 @@ bodyEXTRA";
         assert!(matches!(e, ParseError::Answerable { status: 416, .. }), "{e:?}");
         let e = req(&format!("INVITE sip:x@y SIP/3.0\n{base}CSeq: 1 INVITE\n\n")).unwrap_err();
         assert!(matches!(e, ParseError::Answerable { status: 505, .. }), "{e:?}");
-        let e = req(&format!(
-            "INVITE sip:x@y SIP/2.0\n{base}CSeq: 1 INVITE\nContent-Length: 99\n\nshort"
-        ))
-        .unwrap_err();
+        let e = req(&format!("INVITE sip:x@y SIP/2.0\n{base}CSeq: 1 INVITE\nContent-Length: 99\n\nshort")).unwrap_err();
         assert!(matches!(e, ParseError::Answerable { status: 400, .. }), "{e:?}");
         // ACKs are never answered.
         let e = req(&format!("ACK sip:x@y SIP/2.0\n{base}CSeq: 1 INVITE\n\n")).unwrap_err();
@@ -1246,9 +1124,7 @@ bodyEXTRA";
             b"INVITE sip:a@b SIP/2.0\r\n Via: x\r\n\r\n".to_vec(),
             b"INVITE sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h:99999\r\n\r\n".to_vec(),
             b"INVITE sip:a@b SIP/2.0\r\nFrom: \"unterminated <sip:a@b>\r\n\r\n".to_vec(),
-            "INVITE sip:\u{e9}@b SIP/2.0\r\nTo: \u{1F600}\r\n\r\n"
-                .as_bytes()
-                .to_vec(),
+            "INVITE sip:\u{e9}@b SIP/2.0\r\nTo: \u{1F600}\r\n\r\n".as_bytes().to_vec(),
             b"%".to_vec(),
             b"INVITE sip:a%4@b SIP/2.0\r\n\r\n".to_vec(),
         ];
@@ -1259,20 +1135,14 @@ bodyEXTRA";
         for i in 0..500 {
             many.push_str(&format!("X-{i}: y\r\n"));
         }
-        assert!(matches!(
-            parse_datagram(many.as_bytes()),
-            Err(ParseError::Unanswerable(_))
-        ));
+        assert!(matches!(parse_datagram(many.as_bytes()), Err(ParseError::Unanswerable(_))));
     }
 
     #[test]
     fn via_stamping() {
         let mut v = Via::parse("SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKx;rport").unwrap();
         v.stamp_source("192.0.2.7:40000".parse().unwrap());
-        assert_eq!(
-            v.to_string(),
-            "SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKx;rport=40000;received=192.0.2.7"
-        );
+        assert_eq!(v.to_string(), "SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKx;rport=40000;received=192.0.2.7");
         let mut v = Via::parse("SIP/2.0/UDP 192.0.2.7:5060;branch=z9hG4bKx").unwrap();
         v.stamp_source("192.0.2.7:5060".parse().unwrap());
         assert_eq!(v.to_string(), "SIP/2.0/UDP 192.0.2.7:5060;branch=z9hG4bKx");
@@ -1287,10 +1157,7 @@ bodyEXTRA";
         let resp = response_for(&r.headers, 486, "", Some("xyz"));
         let text = String::from_utf8(resp.to_bytes().to_vec()).unwrap();
         assert!(text.starts_with("SIP/2.0 486 Busy Here\r\n"), "{text}");
-        assert!(
-            text.contains("To: <sip:+442079460200@example.com>;tag=xyz\r\n"),
-            "{text}"
-        );
+        assert!(text.contains("To: <sip:+442079460200@example.com>;tag=xyz\r\n"), "{text}");
         assert!(text.contains("CSeq: 1 INVITE\r\n"));
         assert!(text.ends_with("Content-Length: 0\r\n\r\n"));
         let trying = response_for(&r.headers, 100, "", Some("xyz"));

@@ -52,11 +52,7 @@ pub enum CallDecision {
     /// Refuse. In announce mode a `prompt` is still played (the call is answered
     /// so the caller hears why, e.g. "there is no paid ticket"); without a prompt,
     /// or in missed-call mode, `code` is sent as the final response.
-    Refuse {
-        code: u16,
-        reason: String,
-        prompt: Option<String>,
-    },
+    Refuse { code: u16, reason: String, prompt: Option<String> },
 }
 
 /// The ticket logic above the SIP layer.

@@ -32,18 +32,13 @@ async fn udp_call_answers_plays_and_hangs_up() {
     let phone = Phone::new(srv.udp).await;
     let (rtp, rtp_addr) = rtp_socket().await;
     let call = phone.call(PURCHASE, CALLER);
-    phone
-        .send(&call.invite(Some(&sdp_offer(rtp_addr, "8 0 101")), ""))
-        .await;
+    phone.send(&call.invite(Some(&sdp_offer(rtp_addr, "8 0 101")), "")).await;
 
     let trying = phone.response().await;
     assert_eq!(trying.code, 100);
     assert_eq!(to_tag(&trying), "", "no To tag on 100 Trying");
     let via = trying.headers.get("Via").unwrap();
-    assert!(
-        via.contains(&format!("rport={}", phone.addr.port())),
-        "rport filled (RFC 3581): {via}"
-    );
+    assert!(via.contains(&format!("rport={}", phone.addr.port())), "rport filled (RFC 3581): {via}");
     let ringing = phone.response().await;
     assert_eq!(ringing.code, 180);
     let ok = phone.response().await;
@@ -54,11 +49,7 @@ async fn udp_call_answers_plays_and_hangs_up() {
     assert!(ok.headers.get("Contact").unwrap().contains(&srv.udp.to_string()));
     let answer = media::parse_sdp(&ok.body).unwrap();
     let chosen = media::negotiate(&answer).unwrap();
-    assert_eq!(
-        chosen.codec,
-        media::Codec::Pcmu,
-        "PCMU preferred even when offered second"
-    );
+    assert_eq!(chosen.codec, media::Codec::Pcmu, "PCMU preferred even when offered second");
     assert_eq!(chosen.telephone_event, Some(101));
 
     phone.send(&call.ack(&ok, None)).await;
@@ -85,20 +76,13 @@ async fn udp_call_answers_plays_and_hangs_up() {
     assert!(!seen.caller.trusted);
     assert_eq!(seen.source, phone.addr);
     assert_eq!(seen.call_id, call.call_id);
-    assert!(
-        phone.try_recv(Duration::from_millis(700)).await.is_none(),
-        "nothing after the BYE was answered"
-    );
+    assert!(phone.try_recv(Duration::from_millis(700)).await.is_none(), "nothing after the BYE was answered");
     srv.shutdown().await;
 }
 
 #[tokio::test]
 async fn retransmitted_invite_is_answered_from_the_transaction() {
-    let decision = CallDecision::Refuse {
-        code: 486,
-        reason: "Busy Here".into(),
-        prompt: None,
-    };
+    let decision = CallDecision::Refuse { code: 486, reason: "Busy Here".into(), prompt: None };
     let srv = start(FakeHandler::new(decision, Duration::from_millis(300))).await;
     let phone = Phone::new(srv.udp).await;
     let call = phone.call(PURCHASE, CALLER);
@@ -106,11 +90,7 @@ async fn retransmitted_invite_is_answered_from_the_transaction() {
     phone.send(&invite).await;
     assert_eq!(phone.response().await.code, 100);
     phone.send(&invite).await;
-    assert_eq!(
-        phone.response().await.code,
-        100,
-        "retransmission gets the last response"
-    );
+    assert_eq!(phone.response().await.code, 100, "retransmission gets the last response");
     let busy = phone.response().await;
     assert_eq!((busy.code, busy.reason.as_str()), (486, "Busy Here"));
     phone.send(&invite).await;
@@ -118,10 +98,7 @@ async fn retransmitted_invite_is_answered_from_the_transaction() {
     assert_eq!(again.code, 486);
     assert_eq!(to_tag(&again), to_tag(&busy));
     phone.send(&call.ack(&busy, None)).await;
-    assert!(
-        phone.try_recv(Duration::from_millis(800)).await.is_none(),
-        "ACK stops retransmissions"
-    );
+    assert!(phone.try_recv(Duration::from_millis(800)).await.is_none(), "ACK stops retransmissions");
     assert_eq!(srv.handler.count(), 1);
     srv.shutdown().await;
 }
@@ -135,11 +112,7 @@ async fn missed_call_rule_rejects_without_answering() {
     let decline = phone.final_response().await;
     assert_eq!((decline.code, decline.reason.as_str()), (603, "Decline"));
     phone.send(&call.ack(&decline, None)).await;
-    assert_eq!(
-        srv.handler.count(),
-        1,
-        "the handler still sees the call (caller ID read)"
-    );
+    assert_eq!(srv.handler.count(), 1, "the handler still sees the call (caller ID read)");
 
     // A rule's own reject code; and the handler's refusal code wins over it.
     let call = phone.call("+442079460102", CALLER);
@@ -149,11 +122,7 @@ async fn missed_call_rule_rejects_without_answering() {
     phone.send(&call.ack(&busy, None)).await;
     srv.shutdown().await;
 
-    let refuse = CallDecision::Refuse {
-        code: 480,
-        reason: "Nothing To Issue".into(),
-        prompt: Some("x".into()),
-    };
+    let refuse = CallDecision::Refuse { code: 480, reason: "Nothing To Issue".into(), prompt: Some("x".into()) };
     let srv = start(FakeHandler::new(refuse, Duration::ZERO)).await;
     let phone = Phone::new(srv.udp).await;
     let call = phone.call(MISSED_CALL, CALLER);
@@ -166,11 +135,7 @@ async fn missed_call_rule_rejects_without_answering() {
 
 #[tokio::test]
 async fn refusal_with_prompt_in_announce_mode_is_answered() {
-    let refuse = CallDecision::Refuse {
-        code: 404,
-        reason: "No Ticket".into(),
-        prompt: Some("short".into()),
-    };
+    let refuse = CallDecision::Refuse { code: 404, reason: "No Ticket".into(), prompt: Some("short".into()) };
     let srv = start(FakeHandler::new(refuse, Duration::ZERO)).await;
     let phone = Phone::new(srv.udp).await;
     let (rtp, rtp_addr) = rtp_socket().await;
@@ -259,11 +224,7 @@ async fn options_unknown_methods_and_stray_requests() {
     assert_eq!(phone.response().await.code, 481);
 
     phone.send(&simple("INFO", &phone, ";tag=nosuchdialog")).await;
-    assert_eq!(
-        phone.response().await.code,
-        481,
-        "in-dialog request for an unknown dialog"
-    );
+    assert_eq!(phone.response().await.code, 481, "in-dialog request for an unknown dialog");
 
     // An ACK for nothing is silently ignored.
     phone.send(&simple("ACK", &phone, ";tag=x")).await;
@@ -274,18 +235,10 @@ async fn options_unknown_methods_and_stray_requests() {
     let r = phone.final_response().await;
     assert_eq!((r.code, r.reason.as_str()), (483, "Too Many Hops"));
 
-    phone
-        .send(&simple("OPTIONS", &phone, "").replace("Max-Forwards: 70", "Max-Forwards: 0"))
-        .await;
-    assert_eq!(
-        phone.response().await.code,
-        200,
-        "OPTIONS with Max-Forwards 0 is answered by the UAS"
-    );
+    phone.send(&simple("OPTIONS", &phone, "").replace("Max-Forwards: 70", "Max-Forwards: 0")).await;
+    assert_eq!(phone.response().await.code, 200, "OPTIONS with Max-Forwards 0 is answered by the UAS");
 
-    phone
-        .send(&simple("INVITE", &phone, "").replace("Max-Forwards: 70", "Max-Forwards: 70\r\nRequire: 100rel"))
-        .await;
+    phone.send(&simple("INVITE", &phone, "").replace("Max-Forwards: 70", "Max-Forwards: 70\r\nRequire: 100rel")).await;
     let r = phone.final_response().await;
     assert_eq!(r.code, 420);
     assert_eq!(r.headers.get("Unsupported"), Some("100rel"));
@@ -310,9 +263,7 @@ async fn garbage_never_stops_the_server() {
         phone.send_bytes(&g[..g.len().min(65000)]).await;
     }
     // Malformed but addressable: 400 with a reason.
-    phone
-        .send(&simple("OPTIONS", &phone, "").replace("CSeq: 7 OPTIONS", "CSeq: seven OPTIONS"))
-        .await;
+    phone.send(&simple("OPTIONS", &phone, "").replace("CSeq: 7 OPTIONS", "CSeq: seven OPTIONS")).await;
     // The 400 copies the unreadable CSeq verbatim, so read it as text.
     let r = phone.recv_text().await;
     assert!(r.starts_with("SIP/2.0 400 Bad CSeq\r\n"), "{r}");
@@ -324,11 +275,7 @@ async fn garbage_never_stops_the_server() {
 
 #[tokio::test]
 async fn cancel_gets_200_and_the_invite_487() {
-    let srv = start(FakeHandler::new(
-        CallDecision::Announce { prompt: "short".into() },
-        Duration::from_secs(30),
-    ))
-    .await;
+    let srv = start(FakeHandler::new(CallDecision::Announce { prompt: "short".into() }, Duration::from_secs(30))).await;
     let phone = Phone::new(srv.udp).await;
     let call = phone.call(PURCHASE, CALLER);
     phone.send(&call.invite(None, "")).await;
@@ -373,10 +320,7 @@ async fn non_2xx_is_retransmitted_until_the_ack() {
     // Timer G: T1, then doubling, capped at T2 (§17.2.1).
     assert_eq!(gaps, vec![500, 1000, 2000, 4000, 4000]);
     phone.send(&call.ack(&first, None)).await;
-    assert!(
-        phone.try_recv(Duration::from_secs(20)).await.is_none(),
-        "no retransmission after the ACK"
-    );
+    assert!(phone.try_recv(Duration::from_secs(20)).await.is_none(), "no retransmission after the ACK");
     srv.shutdown().await;
 }
 
@@ -454,24 +398,15 @@ async fn caller_bye_stops_the_announcement() {
     phone.send(&reinvite).await;
     let refused = phone.final_response().await;
     assert_eq!(refused.code, 488);
-    let ack = call
-        .ack(&refused, None)
-        .replace(&call.branch, &reinvite_branch)
-        .replace("CSeq: 1 ACK", "CSeq: 3 ACK");
+    let ack = call.ack(&refused, None).replace(&call.branch, &reinvite_branch).replace("CSeq: 1 ACK", "CSeq: 3 ACK");
     phone.send(&ack).await;
     rtp.recv_from(&mut buf).await.unwrap();
     phone.send(&call.bye(&to_tag(&ok))).await;
     let r = phone.response().await;
     assert_eq!((r.code, r.headers.get("CSeq")), (200, Some("2 BYE")));
     let _ = collect_rtp(&rtp, Duration::from_millis(100)).await;
-    assert!(
-        collect_rtp(&rtp, Duration::from_millis(300)).await.is_empty(),
-        "RTP stopped"
-    );
-    assert!(
-        phone.try_recv(Duration::from_millis(500)).await.is_none(),
-        "no BYE from us"
-    );
+    assert!(collect_rtp(&rtp, Duration::from_millis(300)).await.is_empty(), "RTP stopped");
+    assert!(phone.try_recv(Duration::from_millis(500)).await.is_none(), "no BYE from us");
     // The dialog is gone now.
     phone.send(&call.bye(&to_tag(&ok))).await;
     assert_eq!(phone.response().await.code, 481);
@@ -565,11 +500,8 @@ async fn shutdown_refuses_new_calls_and_returns() {
 
 #[tokio::test(start_paused = true)]
 async fn a_handler_that_never_decides_gets_503() {
-    let srv = start(FakeHandler::new(
-        CallDecision::Announce { prompt: "short".into() },
-        Duration::from_secs(3600),
-    ))
-    .await;
+    let srv =
+        start(FakeHandler::new(CallDecision::Announce { prompt: "short".into() }, Duration::from_secs(3600))).await;
     let phone = Phone::new(srv.udp).await;
     let call = phone.call(PURCHASE, CALLER);
     phone.send(&call.invite(None, "")).await;
@@ -585,11 +517,7 @@ async fn a_handler_that_never_decides_gets_503() {
 #[tokio::test]
 async fn rfc2543_peer_without_branch_cookie_is_matched_by_call_id_and_cseq() {
     let srv = start(FakeHandler::new(
-        CallDecision::Refuse {
-            code: 486,
-            reason: String::new(),
-            prompt: None,
-        },
+        CallDecision::Refuse { code: 486, reason: String::new(), prompt: None },
         Duration::from_millis(200),
     ))
     .await;
@@ -602,10 +530,7 @@ async fn rfc2543_peer_without_branch_cookie_is_matched_by_call_id_and_cseq() {
     let busy = phone.final_response().await;
     assert_eq!((busy.code, busy.reason.as_str()), (486, "Busy Here"));
     phone.send(&call.ack(&busy, None)).await;
-    assert!(
-        phone.try_recv(Duration::from_millis(800)).await.is_none(),
-        "the ACK matched"
-    );
+    assert!(phone.try_recv(Duration::from_millis(800)).await.is_none(), "the ACK matched");
     assert_eq!(srv.handler.count(), 1);
     srv.shutdown().await;
 }
@@ -622,14 +547,8 @@ async fn tcp_message_without_content_length_is_refused_and_closed() {
     );
     s.write_all(text.as_bytes()).await.unwrap();
     let mut out = Vec::new();
-    tokio::time::timeout(WAIT, s.read_to_end(&mut out))
-        .await
-        .unwrap()
-        .unwrap();
+    tokio::time::timeout(WAIT, s.read_to_end(&mut out)).await.unwrap().unwrap();
     let out = String::from_utf8_lossy(&out);
-    assert!(
-        out.starts_with("SIP/2.0 400 Content-Length required over TCP\r\n"),
-        "{out}"
-    );
+    assert!(out.starts_with("SIP/2.0 400 Content-Length required over TCP\r\n"), "{out}");
     srv.shutdown().await;
 }

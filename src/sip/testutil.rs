@@ -55,11 +55,7 @@ pub struct FakeHandler {
 
 impl FakeHandler {
     pub fn new(decision: CallDecision, delay: Duration) -> Self {
-        FakeHandler {
-            calls: Mutex::new(Vec::new()),
-            decision,
-            delay,
-        }
+        FakeHandler { calls: Mutex::new(Vec::new()), decision, delay }
     }
 
     pub fn announce(prompt: &str) -> Self {
@@ -99,10 +95,7 @@ pub struct TestServer {
 
 pub fn test_prompts() -> Prompts {
     let mut prompts = Prompts::builtin();
-    prompts.insert(
-        "en",
-        Prompt::from_audio("short", Audio::Ulaw(vec![0x55; SHORT_PACKETS * 160])),
-    );
+    prompts.insert("en", Prompt::from_audio("short", Audio::Ulaw(vec![0x55; SHORT_PACKETS * 160])));
     prompts.insert("en", Prompt::from_audio("long", Audio::Ulaw(vec![0x55; 8000 * 5])));
     prompts
 }
@@ -128,14 +121,7 @@ pub async fn start_with(handler: FakeHandler, plan: &str) -> TestServer {
     let task = tokio::spawn(serve(udp, tcp, config, handler.clone(), async move {
         let _ = stopped.await;
     }));
-    TestServer {
-        udp: udp_addr,
-        tcp: tcp_addr,
-        handler,
-        stop: Some(stop),
-        task,
-        _dialplan: dialplan_tx,
-    }
+    TestServer { udp: udp_addr, tcp: tcp_addr, handler, stop: Some(stop), task, _dialplan: dialplan_tx }
 }
 
 impl TestServer {
@@ -181,10 +167,7 @@ impl Call {
     }
 
     fn from(&self) -> String {
-        format!(
-            "\"Test Phone\" <sip:{}@{}>;tag={}",
-            self.from_user, self.local, self.from_tag
-        )
+        format!("\"Test Phone\" <sip:{}@{}>;tag={}", self.from_user, self.local, self.from_tag)
     }
 
     fn request_uri(&self) -> String {
@@ -193,11 +176,7 @@ impl Call {
 
     pub fn invite(&self, sdp: Option<&str>, extra_headers: &str) -> String {
         let body = sdp.unwrap_or_default();
-        let ct = if sdp.is_some() {
-            "Content-Type: application/sdp\r\n"
-        } else {
-            ""
-        };
+        let ct = if sdp.is_some() { "Content-Type: application/sdp\r\n" } else { "" };
         format!(
             "INVITE {} SIP/2.0\r\nVia: {}\r\nMax-Forwards: 70\r\nFrom: {}\r\nTo: <sip:{}@{}>\r\nCall-ID: {}\r\nCSeq: 1 INVITE\r\nContact: <sip:{}@{}>\r\n{extra_headers}{ct}Content-Length: {}\r\n\r\n{body}",
             self.request_uri(),
@@ -214,17 +193,9 @@ impl Call {
 
     /// ACK for `resp`: same branch for a non-2xx (§17.1.1.3), a new one for a 2xx (§13.2.2.4).
     pub fn ack(&self, resp: &Response, sdp: Option<&str>) -> String {
-        let branch = if resp.code < 300 {
-            message::new_branch()
-        } else {
-            self.branch.clone()
-        };
+        let branch = if resp.code < 300 { message::new_branch() } else { self.branch.clone() };
         let body = sdp.unwrap_or_default();
-        let ct = if sdp.is_some() {
-            "Content-Type: application/sdp\r\n"
-        } else {
-            ""
-        };
+        let ct = if sdp.is_some() { "Content-Type: application/sdp\r\n" } else { "" };
         format!(
             "ACK {} SIP/2.0\r\nVia: {}\r\nMax-Forwards: 70\r\nFrom: {}\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: 1 ACK\r\n{ct}Content-Length: {}\r\n\r\n{body}",
             self.request_uri(),
@@ -277,10 +248,7 @@ pub fn sdp_offer(rtp: SocketAddr, payload_types: &str) -> String {
 fn parse(bytes: &[u8]) -> Message {
     match message::parse_datagram(bytes) {
         Ok(m) => m,
-        Err(e) => panic!(
-            "server sent an unparsable message ({e}): {}",
-            String::from_utf8_lossy(bytes)
-        ),
+        Err(e) => panic!("server sent an unparsable message ({e}): {}", String::from_utf8_lossy(bytes)),
     }
 }
 
@@ -320,10 +288,7 @@ impl Phone {
     }
 
     pub async fn send(&self, text: &str) {
-        self.sock
-            .send_to(text.as_bytes(), self.server)
-            .await
-            .expect("phone send");
+        self.sock.send_to(text.as_bytes(), self.server).await.expect("phone send");
     }
 
     pub async fn send_bytes(&self, bytes: &[u8]) {
@@ -383,12 +348,7 @@ impl TcpPhone {
     pub async fn connect(server: SocketAddr) -> TcpPhone {
         let stream = TcpStream::connect(server).await.expect("connect");
         let addr = stream.local_addr().expect("tcp addr");
-        TcpPhone {
-            stream,
-            buf: BytesMut::new(),
-            addr,
-            server,
-        }
+        TcpPhone { stream, buf: BytesMut::new(), addr, server }
     }
 
     pub fn call(&self, to_user: &str, from_user: &str) -> Call {
@@ -404,11 +364,7 @@ impl TcpPhone {
         loop {
             if let Some(end) = message::find_head_end(&self.buf) {
                 let head = message::parse_head(&self.buf[..end]).expect("head");
-                let len = head
-                    .content_length()
-                    .ok()
-                    .flatten()
-                    .expect("server sent no Content-Length over TCP");
+                let len = head.content_length().ok().flatten().expect("server sent no Content-Length over TCP");
                 if self.buf.len() >= end + len {
                     let msg = self.buf.split_to(end + len);
                     return parse(&msg);

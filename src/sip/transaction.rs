@@ -34,11 +34,7 @@ pub struct Timers {
 
 impl Default for Timers {
     fn default() -> Self {
-        Timers {
-            t1: Duration::from_millis(500),
-            t2: Duration::from_secs(4),
-            t4: Duration::from_secs(5),
-        }
+        Timers { t1: Duration::from_millis(500), t2: Duration::from_secs(4), t4: Duration::from_secs(5) }
     }
 }
 
@@ -63,27 +59,14 @@ pub enum TxError {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TxKey {
     /// Top Via branch (with the z9hG4bK cookie) + sent-by + method; ACK matches INVITE.
-    Rfc3261 {
-        branch: String,
-        sent_by: String,
-        method: Method,
-    },
+    Rfc3261 { branch: String, sent_by: String, method: Method },
     /// RFC 2543 peers have no unique branch: Call-ID + CSeq number + From tag + method.
-    Rfc2543 {
-        call_id: String,
-        cseq: u32,
-        from_tag: String,
-        method: Method,
-    },
+    Rfc2543 { call_id: String, cseq: u32, from_tag: String, method: Method },
 }
 
 impl TxKey {
     pub fn for_request(req: &Request) -> TxKey {
-        let method = if req.method == Method::Ack {
-            Method::Invite
-        } else {
-            req.method.clone()
-        };
+        let method = if req.method == Method::Ack { Method::Invite } else { req.method.clone() };
         Self::with_method(req, method)
     }
 
@@ -144,10 +127,7 @@ pub struct ServerTx {
 
 impl std::fmt::Debug for ServerTx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServerTx")
-            .field("key", &self.key)
-            .field("flow", &self.flow)
-            .finish()
+        f.debug_struct("ServerTx").field("key", &self.key).field("flow", &self.flow).finish()
     }
 }
 
@@ -196,11 +176,7 @@ impl ServerTx {
             }
             inner.last_response = Some(bytes.clone());
             if is_final {
-                inner.state = if self.invite && resp.code < 300 {
-                    State::Accepted
-                } else {
-                    State::Completed
-                };
+                inner.state = if self.invite && resp.code < 300 { State::Accepted } else { State::Completed };
             }
         }
         let sent = self.transport.send(&self.flow, bytes);
@@ -379,10 +355,7 @@ impl TransactionLayer {
             timers: self.timers,
             transport: self.transport.clone(),
             layer: Arc::downgrade(self),
-            inner: Mutex::new(Inner {
-                state: State::Proceeding,
-                last_response: None,
-            }),
+            inner: Mutex::new(Inner { state: State::Proceeding, last_response: None }),
             ack: Notify::new(),
             final_sent,
         });
@@ -423,13 +396,7 @@ impl TransactionLayer {
     /// [`TxError::Timeout`] when Timer F fires.
     pub async fn request(&self, req: &OutgoingRequest, branch: &str, flow: &Flow) -> Result<Response, TxError> {
         let (tx, mut rx) = mpsc::channel(8);
-        lock(&self.client).insert(
-            branch.to_string(),
-            ClientEntry {
-                method: req.method.clone(),
-                responses: tx,
-            },
-        );
+        lock(&self.client).insert(branch.to_string(), ClientEntry { method: req.method.clone(), responses: tx });
         let _cleanup = ClientGuard { layer: self, branch };
         let bytes = req.to_bytes();
         self.transport.send(flow, bytes.clone())?;

@@ -108,12 +108,7 @@ impl Transport {
 /// Answer a request that failed validation but can still be addressed.
 fn answer_parse_error(transport: &Transport, flow: &Flow, err: ParseError) {
     match err {
-        ParseError::Answerable {
-            status,
-            reason,
-            mut headers,
-            mut via,
-        } => {
+        ParseError::Answerable { status, reason, mut headers, mut via } => {
             via.stamp_source(flow.peer());
             if let Some(slot) = headers.top_via_mut() {
                 *slot = via.to_string();
@@ -232,11 +227,7 @@ fn take_frame(buf: &mut BytesMut) -> Frame {
         break;
     }
     let Some(end) = message::find_head_end(buf) else {
-        return if buf.len() > MAX_MESSAGE_BYTES {
-            Frame::Fatal(None)
-        } else {
-            Frame::NeedMore
-        };
+        return if buf.len() > MAX_MESSAGE_BYTES { Frame::Fatal(None) } else { Frame::NeedMore };
     };
     let head = match message::parse_head(&buf[..end]) {
         Ok(h) => h,
@@ -245,20 +236,12 @@ fn take_frame(buf: &mut BytesMut) -> Frame {
     let len = match head.content_length() {
         Ok(Some(n)) => n,
         Ok(None) => {
-            return Frame::Fatal(Some(message::answerable_from_head(
-                &head,
-                400,
-                "Content-Length required over TCP",
-            )))
+            return Frame::Fatal(Some(message::answerable_from_head(&head, 400, "Content-Length required over TCP")))
         }
         Err(_) => return Frame::Fatal(Some(message::answerable_from_head(&head, 400, "Bad Content-Length"))),
     };
     if end.saturating_add(len) > MAX_MESSAGE_BYTES {
-        return Frame::Fatal(Some(message::answerable_from_head(
-            &head,
-            413,
-            "Request Entity Too Large",
-        )));
+        return Frame::Fatal(Some(message::answerable_from_head(&head, 413, "Request Entity Too Large")));
     }
     if buf.len() < end + len {
         return Frame::NeedMore;
@@ -296,10 +279,7 @@ async fn run_connection(
         }
         let _ = wr.shutdown().await;
     });
-    let flow = Flow::Tcp {
-        peer,
-        conn: TcpConn { id, local, tx },
-    };
+    let flow = Flow::Tcp { peer, conn: TcpConn { id, local, tx } };
     tracing::debug!(%peer, id, "TCP connection open");
     let mut buf = BytesMut::with_capacity(8 * 1024);
     'conn: loop {

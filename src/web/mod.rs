@@ -22,10 +22,7 @@ use crate::store::StoreError;
 
 /// Build the router.
 pub fn router(app: Arc<App>) -> Router {
-    let state = Web {
-        app,
-        pages: Arc::new(page_templates()),
-    };
+    let state = Web { app, pages: Arc::new(page_templates()) };
     Router::new()
         .route("/", get(pages::home))
         .route("/healthz", get(pages::health))
@@ -33,10 +30,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/outbox/{id}", get(pages::outbox_mail))
         .route("/outbox/{id}/html", get(pages::outbox_mail_html))
         .route("/p/{token}", get(pages::purchase_events))
-        .route(
-            "/p/{token}/events/{event}",
-            get(pages::purchase_event).post(pages::purchase_order),
-        )
+        .route("/p/{token}/events/{event}", get(pages::purchase_event).post(pages::purchase_order))
         .route("/g/{token}", get(pages::issue_guide))
         .route("/t/{token}", get(pages::ticket))
         .route("/a/{token}", get(pages::admission))

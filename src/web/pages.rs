@@ -50,11 +50,10 @@ pub(super) async fn home(State(web): State<Web>, headers: HeaderMap) -> Response
 pub(super) async fn health(State(web): State<Web>) -> Response {
     match web.app.store.ping().await {
         Ok(()) => (StatusCode::OK, axum::Json(json!({"status": "ok", "database": "ok"}))).into_response(),
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            axum::Json(json!({"status": "degraded", "database": e.to_string()})),
-        )
-            .into_response(),
+        Err(e) => {
+            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({"status": "degraded", "database": e.to_string()})))
+                .into_response()
+        }
     }
 }
 
@@ -63,18 +62,10 @@ pub(super) async fn health(State(web): State<Web>) -> Response {
 pub(super) async fn outbox(State(web): State<Web>, headers: HeaderMap) -> Response {
     let r = async {
         if !web.app.local_outbox {
-            return Err(WebError::NotFound(
-                "The local outbox is off: mail goes to the configured SMTP server.".into(),
-            ));
+            return Err(WebError::NotFound("The local outbox is off: mail goes to the configured SMTP server.".into()));
         }
         let mails = web.app.store.outbox(200).await?;
-        Ok(respond(
-            &web,
-            &headers,
-            StatusCode::OK,
-            "outbox.html",
-            &json!({"mails": mails}),
-        ))
+        Ok(respond(&web, &headers, StatusCode::OK, "outbox.html", &json!({"mails": mails})))
     }
     .await;
     finish(&web, &headers, r)
@@ -85,20 +76,9 @@ pub(super) async fn outbox_mail(State(web): State<Web>, Path(id): Path<i64>, hea
         if !web.app.local_outbox {
             return Err(WebError::NotFound("The local outbox is off.".into()));
         }
-        let mail = web
-            .app
-            .store
-            .outbox_mail(id)
-            .await?
-            .ok_or_else(|| WebError::NotFound(format!("no mail #{id}")))?;
+        let mail = web.app.store.outbox_mail(id).await?.ok_or_else(|| WebError::NotFound(format!("no mail #{id}")))?;
         let text_html = linkify(&mail.body_text);
-        Ok(respond(
-            &web,
-            &headers,
-            StatusCode::OK,
-            "mail.html",
-            &json!({"mail": mail, "text_html": text_html}),
-        ))
+        Ok(respond(&web, &headers, StatusCode::OK, "mail.html", &json!({"mail": mail, "text_html": text_html})))
     }
     .await;
     finish(&web, &headers, r)
@@ -109,12 +89,7 @@ pub(super) async fn outbox_mail_html(State(web): State<Web>, Path(id): Path<i64>
         if !web.app.local_outbox {
             return Err(WebError::NotFound("The local outbox is off.".into()));
         }
-        let mail = web
-            .app
-            .store
-            .outbox_mail(id)
-            .await?
-            .ok_or_else(|| WebError::NotFound(format!("no mail #{id}")))?;
+        let mail = web.app.store.outbox_mail(id).await?.ok_or_else(|| WebError::NotFound(format!("no mail #{id}")))?;
         Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], mail.body_html).into_response())
     }
     .await;
@@ -285,20 +260,14 @@ async fn order(web: &Web, headers: &HeaderMap, token: &str, event_id: &str, form
     let claims = check_link(web, token, Purpose::Purchase)?;
     let app = &web.app;
     if form.form_token.len() < 16 || form.form_token.len() > 64 {
-        return Err(WebError::Invalid(
-            "the form is incomplete; open the event page again".into(),
-        ));
+        return Err(WebError::Invalid("the form is incomplete; open the event page again".into()));
     }
     if let Some(p) = app.store.purchase_by_form_token(&form.form_token).await? {
         // The same form submitted again (double tap, reload): answer with the first result.
         if p.phone != claims.sub || p.event_id != event_id {
             return Err(WebError::Conflict("this form was already used".into()));
         }
-        let event = app
-            .store
-            .event(&p.event_id)
-            .await?
-            .ok_or_else(|| WebError::NotFound("event gone".into()))?;
+        let event = app.store.event(&p.event_id).await?.ok_or_else(|| WebError::NotFound("event gone".into()))?;
         return Ok(order_result(web, headers, &p, &event, None));
     }
     let quantity: u32 = form
@@ -308,28 +277,15 @@ async fn order(web: &Web, headers: &HeaderMap, token: &str, event_id: &str, form
         .ok()
         .filter(|q| (1..=10).contains(q))
         .ok_or_else(|| WebError::Invalid("quantity must be 1 to 10".into()))?;
-    let event = app
-        .store
-        .event(event_id)
-        .await?
-        .ok_or_else(|| WebError::NotFound(format!("no event '{event_id}'")))?;
+    let event = app.store.event(event_id).await?.ok_or_else(|| WebError::NotFound(format!("no event '{event_id}'")))?;
     let at = now();
     if !event.on_sale(at) {
         return Err(WebError::Conflict(format!("{} is not on sale now", event.name)));
     }
     let mut tx = app.store.begin().await?;
     let user = tx.touch_phone_user(&claims.sub, "en", at).await?;
-    let mut p = tx
-        .reserve(
-            &user,
-            &event,
-            &form.seat_type,
-            quantity,
-            &form.payment_method,
-            &form.form_token,
-            at,
-        )
-        .await?;
+    let mut p =
+        tx.reserve(&user, &event, &form.seat_type, quantity, &form.payment_method, &form.form_token, at).await?;
     tx.journal(
         "purchase",
         &p.id,
@@ -348,9 +304,7 @@ async fn order(web: &Web, headers: &HeaderMap, token: &str, event_id: &str, form
         }
     };
     let transitions = p.settle(&result).map_err(|e| WebError::Conflict(e.to_string()))?;
-    tx.save_purchase(&p, &transitions, "web:order", at)
-        .await
-        .map_err(WebError::from)?;
+    tx.save_purchase(&p, &transitions, "web:order", at).await.map_err(WebError::from)?;
     let mut declined = None;
     match &result {
         PaymentResult::Approved { .. } => app.queue_issue_guide(&mut tx, &user, &p, &event, at).await?,
@@ -371,16 +325,8 @@ async fn order(web: &Web, headers: &HeaderMap, token: &str, event_id: &str, form
 fn order_result(web: &Web, headers: &HeaderMap, p: &Purchase, event: &EventView, declined: Option<String>) -> Response {
     let at = now();
     let paid = p.payment_status == PaymentStatus::Paid;
-    let guide = if paid {
-        web.app.links.url(Purpose::IssueGuide, &p.phone, Some(&p.id), at).ok()
-    } else {
-        None
-    };
-    let status = if paid {
-        StatusCode::OK
-    } else {
-        StatusCode::PAYMENT_REQUIRED
-    };
+    let guide = if paid { web.app.links.url(Purpose::IssueGuide, &p.phone, Some(&p.id), at).ok() } else { None };
+    let status = if paid { StatusCode::OK } else { StatusCode::PAYMENT_REQUIRED };
     respond(
         web,
         headers,
@@ -405,25 +351,12 @@ fn order_result(web: &Web, headers: &HeaderMap, p: &Purchase, event: &EventView,
 // ---- issue guide, ticket, admission ----
 
 async fn purchase_of(web: &Web, claims: &Claims) -> Result<(Purchase, EventView), WebError> {
-    let pid = claims
-        .pid
-        .as_deref()
-        .ok_or_else(|| WebError::NotFound("this link names no purchase".into()))?;
-    let p = web
-        .app
-        .store
-        .purchase(pid)
-        .await?
-        .ok_or_else(|| WebError::NotFound("no such purchase".into()))?;
+    let pid = claims.pid.as_deref().ok_or_else(|| WebError::NotFound("this link names no purchase".into()))?;
+    let p = web.app.store.purchase(pid).await?.ok_or_else(|| WebError::NotFound("no such purchase".into()))?;
     if p.phone != claims.sub {
         return Err(WebError::Link(crate::links::LinkError::Invalid));
     }
-    let e = web
-        .app
-        .store
-        .event(&p.event_id)
-        .await?
-        .ok_or_else(|| WebError::NotFound("no such event".into()))?;
+    let e = web.app.store.event(&p.event_id).await?.ok_or_else(|| WebError::NotFound("no such event".into()))?;
     Ok((p, e))
 }
 
@@ -483,10 +416,7 @@ fn admission_json(token: &str, p: &Purchase, e: &EventView) -> serde_json::Value
             ("refused", Some("admission has closed for this event"))
         }
         AdmissionState::PermitIssued => ("valid", None),
-        AdmissionState::None => (
-            "refused",
-            Some("no admission permit; call the usage-confirmation number"),
-        ),
+        AdmissionState::None => ("refused", Some("no admission permit; call the usage-confirmation number")),
     };
     json!({
         "state": state, "refusal": refusal, "purchase_id": p.id, "phone": p.phone, "event": event_json(e, at),
@@ -502,13 +432,7 @@ pub(super) async fn admission(State(web): State<Web>, Path(token): Path<String>,
     let r = async {
         let claims = check_link(&web, &token, Purpose::Admission)?;
         let (p, e) = purchase_of(&web, &claims).await?;
-        Ok(respond(
-            &web,
-            &headers,
-            StatusCode::OK,
-            "admission.html",
-            &admission_json(&token, &p, &e),
-        ))
+        Ok(respond(&web, &headers, StatusCode::OK, "admission.html", &admission_json(&token, &p, &e)))
     }
     .await;
     finish(&web, &headers, r)
@@ -523,22 +447,11 @@ pub(super) async fn admit(
 ) -> Response {
     let r = async {
         let claims = check_link(&web, &token, Purpose::Admission)?;
-        let pid = claims
-            .pid
-            .clone()
-            .ok_or_else(|| WebError::NotFound("this link names no purchase".into()))?;
+        let pid = claims.pid.clone().ok_or_else(|| WebError::NotFound("this link names no purchase".into()))?;
         let at = now();
         let mut tx = web.app.store.begin().await?;
-        let mut p = tx
-            .purchase(&pid)
-            .await?
-            .ok_or_else(|| WebError::NotFound("no such purchase".into()))?;
-        let e = web
-            .app
-            .store
-            .event(&p.event_id)
-            .await?
-            .ok_or_else(|| WebError::NotFound("no such event".into()))?;
+        let mut p = tx.purchase(&pid).await?.ok_or_else(|| WebError::NotFound("no such purchase".into()))?;
+        let e = web.app.store.event(&p.event_id).await?.ok_or_else(|| WebError::NotFound("no such event".into()))?;
         if at > e.admission_closes || at < e.admission_opens {
             return Err(WebError::Conflict("admission is not open for this event now".into()));
         }
@@ -548,20 +461,11 @@ pub(super) async fn admit(
                 tx.commit().await?;
             }
             Err(DomainError::AlreadyAdmitted { at }) => {
-                return Err(WebError::Conflict(format!(
-                    "already admitted at {} (UTC)",
-                    fmt_utc(Some(at))
-                )));
+                return Err(WebError::Conflict(format!("already admitted at {} (UTC)", fmt_utc(Some(at)))));
             }
             Err(e) => return Err(WebError::Conflict(e.to_string())),
         }
-        Ok(respond(
-            &web,
-            &headers,
-            StatusCode::OK,
-            "admission.html",
-            &admission_json(&token, &p, &e),
-        ))
+        Ok(respond(&web, &headers, StatusCode::OK, "admission.html", &admission_json(&token, &p, &e)))
     }
     .await;
     finish(&web, &headers, r)
@@ -578,9 +482,7 @@ pub(super) async fn verify_code(web: &Web, code: &str) -> Result<serde_json::Val
 }
 
 pub(super) async fn verify(State(web): State<Web>, Path(code): Path<String>, headers: HeaderMap) -> Response {
-    let r = verify_code(&web, &code)
-        .await
-        .map(|v| respond(&web, &headers, StatusCode::OK, "verify.html", &v));
+    let r = verify_code(&web, &code).await.map(|v| respond(&web, &headers, StatusCode::OK, "verify.html", &v));
     finish(&web, &headers, r)
 }
 
@@ -591,13 +493,7 @@ mod tests {
     #[test]
     fn linkify_escapes_and_links() {
         let s = linkify("Open <this>: http://127.0.0.1:8080/p/ey.a_b-c\nthen https://x.example/y");
-        assert!(
-            s.starts_with("Open &lt;this&gt;: <a href=\"http://127.0.0.1:8080/p/ey.a_b-c\">"),
-            "{s}"
-        );
-        assert!(
-            s.contains("<a href=\"https://x.example/y\">https://x.example/y</a>"),
-            "{s}"
-        );
+        assert!(s.starts_with("Open &lt;this&gt;: <a href=\"http://127.0.0.1:8080/p/ey.a_b-c\">"), "{s}");
+        assert!(s.contains("<a href=\"https://x.example/y\">https://x.example/y</a>"), "{s}");
     }
 }

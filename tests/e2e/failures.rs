@@ -30,12 +30,8 @@ async fn declined_card_sends_an_apology_with_a_fresh_link_and_releases_the_seats
     gw.call(phone, PURCHASE).await;
     let link = gw.link(&gw.mail(phone, "purchase link").await, "/p/");
     let available = |v: &serde_json::Value| {
-        v["events"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["id"] == "spring-gala-2027")
-            .unwrap()["seat_types"][0]["available"]
+        v["events"].as_array().unwrap().iter().find(|e| e["id"] == "spring-gala-2027").unwrap()["seat_types"][0]
+            ["available"]
             .as_i64()
             .unwrap()
     };
@@ -76,12 +72,7 @@ async fn the_same_order_form_submitted_twice_buys_once() {
     gw.call(phone, PURCHASE).await;
     let link = gw.link(&gw.mail(phone, "purchase link").await, "/p/");
     let (_, list) = gw.get(&link).await;
-    let url = list["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["id"] == "open-rehearsal")
-        .unwrap()["url"]
+    let url = list["events"].as_array().unwrap().iter().find(|e| e["id"] == "open-rehearsal").unwrap()["url"]
         .as_str()
         .unwrap()
         .to_string();
@@ -131,16 +122,8 @@ async fn tampered_expired_and_misused_links_get_4xx_pages() {
     // Expired: minted long ago with the gateway's own key.
     let p = PhoneNumber::parse(phone).unwrap();
     let pid = order["purchase_id"].as_str().unwrap();
-    let old = gw
-        .app
-        .links
-        .url(
-            Purpose::IssueGuide,
-            &p,
-            Some(pid),
-            now() - Purpose::IssueGuide.ttl_secs() - 10,
-        )
-        .unwrap();
+    let old =
+        gw.app.links.url(Purpose::IssueGuide, &p, Some(pid), now() - Purpose::IssueGuide.ttl_secs() - 10).unwrap();
     let (status, body) = gw.get(&old).await;
     assert_eq!(status, 410, "{body}");
     assert!(body["hint"].as_str().unwrap().contains("Call the number again"));
@@ -164,11 +147,7 @@ async fn usage_call_for_an_admitted_ticket_gets_a_clear_answer() {
     let report = gw.call(phone, USAGE).await;
     assert_eq!(report.final_status, 200, "answered so the caller hears why: {report:?}");
     let refusal = gw.mail(phone, "could not").await;
-    assert!(
-        refusal.text.contains("already been used for admission"),
-        "{}",
-        refusal.text
-    );
+    assert!(refusal.text.contains("already been used for admission"), "{}", refusal.text);
     assert_eq!(gw.mails(phone, "Admission page").len(), 1, "no second admission page");
     gw.stop().await;
 }
@@ -258,11 +237,7 @@ async fn an_smtp_outage_delays_mail_but_never_loses_it() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(state, "sent");
-    assert_eq!(
-        gw.mails(phone, "purchase link").len(),
-        1,
-        "delivered once, not once per retry"
-    );
+    assert_eq!(gw.mails(phone, "purchase link").len(), 1, "delivered once, not once per retry");
     gw.stop().await;
 }
 
@@ -275,10 +250,7 @@ async fn local_outbox_mode_shows_mails_on_a_page() {
     for _ in 0..50 {
         let (status, body) = gw.get("/outbox").await;
         assert_eq!(status, 200);
-        if body["mails"]
-            .as_array()
-            .is_some_and(|m| m.iter().any(|m| m["state"] == "local"))
-        {
+        if body["mails"].as_array().is_some_and(|m| m.iter().any(|m| m["state"] == "local")) {
             listed = body;
             break;
         }
@@ -286,16 +258,9 @@ async fn local_outbox_mode_shows_mails_on_a_page() {
     }
     let mail = &listed["mails"][0];
     assert_eq!(mail["to_addr"], format!("{phone}@sms.example.net"));
-    let (status, html) = gw
-        .browser
-        .get_html(&format!("{}/outbox/{}", gw.base, mail["id"]))
-        .await
-        .unwrap();
+    let (status, html) = gw.browser.get_html(&format!("{}/outbox/{}", gw.base, mail["id"])).await.unwrap();
     assert_eq!(status, 200);
-    assert!(
-        html.contains(&format!("<a href=\"{}/p/", gw.base)),
-        "links are clickable: {html}"
-    );
+    assert!(html.contains(&format!("<a href=\"{}/p/", gw.base)), "links are clickable: {html}");
     assert_eq!(gw.mailbox.count(), 0);
     gw.stop().await;
 }

@@ -71,16 +71,7 @@ pub async fn spawn_gateway_with(customize: impl FnOnce(&mut Config)) -> TestGate
             .await
             .expect("gateway runs");
     });
-    TestGateway {
-        sip,
-        base,
-        mailbox,
-        app,
-        browser: Browser::new(),
-        stop: Some(stop),
-        task: Some(task),
-        _dir: dir,
-    }
+    TestGateway { sip, base, mailbox, app, browser: Browser::new(), stop: Some(stop), task: Some(task), _dir: dir }
 }
 
 impl TestGateway {
@@ -103,16 +94,10 @@ impl TestGateway {
         let to = Self::address(phone);
         let subject = subject.to_string();
         self.mailbox
-            .wait_for(
-                |m| m.envelope_to.iter().any(|t| t == &to) && m.subject.contains(&subject),
-                MAIL_WAIT,
-            )
+            .wait_for(|m| m.envelope_to.iter().any(|t| t == &to) && m.subject.contains(&subject), MAIL_WAIT)
             .await
             .unwrap_or_else(|e| {
-                panic!(
-                    "no mail to {to} with subject containing {subject:?}: {e}; got {:?}",
-                    self.subjects()
-                )
+                panic!("no mail to {to} with subject containing {subject:?}: {e}; got {:?}", self.subjects())
             })
     }
 
@@ -127,11 +112,7 @@ impl TestGateway {
     }
 
     pub fn subjects(&self) -> Vec<String> {
-        self.mailbox
-            .messages()
-            .iter()
-            .map(|m| format!("{:?} {}", m.envelope_to, m.subject))
-            .collect()
+        self.mailbox.messages().iter().map(|m| format!("{:?} {}", m.envelope_to, m.subject)).collect()
     }
 
     /// The link in `mail` that opens a page under `prefix` (`/p/`, `/g/`, `/t/`, `/a/`),
@@ -139,13 +120,8 @@ impl TestGateway {
     pub fn link(&self, mail: &ReceivedMail, prefix: &str) -> String {
         let want = format!("{}{prefix}", self.base);
         let link = mail.links.iter().find(|l| l.starts_with(&want));
-        link.unwrap_or_else(|| {
-            panic!(
-                "mail {:?} has no link starting with {want}: {:?}",
-                mail.subject, mail.links
-            )
-        })
-        .clone()
+        link.unwrap_or_else(|| panic!("mail {:?} has no link starting with {want}: {:?}", mail.subject, mail.links))
+            .clone()
     }
 
     pub async fn get(&self, url: &str) -> (u16, Value) {
@@ -153,10 +129,7 @@ impl TestGateway {
     }
 
     pub async fn post(&self, url: &str, fields: &[(&str, &str)]) -> (u16, Value) {
-        self.browser
-            .post_form_json(&resolve(&self.base, url), fields)
-            .await
-            .expect("POST")
+        self.browser.post_form_json(&resolve(&self.base, url), fields).await.expect("POST")
     }
 
     /// Buy `quantity` seats of the event's first seat type via the purchase pages.
@@ -164,17 +137,12 @@ impl TestGateway {
         let (status, list) = self.get(purchase_link).await;
         assert_eq!(status, 200, "{list}");
         let events = list["events"].as_array().expect("events");
-        let event = events
-            .iter()
-            .find(|e| e["id"] == event_id)
-            .unwrap_or_else(|| panic!("{event_id} not listed: {list}"));
+        let event =
+            events.iter().find(|e| e["id"] == event_id).unwrap_or_else(|| panic!("{event_id} not listed: {list}"));
         let (status, page) = self.get(event["url"].as_str().expect("event url")).await;
         assert_eq!(status, 200, "{page}");
         let form = &page["form"];
-        let seat_type = page["event"]["seat_types"][0]["code"]
-            .as_str()
-            .expect("seat type")
-            .to_string();
+        let seat_type = page["event"]["seat_types"][0]["code"].as_str().expect("seat type").to_string();
         let q = quantity.to_string();
         let fields = [
             ("form_token", form["form_token"].as_str().expect("form token")),
@@ -191,9 +159,7 @@ impl TestGateway {
         let report = self.call(phone, PURCHASE).await;
         assert_eq!(report.final_status, 200, "{report:?}");
         let mail = self.mail(phone, "purchase link").await;
-        let (status, order) = self
-            .buy(&self.link(&mail, "/p/"), event_id, 1, "4242 4242 4242 4242")
-            .await;
+        let (status, order) = self.buy(&self.link(&mail, "/p/"), event_id, 1, "4242 4242 4242 4242").await;
         assert_eq!(status, 200, "{order}");
         let guide = self.mail(phone, "Payment received").await;
         (order, guide)

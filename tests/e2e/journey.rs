@@ -11,10 +11,7 @@ async fn the_whole_journey_over_sip_smtp_and_http() {
     // 1. Purchase call: answered, an announcement streamed, the gateway hangs up.
     let report = gw.call(phone, PURCHASE).await;
     assert_eq!(report.final_status, 200, "{report:?}");
-    assert!(
-        report.provisional.contains(&100) && report.provisional.contains(&180),
-        "{report:?}"
-    );
+    assert!(report.provisional.contains(&100) && report.provisional.contains(&180), "{report:?}");
     assert!(report.answered && report.bye_from_gateway, "{report:?}");
     assert!(report.rtp_packets >= 25, "announcement too short: {report:?}");
     assert_eq!(report.rtp_payload_types, vec![0], "PCMU was offered first");
@@ -38,11 +35,7 @@ async fn the_whole_journey_over_sip_smtp_and_http() {
 
     // 4. The issue-guide mail shows the issue number as a tel: link.
     let guide_mail = gw.mail(phone, "Payment received").await;
-    assert!(
-        guide_mail.tel_links.iter().any(|t| t == &format!("tel:{ISSUE}")),
-        "{:?}",
-        guide_mail.tel_links
-    );
+    assert!(guide_mail.tel_links.iter().any(|t| t == &format!("tel:{ISSUE}")), "{:?}", guide_mail.tel_links);
     let (status, guide) = gw.get(&gw.link(&guide_mail, "/g/")).await;
     assert_eq!(status, 200);
     assert_eq!(guide["issue_number"], ISSUE);
@@ -70,15 +63,8 @@ async fn the_whole_journey_over_sip_smtp_and_http() {
     assert!(again.text.contains("issued before"), "{}", again.text);
     let p = gw.app.store.purchase(&purchase_id).await.unwrap().unwrap();
     assert_eq!((p.issue_call_count, p.issued), (2, true));
-    let issued_rows = gw
-        .app
-        .store
-        .journal_for(&purchase_id)
-        .await
-        .unwrap()
-        .iter()
-        .filter(|j| j.action == "issued")
-        .count();
+    let issued_rows =
+        gw.app.store.journal_for(&purchase_id).await.unwrap().iter().filter(|j| j.action == "issued").count();
     assert_eq!(issued_rows, 1, "issued exactly once");
 
     // 6. Usage-confirmation call at the venue: the admission page arrives.
@@ -102,25 +88,11 @@ async fn the_whole_journey_over_sip_smtp_and_http() {
     assert_eq!(gw.post(&format!("{admission_link}/admit"), &[]).await.0, 409);
 
     // 8. Every transition is in the journal, in order.
-    let actions: Vec<String> = gw
-        .app
-        .store
-        .journal_for(&purchase_id)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|j| j.action)
-        .collect();
-    for want in [
-        "reserved",
-        "payment",
-        "issue-guide",
-        "issue-call",
-        "issued",
-        "usage-call",
-        "admission-permit",
-        "admission",
-    ] {
+    let actions: Vec<String> =
+        gw.app.store.journal_for(&purchase_id).await.unwrap().into_iter().map(|j| j.action).collect();
+    for want in
+        ["reserved", "payment", "issue-guide", "issue-call", "issued", "usage-call", "admission-permit", "admission"]
+    {
         assert!(actions.iter().any(|a| a == want), "journal lacks {want}: {actions:?}");
     }
     let pos = |a: &str| actions.iter().position(|x| x == a).unwrap();

@@ -7,10 +7,7 @@ use std::time::{Duration, Instant};
 use crate::helpers::*;
 
 fn free_udp_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .and_then(|s| s.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+    std::net::UdpSocket::bind("127.0.0.1:0").and_then(|s| s.local_addr()).map(|a| a.port()).expect("free port")
 }
 
 #[tokio::test]
@@ -23,25 +20,8 @@ async fn sipp_calls_the_purchase_number_and_the_link_arrives() {
     let child = tokio::process::Command::new("sipp")
         .current_dir(workdir.path())
         .arg(gw.sip.to_string())
-        .args([
-            "-sf",
-            scenario.to_str().unwrap(),
-            "-s",
-            "442079460100",
-            "-key",
-            "caller",
-            caller,
-        ])
-        .args([
-            "-m",
-            "1",
-            "-l",
-            "1",
-            "-i",
-            "127.0.0.1",
-            "-mp",
-            &free_udp_port().to_string(),
-        ])
+        .args(["-sf", scenario.to_str().unwrap(), "-s", "442079460100", "-key", "caller", caller])
+        .args(["-m", "1", "-l", "1", "-i", "127.0.0.1", "-mp", &free_udp_port().to_string()])
         .args(["-nostdin", "-timeout", "30s", "-timeout_error"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -52,15 +32,10 @@ async fn sipp_calls_the_purchase_number_and_the_link_arrives() {
 
     let mail = gw.mail(caller, "purchase link").await;
     let call_to_mail = mail.received_at.saturating_duration_since(started);
-    eprintln!(
-        "sipp: call → purchase-link mail at the SMTP server: {} ms",
-        call_to_mail.as_millis()
-    );
+    eprintln!("sipp: call → purchase-link mail at the SMTP server: {} ms", call_to_mail.as_millis());
 
-    let out = tokio::time::timeout(Duration::from_secs(40), child.wait_with_output())
-        .await
-        .expect("sipp finishes")
-        .unwrap();
+    let out =
+        tokio::time::timeout(Duration::from_secs(40), child.wait_with_output()).await.expect("sipp finishes").unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

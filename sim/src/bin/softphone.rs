@@ -85,14 +85,7 @@ fn print_report(r: &CallReport) {
     println!("call-id:       {}", r.call_id);
     println!("final:         {} {} ({outcome})", r.final_status, r.final_reason);
     let prov: Vec<String> = r.provisional.iter().map(u16::to_string).collect();
-    println!(
-        "provisional:   {}",
-        if prov.is_empty() {
-            "-".to_string()
-        } else {
-            prov.join(", ")
-        }
-    );
+    println!("provisional:   {}", if prov.is_empty() { "-".to_string() } else { prov.join(", ") });
     println!("setup time:    {} ms", r.setup_time.as_millis());
     println!(
         "rtp:           {} packets, {} payload bytes, payload types {:?}",
@@ -109,19 +102,8 @@ fn print_report(r: &CallReport) {
 }
 
 async fn call(cmd: Command) -> anyhow::Result<ExitCode> {
-    let Command::Call {
-        from,
-        to,
-        gateway,
-        pai,
-        anonymous,
-        tcp,
-        hangup_after,
-        headers,
-        timeout,
-        local_ip,
-        no_sdp,
-    } = cmd
+    let Command::Call { from, to, gateway, pai, anonymous, tcp, hangup_after, headers, timeout, local_ip, no_sdp } =
+        cmd
     else {
         return Err(anyhow!("not a call command"));
     };
@@ -134,11 +116,8 @@ async fn call(cmd: Command) -> anyhow::Result<ExitCode> {
     opts.local_ip = local_ip;
     opts.offer_sdp = !no_sdp;
     for h in headers {
-        let (name, value) = h
-            .split_once(':')
-            .ok_or_else(|| anyhow!("--header {h:?}: expected \"Name: value\""))?;
-        opts.extra_headers
-            .push((name.trim().to_string(), value.trim().to_string()));
+        let (name, value) = h.split_once(':').ok_or_else(|| anyhow!("--header {h:?}: expected \"Name: value\""))?;
+        opts.extra_headers.push((name.trim().to_string(), value.trim().to_string()));
     }
     match place_call(opts).await {
         Ok(report) => {
@@ -153,9 +132,7 @@ async fn call(cmd: Command) -> anyhow::Result<ExitCode> {
 }
 
 async fn mailbox(listen: SocketAddr) -> anyhow::Result<ExitCode> {
-    let sink = SmtpSink::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
+    let sink = SmtpSink::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     println!("SMTP sink listening on {} (Ctrl-C to stop)", sink.addr());
     let started = std::time::Instant::now();
     let mut seen = 0usize;
