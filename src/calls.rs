@@ -152,8 +152,7 @@ async fn issue(
     actor: &str,
     at: i64,
 ) -> Result<CallDecision, AppError> {
-    let user = tx.touch_phone_user(&call.caller.number, &call.rule.language, at).await?;
-    let purchases = tx.purchases_for_phone(&user.phone).await?;
+    let (user, purchases) = caller_purchases(tx, call, at).await?;
     let mut any_new = false;
     let mut sent = 0;
     for mut p in purchases {
@@ -208,8 +207,7 @@ async fn usage(
     actor: &str,
     at: i64,
 ) -> Result<CallDecision, AppError> {
-    let user = tx.touch_phone_user(&call.caller.number, &call.rule.language, at).await?;
-    let purchases = tx.purchases_for_phone(&user.phone).await?;
+    let (user, purchases) = caller_purchases(tx, call, at).await?;
     let mut sent = 0;
     let mut issued_any = false;
     let mut admitted_at: Option<i64> = None;
@@ -284,6 +282,17 @@ async fn usage(
     )
     .await?;
     Ok(refuse(code, status, prompt))
+}
+
+/// The caller (registered on first contact) and their purchases, oldest first.
+async fn caller_purchases(
+    tx: &mut StoreTx,
+    call: &IncomingCall,
+    at: i64,
+) -> Result<(PhoneUser, Vec<crate::domain::Purchase>), AppError> {
+    let user = tx.touch_phone_user(&call.caller.number, &call.rule.language, at).await?;
+    let purchases = tx.purchases_for_phone(&user.phone).await?;
+    Ok((user, purchases))
 }
 
 async fn refusal_mail(app: &App, tx: &mut StoreTx, user: &PhoneUser, reason: &str, at: i64) -> Result<(), AppError> {

@@ -147,7 +147,50 @@ impl AdmissionWindow {
     }
 }
 
+/// What a new reservation is made of; [`Purchase::reserved`] adds the initial states.
+#[derive(Debug, Clone)]
+pub struct Reservation {
+    pub id: String,
+    pub user_number: String,
+    pub phone: PhoneNumber,
+    pub event_id: String,
+    pub seat_type: String,
+    pub seats: Vec<String>,
+    pub unit_price: i64,
+    pub payment_method: String,
+    pub reserved_at: Timestamp,
+    pub cancellable_until: Timestamp,
+}
+
 impl Purchase {
+    /// A purchase as it starts: seats held, payment pending, nothing sent or issued.
+    pub fn reserved(r: Reservation) -> Purchase {
+        let quantity = r.seats.len() as u32;
+        Purchase {
+            id: r.id,
+            user_number: r.user_number,
+            phone: r.phone,
+            event_id: r.event_id,
+            seat_type: r.seat_type,
+            seats: r.seats,
+            quantity,
+            amount: r.unit_price * quantity as i64,
+            reserved_at: r.reserved_at,
+            cancellable_until: r.cancellable_until,
+            payment_method: r.payment_method,
+            payment_status: PaymentStatus::Pending,
+            payment_ref: None,
+            issue_guide: IssueGuideState::NotSent,
+            issue_call_count: 0,
+            issued: false,
+            issued_at: None,
+            usage_call_count: 0,
+            admission: AdmissionState::None,
+            permit_issued_at: None,
+            admitted_at: None,
+        }
+    }
+
     /// Settle the payment. Approval sends the issue guide (its mail is the caller's business).
     pub fn settle(&mut self, result: &PaymentResult) -> Result<Vec<Transition>, DomainError> {
         if self.payment_status != PaymentStatus::Pending {
@@ -238,29 +281,20 @@ mod tests {
     use super::*;
 
     fn purchase() -> Purchase {
-        Purchase {
+        let p = Purchase::reserved(Reservation {
             id: "p1".into(),
             user_number: "1234567890".into(),
             phone: PhoneNumber::parse("+819012345678").unwrap(),
             event_id: "e1".into(),
             seat_type: "S".into(),
-            seats: vec!["A-1".into()],
-            quantity: 1,
-            amount: 8000,
+            seats: vec!["A-1".into(), "A-2".into()],
+            unit_price: 8000,
+            payment_method: "card".into(),
             reserved_at: 0,
             cancellable_until: 100,
-            payment_method: "card".into(),
-            payment_status: PaymentStatus::Pending,
-            payment_ref: None,
-            issue_guide: IssueGuideState::NotSent,
-            issue_call_count: 0,
-            issued: false,
-            issued_at: None,
-            usage_call_count: 0,
-            admission: AdmissionState::None,
-            permit_issued_at: None,
-            admitted_at: None,
-        }
+        });
+        assert_eq!((p.quantity, p.amount, p.payment_status), (2, 16000, PaymentStatus::Pending));
+        p
     }
 
     const WINDOW: AdmissionWindow = AdmissionWindow { opens: 1000, closes: 2000 };

@@ -15,7 +15,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
-use crate::domain::{AdmissionState, IssueGuideState, PaymentStatus, Purchase, Timestamp, Transition};
+use crate::domain::{AdmissionState, IssueGuideState, PaymentStatus, Purchase, Reservation, Timestamp, Transition};
 use crate::events::{CatalogFile, EventView, SeatTypeView};
 use crate::phone::PhoneNumber;
 
@@ -517,29 +517,18 @@ impl StoreTx {
         let id = uuid::Uuid::new_v4().simple().to_string()[..16].to_string();
         let starts =
             chrono::DateTime::parse_from_rfc3339(&event.starts_at).map(|d| d.timestamp()).unwrap_or(event.sale_end);
-        let p = Purchase {
-            id: id.clone(),
+        let p = Purchase::reserved(Reservation {
+            id,
             user_number: user.user_number.clone(),
             phone: user.phone.clone(),
             event_id: event.id.clone(),
             seat_type: seat_type.to_string(),
             seats: free.into_iter().map(|(s,)| s).collect(),
-            quantity,
-            amount: price * quantity as i64,
+            unit_price: price,
+            payment_method: payment_method.to_string(),
             reserved_at: at,
             cancellable_until: starts - event.cancellable_days * 86400,
-            payment_method: payment_method.to_string(),
-            payment_status: PaymentStatus::Pending,
-            payment_ref: None,
-            issue_guide: IssueGuideState::NotSent,
-            issue_call_count: 0,
-            issued: false,
-            issued_at: None,
-            usage_call_count: 0,
-            admission: AdmissionState::None,
-            permit_issued_at: None,
-            admitted_at: None,
-        };
+        });
         sqlx::query(
             "INSERT INTO purchases (id, user_number, phone, event_id, seat_type, quantity, amount, reserved_at,
                cancellable_until, payment_method, payment_status, issue_guide_state, admission_state, form_token)

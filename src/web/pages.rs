@@ -59,11 +59,24 @@ pub(super) async fn health(State(web): State<Web>) -> Response {
 
 // ---- local outbox ----
 
+/// The local outbox exists only when no SMTP server is configured (it shows
+/// every user's mail, so it is a development aid, never a production page).
+fn local_outbox_on(web: &Web) -> Result<(), WebError> {
+    if web.app.local_outbox {
+        Ok(())
+    } else {
+        Err(WebError::NotFound("The local outbox is off: mail goes to the configured SMTP server.".into()))
+    }
+}
+
+async fn outbox_mail_by_id(web: &Web, id: i64) -> Result<crate::store::OutboxMail, WebError> {
+    local_outbox_on(web)?;
+    web.app.store.outbox_mail(id).await?.ok_or_else(|| WebError::NotFound(format!("no mail #{id}")))
+}
+
 pub(super) async fn outbox(State(web): State<Web>, headers: HeaderMap) -> Response {
     let r = async {
-        if !web.app.local_outbox {
-            return Err(WebError::NotFound("The local outbox is off: mail goes to the configured SMTP server.".into()));
-        }
+        local_outbox_on(&web)?;
         let mails = web.app.store.outbox(200).await?;
         Ok(respond(&web, &headers, StatusCode::OK, "outbox.html", &json!({"mails": mails})))
     }
@@ -72,27 +85,17 @@ pub(super) async fn outbox(State(web): State<Web>, headers: HeaderMap) -> Respon
 }
 
 pub(super) async fn outbox_mail(State(web): State<Web>, Path(id): Path<i64>, headers: HeaderMap) -> Response {
-    let r = async {
-        if !web.app.local_outbox {
-            return Err(WebError::NotFound("The local outbox is off.".into()));
-        }
-        let mail = web.app.store.outbox_mail(id).await?.ok_or_else(|| WebError::NotFound(format!("no mail #{id}")))?;
+    let r = outbox_mail_by_id(&web, id).await.map(|mail| {
         let text_html = linkify(&mail.body_text);
-        Ok(respond(&web, &headers, StatusCode::OK, "mail.html", &json!({"mail": mail, "text_html": text_html})))
-    }
-    .await;
+        respond(&web, &headers, StatusCode::OK, "mail.html", &json!({"mail": mail, "text_html": text_html}))
+    });
     finish(&web, &headers, r)
 }
 
 pub(super) async fn outbox_mail_html(State(web): State<Web>, Path(id): Path<i64>, headers: HeaderMap) -> Response {
-    let r = async {
-        if !web.app.local_outbox {
-            return Err(WebError::NotFound("The local outbox is off.".into()));
-        }
-        let mail = web.app.store.outbox_mail(id).await?.ok_or_else(|| WebError::NotFound(format!("no mail #{id}")))?;
-        Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], mail.body_html).into_response())
-    }
-    .await;
+    let r = outbox_mail_by_id(&web, id)
+        .await
+        .map(|mail| ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], mail.body_html).into_response());
     finish(&web, &headers, r)
 }
 

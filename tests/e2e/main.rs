@@ -3,5 +3,6 @@
 
 mod failures;
 mod helpers;
+mod idempotency;
 mod journey;
 mod sipp;
