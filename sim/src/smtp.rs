@@ -172,6 +172,9 @@ impl SmtpSink {
             loop {
                 match listener.accept().await {
                     Ok((stream, peer)) => {
+                        // Replies are small writes; without NODELAY, Nagle + the client's
+                        // delayed ACK add ~40 ms per exchange, which would hide real latency.
+                        let _ = stream.set_nodelay(true);
                         let inner = task_inner.clone();
                         tokio::spawn(async move {
                             debug!(%peer, "SMTP connection");
