@@ -6,13 +6,14 @@
 //! | module | concern |
 //! |---|---|
 //! | [`sip`] | UDP/TCP transport, RFC 3261 transactions, the call endpoint |
-//! | [`dialplan`] | dialled number → action, answer mode, trusted trunks |
+//! | [`dialplan`] | which rule takes a call: trunks, numbers and patterns, policies, hours; check, route, hot reload |
 //! | [`identity`] | who is calling (P-Asserted-Identity / From, trust, E.164) |
 //! | [`phone`] | the validated E.164 `PhoneNumber` |
 //! | [`media`] | SDP answer, RTP announcements |
 //! | [`calls`] | the purchase / issue / usage handlers (SIP ↔ ticket domain) |
 //! | [`domain`] | ticket state machine, pure, no I/O |
-//! | [`store`] | SQLite via sqlx: one transaction per change, journal + outbox rows |
+//! | [`store`] | SQLite or PostgreSQL via sqlx: one transaction per change, journal + outbox rows |
+//! | [`payment`], [`settlement`] | payment providers (sandbox), callbacks, challenges, hold expiry |
 //! | [`mail`] | outbox worker, templates, SMTP or the local outbox |
 //! | [`links`] | purpose-bound signed tokens for mailed links |
 //! | [`web`] | the pages behind the links (GET shows, POST acts) |
@@ -32,6 +33,7 @@ pub mod mail;
 pub mod media;
 pub mod payment;
 pub mod phone;
+pub mod settlement;
 pub mod sip;
 pub mod startup;
 pub mod store;

@@ -1,12 +1,15 @@
-//! The `dialticket` command: `serve`, `dialplan check`, `events load`.
+//! The `dialticket` command: `serve`, `dialplan check`, `dialplan route`, `events load`.
 
-use std::path::PathBuf;
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use dialticket::config::Config;
-use dialticket::dialplan::Dialplan;
+use dialticket::dialplan::{self, CallFacts, Checked, Dialplan, Known};
 use dialticket::events::CatalogFile;
+use dialticket::media::Prompts;
 use dialticket::startup::Gateway;
 use dialticket::store::Store;
 
@@ -42,8 +45,31 @@ enum Command {
 
 #[derive(Subcommand)]
 enum DialplanCommand {
-    /// Validate every *.toml in DIR (default: the configured dialplan directory); exit 1 on errors.
-    Check { dir: Option<PathBuf> },
+    /// Check every *.toml in PATH (a directory or one file; default: the configured dialplans)
+    /// and print `file:line:col: error|warning: message`; exit 1 on errors.
+    Check {
+        path: Option<PathBuf>,
+        /// Check event names against these catalog files (default: the configured database).
+        #[arg(long = "events", value_name = "FILE")]
+        events: Vec<PathBuf>,
+    },
+    /// Show which rule takes a call, and why each rule tried did or did not match;
+    /// exit 1 when no rule does.
+    Route {
+        path: Option<PathBuf>,
+        /// The dialled number, as the Request-URI carries it (e.g. +442079460100 or 020 7946 0100).
+        #[arg(long)]
+        to: String,
+        /// The caller's number.
+        #[arg(long)]
+        from: Option<String>,
+        /// The address the INVITE comes from (selects the trunk).
+        #[arg(long)]
+        source: Option<IpAddr>,
+        /// When the call arrives, RFC 3339 (e.g. 2026-05-04T10:00:00+09:00); default now.
+        #[arg(long)]
+        at: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -98,21 +124,13 @@ async fn main() -> ExitCode {
                 }
             }
         }
-        Command::Dialplan { command: DialplanCommand::Check { dir } } => {
-            let dir = dir.unwrap_or(config.dialplans);
-            match Dialplan::load_dir(&dir) {
-                Ok(plan) => {
-                    println!("{}: ok, {} numbers, {} trunks", dir.display(), plan.rules().len(), plan.trunks.len());
-                    ExitCode::SUCCESS
-                }
-                Err(errors) => {
-                    for d in &errors.0 {
-                        println!("{d}");
-                    }
-                    eprintln!("{} error(s)", errors.0.len());
-                    ExitCode::FAILURE
-                }
-            }
+        Command::Dialplan { command: DialplanCommand::Check { path, events } } => {
+            let path = path.unwrap_or_else(|| config.dialplans.clone());
+            dialplan_check(&path, &events, &config).await
+        }
+        Command::Dialplan { command: DialplanCommand::Route { path, to, from, source, at } } => {
+            let path = path.unwrap_or_else(|| config.dialplans.clone());
+            dialplan_route(&path, &to, from.as_deref(), source, at.as_deref())
         }
         Command::Events { command: EventsCommand::Load { file } } => {
             let catalog = match CatalogFile::load(&file) {
@@ -138,5 +156,129 @@ async fn main() -> ExitCode {
                 }
             }
         }
+    }
+}
+
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+/// Event ids to check `event = "…"` against: from catalog files if given, else from
+/// the database if there is one.
+async fn known_events(files: &[PathBuf], config: &Config) -> Result<Option<BTreeSet<String>>, String> {
+    if !files.is_empty() {
+        let mut ids = BTreeSet::new();
+        for f in files {
+            let catalog = CatalogFile::load(f).map_err(|e| e.to_string())?;
+            ids.extend(catalog.events.into_iter().map(|e| e.id));
+        }
+        return Ok(Some(ids));
+    }
+    let url = &config.database_url;
+    if let Some(file) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        // Checking must not create an empty database as a side effect.
+        let file = file.split('?').next().unwrap_or_default();
+        if !Path::new(file).exists() {
+            return Ok(None);
+        }
+    }
+    let store = Store::connect(url).await.map_err(|e| e.to_string())?;
+    Ok(Some(store.events().await.map_err(|e| e.to_string())?.into_iter().map(|e| e.id).collect()))
+}
+
+async fn dialplan_check(path: &Path, event_files: &[PathBuf], config: &Config) -> ExitCode {
+    let events = match known_events(event_files, config).await {
+        Ok(Some(ids)) => Some(ids),
+        Ok(None) => {
+            eprintln!("note: event names not checked: no database at {} (pass --events FILE)", config.database_url);
+            None
+        }
+        Err(e) => {
+            if !event_files.is_empty() {
+                eprintln!("error: --events: {e}");
+                return ExitCode::from(2);
+            }
+            eprintln!("note: event names not checked: database: {e}");
+            None
+        }
+    };
+    let prompts = match Prompts::load(&config.prompts) {
+        Ok(p) => Some(p.list().into_iter().collect()),
+        Err(e) => {
+            eprintln!("note: prompt names not checked: {e}");
+            None
+        }
+    };
+    let checked = match dialplan::read_sources(path) {
+        Ok(sources) => dialplan::check::check_sources(&sources, &Known { events, prompts }),
+        Err(d) => Checked { plan: None, diagnostics: vec![d] },
+    };
+    for d in &checked.diagnostics {
+        println!("{d}");
+    }
+    let warnings = checked.warnings();
+    match &checked.plan {
+        Some(plan) => {
+            let mut summary = vec![plural(plan.rules().len(), "rule"), plural(plan.trunks.len(), "trunk")];
+            if !plan.hours.is_empty() {
+                summary.push(plural(plan.hours.len(), "hours block"));
+            }
+            if warnings > 0 {
+                summary.push(plural(warnings, "warning"));
+            }
+            println!("{}: ok, {}", path.display(), summary.join(", "));
+            ExitCode::SUCCESS
+        }
+        None => {
+            println!("{}: {}, {}", path.display(), plural(checked.errors(), "error"), plural(warnings, "warning"));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dialplan_route(path: &Path, to: &str, from: Option<&str>, source: Option<IpAddr>, at: Option<&str>) -> ExitCode {
+    let plan = match Dialplan::load_dir(path) {
+        Ok(p) => p,
+        Err(errors) => {
+            println!("{errors}");
+            println!(
+                "{}: {}: fix them first (dialticket dialplan check)",
+                path.display(),
+                plural(errors.0.len(), "error")
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    let from = match from.map(|f| plan.normalize_caller(f, source)).transpose() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: --from: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let when = match at.map(chrono::DateTime::parse_from_rfc3339).transpose() {
+        Ok(t) => t.map(|t| t.with_timezone(&chrono::Utc)),
+        Err(e) => {
+            eprintln!("error: --at: {e} (use RFC 3339, e.g. 2026-05-04T10:00:00+09:00)");
+            return ExitCode::from(2);
+        }
+    };
+    let call = CallFacts { to, from: from.as_ref(), source, at: when.unwrap_or_else(chrono::Utc::now) };
+    println!(
+        "call:      to '{to}' from {} source {} at {}",
+        from.as_ref().map(|f| f.to_string()).unwrap_or_else(|| "(unknown)".into()),
+        source.map(|s| s.to_string()).unwrap_or_else(|| "(none)".into()),
+        at.unwrap_or("now"),
+    );
+    let trace = plan.trace(&call);
+    print!("{trace}");
+    if trace.result.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }

@@ -1,0 +1,482 @@
+//! Dialplans: which call goes where, under which policy.
+//!
+//! Telecom admins edit TOML files in `dialplans/` (the format, with examples,
+//! is in `docs/dialplans.md`). Every `*.toml` of the directory is read in name
+//! order and merged into one [`Dialplan`]:
+//!
+//! | file | concern |
+//! |---|---|
+//! | `format.rs` | reading one file: TOML syntax, known keys, value types |
+//! | `build.rs` | merging files: settings, trunks, hours, rules; names resolved |
+//! | `check.rs` | whole-plan checks: duplicates, shadowed rules, overlapping trunks, unknown events and prompts |
+//! | `pattern.rs` | exact numbers, Asterisk patterns (`_X.`), regexes |
+//! | `hours.rs` | business hours in a time zone |
+//! | `policy.rs` | identity policy, anonymous callers, rate limits |
+//! | `route.rs` | which rule takes a call, and the trace of why |
+//! | `reload.rs` | hot reload on file change and SIGHUP |
+//! | `diagnostic.rs` | `file:line:col: error: message` |
+//!
+//! A call is routed by its trunk (source address), its dialled number
+//! (rewritten by the trunk, then E.164), its caller and the time: exact-number
+//! rules are tried first, then patterns and regexes, each in file order; the
+//! first rule whose conditions all hold takes the call.
+//!
+//! The live dialplan is shared as a [`DialplanHandle`] (a `watch` channel). A
+//! call keeps the `Arc<Rule>` it matched at INVITE time, so a reload never
+//! changes the rule of a call in progress.
+
+mod build;
+pub mod check;
+mod diagnostic;
+mod format;
+pub mod hours;
+pub mod pattern;
+pub mod policy;
+pub mod reload;
+pub mod route;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize, Serializer};
+
+pub use check::{Checked, Known};
+pub use diagnostic::{Diagnostic, DialplanErrors, Location, Severity};
+pub use hours::Hours;
+pub use pattern::{NumberMatch, Pattern};
+pub use policy::{AnonymousPolicy, IdentityPolicy, RateLimits, Refusal};
+pub use route::{CallFacts, NoRoute, Routed, Trace};
+
+use crate::phone::{PhoneNumber, PhoneNumberError};
+
+/// The live dialplan, shared by the SIP endpoint and swapped atomically on reload.
+pub type DialplanHandle = tokio::sync::watch::Receiver<Arc<Dialplan>>;
+
+/// What a number does when called (seed 000: purchase, issue, usage-confirmation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// Mail the caller a signed purchase link.
+    Purchase,
+    /// Issue (or re-send) the caller's paid tickets.
+    Issue,
+    /// Usage confirmation at the venue: mail the admission page.
+    Usage,
+    /// Only play the number's prompt.
+    Announce,
+    /// Refuse with `reject_code`.
+    Reject,
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Action::Purchase => "purchase",
+            Action::Issue => "issue",
+            Action::Usage => "usage",
+            Action::Announce => "announce",
+            Action::Reject => "reject",
+        })
+    }
+}
+
+/// How the endpoint answers the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AnswerMode {
+    /// 200 OK, an announcement over RTP, then our BYE.
+    Announce,
+    /// 183 with SDP, the announcement as early media, then `reject_code`: the
+    /// caller hears why and is not billed.
+    EarlyMedia,
+    /// Read the caller ID and reject without answering, so the caller pays nothing.
+    MissedCall,
+}
+
+impl fmt::Display for AnswerMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AnswerMode::Announce => "announce",
+            AnswerMode::EarlyMedia => "early-media",
+            AnswerMode::MissedCall => "missed-call",
+        })
+    }
+}
+
+/// A SIP peer we receive calls from, identified by source address.
+#[derive(Debug, Clone, Serialize)]
+pub struct Trunk {
+    pub name: String,
+    pub cidrs: Vec<IpNet>,
+    /// Believe P-Asserted-Identity from this peer (RFC 3325 trust domain).
+    pub trust_pai: bool,
+    /// Country code for national numbers presented by this peer.
+    pub country_code: Option<String>,
+    /// Rewrites of the dialled number as this peer sends it, tried in order before E.164 normalization.
+    pub rewrite: Vec<Rewrite>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<IdentityPolicy>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anonymous: Option<AnonymousPolicy>,
+    #[serde(skip_serializing_if = "RateLimits::is_empty")]
+    pub rate_limit: RateLimits,
+    pub defined_at: Location,
+}
+
+/// One rewrite of a dialled number: if `pattern` matches the number as the trunk
+/// sent it (visual separators removed), drop `strip` leading characters and put
+/// `prepend` in front.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rewrite {
+    #[serde(rename = "match")]
+    pub pattern: Pattern,
+    pub strip: usize,
+    pub prepend: String,
+    pub defined_at: Location,
+}
+
+impl Rewrite {
+    fn apply(&self, compact: &str) -> Option<String> {
+        if !self.pattern.matches(compact) {
+            return None;
+        }
+        let rest: String = compact.chars().skip(self.strip).collect();
+        Some(format!("{}{rest}", self.prepend))
+    }
+}
+
+/// What a rule with business hours does outside them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutsideHours {
+    /// The rule does not match; the next rule is tried.
+    Next,
+    /// Reject with this code (default 480 Temporarily Unavailable).
+    Reject { code: u16 },
+    /// Play this prompt (the way the rule answers), instead of the action.
+    Announce { prompt: String },
+}
+
+impl fmt::Display for OutsideHours {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OutsideHours::Next => f.write_str("next rule"),
+            OutsideHours::Reject { code } => write!(f, "reject {code}"),
+            OutsideHours::Announce { prompt } => write!(f, "announce '{prompt}'"),
+        }
+    }
+}
+
+impl Serialize for OutsideHours {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// One rule: which calls it takes and what it does with them.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rule {
+    /// The dialled numbers it takes.
+    pub number: NumberMatch,
+    /// Only calls from these caller numbers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caller: Option<NumberMatch>,
+    /// Only calls arriving over this trunk.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trunk: Option<String>,
+    /// Open only in these business hours.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "hours_name")]
+    pub hours: Option<Arc<Hours>>,
+    /// What happens outside `hours`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outside_hours: Option<OutsideHours>,
+    pub action: Action,
+    /// Bind the rule to one event (its id); `None` = all events.
+    pub event: Option<String>,
+    pub answer: AnswerMode,
+    /// Final status for `missed-call` and `early-media` modes and for `reject` rules.
+    pub reject_code: u16,
+    /// Prompt played by `announce` rules (other actions pick the prompt from the outcome).
+    pub prompt: Option<String>,
+    /// Prompt and mail language (`en`, `ja`).
+    pub language: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<IdentityPolicy>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anonymous: Option<AnonymousPolicy>,
+    #[serde(skip_serializing_if = "RateLimits::is_empty")]
+    pub rate_limit: RateLimits,
+    pub defined_at: Location,
+    /// The rule that takes the call outside `hours` (a reject or announce variant of this one).
+    #[serde(skip)]
+    outside: Option<Arc<Rule>>,
+}
+
+fn hours_name<S: Serializer>(h: &Option<Arc<Hours>>, s: S) -> Result<S::Ok, S::Error> {
+    match h {
+        Some(h) => s.serialize_str(&h.name),
+        None => s.serialize_none(),
+    }
+}
+
+impl Rule {
+    /// The one number this rule answers, if it is an exact-number rule.
+    pub fn exact_number(&self) -> Option<&PhoneNumber> {
+        self.number.exact()
+    }
+
+    /// No condition besides the dialled number.
+    fn unconditional(&self) -> bool {
+        self.caller.is_none() && self.trunk.is_none() && self.hours.is_none()
+    }
+}
+
+/// The merged dialplan of a directory.
+#[derive(Debug, Clone, Serialize)]
+pub struct Dialplan {
+    /// The files it was read from, in the order they were read.
+    pub files: Vec<PathBuf>,
+    /// Country code for national numbers (`0…`) when the trunk gives none.
+    pub country_code: Option<String>,
+    pub language: String,
+    /// Defaults for every call; a trunk or rule can make them stricter.
+    pub identity: IdentityPolicy,
+    pub anonymous: AnonymousPolicy,
+    pub rate_limit: RateLimits,
+    pub trunks: Vec<Trunk>,
+    pub hours: Vec<Arc<Hours>>,
+    /// Evaluation order: exact numbers first, then patterns and regexes, each in file order.
+    rules: Vec<Arc<Rule>>,
+    /// Exact-number rules by number (indexes into `rules`), so a call does not scan them all.
+    #[serde(skip)]
+    by_number: HashMap<PhoneNumber, Vec<usize>>,
+    /// `rules[first_pattern..]` are the pattern and regex rules.
+    #[serde(skip)]
+    first_pattern: usize,
+    /// What `check` would print as warnings.
+    pub warnings: Vec<Diagnostic>,
+}
+
+impl Dialplan {
+    /// Load and validate every `*.toml` file of `path` (a directory, or a single file),
+    /// without checking event or prompt names.
+    pub fn load_dir(path: &Path) -> Result<Dialplan, DialplanErrors> {
+        Self::load(path, &Known::default())
+    }
+
+    /// Load and validate `path`, checking event and prompt names against `known`.
+    pub fn load(path: &Path, known: &Known) -> Result<Dialplan, DialplanErrors> {
+        let sources = read_sources(path).map_err(|d| DialplanErrors(vec![d]))?;
+        check::check_sources(&sources, known).into_result()
+    }
+
+    /// Build a dialplan from `(file name, contents)` pairs (the unit under test).
+    pub fn from_sources(sources: &[(PathBuf, String)]) -> Result<Dialplan, DialplanErrors> {
+        check::check_sources(sources, &Known::default()).into_result()
+    }
+
+    /// The trunk a source address belongs to, if any.
+    pub fn trunk_for(&self, ip: IpAddr) -> Option<&Trunk> {
+        let ip = canonical_ip(ip);
+        self.trunks.iter().find(|t| t.cidrs.iter().any(|c| c.contains(&ip)))
+    }
+
+    /// The dialled number `raw` (as the Request-URI carries it) in E.164, after
+    /// the rewrites of `trunk`; also the rewrite that applied, for the trace.
+    pub fn normalize_dialed<'a>(
+        &'a self,
+        raw: &str,
+        trunk: Option<&'a Trunk>,
+    ) -> (Result<PhoneNumber, PhoneNumberError>, Option<(&'a Rewrite, String)>) {
+        let compact: String = raw.chars().filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')')).collect();
+        let rewritten = trunk.and_then(|t| t.rewrite.iter().find_map(|r| r.apply(&compact).map(|out| (r, out))));
+        let country_code = trunk.and_then(|t| t.country_code.as_deref()).or(self.country_code.as_deref());
+        let number = rewritten.as_ref().map(|(_, out)| out.as_str()).unwrap_or(raw);
+        (PhoneNumber::normalize(number, country_code), rewritten)
+    }
+
+    /// The rule a call to `dialed` runs on now, from an unknown caller over no trunk
+    /// (for tools and tests; calls use [`Dialplan::route`] with everything they know).
+    pub fn lookup(&self, dialed: &PhoneNumber) -> Option<Arc<Rule>> {
+        let call = CallFacts { to: dialed.as_str(), from: None, source: None, at: chrono::Utc::now() };
+        self.route(&call).ok().map(|r| r.rule)
+    }
+
+    /// A caller number as presented from `source`, in E.164 (the trunk's country
+    /// code, else the default, completes national numbers), as `identity` does.
+    pub fn normalize_caller(&self, raw: &str, source: Option<IpAddr>) -> Result<PhoneNumber, PhoneNumberError> {
+        let trunk = source.and_then(|ip| self.trunk_for(ip));
+        let country_code = trunk.and_then(|t| t.country_code.as_deref()).or(self.country_code.as_deref());
+        PhoneNumber::normalize(raw, country_code)
+    }
+
+    /// The number configured for an action, used to print "call this number" in
+    /// mails and pages: an exact-number rule, preferably bound to this event and
+    /// without caller, trunk or hours conditions, then the first in file order.
+    pub fn number_for(&self, action: Action, event: Option<&str>) -> Option<PhoneNumber> {
+        self.rules()
+            .into_iter()
+            .filter(|r| r.action == action && (r.event.is_none() || r.event.as_deref() == event))
+            .filter_map(|r| r.exact_number().cloned().map(|n| (r.event.is_none(), !r.unconditional(), n)))
+            .min_by_key(|(any_event, conditional, _)| (*any_event, *conditional))
+            .map(|(_, _, n)| n)
+    }
+
+    /// All rules, in file order.
+    pub fn rules(&self) -> Vec<Arc<Rule>> {
+        let mut v = self.rules.clone();
+        v.sort_by(|a, b| a.defined_at.cmp(&b.defined_at));
+        v
+    }
+}
+
+/// IPv4-mapped IPv6 sources (dual-stack sockets) match IPv4 CIDRs.
+fn canonical_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+        v4 => v4,
+    }
+}
+
+/// The dialplan files of `path`: every `*.toml` of a directory in name order
+/// (hidden files, such as editors' lock files, skipped), or the one file named.
+pub fn read_sources(path: &Path) -> Result<Vec<(PathBuf, String)>, Diagnostic> {
+    let files: Vec<PathBuf> = if path.is_dir() {
+        let entries = std::fs::read_dir(path).map_err(|e| {
+            Diagnostic::error(Location::whole_file(path), format!("cannot read dialplan directory: {e}"))
+        })?;
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| !n.starts_with('.')))
+            .collect();
+        files.sort();
+        if files.is_empty() {
+            return Err(Diagnostic::error(Location::whole_file(path), "no *.toml dialplan files found"));
+        }
+        files
+    } else {
+        vec![path.to_path_buf()]
+    };
+    files
+        .into_iter()
+        .map(|f| match std::fs::read_to_string(&f) {
+            Ok(text) => Ok((f, text)),
+            Err(e) => Err(Diagnostic::error(Location::whole_file(&f), format!("cannot read: {e}"))),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Dialplan, DialplanErrors> {
+        Dialplan::from_sources(&[(PathBuf::from("t.toml"), text.to_string())])
+    }
+
+    const GOOD: &str = r#"
+[settings]
+country_code = "44"
+
+[[trunks]]
+name = "proxy"
+cidrs = ["127.0.0.1", "10.0.0.0/8"]
+trust_pai = true
+
+[[numbers]]
+number = "+442079460100"
+action = "purchase"
+
+[[numbers]]
+number = "020 7946 0101"
+action = "issue"
+answer = "missed-call"
+reject_code = 486
+"#;
+
+    #[test]
+    fn loads_and_finds_trunks_and_numbers() {
+        let d = load(GOOD).unwrap();
+        let issue = d.rules().into_iter().find(|r| r.action == Action::Issue).unwrap();
+        assert_eq!(issue.exact_number().unwrap().as_str(), "+442079460101");
+        assert_eq!(issue.answer, AnswerMode::MissedCall);
+        assert_eq!(issue.reject_code, 486);
+        assert_eq!(issue.defined_at.line, 14);
+        assert!(d.trunk_for("127.0.0.1".parse().unwrap()).unwrap().trust_pai);
+        assert!(d.trunk_for("::ffff:10.1.2.3".parse().unwrap()).is_some());
+        assert!(d.trunk_for("192.0.2.1".parse().unwrap()).is_none());
+        assert_eq!(d.number_for(Action::Purchase, None).unwrap().as_str(), "+442079460100");
+    }
+
+    #[test]
+    fn reports_file_line_col() {
+        let e = load("[[numbers]]\nnumber = \"+442079460100\"\naction = \"purchse\"\n").unwrap_err();
+        let s = e.to_string();
+        assert!(s.starts_with("t.toml:3:10: error: `action` must be one of"), "{s}");
+        assert!(s.contains("(did you mean \"purchase\"?)"), "{s}");
+
+        let e = load("[[numbers]]\nnumber = \"+442079460100\"\naction = \"issue\"\ncolour = 1\nevnt = \"x\"\n")
+            .unwrap_err();
+        let lines: Vec<String> = e.0.iter().map(|d| d.to_string()).collect();
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(
+            lines[0].starts_with("t.toml:4:1: error: unknown key `colour` in [[numbers]] (known keys:"),
+            "{lines:?}"
+        );
+        assert_eq!(lines[1], "t.toml:5:1: error: unknown key `evnt` in [[numbers]] (did you mean `event`?)");
+    }
+
+    #[test]
+    fn reports_duplicates_and_bad_values() {
+        let text = "[[numbers]]\nnumber = \"+442079460100\"\naction = \"issue\"\n\n[[numbers]]\nnumber = \"442079460100\"\naction = \"usage\"\nreject_code = 200\n\n[[trunks]]\nname = \"x\"\ncidrs = [\"nonsense\"]\n";
+        let e = load(text).unwrap_err();
+        let lines: Vec<String> = e.0.iter().map(|d| d.to_string()).collect();
+        assert!(lines.iter().any(|l| l.starts_with("t.toml:12:10:") && l.contains("nonsense")), "{lines:?}");
+        assert!(
+            lines.iter().any(|l| l.starts_with("t.toml:5:1:") && l.contains("already defined at t.toml:1:1")),
+            "{lines:?}"
+        );
+        assert!(lines.iter().any(|l| l.starts_with("t.toml:8:15:") && l.contains("= 200 is not a 4xx")), "{lines:?}");
+    }
+
+    #[test]
+    fn national_number_without_country_code_is_an_error() {
+        let e = load("[[numbers]]\nnumber = \"0207946\"\naction = \"issue\"\n").unwrap_err();
+        assert!(e.to_string().starts_with("t.toml:2:10:"), "{e}");
+    }
+
+    #[test]
+    fn trunk_rewrites_the_dialled_number() {
+        let d = load(
+            r#"
+[settings]
+country_code = "44"
+
+[[trunks]]
+name = "jp"
+cidrs = ["192.0.2.0/24"]
+country_code = "81"
+rewrite = [
+  { match = "_010X.", strip = 3, prepend = "+" },
+  { match = "_184X.", strip = 3 },
+]
+
+[[numbers]]
+number = "_X."
+action = "announce"
+prompt = "welcome"
+"#,
+        )
+        .unwrap();
+        let jp = d.trunk_for("192.0.2.7".parse().unwrap());
+        let n = |raw: &str, t| d.normalize_dialed(raw, t).0.map(|n| n.to_string());
+        assert_eq!(n("010 44 20 7946 0100", jp), Ok("+442079460100".into()));
+        assert_eq!(n("184-090-1234-5678", jp), Ok("+819012345678".into()));
+        assert_eq!(n("09012345678", jp), Ok("+819012345678".into()));
+        assert_eq!(n("02079460100", None), Ok("+442079460100".into()));
+    }
+}

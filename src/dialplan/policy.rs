@@ -1,0 +1,235 @@
+//! Policies a trunk or a number sets: how much proof of the caller's identity
+//! it needs, what happens to anonymous callers, and rate limits.
+//!
+//! Where a call's trunk and its rule both set a policy, the stricter one
+//! applies: an admin who marks a trunk `trusted-peer` should not be undone by
+//! a number that forgot to say so, nor the other way round.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::{Serialize, Serializer};
+
+use crate::identity::CallerIdentity;
+
+/// How sure we must be of the caller's number before acting on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentityPolicy {
+    /// Any presented number, even just the `From` header.
+    Any,
+    /// The number must be asserted (P-Asserted-Identity / Remote-Party-ID) by a trusted trunk.
+    TrustedPeer,
+    /// A verified STIR/SHAKEN PASSporT (RFC 8224/8588) with at least this attestation.
+    Verified(Attestation),
+}
+
+/// The weakest STIR/SHAKEN attestation a `verified` number accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attestation {
+    /// Full attestation only.
+    A,
+    /// Full or partial.
+    B,
+}
+
+impl IdentityPolicy {
+    fn rank(self) -> u8 {
+        match self {
+            IdentityPolicy::Any => 0,
+            IdentityPolicy::TrustedPeer => 1,
+            IdentityPolicy::Verified(Attestation::B) => 2,
+            IdentityPolicy::Verified(Attestation::A) => 3,
+        }
+    }
+
+    /// The stricter of two policies.
+    pub fn stricter(self, other: IdentityPolicy) -> IdentityPolicy {
+        if other.rank() > self.rank() {
+            other
+        } else {
+            self
+        }
+    }
+
+    /// May this caller use a number with this policy? `Err` is the SIP refusal.
+    pub fn admits(self, caller: &CallerIdentity) -> Result<(), Refusal> {
+        self.admits_asserted(caller.trusted)
+    }
+
+    /// [`IdentityPolicy::admits`] for a caller whose number was (`asserted`) or was not
+    /// asserted by a trusted peer.
+    fn admits_asserted(self, asserted: bool) -> Result<(), Refusal> {
+        match self {
+            IdentityPolicy::Any => Ok(()),
+            IdentityPolicy::TrustedPeer if asserted => Ok(()),
+            // RFC 3261 §21.4.4: we understood the request and will not serve this caller.
+            IdentityPolicy::TrustedPeer => Err(Refusal { code: 403, reason: "Caller identity not trusted" }),
+            // No STIR/SHAKEN verification is done yet, so nothing can pass: failing closed
+            // with RFC 8224 §6.2.2's 428 is safer than quietly accepting a weaker proof.
+            IdentityPolicy::Verified(_) => Err(Refusal { code: 428, reason: "Use Identity Header" }),
+        }
+    }
+}
+
+impl fmt::Display for IdentityPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            IdentityPolicy::Any => f.write_str("any"),
+            IdentityPolicy::TrustedPeer => f.write_str("trusted-peer"),
+            IdentityPolicy::Verified(Attestation::A) => f.write_str("verified (attestation A)"),
+            IdentityPolicy::Verified(Attestation::B) => f.write_str("verified (attestation A or B)"),
+        }
+    }
+}
+
+impl Serialize for IdentityPolicy {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// A refusal the SIP endpoint sends as the final response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refusal {
+    pub code: u16,
+    pub reason: &'static str,
+}
+
+/// What happens to a caller who withheld their number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AnonymousPolicy {
+    /// 433 Anonymity Disallowed at once.
+    Reject,
+    /// The caller hears the `anonymous-refused` prompt, then 433 (as early media,
+    /// so the call costs nothing; until early media is implemented, a plain 433).
+    Announce,
+}
+
+impl fmt::Display for AnonymousPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AnonymousPolicy::Reject => "reject",
+            AnonymousPolicy::Announce => "announce",
+        })
+    }
+}
+
+/// At most `count` calls per `per`, e.g. `5/min`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    pub count: u32,
+    pub per: Duration,
+}
+
+impl FromStr for Rate {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Rate, String> {
+        let bad = || format!("'{s}' is not a rate: write COUNT/UNIT, e.g. 5/min (units: s, min, h, day)");
+        let (count, unit) = s.split_once('/').ok_or_else(bad)?;
+        let count: u32 = count.trim().parse().map_err(|_| bad())?;
+        let per = match unit.trim() {
+            "s" | "sec" | "second" => Duration::from_secs(1),
+            "min" | "minute" => Duration::from_secs(60),
+            "h" | "hour" => Duration::from_secs(3600),
+            "day" | "d" => Duration::from_secs(86_400),
+            _ => return Err(bad()),
+        };
+        if count == 0 {
+            return Err(format!("'{s}' allows no call at all: use action = \"reject\" to refuse a number"));
+        }
+        Ok(Rate { count, per })
+    }
+}
+
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let unit = match self.per.as_secs() {
+            1 => "s",
+            60 => "min",
+            3600 => "h",
+            _ => "day",
+        };
+        write!(f, "{}/{unit}", self.count)
+    }
+}
+
+impl Serialize for Rate {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Rate-limit overrides for a trunk or a number. Kept as data: the flood
+/// limiter (issue 4) reads them; this module only parses and shows them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RateLimits {
+    /// Calls from one caller number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub per_caller: Option<Rate>,
+    /// Calls from one source address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub per_source: Option<Rate>,
+}
+
+impl RateLimits {
+    pub fn is_empty(&self) -> bool {
+        self.per_caller.is_none() && self.per_source.is_none()
+    }
+
+    /// Per field, the rule's own limit, else the trunk's, else the default.
+    pub fn or(self, fallback: RateLimits) -> RateLimits {
+        RateLimits {
+            per_caller: self.per_caller.or(fallback.per_caller),
+            per_source: self.per_source.or(fallback.per_source),
+        }
+    }
+}
+
+impl fmt::Display for RateLimits {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(r) = self.per_caller {
+            parts.push(format!("per caller {r}"));
+        }
+        if let Some(r) = self.per_source {
+            parts.push(format!("per source {r}"));
+        }
+        if parts.is_empty() {
+            f.write_str("none")
+        } else {
+            f.write_str(&parts.join(", "))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stricter_wins() {
+        use IdentityPolicy::*;
+        assert_eq!(Any.stricter(TrustedPeer), TrustedPeer);
+        assert_eq!(TrustedPeer.stricter(Any), TrustedPeer);
+        assert_eq!(Verified(Attestation::B).stricter(Verified(Attestation::A)), Verified(Attestation::A));
+    }
+
+    #[test]
+    fn trusted_peer_needs_an_asserted_identity() {
+        assert_eq!(IdentityPolicy::Any.admits_asserted(false), Ok(()));
+        assert_eq!(IdentityPolicy::TrustedPeer.admits_asserted(true), Ok(()));
+        assert_eq!(IdentityPolicy::TrustedPeer.admits_asserted(false).unwrap_err().code, 403);
+        assert_eq!(IdentityPolicy::Verified(Attestation::A).admits_asserted(true).unwrap_err().code, 428);
+    }
+
+    #[test]
+    fn rates() {
+        assert_eq!("5/min".parse::<Rate>().unwrap().to_string(), "5/min");
+        assert_eq!("100 / s".parse::<Rate>().unwrap(), Rate { count: 100, per: Duration::from_secs(1) });
+        assert!("5 per minute".parse::<Rate>().is_err());
+        assert!("0/s".parse::<Rate>().unwrap_err().contains("no call"));
+    }
+}
