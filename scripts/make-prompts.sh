@@ -50,6 +50,7 @@ already-admitted|This ticket has already been used for admission.
 anonymous-refused|Please call again with your number shown.
 service-error|Sorry, the service is not available. Please try again later.
 welcome|Welcome to dial ticket.
+press-1-to-resend|To have it sent again, press 1.
 TEXTS
 
 # Japanese: espeak-ng reads kana reliably (kanji readings are hit and miss), so the
@@ -68,6 +69,7 @@ already-admitted|この チケットは すでに にゅうじょうに つか�
 anonymous-refused|でんわばんごうを つうちして おかけなおしください。
 service-error|もうしわけありません。ただいま ごりよう いただけません。
 welcome|ダイヤルチケットへ ようこそ。
+press-1-to-resend|もういちど おおくりする ばあいは、1を おしてください。
 TEXTS
 else
     echo "espeak-ng has no usable Japanese voice; skipping prompts/ja" >&2

@@ -212,7 +212,7 @@ pub fn parse_wav(bytes: &[u8]) -> Result<Audio, WavError> {
 // ---------------------------------------------------------------------------
 
 /// One announcement, ready to send in either G.711 law.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Prompt {
     name: String,
     pcmu: Vec<u8>,
@@ -597,16 +597,28 @@ pub fn read_answer(answer: &SessionDescription) -> Result<Negotiated, SdpError> 
     Ok(n)
 }
 
-fn origin_and_connection(sdp: &mut String, local: IpAddr, session_id: u64) {
+fn origin_and_connection(sdp: &mut String, local: IpAddr, session_id: u64, version: u64) {
     let addrtype = if local.is_ipv4() { "IP4" } else { "IP6" };
-    let _ = write!(sdp, "v=0\r\no=dialticket {session_id} {session_id} IN {addrtype} {local}\r\ns=dialticket\r\nc=IN {addrtype} {local}\r\nt=0 0\r\n");
+    let _ = write!(sdp, "v=0\r\no=dialticket {session_id} {version} IN {addrtype} {local}\r\ns=dialticket\r\nc=IN {addrtype} {local}\r\nt=0 0\r\n");
 }
 
 /// Our answer (RFC 3264 §6): the same number of `m=` lines as the offer, the
 /// ones we do not take rejected with port 0.
 pub fn answer_sdp(offer: &SessionDescription, chosen: &Negotiated, local: SocketAddr, session_id: u64) -> String {
+    answer_sdp_version(offer, chosen, local, session_id, session_id)
+}
+
+/// [`answer_sdp`] with an explicit `o=` version: a later answer in the same session
+/// (to a re-INVITE) keeps the session id and increments the version (RFC 3264 §8).
+pub fn answer_sdp_version(
+    offer: &SessionDescription,
+    chosen: &Negotiated,
+    local: SocketAddr,
+    session_id: u64,
+    version: u64,
+) -> String {
     let mut sdp = String::with_capacity(300);
-    origin_and_connection(&mut sdp, local.ip(), session_id);
+    origin_and_connection(&mut sdp, local.ip(), session_id, version);
     for (i, m) in offer.media.iter().enumerate() {
         if i != chosen.media_index {
             let fmt = m.formats.first().map(String::as_str).unwrap_or("0");
@@ -629,8 +641,13 @@ pub fn answer_sdp(offer: &SessionDescription, chosen: &Negotiated, local: Socket
 
 /// Our offer, for an INVITE that came without one (RFC 3261 §13.2.1 late offer).
 pub fn offer_sdp(local: SocketAddr, session_id: u64) -> String {
+    offer_sdp_version(local, session_id, session_id)
+}
+
+/// [`offer_sdp`] with an explicit `o=` version (our offer in the 200 to a re-INVITE without SDP).
+pub fn offer_sdp_version(local: SocketAddr, session_id: u64, version: u64) -> String {
     let mut sdp = String::with_capacity(300);
-    origin_and_connection(&mut sdp, local.ip(), session_id);
+    origin_and_connection(&mut sdp, local.ip(), session_id, version);
     let te = OUR_TELEPHONE_EVENT_PT;
     let _ = write!(
         sdp,
@@ -646,7 +663,121 @@ pub fn new_session_id() -> u64 {
 }
 
 // ---------------------------------------------------------------------------
-// RTP playback
+// DTMF (RFC 4733 telephone-event, and SIP INFO as a fallback)
+// ---------------------------------------------------------------------------
+
+/// The DTMF digit for an RFC 4733 event code (§3.2, table 7): 0–9, `*`, `#`, A–D.
+pub fn dtmf_digit(event: u8) -> Option<char> {
+    match event {
+        0..=9 => Some(char::from(b'0' + event)),
+        10 => Some('*'),
+        11 => Some('#'),
+        12..=15 => Some(char::from(b'A' + event - 12)),
+        _ => None,
+    }
+}
+
+/// The RFC 4733 event code for a DTMF digit (inverse of [`dtmf_digit`]).
+pub fn dtmf_event(digit: char) -> Option<u8> {
+    match digit {
+        '0'..='9' => Some(digit as u8 - b'0'),
+        '*' => Some(10),
+        '#' => Some(11),
+        'A'..='D' => Some(digit as u8 - b'A' + 12),
+        'a'..='d' => Some(digit as u8 - b'a' + 12),
+        _ => None,
+    }
+}
+
+/// One telephone-event payload (RFC 4733 §2.3): event, end bit, volume, duration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TelephoneEvent {
+    pub event: u8,
+    pub end: bool,
+    /// Power level in -dBm0 (0–63).
+    pub volume: u8,
+    /// In timestamp units since the event's RTP timestamp.
+    pub duration: u16,
+}
+
+impl TelephoneEvent {
+    pub fn parse(payload: &[u8]) -> Option<TelephoneEvent> {
+        // §2.3: the payload is 4 bytes; RFC 2198 redundancy would make it longer, and we
+        // do not negotiate that, so anything else is not for us.
+        let [event, flags, d0, d1] = <[u8; 4]>::try_from(payload).ok()?;
+        Some(TelephoneEvent {
+            event,
+            end: flags & 0x80 != 0,
+            volume: flags & 0x3F,
+            duration: u16::from_be_bytes([d0, d1]),
+        })
+    }
+
+    pub fn to_bytes(self) -> [u8; 4] {
+        let d = self.duration.to_be_bytes();
+        [self.event, if self.end { 0x80 } else { 0 } | (self.volume & 0x3F), d[0], d[1]]
+    }
+}
+
+/// Turns telephone-event packets into digits, each key press once.
+///
+/// RFC 4733 §2.5.1: every packet of one event carries the event's start timestamp
+/// (the duration grows), and the final packet, with the E bit, is sent three times
+/// (§2.5.1.4). So an event is identified by (SSRC, timestamp): we report it on the
+/// first packet we see of it — whether that is an update or, if the start was lost,
+/// an end packet — and ignore the rest. The same digit pressed twice has two
+/// timestamps and is reported twice.
+#[derive(Debug, Default)]
+pub struct DtmfDetector {
+    /// Recently reported events, oldest first; bounded so a flood cannot grow it.
+    seen: std::collections::VecDeque<(u32, u32)>,
+}
+
+impl DtmfDetector {
+    const REMEMBER: usize = 16;
+
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Feed one telephone-event packet; returns the digit if it starts a new event.
+    pub fn on_packet(&mut self, ssrc: u32, timestamp: u32, payload: &[u8]) -> Option<char> {
+        let ev = TelephoneEvent::parse(payload)?;
+        let digit = dtmf_digit(ev.event)?;
+        if self.seen.contains(&(ssrc, timestamp)) {
+            return None;
+        }
+        if self.seen.len() == Self::REMEMBER {
+            self.seen.pop_front();
+        }
+        self.seen.push_back((ssrc, timestamp));
+        Some(digit)
+    }
+}
+
+/// The digit in a SIP INFO body (the pre-RFC 6086 "legacy" usage every PBX speaks):
+/// `application/dtmf-relay` (`Signal=5\r\nDuration=160`) or `application/dtmf` (`5`).
+pub fn dtmf_from_info(content_type: &str, body: &[u8]) -> Option<char> {
+    let ct = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    let text = std::str::from_utf8(body).ok()?;
+    let value = match ct.as_str() {
+        "application/dtmf-relay" => text.lines().find_map(|l| {
+            let (k, v) = l.split_once('=')?;
+            k.trim().eq_ignore_ascii_case("signal").then_some(v.trim())
+        })?,
+        "application/dtmf" => text.trim(),
+        _ => return None,
+    };
+    let mut chars = value.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None) if dtmf_event(c).is_some() => Some(c.to_ascii_uppercase()),
+        // Some senders give the event number (RFC 4733 code), e.g. `Signal=10` for `*`.
+        _ => value.parse::<u8>().ok().and_then(dtmf_digit),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// RTP streams
 // ---------------------------------------------------------------------------
 
 /// What [`play`] sent.
@@ -662,22 +793,275 @@ pub struct PlayStats {
     pub latched: bool,
 }
 
-/// The first RTP source seen on `socket`, if any, without waiting (symmetric RTP, RFC 4961).
-fn latch_source(socket: &UdpSocket) -> Option<SocketAddr> {
-    let mut buf = [0u8; 1500];
-    let mut latched = None;
-    // Drain what is queued: we never read the caller's audio, only where it comes from.
-    loop {
-        match socket.try_recv_from(&mut buf) {
-            Ok((n, from)) => {
-                // RTCP shares the version bits but uses payload types 72–76 after the marker bit.
-                let looks_rtp = rtp_rs::RtpReader::new(&buf[..n]).is_ok() && !(72..=76).contains(&(buf[1] & 0x7F));
-                if looks_rtp && latched.is_none() {
-                    latched = Some(from);
+/// Where and how to send our side of the call, from offer/answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MediaTarget {
+    /// The caller's RTP address from SDP; `None` when it gave none we can use
+    /// (`c=0.0.0.0`, or no answer yet): then only its own RTP tells us.
+    pub dest: Option<SocketAddr>,
+    pub codec: Codec,
+    /// The negotiated direction lets us send (not on hold, not `recvonly`/`inactive`).
+    pub send: bool,
+    /// Payload type of telephone-event, if negotiated.
+    pub telephone_event: Option<u8>,
+}
+
+impl MediaTarget {
+    pub fn from_negotiated(n: &Negotiated) -> MediaTarget {
+        MediaTarget {
+            dest: Some(n.remote).filter(|a| !a.ip().is_unspecified() && a.port() != 0),
+            codec: n.codec,
+            send: n.direction.can_send(),
+            telephone_event: n.telephone_event,
+        }
+    }
+}
+
+/// A prompt being played, resumable: [`RtpStream::play`] can be dropped at any
+/// await (e.g. by a `select!` that handles a SIP event) and called again to go on
+/// from the next packet.
+#[derive(Debug, Clone)]
+pub struct Playback {
+    prompt: Arc<Prompt>,
+    next: usize,
+}
+
+impl Playback {
+    pub fn new(prompt: Arc<Prompt>) -> Playback {
+        Playback { prompt, next: 0 }
+    }
+
+    pub fn prompt(&self) -> &Prompt {
+        &self.prompt
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.next >= self.packet_count()
+    }
+
+    fn packet_count(&self) -> usize {
+        self.prompt.pcmu.len().div_ceil(SAMPLES_PER_PACKET)
+    }
+}
+
+/// How a [`RtpStream::play`] or [`RtpStream::listen`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaEvent {
+    /// The prompt is over (or, for `listen`, the wait is).
+    Finished,
+    /// The caller pressed a key (RFC 4733).
+    Digit(char),
+}
+
+/// If a send is this many packet intervals late (the runtime was starved), start a
+/// new schedule from now instead of sending the backlog as a burst.
+const MAX_CATCH_UP: u32 = 3;
+
+/// Our RTP stream of one call (RFC 3550): one SSRC, a sequence number that grows by
+/// one per packet sent, and a timestamp that follows the wall of a monotonic clock —
+/// packet slot `n` is due at `epoch + n × 20 ms` and carries `origin + n × 160` — so
+/// pauses (a menu wait, a hold) advance the timestamp and scheduling delays never
+/// accumulate into drift. It also reads what the caller sends: the first RTP source
+/// latches our destination (symmetric RTP, RFC 4961), and telephone-event packets
+/// become digits (RFC 4733).
+pub struct RtpStream<'s> {
+    socket: &'s UdpSocket,
+    target: MediaTarget,
+    ssrc: u32,
+    next_sequence: u16,
+    timestamp_origin: u32,
+    epoch: tokio::time::Instant,
+    /// The next unused 20 ms slot.
+    slot: u64,
+    /// Source address of the caller's RTP, once seen.
+    latched: Option<SocketAddr>,
+    /// The next packet starts a talkspurt (RFC 3551 §4.1: marker bit).
+    marker: bool,
+    dtmf: DtmfDetector,
+    digits: std::collections::VecDeque<char>,
+    packets: u32,
+    first: Option<(u16, u32)>,
+    /// The longest a packet was sent after its due time.
+    max_lateness: Duration,
+}
+
+impl<'s> RtpStream<'s> {
+    /// A new stream with a random SSRC, sequence number and timestamp origin (RFC 3550 §5.1).
+    pub fn new(socket: &'s UdpSocket, target: MediaTarget) -> Self {
+        RtpStream {
+            socket,
+            target,
+            ssrc: rand::random(),
+            next_sequence: rand::random(),
+            timestamp_origin: rand::random(),
+            epoch: tokio::time::Instant::now(),
+            slot: 0,
+            latched: None,
+            marker: true,
+            dtmf: DtmfDetector::new(),
+            digits: std::collections::VecDeque::new(),
+            packets: 0,
+            first: None,
+            max_lateness: Duration::ZERO,
+        }
+    }
+
+    pub fn target(&self) -> MediaTarget {
+        self.target
+    }
+
+    /// New offer/answer (a re-INVITE): codec, direction or address may change. A new
+    /// address forgets the latched source, so a transferred or resumed call is followed.
+    pub fn set_target(&mut self, target: MediaTarget) {
+        if target.dest != self.target.dest {
+            self.latched = None;
+        }
+        if target.send && !self.target.send {
+            self.marker = true; // resuming after hold starts a talkspurt
+        }
+        self.target = target;
+    }
+
+    /// Where packets go now: the caller's RTP source if seen, else its SDP address.
+    pub fn destination(&self) -> Option<SocketAddr> {
+        self.latched.or(self.target.dest)
+    }
+
+    pub fn stats(&self) -> PlayStats {
+        let (first_sequence, first_timestamp) = self.first.unwrap_or((self.next_sequence, self.timestamp_origin));
+        PlayStats {
+            packets: self.packets,
+            ssrc: self.ssrc,
+            first_sequence,
+            first_timestamp,
+            sent_to: self.destination().unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0))),
+            latched: self.latched.is_some(),
+        }
+    }
+
+    pub fn max_lateness(&self) -> Duration {
+        self.max_lateness
+    }
+
+    fn due(&self, slot: u64) -> tokio::time::Instant {
+        self.epoch + PACKET_INTERVAL * u32::try_from(slot).unwrap_or(u32::MAX)
+    }
+
+    /// The slot the clock is in now.
+    fn current_slot(&self) -> u64 {
+        (self.epoch.elapsed().as_micros() / PACKET_INTERVAL.as_micros()) as u64
+    }
+
+    /// Read everything queued on the socket without waiting: latch the source, collect digits.
+    fn drain_incoming(&mut self) {
+        let mut buf = [0u8; 1500];
+        while let Ok((n, from)) = self.socket.try_recv_from(&mut buf) {
+            let Ok(rtp) = rtp_rs::RtpReader::new(&buf[..n]) else { continue };
+            // RTCP shares the version bits; its packet types 200–204 read as PT 72–76 with the marker.
+            if (72..=76).contains(&(buf[1] & 0x7F)) {
+                continue;
+            }
+            if self.latched.is_none() {
+                self.latched = Some(from);
+            }
+            if Some(rtp.payload_type()) == self.target.telephone_event {
+                if let Some(d) = self.dtmf.on_packet(rtp.ssrc(), rtp.timestamp(), rtp.payload()) {
+                    tracing::debug!(digit = %d, "DTMF (RFC 4733)");
+                    // A caller hammering keys must not grow this without bound.
+                    if self.digits.len() < 32 {
+                        self.digits.push_back(d);
+                    }
                 }
             }
-            Err(_) => return latched,
         }
+    }
+
+    /// Send `playback` from where it stopped, one packet per 20 ms slot. Returns
+    /// [`MediaEvent::Digit`] as soon as a key press arrives (the prompt can then be
+    /// resumed or dropped), or [`MediaEvent::Finished`]. While the call is on hold
+    /// the prompt runs on silently, so it still ends on time.
+    pub async fn play(&mut self, playback: &mut Playback) -> io::Result<MediaEvent> {
+        if playback.next == 0 {
+            // A new prompt starts in the current slot (no burst to "catch up" on a pause).
+            self.slot = self.slot.max(self.current_slot());
+            self.marker = true;
+        }
+        let mut frame = [0u8; SAMPLES_PER_PACKET];
+        while !playback.is_finished() {
+            let due = self.due(self.slot);
+            tokio::time::sleep_until(due).await;
+            self.drain_incoming();
+            if let Some(d) = self.digits.pop_front() {
+                return Ok(MediaEvent::Digit(d));
+            }
+            let late = tokio::time::Instant::now().saturating_duration_since(due);
+            if late > PACKET_INTERVAL * MAX_CATCH_UP {
+                tracing::debug!(?late, "RTP pacing fell behind; rescheduling from now");
+                self.slot = self.current_slot();
+                self.marker = true;
+            }
+            self.max_lateness = self.max_lateness.max(late);
+            let codec = self.target.codec;
+            let samples = playback.prompt.payload(codec);
+            let start = playback.next * SAMPLES_PER_PACKET;
+            let chunk = samples.get(start..(start + SAMPLES_PER_PACKET).min(samples.len())).unwrap_or_default();
+            // The last packet is padded with silence so every packet spans exactly 20 ms.
+            frame[..chunk.len()].copy_from_slice(chunk);
+            frame[chunk.len()..].fill(codec.silence());
+            if let (true, Some(dest)) = (self.target.send, self.destination()) {
+                self.send_frame(&frame, dest).await?;
+            }
+            playback.next += 1;
+            self.slot += 1;
+        }
+        Ok(MediaEvent::Finished)
+    }
+
+    async fn send_frame(&mut self, frame: &[u8], dest: SocketAddr) -> io::Result<()> {
+        let timestamp = self.timestamp_origin.wrapping_add((self.slot as u32).wrapping_mul(SAMPLES_PER_PACKET as u32));
+        let packet = rtp_rs::RtpPacketBuilder::new()
+            .payload_type(self.target.codec.payload_type())
+            .ssrc(self.ssrc)
+            .sequence(rtp_rs::Seq::from(self.next_sequence))
+            .timestamp(timestamp)
+            .marked(self.marker)
+            .payload(frame)
+            .build()
+            .map_err(|e| io::Error::other(format!("building RTP packet: {e:?}")))?;
+        self.socket.send_to(&packet, dest).await?;
+        self.first.get_or_insert((self.next_sequence, timestamp));
+        self.next_sequence = self.next_sequence.wrapping_add(1);
+        self.marker = false;
+        self.packets += 1;
+        Ok(())
+    }
+
+    /// Send nothing and wait up to `wait` for a key press (a menu's pause).
+    pub async fn listen(&mut self, wait: Duration) -> io::Result<MediaEvent> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            self.drain_incoming();
+            if let Some(d) = self.digits.pop_front() {
+                return Ok(MediaEvent::Digit(d));
+            }
+            tokio::select! {
+                r = self.socket.readable() => r?,
+                _ = tokio::time::sleep_until(deadline) => return Ok(MediaEvent::Finished),
+            }
+        }
+    }
+
+    /// A digit that arrived by other means (SIP INFO) joins the same queue.
+    pub fn push_digit(&mut self, digit: char) {
+        if self.digits.len() < 32 {
+            self.digits.push_back(digit);
+        }
+    }
+
+    /// The next queued digit, if any, without waiting.
+    pub fn take_digit(&mut self) -> Option<char> {
+        self.drain_incoming();
+        self.digits.pop_front()
     }
 }
 
@@ -685,59 +1069,35 @@ fn latch_source(socket: &UdpSocket) -> Option<SocketAddr> {
 /// Used when no SDP told us where the caller listens.
 pub async fn wait_for_rtp(socket: &UdpSocket, timeout: Duration) -> Option<SocketAddr> {
     let deadline = tokio::time::Instant::now() + timeout;
+    let mut buf = [0u8; 1500];
     loop {
-        tokio::select! {
-            r = socket.readable() => {
-                r.ok()?;
-                if let Some(from) = latch_source(socket) {
-                    return Some(from);
-                }
+        while let Ok((n, from)) = socket.try_recv_from(&mut buf) {
+            if rtp_rs::RtpReader::new(&buf[..n]).is_ok() && !(72..=76).contains(&(buf[1] & 0x7F)) {
+                return Some(from);
             }
+        }
+        tokio::select! {
+            r = socket.readable() => { r.ok()?; }
             _ = tokio::time::sleep_until(deadline) => return None,
         }
     }
 }
 
-/// Stream `prompt` to `dest` as RTP: 20 ms packets, random SSRC / initial sequence
-/// number / timestamp (RFC 3550 §5.1), marker bit on the first packet (start of a
-/// talkspurt, RFC 3551 §4.1). Packet `n` is sent at `start + n × 20 ms` from a
-/// monotonic clock, so scheduling delays never accumulate into drift.
+/// Stream `prompt` to `dest` as RTP (see [`RtpStream`]): 20 ms packets, random SSRC /
+/// initial sequence number / timestamp (RFC 3550 §5.1), marker bit on the first packet
+/// (start of a talkspurt, RFC 3551 §4.1), packet `n` sent at `start + n × 20 ms` from a
+/// monotonic clock.
 ///
 /// If RTP from the caller reaches `socket`, the rest goes to its source address
 /// instead (symmetric RTP, RFC 4961): the SDP address of a caller behind NAT is
 /// usually unreachable. We latch once, so a stray packet mid-call cannot redirect
 /// the stream twice.
 pub async fn play(socket: &UdpSocket, dest: SocketAddr, prompt: &Prompt, codec: Codec) -> io::Result<PlayStats> {
-    let ssrc: u32 = rand::random();
-    let first_sequence: u16 = rand::random();
-    let first_timestamp: u32 = rand::random();
-    let mut stats = PlayStats { packets: 0, ssrc, first_sequence, first_timestamp, sent_to: dest, latched: false };
-    let start = tokio::time::Instant::now();
-    let mut frame = [codec.silence(); SAMPLES_PER_PACKET];
-    for (n, chunk) in prompt.payload(codec).chunks(SAMPLES_PER_PACKET).enumerate() {
-        tokio::time::sleep_until(start + PACKET_INTERVAL * n as u32).await;
-        if !stats.latched {
-            if let Some(from) = latch_source(socket) {
-                stats.sent_to = from;
-                stats.latched = true;
-            }
-        }
-        // The last packet is padded with silence so every packet spans exactly 20 ms.
-        frame[..chunk.len()].copy_from_slice(chunk);
-        frame[chunk.len()..].fill(codec.silence());
-        let packet = rtp_rs::RtpPacketBuilder::new()
-            .payload_type(codec.payload_type())
-            .ssrc(ssrc)
-            .sequence(rtp_rs::Seq::from(first_sequence.wrapping_add(n as u16)))
-            .timestamp(first_timestamp.wrapping_add((n * SAMPLES_PER_PACKET) as u32))
-            .marked(n == 0)
-            .payload(&frame)
-            .build()
-            .map_err(|e| io::Error::other(format!("building RTP packet: {e:?}")))?;
-        socket.send_to(&packet, stats.sent_to).await?;
-        stats.packets += 1;
-    }
-    Ok(stats)
+    let target = MediaTarget { dest: Some(dest), codec, send: true, telephone_event: None };
+    let mut stream = RtpStream::new(socket, target);
+    let mut playback = Playback::new(Arc::new(prompt.clone()));
+    while stream.play(&mut playback).await? != MediaEvent::Finished {}
+    Ok(stream.stats())
 }
 
 #[cfg(test)]
@@ -997,6 +1357,143 @@ a=ptime:20\r\na=sendrecv\r\nm=video 0 RTP/AVP 98\r\n"
         let mut buf = [0u8; 1500];
         let (len, _) = behind_nat.recv_from(&mut buf).await.unwrap();
         assert_eq!(rtp_rs::RtpReader::new(&buf[..len]).unwrap().payload_type(), 8);
+    }
+
+    #[test]
+    fn dtmf_events_are_reported_once_per_key_press() {
+        let mut d = DtmfDetector::new();
+        let ev = |event, end, duration| TelephoneEvent { event, end, volume: 10, duration }.to_bytes();
+        // One press of "5": updates with a growing duration, the end packet three times (RFC 4733 §2.5.1.4).
+        let mut got = Vec::new();
+        for (end, dur) in [(false, 160), (false, 320), (true, 480), (true, 480), (true, 480)] {
+            got.extend(d.on_packet(7, 1000, &ev(5, end, dur)));
+        }
+        assert_eq!(got, vec!['5']);
+        // The same key again is a new event (new timestamp); a lost start still counts via its end packet.
+        assert_eq!(d.on_packet(7, 2000, &ev(5, false, 160)), Some('5'));
+        assert_eq!(d.on_packet(7, 3000, &ev(11, true, 800)), Some('#'));
+        assert_eq!(d.on_packet(7, 3000, &ev(11, true, 800)), None);
+        // Another SSRC with the same timestamp is another source.
+        assert_eq!(d.on_packet(8, 3000, &ev(10, false, 160)), Some('*'));
+        // Not DTMF (a tone event, RFC 4734) or not 4 bytes: ignored.
+        assert_eq!(d.on_packet(7, 4000, &ev(32, false, 160)), None);
+        assert_eq!(d.on_packet(7, 5000, &[1, 2, 3]), None);
+        assert_eq!(d.on_packet(7, 6000, &[1, 2, 3, 4, 5]), None);
+        // Memory stays bounded under a flood of events.
+        for ts in 0..10_000u32 {
+            d.on_packet(9, ts * 1000, &ev(1, true, 160));
+        }
+        assert!(d.seen.len() <= DtmfDetector::REMEMBER);
+        let parsed = TelephoneEvent::parse(&ev(12, true, 65535)).unwrap();
+        assert_eq!((parsed.event, parsed.end, parsed.volume, parsed.duration), (12, true, 10, 65535));
+        assert_eq!(dtmf_digit(12), Some('A'));
+        assert_eq!(dtmf_event('d'), Some(15));
+        assert_eq!(dtmf_event('x'), None);
+    }
+
+    #[test]
+    fn dtmf_in_sip_info_bodies() {
+        assert_eq!(dtmf_from_info("application/dtmf-relay", b"Signal=1\r\nDuration=160\r\n"), Some('1'));
+        assert_eq!(dtmf_from_info("Application/DTMF-Relay; charset=x", b"signal = #\nDuration=100"), Some('#'));
+        assert_eq!(dtmf_from_info("application/dtmf-relay", b"Signal=10\r\n"), Some('*'));
+        assert_eq!(dtmf_from_info("application/dtmf", b"7"), Some('7'));
+        assert_eq!(dtmf_from_info("application/dtmf", b" b \r\n"), Some('B'));
+        assert_eq!(dtmf_from_info("application/dtmf-relay", b"Duration=160"), None);
+        assert_eq!(dtmf_from_info("application/dtmf-relay", b"Signal=99"), None);
+        assert_eq!(dtmf_from_info("application/dtmf", b"12"), Some('A'), "an event code");
+        assert_eq!(dtmf_from_info("application/dtmf", b"16"), None);
+        assert_eq!(dtmf_from_info("text/plain", b"1"), None);
+        assert_eq!(dtmf_from_info("application/dtmf", &[0xff]), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_minute_of_rtp_does_not_drift() {
+        let player = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let phone = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let minute = test_prompt(8000 * 60);
+        let target = MediaTarget {
+            dest: Some(phone.local_addr().unwrap()),
+            codec: Codec::Pcmu,
+            send: true,
+            telephone_event: None,
+        };
+        let mut stream = RtpStream::new(&player, target);
+        let start = tokio::time::Instant::now();
+        let mut pb = Playback::new(Arc::new(minute));
+        // Packet n is due at start + n × 20 ms from one origin, so 3000 packets end exactly
+        // 59.98 s after the first, however long each send took.
+        let reader = async {
+            let mut buf = [0u8; 1500];
+            let mut last = None;
+            for _ in 0..3000u32 {
+                let (n, _) = phone.recv_from(&mut buf).await.unwrap();
+                last = Some(rtp_rs::RtpReader::new(&buf[..n]).unwrap().timestamp());
+            }
+            last
+        };
+        let (played, last_ts) = tokio::join!(
+            async {
+                let mut digits = 0;
+                while let MediaEvent::Digit(_) = stream.play(&mut pb).await.unwrap() {
+                    digits += 1;
+                }
+                digits
+            },
+            reader
+        );
+        assert_eq!(played, 0);
+        assert_eq!(start.elapsed(), PACKET_INTERVAL * 2999, "packet n at start + n × 20 ms");
+        let stats = stream.stats();
+        assert_eq!(stats.packets, 3000);
+        assert_eq!(last_ts.unwrap(), stats.first_timestamp.wrapping_add(2999 * 160));
+        assert!(stream.max_lateness() < PACKET_INTERVAL);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn hold_stops_sending_and_resume_marks_a_new_talkspurt() {
+        let player = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let phone = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let dest = Some(phone.local_addr().unwrap());
+        let mut stream =
+            RtpStream::new(&player, MediaTarget { dest, codec: Codec::Pcma, send: true, telephone_event: Some(101) });
+        let mut pb = Playback::new(Arc::new(test_prompt(160 * 4)));
+        // Digits interrupt playback, which resumes where it was.
+        let key = rtp_rs::RtpPacketBuilder::new()
+            .payload_type(101)
+            .ssrc(5)
+            .timestamp(77)
+            .payload(&TelephoneEvent { event: 1, end: true, volume: 0, duration: 400 }.to_bytes())
+            .build()
+            .unwrap();
+        phone.send_to(&key, player.local_addr().unwrap()).await.unwrap();
+        phone.send_to(&key, player.local_addr().unwrap()).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        assert_eq!(stream.play(&mut pb).await.unwrap(), MediaEvent::Digit('1'));
+        assert!(stream.stats().latched, "the caller's RTP source is latched");
+        // On hold: the prompt runs on silently.
+        stream.set_target(MediaTarget { send: false, ..stream.target() });
+        assert_eq!(stream.play(&mut pb).await.unwrap(), MediaEvent::Finished);
+        assert_eq!(stream.stats().packets, 0);
+        stream.set_target(MediaTarget { send: true, ..stream.target() });
+        stream.push_digit('9');
+        assert_eq!(stream.listen(Duration::from_secs(1)).await.unwrap(), MediaEvent::Digit('9'));
+        assert_eq!(stream.listen(Duration::from_millis(100)).await.unwrap(), MediaEvent::Finished);
+        let mut pb = Playback::new(Arc::new(test_prompt(160 * 2)));
+        assert_eq!(stream.play(&mut pb).await.unwrap(), MediaEvent::Finished);
+        let mut buf = [0u8; 1500];
+        let (n, _) = phone.recv_from(&mut buf).await.unwrap();
+        let first = rtp_rs::RtpReader::new(&buf[..n]).unwrap();
+        assert!(first.mark(), "a new talkspurt after the hold");
+        assert_eq!(first.payload_type(), 8);
+        let (ts, seq) = (first.timestamp(), u16::from(first.sequence_number()));
+        let (n, _) = phone.recv_from(&mut buf).await.unwrap();
+        let second = rtp_rs::RtpReader::new(&buf[..n]).unwrap();
+        assert!(!second.mark());
+        assert_eq!(u16::from(second.sequence_number()), seq.wrapping_add(1), "no gaps in sequence numbers");
+        assert_eq!(second.timestamp(), ts.wrapping_add(160));
+        // The timestamp kept running through the hold and the pause (RFC 3550 §5.1).
+        assert!(ts.wrapping_sub(stream.stats().first_timestamp) == 0);
+        assert!(ts.wrapping_sub(stream.timestamp_origin) >= 160 * 4);
     }
 
     #[tokio::test(start_paused = true)]

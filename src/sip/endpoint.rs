@@ -3,14 +3,16 @@
 //! For each new INVITE it reads the dialled number, looks it up in the
 //! dialplan, works out the caller ([`crate::identity`]), asks the
 //! [`CallHandler`] once, and then rejects, or answers, plays the prompt over
-//! RTP and hangs up with a BYE. It also answers CANCEL, BYE, OPTIONS and
-//! everything it does not implement.
+//! RTP (with an optional DTMF menu) and hangs up with a BYE — or, in early-media
+//! mode, plays the prompt in a 183 and rejects. Inside the dialog it answers
+//! re-INVITEs (hold/resume), INFO (DTMF) and BYE. It also answers CANCEL,
+//! OPTIONS and everything it does not implement.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::io;
-use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -21,16 +23,18 @@ use tokio::time::{sleep, sleep_until, Instant};
 use tracing::Instrument;
 
 use super::message::{self, format_host_port, Headers, Message, Method, NameAddr, OutgoingRequest, Request, Response};
-use super::transaction::{Incoming, ServerTxHandle, Timers, TransactionLayer, TxKey};
+use super::transaction::{Incoming, Limits, ServerTxHandle, Timers, TransactionLayer, TxKey};
 use super::transport::{self, Dispatch, Flow, Transport};
-use super::{CallDecision, CallHandler, IncomingCall};
-use crate::dialplan::{AnswerMode, DialplanHandle, Rule};
+use super::{CallDecision, CallHandler, IncomingCall, Menu};
+use crate::dialplan::{AnswerMode, CallFacts, DialplanHandle, Rule};
 use crate::identity::{self, IdentityError};
-use crate::media::{self, Codec, Prompts, SessionDescription};
+use crate::media::{self, Codec, MediaEvent, MediaTarget, Playback, Prompt, Prompts, RtpStream, SessionDescription};
 use crate::phone::PhoneNumber;
 
 /// Methods we implement, for Allow (§20.5) in OPTIONS and 405 responses.
-pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS";
+pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO";
+/// Bodies we understand (§20.1): SDP, and DTMF in INFO (the legacy, pre-RFC 6086 usage).
+pub const ACCEPT: &str = "application/sdp, application/dtmf-relay, application/dtmf";
 
 /// How long to wait for the caller's RTP when neither an offer nor an answer told us
 /// where to send ours.
@@ -55,6 +59,12 @@ pub struct SipConfig {
     pub timers: Timers,
     /// After shutdown starts, how long calls in progress may run on.
     pub shutdown_grace: Duration,
+    /// Bounds on the transaction table (memory under floods).
+    pub limits: Limits,
+    /// Calls (INVITEs being decided or answered) at once; more get 503.
+    pub max_calls: usize,
+    /// How long a menu waits for a key after its prompt.
+    pub menu_wait: Duration,
 }
 
 impl SipConfig {
@@ -66,6 +76,9 @@ impl SipConfig {
             user_agent: format!("dialticket/{}", env!("CARGO_PKG_VERSION")),
             timers: Timers::default(),
             shutdown_grace: Duration::from_secs(10),
+            limits: Limits::default(),
+            max_calls: 20_000,
+            menu_wait: Duration::from_secs(4),
         }
     }
 }
@@ -81,10 +94,11 @@ pub async fn serve(
     handler: Arc<dyn CallHandler>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
+    transport::set_udp_buffers(&udp, transport::UDP_BUFFER_BYTES);
     let udp = Arc::new(udp);
     tracing::info!(udp = %udp.local_addr()?, tcp = %tcp.local_addr()?, "SIP endpoint listening");
     let transport = Arc::new(Transport::new(udp.clone()));
-    let layer = TransactionLayer::new(transport.clone(), config.timers);
+    let layer = TransactionLayer::new(transport.clone(), config.timers, config.limits);
     let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
     let grace = config.shutdown_grace;
     let endpoint = Arc::new(Endpoint {
@@ -94,6 +108,7 @@ pub async fn serve(
         dialogs: Mutex::new(HashMap::new()),
         draining: AtomicBool::new(false),
         calls_alive: Mutex::new(Some(alive_tx)),
+        active_calls: AtomicUsize::new(0),
     });
     let dispatch: Arc<dyn Dispatch> = Arc::new(Dispatcher(endpoint.clone()));
     let (stop_udp, stop_udp_rx) = watch::channel(false);
@@ -128,11 +143,99 @@ struct DialogId {
     remote_tag: String,
 }
 
+/// What the endpoint hands a call's task about its dialog.
 #[derive(Debug)]
 enum DialogEvent {
     Ack(Box<Request>),
     /// The caller hung up (the BYE has been answered already).
     Bye,
+    /// A key pressed, sent as SIP INFO (already answered 200).
+    Digit(char),
+    /// A re-INVITE for the call to answer (§14.2). Dropping the handle answers 500.
+    ReInvite(ServerTxHandle, Box<Request>),
+}
+
+/// What the call's media is doing.
+enum Phase {
+    Play(Playback),
+    /// The menu's pause: waiting for a key until then.
+    Listen(Instant),
+}
+
+async fn run_phase(stream: &mut RtpStream<'_>, phase: &mut Phase) -> io::Result<MediaEvent> {
+    match phase {
+        Phase::Play(pb) => stream.play(pb).await,
+        Phase::Listen(until) => stream.listen(until.saturating_duration_since(Instant::now())).await,
+    }
+}
+
+/// One turn of a call's loop.
+enum Step {
+    Media(io::Result<MediaEvent>),
+    Sip(Option<DialogEvent>),
+    Retransmit,
+}
+
+/// Our side of a confirmed dialog's session (§12, RFC 3264 §8).
+struct CallDialog {
+    session_id: u64,
+    /// SDP `o=` version, one more for each new description we send (RFC 4566 §5.2).
+    version: u64,
+    /// Highest CSeq seen from the caller (§12.2.2).
+    remote_cseq: u32,
+    rtp_addr: SocketAddr,
+    contact: String,
+    /// A 2xx to a re-INVITE that waits for its ACK.
+    pending: Option<PendingAck>,
+}
+
+/// A 2xx to a re-INVITE, retransmitted T1 doubling to T2 until its ACK (§13.3.1.4).
+struct PendingAck {
+    cseq: u32,
+    bytes: Bytes,
+    flow: Flow,
+    next: Instant,
+    interval: Duration,
+    give_up: Instant,
+    /// We offered in the 200 (the re-INVITE had no SDP); the answer is in the ACK.
+    answer_in_ack: bool,
+}
+
+impl CallDialog {
+    fn retransmit_at(&self) -> Instant {
+        self.pending.as_ref().map(|p| p.next.min(p.give_up)).unwrap_or_else(Instant::now)
+    }
+
+    /// Retransmit the pending 2xx; `false` once 64·T1 passed without an ACK.
+    fn retransmit(&mut self, transport: &Transport, t: Timers) -> bool {
+        let Some(p) = self.pending.as_mut() else { return true };
+        let now = Instant::now();
+        if now >= p.give_up {
+            self.pending = None;
+            return false;
+        }
+        if let Err(e) = transport.send(&p.flow, p.bytes.clone()) {
+            tracing::debug!(error = %e, "2xx retransmission failed");
+        }
+        p.interval = (p.interval * 2).min(t.t2);
+        p.next = now + p.interval;
+        true
+    }
+
+    fn on_ack(&mut self, ack: &Request, stream: &mut RtpStream<'_>) {
+        let Some(p) = &self.pending else { return };
+        if ack.cseq.seq != p.cseq {
+            return; // a retransmitted ACK of an earlier INVITE
+        }
+        if p.answer_in_ack {
+            let answer = media::parse_sdp(&ack.body).map_err(|e| e.to_string());
+            match answer.and_then(|a| media::read_answer(&a).map_err(|e| e.to_string())) {
+                Ok(n) => stream.set_target(MediaTarget::from_negotiated(&n)),
+                Err(e) => tracing::info!(error = %e, "no usable answer in the re-INVITE's ACK; media unchanged"),
+            }
+        }
+        self.pending = None;
+    }
 }
 
 struct Endpoint {
@@ -142,6 +245,16 @@ struct Endpoint {
     dialogs: Mutex<HashMap<DialogId, mpsc::Sender<DialogEvent>>>,
     draining: AtomicBool,
     calls_alive: Mutex<Option<mpsc::Sender<()>>>,
+    active_calls: AtomicUsize,
+}
+
+/// Counts a call task in [`Endpoint::active_calls`] while it runs.
+struct ActiveCall(Arc<Endpoint>);
+
+impl Drop for ActiveCall {
+    fn drop(&mut self) {
+        self.0.active_calls.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 struct Dispatcher(Arc<Endpoint>);
@@ -178,8 +291,11 @@ impl Endpoint {
                 req.stamp_source(flow.peer());
                 let span = tracing::debug_span!("sip", call_id = %req.call_id, method = %req.method);
                 let _enter = span.enter();
-                match self.layer.on_request(req, flow) {
+                // Configured trunks (a proxy in front of us) carry everyone's calls: no per-source cap.
+                let trusted = self.config.dialplan.borrow().trunk_for(flow.peer().ip()).is_some();
+                match self.layer.on_request(req, flow, trusted) {
                     Incoming::Absorbed => {}
+                    Incoming::OverLimit { per_source, req, flow } => self.over_limit(per_source, &req, &flow),
                     Incoming::Ack(ack) => self.on_ack(ack),
                     Incoming::New(stx, req) => self.on_new_request(stx, req),
                 }
@@ -190,6 +306,14 @@ impl Endpoint {
     /// A response to `stx`'s request, with our To tag and Server header.
     fn response(&self, stx: &ServerTxHandle, code: u16, reason: &str) -> Response {
         let mut resp = message::response_for(stx.request_headers(), code, reason, Some(stx.to_tag()));
+        // §12.1.1: a response that establishes (or refreshes) a dialog carries the request's
+        // Record-Route values, in order, so the caller's route set matches ours.
+        let invite = stx.request_headers().get("CSeq").is_some_and(|c| c.trim_end().ends_with("INVITE"));
+        if invite && (101..300).contains(&code) {
+            for rr in stx.request_headers().get_all("Record-Route") {
+                resp.headers.push("Record-Route", rr);
+            }
+        }
         resp.headers.push("Server", self.config.user_agent.clone());
         resp
     }
@@ -226,13 +350,20 @@ impl Endpoint {
             return self.reply(&stx, 481, "");
         }
         match &req.method {
+            Method::Invite if req.to.tag().is_some() => self.to_dialog(stx, req),
             Method::Invite => self.on_invite(stx, req),
             Method::Cancel => self.on_cancel(stx, req),
             Method::Bye => self.on_bye(stx, req),
+            Method::Info => self.on_info(stx, req),
             Method::Options => {
+                // §11.2: what we would do with an INVITE, and our capabilities.
                 let mut resp = self.response(&stx, 200, "OK");
                 resp.headers.push("Allow", ALLOW);
-                resp.headers.push("Accept", "application/sdp");
+                resp.headers.push("Accept", ACCEPT);
+                resp.headers.push("Accept-Encoding", "identity");
+                resp.headers.push("Accept-Language", "en, ja");
+                // No option tags: we implement no extensions that need one (RFC 3581 rport needs none).
+                resp.headers.push("Supported", "");
                 self.send(&stx, resp);
             }
             Method::Ack => {} // never a new transaction
@@ -252,15 +383,73 @@ impl Endpoint {
         }
     }
 
-    fn on_invite(self: &Arc<Self>, stx: ServerTxHandle, req: Request) {
-        if req.to.tag().is_some() {
-            // A re-INVITE in one of our dialogs: the announcement keeps its session as it
-            // is (§14.2 allows refusing a re-INVITE; the dialog goes on).
-            return self.reply(&stx, 488, "Not Acceptable Here");
+    /// A request the transaction table refused. A source over its own share is
+    /// flooding: it gets nothing (an answer would only feed it). When the whole
+    /// table is full we are overloaded, and say so statelessly (§21.5.4).
+    fn over_limit(&self, per_source: bool, req: &Request, flow: &Flow) {
+        if per_source {
+            return tracing::debug!(peer = %flow.peer(), "per-source transaction limit reached; request dropped");
         }
+        tracing::warn!("transaction table full; answering 503");
+        let mut resp = message::response_for(&req.headers, 503, "Service Unavailable", Some(&message::new_tag()));
+        resp.headers.push("Retry-After", "5");
+        if let Err(e) = self.layer.transport().send(&flow.response_flow(&req.via), resp.to_bytes()) {
+            tracing::debug!(error = %e, "503 not sent");
+        }
+    }
+
+    /// Hand a re-INVITE to its call (§14.2).
+    fn to_dialog(&self, stx: ServerTxHandle, req: Request) {
+        let events = lock(&self.dialogs).get(&Self::dialog_id(&req)).cloned();
+        match events {
+            // If the call cannot take it now, the dropped handle answers 500.
+            Some(events) => {
+                let _ = events.try_send(DialogEvent::ReInvite(stx, Box::new(req)));
+            }
+            None => self.reply(&stx, 481, ""),
+        }
+    }
+
+    /// INFO in a dialog (RFC 6086). We take DTMF from the legacy bodies every PBX
+    /// sends (`application/dtmf-relay`, `application/dtmf`); an empty INFO is a
+    /// keep-alive and gets 200; other bodies get 415 with what we accept.
+    fn on_info(&self, stx: ServerTxHandle, req: Request) {
+        let events = match req.to.tag() {
+            Some(_) => lock(&self.dialogs).get(&Self::dialog_id(&req)).cloned(),
+            None => None,
+        };
+        let Some(events) = events else {
+            return self.reply(&stx, 481, ""); // INFO exists only inside a dialog (RFC 6086 §4.2.1)
+        };
+        if req.body.is_empty() {
+            return self.reply(&stx, 200, "OK");
+        }
+        let content_type = req.header("Content-Type").unwrap_or_default();
+        match media::dtmf_from_info(content_type, &req.body) {
+            Some(digit) => {
+                self.reply(&stx, 200, "OK");
+                tracing::debug!(%digit, "DTMF (SIP INFO)");
+                let _ = events.try_send(DialogEvent::Digit(digit));
+            }
+            None => {
+                let mut resp = self.response(&stx, 415, "Unsupported Media Type");
+                resp.headers.push("Accept", "application/dtmf-relay, application/dtmf");
+                self.send(&stx, resp);
+            }
+        }
+    }
+
+    fn on_invite(self: &Arc<Self>, stx: ServerTxHandle, req: Request) {
         if self.draining.load(Ordering::SeqCst) {
             let mut resp = self.response(&stx, 503, "Service Unavailable");
             resp.headers.push("Retry-After", "30");
+            return self.send(&stx, resp);
+        }
+        if self.active_calls.fetch_add(1, Ordering::Relaxed) >= self.config.max_calls {
+            self.active_calls.fetch_sub(1, Ordering::Relaxed);
+            tracing::warn!(max_calls = self.config.max_calls, "call limit reached; answering 503");
+            let mut resp = self.response(&stx, 503, "Service Unavailable");
+            resp.headers.push("Retry-After", "5");
             return self.send(&stx, resp);
         }
         let alive = lock(&self.calls_alive).clone();
@@ -269,6 +458,7 @@ impl Endpoint {
         tokio::spawn(
             async move {
                 let _alive = alive;
+                let _active = ActiveCall(endpoint.clone());
                 endpoint.run_call(stx, req).await;
             }
             .instrument(span),
@@ -342,23 +532,29 @@ impl Endpoint {
     async fn run_call(self: Arc<Self>, stx: ServerTxHandle, req: Request) {
         let flow = stx.flow().clone();
         let dialplan = self.config.dialplan.borrow().clone();
+        let source = flow.peer().ip();
         // The dialled number is the Request-URI user part (for tel: URIs the number itself),
-        // without telephone-subscriber parameters.
-        let dialed = req
-            .uri
-            .user
-            .as_deref()
-            .map(|u| u.split(';').next().unwrap_or_default())
-            .and_then(|u| PhoneNumber::normalize(u, dialplan.country_code.as_deref()).ok());
-        let Some(dialed) = dialed else {
-            tracing::info!(uri = %req.uri, "Request-URI has no dialable number");
-            return self.reply(&stx, 404, "Not Found");
+        // without telephone-subscriber parameters; the dialplan rewrites it per trunk and
+        // normalizes it to E.164.
+        let to = req.uri.user.as_deref().map(|u| u.split(';').next().unwrap_or_default()).unwrap_or_default();
+        // Rules may match on the caller, so the caller is worked out first; an anonymous or
+        // unusable caller is refused only once we know the number exists.
+        let caller = identity::caller_identity(&req.to_rsip(), source, &dialplan);
+        let facts = CallFacts {
+            to,
+            from: caller.as_ref().ok().map(|c| &c.number),
+            source: Some(source),
+            at: chrono::Utc::now(),
         };
-        let Some(rule) = dialplan.lookup(&dialed) else {
-            tracing::info!(%dialed, "number not in the dialplan");
-            return self.reply(&stx, 404, "Not Found");
+        let routed = match dialplan.route(&facts) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::info!(uri = %req.uri, "{e}");
+                return self.reply(&stx, 404, "Not Found");
+            }
         };
-        let caller = match identity::caller_identity(&req.to_rsip(), flow.peer().ip(), &dialplan) {
+        let (rule, dialed) = (routed.rule.clone(), routed.dialed.clone());
+        let caller = match caller {
             Ok(c) => c,
             Err(IdentityError::Anonymous) => {
                 tracing::info!(%dialed, "anonymous caller refused");
@@ -369,6 +565,11 @@ impl Endpoint {
                 return self.reply(&stx, 403, "Caller number unusable");
             }
         };
+        if let Err(refused) = routed.admit(&caller) {
+            tracing::info!(%dialed, caller = %caller.number, policy = %routed.identity, "caller identity too weak for this number");
+            return self.reply(&stx, refused.code, refused.reason);
+        }
+        tracing::debug!(rule = %routed.matched_at, trunk = ?routed.trunk, "dialplan rule matched");
         tracing::info!(%dialed, caller = %caller.number, trusted = caller.trusted, action = ?rule.action, "incoming call");
         let call = IncomingCall {
             call_id: req.call_id.clone(),
@@ -380,7 +581,7 @@ impl Endpoint {
         };
         // The handler runs in its own task: if the caller cancels, the ticket logic still
         // finishes what it started, and we stop waiting for it.
-        let handling = tokio::spawn(self.handler.handle(call).in_current_span());
+        let handling = tokio::spawn(self.handler.handle(call.clone()).in_current_span());
         let decision = tokio::select! {
             r = handling => match r {
                 Ok(d) => d,
@@ -396,21 +597,60 @@ impl Endpoint {
             }
         };
         tracing::info!(?decision, "handler decided");
+        let menu = self.handler.menu(&call, &decision);
         match (rule.answer, decision) {
             (AnswerMode::MissedCall, CallDecision::Refuse { code, reason, .. }) => self.reject(&stx, code, &reason),
             // Missed-call mode never answers, so the caller is not billed.
             (AnswerMode::MissedCall, CallDecision::Announce { .. }) => self.reject(&stx, rule.reject_code, ""),
             (AnswerMode::Announce, CallDecision::Announce { prompt })
             | (AnswerMode::Announce, CallDecision::Refuse { prompt: Some(prompt), .. }) => {
-                self.answer_and_play(stx, &req, &rule, &dialed, &prompt).await
+                self.answer_and_play(stx, &req, &rule, &dialed, &prompt, menu, call).await
             }
-            (AnswerMode::Announce, CallDecision::Refuse { code, reason, prompt: None }) => {
+            (AnswerMode::Announce | AnswerMode::EarlyMedia, CallDecision::Refuse { code, reason, prompt: None }) => {
                 self.reject(&stx, code, &reason)
+            }
+            (AnswerMode::EarlyMedia, CallDecision::Announce { prompt }) => {
+                self.early_media(stx, &req, &rule, &dialed, &prompt, rule.reject_code, "").await
+            }
+            (AnswerMode::EarlyMedia, CallDecision::Refuse { code, reason, prompt: Some(prompt) }) => {
+                self.early_media(stx, &req, &rule, &dialed, &prompt, code, &reason).await
             }
         }
     }
 
-    /// 180, 200 with SDP, wait for the ACK, play the prompt, BYE (§13.3.1, §15.1.1).
+    /// Bind the call's RTP socket; on failure the INVITE is answered 500 here.
+    async fn bind_rtp(&self, stx: &ServerTxHandle) -> Option<(UdpSocket, SocketAddr)> {
+        let rtp = match UdpSocket::bind((self.config.rtp_ip, 0)).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, rtp_ip = %self.config.rtp_ip, "cannot bind an RTP socket");
+                self.reply(stx, 500, "");
+                return None;
+            }
+        };
+        match rtp.local_addr() {
+            Ok(a) => Some((rtp, a)),
+            Err(e) => {
+                tracing::error!(error = %e, "RTP socket has no local address");
+                self.reply(stx, 500, "");
+                None
+            }
+        }
+    }
+
+    /// 488 for an offer we cannot take (§13.3.1.1 / RFC 3264 §6), with a Warning saying why (§20.43).
+    fn not_acceptable(&self, stx: &ServerTxHandle, flow: &Flow) {
+        let mut resp = self.response(stx, 488, "Not Acceptable Here");
+        resp.headers.push("Warning", format!("305 {} \"Incompatible media format\"", self.advertised(flow)));
+        resp.headers.push("Accept", "application/sdp");
+        self.send(stx, resp);
+    }
+
+    /// 180, 200 with SDP, wait for the ACK, play the prompt (and the menu), BYE
+    /// (§13.3.1, §15.1.1). In between, the dialog answers re-INVITEs (hold, resume,
+    /// new address; §14.2), takes digits from RTP and INFO, and stops when the caller
+    /// hangs up.
+    #[allow(clippy::too_many_arguments)]
     async fn answer_and_play(
         &self,
         stx: ServerTxHandle,
@@ -418,6 +658,8 @@ impl Endpoint {
         rule: &Rule,
         dialed: &PhoneNumber,
         prompt_name: &str,
+        menu: Option<Menu>,
+        call: IncomingCall,
     ) {
         let flow = stx.flow().clone();
         let offer = match self.read_offer(&stx, req) {
@@ -429,29 +671,12 @@ impl Endpoint {
                 Ok(n) => Some(n),
                 Err(e) => {
                     tracing::info!(error = %e, "no acceptable media in the offer");
-                    let mut resp = self.response(&stx, 488, "Not Acceptable Here");
-                    resp.headers
-                        .push("Warning", format!("305 {} \"Incompatible media format\"", self.advertised(&flow)));
-                    resp.headers.push("Accept", "application/sdp");
-                    return self.send(&stx, resp);
+                    return self.not_acceptable(&stx, &flow);
                 }
             },
             None => None,
         };
-        let rtp = match UdpSocket::bind((self.config.rtp_ip, 0)).await {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!(error = %e, rtp_ip = %self.config.rtp_ip, "cannot bind an RTP socket");
-                return self.reply(&stx, 500, "");
-            }
-        };
-        let rtp_addr = match rtp.local_addr() {
-            Ok(a) => a,
-            Err(e) => {
-                tracing::error!(error = %e, "RTP socket has no local address");
-                return self.reply(&stx, 500, "");
-            }
-        };
+        let Some((rtp, rtp_addr)) = self.bind_rtp(&stx).await else { return };
         let session_id = media::new_session_id();
         let local_sdp = match (&offer, &negotiated) {
             (Some(o), Some(n)) => media::answer_sdp(o, n, rtp_addr, session_id),
@@ -472,7 +697,7 @@ impl Endpoint {
             return; // cancelled meanwhile
         }
         let mut ok = self.response(&stx, 200, "OK");
-        ok.headers.push("Contact", contact);
+        ok.headers.push("Contact", contact.clone());
         ok.headers.push("Allow", ALLOW);
         ok.headers.push("Content-Type", "application/sdp");
         ok.body = Bytes::from(local_sdp);
@@ -481,7 +706,8 @@ impl Endpoint {
         }
         tracing::info!(rtp = %rtp_addr, codec = ?negotiated.as_ref().map(|n| n.codec), "call answered");
 
-        let ack = match self.await_ack(&flow, ok.to_bytes(), &mut events).await {
+        let mut early_digits = Vec::new();
+        let ack = match self.await_ack(&flow, ok.to_bytes(), &mut events, &mut early_digits).await {
             AckOutcome::Ack(ack) => ack,
             AckOutcome::HungUp => return tracing::info!("caller hung up before the ACK"),
             AckOutcome::Timeout => {
@@ -502,34 +728,113 @@ impl Endpoint {
             }
         });
         let target = match &negotiated {
-            // c=0.0.0.0 (RFC 2543 hold) gives no address: only the caller's own RTP can.
-            Some(n) if n.direction.can_send() && n.remote.ip().is_unspecified() => {
-                media::wait_for_rtp(&rtp, LATE_ANSWER_RTP_WAIT).await.map(|from| (n.codec, from))
-            }
-            Some(n) if n.direction.can_send() => Some((n.codec, n.remote)),
-            Some(_) => None,
-            None => media::wait_for_rtp(&rtp, LATE_ANSWER_RTP_WAIT).await.map(|from| (Codec::Pcmu, from)),
+            Some(n) => MediaTarget::from_negotiated(n),
+            // No answer at all: PCMU (first in our offer) to wherever the caller's RTP comes from.
+            None => MediaTarget {
+                dest: None,
+                codec: Codec::Pcmu,
+                send: true,
+                telephone_event: Some(media::OUR_TELEPHONE_EVENT_PT),
+            },
         };
-        let Some((codec, dest)) = target else {
-            tracing::info!("nowhere to send the announcement; hanging up");
+        if !target.send {
+            tracing::info!("the caller does not want our media; hanging up");
             return self.send_bye(req, &flow, &local_tag).await;
-        };
+        }
+        let mut stream = RtpStream::new(&rtp, target);
+        if target.dest.is_none() {
+            // c=0.0.0.0 (RFC 2543 hold) or no answer: only the caller's own RTP can tell us.
+            match media::wait_for_rtp(&rtp, LATE_ANSWER_RTP_WAIT).await {
+                Some(from) => stream.set_target(MediaTarget { dest: Some(from), ..target }),
+                None => {
+                    tracing::info!("nowhere to send the announcement; hanging up");
+                    return self.send_bye(req, &flow, &local_tag).await;
+                }
+            }
+        }
+        for d in early_digits {
+            stream.push_digit(d);
+        }
 
-        let prompt = self.config.prompts.get_or_tone(&rule.language, prompt_name);
-        let play = media::play(&rtp, dest, &prompt, codec);
-        tokio::pin!(play);
+        let mut dialog =
+            CallDialog { session_id, version: session_id, remote_cseq: req.cseq.seq, rtp_addr, contact, pending: None };
+        let prompts = &self.config.prompts;
+        let lang = rule.language.as_str();
+        let mut queue: VecDeque<Arc<Prompt>> = VecDeque::from([prompts.get_or_tone(lang, prompt_name)]);
+        // A menu is offered only if its prompt exists: a tone cannot tell the caller what to press.
+        let menu = menu.filter(|m| match prompts.get(lang, &m.prompt) {
+            Some(p) => {
+                queue.push_back(p);
+                true
+            }
+            None => {
+                tracing::warn!(prompt = %m.prompt, lang, "menu prompt missing; no menu offered");
+                false
+            }
+        });
+        let mut menu_open = menu.is_some();
+        let mut waited = false;
+        let mut phase = match queue.pop_front() {
+            Some(p) => Phase::Play(Playback::new(p)),
+            None => Phase::Listen(Instant::now()),
+        };
         let hung_up = loop {
-            tokio::select! {
-                r = &mut play => {
-                    match r {
-                        Ok(stats) => tracing::info!(prompt = prompt_name, packets = stats.packets, to = %stats.sent_to, latched = stats.latched, "announcement played"),
-                        Err(e) => tracing::warn!(error = %e, "RTP send failed"),
+            let step = tokio::select! {
+                r = run_phase(&mut stream, &mut phase) => Step::Media(r),
+                ev = events.recv() => Step::Sip(ev),
+                _ = sleep_until(dialog.retransmit_at()), if dialog.pending.is_some() => Step::Retransmit,
+            };
+            match step {
+                Step::Media(Ok(MediaEvent::Finished)) => {
+                    if let Phase::Play(pb) = &phase {
+                        let stats = stream.stats();
+                        // late_max_us: how late the worst packet left against its 20 ms slot (pacing).
+                        let late_max_us = u64::try_from(stream.max_lateness().as_micros()).unwrap_or(u64::MAX);
+                        tracing::info!(prompt = pb.prompt().name(), packets = stats.packets, to = %stats.sent_to, latched = stats.latched, late_max_us, "announcement played");
                     }
+                    phase = match queue.pop_front() {
+                        Some(p) => Phase::Play(Playback::new(p)),
+                        None if menu_open && !waited => {
+                            waited = true;
+                            Phase::Listen(Instant::now() + self.config.menu_wait)
+                        }
+                        None => break false,
+                    };
+                }
+                Step::Media(Ok(MediaEvent::Digit(digit))) => {
+                    let offered = menu.as_ref().is_some_and(|m| m.digits.contains(digit));
+                    if !(menu_open && offered) {
+                        tracing::debug!(%digit, "digit ignored (not in the menu)");
+                        continue;
+                    }
+                    // One menu choice per call: a caller leaning on "1" gets one more mail, not ten.
+                    menu_open = false;
+                    tracing::info!(%digit, "menu choice");
+                    match tokio::time::timeout(HANDLER_TIMEOUT, self.handler.on_digit(call.clone(), digit)).await {
+                        Ok(Some(reply)) => {
+                            queue.clear();
+                            phase = Phase::Play(Playback::new(prompts.get_or_tone(lang, &reply)));
+                        }
+                        Ok(None) => {}
+                        Err(_) => tracing::error!("menu handler did not answer in time"),
+                    }
+                }
+                Step::Media(Err(e)) => {
+                    tracing::warn!(error = %e, "RTP send failed; ending the call");
                     break false;
                 }
-                ev = events.recv() => match ev {
-                    Some(DialogEvent::Bye) | None => break true,
-                    Some(DialogEvent::Ack(_)) => {} // a retransmitted ACK
+                Step::Sip(Some(DialogEvent::Bye)) | Step::Sip(None) => break true,
+                Step::Sip(Some(DialogEvent::Digit(d))) => stream.push_digit(d),
+                Step::Sip(Some(DialogEvent::Ack(ack))) => dialog.on_ack(&ack, &mut stream),
+                Step::Sip(Some(DialogEvent::ReInvite(stx, reinvite))) => {
+                    self.answer_reinvite(&mut dialog, &mut stream, stx, &reinvite)
+                }
+                Step::Retransmit => {
+                    if !dialog.retransmit(self.layer.transport(), self.layer.timers()) {
+                        // §14.2 / §13.3.1.4: no ACK for the re-INVITE's 2xx; the session is in doubt.
+                        tracing::info!("no ACK for the re-INVITE's 200 OK; ending the call");
+                        break false;
+                    }
                 }
             }
         };
@@ -543,11 +848,143 @@ impl Endpoint {
                 _ = &mut tail => break,
                 ev = events.recv() => match ev {
                     Some(DialogEvent::Bye) | None => return tracing::info!("caller hung up"),
-                    Some(DialogEvent::Ack(_)) => {}
+                    // Too late to change anything: refuse, the BYE follows (§14.2 allows it).
+                    Some(DialogEvent::ReInvite(stx, _)) => self.reply(&stx, 488, ""),
+                    Some(DialogEvent::Ack(_)) | Some(DialogEvent::Digit(_)) => {}
                 }
             }
         }
         self.send_bye(req, &flow, &local_tag).await;
+    }
+
+    /// Answer a re-INVITE in a confirmed dialog (§14.2, RFC 3264 §8): a new offer
+    /// (hold with `sendonly`/`inactive`/`c=0.0.0.0`, resume, a new address or codec)
+    /// gets an answer and the stream follows it; no offer gets our offer in the 200
+    /// and the answer is read from the ACK. An offer we cannot take is refused with
+    /// 488 and the session stays as it was.
+    fn answer_reinvite(&self, dialog: &mut CallDialog, stream: &mut RtpStream<'_>, stx: ServerTxHandle, req: &Request) {
+        // §12.2.2: requests in a dialog come with increasing CSeq; an older one is out of order.
+        if req.cseq.seq <= dialog.remote_cseq {
+            return self.reply(&stx, 500, "CSeq Out of Order");
+        }
+        dialog.remote_cseq = req.cseq.seq;
+        if dialog.pending.is_some() {
+            // §14.2: a new INVITE while the previous one is not finished (no ACK yet).
+            let mut resp = self.response(&stx, 500, "Previous INVITE Pending");
+            resp.headers.push("Retry-After", rand::random_range(0..=10u32).to_string());
+            return self.send(&stx, resp);
+        }
+        let flow = stx.flow().clone();
+        let offer = match self.read_offer(&stx, req) {
+            Ok(o) => o,
+            Err(()) => return,
+        };
+        let (sdp, target) = match &offer {
+            Some(sd) => match media::negotiate(sd) {
+                Ok(n) => {
+                    dialog.version += 1;
+                    let sdp = media::answer_sdp_version(sd, &n, dialog.rtp_addr, dialog.session_id, dialog.version);
+                    (sdp, Some(MediaTarget::from_negotiated(&n)))
+                }
+                Err(e) => {
+                    tracing::info!(error = %e, "re-INVITE offer refused; the session stays as it was");
+                    return self.not_acceptable(&stx, &flow);
+                }
+            },
+            None => {
+                dialog.version += 1;
+                (media::offer_sdp_version(dialog.rtp_addr, dialog.session_id, dialog.version), None)
+            }
+        };
+        let mut ok = self.response(&stx, 200, "OK");
+        ok.headers.push("Contact", dialog.contact.clone());
+        ok.headers.push("Allow", ALLOW);
+        ok.headers.push("Content-Type", "application/sdp");
+        ok.body = Bytes::from(sdp);
+        if stx.respond(&ok).is_err() {
+            return;
+        }
+        if let Some(t) = target {
+            tracing::info!(dest = ?t.dest, send = t.send, codec = ?t.codec, "re-INVITE: media updated");
+            stream.set_target(t);
+        }
+        let t = self.layer.timers();
+        let now = Instant::now();
+        dialog.pending = Some(PendingAck {
+            cseq: req.cseq.seq,
+            bytes: ok.to_bytes(),
+            flow,
+            next: now + t.t1,
+            interval: t.t1,
+            give_up: now + t.timeout(),
+            answer_in_ack: offer.is_none(),
+        });
+    }
+
+    /// Early media (RFC 3960, RFC 3261 §13.3.1.1): 183 with an SDP answer, the
+    /// announcement, then the final rejection. Nothing is answered, so nothing is
+    /// billed. A CANCEL (which sends 487) stops it. Without an offer in the INVITE
+    /// there is no unreliable way to give one (§13.2.1 needs 100rel, RFC 3262), so the
+    /// call is rejected at once.
+    #[allow(clippy::too_many_arguments)]
+    async fn early_media(
+        &self,
+        stx: ServerTxHandle,
+        req: &Request,
+        rule: &Rule,
+        dialed: &PhoneNumber,
+        prompt_name: &str,
+        code: u16,
+        reason: &str,
+    ) {
+        let flow = stx.flow().clone();
+        let offer = match self.read_offer(&stx, req) {
+            Ok(Some(o)) => o,
+            Ok(None) => {
+                tracing::info!("early media needs an SDP offer in the INVITE; rejecting at once");
+                return self.reject(&stx, code, reason);
+            }
+            Err(()) => return,
+        };
+        let negotiated = match media::negotiate(&offer) {
+            Ok(n) if n.direction.can_send() => n,
+            Ok(_) | Err(_) => {
+                tracing::info!("no usable media for early media; rejecting at once");
+                return self.reject(&stx, code, reason);
+            }
+        };
+        let Some((rtp, rtp_addr)) = self.bind_rtp(&stx).await else { return };
+        let mut progress = self.response(&stx, 183, "Session Progress");
+        progress.headers.push("Contact", self.contact(&flow, dialed));
+        progress.headers.push("Content-Type", "application/sdp");
+        progress.body = Bytes::from(media::answer_sdp(&offer, &negotiated, rtp_addr, media::new_session_id()));
+        if stx.respond(&progress).is_err() {
+            return; // cancelled meanwhile
+        }
+        tracing::info!(rtp = %rtp_addr, codec = ?negotiated.codec, "early media");
+        let mut stream = RtpStream::new(&rtp, MediaTarget::from_negotiated(&negotiated));
+        let mut playback = Playback::new(self.config.prompts.get_or_tone(&rule.language, prompt_name));
+        let cancelled = loop {
+            tokio::select! {
+                r = stream.play(&mut playback) => match r {
+                    Ok(MediaEvent::Finished) => break false,
+                    Ok(MediaEvent::Digit(_)) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "RTP send failed");
+                        break false;
+                    }
+                },
+                _ = stx.final_response_sent() => break true,
+            }
+        };
+        if cancelled {
+            return tracing::info!("caller cancelled during early media");
+        }
+        tokio::select! {
+            _ = sleep(PLAYOUT_TAIL) => {}
+            _ = stx.final_response_sent() => return,
+        }
+        self.reject(&stx, code, reason);
     }
 
     fn dialog_id_for_uas(invite: &Request, local_tag: &str) -> DialogId {
@@ -585,16 +1022,29 @@ impl Endpoint {
     /// Retransmit the 2xx from T1 doubling to T2 until the ACK arrives; give up after
     /// 64·T1 (§13.3.1.4). The 2xx is retransmitted end to end, over any transport: a
     /// proxy may forward it over UDP.
-    async fn await_ack(&self, flow: &Flow, ok: Bytes, events: &mut mpsc::Receiver<DialogEvent>) -> AckOutcome {
+    async fn await_ack(
+        &self,
+        flow: &Flow,
+        ok: Bytes,
+        events: &mut mpsc::Receiver<DialogEvent>,
+        digits: &mut Vec<char>,
+    ) -> AckOutcome {
         let t = self.layer.timers();
         let give_up = Instant::now() + t.timeout();
         let mut interval = t.t1;
         let mut next = Instant::now() + interval;
         loop {
             tokio::select! {
-                ev = events.recv() => return match ev {
-                    Some(DialogEvent::Ack(ack)) => AckOutcome::Ack(ack),
-                    Some(DialogEvent::Bye) | None => AckOutcome::HungUp,
+                ev = events.recv() => match ev {
+                    Some(DialogEvent::Ack(ack)) => return AckOutcome::Ack(ack),
+                    Some(DialogEvent::Bye) | None => return AckOutcome::HungUp,
+                    Some(DialogEvent::Digit(d)) => digits.push(d),
+                    // §14.2: our INVITE transaction has no ACK yet; try again shortly.
+                    Some(DialogEvent::ReInvite(stx, _)) => {
+                        let mut resp = self.response(&stx, 500, "Previous INVITE Pending");
+                        resp.headers.push("Retry-After", rand::random_range(0..=10u32).to_string());
+                        self.send(&stx, resp);
+                    }
                 },
                 _ = sleep_until(next) => {
                     if let Err(e) = self.layer.transport().send(flow, ok.clone()) {

@@ -29,6 +29,8 @@ pub enum Method {
     Cancel,
     Bye,
     Options,
+    /// In-dialog information (RFC 6086); we take DTMF from it (legacy `application/dtmf-relay`).
+    Info,
     /// Any other method token, upper-cased as received (methods are case-sensitive, §7.1,
     /// but we never act on extension methods beyond a 405).
     Other(String),
@@ -45,6 +47,7 @@ impl Method {
             "CANCEL" => Method::Cancel,
             "BYE" => Method::Bye,
             "OPTIONS" => Method::Options,
+            "INFO" => Method::Info,
             other => Method::Other(other.to_string()),
         })
     }
@@ -56,6 +59,7 @@ impl Method {
             Method::Cancel => "CANCEL",
             Method::Bye => "BYE",
             Method::Options => "OPTIONS",
+            Method::Info => "INFO",
             Method::Other(s) => s,
         }
     }
@@ -754,13 +758,9 @@ fn validate_request(
 ) -> Result<Request, ParseError> {
     let unanswerable = |why: &str| ParseError::Unanswerable(why.to_string());
     let method = Method::parse(&method).ok_or_else(|| unanswerable("bad method"))?;
+    // Without a usable Via there is nowhere to send a response (§18.2.2).
     let via = headers.get("Via").and_then(Via::parse).ok_or_else(|| unanswerable("no usable Via"))?;
-    for h in ["From", "To", "Call-ID", "CSeq"] {
-        if headers.get(h).is_none_or(|v| v.trim().is_empty()) {
-            return Err(ParseError::Unanswerable(format!("missing {h}")));
-        }
-    }
-    // From here on a response can be built, so problems are answered (never for ACK, §17.1.1.3).
+    // From here on a response can be routed, so problems are answered (never for ACK, §17.1.1.3).
     let answer = |status: u16, reason: &str| {
         if method == Method::Ack {
             ParseError::Unanswerable(format!("ACK: {reason}"))
@@ -773,6 +773,14 @@ fn validate_request(
             }
         }
     };
+    // §8.1.1: To, From, CSeq, Call-ID, Max-Forwards and Via are mandatory; we are lenient
+    // about Max-Forwards (a UAS is its last hop anyway) but need the other four to build
+    // a response the client can match (§8.2.6.2). A 400 says which one is missing.
+    for h in ["From", "To", "Call-ID", "CSeq"] {
+        if headers.get(h).is_none_or(|v| v.trim().is_empty()) {
+            return Err(answer(400, &format!("Missing {h} header")));
+        }
+    }
     if version != "SIP/2.0" {
         return Err(answer(505, "Version Not Supported"));
     }
@@ -827,8 +835,8 @@ pub fn parse_datagram(buf: &[u8]) -> Result<Message, ParseError> {
 /// An error to answer with `status` if the head is a request with enough headers to
 /// answer, otherwise an unanswerable one.
 pub fn answerable_from_head(head: &Head, status: u16, reason: &str) -> ParseError {
-    let is_answerable_request = matches!(&head.start, StartLine::Request { method, .. } if method != "ACK")
-        && ["From", "To", "Call-ID", "CSeq"].iter().all(|h| head.headers.get(h).is_some());
+    // A response needs only a usable Via to be routed (§18.2.2); the rest is copied if present.
+    let is_answerable_request = matches!(&head.start, StartLine::Request { method, .. } if method != "ACK");
     match head.headers.get("Via").and_then(Via::parse) {
         Some(via) if is_answerable_request => ParseError::Answerable {
             status,
@@ -866,6 +874,7 @@ impl Request {
             Method::Cancel => rsip::Method::Cancel,
             Method::Bye => rsip::Method::Bye,
             Method::Options => rsip::Method::Options,
+            Method::Info => rsip::Method::Info,
             Method::Other(m) => m.parse().unwrap_or(rsip::Method::Options),
         };
         let uri = rsip::Uri::try_from(self.uri.as_str()).unwrap_or_else(|_| rsip::Uri {
@@ -1107,8 +1116,15 @@ bodyEXTRA";
         // ACKs are never answered.
         let e = req(&format!("ACK sip:x@y SIP/2.0\n{base}CSeq: 1 INVITE\n\n")).unwrap_err();
         assert!(matches!(e, ParseError::Unanswerable(_)), "{e:?}");
-        // No Call-ID: drop.
+        // No Call-ID: 400 with the reason (§8.1.1 mandatory headers).
         let e = req("INVITE sip:x@y SIP/2.0\nVia: SIP/2.0/UDP h;branch=z9hG4bKa\nFrom: <sip:a@b>;tag=1\nTo: <sip:c@d>\nCSeq: 1 INVITE\n\n").unwrap_err();
+        assert!(
+            matches!(&e, ParseError::Answerable { status: 400, reason, .. } if reason == "Missing Call-ID header"),
+            "{e:?}"
+        );
+        // No Via: nowhere to answer.
+        let e = req("INVITE sip:x@y SIP/2.0\nFrom: <sip:a@b>;tag=1\nTo: <sip:c@d>\nCall-ID: c\nCSeq: 1 INVITE\n\n")
+            .unwrap_err();
         assert!(matches!(e, ParseError::Unanswerable(_)), "{e:?}");
     }
 

@@ -3,8 +3,9 @@
 //! This layer knows nothing about tickets. For each new INVITE it looks the
 //! dialled number up in the dialplan, works out who is calling
 //! ([`crate::identity`]), and asks the [`CallHandler`] what to do; then it
-//! answers (SDP + RTP announcement + BYE) or rejects, per the handler's
-//! [`CallDecision`] and the rule's answer mode.
+//! answers (SDP + RTP announcement + BYE), plays early media and rejects, or
+//! rejects, per the handler's [`CallDecision`] and the rule's answer mode. An
+//! answered call may offer a small DTMF [`Menu`] ("press 1 to resend the link").
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -21,12 +22,15 @@ pub mod transaction;
 pub mod transport;
 
 #[cfg(test)]
+mod robustness;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod testutil;
 
 pub use endpoint::{serve, SipConfig};
-pub use transaction::Timers;
+pub use transaction::{Limits, Timers};
+pub use transport::parse_untrusted;
 
 /// A new call, as the ticket logic sees it. Handed over once per INVITE
 /// server transaction: retransmissions never reach the handler.
@@ -55,7 +59,33 @@ pub enum CallDecision {
     Refuse { code: u16, reason: String, prompt: Option<String> },
 }
 
+/// A small DTMF menu offered after an answered call's announcement. Keys come as
+/// RFC 4733 telephone-events or SIP INFO; the first key in `digits` is handed to
+/// [`CallHandler::on_digit`] (one choice per call), others are ignored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Menu {
+    /// Prompt that offers the choice, played after the announcement (e.g.
+    /// `press-1-to-resend`). If it is missing, no menu is offered.
+    pub prompt: String,
+    /// The keys that mean something, e.g. `"1"`.
+    pub digits: String,
+}
+
+/// A boxed future, as the handler's methods return them.
+pub type HandlerFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
 /// The ticket logic above the SIP layer.
 pub trait CallHandler: Send + Sync + 'static {
-    fn handle(&self, call: IncomingCall) -> Pin<Box<dyn Future<Output = CallDecision> + Send + 'static>>;
+    fn handle(&self, call: IncomingCall) -> HandlerFuture<CallDecision>;
+
+    /// The menu to offer with this decision, if any (answered calls only).
+    fn menu(&self, _call: &IncomingCall, _decision: &CallDecision) -> Option<Menu> {
+        None
+    }
+
+    /// A menu key was pressed; returns the prompt to play in reply (the call then
+    /// ends after it), or `None` to carry on as if nothing was pressed.
+    fn on_digit(&self, _call: IncomingCall, _digit: char) -> HandlerFuture<Option<String>> {
+        Box::pin(async { None })
+    }
 }

@@ -209,8 +209,9 @@ async fn options_unknown_methods_and_stray_requests() {
     phone.send(&simple("OPTIONS", &phone, "")).await;
     let r = phone.response().await;
     assert_eq!(r.code, 200);
-    assert_eq!(r.headers.get("Allow"), Some("INVITE, ACK, CANCEL, BYE, OPTIONS"));
-    assert_eq!(r.headers.get("Accept"), Some("application/sdp"));
+    assert_eq!(r.headers.get("Allow"), Some("INVITE, ACK, CANCEL, BYE, OPTIONS, INFO"));
+    assert_eq!(r.headers.get("Accept"), Some("application/sdp, application/dtmf-relay, application/dtmf"));
+    assert_eq!(r.headers.get("Supported"), Some(""));
 
     phone.send(&simple("SUBSCRIBE", &phone, "")).await;
     let r = phone.response().await;
@@ -385,22 +386,6 @@ async fn caller_bye_stops_the_announcement() {
     for _ in 0..3 {
         rtp.recv_from(&mut buf).await.unwrap();
     }
-    // A re-INVITE is refused; the call goes on.
-    let reinvite_branch = super::message::new_branch();
-    let reinvite = call
-        .invite(None, "")
-        .replace(
-            &format!("To: <sip:{PURCHASE}@{}>", srv.udp),
-            &format!("To: <sip:{PURCHASE}@{}>;tag={}", srv.udp, to_tag(&ok)),
-        )
-        .replace("CSeq: 1 INVITE", "CSeq: 3 INVITE")
-        .replace(&call.branch, &reinvite_branch);
-    phone.send(&reinvite).await;
-    let refused = phone.final_response().await;
-    assert_eq!(refused.code, 488);
-    let ack = call.ack(&refused, None).replace(&call.branch, &reinvite_branch).replace("CSeq: 1 ACK", "CSeq: 3 ACK");
-    phone.send(&ack).await;
-    rtp.recv_from(&mut buf).await.unwrap();
     phone.send(&call.bye(&to_tag(&ok))).await;
     let r = phone.response().await;
     assert_eq!((r.code, r.headers.get("CSeq")), (200, Some("2 BYE")));
@@ -550,5 +535,382 @@ async fn tcp_message_without_content_length_is_refused_and_closed() {
     tokio::time::timeout(WAIT, s.read_to_end(&mut out)).await.unwrap().unwrap();
     let out = String::from_utf8_lossy(&out);
     assert!(out.starts_with("SIP/2.0 400 Content-Length required over TCP\r\n"), "{out}");
+    srv.shutdown().await;
+}
+
+// ---------------------------------------------------------------------------
+// Dialog: re-INVITE (hold/resume, late offer), DTMF menu, early media, limits
+// ---------------------------------------------------------------------------
+
+use super::message::{new_branch, Request};
+use crate::media::Direction;
+
+/// Where the gateway wants our RTP, from its SDP.
+fn rtp_target(resp: &Response) -> SocketAddr {
+    let sd = media::parse_sdp(&resp.body).unwrap();
+    SocketAddr::new(sd.media[0].connection.or(sd.connection).unwrap(), sd.media[0].port)
+}
+
+fn sdp_direction(resp: &Response) -> Option<Direction> {
+    let sd = media::parse_sdp(&resp.body).unwrap();
+    sd.media[0].direction.or(sd.direction)
+}
+
+fn origin(resp: &Response) -> String {
+    String::from_utf8_lossy(&resp.body).lines().find(|l| l.starts_with("o=")).unwrap_or_default().to_string()
+}
+
+/// Place a call and ACK its 200.
+async fn answered(phone: &Phone, call: &Call, rtp_addr: SocketAddr) -> Response {
+    phone.send(&call.invite(Some(&sdp_offer(rtp_addr, "0 101")), "")).await;
+    let ok = phone.final_response().await;
+    assert_eq!(ok.code, 200);
+    phone.send(&call.ack(&ok, None)).await;
+    ok
+}
+
+/// The BYE that ends the call (skipping any retransmitted responses), answered.
+async fn await_bye(phone: &Phone, wait: Duration) -> Request {
+    loop {
+        match phone.try_recv(wait).await.expect("a BYE from the gateway") {
+            Message::Request(r) if r.method == super::message::Method::Bye => {
+                phone.send(&ok_for(&r)).await;
+                return r;
+            }
+            _ => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn reinvite_holds_and_resumes_the_announcement() {
+    let srv = start(FakeHandler::announce("long")).await;
+    let phone = Phone::new(srv.udp).await;
+    let (rtp, rtp_addr) = rtp_socket().await;
+    let call = phone.call(PURCHASE, CALLER);
+    let ok = answered(&phone, &call, rtp_addr).await;
+    let tag = to_tag(&ok);
+    let mut buf = [0u8; 2048];
+    rtp.recv_from(&mut buf).await.unwrap();
+
+    // Hold (RFC 3264 §8.4): the caller goes sendonly, we answer recvonly and go quiet.
+    let branch = new_branch();
+    let hold = sdp_offer_dir(rtp_addr, "0 101", "sendonly", 2);
+    phone.send(&call.in_dialog("INVITE", &tag, 2, &branch, Some(("application/sdp", &hold)))).await;
+    let held = phone.final_response().await;
+    assert_eq!((held.code, held.headers.get("CSeq")), (200, Some("2 INVITE")));
+    assert_eq!(sdp_direction(&held), Some(Direction::RecvOnly));
+    // Same session, next version (RFC 3264 §8).
+    let (o1, o2) = (origin(&ok), origin(&held));
+    let id: u64 = o1.split(' ').nth(1).unwrap().parse().unwrap();
+    assert_eq!(o2, o1.replace(&format!(" {id} {id} "), &format!(" {id} {} ", id + 1)));
+    phone.send(&call.in_dialog("ACK", &tag, 2, &new_branch(), None)).await;
+    let _ = collect_rtp(&rtp, Duration::from_millis(100)).await;
+    assert!(collect_rtp(&rtp, Duration::from_millis(300)).await.is_empty(), "no RTP while on hold");
+
+    // Resume: sendrecv again; the stream restarts with the marker bit (a new talkspurt).
+    let resume = sdp_offer_dir(rtp_addr, "0 101", "sendrecv", 3);
+    phone.send(&call.in_dialog("INVITE", &tag, 3, &new_branch(), Some(("application/sdp", &resume)))).await;
+    let resumed = phone.final_response().await;
+    assert_eq!(resumed.code, 200);
+    assert_eq!(sdp_direction(&resumed), Some(Direction::SendRecv));
+    phone.send(&call.in_dialog("ACK", &tag, 3, &new_branch(), None)).await;
+    let (n, _) = rtp.recv_from(&mut buf).await.unwrap();
+    assert_eq!(buf[1] & 0x80, 0x80, "marker bit after the hold");
+    assert!(n > 12);
+
+    // An offer we cannot take: 488, and the session stays as it was (§14.2).
+    let branch = new_branch();
+    let g729 = sdp_offer_dir(rtp_addr, "18", "sendrecv", 4);
+    phone.send(&call.in_dialog("INVITE", &tag, 4, &branch, Some(("application/sdp", &g729)))).await;
+    let refused = phone.final_response().await;
+    assert_eq!(refused.code, 488);
+    phone.send(&call.in_dialog("ACK", &tag, 4, &branch, None)).await;
+    rtp.recv_from(&mut buf).await.unwrap();
+    // Out-of-order CSeq (§12.2.2).
+    phone.send(&call.in_dialog("INVITE", &tag, 3, &new_branch(), Some(("application/sdp", &resume)))).await;
+    let old = phone.final_response().await;
+    assert_eq!((old.code, old.reason.as_str()), (500, "CSeq Out of Order"));
+
+    phone.send(&call.bye(&tag).replace("CSeq: 2 BYE", "CSeq: 9 BYE")).await;
+    assert_eq!(phone.final_response().await.code, 200);
+    srv.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn reinvite_without_sdp_gets_our_offer_and_the_ack_answers() {
+    let srv = start(FakeHandler::announce("long")).await;
+    let phone = Phone::new(srv.udp).await;
+    let (_rtp, rtp_addr) = rtp_socket().await;
+    let call = phone.call(PURCHASE, CALLER);
+    let ok = answered(&phone, &call, rtp_addr).await;
+    let tag = to_tag(&ok);
+    phone.send(&call.in_dialog("INVITE", &tag, 2, &new_branch(), None)).await;
+    let offer = phone.final_response().await;
+    assert_eq!(offer.code, 200);
+    let sd = media::parse_sdp(&offer.body).unwrap();
+    assert_eq!(sd.media[0].formats, vec!["0", "8", "101"]);
+    // No ACK yet: the 2xx is retransmitted (§13.3.1.4).
+    let again = phone.final_response().await;
+    assert_eq!((again.code, again.headers.get("CSeq")), (200, Some("2 INVITE")));
+    // The answer in the ACK moves the stream: PCMA to a new address.
+    let (moved, moved_addr) = rtp_socket().await;
+    let answer = sdp_offer_dir(moved_addr, "8", "sendrecv", 2);
+    phone.send(&call.in_dialog("ACK", &tag, 2, &new_branch(), Some(("application/sdp", &answer)))).await;
+    let packets = collect_rtp(&moved, Duration::from_millis(200)).await;
+    assert!(!packets.is_empty(), "RTP follows the answer in the ACK");
+    assert!(packets.iter().all(|(_, p)| p[1] & 0x7F == 8), "PCMA as answered");
+    phone.send(&call.bye(&tag).replace("CSeq: 2 BYE", "CSeq: 3 BYE")).await;
+    loop {
+        let r = phone.response().await;
+        if r.headers.get("CSeq") == Some("3 BYE") {
+            assert_eq!(r.code, 200);
+            break;
+        }
+    }
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn dtmf_over_rtp_chooses_the_menu_once() {
+    let srv = start(FakeHandler::announce("long").with_menu()).await;
+    let phone = Phone::new(srv.udp).await;
+    let (rtp, rtp_addr) = rtp_socket().await;
+    let call = phone.call(PURCHASE, CALLER);
+    let ok = answered(&phone, &call, rtp_addr).await;
+    let target = rtp_target(&ok);
+    let mut buf = [0u8; 2048];
+    rtp.recv_from(&mut buf).await.unwrap();
+    // A key outside the menu, then "1" (each with its end packet sent three times), then
+    // "1" again: one choice per call, so the handler sees exactly one '1'.
+    for (digit, ts) in [('5', 1000u32), ('1', 5000), ('1', 9000)] {
+        for p in dtmf_packets(digit, 42, ts as u16, ts) {
+            rtp.send_to(&p, target).await.unwrap();
+        }
+    }
+    let bye = await_bye(&phone, Duration::from_secs(5)).await;
+    assert_eq!(bye.call_id, call.call_id);
+    assert_eq!(srv.handler.pressed(), vec!['1']);
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn dtmf_over_sip_info_and_other_info_bodies() {
+    let srv = start(FakeHandler::announce("long").with_menu()).await;
+    let phone = Phone::new(srv.udp).await;
+    let (rtp, rtp_addr) = rtp_socket().await;
+    let call = phone.call(PURCHASE, CALLER);
+    let ok = answered(&phone, &call, rtp_addr).await;
+    let tag = to_tag(&ok);
+    let mut buf = [0u8; 2048];
+    rtp.recv_from(&mut buf).await.unwrap();
+    // An empty INFO is a keep-alive; an unknown body is 415.
+    phone.send(&call.in_dialog("INFO", &tag, 2, &new_branch(), None)).await;
+    assert_eq!(phone.final_response().await.code, 200);
+    phone.send(&call.in_dialog("INFO", &tag, 3, &new_branch(), Some(("text/plain", "hi")))).await;
+    let r = phone.final_response().await;
+    assert_eq!(r.code, 415);
+    assert!(r.headers.get("Accept").unwrap().contains("application/dtmf-relay"));
+    let relay = "Signal=1\r\nDuration=160\r\n";
+    phone.send(&call.in_dialog("INFO", &tag, 4, &new_branch(), Some(("application/dtmf-relay", relay)))).await;
+    assert_eq!(phone.final_response().await.code, 200);
+    await_bye(&phone, Duration::from_secs(5)).await;
+    assert_eq!(srv.handler.pressed(), vec!['1']);
+    srv.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn menu_waits_for_a_key_then_hangs_up() {
+    let srv = start(FakeHandler::announce("short").with_menu()).await;
+    let phone = Phone::new(srv.udp).await;
+    let (rtp, rtp_addr) = rtp_socket().await;
+    let call = phone.call(PURCHASE, CALLER);
+    answered(&phone, &call, rtp_addr).await;
+    let t0 = Instant::now();
+    await_bye(&phone, Duration::from_secs(10)).await;
+    // Announcement (200 ms) + menu prompt (100 ms) + 4 s wait + playout tail (300 ms).
+    let took = t0.elapsed();
+    assert!(took >= Duration::from_millis(4500) && took < Duration::from_millis(4700), "{took:?}");
+    let packets = collect_rtp(&rtp, Duration::from_millis(10)).await;
+    assert_eq!(packets.len(), SHORT_PACKETS + MENU_PACKETS, "announcement, then the menu prompt");
+    assert_eq!(packets[SHORT_PACKETS].1[12], 0x33, "menu prompt after the announcement");
+    assert!(srv.handler.pressed().is_empty());
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn early_media_plays_in_183_then_rejects() {
+    let srv = start(FakeHandler::announce("short")).await;
+    let phone = Phone::new(srv.udp).await;
+    let (rtp, rtp_addr) = rtp_socket().await;
+    let call = phone.call(EARLY_MEDIA, CALLER);
+    phone.send(&call.invite(Some(&sdp_offer(rtp_addr, "8 0 101")), "")).await;
+    assert_eq!(phone.response().await.code, 100);
+    let progress = phone.response().await;
+    assert_eq!((progress.code, progress.reason.as_str()), (183, "Session Progress"));
+    assert_eq!(progress.headers.get("Content-Type"), Some("application/sdp"));
+    assert!(!to_tag(&progress).is_empty());
+    let packets = collect_rtp(&rtp, Duration::from_millis(300)).await;
+    assert_eq!(packets.len(), SHORT_PACKETS);
+    assert_eq!(packets[0].0, rtp_target(&progress), "symmetric RTP from the SDP port");
+    let rejected = phone.final_response().await;
+    assert_eq!((rejected.code, rejected.reason.as_str()), (480, "Temporarily Unavailable"));
+    assert_eq!(to_tag(&rejected), to_tag(&progress));
+    phone.send(&call.ack(&rejected, None)).await;
+
+    // Without an offer there is nothing to play to: rejected at once.
+    let call = phone.call(EARLY_MEDIA, CALLER);
+    phone.send(&call.invite(None, "")).await;
+    assert_eq!(phone.response().await.code, 100);
+    let r = phone.response().await;
+    assert_eq!(r.code, 480);
+    phone.send(&call.ack(&r, None)).await;
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn cancel_during_early_media_stops_it() {
+    let srv = start(FakeHandler::announce("long")).await;
+    let phone = Phone::new(srv.udp).await;
+    let (rtp, rtp_addr) = rtp_socket().await;
+    let call = phone.call(EARLY_MEDIA, CALLER);
+    phone.send(&call.invite(Some(&sdp_offer(rtp_addr, "0")), "")).await;
+    assert_eq!(phone.response().await.code, 100);
+    assert_eq!(phone.response().await.code, 183);
+    let mut buf = [0u8; 2048];
+    rtp.recv_from(&mut buf).await.unwrap();
+    phone.send(&call.cancel()).await;
+    let mut codes = vec![phone.response().await.code, phone.response().await.code];
+    codes.sort();
+    assert_eq!(codes, vec![200, 487]);
+    let _ = collect_rtp(&rtp, Duration::from_millis(100)).await;
+    assert!(collect_rtp(&rtp, Duration::from_millis(300)).await.is_empty(), "RTP stopped");
+    srv.shutdown().await;
+}
+
+fn options(via_sent_by: SocketAddr, rport: bool, server: SocketAddr) -> String {
+    format!(
+        "OPTIONS sip:{PURCHASE}@{server} SIP/2.0\r\nVia: SIP/2.0/UDP {via_sent_by};branch={}{}\r\nFrom: <sip:{CALLER}@x>;tag=a\r\nTo: <sip:{PURCHASE}@x>\r\nCall-ID: {}@x\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+        new_branch(),
+        if rport { ";rport" } else { "" },
+        super::message::new_tag()
+    )
+}
+
+#[tokio::test]
+async fn responses_follow_the_via() {
+    let srv = start(FakeHandler::announce("short")).await;
+    let sender = Phone::new(srv.udp).await;
+    let listener = Phone::new(srv.udp).await;
+    // No rport: the response goes to the sent-by port (RFC 3261 §18.2.2), not the source port.
+    sender.send(&options(listener.addr, false, srv.udp)).await;
+    assert_eq!(listener.response().await.code, 200);
+    assert!(sender.try_recv(Duration::from_millis(200)).await.is_none());
+    // rport: back to the source (RFC 3581 §4), whatever the Via says.
+    sender.send(&options(listener.addr, true, srv.udp)).await;
+    assert_eq!(sender.response().await.code, 200);
+    assert!(listener.try_recv(Duration::from_millis(200)).await.is_none());
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn per_source_transaction_limit_drops_floods_but_not_trunks() {
+    let limits = super::Limits { max_transactions: 1000, max_transactions_per_source: 3 };
+    let srv = start_configured(FakeHandler::announce("short"), PLAN, |c| c.limits = limits).await;
+    let phone = Phone::new(srv.udp).await;
+    for _ in 0..3 {
+        phone.send(&options(phone.addr, true, srv.udp)).await;
+        assert_eq!(phone.response().await.code, 200);
+    }
+    // The three OPTIONS transactions linger for Timer J (64·T1): a fourth is dropped.
+    phone.send(&options(phone.addr, true, srv.udp)).await;
+    assert!(phone.try_recv(Duration::from_millis(300)).await.is_none(), "flood dropped");
+    srv.shutdown().await;
+
+    // A configured trunk (a proxy carrying everyone's calls) has no per-source cap.
+    let trunk_plan = format!("{PLAN}\n[[trunks]]\nname = \"proxy\"\ncidrs = [\"127.0.0.1/32\"]\ntrust_pai = true\n");
+    let srv = start_configured(FakeHandler::announce("short"), &trunk_plan, |c| c.limits = limits).await;
+    let phone = Phone::new(srv.udp).await;
+    for _ in 0..6 {
+        phone.send(&options(phone.addr, true, srv.udp)).await;
+        assert_eq!(phone.response().await.code, 200);
+    }
+    srv.shutdown().await;
+
+    // The whole table full: 503 (overload, §21.5.4), statelessly.
+    let limits = super::Limits { max_transactions: 2, max_transactions_per_source: 100 };
+    let srv = start_configured(FakeHandler::announce("short"), PLAN, |c| c.limits = limits).await;
+    let phone = Phone::new(srv.udp).await;
+    for want in [200, 200, 503] {
+        phone.send(&options(phone.addr, true, srv.udp)).await;
+        let r = phone.response().await;
+        assert_eq!(r.code, want);
+        if want == 503 {
+            assert!(r.headers.get("Retry-After").is_some());
+        }
+    }
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn call_limit_answers_503() {
+    let slow = FakeHandler::new(CallDecision::Announce { prompt: "short".into() }, Duration::from_secs(30));
+    let srv = start_configured(slow, PLAN, |c| c.max_calls = 1).await;
+    let phone = Phone::new(srv.udp).await;
+    let first = phone.call(PURCHASE, CALLER);
+    phone.send(&first.invite(None, "")).await;
+    assert_eq!(phone.response().await.code, 100);
+    let second = phone.call(PURCHASE, CALLER);
+    phone.send(&second.invite(None, "")).await;
+    let r = phone.final_response().await;
+    assert_eq!(r.code, 503);
+    assert_eq!(r.headers.get("Call-ID"), Some(second.call_id.as_str()));
+    assert!(r.headers.get("Retry-After").is_some());
+    phone.send(&second.ack(&r, None)).await;
+    phone.send(&first.cancel()).await;
+    let mut codes = vec![phone.response().await.code, phone.response().await.code];
+    codes.sort();
+    assert_eq!(codes, vec![200, 487]);
+    srv.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn our_bye_is_retransmitted_on_timer_e_until_timer_f() {
+    let srv = start(FakeHandler::announce("short")).await;
+    let phone = Phone::new(srv.udp).await;
+    let (_rtp, rtp_addr) = rtp_socket().await;
+    let call = phone.call(PURCHASE, CALLER);
+    answered(&phone, &call, rtp_addr).await;
+    let bye = phone.request().await;
+    assert_eq!(bye.method, super::message::Method::Bye);
+    let t0 = Instant::now();
+    let mut at = Vec::new();
+    while let Some(m) = phone.try_recv(Duration::from_secs(10)).await {
+        let again = expect_request(m);
+        assert_eq!(again.via.branch(), bye.via.branch(), "a retransmission, not a new request");
+        at.push(t0.elapsed().as_millis());
+    }
+    // §17.1.2.2: Timer E from T1 doubling to T2 (500, 1000, 2000, 4000, 4000 …); Timer F at 64·T1.
+    assert_eq!(at[..5], [500, 1500, 3500, 7500, 11500]);
+    assert!(*at.last().unwrap() < 32_000, "{at:?}");
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_retransmitted_bye_gets_the_same_answer_from_timer_j() {
+    let srv = start(FakeHandler::announce("long")).await;
+    let phone = Phone::new(srv.udp).await;
+    let (_rtp, rtp_addr) = rtp_socket().await;
+    let call = phone.call(PURCHASE, CALLER);
+    let ok = answered(&phone, &call, rtp_addr).await;
+    let bye = call.bye(&to_tag(&ok));
+    phone.send(&bye).await;
+    let first = phone.final_response().await;
+    assert_eq!(first.code, 200);
+    // The dialog is gone, but the transaction remembers its answer (§17.2.2): 200, not 481.
+    phone.send(&bye).await;
+    let again = phone.final_response().await;
+    assert_eq!((again.code, again.headers.get("CSeq")), (200, Some("2 BYE")));
+    assert_eq!(to_tag(&again), to_tag(&first));
     srv.shutdown().await;
 }

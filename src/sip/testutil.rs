@@ -4,7 +4,6 @@
 use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -15,7 +14,7 @@ use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 use super::message::{self, Message, Request, Response};
-use super::{serve, CallDecision, CallHandler, IncomingCall, SipConfig, Timers};
+use super::{serve, CallDecision, CallHandler, HandlerFuture, IncomingCall, Menu, SipConfig, Timers};
 use crate::dialplan::Dialplan;
 use crate::media::{Audio, Prompt, Prompts};
 
@@ -37,25 +36,47 @@ number = "+442079460102"
 action = "usage"
 answer = "missed-call"
 reject_code = 486
+
+[[numbers]]
+number = "+442079460103"
+action = "purchase"
+answer = "early-media"
+reject_code = 480
 "#;
 
 pub const PURCHASE: &str = "+442079460100";
 pub const MISSED_CALL: &str = "+442079460101";
+pub const EARLY_MEDIA: &str = "+442079460103";
 pub const CALLER: &str = "+442079460999";
 
 /// Packets in the `short` test prompt (200 ms).
 pub const SHORT_PACKETS: usize = 10;
+/// Packets in the `menu` test prompt (100 ms).
+pub const MENU_PACKETS: usize = 5;
 
 /// A handler that records every call and answers with a fixed decision after a delay.
 pub struct FakeHandler {
     pub calls: Mutex<Vec<IncomingCall>>,
     decision: CallDecision,
     delay: Duration,
+    menu: Option<Menu>,
+    /// Menu keys handed to `on_digit`.
+    pub digits: Mutex<Vec<char>>,
 }
 
 impl FakeHandler {
     pub fn new(decision: CallDecision, delay: Duration) -> Self {
-        FakeHandler { calls: Mutex::new(Vec::new()), decision, delay }
+        FakeHandler { calls: Mutex::new(Vec::new()), decision, delay, menu: None, digits: Mutex::new(Vec::new()) }
+    }
+
+    /// Offer "press 1" (prompt `menu`); pressing it plays `short`.
+    pub fn with_menu(mut self) -> Self {
+        self.menu = Some(Menu { prompt: "menu".into(), digits: "1".into() });
+        self
+    }
+
+    pub fn pressed(&self) -> Vec<char> {
+        self.digits.lock().map(|d| d.clone()).unwrap_or_default()
     }
 
     pub fn announce(prompt: &str) -> Self {
@@ -72,7 +93,7 @@ impl FakeHandler {
 }
 
 impl CallHandler for FakeHandler {
-    fn handle(&self, call: IncomingCall) -> Pin<Box<dyn std::future::Future<Output = CallDecision> + Send + 'static>> {
+    fn handle(&self, call: IncomingCall) -> HandlerFuture<CallDecision> {
         if let Ok(mut calls) = self.calls.lock() {
             calls.push(call);
         }
@@ -81,6 +102,17 @@ impl CallHandler for FakeHandler {
             tokio::time::sleep(delay).await;
             decision
         })
+    }
+
+    fn menu(&self, _call: &IncomingCall, _decision: &CallDecision) -> Option<Menu> {
+        self.menu.clone()
+    }
+
+    fn on_digit(&self, _call: IncomingCall, digit: char) -> HandlerFuture<Option<String>> {
+        if let Ok(mut d) = self.digits.lock() {
+            d.push(digit);
+        }
+        Box::pin(async { Some("short".to_string()) })
     }
 }
 
@@ -97,6 +129,7 @@ pub fn test_prompts() -> Prompts {
     let mut prompts = Prompts::builtin();
     prompts.insert("en", Prompt::from_audio("short", Audio::Ulaw(vec![0x55; SHORT_PACKETS * 160])));
     prompts.insert("en", Prompt::from_audio("long", Audio::Ulaw(vec![0x55; 8000 * 5])));
+    prompts.insert("en", Prompt::from_audio("menu", Audio::Ulaw(vec![0x33; MENU_PACKETS * 160])));
     prompts
 }
 
@@ -105,6 +138,10 @@ pub async fn start(handler: FakeHandler) -> TestServer {
 }
 
 pub async fn start_with(handler: FakeHandler, plan: &str) -> TestServer {
+    start_configured(handler, plan, |_| {}).await
+}
+
+pub async fn start_configured(handler: FakeHandler, plan: &str, customize: impl FnOnce(&mut SipConfig)) -> TestServer {
     let plan = match Dialplan::from_sources(&[(PathBuf::from("test.toml"), plan.to_string())]) {
         Ok(p) => p,
         Err(e) => panic!("test dialplan: {e}"),
@@ -116,6 +153,7 @@ pub async fn start_with(handler: FakeHandler, plan: &str) -> TestServer {
     let mut config = SipConfig::new(dialplan_rx, Arc::new(test_prompts()), "127.0.0.1".parse().expect("ip"));
     config.timers = Timers::default();
     config.shutdown_grace = Duration::from_secs(1);
+    customize(&mut config);
     let handler = Arc::new(handler);
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(serve(udp, tcp, config, handler.clone(), async move {
@@ -219,6 +257,26 @@ impl Call {
         )
     }
 
+    /// A request inside the dialog (re-INVITE, INFO, ACK for a re-INVITE's 2xx).
+    pub fn in_dialog(&self, method: &str, to_tag: &str, cseq: u32, branch: &str, body: Option<(&str, &str)>) -> String {
+        let (ct, body) = match body {
+            Some((ct, b)) => (format!("Content-Type: {ct}\r\n"), b),
+            None => (String::new(), ""),
+        };
+        format!(
+            "{method} {} SIP/2.0\r\nVia: {}\r\nMax-Forwards: 70\r\nFrom: {}\r\nTo: <sip:{}@{}>;tag={to_tag}\r\nCall-ID: {}\r\nCSeq: {cseq} {method}\r\nContact: <sip:{}@{}>\r\n{ct}Content-Length: {}\r\n\r\n{body}",
+            self.request_uri(),
+            self.via(branch),
+            self.from(),
+            self.to_user,
+            self.server,
+            self.call_id,
+            self.from_user,
+            self.local,
+            body.len()
+        )
+    }
+
     pub fn bye(&self, to_tag: &str) -> String {
         format!(
             "BYE {} SIP/2.0\r\nVia: {}\r\nMax-Forwards: 70\r\nFrom: {}\r\nTo: <sip:{}@{}>;tag={to_tag}\r\nCall-ID: {}\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n",
@@ -238,11 +296,39 @@ pub fn ok_for(req: &Request) -> String {
 }
 
 pub fn sdp_offer(rtp: SocketAddr, payload_types: &str) -> String {
+    sdp_offer_dir(rtp, payload_types, "sendrecv", 1)
+}
+
+/// An offer with a direction attribute (hold: `sendonly`/`inactive`) and an `o=` version.
+pub fn sdp_offer_dir(rtp: SocketAddr, payload_types: &str, direction: &str, version: u32) -> String {
     format!(
-        "v=0\r\no=phone 1 1 IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\nm=audio {port} RTP/AVP {payload_types}\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n",
+        "v=0\r\no=phone 1 {version} IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\nm=audio {port} RTP/AVP {payload_types}\r\na=rtpmap:101 telephone-event/8000\r\na={direction}\r\n",
         ip = rtp.ip(),
         port = rtp.port()
     )
+}
+
+/// RFC 4733 packets for one key press, as a phone sends them: three updates with a
+/// growing duration, then the end packet three times (§2.5.1.4), one timestamp.
+pub fn dtmf_packets(digit: char, ssrc: u32, first_seq: u16, timestamp: u32) -> Vec<Vec<u8>> {
+    let event = crate::media::dtmf_event(digit).expect("a DTMF digit");
+    let mut out = Vec::new();
+    for (i, (end, duration)) in
+        [(false, 160u16), (false, 320), (false, 480), (true, 640), (true, 640), (true, 640)].into_iter().enumerate()
+    {
+        let payload = crate::media::TelephoneEvent { event, end, volume: 10, duration }.to_bytes();
+        let packet = rtp_rs::RtpPacketBuilder::new()
+            .payload_type(101)
+            .ssrc(ssrc)
+            .sequence(rtp_rs::Seq::from(first_seq.wrapping_add(i as u16)))
+            .timestamp(timestamp)
+            .marked(i == 0)
+            .payload(&payload)
+            .build()
+            .expect("RTP packet");
+        out.push(packet);
+    }
+    out
 }
 
 fn parse(bytes: &[u8]) -> Message {
@@ -300,6 +386,15 @@ impl Phone {
         let mut buf = vec![0u8; 65536];
         match tokio::time::timeout(wait, self.sock.recv_from(&mut buf)).await {
             Ok(Ok((n, _))) => Some(parse(&buf[..n])),
+            _ => None,
+        }
+    }
+
+    /// The next datagram, unparsed, or `None` after `wait`.
+    pub async fn try_recv_raw(&self, wait: Duration) -> Option<Vec<u8>> {
+        let mut buf = vec![0u8; 65536];
+        match tokio::time::timeout(wait, self.sock.recv_from(&mut buf)).await {
+            Ok(Ok((n, _))) => Some(buf[..n].to_vec()),
             _ => None,
         }
     }

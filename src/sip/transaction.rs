@@ -7,10 +7,15 @@
 //! * Non-INVITE client transactions (our BYE) retransmit over UDP until a final
 //!   response or Timer F.
 //!
+//! * The table is bounded ([`Limits`]): a source that is not a configured trunk
+//!   can hold only so many transactions at once, and the whole table has a cap,
+//!   so no flood of requests can grow memory without bound.
+//!
 //! Nothing here knows about calls or tickets; the endpoint above is the TU.
 //! All timers are tokio timers, so tests can run them under `tokio::time::pause()`.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
@@ -35,6 +40,23 @@ pub struct Timers {
 impl Default for Timers {
     fn default() -> Self {
         Timers { t1: Duration::from_millis(500), t2: Duration::from_secs(4), t4: Duration::from_secs(5) }
+    }
+}
+
+/// Bounds on the server transaction table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Live server transactions in all. A transaction lives up to 64·T1 (32 s) after
+    /// its final response (Timers H, J, L), so this caps calls per second at about
+    /// `max_transactions / 64` (two transactions per call, INVITE and BYE).
+    pub max_transactions: usize,
+    /// Live server transactions per source IP that is not a configured trunk.
+    pub max_transactions_per_source: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_transactions: 500_000, max_transactions_per_source: 1_000 }
     }
 }
 
@@ -113,6 +135,7 @@ struct Inner {
 /// One server transaction.
 pub struct ServerTx {
     key: TxKey,
+    source: IpAddr,
     invite: bool,
     flow: Flow,
     to_tag: String,
@@ -201,8 +224,14 @@ impl ServerTx {
         if let Some(layer) = self.layer.upgrade() {
             let mut table = lock(&layer.server);
             // Only remove ourselves, not a newer transaction that reused the key.
-            if table.get(&self.key).is_some_and(|t| std::ptr::eq(Arc::as_ptr(t), self)) {
-                table.remove(&self.key);
+            if table.map.get(&self.key).is_some_and(|t| std::ptr::eq(Arc::as_ptr(t), self)) {
+                table.map.remove(&self.key);
+                if let std::collections::hash_map::Entry::Occupied(mut e) = table.per_source.entry(self.source) {
+                    *e.get_mut() -= 1;
+                    if *e.get() == 0 {
+                        e.remove();
+                    }
+                }
             }
         }
     }
@@ -280,6 +309,15 @@ pub enum Incoming {
     Ack(Request),
     /// A retransmission or an ACK for a non-2xx final: handled here.
     Absorbed,
+    /// A new request refused because the table is full (`per_source`: for its source).
+    OverLimit { per_source: bool, req: Box<Request>, flow: Flow },
+}
+
+/// The server transactions, and how many each source holds.
+#[derive(Default)]
+struct ServerTable {
+    map: HashMap<TxKey, Arc<ServerTx>>,
+    per_source: HashMap<IpAddr, usize>,
 }
 
 struct ClientEntry {
@@ -291,16 +329,18 @@ struct ClientEntry {
 pub struct TransactionLayer {
     transport: Arc<Transport>,
     timers: Timers,
-    server: Mutex<HashMap<TxKey, Arc<ServerTx>>>,
+    limits: Limits,
+    server: Mutex<ServerTable>,
     client: Mutex<HashMap<String, ClientEntry>>,
 }
 
 impl TransactionLayer {
-    pub fn new(transport: Arc<Transport>, timers: Timers) -> Arc<Self> {
+    pub fn new(transport: Arc<Transport>, timers: Timers, limits: Limits) -> Arc<Self> {
         Arc::new(TransactionLayer {
             transport,
             timers,
-            server: Mutex::new(HashMap::new()),
+            limits,
+            server: Mutex::new(ServerTable::default()),
             client: Mutex::new(HashMap::new()),
         })
     }
@@ -313,12 +353,18 @@ impl TransactionLayer {
         &self.transport
     }
 
+    /// Live server transactions.
+    pub fn server_count(&self) -> usize {
+        lock(&self.server).map.len()
+    }
+
     /// Match a request to a server transaction (§17.2.3), creating one if it is new.
-    /// A new INVITE transaction answers 100 Trying at once (§17.2.1).
-    pub fn on_request(self: &Arc<Self>, req: Request, flow: Flow) -> Incoming {
+    /// A new INVITE transaction answers 100 Trying at once (§17.2.1). `trusted`
+    /// sources (configured trunks) are exempt from the per-source limit.
+    pub fn on_request(self: &Arc<Self>, req: Request, flow: Flow, trusted: bool) -> Incoming {
         let key = TxKey::for_request(&req);
         let mut table = lock(&self.server);
-        if let Some(tx) = table.get(&key).cloned() {
+        if let Some(tx) = table.map.get(&key).cloned() {
             drop(table);
             if req.method == Method::Ack {
                 let mut inner = lock(&tx.inner);
@@ -345,11 +391,21 @@ impl TransactionLayer {
         if req.method == Method::Ack {
             return Incoming::Ack(req);
         }
+        let source = flow.peer().ip();
+        let held = table.per_source.get(&source).copied().unwrap_or(0);
+        if table.map.len() >= self.limits.max_transactions {
+            return Incoming::OverLimit { per_source: false, req: Box::new(req), flow };
+        }
+        if !trusted && held >= self.limits.max_transactions_per_source {
+            return Incoming::OverLimit { per_source: true, req: Box::new(req), flow };
+        }
         let (final_sent, _) = watch::channel(false);
         let tx = Arc::new(ServerTx {
             key: key.clone(),
+            source,
             invite: req.method == Method::Invite,
-            flow,
+            // §18.2.2 / RFC 3581: where responses go is decided by the top Via.
+            flow: flow.response_flow(&req.via),
             to_tag: message::new_tag(),
             request_headers: req.headers.clone(),
             timers: self.timers,
@@ -359,7 +415,8 @@ impl TransactionLayer {
             ack: Notify::new(),
             final_sent,
         });
-        table.insert(key, tx.clone());
+        table.map.insert(key, tx.clone());
+        *table.per_source.entry(source).or_insert(0) += 1;
         drop(table);
         if tx.invite {
             let trying = message::response_for(&req.headers, 100, "Trying", None);
@@ -372,7 +429,7 @@ impl TransactionLayer {
 
     /// The INVITE server transaction `key` names, if it still exists.
     pub fn find(&self, key: &TxKey) -> Option<Arc<ServerTx>> {
-        lock(&self.server).get(key).cloned()
+        lock(&self.server).map.get(key).cloned()
     }
 
     /// Hand a response to the client transaction it belongs to (§17.1.3: top Via

@@ -9,19 +9,26 @@
 //! Sending is non-blocking: UDP is fire-and-forget (the transaction layer
 //! retransmits), and a TCP connection has a bounded outgoing queue drained by
 //! its own writer task, so a peer that stops reading cannot stall the endpoint.
+//!
+//! Limits: a message is at most [`MAX_MESSAGE_BYTES`] (a TCP peer that sends more
+//! without a complete message is cut off), there are at most
+//! [`MAX_TCP_CONNECTIONS`] connections ([`MAX_TCP_CONNECTIONS_PER_IP`] per source
+//! address), and a connection that sends nothing for [`TCP_IDLE`] is closed.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::{mpsc, watch};
 
-use super::message::{self, Message, ParseError, MAX_MESSAGE_BYTES};
+use super::message::{self, Message, ParseError, Via, MAX_MESSAGE_BYTES};
 
 /// Receives every parsed message. Called on the receive loop, so it must not block.
 pub trait Dispatch: Send + Sync + 'static {
@@ -30,6 +37,24 @@ pub trait Dispatch: Send + Sync + 'static {
 
 /// Outgoing queue depth per TCP connection; a peer this far behind is not reading.
 const TCP_QUEUE: usize = 256;
+/// Open TCP connections in all, and from one source address.
+pub const MAX_TCP_CONNECTIONS: usize = 4096;
+pub const MAX_TCP_CONNECTIONS_PER_IP: usize = 256;
+/// A connection that sends nothing (not even an RFC 5626 keep-alive) this long is closed.
+/// Calls on it can still send (our BYE): the writer lives while anyone holds the flow.
+pub const TCP_IDLE: Duration = Duration::from_secs(300);
+/// Socket buffers for the SIP UDP socket: a burst of thousands of INVITEs must not
+/// overflow the kernel's default ~200 KiB while the endpoint is busy.
+pub const UDP_BUFFER_BYTES: usize = 4 * 1024 * 1024;
+
+/// Ask for bigger kernel buffers on a UDP socket; the kernel may cap them
+/// (`net.core.rmem_max`), which only costs drops under load.
+pub fn set_udp_buffers(socket: &UdpSocket, bytes: usize) {
+    let sock = socket2::SockRef::from(socket);
+    if let Err(e) = sock.set_recv_buffer_size(bytes).and_then(|_| sock.set_send_buffer_size(bytes)) {
+        tracing::debug!(error = %e, "could not set UDP socket buffer sizes");
+    }
+}
 
 /// The sending side of one TCP connection.
 #[derive(Clone)]
@@ -70,6 +95,27 @@ impl Flow {
     /// Reliable transports get no retransmissions (§17.1.1.2, §17.2.1).
     pub fn is_reliable(&self) -> bool {
         matches!(self, Flow::Tcp { .. })
+    }
+
+    /// Where responses to a request that came on this flow with top Via `via` go
+    /// (RFC 3261 §18.2.2). Reliable transports answer on the same connection. Over
+    /// UDP, with `rport` (RFC 3581 §4, filled in on receipt) the response goes back to
+    /// the packet's source, which also works through NAT; otherwise to the `received`
+    /// address (or the sent-by address) at the sent-by port, 5060 by default.
+    pub fn response_flow(&self, via: &Via) -> Flow {
+        let Flow::Udp { peer, local } = self else {
+            return self.clone();
+        };
+        if via.param("rport").is_some_and(|p| p.value.is_some()) {
+            return self.clone();
+        }
+        let ip = via
+            .param("received")
+            .and_then(|p| p.value.as_deref())
+            .and_then(|r| r.parse::<IpAddr>().ok())
+            .or_else(|| via.host.parse::<IpAddr>().ok())
+            .unwrap_or(peer.ip());
+        Flow::Udp { peer: SocketAddr::new(ip, via.port.unwrap_or(5060)), local: *local }
     }
 
     /// The transport token for Via and `;transport=` (§18.1, §20.42).
@@ -115,7 +161,7 @@ fn answer_parse_error(transport: &Transport, flow: &Flow, err: ParseError) {
             }
             tracing::debug!(peer = %flow.peer(), status, reason, "answering a malformed request");
             let resp = message::response_for(&headers, status, &reason, None);
-            if let Err(e) = transport.send(flow, resp.to_bytes()) {
+            if let Err(e) = transport.send(&flow.response_flow(&via), resp.to_bytes()) {
                 tracing::debug!(error = %e, "could not send error response");
             }
         }
@@ -177,6 +223,7 @@ pub async fn run_tcp(
     mut stop: watch::Receiver<bool>,
 ) {
     static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+    let open = Arc::new(Mutex::new(HashMap::<IpAddr, usize>::new()));
     loop {
         tokio::select! {
             changed = stop.changed() => {
@@ -186,14 +233,57 @@ pub async fn run_tcp(
             }
             r = listener.accept() => match r {
                 Ok((stream, peer)) => {
+                    let Some(slot) = ConnSlot::take(&open, peer.ip()) else {
+                        tracing::debug!(%peer, "too many TCP connections; refusing");
+                        drop(stream);
+                        continue;
+                    };
                     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-                    tokio::spawn(run_connection(stream, peer, id, transport.clone(), dispatch.clone()));
+                    let (transport, dispatch) = (transport.clone(), dispatch.clone());
+                    tokio::spawn(async move {
+                        let _slot = slot;
+                        run_connection(stream, peer, id, transport, dispatch).await;
+                    });
                 }
                 Err(e) => {
                     // EMFILE and friends: back off a little instead of spinning.
                     tracing::warn!(error = %e, "TCP accept failed");
                     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                 }
+            }
+        }
+    }
+}
+
+/// A counted place in the TCP connection table, given back on drop.
+struct ConnSlot {
+    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    ip: IpAddr,
+}
+
+impl ConnSlot {
+    fn take(open: &Arc<Mutex<HashMap<IpAddr, usize>>>, ip: IpAddr) -> Option<ConnSlot> {
+        let mut table = open.lock().unwrap_or_else(|p| p.into_inner());
+        let total: usize = table.values().sum();
+        let mine = table.entry(ip).or_insert(0);
+        if total >= MAX_TCP_CONNECTIONS || *mine >= MAX_TCP_CONNECTIONS_PER_IP {
+            if *mine == 0 {
+                table.remove(&ip);
+            }
+            return None;
+        }
+        *mine += 1;
+        Some(ConnSlot { open: open.clone(), ip })
+    }
+}
+
+impl Drop for ConnSlot {
+    fn drop(&mut self) {
+        let mut table = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = table.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                table.remove(&self.ip);
             }
         }
     }
@@ -302,16 +392,66 @@ async fn run_connection(
                 }
             }
         }
-        match rd.read_buf(&mut buf).await {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(e) => {
+        match tokio::time::timeout(TCP_IDLE, rd.read_buf(&mut buf)).await {
+            Ok(Ok(0)) => break,
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
                 tracing::debug!(error = %e, "TCP read failed");
+                break;
+            }
+            Err(_) => {
+                tracing::debug!(%peer, id, "closing idle TCP connection");
                 break;
             }
         }
     }
     tracing::debug!(%peer, id, "TCP connection closed by peer or framing");
+}
+
+/// Everything the network can make the SIP layer parse, in one call: the bytes as a
+/// UDP datagram and as a TCP byte stream, and for each request its conversion to
+/// rsip, its SDP body and INFO digits. The entry point of the fuzz target (`fuzz/`)
+/// and of the mutation test over `tests/corpus/sip/`; it must never panic.
+pub fn parse_untrusted(data: &[u8]) -> usize {
+    fn exercise(msg: &Message) -> usize {
+        match msg {
+            Message::Request(req) => {
+                let rs = req.to_rsip();
+                let mut n = rs.headers.iter().count();
+                if let Ok(sd) = crate::media::parse_sdp(&req.body) {
+                    n += sd.media.len();
+                    if let Ok(neg) = crate::media::negotiate(&sd) {
+                        let answer = crate::media::answer_sdp(&sd, &neg, SocketAddr::from(([127, 0, 0, 1], 4000)), 1);
+                        n += answer.len();
+                    }
+                }
+                if let Some(ct) = req.header("Content-Type") {
+                    n += usize::from(crate::media::dtmf_from_info(ct, &req.body).is_some());
+                }
+                let mut via = req.via.clone();
+                via.stamp_source(SocketAddr::from(([192, 0, 2, 1], 5060)));
+                n += message::response_for(&req.headers, 400, "", Some("t")).to_bytes().len();
+                n + via.to_string().len()
+            }
+            Message::Response(resp) => resp.to_bytes().len(),
+        }
+    }
+    let mut n = match message::parse_datagram(data) {
+        Ok(msg) => exercise(&msg),
+        Err(e) => e.to_string().len(),
+    };
+    let mut buf = BytesMut::from(data);
+    for _ in 0..64 {
+        match take_frame(&mut buf) {
+            Frame::Message(head, body) => match message::finish(head, body) {
+                Ok(msg) => n += exercise(&msg),
+                Err(e) => n += e.to_string().len(),
+            },
+            Frame::Ping => n += 1,
+            Frame::NeedMore | Frame::Fatal(_) => break,
+        }
+    }
+    n
 }
 
 #[cfg(test)]
