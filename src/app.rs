@@ -17,11 +17,18 @@ pub struct App {
     pub links: Links,
     pub templates: Templates,
     pub dialplan: DialplanHandle,
+    /// Reloads of the dialplan: generation, failures, last error (for `/healthz`, `/dialplan`).
+    pub dialplan_status: crate::dialplan::reload::SharedStatus,
     /// Poke the mail worker after an enqueue.
     pub mail_wake: Arc<Notify>,
     pub carrier_mail_template: String,
     /// No SMTP configured: the `/outbox` page shows what was "sent".
     pub local_outbox: bool,
+    /// The payment methods and the callback signing secret.
+    pub payments: crate::payment::Payments,
+    /// Bearer token of the admin API (`None`: API off).
+    pub admin_token: Option<String>,
+    pub fee_per_ticket: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +39,16 @@ pub enum AppError {
     Mail(#[from] MailError),
     #[error(transparent)]
     Link(#[from] crate::links::LinkError),
+    #[error(transparent)]
+    Domain(#[from] crate::domain::DomainError),
+    #[error(transparent)]
+    Payment(#[from] crate::payment::PaymentError),
+}
+
+impl crate::store::IsConflict for AppError {
+    fn is_conflict(&self) -> bool {
+        matches!(self, AppError::Store(StoreError::Conflict))
+    }
 }
 
 /// The event fields mail templates use.
@@ -104,5 +121,47 @@ impl App {
         });
         self.queue_mail(tx, user, "issue-guide", &ctx, at).await?;
         Ok(())
+    }
+
+    /// Apply a settled payment, wherever the result came from (the order form,
+    /// a card challenge, a provider callback, the admin API): approved → the
+    /// issue guide goes to the ticket's phone (and a copy to a buyer who gave
+    /// it away); declined → the seats go back on sale and the buyer gets an
+    /// apology with a fresh purchase link. Returns the decline reason, if any.
+    pub async fn settle_payment(
+        &self,
+        tx: &mut StoreTx,
+        p: &mut Purchase,
+        event: &EventView,
+        result: &crate::domain::PaymentResult,
+        actor: &str,
+        at: i64,
+    ) -> Result<Option<String>, AppError> {
+        use crate::domain::PaymentResult;
+        let transitions = p.settle(result)?;
+        tx.save_purchase(p, &transitions, actor, at).await?;
+        let holder = tx.phone_user(&p.phone).await?;
+        let payer = tx.phone_user_by_number(&p.user_number).await?;
+        match result {
+            PaymentResult::Approved { .. } => {
+                if let Some(h) = &holder {
+                    self.queue_issue_guide(tx, h, p, event, at).await?;
+                }
+                if let Some(b) = payer.as_ref().filter(|b| b.phone != p.phone) {
+                    self.queue_issue_guide(tx, b, p, event, at).await?;
+                }
+                Ok(None)
+            }
+            PaymentResult::Declined { reason } => {
+                tx.release_seats(&p.id, at).await?;
+                // Seed 000: on decline, an apology with a fresh purchase URL.
+                if let Some(b) = payer.as_ref().or(holder.as_ref()) {
+                    let url = self.links.url(crate::links::Purpose::Purchase, &b.phone, None, at)?;
+                    let ctx = serde_json::json!({"url": url, "event": MailEvent::from(event), "reason": reason});
+                    self.queue_mail(tx, b, "payment-declined", &ctx, at).await?;
+                }
+                Ok(Some(reason.clone()))
+            }
+        }
     }
 }

@@ -18,8 +18,8 @@ use crate::app::{App, AppError, MailEvent};
 use crate::dialplan::Action;
 use crate::domain::{DomainError, IssueOutcome, PaymentStatus, UsageOutcome};
 use crate::links::Purpose;
-use crate::sip::{CallDecision, CallHandler, IncomingCall};
-use crate::store::{now, CallRecord, PhoneUser, StoreTx};
+use crate::sip::{CallDecision, CallHandler, HandlerFuture, IncomingCall, Menu};
+use crate::store::{now, CallRecord, PhoneUser, Store, StoreTx};
 
 /// The [`CallHandler`] the SIP endpoint calls for every new INVITE.
 pub struct Calls {
@@ -56,6 +56,56 @@ impl CallHandler for Calls {
             .instrument(span),
         )
     }
+
+    /// "Press 1 to resend": after a purchase link or a ticket went out.
+    fn menu(&self, call: &IncomingCall, decision: &CallDecision) -> Option<Menu> {
+        match (call.rule.action, decision) {
+            (Action::Purchase | Action::Issue, CallDecision::Announce { .. }) => {
+                Some(Menu { prompt: "press-1-to-resend".into(), digits: "1".into() })
+            }
+            _ => None,
+        }
+    }
+
+    fn on_digit(&self, call: IncomingCall, digit: char) -> HandlerFuture<Option<String>> {
+        let app = self.app.clone();
+        let span = tracing::info_span!("menu", call_id = %call.call_id, %digit);
+        Box::pin(
+            async move {
+                if digit != '1' {
+                    return None;
+                }
+                match Store::retry(|| resend(&app, &call)).await {
+                    Ok(prompt) => prompt,
+                    Err(e) => {
+                        tracing::error!(error = %e, "resend failed");
+                        Some("service-error".into())
+                    }
+                }
+            }
+            .instrument(span),
+        )
+    }
+}
+
+/// Menu "1": the call's own work once more, in a new transaction without claiming
+/// the call key (the call is already counted): a fresh purchase link, or the
+/// ticket mail again (the domain re-sends, never re-issues). Returns the prompt.
+async fn resend(app: &App, call: &IncomingCall) -> Result<Option<String>, AppError> {
+    let at = now();
+    let actor = format!("call:{}:menu", call.call_id);
+    let mut tx = app.store.begin().await?;
+    let decision = match call.rule.action {
+        Action::Purchase => purchase(app, &mut tx, call, &actor, at).await?,
+        Action::Issue => issue(app, &mut tx, call, &actor, at).await?,
+        _ => return Ok(None),
+    };
+    tx.commit().await?;
+    app.mail_wake.notify_one();
+    Ok(match decision {
+        CallDecision::Announce { prompt } | CallDecision::Refuse { prompt: Some(prompt), .. } => Some(prompt),
+        CallDecision::Refuse { prompt: None, .. } => None,
+    })
 }
 
 fn refuse(code: u16, reason: &str, prompt: &str) -> CallDecision {
@@ -89,7 +139,13 @@ fn decode(s: &str) -> CallDecision {
     }
 }
 
+/// One call, as one transaction; run again from the start if another gateway
+/// (or a concurrent call from the same phone) changed the same purchase first.
 async fn handle(app: &App, call: &IncomingCall) -> Result<CallDecision, AppError> {
+    Store::retry(|| attempt(app, call)).await
+}
+
+async fn attempt(app: &App, call: &IncomingCall) -> Result<CallDecision, AppError> {
     let at = now();
     let key = format!("{} {}", call.call_id, call.cseq);
     let source = format!("{:?}", call.caller.source);
@@ -137,7 +193,12 @@ async fn purchase(
     at: i64,
 ) -> Result<CallDecision, AppError> {
     let user = tx.touch_phone_user(&call.caller.number, &call.rule.language, at).await?;
-    let url = app.links.url(Purpose::Purchase, &user.phone, None, at)?;
+    let mut url = app.links.url(Purpose::Purchase, &user.phone, None, at)?;
+    // A purchase number bound to one event (a per-event number in the dialplan) links
+    // straight to that event's page rather than to the list of all events.
+    if let Some(event) = &call.rule.event {
+        url = format!("{url}/events/{event}");
+    }
     let ctx = json!({"url": url, "phone": user.phone.as_str(), "user_number": user.user_number});
     app.queue_mail(tx, &user, "purchase-link", &ctx, at).await?;
     tx.journal("phone-user", &user.user_number, "purchase-link-sent", None, None, actor, "{}").await?;

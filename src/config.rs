@@ -15,6 +15,9 @@
 //! | `signing_key` | `DIALTICKET_SIGNING_KEY` | `var/signing-key.pem` (generated if absent) |
 //! | `carrier_mail_template` | `DIALTICKET_CARRIER_MAIL_TEMPLATE` | `{e164}@sms.example.net` |
 //! | `rtp_ip` | `DIALTICKET_RTP_IP` | the IP of `sip_listen` |
+//! | `payment_secret` | `DIALTICKET_PAYMENT_SECRET` | derived from the signing key: HMAC key of payment callbacks |
+//! | `admin_token` | `DIALTICKET_ADMIN_TOKEN` | unset: the admin API (`/admin/…`) is off |
+//! | `fee_per_ticket` | `DIALTICKET_FEE_PER_TICKET` | `100` (minor units billed to organizers per ticket) |
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -37,6 +40,12 @@ pub struct Config {
     /// Mail address for callers without a registered one: `{e164}` → `+8190…`, `{digits}` → `8190…`.
     pub carrier_mail_template: String,
     pub rtp_ip: Option<IpAddr>,
+    /// HMAC key payment providers sign callbacks with; `None` = derived from the signing key.
+    pub payment_secret: Option<String>,
+    /// Bearer token for the admin API; `None` turns the API off.
+    pub admin_token: Option<String>,
+    /// Fee billed to organizers per ticket sold, in the event currency's minor units.
+    pub fee_per_ticket: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +71,9 @@ struct FileConfig {
     signing_key: Option<PathBuf>,
     carrier_mail_template: Option<String>,
     rtp_ip: Option<String>,
+    payment_secret: Option<String>,
+    admin_token: Option<String>,
+    fee_per_ticket: Option<i64>,
 }
 
 impl Default for Config {
@@ -79,6 +91,9 @@ impl Default for Config {
             signing_key: "var/signing-key.pem".into(),
             carrier_mail_template: "{e164}@sms.example.net".into(),
             rtp_ip: None,
+            payment_secret: None,
+            admin_token: None,
+            fee_per_ticket: 100,
         }
     }
 }
@@ -149,6 +164,24 @@ impl Config {
                 value: v.clone(),
                 message: e.to_string(),
             })?);
+        }
+        c.payment_secret = pick("payment_secret", fc.payment_secret);
+        c.admin_token = pick("admin_token", fc.admin_token);
+        if let Some(t) = &c.admin_token {
+            if t.len() < 16 {
+                return Err(ConfigError::Value {
+                    key: "admin_token".into(),
+                    value: "(hidden)".into(),
+                    message: "must be at least 16 characters".into(),
+                });
+            }
+        }
+        if let Some(v) = pick("fee_per_ticket", fc.fee_per_ticket.map(|f| f.to_string())) {
+            c.fee_per_ticket = v.parse().ok().filter(|f: &i64| *f >= 0).ok_or_else(|| ConfigError::Value {
+                key: "fee_per_ticket".into(),
+                value: v.clone(),
+                message: "must be a whole number ≥ 0".into(),
+            })?;
         }
         if let Some(url) = &c.smtp_url {
             if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {

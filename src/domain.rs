@@ -22,6 +22,10 @@ pub enum PaymentStatus {
     Pending,
     Paid,
     Declined,
+    /// Paid, then cancelled before the cancellable date: money returned.
+    Refunded,
+    /// The hold ran out before payment.
+    Expired,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,7 +55,13 @@ macro_rules! str_enum {
         }
     };
 }
-str_enum!(PaymentStatus { Pending => "pending", Paid => "paid", Declined => "declined" });
+str_enum!(PaymentStatus {
+    Pending => "pending",
+    Paid => "paid",
+    Declined => "declined",
+    Refunded => "refunded",
+    Expired => "expired",
+});
 str_enum!(IssueGuideState { NotSent => "not-sent", Sent => "sent" });
 str_enum!(AdmissionState { None => "none", PermitIssued => "permit-issued", Admitted => "admitted" });
 
@@ -79,6 +89,8 @@ pub struct Purchase {
     pub admission: AdmissionState,
     pub permit_issued_at: Option<Timestamp>,
     pub admitted_at: Option<Timestamp>,
+    /// Until when an unpaid reservation holds its seats (default: `reserved_at + HOLD_SECS`).
+    pub hold_until: Option<Timestamp>,
 }
 
 /// One state change, to be written to the journal.
@@ -109,7 +121,33 @@ pub enum DomainError {
     AlreadyAdmitted { at: Timestamp },
     #[error("outside the admission window")]
     OutsideAdmissionWindow,
+    #[error("the cancellation deadline has passed")]
+    TooLateToCancel,
+    #[error("a ticket used for admission cannot be cancelled")]
+    CannotCancelAdmitted,
+    #[error("only a paid purchase can be cancelled")]
+    NotCancellable,
+    #[error("the hold has not expired yet")]
+    HoldNotExpired,
 }
+
+/// The one-word state of a purchase, derived from its fields (seed 000 fig. 5's
+/// columns stay the source of truth; this is what pages and the journal show).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PurchaseState {
+    Reserved,
+    PaymentFailed,
+    Expired,
+    Paid,
+    IssueGuided,
+    Issued,
+    Admitted,
+    Cancelled,
+}
+
+/// How long an unpaid reservation holds its seats.
+pub const HOLD_SECS: Timestamp = 15 * 60;
 
 /// The result of a payment attempt as reported by a provider.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,7 +226,72 @@ impl Purchase {
             admission: AdmissionState::None,
             permit_issued_at: None,
             admitted_at: None,
+            hold_until: None,
         }
+    }
+
+    pub fn state(&self) -> PurchaseState {
+        match self.payment_status {
+            PaymentStatus::Pending => PurchaseState::Reserved,
+            PaymentStatus::Declined => PurchaseState::PaymentFailed,
+            PaymentStatus::Expired => PurchaseState::Expired,
+            PaymentStatus::Refunded => PurchaseState::Cancelled,
+            PaymentStatus::Paid => match (self.admission, self.issued, self.issue_guide) {
+                (AdmissionState::Admitted, _, _) => PurchaseState::Admitted,
+                (_, true, _) => PurchaseState::Issued,
+                (_, false, IssueGuideState::Sent) => PurchaseState::IssueGuided,
+                _ => PurchaseState::Paid,
+            },
+        }
+    }
+
+    /// Seats are held by pending, paid (and so issued/admitted) purchases.
+    pub fn holds_seats(&self) -> bool {
+        matches!(self.payment_status, PaymentStatus::Pending | PaymentStatus::Paid)
+    }
+
+    /// Cancel a paid purchase before its cancellable date: the money is refunded
+    /// and the seats go back on sale (the store's part).
+    pub fn cancel(&mut self, now: Timestamp) -> Result<Vec<Transition>, DomainError> {
+        if self.payment_status != PaymentStatus::Paid {
+            return Err(DomainError::NotCancellable);
+        }
+        if self.admission == AdmissionState::Admitted {
+            return Err(DomainError::CannotCancelAdmitted);
+        }
+        if now > self.cancellable_until {
+            return Err(DomainError::TooLateToCancel);
+        }
+        self.payment_status = PaymentStatus::Refunded;
+        Ok(vec![Transition::new("cancel", "paid", "refunded")])
+    }
+
+    /// When an unpaid reservation lets its seats go.
+    pub fn hold_deadline(&self) -> Timestamp {
+        self.hold_until.unwrap_or(self.reserved_at + HOLD_SECS)
+    }
+
+    /// The payment provider took the order but the money comes later
+    /// (convenience-store payment, a card challenge): keep the seats until `hold_until`.
+    pub fn await_payment(&mut self, reference: &str, hold_until: Timestamp) -> Result<Vec<Transition>, DomainError> {
+        if self.payment_status != PaymentStatus::Pending {
+            return Err(DomainError::AlreadySettled(self.payment_status.as_str()));
+        }
+        self.payment_ref = Some(reference.to_string());
+        self.hold_until = Some(hold_until);
+        Ok(vec![Transition::new("payment-awaited", "pending", "pending")])
+    }
+
+    /// An unpaid hold that ran out: the seats go back on sale.
+    pub fn expire(&mut self, now: Timestamp) -> Result<Vec<Transition>, DomainError> {
+        if self.payment_status != PaymentStatus::Pending {
+            return Err(DomainError::AlreadySettled(self.payment_status.as_str()));
+        }
+        if now < self.hold_deadline() {
+            return Err(DomainError::HoldNotExpired);
+        }
+        self.payment_status = PaymentStatus::Expired;
+        Ok(vec![Transition::new("payment", "pending", "expired")])
     }
 
     /// Settle the payment. Approval sends the issue guide (its mail is the caller's business).
@@ -236,7 +339,7 @@ impl Purchase {
         window: AdmissionWindow,
         now: Timestamp,
     ) -> Result<(UsageOutcome, Vec<Transition>), DomainError> {
-        if !self.issued {
+        if !self.issued || self.payment_status != PaymentStatus::Paid {
             return Err(DomainError::NotIssued);
         }
         if self.admission == AdmissionState::Admitted {
@@ -264,6 +367,9 @@ impl Purchase {
 
     /// Staff admit the holder, once.
     pub fn admit(&mut self, now: Timestamp) -> Result<Vec<Transition>, DomainError> {
+        if self.payment_status != PaymentStatus::Paid {
+            return Err(DomainError::NotPaid);
+        }
         match self.admission {
             AdmissionState::None => Err(DomainError::NoPermit),
             AdmissionState::Admitted => Err(DomainError::AlreadyAdmitted { at: self.admitted_at.unwrap_or(now) }),
@@ -335,7 +441,7 @@ mod tests {
     fn never_admitted_unless_issued_and_inside_window() {
         let mut p = purchase();
         assert_eq!(p.usage_call(WINDOW, 1500), Err(DomainError::NotIssued));
-        assert_eq!(p.admit(1500), Err(DomainError::NoPermit));
+        assert_eq!(p.admit(1500), Err(DomainError::NotPaid));
         p.settle(&PaymentResult::Approved { reference: "x".into() }).unwrap();
         p.issue_call(5).unwrap();
         assert_eq!(p.usage_call(WINDOW, 999), Err(DomainError::OutsideAdmissionWindow));
@@ -350,6 +456,99 @@ mod tests {
         }
         for s in [PaymentStatus::Pending, PaymentStatus::Paid, PaymentStatus::Declined] {
             assert_eq!(PaymentStatus::parse(s.as_str()), Some(s));
+        }
+    }
+
+    #[test]
+    fn cancel_and_expire() {
+        let mut p = purchase();
+        assert_eq!(p.cancel(0), Err(DomainError::NotCancellable));
+        assert_eq!(p.expire(HOLD_SECS - 1), Err(DomainError::HoldNotExpired));
+        let mut held = p.clone();
+        held.expire(HOLD_SECS).unwrap();
+        assert_eq!((held.state(), held.holds_seats()), (PurchaseState::Expired, false));
+        p.settle(&PaymentResult::Approved { reference: "x".into() }).unwrap();
+        assert_eq!(p.state(), PurchaseState::IssueGuided);
+        assert_eq!(p.cancel(101), Err(DomainError::TooLateToCancel));
+        p.cancel(100).unwrap();
+        assert_eq!((p.state(), p.holds_seats()), (PurchaseState::Cancelled, false));
+        assert_eq!(p.issue_call(5), Err(DomainError::NotPaid));
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        #[derive(Debug, Clone)]
+        enum Op {
+            Approve,
+            Decline,
+            Expire(Timestamp),
+            Issue(Timestamp),
+            Usage(Timestamp),
+            Admit(Timestamp),
+            Cancel(Timestamp),
+        }
+
+        fn op() -> impl Strategy<Value = Op> {
+            let t = 0..3000i64;
+            prop_oneof![
+                Just(Op::Approve),
+                Just(Op::Decline),
+                t.clone().prop_map(Op::Expire),
+                t.clone().prop_map(Op::Issue),
+                t.clone().prop_map(Op::Usage),
+                t.clone().prop_map(Op::Admit),
+                t.prop_map(Op::Cancel),
+            ]
+        }
+
+        proptest! {
+            /// Whatever happens, in whatever order: never issued unless paid at the
+            /// time, never admitted unless issued, issued and admitted at most once,
+            /// counters never go back, and every change is journalled.
+            #[test]
+            fn invariants_hold_for_any_sequence(ops in proptest::collection::vec(op(), 0..40)) {
+                let mut p = purchase();
+                let mut issued_transitions = 0;
+                let mut admitted_transitions = 0;
+                for op in ops {
+                    let before = p.clone();
+                    let result = match op {
+                        Op::Approve => p.settle(&PaymentResult::Approved { reference: "r".into() }),
+                        Op::Decline => p.settle(&PaymentResult::Declined { reason: "d".into() }),
+                        Op::Expire(t) => p.expire(t),
+                        Op::Issue(t) => p.issue_call(t).map(|(_, t)| t),
+                        Op::Usage(t) => p.usage_call(WINDOW, t).map(|(_, t)| t),
+                        Op::Admit(t) => p.admit(t),
+                        Op::Cancel(t) => p.cancel(t),
+                    };
+                    match &result {
+                        Err(_) => prop_assert_eq!(&p, &before, "a refused operation changes nothing"),
+                        Ok(t) => prop_assert!(!t.is_empty() || p == before, "a change without a journal row"),
+                    }
+                    if let Ok(t) = &result {
+                        issued_transitions += t.iter().filter(|t| t.action == "issued").count();
+                        admitted_transitions += t.iter().filter(|t| t.action == "admission").count();
+                    }
+                    if p.issued {
+                        prop_assert!(before.issued || before.payment_status == PaymentStatus::Paid);
+                        prop_assert!(p.issued_at.is_some());
+                    }
+                    if p.admission != AdmissionState::None {
+                        prop_assert!(p.issued);
+                    }
+                    if p.admission == AdmissionState::Admitted {
+                        prop_assert!(p.admitted_at.is_some() && p.permit_issued_at.is_some());
+                    }
+                    prop_assert!(p.issue_call_count >= before.issue_call_count);
+                    prop_assert!(p.usage_call_count >= before.usage_call_count);
+                    prop_assert!(issued_transitions <= 1 && admitted_transitions <= 1);
+                    if p.payment_status != PaymentStatus::Paid {
+                        prop_assert!(p.state() != PurchaseState::Issued && p.state() != PurchaseState::Admitted);
+                    }
+                }
+            }
         }
     }
 }

@@ -35,6 +35,10 @@ pub struct OrganizerDef {
     pub email: Option<String>,
     #[serde(default)]
     pub notes: Option<String>,
+    /// Sets the organizer's password (stored only as an Argon2id hash) for
+    /// their own sales and billing views. Omit it to keep the current one.
+    #[serde(default)]
+    pub password: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -85,6 +85,7 @@ pub struct Links {
     encoding: EncodingKey,
     decoding: DecodingKey,
     public_url: String,
+    secret: [u8; 32],
 }
 
 impl Links {
@@ -117,7 +118,23 @@ impl Links {
         let decoding = DecodingKey::from_ed_der(&public);
         use base64::Engine;
         let kid = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&public[..9]);
-        Ok(Links { kid, encoding, decoding, public_url: public_url.trim_end_matches('/').to_string() })
+        Ok(Links {
+            kid,
+            encoding,
+            decoding,
+            public_url: public_url.trim_end_matches('/').to_string(),
+            secret: key.to_bytes(),
+        })
+    }
+
+    /// A secret for another purpose derived from the signing key (so one key
+    /// file is all a gateway keeps): SHA-256 over the private key and `label`.
+    pub fn derive_secret(&self, label: &str) -> [u8; 32] {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(self.secret);
+        h.update(label.as_bytes());
+        h.finalize().into()
     }
 
     pub fn kid(&self) -> &str {

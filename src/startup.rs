@@ -3,9 +3,10 @@
 //! [`Gateway::build`] binds every socket (so tests can ask for port 0 and read
 //! the real addresses back) and loads everything that can be wrong — the
 //! dialplan, mail templates, signing key, database — before anything runs;
-//! [`Gateway::run_until_stopped`] then serves SIP, HTTP and the mail worker
-//! until the shutdown future completes.
+//! [`Gateway::run_until_stopped`] then serves SIP, HTTP, the mail worker and
+//! the dialplan reloader until the shutdown future completes.
 
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,7 +17,8 @@ use tokio::sync::{watch, Notify};
 use crate::app::App;
 use crate::calls::Calls;
 use crate::config::Config;
-use crate::dialplan::{Dialplan, DialplanErrors};
+use crate::dialplan::reload::{self, Reloader};
+use crate::dialplan::{self, DialplanErrors, Known};
 use crate::links::{LinkError, Links};
 use crate::mail::worker::{Delivery, MailWorker};
 use crate::mail::{MailError, Templates};
@@ -53,18 +55,28 @@ pub struct Gateway {
     app: Arc<App>,
     sip_config: SipConfig,
     worker: MailWorker,
-    _dialplan_tx: watch::Sender<Arc<Dialplan>>,
+    /// Owns the live dialplan; reloads it on file change and SIGHUP.
+    reloader: Reloader,
 }
 
 impl Gateway {
     pub async fn build(config: Config) -> Result<Gateway, StartupError> {
-        let plan = Dialplan::load_dir(&config.dialplans)?;
+        let dialplan_files = dialplan::read_sources(&config.dialplans).map_err(|d| DialplanErrors(vec![d]))?;
         let templates = Templates::load(&config.mail_templates)?;
         let prompts = Prompts::load(&config.prompts).map_err(|e| StartupError::Prompts(e.to_string()))?;
         let from: lettre::message::Mailbox =
             config.mail_from.parse().map_err(|_| StartupError::MailFrom(config.mail_from.clone()))?;
         let delivery = Delivery::from_url(config.smtp_url.as_deref())?;
         let store = Store::connect(&config.database_url).await?;
+        // Checked like `dialticket dialplan check` does: prompt files and the database's events.
+        let prompt_names: BTreeSet<(String, String)> = prompts.list().into_iter().collect();
+        let known = Known { events: reload::known_events(&store).await, prompts: Some(prompt_names.clone()) };
+        let plan = dialplan::check::check_sources(&dialplan_files, &known).into_result()?;
+        for w in &plan.warnings {
+            tracing::warn!("dialplan: {w}");
+        }
+        let reloader =
+            Reloader::new(config.dialplans.clone(), plan, dialplan_files, Some(prompt_names), Some(store.clone()));
 
         let (udp, tcp) = bind_sip(config.sip_listen).await?;
         let sip_addr =
@@ -78,17 +90,25 @@ impl Gateway {
             http.local_addr().map_err(|error| StartupError::Bind { what: "HTTP", addr: config.http_listen, error })?;
         let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{http_addr}"));
         let links = Links::load_or_generate(&config.signing_key, &public_url)?;
+        let payment_secret = match &config.payment_secret {
+            Some(s) => s.as_bytes().to_vec(),
+            None => links.derive_secret("payment-callbacks").to_vec(),
+        };
 
-        let (dialplan_tx, dialplan) = watch::channel(Arc::new(plan));
+        let dialplan = reloader.subscribe();
         let mail_wake = Arc::new(Notify::new());
         let app = Arc::new(App {
             store: store.clone(),
             links,
             templates,
             dialplan: dialplan.clone(),
+            dialplan_status: reloader.status(),
             mail_wake: mail_wake.clone(),
             carrier_mail_template: config.carrier_mail_template.clone(),
             local_outbox: delivery.is_local(),
+            payments: crate::payment::Payments::sandbox(&payment_secret),
+            admin_token: config.admin_token.clone(),
+            fee_per_ticket: config.fee_per_ticket,
         });
         // SDP must carry an address the caller can send RTP to; a wildcard bind gives none.
         let rtp_ip = match config.rtp_ip {
@@ -98,7 +118,7 @@ impl Gateway {
         };
         let sip_config = SipConfig::new(dialplan, Arc::new(prompts), rtp_ip);
         let worker = MailWorker { store, delivery, from, wake: mail_wake };
-        Ok(Gateway { udp, tcp, http, sip_addr, http_addr, app, sip_config, worker, _dialplan_tx: dialplan_tx })
+        Ok(Gateway { udp, tcp, http, sip_addr, http_addr, app, sip_config, worker, reloader })
     }
 
     /// The SIP address (UDP and TCP).
@@ -124,6 +144,8 @@ impl Gateway {
         tracing::info!(sip = %self.sip_addr, http = %self.http_addr, public_url = %self.app.links.public_url(),
             outbox = if self.app.local_outbox { "local (/outbox)" } else { "smtp" }, "dialticket is up");
         let worker = tokio::spawn(self.worker.run(stop_rx.clone()));
+        let reloader = tokio::spawn(self.reloader.run(stop_rx.clone()));
+        let expiry = tokio::spawn(crate::settlement::run_expiry(self.app.clone(), stop_rx.clone()));
         let mut http_stop = stop_rx.clone();
         let http = axum::serve(self.http, crate::web::router(self.app.clone())).with_graceful_shutdown(async move {
             let _ = http_stop.wait_for(|s| *s).await;
@@ -140,6 +162,8 @@ impl Gateway {
         let _ = sip.await;
         let _ = http.await;
         let _ = worker.await;
+        let _ = reloader.await;
+        let _ = expiry.await;
         Ok(())
     }
 }

@@ -1,4 +1,5 @@
--- dialticket schema v1 (seed 000 figs. 5-11, adapted).
+-- dialticket schema v1 (seed 000 figs. 5-11, adapted). SQLite; migrations/postgres mirrors it.
+-- Flags are INTEGER 0/1 in both backends so one query text serves both.
 -- Times are stored as INTEGER unix seconds (UTC) unless the column holds an
 -- event's local wall-clock time, which is kept as RFC 3339 text with offset.
 
@@ -69,6 +70,7 @@ CREATE TABLE seats (
     event_id        TEXT NOT NULL REFERENCES events(id),
     seat_code       TEXT NOT NULL,
     seat_type       TEXT NOT NULL,
+    position        INTEGER NOT NULL,           -- sale order within the event
     price           INTEGER NOT NULL,
     state           TEXT NOT NULL DEFAULT 'free',   -- free | sold
     purchase_id     TEXT,
@@ -76,7 +78,7 @@ CREATE TABLE seats (
     cancelled_at    INTEGER,
     PRIMARY KEY (event_id, seat_code)
 );
-CREATE INDEX seats_free ON seats(event_id, seat_type, state);
+CREATE INDEX seats_free ON seats(event_id, seat_type, state, position);
 
 CREATE TABLE seat_types (
     event_id        TEXT NOT NULL REFERENCES events(id),
@@ -107,9 +109,23 @@ CREATE TABLE purchases (
     admission_state     TEXT NOT NULL,          -- none | permit-issued | admitted
     permit_issued_at    INTEGER,
     admitted_at         INTEGER,
-    form_token          TEXT UNIQUE             -- idempotency key of the order form
+    hold_until          INTEGER,                -- unpaid: seats held until then
+    form_token          TEXT UNIQUE,            -- idempotency key of the order form
+    version             INTEGER NOT NULL DEFAULT 0  -- optimistic concurrency: bumped on every update
 );
 CREATE INDEX purchases_phone ON purchases(phone);
+CREATE INDEX purchases_pending ON purchases(payment_status, hold_until);
+CREATE INDEX purchases_payment_ref ON purchases(payment_ref);
+
+-- Payment provider callbacks, by the provider's event id: a repeat is answered
+-- with the first result and changes nothing.
+CREATE TABLE payment_events (
+    event_id        TEXT PRIMARY KEY,
+    reference       TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    outcome         TEXT NOT NULL,
+    received_at     INTEGER NOT NULL
+);
 
 -- One row per INVITE server transaction handed to the ticket logic:
 -- the idempotency record that makes a repeated call key a no-op.

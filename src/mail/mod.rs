@@ -18,7 +18,16 @@ use crate::store::PhoneUser;
 
 /// Every template a gateway needs; each exists as `.subject`, `.txt` and `.html`
 /// under `mail-templates/<lang>/`.
-pub const TEMPLATES: &[&str] = &["purchase-link", "issue-guide", "ticket", "admission", "refusal", "payment-declined"];
+pub const TEMPLATES: &[&str] = &[
+    "purchase-link",
+    "issue-guide",
+    "ticket",
+    "admission",
+    "refusal",
+    "payment-declined",
+    "cancelled",
+    "payment-instructions",
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
@@ -107,6 +116,8 @@ mod tests {
             "seats": "A-1, A-2", "quantity": 2, "amount": "¥19,600", "issue_number": "+442079460101",
             "usage_number": "+442079460102", "reason": "There is no paid ticket for this phone number.",
             "purchase_id": "p1", "resent": false, "permit_issued_at": "19:01",
+            "instructions": "Pay at any convenience store with payment number 1234-5678-9012",
+            "expires": "2027-03-01 12:00:00",
         });
         for lang in ["en", "ja"] {
             for name in TEMPLATES {

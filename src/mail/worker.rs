@@ -2,8 +2,13 @@
 //! in the local outbox (the `/outbox` page) when no SMTP server is configured.
 //!
 //! Retries transient failures with exponential backoff (1 s doubling to
-//! 5 min) for as long as it takes; a permanent refusal (5xx) marks the mail
+//! 256 s) for as long as it takes; a permanent refusal (5xx) marks the mail
 //! `failed` but keeps it, visible on the outbox page.
+//!
+//! Several gateways may share one database: each mail is claimed with a lease
+//! before sending, so it goes out once. Delivery is at-least-once: a gateway
+//! that dies after the SMTP server accepted a mail but before recording it
+//! lets the lease run out, and the mail is sent again.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -60,6 +65,10 @@ impl Delivery {
     }
 }
 
+/// How long a claimed mail is ours before another worker may take it over.
+/// Longer than the SMTP timeout, so a slow but live send is not duplicated.
+const SEND_LEASE_SECS: i64 = 60;
+
 pub struct MailWorker {
     pub store: Store,
     pub delivery: Delivery,
@@ -79,7 +88,12 @@ impl MailWorker {
             match self.store.due_mail(now(), 50).await {
                 Ok(batch) => {
                     for mail in batch {
-                        self.deliver(mail).await;
+                        // Another worker (another gateway on the same database) may have it.
+                        match self.store.claim_mail(mail.id, now(), now() + SEND_LEASE_SECS).await {
+                            Ok(true) => self.deliver(mail).await,
+                            Ok(false) => {}
+                            Err(e) => tracing::warn!(error = %e, mail_id = mail.id, "outbox: cannot claim mail"),
+                        }
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "outbox: cannot read due mail"),

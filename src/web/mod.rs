@@ -5,6 +5,7 @@
 //! GET never changes state (mail scanners pre-open links); POST acts.
 //! Errors are mapped to HTTP status codes in one place, [`WebError`].
 
+mod admin;
 mod pages;
 
 use std::sync::Arc;
@@ -26,13 +27,26 @@ pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/", get(pages::home))
         .route("/healthz", get(pages::health))
+        .route("/dialplan", get(pages::dialplan))
+        .route("/dialplan/route", get(pages::dialplan_route))
         .route("/outbox", get(pages::outbox))
         .route("/outbox/{id}", get(pages::outbox_mail))
         .route("/outbox/{id}/html", get(pages::outbox_mail_html))
         .route("/p/{token}", get(pages::purchase_events))
         .route("/p/{token}/events/{event}", get(pages::purchase_event).post(pages::purchase_order))
+        .route("/admin/catalog", post(admin::load_catalog))
+        .route("/admin/events/{id}/sales", get(admin::sales))
+        .route("/admin/organizers/{id}/billing", get(admin::billing))
+        .route("/admin/journal.csv", get(admin::journal_csv))
+        .route("/pay/{token}/challenge", post(pages::challenge))
+        .route("/payments/callback", post(pages::payment_callback))
+        .route("/admin/payments/{reference}/confirm", post(admin::confirm_payment))
+        .route("/buy", get(pages::web_shop_events))
+        .route("/buy/events/{event}", get(pages::web_shop_event).post(pages::web_shop_order))
         .route("/g/{token}", get(pages::issue_guide))
+        .route("/g/{token}/cancel", post(pages::cancel_from_guide))
         .route("/t/{token}", get(pages::ticket))
+        .route("/t/{token}/cancel", post(pages::cancel_from_ticket))
         .route("/a/{token}", get(pages::admission))
         .route("/a/{token}/admit", post(pages::admit))
         .route("/verify/{code}", get(pages::verify))
@@ -58,6 +72,7 @@ fn page_templates() -> Environment<'static> {
         ("ticket.html", include_str!("templates/ticket.html")),
         ("admission.html", include_str!("templates/admission.html")),
         ("verify.html", include_str!("templates/verify.html")),
+        ("cancelled.html", include_str!("templates/cancelled.html")),
         ("outbox.html", include_str!("templates/outbox.html")),
         ("mail.html", include_str!("templates/mail.html")),
     ] {
@@ -119,6 +134,12 @@ impl From<StoreError> for WebError {
             StoreError::NoSuchSeatType(_) => WebError::Invalid(e.to_string()),
             other => WebError::Unexpected(AppError::Store(other)),
         }
+    }
+}
+
+impl crate::store::IsConflict for WebError {
+    fn is_conflict(&self) -> bool {
+        matches!(self, WebError::Unexpected(AppError::Store(StoreError::Conflict)))
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Form, Path, State};
+use axum::extract::{Form, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -14,8 +14,9 @@ use crate::dialplan::Action;
 use crate::domain::{DomainError, PaymentResult, PaymentStatus, Purchase};
 use crate::events::EventView;
 use crate::links::{Claims, Purpose};
-use crate::payment::{self, PaymentError};
-use crate::store::now;
+use crate::payment::{Charge, ChargeRequest, PaymentError};
+use crate::phone::PhoneNumber;
+use crate::store::{now, Store};
 
 type PageResult = Result<Response, WebError>;
 
@@ -33,10 +34,14 @@ fn fmt_utc(t: Option<i64>) -> String {
 
 pub(super) async fn home(State(web): State<Web>, headers: HeaderMap) -> Response {
     let plan = web.app.dialplan.borrow().clone();
+    // Only exact numbers can be called; pattern rules are listed on /dialplan.
     let numbers: Vec<_> = plan
         .rules()
         .iter()
-        .map(|r| json!({"number": r.number.as_str(), "action": r.action, "answer": r.answer, "event": r.event}))
+        .filter_map(|r| {
+            let number = r.exact_number()?;
+            Some(json!({"number": number.as_str(), "action": r.action, "answer": r.answer, "event": r.event}))
+        })
         .collect();
     respond(
         &web,
@@ -48,13 +53,67 @@ pub(super) async fn home(State(web): State<Web>, headers: HeaderMap) -> Response
 }
 
 pub(super) async fn health(State(web): State<Web>) -> Response {
+    // A refused dialplan reload does not make the gateway unhealthy (the previous
+    // dialplan still serves), so it is reported here without changing the status code.
+    let dialplan = dialplan_status(&web);
     match web.app.store.ping().await {
-        Ok(()) => (StatusCode::OK, axum::Json(json!({"status": "ok", "database": "ok"}))).into_response(),
-        Err(e) => {
-            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({"status": "degraded", "database": e.to_string()})))
-                .into_response()
-        }
+        Ok(()) => (StatusCode::OK, axum::Json(json!({"status": "ok", "database": "ok", "dialplan": dialplan})))
+            .into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({"status": "degraded", "database": e.to_string(), "dialplan": dialplan})),
+        )
+            .into_response(),
     }
+}
+
+fn dialplan_status(web: &Web) -> serde_json::Value {
+    let status = web.app.dialplan_status.lock().map(|s| s.clone()).unwrap_or_else(|p| p.into_inner().clone());
+    let state = if status.last_error.is_some() { "last reload refused" } else { "ok" };
+    let mut v = json!(status);
+    v["state"] = json!(state);
+    v
+}
+
+// ---- the live dialplan (read-only) ----
+
+/// The live dialplan as JSON: settings, trunks, hours, rules in the order calls try
+/// them, warnings, and the reload status.
+pub(super) async fn dialplan(State(web): State<Web>) -> Response {
+    let plan = web.app.dialplan.borrow().clone();
+    axum::Json(json!({"status": dialplan_status(&web), "dialplan": &*plan})).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct RouteQuery {
+    to: String,
+    from: Option<String>,
+    source: Option<String>,
+    at: Option<String>,
+}
+
+/// Which rule of the live dialplan takes a call, with the trace of every rule tried:
+/// `GET /dialplan/route?to=+442079460100&from=+819012345678&source=192.0.2.1&at=2026-05-04T10:00:00+09:00`.
+pub(super) async fn dialplan_route(State(web): State<Web>, Query(q): Query<RouteQuery>) -> Response {
+    let bad = |m: String| (StatusCode::BAD_REQUEST, axum::Json(json!({"error": m}))).into_response();
+    let plan = web.app.dialplan.borrow().clone();
+    let source = match q.source.as_deref().filter(|s| !s.is_empty()).map(str::parse::<std::net::IpAddr>) {
+        Some(Ok(ip)) => Some(ip),
+        Some(Err(e)) => return bad(format!("source: {e}")),
+        None => None,
+    };
+    let from = match q.from.as_deref().filter(|f| !f.is_empty()).map(|f| plan.normalize_caller(f, source)) {
+        Some(Ok(n)) => Some(n),
+        Some(Err(e)) => return bad(format!("from: {e}")),
+        None => None,
+    };
+    let at = match q.at.as_deref().filter(|s| !s.is_empty()).map(chrono::DateTime::parse_from_rfc3339) {
+        Some(Ok(t)) => t.with_timezone(&chrono::Utc),
+        Some(Err(e)) => return bad(format!("at: {e} (use RFC 3339, e.g. 2026-05-04T10:00:00+09:00)")),
+        None => chrono::Utc::now(),
+    };
+    let call = crate::dialplan::CallFacts { to: &q.to, from: from.as_ref(), source, at };
+    axum::Json(plan.trace(&call).to_json()).into_response()
 }
 
 // ---- local outbox ----
@@ -160,33 +219,59 @@ fn check_link(web: &Web, token: &str, purpose: Purpose) -> Result<Claims, WebErr
     Ok(web.app.links.verify(token, purpose, now())?)
 }
 
-pub(super) async fn purchase_events(State(web): State<Web>, Path(token): Path<String>, headers: HeaderMap) -> Response {
-    let r = async {
-        let claims = check_link(&web, &token, Purpose::Purchase)?;
-        let at = now();
-        let events: Vec<_> = web
-            .app
-            .store
-            .events()
-            .await?
-            .iter()
-            .filter(|e| e.sale_end > at)
-            .map(|e| {
-                let mut v = event_json(e, at);
-                v["url"] = json!(format!("/p/{token}/events/{}", e.id));
-                v
-            })
-            .collect();
-        Ok(respond(
-            &web,
-            &headers,
-            StatusCode::OK,
-            "events.html",
-            &json!({"purpose": "purchase", "phone": claims.sub, "events": events}),
-        ))
+/// Where a purchase starts: a signed purchase link mailed to a caller (the
+/// buyer's phone is known), or the public web shop on a PC (seed 000, third
+/// embodiment: the buyer names the phone that will receive the ticket).
+struct Shop {
+    /// Path prefix of the shop's pages: `/p/{token}` or `/buy`.
+    base: String,
+    /// The calling phone, for purchase links.
+    buyer: Option<PhoneNumber>,
+}
+
+impl Shop {
+    fn from_link(web: &Web, token: &str) -> Result<Shop, WebError> {
+        let claims = check_link(web, token, Purpose::Purchase)?;
+        Ok(Shop { base: format!("/p/{token}"), buyer: Some(claims.sub) })
     }
-    .await;
+
+    fn web() -> Shop {
+        Shop { base: "/buy".into(), buyer: None }
+    }
+}
+
+pub(super) async fn purchase_events(State(web): State<Web>, Path(token): Path<String>, headers: HeaderMap) -> Response {
+    let r = async { shop_events(&web, &headers, Shop::from_link(&web, &token)?).await }.await;
     finish(&web, &headers, r)
+}
+
+pub(super) async fn web_shop_events(State(web): State<Web>, headers: HeaderMap) -> Response {
+    let r = shop_events(&web, &headers, Shop::web()).await;
+    finish(&web, &headers, r)
+}
+
+async fn shop_events(web: &Web, headers: &HeaderMap, shop: Shop) -> PageResult {
+    let at = now();
+    let events: Vec<_> = web
+        .app
+        .store
+        .events()
+        .await?
+        .iter()
+        .filter(|e| e.sale_end > at)
+        .map(|e| {
+            let mut v = event_json(e, at);
+            v["url"] = json!(format!("{}/events/{}", shop.base, e.id));
+            v
+        })
+        .collect();
+    Ok(respond(
+        web,
+        headers,
+        StatusCode::OK,
+        "events.html",
+        &json!({"purpose": "purchase", "phone": shop.buyer, "events": events}),
+    ))
 }
 
 pub(super) async fn purchase_event(
@@ -194,44 +279,53 @@ pub(super) async fn purchase_event(
     Path((token, event_id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let r = async {
-        let claims = check_link(&web, &token, Purpose::Purchase)?;
-        let event = web
-            .app
-            .store
-            .event(&event_id)
-            .await?
-            .ok_or_else(|| WebError::NotFound(format!("no event '{event_id}'")))?;
-        let at = now();
-        if !event.on_sale(at) {
-            return Err(WebError::Conflict(format!("{} is not on sale now", event.name)));
-        }
-        let methods: Vec<_> = payment::METHODS
-            .iter()
-            .map(|(code, name, available)| json!({"code": code, "name": name, "available": available}))
-            .collect();
-        let action = format!("/p/{token}/events/{event_id}");
-        Ok(respond(
-            &web,
-            &headers,
-            StatusCode::OK,
-            "event.html",
-            &json!({
-                "phone": claims.sub,
-                "event": event_json(&event, at),
-                "back": format!("/p/{token}"),
-                "form": {
-                    "action": action, "method": "POST",
-                    // Idempotency key: submitting the same form twice buys once.
-                    "form_token": uuid::Uuid::new_v4().simple().to_string(),
-                    "fields": ["form_token", "seat_type", "quantity", "payment_method", "card_number"],
-                    "payment_methods": methods,
-                },
-            }),
-        ))
-    }
-    .await;
+    let r = async { shop_event(&web, &headers, Shop::from_link(&web, &token)?, &event_id).await }.await;
     finish(&web, &headers, r)
+}
+
+pub(super) async fn web_shop_event(
+    State(web): State<Web>,
+    Path(event_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let r = shop_event(&web, &headers, Shop::web(), &event_id).await;
+    finish(&web, &headers, r)
+}
+
+async fn shop_event(web: &Web, headers: &HeaderMap, shop: Shop, event_id: &str) -> PageResult {
+    let event =
+        web.app.store.event(event_id).await?.ok_or_else(|| WebError::NotFound(format!("no event '{event_id}'")))?;
+    let at = now();
+    if !event.on_sale(at) {
+        return Err(WebError::Conflict(format!("{} is not on sale now", event.name)));
+    }
+    let methods: Vec<_> = web
+        .app
+        .payments
+        .all()
+        .map(|p| json!({"code": p.method(), "name": p.name(), "available": true, "input": p.input()}))
+        .collect();
+    Ok(respond(
+        web,
+        headers,
+        StatusCode::OK,
+        "event.html",
+        &json!({
+            "phone": shop.buyer,
+            "event": event_json(&event, at),
+            "back": shop.base,
+            "form": {
+                "action": format!("{}/events/{event_id}", shop.base), "method": "POST",
+                // Idempotency key: submitting the same form twice buys once.
+                "form_token": uuid::Uuid::new_v4().simple().to_string(),
+                "fields": ["form_token", "seat_type", "quantity", "payment_method", "card_number", "prepaid_code", "recipient"],
+                // On the web shop the receiving phone is required; from a purchase
+                // link it is optional (empty = this phone; another number = a gift).
+                "recipient_required": shop.buyer.is_none(),
+                "payment_methods": methods,
+            },
+        }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -243,6 +337,11 @@ pub(super) struct OrderForm {
     payment_method: String,
     #[serde(default)]
     card_number: String,
+    #[serde(default)]
+    prepaid_code: String,
+    /// The phone that will receive (issue and use) the ticket.
+    #[serde(default)]
+    recipient: String,
 }
 
 fn card() -> String {
@@ -255,24 +354,48 @@ pub(super) async fn purchase_order(
     headers: HeaderMap,
     Form(form): Form<OrderForm>,
 ) -> Response {
-    let r = order(&web, &headers, &token, &event_id, form).await;
+    let r = async {
+        let shop = Shop::from_link(&web, &token)?;
+        // Retried when a concurrent request won a race (e.g. the same form posted twice at once).
+        Store::retry(|| order(&web, &headers, &shop, &event_id, &form)).await
+    }
+    .await;
     finish(&web, &headers, r)
 }
 
-async fn order(web: &Web, headers: &HeaderMap, token: &str, event_id: &str, form: OrderForm) -> PageResult {
-    let claims = check_link(web, token, Purpose::Purchase)?;
+pub(super) async fn web_shop_order(
+    State(web): State<Web>,
+    Path(event_id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<OrderForm>,
+) -> Response {
+    let shop = Shop::web();
+    let r = Store::retry(|| order(&web, &headers, &shop, &event_id, &form)).await;
+    finish(&web, &headers, r)
+}
+
+async fn order(web: &Web, headers: &HeaderMap, shop: &Shop, event_id: &str, form: &OrderForm) -> PageResult {
     let app = &web.app;
     if form.form_token.len() < 16 || form.form_token.len() > 64 {
         return Err(WebError::Invalid("the form is incomplete; open the event page again".into()));
     }
     if let Some(p) = app.store.purchase_by_form_token(&form.form_token).await? {
         // The same form submitted again (double tap, reload): answer with the first result.
-        if p.phone != claims.sub || p.event_id != event_id {
+        if p.event_id != event_id {
             return Err(WebError::Conflict("this form was already used".into()));
         }
         let event = app.store.event(&p.event_id).await?.ok_or_else(|| WebError::NotFound("event gone".into()))?;
         return Ok(order_result(web, headers, &p, &event, None));
     }
+    let holder = match (form.recipient.trim(), &shop.buyer) {
+        ("", Some(buyer)) => buyer.clone(),
+        ("", None) => return Err(WebError::Invalid("enter the phone number that will receive the ticket".into())),
+        (raw, _) => {
+            let cc = app.dialplan.borrow().country_code.clone();
+            PhoneNumber::normalize(raw, cc.as_deref())
+                .map_err(|e| WebError::Invalid(format!("receiving phone number: {e}")))?
+        }
+    };
     let quantity: u32 = form
         .quantity
         .trim()
@@ -286,38 +409,46 @@ async fn order(web: &Web, headers: &HeaderMap, token: &str, event_id: &str, form
         return Err(WebError::Conflict(format!("{} is not on sale now", event.name)));
     }
     let mut tx = app.store.begin().await?;
-    let user = tx.touch_phone_user(&claims.sub, "en", at).await?;
-    let mut p =
-        tx.reserve(&user, &event, &form.seat_type, quantity, &form.payment_method, &form.form_token, at).await?;
-    tx.journal(
-        "purchase",
-        &p.id,
-        "reserved",
-        None,
-        Some("pending"),
-        "web:order",
-        &json!({"seats": p.seats}).to_string(),
-    )
-    .await?;
-    let result = match payment::charge(&form.payment_method, &form.card_number, p.amount) {
-        Ok(r) => r,
-        // Bad input is not a decline: nothing is reserved (the transaction is dropped).
-        Err(e @ PaymentError::InvalidCardNumber) | Err(e @ PaymentError::MethodUnavailable(_)) => {
-            return Err(WebError::Invalid(e.to_string()))
-        }
+    let holder_user = tx.touch_phone_user(&holder, "en", at).await?;
+    let buyer_user = match &shop.buyer {
+        Some(b) if *b != holder => Some(tx.touch_phone_user(b, "en", at).await?),
+        _ => None,
     };
-    let transitions = p.settle(&result).map_err(|e| WebError::Conflict(e.to_string()))?;
-    tx.save_purchase(&p, &transitions, "web:order", at).await.map_err(WebError::from)?;
+    let payer = buyer_user.as_ref().unwrap_or(&holder_user);
+    let mut p = tx
+        .reserve(payer, &holder, &event, &form.seat_type, quantity, &form.payment_method, &form.form_token, at)
+        .await?;
+    let detail = json!({"seats": p.seats, "holder": holder, "buyer": shop.buyer, "web_first": shop.buyer.is_none()});
+    tx.journal("purchase", &p.id, "reserved", None, Some("pending"), "web:order", &detail.to_string()).await?;
+    let provider = app.payments.get(&form.payment_method).map_err(|e| WebError::Invalid(e.to_string()))?;
+    let input = if provider.input() == Some("prepaid_code") { &form.prepaid_code } else { &form.card_number };
+    let request = ChargeRequest { purchase_id: &p.id, amount: p.amount, phone: &holder, input, now: at };
+    // Bad input is not a decline: nothing is reserved (the transaction is dropped).
+    let charge = provider.charge(&request).map_err(|e| WebError::Invalid(e.to_string()))?;
     let mut declined = None;
-    match &result {
-        PaymentResult::Approved { .. } => app.queue_issue_guide(&mut tx, &user, &p, &event, at).await?,
-        PaymentResult::Declined { reason } => {
-            tx.release_seats(&p.id, at).await?;
-            // Apology with a fresh link (seed 000: on decline, a new purchase URL).
-            let url = app.links.url(Purpose::Purchase, &user.phone, None, at)?;
-            let ctx = json!({"url": url, "event": MailEvent::from(&event), "reason": reason});
-            app.queue_mail(&mut tx, &user, "payment-declined", &ctx, at).await?;
-            declined = Some(reason.clone());
+    match charge {
+        Charge::Approved { reference } => {
+            app.settle_payment(&mut tx, &mut p, &event, &PaymentResult::Approved { reference }, "web:order", at)
+                .await?;
+        }
+        Charge::Declined { reason } => {
+            declined = app
+                .settle_payment(&mut tx, &mut p, &event, &PaymentResult::Declined { reason }, "web:order", at)
+                .await?;
+        }
+        Charge::Pending { reference, instructions, expires_at } => {
+            let t = p.await_payment(&reference, expires_at).map_err(|e| WebError::Conflict(e.to_string()))?;
+            tx.save_purchase(&p, &t, "web:order", at).await?;
+            let ctx = json!({
+                "event": MailEvent::from(&event), "seats": p.seats.join(", "), "amount": event.price_display(p.amount),
+                "instructions": instructions, "expires": fmt_utc(Some(expires_at)), "phone": p.phone.as_str(),
+                "purchase_id": p.id,
+            });
+            app.queue_mail(&mut tx, payer, "payment-instructions", &ctx, at).await?;
+        }
+        Charge::Challenge { reference, expires_at } => {
+            let t = p.await_payment(&reference, expires_at).map_err(|e| WebError::Conflict(e.to_string()))?;
+            tx.save_purchase(&p, &t, "web:order", at).await?;
         }
     }
     tx.commit().await?;
@@ -327,28 +458,98 @@ async fn order(web: &Web, headers: &HeaderMap, token: &str, event_id: &str, form
 
 fn order_result(web: &Web, headers: &HeaderMap, p: &Purchase, event: &EventView, declined: Option<String>) -> Response {
     let at = now();
-    let paid = p.payment_status == PaymentStatus::Paid;
-    let guide = if paid { web.app.links.url(Purpose::IssueGuide, &p.phone, Some(&p.id), at).ok() } else { None };
-    let status = if paid { StatusCode::OK } else { StatusCode::PAYMENT_REQUIRED };
-    respond(
-        web,
-        headers,
-        status,
-        "order.html",
-        &json!({
-            "status": p.payment_status.as_str(),
-            "purchase_id": p.id,
-            "event_id": p.event_id,
-            "event_name": event.name,
-            "seats": p.seats,
-            "quantity": p.quantity,
-            "amount": event.price_display(p.amount),
-            "phone": p.phone,
-            "issue_number": web.app.number_for(Action::Issue, Some(&p.event_id)),
-            "issue_guide_url": guide,
-            "reason": declined.unwrap_or_else(|| "payment declined".into()),
-        }),
-    )
+    let links = &web.app.links;
+    let reference = p.payment_ref.clone().unwrap_or_default();
+    // One status a client can act on: paid → call the issue number; challenge →
+    // answer it; pending → pay at the store; anything else → it did not go through.
+    let (status, http, extra) = match p.payment_status {
+        PaymentStatus::Paid => (
+            "paid",
+            StatusCode::OK,
+            json!({"issue_guide_url": links.url(Purpose::IssueGuide, &p.phone, Some(&p.id), at).ok()}),
+        ),
+        PaymentStatus::Pending if reference.starts_with("card3ds_") => (
+            "challenge",
+            StatusCode::ACCEPTED,
+            json!({"challenge_url": links.sign(Purpose::Purchase, &p.phone, Some(&p.id), at).ok().map(|t| format!("/pay/{t}/challenge")),
+                   "hold_until": p.hold_until}),
+        ),
+        PaymentStatus::Pending => (
+            "pending",
+            StatusCode::ACCEPTED,
+            json!({"instructions": crate::payment::instructions(&reference), "hold_until": p.hold_until,
+                   "hold_until_display": fmt_utc(p.hold_until)}),
+        ),
+        other => (other.as_str(), StatusCode::PAYMENT_REQUIRED, json!({})),
+    };
+    let mut body = json!({
+        "status": status,
+        "payment_status": p.payment_status.as_str(),
+        "purchase_id": p.id,
+        "event_id": p.event_id,
+        "event_name": event.name,
+        "seats": p.seats,
+        "quantity": p.quantity,
+        "amount": event.price_display(p.amount),
+        "phone": p.phone,
+        "issue_number": web.app.number_for(Action::Issue, Some(&p.event_id)),
+        "reason": declined.unwrap_or_else(|| "payment declined".into()),
+    });
+    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+        b.extend(e.clone());
+    }
+    respond(web, headers, http, "order.html", &body)
+}
+
+#[derive(Deserialize)]
+pub(super) struct ChallengeForm {
+    #[serde(default)]
+    code: String,
+}
+
+/// The card issuer's challenge: the buyer types the code (sandbox: 123456).
+pub(super) async fn challenge(
+    State(web): State<Web>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<ChallengeForm>,
+) -> Response {
+    let r = async {
+        let claims = check_link(&web, &token, Purpose::Purchase)?;
+        let pid = claims.pid.ok_or_else(|| WebError::NotFound("this link names no purchase".into()))?;
+        let p = crate::settlement::answer_challenge(&web.app, &pid, &form.code).await.map_err(|e| match e {
+            crate::settlement::SettlementError::Payment(e) => WebError::Invalid(e.to_string()),
+            crate::settlement::SettlementError::App(e) => WebError::Unexpected(e),
+            other => WebError::NotFound(other.to_string()),
+        })?;
+        let event = web.app.store.event(&p.event_id).await?.ok_or_else(|| WebError::NotFound("event gone".into()))?;
+        Ok(order_result(&web, &headers, &p, &event, None))
+    }
+    .await;
+    finish(&web, &headers, r)
+}
+
+/// Provider callbacks (`X-Dialticket-Signature: sha256=<hmac of the body>`).
+pub(super) async fn payment_callback(State(web): State<Web>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    let signature = headers.get("x-dialticket-signature").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let cb = match web.app.payments.verify_callback(&body, signature) {
+        Ok(cb) => cb,
+        Err(e @ PaymentError::BadSignature) => {
+            return (StatusCode::UNAUTHORIZED, axum::Json(json!({"error": e.to_string()}))).into_response()
+        }
+        Err(e) => return (StatusCode::BAD_REQUEST, axum::Json(json!({"error": e.to_string()}))).into_response(),
+    };
+    match crate::settlement::apply_callback(&web.app, &cb, "provider:callback").await {
+        Ok(outcome) => axum::Json(json!({"event_id": cb.event_id, "outcome": outcome})).into_response(),
+        Err(e @ crate::settlement::SettlementError::UnknownReference(_)) => {
+            (StatusCode::NOT_FOUND, axum::Json(json!({"error": e.to_string()}))).into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "payment callback failed");
+            // 5xx: the provider retries later; nothing was half-applied.
+            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({"error": "try again"}))).into_response()
+        }
+    }
 }
 
 // ---- issue guide, ticket, admission ----
@@ -376,6 +577,7 @@ pub(super) async fn issue_guide(State(web): State<Web>, Path(token): Path<String
                 "purchase_id": p.id, "phone": p.phone, "event": event_json(&e, now()),
                 "seats": p.seats, "quantity": p.quantity, "amount": e.price_display(p.amount),
                 "payment_status": p.payment_status.as_str(), "issued": p.issued,
+                "state": p.state(), "cancellation": cancellation(&p), "cancel_url": format!("/g/{token}/cancel"),
                 "issue_number": web.app.number_for(Action::Issue, Some(&e.id)),
                 "issue_tel": format!("tel:{}", web.app.number_for(Action::Issue, Some(&e.id))),
             }),
@@ -383,6 +585,90 @@ pub(super) async fn issue_guide(State(web): State<Web>, Path(token): Path<String
     }
     .await;
     finish(&web, &headers, r)
+}
+
+/// Cancel before the cancellable date (from the issue guide or the ticket):
+/// refund, seats back on sale, a confirmation mail. One POST, one transaction.
+pub(super) async fn cancel_from_guide(
+    State(web): State<Web>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    Form(_form): Form<HashMap<String, String>>,
+) -> Response {
+    let r = Store::retry(|| cancel(&web, &headers, &token, Purpose::IssueGuide)).await;
+    finish(&web, &headers, r)
+}
+
+pub(super) async fn cancel_from_ticket(
+    State(web): State<Web>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    Form(_form): Form<HashMap<String, String>>,
+) -> Response {
+    let r = Store::retry(|| cancel(&web, &headers, &token, Purpose::Ticket)).await;
+    finish(&web, &headers, r)
+}
+
+async fn cancel(web: &Web, headers: &HeaderMap, token: &str, purpose: Purpose) -> PageResult {
+    let claims = check_link(web, token, purpose)?;
+    let (_, event) = purchase_of(web, &claims).await?;
+    let pid = claims.pid.as_deref().ok_or_else(|| WebError::NotFound("this link names no purchase".into()))?;
+    let at = now();
+    let app = &web.app;
+    let mut tx = app.store.begin().await?;
+    let mut p = tx.purchase(pid).await?.ok_or_else(|| WebError::NotFound("no such purchase".into()))?;
+    if p.state() == crate::domain::PurchaseState::Cancelled {
+        // Cancelling twice answers like the first time.
+        return Ok(cancel_result(web, headers, &p, &event));
+    }
+    let transitions = p.cancel(at).map_err(|e| WebError::Conflict(e.to_string()))?;
+    let reference = p.payment_ref.clone().unwrap_or_default();
+    let refund = match app.payments.for_reference(&reference) {
+        Some(provider) => provider.refund(&reference, p.amount).map_err(|e| WebError::Conflict(e.to_string()))?,
+        None => format!("manual refund of {}", p.amount),
+    };
+    tx.save_purchase(&p, &transitions, "web:cancel", at).await?;
+    tx.release_seats(&p.id, at).await?;
+    tx.journal(
+        "purchase",
+        &p.id,
+        "refund",
+        None,
+        None,
+        "web:cancel",
+        &json!({"refund": refund, "amount": p.amount}).to_string(),
+    )
+    .await?;
+    let holder = tx.touch_phone_user(&p.phone, "en", at).await?;
+    let ctx = json!({
+        "event": MailEvent::from(&event), "seats": p.seats.join(", "), "amount": event.price_display(p.amount),
+        "phone": p.phone.as_str(), "purchase_id": p.id,
+    });
+    app.queue_mail(&mut tx, &holder, "cancelled", &ctx, at).await?;
+    tx.commit().await?;
+    app.mail_wake.notify_one();
+    Ok(cancel_result(web, headers, &p, &event))
+}
+
+fn cancel_result(web: &Web, headers: &HeaderMap, p: &Purchase, event: &EventView) -> Response {
+    respond(
+        web,
+        headers,
+        StatusCode::OK,
+        "cancelled.html",
+        &json!({
+            "state": p.state(), "payment_status": p.payment_status.as_str(), "purchase_id": p.id,
+            "event_name": event.name, "seats": p.seats, "amount": event.price_display(p.amount), "phone": p.phone,
+        }),
+    )
+}
+
+/// Whether the page may offer "cancel", and until when.
+fn cancellation(p: &Purchase) -> serde_json::Value {
+    let open = p.payment_status == PaymentStatus::Paid
+        && p.admission != crate::domain::AdmissionState::Admitted
+        && now() <= p.cancellable_until;
+    json!({"open": open, "until": p.cancellable_until, "until_display": fmt_utc(Some(p.cancellable_until))})
 }
 
 pub(super) async fn ticket(State(web): State<Web>, Path(token): Path<String>, headers: HeaderMap) -> Response {
@@ -401,6 +687,7 @@ pub(super) async fn ticket(State(web): State<Web>, Path(token): Path<String>, he
             &json!({
                 "purchase_id": p.id, "phone": p.phone, "event": event_json(&e, now()), "seats": p.seats,
                 "quantity": p.quantity, "admission": p.admission.as_str(),
+                "state": p.state(), "cancellation": cancellation(&p), "cancel_url": format!("/t/{token}/cancel"),
                 "usage_number": web.app.number_for(Action::Usage, Some(&e.id)),
                 "verify_url": format!("/verify/{code}"), "code": code,
             }),
@@ -479,7 +766,7 @@ pub(super) async fn verify_code(web: &Web, code: &str) -> Result<serde_json::Val
     let claims = check_link(web, code, Purpose::TicketCode)?;
     let (p, e) = purchase_of(web, &claims).await?;
     Ok(json!({
-        "valid": p.issued, "purchase_id": p.id, "phone": p.phone, "event_name": e.name,
+        "valid": p.issued && p.payment_status == PaymentStatus::Paid, "state": p.state(), "purchase_id": p.id, "phone": p.phone, "event_name": e.name,
         "seats": p.seats, "admission": p.admission.as_str(),
     }))
 }

@@ -65,7 +65,7 @@ async fn a_repeated_call_key_is_answered_from_the_store() {
     let call = IncomingCall {
         call_id: "same-call@carrier".into(),
         cseq: 1,
-        dialed: rule.number.clone(),
+        dialed: PhoneNumber::parse(ISSUE).unwrap(),
         caller: CallerIdentity {
             number: caller.clone(),
             source: IdentitySource::From,

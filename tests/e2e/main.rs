@@ -1,8 +1,13 @@
 //! End-to-end tests: the real gateway on port 0, driven over real sockets by
 //! the softphone simulator (SIP + RTP), an SMTP sink (mail) and HTTP (pages).
 
+mod admin;
+mod cancellation;
+mod dialplan;
 mod failures;
+mod gifts;
 mod helpers;
 mod idempotency;
 mod journey;
+mod payments;
 mod sipp;

@@ -1,0 +1,88 @@
+//! Purchases per second through the domain + storage path (reserve seats,
+//! settle payment, save with journal rows, enqueue the issue-guide mail) on
+//! SQLite and, when `DIALTICKET_TEST_POSTGRES_URL` is set, PostgreSQL:
+//!
+//!     cargo bench --bench purchases
+//!     pg_virtualenv sh -c 'DIALTICKET_TEST_POSTGRES_URL=postgres://$PGUSER:$PGPASSWORD@127.0.0.1:$PGPORT/postgres cargo bench --bench purchases'
+
+#[path = "../tests/storage/backends.rs"]
+#[allow(dead_code)]
+mod backends;
+
+use std::time::Instant;
+
+use dialticket::domain::PaymentResult;
+use dialticket::phone::PhoneNumber;
+use dialticket::store::{now, Store, StoreError};
+
+const CATALOG: &str = r#"
+[[organizers]]
+id = "bench"
+name = "Bench Arena"
+
+[[events]]
+id = "arena"
+organizer = "bench"
+genre = "Bench"
+name = "Arena"
+venue = "Arena"
+starts_at = "2030-01-01T19:00:00+09:00"
+doors_open = "2030-01-01T18:00:00+09:00"
+curtain = "2030-01-01T19:00:00+09:00"
+sale_start = "2020-01-01T00:00:00+09:00"
+sale_end = "2030-01-01T18:00:00+09:00"
+
+[[events.seat_types]]
+code = "GA"
+name = "Floor"
+price = 5000
+count = 20000
+"#;
+
+async fn purchase(store: &Store, i: usize) -> Result<(), StoreError> {
+    let event = store.event("arena").await?.expect("event");
+    let phone = PhoneNumber::parse(&format!("+8180{i:08}")).expect("phone");
+    Store::retry(|| async {
+        let mut tx = store.begin().await?;
+        let user = tx.touch_phone_user(&phone, "en", now()).await?;
+        let mut p =
+            tx.reserve(&user, &user.phone, &event, "GA", 2, "card", &format!("bench-form-{i:010}"), now()).await?;
+        let t = p.settle(&PaymentResult::Approved { reference: format!("b{i}") }).expect("settle");
+        tx.save_purchase(&p, &t, "bench", now()).await?;
+        tx.enqueue_mail(&format!("{phone}@sms.example.net"), "issue-guide", "s", "text", "<p>html</p>", now()).await?;
+        tx.commit().await
+    })
+    .await
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    rt.block_on(async {
+        println!("cores: {}", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0));
+        println!("| backend | concurrency | purchases | seconds | purchases/s |");
+        println!("|---|---|---|---|---|");
+        for backend in ["sqlite", "postgres"] {
+            for concurrency in [1usize, 8, 32] {
+                let Some((store, _db)) = backends::store_with(backend, CATALOG).await else { continue };
+                let total = 2000;
+                let started = Instant::now();
+                let tasks: Vec<_> = (0..concurrency)
+                    .map(|w| {
+                        let store = store.clone();
+                        tokio::spawn(async move {
+                            for i in (w..total).step_by(concurrency) {
+                                purchase(&store, i).await.expect("purchase");
+                            }
+                        })
+                    })
+                    .collect();
+                for t in tasks {
+                    t.await.expect("worker");
+                }
+                let secs = started.elapsed().as_secs_f64();
+                assert_eq!(store.count_seats("arena", "sold").await.expect("count"), 2 * total as i64);
+                println!("| {backend} | {concurrency} | {total} | {secs:.2} | {:.0} |", total as f64 / secs);
+            }
+        }
+    });
+}

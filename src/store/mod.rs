@@ -1,0 +1,435 @@
+//! Storage through sqlx: SQLite by default, PostgreSQL when several gateways
+//! share one database. One query text serves both (`$N` placeholders,
+//! portable SQL, flags as 0/1 integers), run through sqlx's `Any` driver.
+//!
+//! Every state change is one database transaction ([`StoreTx`]) that writes
+//! the new state, its journal rows and any mail to send (the outbox)
+//! together, so a crash can lose neither a mail nor a journal row and can
+//! never apply a change twice: calls carry an idempotency key
+//! (`calls.call_key`), orders a form token.
+//!
+//! Concurrency, the same rules on both backends:
+//! - seats are taken with `UPDATE … WHERE state = 'free'` and the row count
+//!   checked, so two buyers can never get the same seat;
+//! - purchases carry a `version`; an update that finds another version was
+//!   raced and fails with [`StoreError::Conflict`], and the caller retries the
+//!   whole transaction ([`Store::retry`]);
+//! - SQLite write transactions start with `BEGIN IMMEDIATE` so writers queue
+//!   on the database lock instead of failing when a read lock is upgraded.
+
+mod rows;
+mod tx;
+
+use std::future::Future;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor, Row};
+
+pub use rows::{JournalEntry, OutboxMail, PhoneUser};
+pub use tx::{CallRecord, StoreTx};
+
+use crate::domain::{Purchase, Timestamp};
+use crate::events::{CatalogFile, EventView, SeatTypeView};
+use crate::phone::PhoneNumber;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Db(sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("unsupported database URL '{0}' (use sqlite://FILE or postgres://…)")]
+    Unsupported(String),
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    #[error("unknown organizer '{0}'")]
+    UnknownOrganizer(String),
+    #[error("only {available} '{seat_type}' seats left")]
+    NotEnoughSeats { seat_type: String, available: i64 },
+    #[error("no such seat type '{0}'")]
+    NoSuchSeatType(String),
+    /// Another transaction changed the same rows first; retry the whole transaction.
+    #[error("concurrent update, try again")]
+    Conflict,
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        // Lost races surface as database errors; they are retryable, not failures.
+        if let sqlx::Error::Database(db) = &e {
+            let code = db.code().unwrap_or_default();
+            // Postgres: unique_violation, serialization_failure, deadlock_detected.
+            // SQLite: SQLITE_BUSY (5), SQLITE_LOCKED (6), SQLITE_CONSTRAINT_UNIQUE (2067) / PRIMARYKEY (1555).
+            if db.is_unique_violation()
+                || matches!(code.as_ref(), "23505" | "40001" | "40P01" | "5" | "6" | "2067" | "1555")
+            {
+                return StoreError::Conflict;
+            }
+        }
+        StoreError::Db(e)
+    }
+}
+
+/// Which database is behind the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+pub fn now() -> Timestamp {
+    chrono::Utc::now().timestamp()
+}
+
+impl Store {
+    /// Open (creating an SQLite file if needed) the database and run migrations.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::Unsupported(url.to_string()));
+        };
+        let mut url = url.to_string();
+        if backend == Backend::Sqlite {
+            let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+            let path = path.split('?').next().unwrap_or_default();
+            if let Some(parent) = std::path::Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
+                let _ = std::fs::create_dir_all(parent);
+            }
+            if !url.contains("mode=") {
+                url.push_str(if url.contains('?') { "&mode=rwc" } else { "?mode=rwc" });
+            }
+        }
+        let options: AnyConnectOptions = url.parse()?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        match backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
+        }
+        Ok(Store { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Start a write transaction.
+    pub async fn begin(&self) -> Result<StoreTx, StoreError> {
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
+        Ok(StoreTx::new(tx))
+    }
+
+    /// Run `attempt` (one whole transaction) again when it lost a race, a few times.
+    pub async fn retry<T, E, F, Fut>(mut attempt: F) -> Result<T, E>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        E: IsConflict,
+    {
+        let mut tries = 0;
+        loop {
+            match attempt().await {
+                Err(e) if e.is_conflict() && tries < 8 => {
+                    tries += 1;
+                    // Jitter so the racers do not collide again in lockstep.
+                    let ms = rand::random_range(1..(5u64 << tries.min(5)));
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Load (upsert) a catalog file.
+    pub async fn load_catalog(&self, file: &CatalogFile) -> Result<(usize, usize), StoreError> {
+        Store::retry(|| async {
+            let mut tx = self.begin().await?;
+            let seats = tx.load_catalog(file).await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(seats)
+        })
+        .await
+        .map(|seats| (file.events.len(), seats))
+    }
+
+    pub async fn events(&self) -> Result<Vec<EventView>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM events ORDER BY starts_at, id").fetch_all(&self.pool).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let mut e = rows::event(&r)?;
+            e.seat_types = self.seat_types(&e.id).await?;
+            out.push(e);
+        }
+        Ok(out)
+    }
+
+    pub async fn event(&self, id: &str) -> Result<Option<EventView>, StoreError> {
+        let Some(r) = sqlx::query("SELECT * FROM events WHERE id = $1").bind(id).fetch_optional(&self.pool).await?
+        else {
+            return Ok(None);
+        };
+        let mut e = rows::event(&r)?;
+        e.seat_types = self.seat_types(&e.id).await?;
+        Ok(Some(e))
+    }
+
+    async fn seat_types(&self, event_id: &str) -> Result<Vec<SeatTypeView>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT t.code, t.name, t.price,
+                    (SELECT COUNT(*) FROM seats s WHERE s.event_id = t.event_id AND s.seat_type = t.code AND s.state = 'free') AS available
+             FROM seat_types t WHERE t.event_id = $1 ORDER BY t.price DESC, t.code",
+        )
+        .bind(event_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SeatTypeView {
+                    code: r.try_get("code")?,
+                    name: r.try_get("name")?,
+                    price: r.try_get("price")?,
+                    available: r.try_get("available")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn purchase(&self, id: &str) -> Result<Option<Purchase>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        tx::load_purchase(&mut conn, id).await
+    }
+
+    pub async fn phone_user(&self, phone: &PhoneNumber) -> Result<Option<PhoneUser>, StoreError> {
+        let r = sqlx::query("SELECT * FROM phone_users WHERE phone = $1")
+            .bind(phone.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        r.map(|r| rows::phone_user(&r)).transpose()
+    }
+
+    pub async fn purchase_by_form_token(&self, token: &str) -> Result<Option<Purchase>, StoreError> {
+        let id: Option<(String,)> = sqlx::query_as("SELECT id FROM purchases WHERE form_token = $1")
+            .bind(token)
+            .fetch_optional(&self.pool)
+            .await?;
+        match id {
+            Some((id,)) => self.purchase(&id).await,
+            None => Ok(None),
+        }
+    }
+
+    pub async fn outbox(&self, limit: i64) -> Result<Vec<OutboxMail>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM mail_outbox ORDER BY id DESC LIMIT $1")
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(rows::outbox_mail).collect()
+    }
+
+    pub async fn outbox_mail(&self, id: i64) -> Result<Option<OutboxMail>, StoreError> {
+        let r = sqlx::query("SELECT * FROM mail_outbox WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
+        r.as_ref().map(rows::outbox_mail).transpose()
+    }
+
+    /// Mails due for (re)sending: pending ones whose time has come, and ones a
+    /// worker claimed but never finished (its lease ran out: it crashed or hung).
+    pub async fn due_mail(&self, at: Timestamp, limit: i64) -> Result<Vec<OutboxMail>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM mail_outbox WHERE state IN ('pending', 'sending') AND next_attempt_at <= $1
+             ORDER BY next_attempt_at, id LIMIT $2",
+        )
+        .bind(at)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(rows::outbox_mail).collect()
+    }
+
+    /// Claim a due mail for sending until `lease_until`. Only one worker wins,
+    /// even with several gateways on one database; the loser skips the mail.
+    pub async fn claim_mail(&self, id: i64, at: Timestamp, lease_until: Timestamp) -> Result<bool, StoreError> {
+        let r = sqlx::query(
+            "UPDATE mail_outbox SET state = 'sending', next_attempt_at = $1
+             WHERE id = $2 AND state IN ('pending', 'sending') AND next_attempt_at <= $3",
+        )
+        .bind(lease_until)
+        .bind(id)
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// `state` is `sent` (SMTP accepted it) or `local` (kept in the local outbox).
+    pub async fn mail_delivered(&self, id: i64, state: &str, at: Timestamp) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE mail_outbox SET state = $1, sent_at = $2, attempts = attempts + 1, last_error = NULL WHERE id = $3",
+        )
+        .bind(state)
+        .bind(at)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A failed attempt: try again at `retry_at`, or give up (`permanent`) and keep the mail as `failed`.
+    pub async fn mail_failed(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: Timestamp,
+        permanent: bool,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE mail_outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, state = $3 WHERE id = $4",
+        )
+        .bind(error)
+        .bind(retry_at)
+        .bind(if permanent { "failed" } else { "pending" })
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn journal_for(&self, entity_id: &str) -> Result<Vec<JournalEntry>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM journal WHERE entity_id = $1 ORDER BY seq")
+            .bind(entity_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(rows::journal).collect()
+    }
+
+    /// Count rows of a table matching a state, for tests and the admin view.
+    pub async fn count_seats(&self, event_id: &str, state: &str) -> Result<i64, StoreError> {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM seats WHERE event_id = $1 AND state = $2")
+            .bind(event_id)
+            .bind(state)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n)
+    }
+
+    /// Seats per type and state for the organizer's sales view: `free`, `held`
+    /// (reserved, payment pending) and `sold` (paid, issued or admitted).
+    pub async fn seat_counts(&self, event_id: &str) -> Result<Vec<(String, String, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT s.seat_type AS seat_type,
+                    CASE WHEN s.state = 'free' THEN 'free' WHEN p.payment_status = 'pending' THEN 'held' ELSE 'sold' END AS st,
+                    COUNT(*) AS n
+             FROM seats s LEFT JOIN purchases p ON p.id = s.purchase_id
+             WHERE s.event_id = $1 GROUP BY s.seat_type, st ORDER BY s.seat_type, st",
+        )
+        .bind(event_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok((r.try_get("seat_type")?, r.try_get("st")?, r.try_get("n")?))).collect()
+    }
+
+    /// Paid purchases of an event: (reserved at, tickets, amount), for per-day sales.
+    pub async fn paid_sales(&self, event_id: &str) -> Result<Vec<(Timestamp, i64, i64)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT reserved_at, quantity, amount FROM purchases WHERE event_id = $1 AND payment_status = 'paid'
+             ORDER BY reserved_at",
+        )
+        .bind(event_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Tickets sold (paid, not refunded) over all of an organizer's events, and what was paid in.
+    pub async fn organizer_totals(&self, organizer_id: &str) -> Result<Option<(String, i64, i64)>, StoreError> {
+        let org: Option<(String,)> = sqlx::query_as("SELECT name FROM organizers WHERE id = $1")
+            .bind(organizer_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some((name,)) = org else { return Ok(None) };
+        let (tickets, paid): (Option<i64>, Option<i64>) = sqlx::query_as(
+            "SELECT CAST(SUM(p.quantity) AS BIGINT), (SELECT paid FROM organizer_billing WHERE organizer_id = $1)
+             FROM purchases p JOIN events e ON e.id = p.event_id
+             WHERE e.organizer_id = $2 AND p.payment_status = 'paid'",
+        )
+        .bind(organizer_id)
+        .bind(organizer_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Some((name, tickets.unwrap_or(0), paid.unwrap_or(0))))
+    }
+
+    /// Unpaid reservations whose hold has run out (their seats go back on sale).
+    pub async fn expired_holds(&self, at: Timestamp, limit: i64) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT id FROM purchases WHERE payment_status = 'pending' AND COALESCE(hold_until, reserved_at + $1) <= $2
+             ORDER BY reserved_at LIMIT $3",
+        )
+        .bind(crate::domain::HOLD_SECS)
+        .bind(at)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
+    /// Check an organizer's password against its stored Argon2 hash.
+    pub async fn organizer_login(&self, organizer_id: &str, password: &str) -> Result<bool, StoreError> {
+        use argon2::password_hash::{PasswordHash, PasswordVerifier};
+        let row: Option<(Option<String>,)> = sqlx::query_as("SELECT password_hash FROM organizers WHERE id = $1")
+            .bind(organizer_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some((Some(hash),)) = row else { return Ok(false) };
+        let Ok(parsed) = PasswordHash::new(&hash) else { return Ok(false) };
+        Ok(argon2::Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+    }
+
+    /// The whole journal, oldest first (CSV export).
+    pub async fn journal_all(&self) -> Result<Vec<JournalEntry>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM journal ORDER BY seq").fetch_all(&self.pool).await?;
+        rows.iter().map(rows::journal).collect()
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
+
+/// Errors that may mean "lost a race, run the transaction again".
+pub trait IsConflict {
+    fn is_conflict(&self) -> bool;
+}
+
+impl IsConflict for StoreError {
+    fn is_conflict(&self) -> bool {
+        matches!(self, StoreError::Conflict)
+    }
+}

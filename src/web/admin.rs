@@ -1,0 +1,241 @@
+//! The organizers' admin API (JSON, plus the journal as CSV), behind a bearer
+//! token (`admin_token` in the configuration; unset = the API is off).
+//! Organizers may also sign in with HTTP Basic (`organizer-id:password`, set
+//! in their catalog entry) to see the sales and billing of their own events.
+//!
+//! - `POST /admin/catalog` — register or update organizers, events and seats
+//!   (the body is a catalog file, TOML, as `events/demo.toml`)
+//! - `GET /admin/events/{id}/sales` — sold / held / free per seat type, sales per day (admin or its organizer)
+//! - `GET /admin/organizers/{id}/billing` — tickets sold, fee per ticket, billed, paid, balance (admin or that organizer)
+//! - `GET /admin/journal.csv` — every recorded transition
+//! - `POST /admin/payments/{reference}/confirm` — mark a pending payment paid
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use super::Web;
+use crate::events::CatalogFile;
+
+fn deny(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({"error": message, "status": status.as_u16()}))).into_response()
+}
+
+/// Check the bearer token in constant time (no early exit on the first wrong
+/// byte); `Some(response)` is the refusal to send.
+fn refused(web: &Web, headers: &HeaderMap) -> Option<Response> {
+    let Some(expected) = web.app.admin_token.as_deref() else {
+        return Some(deny(StatusCode::NOT_FOUND, "the admin API is off (set admin_token)"));
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    let same = given.len() == expected.len()
+        && given.bytes().zip(expected.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
+    (!same).then(|| deny(StatusCode::UNAUTHORIZED, "missing or wrong bearer token"))
+}
+
+/// Who is asking: the operator (bearer token) or an organizer (Basic auth).
+enum Caller {
+    Admin,
+    Organizer(String),
+}
+
+/// Admin token, or an organizer's own password. `Err` is the refusal to send.
+async fn caller(web: &Web, headers: &HeaderMap) -> Result<Caller, Response> {
+    let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if let Some(basic) = auth.strip_prefix("Basic ") {
+        use base64::Engine;
+        let decoded = base64::engine::general_purpose::STANDARD.decode(basic.trim()).unwrap_or_default();
+        let text = String::from_utf8_lossy(&decoded);
+        if let Some((id, password)) = text.split_once(':') {
+            match web.app.store.organizer_login(id, password).await {
+                Ok(true) => return Ok(Caller::Organizer(id.to_string())),
+                Ok(false) => {}
+                Err(e) => return Err(internal(e)),
+            }
+        }
+        return Err(deny(StatusCode::UNAUTHORIZED, "wrong organizer id or password"));
+    }
+    match refused(web, headers) {
+        None => Ok(Caller::Admin),
+        Some(r) => Err(r),
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "admin request failed");
+    deny(StatusCode::INTERNAL_SERVER_ERROR, "something went wrong on our side")
+}
+
+pub(super) async fn load_catalog(State(web): State<Web>, headers: HeaderMap, body: String) -> Response {
+    if let Some(r) = refused(&web, &headers) {
+        return r;
+    }
+    let catalog: CatalogFile = match toml::from_str(&body) {
+        Ok(c) => c,
+        Err(e) => return deny(StatusCode::UNPROCESSABLE_ENTITY, &format!("catalog: {e}")),
+    };
+    if let Err(e) = catalog.validate() {
+        return deny(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string());
+    }
+    match web.app.store.load_catalog(&catalog).await {
+        Ok((events, seats)) => Json(json!({
+            "organizers": catalog.organizers.len(), "events": events, "seats_added": seats,
+        }))
+        .into_response(),
+        Err(e @ crate::store::StoreError::UnknownOrganizer(_)) => {
+            deny(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string())
+        }
+        Err(e) => internal(e),
+    }
+}
+
+pub(super) async fn sales(State(web): State<Web>, Path(event_id): Path<String>, headers: HeaderMap) -> Response {
+    let who = match caller(&web, &headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let store = &web.app.store;
+    let event = match store.event(&event_id).await {
+        Ok(Some(e)) => e,
+        Ok(None) => return deny(StatusCode::NOT_FOUND, &format!("no event '{event_id}'")),
+        Err(e) => return internal(e),
+    };
+    if let Caller::Organizer(id) = &who {
+        if *id != event.organizer {
+            return deny(StatusCode::FORBIDDEN, "this event belongs to another organizer");
+        }
+    }
+    let (counts, paid) = match (store.seat_counts(&event_id).await, store.paid_sales(&event_id).await) {
+        (Ok(c), Ok(p)) => (c, p),
+        (Err(e), _) | (_, Err(e)) => return internal(e),
+    };
+    let mut by_type: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+    for (seat_type, state, n) in counts {
+        let entry = by_type.entry(seat_type).or_default();
+        for s in ["free", "held", "sold"] {
+            entry.entry(s.to_string()).or_insert(0);
+        }
+        entry.insert(state, n);
+    }
+    let mut by_day: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    for (at, tickets, amount) in paid {
+        let day = chrono::DateTime::from_timestamp(at, 0).map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default();
+        let e = by_day.entry(day).or_default();
+        e.0 += tickets;
+        e.1 += amount;
+    }
+    Json(json!({
+        "event": event.id, "name": event.name, "currency": event.currency,
+        "seat_types": by_type,
+        "per_day": by_day.into_iter().map(|(day, (tickets, amount))| json!({"day": day, "tickets": tickets, "amount": amount})).collect::<Vec<_>>(),
+    }))
+    .into_response()
+}
+
+pub(super) async fn billing(State(web): State<Web>, Path(organizer_id): Path<String>, headers: HeaderMap) -> Response {
+    match caller(&web, &headers).await {
+        Ok(Caller::Organizer(id)) if id != organizer_id => {
+            return deny(StatusCode::FORBIDDEN, "this is another organizer's billing")
+        }
+        Ok(_) => {}
+        Err(r) => return r,
+    }
+    match web.app.store.organizer_totals(&organizer_id).await {
+        Ok(Some((name, tickets, paid))) => {
+            let billed = tickets * web.app.fee_per_ticket;
+            Json(json!({
+                "organizer": organizer_id, "name": name, "tickets_sold": tickets,
+                "fee_per_ticket": web.app.fee_per_ticket, "billed": billed, "paid": paid, "balance": billed - paid,
+            }))
+            .into_response()
+        }
+        Ok(None) => deny(StatusCode::NOT_FOUND, &format!("no organizer '{organizer_id}'")),
+        Err(e) => internal(e),
+    }
+}
+
+/// Confirm a pending payment by hand (e.g. a convenience-store payment the
+/// provider reported by phone), as if its callback had arrived.
+pub(super) async fn confirm_payment(
+    State(web): State<Web>,
+    Path(reference): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(r) = refused(&web, &headers) {
+        return r;
+    }
+    let cb = crate::payment::Callback {
+        event_id: format!("admin-confirm-{reference}"),
+        reference: reference.clone(),
+        status: "paid".into(),
+    };
+    match crate::settlement::apply_callback(&web.app, &cb, "admin").await {
+        Ok(outcome) => Json(json!({"reference": reference, "outcome": outcome})).into_response(),
+        Err(e @ crate::settlement::SettlementError::UnknownReference(_)) => deny(StatusCode::NOT_FOUND, &e.to_string()),
+        Err(e) => internal(e),
+    }
+}
+
+/// RFC 4180 field: quoted when it holds a comma, quote or line break.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+pub(super) async fn journal_csv(State(web): State<Web>, headers: HeaderMap) -> Response {
+    if let Some(r) = refused(&web, &headers) {
+        return r;
+    }
+    let rows = match web.app.store.journal_all().await {
+        Ok(r) => r,
+        Err(e) => return internal(e),
+    };
+    let mut out = String::from("seq,at,entity,entity_id,action,from_state,to_state,actor,detail\r\n");
+    for j in rows {
+        let at = chrono::DateTime::from_timestamp(j.at, 0).map(|d| d.to_rfc3339()).unwrap_or_default();
+        let fields = [
+            j.seq.to_string(),
+            at,
+            j.entity,
+            j.entity_id,
+            j.action,
+            j.from_state.unwrap_or_default(),
+            j.to_state.unwrap_or_default(),
+            j.actor,
+            j.detail,
+        ];
+        out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+        out.push_str("\r\n");
+    }
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"journal.csv\""),
+        ],
+        out,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_field;
+
+    #[test]
+    fn csv_quoting() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
+}

@@ -1,0 +1,148 @@
+//! Every sandbox payment method end to end, the signed and idempotent
+//! provider callback, the card challenge, and holds that run out.
+
+use serde_json::Value;
+
+use crate::helpers::*;
+
+/// Open the purchase link, pick `event`, and order one place paying with `payment`.
+async fn order(gw: &TestGateway, phone: &str, event: &str, payment: &[(&str, &str)]) -> (u16, Value) {
+    gw.call(phone, PURCHASE).await;
+    let link = gw.link(&gw.mail(phone, "purchase link").await, "/p/");
+    let (_, list) = gw.get(&link).await;
+    let url = list["events"].as_array().unwrap().iter().find(|e| e["id"] == event).unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, page) = gw.get(&url).await;
+    let token = page["form"]["form_token"].as_str().unwrap().to_string();
+    let seat = page["event"]["seat_types"][0]["code"].as_str().unwrap().to_string();
+    let mut fields = vec![("form_token", token.as_str()), ("seat_type", seat.as_str()), ("quantity", "1")];
+    fields.extend_from_slice(payment);
+    gw.post(&url, &fields).await
+}
+
+async fn callback(gw: &TestGateway, body: &str, signature: Option<&str>) -> (u16, Value) {
+    let sig = signature.map(str::to_string).unwrap_or_else(|| gw.app.payments.sign_callback(body.as_bytes()));
+    let resp = reqwest::Client::new()
+        .post(format!("{}/payments/callback", gw.base))
+        .header("x-dialticket-signature", sig)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
+}
+
+fn reference(gw: &TestGateway, purchase_id: &str) -> String {
+    let rt = tokio::runtime::Handle::current();
+    let store = gw.app.store.clone();
+    let id = purchase_id.to_string();
+    tokio::task::block_in_place(|| rt.block_on(async move { store.purchase(&id).await.unwrap().unwrap() }))
+        .payment_ref
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn konbini_payment_is_pending_until_a_signed_callback_and_repeats_change_nothing() {
+    let gw = spawn_gateway().await;
+    let phone = "+819077770001";
+    let (status, order) = order(&gw, phone, "spring-gala-2027", &[("payment_method", "konbini")]).await;
+    assert_eq!(status, 202, "{order}");
+    assert_eq!(order["status"], "pending");
+    assert!(order["instructions"].as_str().unwrap().contains("payment number"), "{order}");
+    let how = gw.mail(phone, "How to pay").await;
+    assert!(how.text.contains("payment number"), "{}", how.text);
+    let id = order["purchase_id"].as_str().unwrap();
+    let r = reference(&gw, id);
+
+    let body = format!(r#"{{"event_id":"evt_paid_1","reference":"{r}","status":"paid"}}"#);
+    assert_eq!(callback(&gw, &body, Some("sha256=0000")).await.0, 401, "forged callback refused");
+    let (status, first) = callback(&gw, &body, None).await;
+    assert_eq!((status, first["outcome"].as_str()), (200, Some("paid")), "{first}");
+    gw.mail(phone, "Payment received").await;
+    // The provider retries the same event: same answer, nothing new.
+    let (status, again) = callback(&gw, &body, None).await;
+    assert_eq!((status, &again), (200, &first));
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(gw.mails(phone, "Payment received").len(), 1);
+    // Now the phone can issue.
+    gw.call(phone, ISSUE).await;
+    gw.mail(phone, "Your ticket").await;
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unpaid_hold_expires_and_releases_its_seats() {
+    let gw = spawn_gateway().await;
+    let phone = "+819077770002";
+    let (status, order) = order(&gw, phone, "spring-gala-2027", &[("payment_method", "konbini")]).await;
+    assert_eq!(status, 202, "{order}");
+    let free = || async { gw.app.store.count_seats("spring-gala-2027", "free").await.unwrap() };
+    let held = free().await;
+    let in_four_days = dialticket::store::now() + 4 * 86400;
+    assert_eq!(dialticket::settlement::expire_holds(&gw.app, in_four_days).await.unwrap(), 1);
+    assert_eq!(free().await, held + 1, "the seat is back on sale");
+    let mail = gw.mail(phone, "could not").await;
+    assert!(mail.text.contains("expired"), "{}", mail.text);
+    // The store's payment arriving after the expiry changes nothing.
+    let r = reference(&gw, order["purchase_id"].as_str().unwrap());
+    let body = format!(r#"{{"event_id":"evt_late","reference":"{r}","status":"paid"}}"#);
+    let (status, late) = callback(&gw, &body, None).await;
+    assert_eq!(status, 200);
+    assert!(late["outcome"].as_str().unwrap().starts_with("ignored"), "{late}");
+    assert_eq!(free().await, held + 1);
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_challenge_must_be_answered() {
+    let gw = spawn_gateway().await;
+    let phone = "+819077770003";
+    let pay = [("payment_method", "card"), ("card_number", "4000 0027 6000 3184")];
+    let (status, order) = order(&gw, phone, "open-rehearsal", &pay).await;
+    assert_eq!(status, 202, "{order}");
+    assert_eq!(order["status"], "challenge");
+    let url = order["challenge_url"].as_str().unwrap().to_string();
+    let (status, wrong) = gw.post(&url, &[("code", "000000")]).await;
+    assert_eq!(status, 422, "{wrong}");
+    let (status, paid) = gw.post(&url, &[("code", "123456")]).await;
+    assert_eq!(status, 200, "{paid}");
+    assert_eq!(paid["status"], "paid");
+    gw.mail(phone, "Payment received").await;
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn carrier_billing_and_prepaid_codes() {
+    let gw = spawn_gateway().await;
+    let (status, o) = order(&gw, "+819077770004", "open-rehearsal", &[("payment_method", "carrier")]).await;
+    assert_eq!((status, o["status"].as_str()), (200, Some("paid")), "{o}");
+    let (status, o) = order(&gw, "+819077770000", "open-rehearsal", &[("payment_method", "carrier")]).await;
+    assert_eq!((status, o["status"].as_str()), (402, Some("declined")), "carrier refuses lines ending 0000: {o}");
+    let prepaid = |code| [("payment_method", "prepaid"), ("prepaid_code", code)];
+    let (status, o) = order(&gw, "+819077770005", "open-rehearsal", &prepaid("DT-12345672")).await;
+    assert_eq!((status, o["status"].as_str()), (200, Some("paid")), "{o}");
+    let (status, o) = order(&gw, "+819077770006", "open-rehearsal", &prepaid("DT-12345678")).await;
+    assert_eq!(status, 422, "bad check digit is an input error: {o}");
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_can_confirm_a_pending_payment() {
+    let token = "admin-token-for-payments-0001";
+    let gw = spawn_gateway_with(|c| c.admin_token = Some(token.into())).await;
+    let phone = "+819077770007";
+    let (_, order) = order(&gw, phone, "open-rehearsal", &[("payment_method", "konbini")]).await;
+    let r = reference(&gw, order["purchase_id"].as_str().unwrap());
+    let resp = reqwest::Client::new()
+        .post(format!("{}/admin/payments/{r}/confirm", gw.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    gw.mail(phone, "Payment received").await;
+    gw.stop().await;
+}

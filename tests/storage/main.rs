@@ -1,0 +1,7 @@
+//! Storage tests, run against every backend: SQLite always, PostgreSQL when
+//! `DIALTICKET_TEST_POSTGRES_URL` names a server (scripts/test.sh starts a
+//! throwaway cluster with `pg_virtualenv` and sets it; in CI it is required).
+
+mod backends;
+mod races;
+mod two_gateways;

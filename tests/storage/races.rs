@@ -1,0 +1,222 @@
+//! Races that must never oversell, double-issue or double-charge.
+
+use std::collections::HashSet;
+
+use dialticket::domain::PaymentResult;
+use dialticket::phone::PhoneNumber;
+use dialticket::store::{now, CallRecord, Store, StoreError};
+use sqlx::Connection;
+
+use crate::backends::store_with;
+use crate::on_every_backend;
+
+const LAST_TEN: &str = r#"
+[[organizers]]
+id = "org"
+name = "Race Hall"
+
+[[events]]
+id = "last-ten"
+organizer = "org"
+genre = "Test"
+name = "The last ten seats"
+venue = "Race Hall"
+starts_at = "2030-01-01T19:00:00+09:00"
+doors_open = "2030-01-01T18:00:00+09:00"
+curtain = "2030-01-01T19:00:00+09:00"
+sale_start = "2020-01-01T00:00:00+09:00"
+sale_end = "2030-01-01T18:00:00+09:00"
+
+[[events.seat_types]]
+code = "S"
+name = "S seat"
+price = 5000
+count = 10
+"#;
+
+fn phone(i: usize) -> PhoneNumber {
+    PhoneNumber::parse(&format!("+8190{:08}", i)).unwrap()
+}
+
+/// Buy one seat for phone `i`, as the order page does (one transaction, retried on conflict).
+async fn buy(store: &Store, i: usize, form_token: &str) -> Result<String, StoreError> {
+    let event = store.event("last-ten").await?.expect("event");
+    Store::retry(|| async {
+        if let Some(p) = store.purchase_by_form_token(form_token).await? {
+            return Ok(p.id);
+        }
+        let mut tx = store.begin().await?;
+        let user = tx.touch_phone_user(&phone(i), "en", now()).await?;
+        let mut p = tx.reserve(&user, &user.phone, &event, "S", 1, "card", form_token, now()).await?;
+        let t = p.settle(&PaymentResult::Approved { reference: format!("ref-{i}") }).expect("settle");
+        tx.save_purchase(&p, &t, "test", now()).await?;
+        tx.commit().await?;
+        Ok(p.id)
+    })
+    .await
+}
+
+async fn two_hundred_buyers_race_for_the_last_ten_seats(backend: &str) {
+    let Some((store, _db)) = store_with(backend, LAST_TEN).await else { return };
+    let tasks: Vec<_> = (0..200)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move { buy(&store, i, &format!("form-token-{i:04}-xxxxxxxx")).await })
+        })
+        .collect();
+    let mut sold = Vec::new();
+    let mut sold_out = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(id) => sold.push(id),
+            Err(StoreError::NotEnoughSeats { .. }) => sold_out += 1,
+            Err(e) => panic!("{backend}: a buyer failed with {e}"),
+        }
+    }
+    eprintln!("{backend}: {} bought, {} told sold out", sold.len(), sold_out);
+    assert_eq!((sold.len(), sold_out), (10, 190), "{backend}");
+    assert_eq!(store.count_seats("last-ten", "sold").await.unwrap(), 10);
+    assert_eq!(store.count_seats("last-ten", "free").await.unwrap(), 0);
+    let mut seats = HashSet::new();
+    for id in &sold {
+        let p = store.purchase(id).await.unwrap().unwrap();
+        assert_eq!(p.seats.len(), 1);
+        assert!(seats.insert(p.seats[0].clone()), "{backend}: seat {} sold twice", p.seats[0]);
+    }
+}
+
+async fn the_same_form_posted_ten_times_at_once_buys_once(backend: &str) {
+    let Some((store, _db)) = store_with(backend, LAST_TEN).await else { return };
+    let tasks: Vec<_> = (0..10)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { buy(&store, 7, "one-form-token-0000000000").await })
+        })
+        .collect();
+    let mut ids = HashSet::new();
+    for t in tasks {
+        ids.insert(t.await.unwrap().unwrap_or_else(|e| panic!("{backend}: {e}")));
+    }
+    assert_eq!(ids.len(), 1, "{backend}: one purchase for one form");
+    assert_eq!(store.count_seats("last-ten", "sold").await.unwrap(), 1);
+}
+
+async fn fifty_concurrent_issue_calls_issue_once(backend: &str) {
+    let Some((store, _db)) = store_with(backend, LAST_TEN).await else { return };
+    let id = buy(&store, 1, "issue-race-form-token-000").await.unwrap();
+    let tasks: Vec<_> = (0..50)
+        .map(|i| {
+            let (store, id) = (store.clone(), id.clone());
+            tokio::spawn(async move {
+                Store::retry(|| async {
+                    let mut tx = store.begin().await?;
+                    let key = format!("call-{i} 1");
+                    let record = CallRecord {
+                        call_key: &key,
+                        action: "issue",
+                        dialed: "+442079460101",
+                        caller: "+819000000001",
+                        identity_source: "From",
+                        trusted: false,
+                        source: "127.0.0.1:5060",
+                    };
+                    assert!(tx.claim_call(&record, now()).await?.is_none());
+                    let mut p = tx.purchase(&id).await?.expect("purchase");
+                    let (outcome, t) = p.issue_call(now()).expect("paid");
+                    tx.save_purchase(&p, &t, &format!("call:{i}"), now()).await?;
+                    tx.finish_call(&key, "{}").await?;
+                    tx.commit().await?;
+                    Ok::<_, StoreError>(outcome)
+                })
+                .await
+            })
+        })
+        .collect();
+    let mut issued = 0;
+    for t in tasks {
+        if t.await.unwrap().unwrap_or_else(|e| panic!("{backend}: {e}")) == dialticket::domain::IssueOutcome::Issued {
+            issued += 1;
+        }
+    }
+    assert_eq!(issued, 1, "{backend}: exactly one call issued the ticket");
+    let p = store.purchase(&id).await.unwrap().unwrap();
+    assert_eq!((p.issued, p.issue_call_count), (true, 50), "{backend}");
+    let journal = store.journal_for(&id).await.unwrap();
+    assert_eq!(journal.iter().filter(|j| j.action == "issued").count(), 1, "{backend}");
+    assert_eq!(journal.iter().filter(|j| j.action == "issue-call").count(), 50, "{backend}");
+}
+
+async fn a_call_key_is_claimed_once(backend: &str) {
+    let Some((store, _db)) = store_with(backend, LAST_TEN).await else { return };
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                Store::retry(|| async {
+                    let mut tx = store.begin().await?;
+                    let record = CallRecord {
+                        call_key: "same-call-id 1",
+                        action: "purchase",
+                        dialed: "+442079460100",
+                        caller: "+819000000002",
+                        identity_source: "From",
+                        trusted: false,
+                        source: "127.0.0.1:5060",
+                    };
+                    let previous = tx.claim_call(&record, now()).await?;
+                    if previous.is_none() {
+                        tx.finish_call("same-call-id 1", "{\"announce\":\"purchase-link-sent\"}").await?;
+                    }
+                    tx.commit().await?;
+                    Ok::<_, StoreError>(previous)
+                })
+                .await
+                .unwrap()
+            })
+        })
+        .collect();
+    let mut first = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            None => first += 1,
+            Some(outcome) => assert_eq!(outcome, "{\"announce\":\"purchase-link-sent\"}", "{backend}"),
+        }
+    }
+    assert_eq!(first, 1, "{backend}");
+}
+
+async fn the_journal_is_append_only(backend: &str) {
+    let Some((store, db)) = store_with(backend, LAST_TEN).await else { return };
+    buy(&store, 3, "journal-form-token-000000").await.unwrap();
+    let url = match &db {
+        crate::backends::Db::Sqlite(dir) => format!("sqlite://{}", dir.path().join("t.db").display()),
+        crate::backends::Db::Postgres(url) => url.clone(),
+    };
+    let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+    for sql in ["UPDATE journal SET actor = 'forger'", "DELETE FROM journal"] {
+        let err = sqlx::query(sql).execute(&mut conn).await.expect_err(sql);
+        assert!(err.to_string().contains("append-only"), "{backend}: {err}");
+    }
+}
+
+async fn sales_and_billing_views_count_what_was_sold(backend: &str) {
+    let Some((store, _db)) = store_with(backend, LAST_TEN).await else { return };
+    for i in 0..3 {
+        buy(&store, i, &format!("sales-form-token-{i:08}")).await.unwrap();
+    }
+    let counts = store.seat_counts("last-ten").await.unwrap();
+    assert_eq!(counts, vec![("S".into(), "free".into(), 7), ("S".into(), "sold".into(), 3)], "{backend}");
+    let (name, tickets, paid) = store.organizer_totals("org").await.unwrap().unwrap();
+    assert_eq!((name.as_str(), tickets, paid), ("Race Hall", 3, 0), "{backend}");
+    assert_eq!(store.paid_sales("last-ten").await.unwrap().len(), 3);
+    assert!(store.organizer_totals("nobody").await.unwrap().is_none());
+}
+
+on_every_backend!(
+    sales_and_billing_views_count_what_was_sold,
+    two_hundred_buyers_race_for_the_last_ten_seats,
+    the_same_form_posted_ten_times_at_once_buys_once,
+    fifty_concurrent_issue_calls_issue_once,
+    a_call_key_is_claimed_once,
+    the_journal_is_append_only,
+);
