@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Run the whole test suite on a fresh Debian machine: installs the real peers
-# the tests talk to (sipp from Debian's sip-tester), then format, lint, test.
+# the tests talk to (sipp from Debian's sip-tester, baresip, Kamailio, PostgreSQL), then format,
+# lint, and test — the storage tests inside a throwaway PostgreSQL cluster
+# made by pg_virtualenv, so they run on both SQLite and PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,6 +10,12 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 need=()
 command -v sipp >/dev/null 2>&1 || need+=(sip-tester)
+# STIR/SHAKEN tests make their CA and certificates with the openssl tool.
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# SIP interop peers (tests/interop): a softphone that records what it hears, and a proxy.
+command -v baresip >/dev/null 2>&1 || need+=(baresip-core)
+command -v kamailio >/dev/null 2>&1 || need+=(kamailio)
+command -v pg_virtualenv >/dev/null 2>&1 && [ -d /usr/lib/postgresql ] || need+=(postgresql postgresql-common)
 if [ ${#need[@]} -gt 0 ]; then
   echo "==> installing ${need[*]}"
   as_root apt-get update -qq
@@ -22,7 +30,10 @@ echo "==> cargo test"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
-cargo test --workspace --locked 2>&1 | tee "$log" || status=$?
+# pg_virtualenv creates a cluster on a free port, exports PG* for it, and drops
+# it when the command ends. Loopback only.
+pg_virtualenv sh -c 'DIALTICKET_TEST_POSTGRES_URL="postgres://$PGUSER:$PGPASSWORD@127.0.0.1:$PGPORT/postgres" \
+  exec cargo test --workspace --locked' 2>&1 | tee "$log" || status=$?
 # One closing line for the whole run (cargo prints one per test binary, the
 # last of which is an empty doc-test run).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }

@@ -16,6 +16,8 @@
 //!   identity *on* (RFC 3323 §5, RFC 3325 §7); it is still known to us, so the
 //!   asserted number is returned.
 
+pub mod stir;
+
 use std::net::IpAddr;
 
 use crate::dialplan::Dialplan;
