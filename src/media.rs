@@ -947,9 +947,20 @@ impl<'s> RtpStream<'s> {
         self.epoch + PACKET_INTERVAL * u32::try_from(slot).unwrap_or(u32::MAX)
     }
 
-    /// The slot the clock is in now.
-    fn current_slot(&self) -> u64 {
-        (self.epoch.elapsed().as_micros() / PACKET_INTERVAL.as_micros()) as u64
+    /// Start a new schedule now: the next packet is due at once and the ones after it
+    /// every 20 ms from here. The timestamp moves on by the time that passed (RFC 3550
+    /// §5.1: it follows the sampling clock through silence), never backwards, and the
+    /// marker bit flags the new talkspurt (RFC 3551 §4.1), so the receiver re-syncs
+    /// its playout without counting the pause as jitter.
+    fn start_talkspurt(&mut self) {
+        let now = tokio::time::Instant::now();
+        let elapsed = now.saturating_duration_since(self.epoch);
+        let samples = (elapsed.as_micros() * u128::from(SAMPLE_RATE) / 1_000_000) as u64;
+        let advance = samples.max(self.slot * SAMPLES_PER_PACKET as u64);
+        self.timestamp_origin = self.timestamp_origin.wrapping_add(advance as u32);
+        self.epoch = now;
+        self.slot = 0;
+        self.marker = true;
     }
 
     /// Read everything queued on the socket without waiting: latch the source, collect digits.
@@ -982,9 +993,7 @@ impl<'s> RtpStream<'s> {
     /// the prompt runs on silently, so it still ends on time.
     pub async fn play(&mut self, playback: &mut Playback) -> io::Result<MediaEvent> {
         if playback.next == 0 {
-            // A new prompt starts in the current slot (no burst to "catch up" on a pause).
-            self.slot = self.slot.max(self.current_slot());
-            self.marker = true;
+            self.start_talkspurt();
         }
         let mut frame = [0u8; SAMPLES_PER_PACKET];
         while !playback.is_finished() {
@@ -997,10 +1006,12 @@ impl<'s> RtpStream<'s> {
             let late = tokio::time::Instant::now().saturating_duration_since(due);
             if late > PACKET_INTERVAL * MAX_CATCH_UP {
                 tracing::debug!(?late, "RTP pacing fell behind; rescheduling from now");
-                self.slot = self.current_slot();
-                self.marker = true;
+                self.start_talkspurt();
             }
             self.max_lateness = self.max_lateness.max(late);
+            if late > Duration::from_millis(2) {
+                tracing::trace!(?late, slot = self.slot, packet = playback.next, "RTP packet late");
+            }
             let codec = self.target.codec;
             let samples = playback.prompt.payload(codec);
             let start = playback.next * SAMPLES_PER_PACKET;
@@ -1456,6 +1467,7 @@ a=ptime:20\r\na=sendrecv\r\nm=video 0 RTP/AVP 98\r\n"
         let dest = Some(phone.local_addr().unwrap());
         let mut stream =
             RtpStream::new(&player, MediaTarget { dest, codec: Codec::Pcma, send: true, telephone_event: Some(101) });
+        let origin = stream.timestamp_origin;
         let mut pb = Playback::new(Arc::new(test_prompt(160 * 4)));
         // Digits interrupt playback, which resumes where it was.
         let key = rtp_rs::RtpPacketBuilder::new()
@@ -1492,8 +1504,9 @@ a=ptime:20\r\na=sendrecv\r\nm=video 0 RTP/AVP 98\r\n"
         assert_eq!(u16::from(second.sequence_number()), seq.wrapping_add(1), "no gaps in sequence numbers");
         assert_eq!(second.timestamp(), ts.wrapping_add(160));
         // The timestamp kept running through the hold and the pause (RFC 3550 §5.1).
-        assert!(ts.wrapping_sub(stream.stats().first_timestamp) == 0);
-        assert!(ts.wrapping_sub(stream.timestamp_origin) >= 160 * 4);
+        assert_eq!(ts, stream.stats().first_timestamp);
+        // 80 ms of silent prompt, then 100 ms of listening, at 8 samples per ms.
+        assert!(ts.wrapping_sub(origin) >= 8 * 150, "{}", ts.wrapping_sub(origin));
     }
 
     #[tokio::test(start_paused = true)]
