@@ -71,12 +71,7 @@ async fn the_same_order_form_submitted_twice_buys_once() {
     let phone = "+819011110004";
     gw.call(phone, PURCHASE).await;
     let link = gw.link(&gw.mail(phone, "purchase link").await, "/p/");
-    let (_, list) = gw.get(&link).await;
-    let url = list["events"].as_array().unwrap().iter().find(|e| e["id"] == "open-rehearsal").unwrap()["url"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let (_, page) = gw.get(&url).await;
+    let (url, page) = gw.event_form(&link, "open-rehearsal").await;
     let token = page["form"]["form_token"].as_str().unwrap().to_string();
     let fields = [
         ("form_token", token.as_str()),

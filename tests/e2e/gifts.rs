@@ -8,13 +8,7 @@ use crate::helpers::*;
 
 /// Open an event page under `shop` (a purchase link or `/buy`) and post the order form.
 async fn order(gw: &TestGateway, shop: &str, recipient: &str) -> (u16, Value, Value) {
-    let (status, list) = gw.get(shop).await;
-    assert_eq!(status, 200, "{list}");
-    let url = list["events"].as_array().unwrap().iter().find(|e| e["id"] == "open-rehearsal").unwrap()["url"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let (_, page) = gw.get(&url).await;
+    let (url, page) = gw.event_form(shop, "open-rehearsal").await;
     let token = page["form"]["form_token"].as_str().unwrap().to_string();
     let fields = [
         ("form_token", token.as_str()),

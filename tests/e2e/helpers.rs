@@ -132,15 +132,23 @@ impl TestGateway {
         self.browser.post_form_json(&resolve(&self.base, url), fields).await.expect("POST")
     }
 
-    /// Buy `quantity` seats of the event's first seat type via the purchase pages.
-    pub async fn buy(&self, purchase_link: &str, event_id: &str, quantity: u32, card: &str) -> (u16, Value) {
-        let (status, list) = self.get(purchase_link).await;
+    /// Open a shop (a purchase link or `/buy`), pick `event_id`, and return the
+    /// event page's URL and JSON (with its order form).
+    pub async fn event_form(&self, shop: &str, event_id: &str) -> (String, Value) {
+        let (status, list) = self.get(shop).await;
         assert_eq!(status, 200, "{list}");
         let events = list["events"].as_array().expect("events");
         let event =
             events.iter().find(|e| e["id"] == event_id).unwrap_or_else(|| panic!("{event_id} not listed: {list}"));
-        let (status, page) = self.get(event["url"].as_str().expect("event url")).await;
+        let url = event["url"].as_str().expect("event url").to_string();
+        let (status, page) = self.get(&url).await;
         assert_eq!(status, 200, "{page}");
+        (url, page)
+    }
+
+    /// Buy `quantity` seats of the event's first seat type via the purchase pages.
+    pub async fn buy(&self, purchase_link: &str, event_id: &str, quantity: u32, card: &str) -> (u16, Value) {
+        let (_, page) = self.event_form(purchase_link, event_id).await;
         let form = &page["form"];
         let seat_type = page["event"]["seat_types"][0]["code"].as_str().expect("seat type").to_string();
         let q = quantity.to_string();

@@ -9,12 +9,7 @@ use crate::helpers::*;
 async fn order(gw: &TestGateway, phone: &str, event: &str, payment: &[(&str, &str)]) -> (u16, Value) {
     gw.call(phone, PURCHASE).await;
     let link = gw.link(&gw.mail(phone, "purchase link").await, "/p/");
-    let (_, list) = gw.get(&link).await;
-    let url = list["events"].as_array().unwrap().iter().find(|e| e["id"] == event).unwrap()["url"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let (_, page) = gw.get(&url).await;
+    let (url, page) = gw.event_form(&link, event).await;
     let token = page["form"]["form_token"].as_str().unwrap().to_string();
     let seat = page["event"]["seat_types"][0]["code"].as_str().unwrap().to_string();
     let mut fields = vec![("form_token", token.as_str()), ("seat_type", seat.as_str()), ("quantity", "1")];
