@@ -268,53 +268,80 @@ fn wav_samples(path: &Path) -> Vec<i16> {
     bytes[(data + 8).min(bytes.len())..].chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]])).collect()
 }
 
+/// A port baresip can listen on: it binds UDP and TCP on it and, with no way to
+/// turn TLS off in 1.0, TLS on the next port up; all three must be free.
+fn free_baresip_port() -> u16 {
+    loop {
+        let p = free_port();
+        let free = p < 65000
+            && std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()
+            && std::net::TcpListener::bind(("127.0.0.1", p + 1)).is_ok();
+        if free {
+            return p;
+        }
+    }
+}
+
 #[tokio::test]
 async fn baresip_calls_and_hears_the_announcement() {
     let gw = spawn_gateway().await;
     let caller = "+819000000007";
     let dir = tempfile::tempdir().unwrap();
-    let sip_port = free_port();
-    let rtp_port = free_media_port();
-    // No sound card: aubridge is a null player (and source); sndfile records the decoded audio.
-    let config = format!(
-        "poll_method\tepoll\nsip_listen\t127.0.0.1:{sip_port}\nsip_transports\tudp\n\
-         audio_player\taubridge,x\naudio_source\taubridge,x\naudio_alert\taubridge,x\n\
-         audio_srate\t8000\naudio_channels\t1\nrtp_ports\t{rtp_port}-{}\n\
-         module_path\t/usr/lib/baresip/modules\nmodule\tg711.so\nmodule\taubridge.so\nmodule\tsndfile.so\n\
-         module_app\taccount.so\nmodule_app\tmenu.so\nsnd_path\t{}\n",
-        rtp_port + 10,
-        dir.path().display()
-    );
-    std::fs::write(dir.path().join("config"), config).unwrap();
     std::fs::write(dir.path().join("accounts"), format!("<sip:{caller}@127.0.0.1>;regint=0;audio_codecs=PCMU\n"))
         .unwrap();
-    let mut peer = Peer::spawn(
-        "baresip",
-        Command::new("baresip")
-            .arg("-f")
-            .arg(dir.path())
-            .arg("-e")
-            .arg(format!("/dial sip:+442079460100@{}", gw.sip))
-            .args(["-t", "60"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null()),
-    );
-    let stdout = peer.child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let mut seen = Vec::new();
-    // The gateway plays the announcement and the menu, waits for a key, and hangs up.
-    let ended = tokio::time::timeout(Duration::from_secs(45), async {
-        while let Ok(Some(line)) = lines.next_line().await {
-            let done = line.contains("terminated");
-            seen.push(line);
-            if done {
-                return true;
+    // Other tests in this binary bind ports too: if one takes baresip's between
+    // the check and its bind, baresip says "init failed" and exits; we try new ports.
+    let mut attempt = 0;
+    let (peer, seen, ended) = loop {
+        attempt += 1;
+        let sip_port = free_baresip_port();
+        let rtp_port = free_media_port();
+        // No sound card: aubridge is a null player (and source); sndfile records the decoded audio.
+        let config = format!(
+            "poll_method\tepoll\nsip_listen\t127.0.0.1:{sip_port}\nsip_transports\tudp\n\
+             audio_player\taubridge,x\naudio_source\taubridge,x\naudio_alert\taubridge,x\n\
+             audio_srate\t8000\naudio_channels\t1\nrtp_ports\t{rtp_port}-{}\n\
+             module_path\t/usr/lib/baresip/modules\nmodule\tg711.so\nmodule\taubridge.so\nmodule\tsndfile.so\n\
+             module_app\taccount.so\nmodule_app\tmenu.so\nsnd_path\t{}\n",
+            rtp_port + 10,
+            dir.path().display()
+        );
+        std::fs::write(dir.path().join("config"), config).unwrap();
+        let mut peer = Peer::spawn(
+            "baresip",
+            Command::new("baresip")
+                .arg("-f")
+                .arg(dir.path())
+                .arg("-e")
+                .arg(format!("/dial sip:+442079460100@{}", gw.sip))
+                .args(["-t", "60"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null()),
+        );
+        let stdout = peer.child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let mut seen = Vec::new();
+        // The gateway plays the announcement and the menu, waits for a key, and hangs up.
+        let ended = tokio::time::timeout(Duration::from_secs(45), async {
+            while let Ok(Some(line)) = lines.next_line().await {
+                let done = line.contains("terminated");
+                let init_failed = line.contains("init failed");
+                seen.push(line);
+                if done || init_failed {
+                    return done;
+                }
             }
+            false
+        })
+        .await
+        .unwrap_or(false);
+        let init_failed = seen.iter().any(|l| l.contains("init failed"));
+        if init_failed && attempt < 5 {
+            peer.stop().await;
+            continue;
         }
-        false
-    })
-    .await
-    .unwrap_or(false);
+        break (peer, seen, ended);
+    };
     peer.stop().await;
     assert!(ended, "baresip's call did not end with the gateway's BYE:\n{}", seen.join("\n"));
     assert!(seen.iter().any(|l| l.contains("Call established")), "{}", seen.join("\n"));
