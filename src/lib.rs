@@ -8,6 +8,7 @@
 //! | [`sip`] | UDP/TCP transport, RFC 3261 transactions, the call endpoint |
 //! | [`dialplan`] | which rule takes a call: trunks, numbers and patterns, policies, hours; check, route, hot reload |
 //! | [`identity`] | who is calling (P-Asserted-Identity / From, trust, E.164) |
+//! | [`flood`] | flood and abuse limiter, like Kamailio's pike: per-source and per-caller token buckets, blocks |
 //! | [`phone`] | the validated E.164 `PhoneNumber` |
 //! | [`media`] | SDP answer, RTP announcements |
 //! | [`calls`] | the purchase / issue / usage handlers (SIP ↔ ticket domain) |
@@ -27,6 +28,7 @@ pub mod config;
 pub mod dialplan;
 pub mod domain;
 pub mod events;
+pub mod flood;
 pub mod identity;
 pub mod links;
 pub mod mail;
