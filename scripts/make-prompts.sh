@@ -51,6 +51,8 @@ anonymous-refused|Please call again with your number shown.
 service-error|Sorry, the service is not available. Please try again later.
 welcome|Welcome to dial ticket.
 press-1-to-resend|To have it sent again, press 1.
+identity-refused|We cannot confirm your number. Please call from your own phone.
+too-many-requests|We have already sent this several times. Please check your e-mail.
 TEXTS
 
 # Japanese: espeak-ng reads kana reliably (kanji readings are hit and miss), so the
@@ -70,6 +72,8 @@ anonymous-refused|でんわばんごうを つうちして おかけなおしく
 service-error|もうしわけありません。ただいま ごりよう いただけません。
 welcome|ダイヤルチケットへ ようこそ。
 press-1-to-resend|もういちど おおくりする ばあいは、1を おしてください。
+identity-refused|でんわばんごうを かくにんできません。ごじぶんの でんわから おかけください。
+too-many-requests|すでに なんども おおくりしています。メールを ごかくにんください。
 TEXTS
 else
     echo "espeak-ng has no usable Japanese voice; skipping prompts/ja" >&2

@@ -15,6 +15,8 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 # SIP interop peers (tests/interop): a softphone that records what it hears, and a proxy.
 command -v baresip >/dev/null 2>&1 || need+=(baresip-core)
 command -v kamailio >/dev/null 2>&1 || need+=(kamailio)
+# Kamailio signing STIR/SHAKEN Identity headers (tests/interop): the secsipid module.
+compgen -G "/usr/lib/*/kamailio/modules/secsipid.so" >/dev/null || need+=(kamailio-secsipid-modules)
 command -v pg_virtualenv >/dev/null 2>&1 && [ -d /usr/lib/postgresql ] || need+=(postgresql postgresql-common)
 if [ ${#need[@]} -gt 0 ]; then
   echo "==> installing ${need[*]}"

@@ -29,6 +29,10 @@ pub struct App {
     /// Bearer token of the admin API (`None`: API off).
     pub admin_token: Option<String>,
     pub fee_per_ticket: i64,
+    /// Purchase-link mails one caller number may trigger per hour.
+    pub purchase_links_per_hour: u32,
+    /// The SIP endpoint's flood limiter, for the admin listing and metrics.
+    pub flood: Arc<crate::flood::Limiter>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -153,6 +153,8 @@ async fn attempt(app: &App, call: &IncomingCall) -> Result<CallDecision, AppErro
     let caller = call.caller.number.to_string();
     let peer = call.source.to_string();
     let action = format!("{:?}", call.rule.action).to_lowercase();
+    let attestation = call.caller.attestation.map(|a| format!("{a:?}"));
+    let verification = serde_json::to_string(&call.caller.verification).unwrap_or_default();
     let record = CallRecord {
         call_key: &key,
         action: &action,
@@ -161,6 +163,8 @@ async fn attempt(app: &App, call: &IncomingCall) -> Result<CallDecision, AppErro
         identity_source: &source,
         trusted: call.caller.trusted,
         source: &peer,
+        attestation: attestation.as_deref(),
+        verification: &verification,
     };
     let mut tx = app.store.begin().await?;
     if let Some(previous) = tx.claim_call(&record, at).await? {
@@ -193,6 +197,14 @@ async fn purchase(
     at: i64,
 ) -> Result<CallDecision, AppError> {
     let user = tx.touch_phone_user(&call.caller.number, &call.rule.language, at).await?;
+    // A cap per number and hour: calls are free to place in bulk, mail is not (and a
+    // spoofed caller ID would otherwise let anyone mail-bomb that number's owner).
+    let recent = tx.journal_count_since(&user.user_number, "purchase-link-sent", at - 3600).await?;
+    if recent >= i64::from(app.purchase_links_per_hour) {
+        tracing::info!(recent, cap = app.purchase_links_per_hour, "purchase-link cap reached; no mail");
+        tx.journal("phone-user", &user.user_number, "purchase-link-capped", None, None, actor, "{}").await?;
+        return Ok(refuse(480, "Purchase-link limit reached", "too-many-requests"));
+    }
     let mut url = app.links.url(Purpose::Purchase, &user.phone, None, at)?;
     // A purchase number bound to one event (a per-event number in the dialplan) links
     // straight to that event's page rather than to the list of all events.

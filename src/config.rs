@@ -18,6 +18,10 @@
 //! | `payment_secret` | `DIALTICKET_PAYMENT_SECRET` | derived from the signing key: HMAC key of payment callbacks |
 //! | `admin_token` | `DIALTICKET_ADMIN_TOKEN` | unset: the admin API (`/admin/…`) is off |
 //! | `fee_per_ticket` | `DIALTICKET_FEE_PER_TICKET` | `100` (minor units billed to organizers per ticket) |
+//! | `stir_trust_dir` | `DIALTICKET_STIR_TRUST_DIR` | unset: no STIR/SHAKEN certificate is trusted (`anchors/*.pem`, `certs.toml`, `certs/`) |
+//! | `stir_max_age` | `DIALTICKET_STIR_MAX_AGE` | `60` (seconds a PASSporT's `iat` may be off) |
+//! | `purchase_links_per_hour` | `DIALTICKET_PURCHASE_LINKS_PER_HOUR` | `10` (purchase-link mails per caller number per hour) |
+//! | `flood_block_time` | `DIALTICKET_FLOOD_BLOCK_TIME` | `30` (seconds a flooding source or caller stays blocked) |
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -46,6 +50,14 @@ pub struct Config {
     pub admin_token: Option<String>,
     /// Fee billed to organizers per ticket sold, in the event currency's minor units.
     pub fee_per_ticket: i64,
+    /// STIR/SHAKEN trust anchors and certificate cache; `None` = nothing verifies.
+    pub stir_trust_dir: Option<PathBuf>,
+    /// How far a PASSporT's `iat` may be from now, in seconds.
+    pub stir_max_age: i64,
+    /// Purchase-link mails one caller number may trigger per hour.
+    pub purchase_links_per_hour: u32,
+    /// How long a flooding source address or caller number stays blocked, in seconds.
+    pub flood_block_time: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +86,10 @@ struct FileConfig {
     payment_secret: Option<String>,
     admin_token: Option<String>,
     fee_per_ticket: Option<i64>,
+    stir_trust_dir: Option<PathBuf>,
+    stir_max_age: Option<i64>,
+    purchase_links_per_hour: Option<u32>,
+    flood_block_time: Option<u64>,
 }
 
 impl Default for Config {
@@ -94,6 +110,10 @@ impl Default for Config {
             payment_secret: None,
             admin_token: None,
             fee_per_ticket: 100,
+            stir_trust_dir: None,
+            stir_max_age: 60,
+            purchase_links_per_hour: 10,
+            flood_block_time: 30,
         }
     }
 }
@@ -183,6 +203,17 @@ impl Config {
                 message: "must be a whole number ≥ 0".into(),
             })?;
         }
+        c.stir_trust_dir =
+            pick("stir_trust_dir", fc.stir_trust_dir.map(|p| p.display().to_string())).map(PathBuf::from);
+        if let Some(v) = pick("stir_max_age", fc.stir_max_age.map(|v| v.to_string())) {
+            c.stir_max_age = positive("stir_max_age", &v)?;
+        }
+        if let Some(v) = pick("purchase_links_per_hour", fc.purchase_links_per_hour.map(|v| v.to_string())) {
+            c.purchase_links_per_hour = positive("purchase_links_per_hour", &v)?;
+        }
+        if let Some(v) = pick("flood_block_time", fc.flood_block_time.map(|v| v.to_string())) {
+            c.flood_block_time = positive("flood_block_time", &v)?;
+        }
         if let Some(url) = &c.smtp_url {
             if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
                 return Err(ConfigError::Value {
@@ -194,6 +225,15 @@ impl Config {
         }
         Ok(c)
     }
+}
+
+/// A whole number ≥ 1.
+fn positive<T: std::str::FromStr + PartialOrd + From<u8>>(key: &str, v: &str) -> Result<T, ConfigError> {
+    v.trim().parse::<T>().ok().filter(|n| *n >= T::from(1)).ok_or_else(|| ConfigError::Value {
+        key: key.into(),
+        value: v.into(),
+        message: "must be a whole number ≥ 1".into(),
+    })
 }
 
 fn parse_addr(key: &str, v: &str) -> Result<SocketAddr, ConfigError> {

@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{watch, Notify};
@@ -19,6 +20,9 @@ use crate::calls::Calls;
 use crate::config::Config;
 use crate::dialplan::reload::{self, Reloader};
 use crate::dialplan::{self, DialplanErrors, Known};
+use crate::flood::{Allowlist, FloodConfig, Limiter};
+use crate::identity::stir::TrustStore;
+use crate::identity::StirSettings;
 use crate::links::{LinkError, Links};
 use crate::mail::worker::{Delivery, MailWorker};
 use crate::mail::{MailError, Templates};
@@ -38,6 +42,8 @@ pub enum StartupError {
     Link(#[from] LinkError),
     #[error("prompts: {0}")]
     Prompts(String),
+    #[error("STIR/SHAKEN trust directory: {0}")]
+    Stir(String),
     #[error("cannot bind {what} on {addr}: {error}")]
     Bind { what: &'static str, addr: SocketAddr, error: std::io::Error },
     #[error("sip_listen {0} is a wildcard address: set rtp_ip (DIALTICKET_RTP_IP) to the address callers send RTP to")]
@@ -96,6 +102,11 @@ impl Gateway {
         };
 
         let dialplan = reloader.subscribe();
+        // Trunks are exempted (or limited) by the endpoint, per the live dialplan, not here.
+        let flood = Arc::new(Limiter::new(
+            FloodConfig { block_time: Duration::from_secs(config.flood_block_time), ..FloodConfig::default() },
+            Allowlist::none(),
+        ));
         let mail_wake = Arc::new(Notify::new());
         let app = Arc::new(App {
             store: store.clone(),
@@ -109,6 +120,8 @@ impl Gateway {
             payments: crate::payment::Payments::sandbox(&payment_secret),
             admin_token: config.admin_token.clone(),
             fee_per_ticket: config.fee_per_ticket,
+            purchase_links_per_hour: config.purchase_links_per_hour,
+            flood: flood.clone(),
         });
         // SDP must carry an address the caller can send RTP to; a wildcard bind gives none.
         let rtp_ip = match config.rtp_ip {
@@ -116,7 +129,13 @@ impl Gateway {
             None if sip_addr.ip().is_unspecified() => return Err(StartupError::RtpIp(sip_addr)),
             None => sip_addr.ip(),
         };
-        let sip_config = SipConfig::new(dialplan, Arc::new(prompts), rtp_ip);
+        let trust = match &config.stir_trust_dir {
+            Some(dir) => TrustStore::load(dir).map_err(StartupError::Stir)?,
+            None => TrustStore::default(),
+        };
+        let mut sip_config = SipConfig::new(dialplan, Arc::new(prompts), rtp_ip);
+        sip_config.stir = StirSettings { trust: Arc::new(trust), max_age: config.stir_max_age };
+        sip_config.flood = flood;
         let worker = MailWorker { store, delivery, from, wake: mail_wake };
         Ok(Gateway { udp, tcp, http, sip_addr, http_addr, app, sip_config, worker, reloader })
     }

@@ -1,52 +1,18 @@
 //! STIR/SHAKEN verification against a CA made in the test with the openssl
-//! command line tool, PASSporTs signed with jsonwebtoken (ES256).
+//! command line tool (tests/e2e/helpers.rs), PASSporTs signed with jsonwebtoken (ES256).
+
+#[allow(dead_code)]
+#[path = "e2e/helpers.rs"]
+mod helpers;
 
 use std::path::Path;
-use std::process::Command;
 
 use dialticket::identity::stir::{parse_identity_header, verify, Attestation, StirError, TrustStore};
 use dialticket::phone::PhoneNumber;
+use helpers::make_sti_ca;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 
 const X5U: &str = "https://cert.example.net/sp.pem";
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl").current_dir(dir).args(args).output().expect("openssl is installed");
-    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-}
-
-/// A CA and a service-provider certificate it signed, in `dir`.
-fn make_ca(dir: &Path, name: &str) {
-    let key = format!("{name}-ca.key");
-    let ca = format!("{name}-ca.pem");
-    openssl(dir, &["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", &key]);
-    let subj = format!("/CN={name} STI-CA");
-    openssl(dir, &["req", "-x509", "-new", "-key", &key, "-sha256", "-days", "30", "-subj", &subj, "-out", &ca]);
-    let sp_key = format!("{name}-sp.key");
-    let csr = format!("{name}-sp.csr");
-    openssl(dir, &["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", &sp_key]);
-    openssl(dir, &["req", "-new", "-key", &sp_key, "-subj", "/CN=Test SP", "-out", &csr]);
-    let sp = format!("{name}-sp.pem");
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            &csr,
-            "-CA",
-            &ca,
-            "-CAkey",
-            &key,
-            "-CAcreateserial",
-            "-sha256",
-            "-days",
-            "30",
-            "-out",
-            &sp,
-        ],
-    );
-}
 
 fn passport(dir: &Path, signer: &str, attest: &str, orig: &str, dest: &str, iat: i64) -> String {
     let mut header = Header::new(Algorithm::ES256);
@@ -67,8 +33,8 @@ fn n(s: &str) -> PhoneNumber {
 #[test]
 fn passports_are_verified_against_the_trust_anchors() {
     let dir = tempfile::tempdir().unwrap();
-    make_ca(dir.path(), "good");
-    make_ca(dir.path(), "rogue");
+    make_sti_ca(dir.path(), "good");
+    make_sti_ca(dir.path(), "rogue");
     let mut trust = TrustStore::default();
     trust.add_anchor_pem(&std::fs::read(dir.path().join("good-ca.pem")).unwrap()).unwrap();
     trust.add_cert_pem(X5U, &std::fs::read(dir.path().join("good-sp.pem")).unwrap()).unwrap();
@@ -124,7 +90,7 @@ fn passports_are_verified_against_the_trust_anchors() {
 #[test]
 fn the_trust_store_loads_from_a_directory() {
     let dir = tempfile::tempdir().unwrap();
-    make_ca(dir.path(), "good");
+    make_sti_ca(dir.path(), "good");
     let store_dir = dir.path().join("stir");
     std::fs::create_dir_all(store_dir.join("anchors")).unwrap();
     std::fs::create_dir_all(store_dir.join("certs")).unwrap();

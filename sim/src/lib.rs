@@ -18,6 +18,8 @@
 //! * [`web`] — [`web::Browser`], an HTTP client that fetches pages as HTML or
 //!   JSON (`Accept` header) and posts forms, plus [`web::resolve`] for
 //!   relative links.
+//! * [`stir`] — [`stir::Passport`] signs a SHAKEN PASSporT and formats the
+//!   `Identity` header an originating carrier would add.
 //! * [`error`] — [`SimError`], the error type shared by all of the above.
 //!
 //! The `softphone` binary (`src/bin/softphone.rs`) wraps the three modules
@@ -27,6 +29,7 @@
 pub mod error;
 pub mod sip;
 pub mod smtp;
+pub mod stir;
 pub mod web;
 
 pub use error::SimError;

@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use super::check::Known;
 use super::diagnostic::{did_you_mean, Diagnostic, Location};
-use super::format::{FileDefs, NumberDef, OutsideKind, Val};
+use super::format::{FileDefs, NumberDef, OutsideKind, PrefixesDef, Val};
 use super::pattern::NumberMatch;
 use super::policy::{AnonymousPolicy, IdentityPolicy, RateLimits};
 use super::{Action, AnswerMode, Dialplan, Hours, OutsideHours, Rule, Trunk};
-use crate::phone::PhoneNumber;
+use crate::phone::{NumberingPlan, PhoneNumber};
 
 /// Final status of `reject` rules and of missed-call and early-media numbers.
 const DEFAULT_REJECT_CODE: u16 = 603; // Decline
@@ -24,9 +24,10 @@ pub(super) fn build(files: Vec<(PathBuf, FileDefs)>, known: &Known, diags: &mut 
     let mut plan = Dialplan {
         files: files.iter().map(|(f, _)| f.clone()).collect(),
         country_code: None,
+        numbering_plan: NumberingPlan::default(),
         language: "en".into(),
         identity: IdentityPolicy::Any,
-        anonymous: AnonymousPolicy::Reject,
+        anonymous: AnonymousPolicy::Announce,
         rate_limit: RateLimits::default(),
         trunks: Vec::new(),
         hours: Vec::new(),
@@ -45,11 +46,13 @@ pub(super) fn build(files: Vec<(PathBuf, FileDefs)>, known: &Known, diags: &mut 
         }
         settings_at = Some(s.at.clone());
         plan.country_code = s.country_code.as_ref().map(|c| c.value.clone());
+        let country = NumberingPlan::for_country_opt(plan.country_code.as_deref());
+        plan.numbering_plan = numbering_plan(country, &s.prefixes, diags);
         if let Some(l) = &s.language {
             plan.language = l.clone();
         }
         plan.identity = s.policy.identity.unwrap_or(IdentityPolicy::Any);
-        plan.anonymous = s.policy.anonymous.unwrap_or(AnonymousPolicy::Reject);
+        plan.anonymous = s.policy.anonymous.unwrap_or(AnonymousPolicy::Announce);
         plan.rate_limit = s.policy.rate_limit;
     }
 
@@ -69,11 +72,19 @@ pub(super) fn build(files: Vec<(PathBuf, FileDefs)>, known: &Known, diags: &mut 
                 overlaps(&t.name.value, c, &networks, diags);
                 networks.push((t.name.value.clone(), c.clone()));
             }
+            // A trunk with its own country code starts from that country's prefixes,
+            // one without from the whole plan of [settings].
+            let base = match &t.country_code {
+                Some(cc) => NumberingPlan::for_country(&cc.value),
+                None => plan.numbering_plan.clone(),
+            };
+            let numbering_plan = numbering_plan(base, &t.prefixes, diags);
             plan.trunks.push(Trunk {
                 name: t.name.value,
                 cidrs: t.cidrs.iter().map(|c| c.value).collect(),
                 trust_pai: t.trust_pai,
                 country_code: t.country_code.map(|c| c.value),
+                numbering_plan,
                 rewrite: t.rewrite,
                 identity: t.policy.identity,
                 anonymous: t.policy.anonymous,
@@ -163,7 +174,7 @@ fn number_match(
                 Err(())
             }
         },
-        (Some(v), None) => match PhoneNumber::normalize(&v.value, plan.country_code.as_deref()) {
+        (Some(v), None) => match PhoneNumber::normalize_in(&v.value, &plan.numbering_plan) {
             Ok(n) => Ok(Some(NumberMatch::Exact(n))),
             Err(e) => {
                 let hint = if v.value.chars().any(|c| "XZN.![]".contains(c.to_ascii_uppercase())) {
@@ -176,6 +187,31 @@ fn number_match(
             }
         },
     }
+}
+
+/// `base` (a country's plan, or that of [settings]) with the prefixes a section sets.
+fn numbering_plan(base: NumberingPlan, prefixes: &PrefixesDef, diags: &mut Vec<Diagnostic>) -> NumberingPlan {
+    let mut plan = base;
+    if let Some(n) = &prefixes.national {
+        plan.national_prefix = n.value.clone();
+    }
+    if let Some(i) = &prefixes.international {
+        plan.international_prefixes = i.value.clone();
+    }
+    if plan.international_prefixes.contains(&plan.national_prefix) {
+        // Only what the section wrote can clash: no country's defaults do.
+        let at = prefixes.national.as_ref().map(|n| &n.at).or(prefixes.international.as_ref().map(|i| &i.at));
+        if let Some(at) = at {
+            diags.push(Diagnostic::error(
+                at.clone(),
+                format!(
+                    "'{}' is both the national and an international prefix: national numbers could not be told apart",
+                    plan.national_prefix
+                ),
+            ));
+        }
+    }
+    plan
 }
 
 /// The one-line reason out of the regex crate's multi-line syntax error.

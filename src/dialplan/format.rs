@@ -23,8 +23,9 @@ use super::{Action, AnswerMode, Rewrite};
 
 const TOP: &[&str] = &["settings", "trunks", "hours", "numbers"];
 const POLICY: &[&str] = &["identity", "attestation", "anonymous", "rate_limit"];
-const SETTINGS: &[&str] = &["country_code", "language"];
-const TRUNK: &[&str] = &["name", "cidrs", "trust_pai", "country_code", "rewrite"];
+const SETTINGS: &[&str] = &["country_code", "national_prefix", "international_prefix", "language"];
+const TRUNK: &[&str] =
+    &["name", "cidrs", "trust_pai", "country_code", "national_prefix", "international_prefix", "rewrite"];
 const REWRITE: &[&str] = &["match", "strip", "prepend"];
 const HOURS: &[&str] = &["name", "time_zone", "open", "closed"];
 const NUMBER: &[&str] = &[
@@ -83,6 +84,7 @@ pub(super) struct PolicyDef {
 pub(super) struct SettingsDef {
     pub at: Location,
     pub country_code: Option<Val<String>>,
+    pub prefixes: PrefixesDef,
     pub language: Option<String>,
     pub policy: PolicyDef,
 }
@@ -94,8 +96,18 @@ pub(super) struct TrunkDef {
     pub cidrs: Vec<Val<IpNet>>,
     pub trust_pai: bool,
     pub country_code: Option<Val<String>>,
+    pub prefixes: PrefixesDef,
     pub rewrite: Vec<Rewrite>,
     pub policy: PolicyDef,
+}
+
+/// The dialling prefixes a `[settings]` or trunk section sets (the rest of its
+/// numbering plan comes from its country code).
+#[derive(Debug, Default)]
+pub(super) struct PrefixesDef {
+    pub national: Option<Val<String>>,
+    /// One prefix or several; an empty list (international numbers only with `+`) is allowed.
+    pub international: Option<Val<Vec<String>>>,
 }
 
 /// What a rule with business hours does outside them.
@@ -178,6 +190,11 @@ struct Cx<'a> {
     file: &'a Path,
     text: &'a str,
     diags: &'a mut Vec<Diagnostic>,
+}
+
+/// A dialling prefix: 1 to `max` digits.
+fn is_prefix(s: &str, max: usize) -> bool {
+    (1..=max).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 fn type_name(v: &DeValue<'_>) -> &'static str {
@@ -372,6 +389,49 @@ impl Cx<'_> {
         }
     }
 
+    /// `national_prefix` and `international_prefix`: digit strings.
+    fn prefixes(&mut self, t: &Table<'_>) -> PrefixesDef {
+        let national = self.string(t, "national_prefix").and_then(|p| {
+            if is_prefix(&p.value, 4) {
+                Some(p)
+            } else {
+                self.error(
+                    p.at,
+                    format!("national_prefix '{}' must be 1-4 digits, e.g. \"0\" (\"1\" in North America)", p.value),
+                );
+                None
+            }
+        });
+        let international = match self.get(t, "international_prefix") {
+            Some(v) if matches!(v.get_ref(), DeValue::String(_) | DeValue::Array(_)) => {
+                let at = self.loc(v.span());
+                let mut ok = true;
+                let mut prefixes = Vec::new();
+                for p in self.strings(t, "international_prefix") {
+                    if is_prefix(&p.value, 8) {
+                        prefixes.push(p.value);
+                    } else {
+                        ok = false;
+                        self.error(
+                            p.at,
+                            format!(
+                                "international_prefix '{}' must be 1-8 digits, e.g. \"00\" (\"010\" in Japan, \"011\" in North America)",
+                                p.value
+                            ),
+                        );
+                    }
+                }
+                ok.then_some(Val { value: prefixes, at, plain: false })
+            }
+            Some(v) => {
+                self.wrong_type("international_prefix", v, "a string or an array of strings");
+                None
+            }
+            None => None,
+        };
+        PrefixesDef { national, international }
+    }
+
     fn language(&mut self, t: &Table<'_>) -> Option<String> {
         let l = self.string(t, "language")?;
         // A BCP 47-ish tag: `en`, `ja`, `ja-JP`; it names a prompts/ folder.
@@ -408,13 +468,6 @@ impl Cx<'_> {
             (Some(Kind::TrustedPeer), None) => Some(IdentityPolicy::TrustedPeer),
             (None, None) => None,
         };
-        if let (Some(IdentityPolicy::Verified(_)), Some(k)) = (identity, &kind) {
-            self.diags.push(Diagnostic::warning(
-                k.at.clone(),
-                "identity = \"verified\" needs STIR/SHAKEN verification, which this gateway does not do yet: \
-                 every call under it is refused with 428",
-            ));
-        }
         let anonymous = self
             .choice(t, "anonymous", &[("reject", AnonymousPolicy::Reject), ("announce", AnonymousPolicy::Announce)])
             .map(|a| a.value);
@@ -445,7 +498,13 @@ impl Cx<'_> {
 
     fn settings(&mut self, t: &Table<'_>, at: Location) -> SettingsDef {
         self.check_keys(t, "[settings]", &[SETTINGS, POLICY].concat());
-        SettingsDef { at, country_code: self.country_code(t), language: self.language(t), policy: self.policy(t) }
+        SettingsDef {
+            at,
+            country_code: self.country_code(t),
+            prefixes: self.prefixes(t),
+            language: self.language(t),
+            policy: self.policy(t),
+        }
     }
 
     fn trunk(&mut self, t: &Table<'_>, at: Location) -> Option<TrunkDef> {
@@ -467,6 +526,7 @@ impl Cx<'_> {
         }
         let trust_pai = self.boolean(t, "trust_pai").unwrap_or(false);
         let country_code = self.country_code(t);
+        let prefixes = self.prefixes(t);
         let mut rewrite = Vec::new();
         for (rt, rat) in self.tables(t, "rewrite") {
             if let Some(r) = self.rewrite(rt, rat) {
@@ -474,7 +534,7 @@ impl Cx<'_> {
             }
         }
         let policy = self.policy(t);
-        Some(TrunkDef { at, name: name?, cidrs, trust_pai, country_code, rewrite, policy })
+        Some(TrunkDef { at, name: name?, cidrs, trust_pai, country_code, prefixes, rewrite, policy })
     }
 
     fn rewrite(&mut self, t: &Table<'_>, at: Location) -> Option<Rewrite> {

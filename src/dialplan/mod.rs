@@ -51,7 +51,7 @@ pub use pattern::{NumberMatch, Pattern};
 pub use policy::{AnonymousPolicy, IdentityPolicy, RateLimits, Refusal};
 pub use route::{CallFacts, NoRoute, Routed, Trace};
 
-use crate::phone::{PhoneNumber, PhoneNumberError};
+use crate::phone::{split_subscriber, NumberingPlan, PhoneNumber, PhoneNumberError};
 
 /// The live dialplan, shared by the SIP endpoint and swapped atomically on reload.
 pub type DialplanHandle = tokio::sync::watch::Receiver<Arc<Dialplan>>;
@@ -116,6 +116,10 @@ pub struct Trunk {
     pub trust_pai: bool,
     /// Country code for national numbers presented by this peer.
     pub country_code: Option<String>,
+    /// How this peer's numbers are dialled (dialled and caller): its `country_code`,
+    /// `national_prefix` and `international_prefix`, with the country's defaults
+    /// for what it leaves out; without a `country_code`, those of `[settings]`.
+    pub numbering_plan: NumberingPlan,
     /// Rewrites of the dialled number as this peer sends it, tried in order before E.164 normalization.
     pub rewrite: Vec<Rewrite>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -241,6 +245,9 @@ pub struct Dialplan {
     pub files: Vec<PathBuf>,
     /// Country code for national numbers (`0…`) when the trunk gives none.
     pub country_code: Option<String>,
+    /// The numbering plan of `[settings]`: for calls over no trunk, trunks without
+    /// a `country_code`, and the numbers written in the dialplan itself.
+    pub numbering_plan: NumberingPlan,
     pub language: String,
     /// Defaults for every call; a trunk or rule can make them stricter.
     pub identity: IdentityPolicy,
@@ -291,11 +298,17 @@ impl Dialplan {
         raw: &str,
         trunk: Option<&'a Trunk>,
     ) -> (Result<PhoneNumber, PhoneNumberError>, Option<(&'a Rewrite, String)>) {
-        let compact: String = raw.chars().filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')')).collect();
+        // A telephone-subscriber's parameters (`;phone-context=…`) are not part of what is rewritten.
+        let (digits, context) = split_subscriber(raw);
+        let compact: String = digits.chars().filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')')).collect();
         let rewritten = trunk.and_then(|t| t.rewrite.iter().find_map(|r| r.apply(&compact).map(|out| (r, out))));
-        let country_code = trunk.and_then(|t| t.country_code.as_deref()).or(self.country_code.as_deref());
-        let number = rewritten.as_ref().map(|(_, out)| out.as_str()).unwrap_or(raw);
-        (PhoneNumber::normalize(number, country_code), rewritten)
+        let number = rewritten.as_ref().map(|(_, out)| out.as_str()).unwrap_or(digits);
+        (PhoneNumber::normalize_local(number, context, self.numbering_plan_for(trunk)), rewritten)
+    }
+
+    /// The numbering plan for numbers from `trunk`: its own, else that of `[settings]`.
+    pub fn numbering_plan_for<'a>(&'a self, trunk: Option<&'a Trunk>) -> &'a NumberingPlan {
+        trunk.map(|t| &t.numbering_plan).unwrap_or(&self.numbering_plan)
     }
 
     /// The rule a call to `dialed` runs on now, from an unknown caller over no trunk
@@ -305,12 +318,11 @@ impl Dialplan {
         self.route(&call).ok().map(|r| r.rule)
     }
 
-    /// A caller number as presented from `source`, in E.164 (the trunk's country
-    /// code, else the default, completes national numbers), as `identity` does.
+    /// A caller number as presented from `source`, in E.164 (the trunk's numbering
+    /// plan, else the default one, completes national numbers), as `identity` does.
     pub fn normalize_caller(&self, raw: &str, source: Option<IpAddr>) -> Result<PhoneNumber, PhoneNumberError> {
         let trunk = source.and_then(|ip| self.trunk_for(ip));
-        let country_code = trunk.and_then(|t| t.country_code.as_deref()).or(self.country_code.as_deref());
-        PhoneNumber::normalize(raw, country_code)
+        PhoneNumber::normalize_in(raw, self.numbering_plan_for(trunk))
     }
 
     /// The number configured for an action, used to print "call this number" in
@@ -478,5 +490,138 @@ prompt = "welcome"
         assert_eq!(n("184-090-1234-5678", jp), Ok("+819012345678".into()));
         assert_eq!(n("09012345678", jp), Ok("+819012345678".into()));
         assert_eq!(n("02079460100", None), Ok("+442079460100".into()));
+    }
+
+    #[test]
+    fn trunks_dial_in_their_own_numbering_plan() {
+        let d = load(
+            r#"
+[settings]
+country_code = "44"
+
+# Japan's prefixes (0 national, 010 international) come with the country code.
+[[trunks]]
+name = "jp"
+cidrs = ["192.0.2.0/24"]
+country_code = "81"
+
+[[trunks]]
+name = "us"
+cidrs = ["198.51.100.0/24"]
+country_code = "1"
+
+# A carrier that also sends carrier-selected international calls.
+[[trunks]]
+name = "jp-carrier"
+cidrs = ["203.0.113.0/24"]
+country_code = "81"
+international_prefix = ["010", "0033010"]
+
+# No country code: the plan of [settings], with its own international prefix.
+[[trunks]]
+name = "plus-only"
+cidrs = ["10.0.0.0/8"]
+international_prefix = []
+
+[[numbers]]
+number = "_X."
+action = "announce"
+prompt = "welcome"
+"#,
+        )
+        .unwrap();
+        let t = |ip: &str| d.trunk_for(ip.parse().unwrap());
+        let n = |raw: &str, trunk| d.normalize_dialed(raw, trunk).0.map(|n| n.to_string()).map_err(|e| e.to_string());
+        let (jp, us, carrier, plus_only) = (t("192.0.2.1"), t("198.51.100.1"), t("203.0.113.1"), t("10.0.0.1"));
+        assert_eq!(n("010-44-20-7946-0100", jp), Ok("+442079460100".into()));
+        assert_eq!(n("090-1234-5678", jp), Ok("+819012345678".into()));
+        assert!(n("0044 20 7946 0100", jp).is_err_and(|e| e.contains("international ones start with 010 or +")));
+        assert_eq!(n("011 81 90 1234 5678", us), Ok("+819012345678".into()));
+        assert_eq!(n("1 (212) 555-0123", us), Ok("+12125550123".into()));
+        assert_eq!(n("0033-010-44-20-7946-0100", carrier), Ok("+442079460100".into()));
+        assert_eq!(n("010-44-20-7946-0100", carrier), Ok("+442079460100".into()));
+        assert_eq!(n("020 7946 0100", plus_only), Ok("+442079460100".into()));
+        assert!(n("0081 90 1234 5678", plus_only).is_err());
+        assert_eq!(n("0081 90 1234 5678", None), Ok("+819012345678".into()));
+        // A phone-context in the Request-URI's user part, kept apart from the rewrites.
+        assert_eq!(n("7946-0100;phone-context=+44-20", jp), Ok("+442079460100".into()));
+        assert_eq!(n("03-1234-5678;phone-context=+81", None), Ok("+81312345678".into()));
+
+        let caller = |raw: &str, ip: &str| d.normalize_caller(raw, Some(ip.parse().unwrap())).map(|n| n.to_string());
+        assert_eq!(caller("010-1-212-555-0123", "192.0.2.9"), Ok("+12125550123".into()));
+        assert_eq!(caller("011-81-3-1234-5678", "198.51.100.9"), Ok("+81312345678".into()));
+        assert!(caller("00 1 212 555 0123", "203.0.113.250").is_err());
+        assert_eq!(caller("00 1 212 555 0123", "127.0.0.1"), Ok("+12125550123".into()));
+    }
+
+    #[test]
+    fn settings_prefixes_reach_trunks_without_a_country_code() {
+        let d = load(
+            r#"
+[settings]
+country_code = "81"
+international_prefix = ["010", "0041010"]
+
+[[trunks]]
+name = "pbx"
+cidrs = ["192.0.2.0/24"]
+
+[[trunks]]
+name = "uk"
+cidrs = ["198.51.100.0/24"]
+country_code = "44"
+
+[[numbers]]
+number = "03-1234-5678"
+action = "purchase"
+"#,
+        )
+        .unwrap();
+        assert_eq!(d.numbering_plan.international_prefixes, ["010", "0041010"]);
+        let pbx = d.trunk_for("192.0.2.1".parse().unwrap());
+        let uk = d.trunk_for("198.51.100.1".parse().unwrap());
+        assert_eq!(d.numbering_plan_for(pbx), &d.numbering_plan);
+        // A trunk with its own country code starts from that country's defaults.
+        assert_eq!(d.numbering_plan_for(uk), &NumberingPlan::for_country("44"));
+        let n = |raw: &str, trunk| d.normalize_dialed(raw, trunk).0.map(|n| n.to_string());
+        assert_eq!(n("0041-010-44-20-7946-0100", pbx), Ok("+442079460100".into()));
+        assert_eq!(n("0044 20 7946 0100", uk), Ok("+442079460100".into()));
+        assert_eq!(d.number_for(Action::Purchase, None).unwrap().as_str(), "+81312345678");
+    }
+
+    #[test]
+    fn reports_bad_prefixes() {
+        let e = load(
+            r#"[settings]
+country_code = "81"
+national_prefix = "+0"
+international_prefix = 10
+
+[[trunks]]
+name = "a"
+cidrs = ["192.0.2.0/24"]
+international_prefix = ["00", "0x0"]
+national_prefx = "0"
+
+[[trunks]]
+name = "b"
+cidrs = ["198.51.100.0/24"]
+national_prefix = "00"
+international_prefix = "00"
+"#,
+        )
+        .unwrap_err();
+        let lines: Vec<String> = e.0.iter().map(|d| d.to_string()).collect();
+        let want = [
+            "t.toml:3:19: error: national_prefix '+0' must be 1-4 digits, e.g. \"0\" (\"1\" in North America)",
+            "t.toml:4:24: error: `international_prefix` must be a string or an array of strings, not an integer",
+            "t.toml:9:31: error: international_prefix '0x0' must be 1-8 digits, e.g. \"00\" (\"010\" in Japan, \"011\" in North America)",
+            "t.toml:10:1: error: unknown key `national_prefx` in [[trunks]] (did you mean `national_prefix`?)",
+            "t.toml:15:19: error: '00' is both the national and an international prefix: national numbers could not be told apart",
+        ];
+        for w in want {
+            assert!(lines.iter().any(|l| l == w), "missing {w}\n in {lines:#?}");
+        }
+        assert_eq!(lines.len(), want.len(), "{lines:#?}");
     }
 }

@@ -53,22 +53,30 @@ impl IdentityPolicy {
     }
 
     /// May this caller use a number with this policy? `Err` is the SIP refusal.
+    ///
+    /// For `verified` numbers the caller's attestation must already be set (see
+    /// [`crate::identity::attest`]); a caller without one gets RFC 8224's 428. The
+    /// endpoint answers a failed verification with its own, more precise code
+    /// (436/437/438/403 Stale Date) before asking here.
     pub fn admits(self, caller: &CallerIdentity) -> Result<(), Refusal> {
-        self.admits_asserted(caller.trusted)
-    }
-
-    /// [`IdentityPolicy::admits`] for a caller whose number was (`asserted`) or was not
-    /// asserted by a trusted peer.
-    fn admits_asserted(self, asserted: bool) -> Result<(), Refusal> {
+        use crate::identity::Attestation as Shaken;
         match self {
             IdentityPolicy::Any => Ok(()),
-            IdentityPolicy::TrustedPeer if asserted => Ok(()),
+            IdentityPolicy::TrustedPeer if caller.trusted => Ok(()),
             // RFC 3261 §21.4.4: we understood the request and will not serve this caller.
             IdentityPolicy::TrustedPeer => Err(Refusal { code: 403, reason: "Caller identity not trusted" }),
-            // No STIR/SHAKEN verification is done yet, so nothing can pass: failing closed
-            // with RFC 8224 §6.2.2's 428 is safer than quietly accepting a weaker proof.
-            IdentityPolicy::Verified(_) => Err(Refusal { code: 428, reason: "Use Identity Header" }),
+            IdentityPolicy::Verified(min) => match (caller.attestation, min) {
+                (None, _) => Err(Refusal { code: 428, reason: "Use Identity Header" }),
+                (Some(Shaken::A), _) | (Some(Shaken::B), Attestation::B) => Ok(()),
+                // Verified, but the signer vouches for less than this number asks.
+                (Some(_), _) => Err(Refusal { code: 403, reason: "Caller attestation too weak" }),
+            },
         }
+    }
+
+    /// Does this policy need the caller's number verified (STIR/SHAKEN)?
+    pub fn needs_verification(self) -> bool {
+        matches!(self, IdentityPolicy::Verified(_))
     }
 }
 
@@ -102,8 +110,8 @@ pub struct Refusal {
 pub enum AnonymousPolicy {
     /// 433 Anonymity Disallowed at once.
     Reject,
-    /// The caller hears the `anonymous-refused` prompt, then 433 (as early media,
-    /// so the call costs nothing; until early media is implemented, a plain 433).
+    /// The caller hears the `anonymous-refused` prompt as early media (so the call
+    /// costs nothing), then 433. The default. Missed-call numbers answer a plain 433.
     Announce,
 }
 
@@ -217,12 +225,36 @@ mod tests {
         assert_eq!(Verified(Attestation::B).stricter(Verified(Attestation::A)), Verified(Attestation::A));
     }
 
+    fn caller(trusted: bool, attestation: Option<crate::identity::Attestation>) -> CallerIdentity {
+        CallerIdentity {
+            number: crate::phone::PhoneNumber::parse("+819012345678").unwrap(),
+            source: crate::identity::IdentitySource::From,
+            trusted,
+            display_name: None,
+            attestation,
+            verification: crate::identity::Verification::None,
+        }
+    }
+
     #[test]
     fn trusted_peer_needs_an_asserted_identity() {
-        assert_eq!(IdentityPolicy::Any.admits_asserted(false), Ok(()));
-        assert_eq!(IdentityPolicy::TrustedPeer.admits_asserted(true), Ok(()));
-        assert_eq!(IdentityPolicy::TrustedPeer.admits_asserted(false).unwrap_err().code, 403);
-        assert_eq!(IdentityPolicy::Verified(Attestation::A).admits_asserted(true).unwrap_err().code, 428);
+        assert_eq!(IdentityPolicy::Any.admits(&caller(false, None)), Ok(()));
+        assert_eq!(IdentityPolicy::TrustedPeer.admits(&caller(true, None)), Ok(()));
+        assert_eq!(IdentityPolicy::TrustedPeer.admits(&caller(false, None)).unwrap_err().code, 403);
+    }
+
+    #[test]
+    fn verified_needs_an_attestation_at_least_as_strong() {
+        use crate::identity::Attestation::{A, B, C};
+        let a = IdentityPolicy::Verified(Attestation::A);
+        let a_or_b = IdentityPolicy::Verified(Attestation::B);
+        // An asserted identity is not a verified one.
+        assert_eq!(a.admits(&caller(true, None)).unwrap_err().code, 428);
+        assert_eq!(a.admits(&caller(false, Some(A))), Ok(()));
+        assert_eq!(a.admits(&caller(false, Some(B))).unwrap_err().code, 403);
+        assert_eq!(a_or_b.admits(&caller(false, Some(B))), Ok(()));
+        assert_eq!(a_or_b.admits(&caller(false, Some(C))).unwrap_err().code, 403);
+        assert!(a.needs_verification() && !IdentityPolicy::TrustedPeer.needs_verification());
     }
 
     #[test]

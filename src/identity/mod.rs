@@ -18,10 +18,12 @@
 
 pub mod stir;
 
+pub use stir::Attestation;
+
 use std::net::IpAddr;
 
 use crate::dialplan::Dialplan;
-use crate::phone::{PhoneNumber, PhoneNumberError};
+use crate::phone::{split_subscriber, NumberingPlan, PhoneNumber, PhoneNumberError};
 use crate::sip::message::{canonical_name, split_outside_quotes, NameAddr};
 
 /// Which header the caller's number was taken from.
@@ -40,6 +42,36 @@ pub struct CallerIdentity {
     /// The number was asserted by a trusted peer (not just claimed in `From`).
     pub trusted: bool,
     pub display_name: Option<String>,
+    /// STIR/SHAKEN attestation of the number, if a PASSporT we verified (or a
+    /// trusted upstream's `verstat`) vouches for it; `None` otherwise.
+    pub attestation: Option<Attestation>,
+    /// How the attestation was (or was not) established.
+    pub verification: Verification,
+}
+
+/// How a caller's number was checked beyond the SIP headers (RFC 8224 / 8588).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Verification {
+    /// Neither an Identity header nor a trusted `verstat`.
+    None,
+    /// We verified a PASSporT signed with the certificate at `x5u`.
+    Passport { x5u: String },
+    /// A trusted upstream verified it and said so in a `verstat` parameter.
+    Verstat { value: String },
+    /// Verification was attempted and failed; `code` is the RFC 8224 response.
+    Failed { code: u16, reason: String },
+}
+
+impl std::fmt::Display for Verification {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Verification::None => f.write_str("none"),
+            Verification::Passport { x5u } => write!(f, "passport ({x5u})"),
+            Verification::Verstat { value } => write!(f, "verstat={value}"),
+            Verification::Failed { code, reason } => write!(f, "failed: {code} {reason}"),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -61,7 +93,8 @@ pub fn caller_identity(
 
     let trunk = dialplan.trunk_for(source);
     let trusted = trunk.is_some_and(|t| t.trust_pai);
-    let country_code = trunk.and_then(|t| t.country_code.as_deref()).or(dialplan.country_code.as_deref());
+    // The trunk's numbering plan (else the dialplan's) completes national and local numbers.
+    let plan = dialplan.numbering_plan_for(trunk);
 
     // RFC 3323 §4.2: Privacy = priv-value *(";" priv-value); several headers may appear.
     let privacy_requested = values("Privacy")
@@ -72,7 +105,7 @@ pub fn caller_identity(
     if trusted {
         let pai: Vec<NameAddr> = values("P-Asserted-Identity").flat_map(list_entries).collect();
         if let Some(chosen) = prefer_telephone(&pai) {
-            return to_identity(chosen, IdentitySource::PAssertedIdentity, true, country_code);
+            return to_identity(chosen, IdentitySource::PAssertedIdentity, true, plan);
         }
         // Remote-Party-ID: only the calling party's entry (party=calling, or no party param).
         let rpid: Vec<NameAddr> = values("Remote-Party-ID")
@@ -82,7 +115,7 @@ pub fn caller_identity(
             })
             .collect();
         if let Some(chosen) = prefer_telephone(&rpid) {
-            return to_identity(chosen, IdentitySource::RemotePartyId, true, country_code);
+            return to_identity(chosen, IdentitySource::RemotePartyId, true, plan);
         }
     }
 
@@ -93,7 +126,7 @@ pub fn caller_identity(
     }
     let from = values("From").next().ok_or_else(|| IdentityError::Unusable("no From header".into()))?;
     let from = NameAddr::parse(from).map_err(|e| IdentityError::Unusable(format!("From: {e}")))?;
-    to_identity(&from, IdentitySource::From, false, country_code)
+    to_identity(&from, IdentitySource::From, false, plan)
 }
 
 /// Every header as (canonical name, value), whether rsip typed it or not.
@@ -126,7 +159,7 @@ fn to_identity(
     na: &NameAddr,
     source: IdentitySource,
     trusted: bool,
-    country_code: Option<&str>,
+    plan: &NumberingPlan,
 ) -> Result<CallerIdentity, IdentityError> {
     let uri = &na.uri;
     // RFC 3323 §4.1.1.3: anonymous identities use the user "anonymous" and/or host "anonymous.invalid".
@@ -136,23 +169,110 @@ fn to_identity(
     let Some(user) = uri.user.as_deref().filter(|u| !u.is_empty()) else {
         return Err(IdentityError::Anonymous);
     };
-    // A user part may carry telephone-subscriber parameters (`+4420…;cpc=ordinary`, RFC 3261 §19.1.6).
-    let mut number = user.split(';').next().unwrap_or_default().to_string();
-    if uri.scheme == "tel" && !number.starts_with('+') {
-        // RFC 3966 §5.1.5: a local number is completed by a global phone-context.
-        if let Some(ctx) = uri.param("phone-context").and_then(|p| p.value.as_deref()) {
-            if ctx.starts_with('+') {
-                number = format!("{ctx}{number}");
-            }
-        }
-    }
-    match PhoneNumber::normalize(&number, country_code) {
-        Ok(number) => Ok(CallerIdentity { number, source, trusted, display_name: na.display_name.clone() }),
+    // The number and its phone-context (RFC 3966 §5.1.5): a sip: user part carries
+    // telephone-subscriber parameters itself (`7946-0100;phone-context=+44-20;cpc=ordinary`,
+    // RFC 3261 §19.1.6), a tel: URI as URI parameters (`tel:7946-0100;phone-context=+44-20`).
+    let (number, context) = match uri.scheme.as_str() {
+        "tel" => (user, uri.param("phone-context").and_then(|p| p.value.as_deref())),
+        _ => split_subscriber(user),
+    };
+    match PhoneNumber::normalize_local(number, context, plan) {
+        Ok(number) => Ok(CallerIdentity {
+            number,
+            source,
+            trusted,
+            display_name: na.display_name.clone(),
+            attestation: None,
+            verification: Verification::None,
+        }),
         // "anonymous", "Restricted", "alice": a name, not a number — nothing was presented.
         Err(PhoneNumberError::BadCharacter(_)) if number.chars().any(|c| c.is_alphabetic()) => {
             Err(IdentityError::Anonymous)
         }
         Err(e) => Err(IdentityError::Unusable(e.to_string())),
+    }
+}
+
+/// What STIR/SHAKEN verification needs besides the request.
+#[derive(Debug, Clone)]
+pub struct StirSettings {
+    /// Trust anchors and the local certificate cache (empty: nothing verifies).
+    pub trust: std::sync::Arc<stir::TrustStore>,
+    /// How old (or how far in the future) a PASSporT's `iat` may be, in seconds (RFC 8224 §6.2.1).
+    pub max_age: i64,
+}
+
+impl Default for StirSettings {
+    fn default() -> Self {
+        StirSettings { trust: Default::default(), max_age: 60 }
+    }
+}
+
+/// Establish the attestation of `caller`'s number for a call to `dialed`.
+///
+/// A trusted upstream (`trusted_upstream`: the request came over a trunk whose
+/// assertions we believe) that already verified the call says so with a
+/// `verstat` parameter on the P-Asserted-Identity or From URI (3GPP TS 24.229,
+/// ATIS-1000074): that is honoured instead of re-verifying. Otherwise each
+/// `Identity` header is verified (RFC 8224 §6.2) against the trust store; the
+/// first that verifies wins, else the last failure is returned. `orig` must be
+/// the caller's normalized number and `dest` the normalized dialled number.
+pub fn attest(
+    req: &rsip::Request,
+    caller: &CallerIdentity,
+    dialed: &PhoneNumber,
+    trusted_upstream: bool,
+    settings: &StirSettings,
+    now: i64,
+) -> Result<(Attestation, Verification), stir::StirError> {
+    let headers = named_headers(req);
+    let values = |name: &'static str| headers.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.as_str());
+    if trusted_upstream {
+        let verstat = values("P-Asserted-Identity").chain(values("From")).find_map(verstat_param);
+        if let Some(value) = verstat {
+            return verstat_attestation(&value).map(|a| (a, Verification::Verstat { value }));
+        }
+    }
+    let mut last = stir::StirError::Missing;
+    for value in values("Identity") {
+        let verified = stir::parse_identity_header(value).and_then(|h| {
+            stir::verify(&h, &caller.number, dialed, now, settings.max_age, &settings.trust).map(|v| (h, v))
+        });
+        match verified {
+            Ok((header, v)) => {
+                let x5u = header.info.unwrap_or_default();
+                return Ok((v.attestation, Verification::Passport { x5u }));
+            }
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+/// The `verstat` parameter of an identity header value, wherever the URI puts it
+/// (`<tel:+81…;verstat=…>` or `<sip:+81…;verstat=…@host;user=phone>`).
+fn verstat_param(value: &str) -> Option<String> {
+    let lower = value.to_ascii_lowercase();
+    let at = lower.find("verstat=")? + "verstat=".len();
+    let rest = &value[at..];
+    let end = rest.find([';', '>', '@', ',', ' ', '\t']).unwrap_or(rest.len());
+    Some(rest[..end].to_string()).filter(|v| !v.is_empty())
+}
+
+/// What a `verstat` value means for the call. Plain `TN-Validation-Passed`
+/// (TS 24.229) carries no level; ATIS-1000074 adds `-A`/`-B`/`-C`. Without a level
+/// we take the upstream's word as full attestation: it is a trusted peer, and it
+/// would not say "passed" for a number it could not vouch for.
+fn verstat_attestation(value: &str) -> Result<Attestation, stir::StirError> {
+    match value.to_ascii_lowercase().as_str() {
+        "tn-validation-passed" | "tn-validation-passed-a" => Ok(Attestation::A),
+        "tn-validation-passed-b" => Ok(Attestation::B),
+        "tn-validation-passed-c" => Ok(Attestation::C),
+        "tn-validation-failed" | "tn-validation-failed-a" | "tn-validation-failed-b" | "tn-validation-failed-c" => {
+            Err(stir::StirError::Invalid(format!("the upstream reports verstat={value}")))
+        }
+        // "No-TN-Validation" and anything unknown: nobody verified this call.
+        _ => Err(stir::StirError::Missing),
     }
 }
 
@@ -298,6 +418,53 @@ action = "purchase"
                     ("P-Asserted-Identity", "<tel:7946-0100;phone-context=+44-20>"),
                 ],
                 Ok(("+442079460100", PAssertedIdentity, true)),
+            ),
+            (
+                "sip PAI with phone-context in the user part",
+                PROXY,
+                vec![
+                    ("From", "<sip:x@example.com>;tag=1"),
+                    ("P-Asserted-Identity", "<sip:7946-0100;phone-context=+44-20@gw.example;user=phone>"),
+                ],
+                Ok(("+442079460100", PAssertedIdentity, true)),
+            ),
+            (
+                "tel PAI with a domain phone-context takes the trunk's plan",
+                CARRIER_JP,
+                vec![
+                    ("From", "<sip:x@jp.example>;tag=1"),
+                    ("P-Asserted-Identity", "<tel:090-1234-5678;phone-context=ims.mnc010.mcc440.3gppnetwork.org>"),
+                ],
+                Ok(("+819012345678", PAssertedIdentity, true)),
+            ),
+            (
+                "Japanese trunk: a caller from abroad behind 010",
+                CARRIER_JP,
+                vec![
+                    ("From", "<sip:x@jp.example>;tag=1"),
+                    ("P-Asserted-Identity", "<sip:010-44-20-7946-0100@jp.example;user=phone>"),
+                ],
+                Ok(("+442079460100", PAssertedIdentity, true)),
+            ),
+            (
+                "From tel in national form with a country-code phone-context",
+                UNTRUSTED,
+                vec![("From", "<tel:03-1234-5678;phone-context=+81>;tag=1")],
+                Ok(("+81312345678", From, false)),
+            ),
+            (
+                "From sip with a domain phone-context takes the dialplan's plan",
+                UNTRUSTED,
+                vec![("From", "<sip:020-7946-0100;phone-context=example.com@example.com;user=phone>;tag=1")],
+                Ok(("+442079460100", From, false)),
+            ),
+            (
+                "From with a phone-context that is neither",
+                UNTRUSTED,
+                vec![("From", "<tel:7946-0100;phone-context=foo_bar>;tag=1")],
+                Err(IdentityError::Unusable(
+                    "'7946-0100' has a phone-context that is neither a global number (+…) nor a domain name".into(),
+                )),
             ),
             (
                 "spoofed PAI from untrusted source ignored",

@@ -26,7 +26,8 @@ use super::message::{self, format_host_port, Headers, Message, Method, NameAddr,
 use super::transaction::{Incoming, Limits, ServerTxHandle, Timers, TransactionLayer, TxKey};
 use super::transport::{self, Dispatch, Flow, Transport};
 use super::{CallDecision, CallHandler, IncomingCall, Menu};
-use crate::dialplan::{AnswerMode, CallFacts, DialplanHandle, Rule};
+use crate::dialplan::{AnonymousPolicy, AnswerMode, CallFacts, DialplanHandle, Rule};
+use crate::flood::{self, Allowlist, FloodConfig, Key, Limiter, Verdict};
 use crate::identity::{self, IdentityError};
 use crate::media::{self, Codec, MediaEvent, MediaTarget, Playback, Prompt, Prompts, RtpStream, SessionDescription};
 use crate::phone::PhoneNumber;
@@ -65,6 +66,10 @@ pub struct SipConfig {
     pub max_calls: usize,
     /// How long a menu waits for a key after its prompt.
     pub menu_wait: Duration,
+    /// STIR/SHAKEN trust anchors and certificate cache, and the PASSporT age limit.
+    pub stir: identity::StirSettings,
+    /// Flood limits per source address and per caller number (shared with the admin API).
+    pub flood: Arc<Limiter>,
 }
 
 impl SipConfig {
@@ -79,6 +84,8 @@ impl SipConfig {
             limits: Limits::default(),
             max_calls: 20_000,
             menu_wait: Duration::from_secs(4),
+            stir: identity::StirSettings::default(),
+            flood: Arc::new(Limiter::new(FloodConfig::default(), Allowlist::none())),
         }
     }
 }
@@ -129,6 +136,16 @@ pub async fn serve(
     stop_udp.send_replace(true);
     let _ = udp_task.await;
     Ok(())
+}
+
+/// Retry-After (RFC 3261 §20.33) in whole seconds, at least 1.
+fn flood_retry_after(d: Duration) -> String {
+    (d.as_secs() + u64::from(d.subsec_nanos() > 0)).max(1).to_string()
+}
+
+/// Seconds since the Unix epoch (PASSporT `iat` is in these).
+fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -291,6 +308,9 @@ impl Endpoint {
                 req.stamp_source(flow.peer());
                 let span = tracing::debug_span!("sip", call_id = %req.call_id, method = %req.method);
                 let _enter = span.enter();
+                if !self.within_flood_limit(&req, &flow) {
+                    return;
+                }
                 // Configured trunks (a proxy in front of us) carry everyone's calls: no per-source cap.
                 let trusted = self.config.dialplan.borrow().trunk_for(flow.peer().ip()).is_some();
                 match self.layer.on_request(req, flow, trusted) {
@@ -300,6 +320,46 @@ impl Endpoint {
                     Incoming::New(stx, req) => self.on_new_request(stx, req),
                 }
             }
+        }
+    }
+
+    /// The per-source flood limit (like Kamailio's pike), counted on requests that
+    /// start something new: not ACKs, not requests inside a dialog, not
+    /// retransmissions of a transaction we have. A configured trunk carries
+    /// everybody's calls and is limited only if its own `rate_limit.per_source`
+    /// says so; any other address by the dialplan's default (or ours). Over the
+    /// limit: a stateless 503 with Retry-After, then silence (see [`crate::flood`]).
+    fn within_flood_limit(&self, req: &Request, flow: &Flow) -> bool {
+        if req.method == Method::Ack || req.to.tag().is_some() || self.layer.find(&TxKey::for_request(req)).is_some() {
+            return true;
+        }
+        let ip = flow.peer().ip();
+        let rate = {
+            let dialplan = self.config.dialplan.borrow();
+            match dialplan.trunk_for(ip) {
+                Some(trunk) => trunk.rate_limit.per_source,
+                None => Some(dialplan.rate_limit.per_source.unwrap_or(flood::DEFAULT_PER_SOURCE)),
+            }
+        };
+        let Some(rate) = rate else { return true };
+        match self.config.flood.check(&Key::Source(ip), rate, std::time::Instant::now()) {
+            Verdict::Allow => true,
+            Verdict::Refuse { retry_after, newly_blocked } => {
+                if newly_blocked {
+                    tracing::warn!(source = %ip, %rate, ?retry_after, "flood: source blocked");
+                }
+                if req.method != Method::Cancel {
+                    let mut resp =
+                        message::response_for(&req.headers, 503, "Service Unavailable", Some(&message::new_tag()));
+                    resp.headers.push("Retry-After", flood_retry_after(retry_after));
+                    resp.headers.push("Server", self.config.user_agent.clone());
+                    if let Err(e) = self.layer.transport().send(&flow.response_flow(&req.via), resp.to_bytes()) {
+                        tracing::debug!(error = %e, "503 not sent");
+                    }
+                }
+                false
+            }
+            Verdict::Drop => false,
         }
     }
 
@@ -533,13 +593,22 @@ impl Endpoint {
         let flow = stx.flow().clone();
         let dialplan = self.config.dialplan.borrow().clone();
         let source = flow.peer().ip();
-        // The dialled number is the Request-URI user part (for tel: URIs the number itself),
-        // without telephone-subscriber parameters; the dialplan rewrites it per trunk and
-        // normalizes it to E.164.
-        let to = req.uri.user.as_deref().map(|u| u.split(';').next().unwrap_or_default()).unwrap_or_default();
+        // The dialled number is the Request-URI user part (for tel: URIs the number itself)
+        // with its telephone-subscriber parameters (a `phone-context` completes a local
+        // number); the dialplan rewrites it per trunk and normalizes it to E.164.
+        let user = req.uri.user.as_deref().unwrap_or_default();
+        let tel_context = (req.uri.scheme == "tel" && !user.contains(';'))
+            .then(|| req.uri.param("phone-context").and_then(|p| p.value.as_deref()))
+            .flatten();
+        let to = match tel_context {
+            Some(ctx) => std::borrow::Cow::Owned(format!("{user};phone-context={ctx}")),
+            None => std::borrow::Cow::Borrowed(user),
+        };
+        let to = to.as_ref();
         // Rules may match on the caller, so the caller is worked out first; an anonymous or
         // unusable caller is refused only once we know the number exists.
-        let caller = identity::caller_identity(&req.to_rsip(), source, &dialplan);
+        let rsip_req = req.to_rsip();
+        let caller = identity::caller_identity(&rsip_req, source, &dialplan);
         let facts = CallFacts {
             to,
             from: caller.as_ref().ok().map(|c| &c.number),
@@ -554,23 +623,76 @@ impl Endpoint {
             }
         };
         let (rule, dialed) = (routed.rule.clone(), routed.dialed.clone());
-        let caller = match caller {
+        let mut caller = match caller {
             Ok(c) => c,
             Err(IdentityError::Anonymous) => {
-                tracing::info!(%dialed, "anonymous caller refused");
-                return self.reply(&stx, 433, "Anonymity Disallowed");
+                tracing::info!(%dialed, policy = %routed.anonymous, "anonymous caller refused");
+                return match (routed.anonymous, rule.answer) {
+                    (AnonymousPolicy::Reject, _) | (_, AnswerMode::MissedCall) => {
+                        self.reply(&stx, 433, "Anonymity Disallowed")
+                    }
+                    // RFC 5079 §5: say why, as early media so the call costs nothing.
+                    (AnonymousPolicy::Announce, _) => {
+                        self.early_media(stx, &req, &rule, &dialed, "anonymous-refused", 433, "Anonymity Disallowed")
+                            .await
+                    }
+                };
             }
             Err(IdentityError::Unusable(why)) => {
                 tracing::info!(%dialed, why, "caller number unusable");
                 return self.reply(&stx, 403, "Caller number unusable");
             }
         };
+        // STIR/SHAKEN (RFC 8224 §6.2): verify whenever there is something to verify, so the
+        // attestation is known and recorded; refuse on failure only where the number needs it.
+        let trusted_upstream = dialplan.trunk_for(source).is_some_and(|t| t.trust_pai);
+        match identity::attest(&rsip_req, &caller, &dialed, trusted_upstream, &self.config.stir, unix_now()) {
+            Ok((attestation, how)) => {
+                caller.attestation = Some(attestation);
+                caller.verification = how;
+            }
+            Err(e) => {
+                let (code, reason) = e.sip_status();
+                if e != identity::stir::StirError::Missing {
+                    caller.verification = identity::Verification::Failed { code, reason: e.to_string() };
+                }
+                if routed.identity.needs_verification() {
+                    tracing::info!(%dialed, caller = %caller.number, error = %e, "caller identity not verified");
+                    return self.refuse_identity(stx, &req, &rule, &dialed, code, reason).await;
+                }
+            }
+        }
         if let Err(refused) = routed.admit(&caller) {
             tracing::info!(%dialed, caller = %caller.number, policy = %routed.identity, "caller identity too weak for this number");
-            return self.reply(&stx, refused.code, refused.reason);
+            return self.refuse_identity(stx, &req, &rule, &dialed, refused.code, refused.reason).await;
+        }
+        // The per-caller limit, for callers we would serve: a refused spoofer spends nothing
+        // of the real owner's budget.
+        let rate = routed.rate_limit.per_caller.unwrap_or(flood::DEFAULT_PER_CALLER);
+        match self.config.flood.check(&Key::Caller(caller.number.clone()), rate, std::time::Instant::now()) {
+            Verdict::Allow => {}
+            Verdict::Refuse { retry_after, newly_blocked } => {
+                if newly_blocked {
+                    tracing::warn!(caller = %caller.number, %rate, ?retry_after, "flood: caller blocked");
+                }
+                let mut resp = self.response(&stx, 503, "Service Unavailable");
+                resp.headers.push("Retry-After", flood_retry_after(retry_after));
+                return self.send(&stx, resp);
+            }
+            // A transaction exists, so it is answered; tersely.
+            Verdict::Drop => return self.reply(&stx, 503, ""),
         }
         tracing::debug!(rule = %routed.matched_at, trunk = ?routed.trunk, "dialplan rule matched");
-        tracing::info!(%dialed, caller = %caller.number, trusted = caller.trusted, action = ?rule.action, "incoming call");
+        tracing::info!(
+            %dialed,
+            caller = %caller.number,
+            source = ?caller.source,
+            trusted = caller.trusted,
+            attestation = ?caller.attestation,
+            verification = %caller.verification,
+            action = ?rule.action,
+            "incoming call"
+        );
         let call = IncomingCall {
             call_id: req.call_id.clone(),
             cseq: req.cseq.seq,
@@ -614,6 +736,26 @@ impl Endpoint {
             }
             (AnswerMode::EarlyMedia, CallDecision::Refuse { code, reason, prompt: Some(prompt) }) => {
                 self.early_media(stx, &req, &rule, &dialed, &prompt, code, &reason).await
+            }
+        }
+    }
+
+    /// Refuse a caller whose identity this number does not accept. Unless the number
+    /// is in missed-call mode, the caller hears why first (`identity-refused`, as early
+    /// media: nothing is billed); then the final `code`.
+    async fn refuse_identity(
+        &self,
+        stx: ServerTxHandle,
+        req: &Request,
+        rule: &Rule,
+        dialed: &PhoneNumber,
+        code: u16,
+        reason: &str,
+    ) {
+        match rule.answer {
+            AnswerMode::MissedCall => self.reply(&stx, code, reason),
+            AnswerMode::Announce | AnswerMode::EarlyMedia => {
+                self.early_media(stx, req, rule, dialed, "identity-refused", code, reason).await
             }
         }
     }

@@ -71,6 +71,19 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+/// The caller of a recorded call and how far their number was trusted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallIdentityRow {
+    pub caller: String,
+    /// Which header the number came from (`PAssertedIdentity`, `RemotePartyId`, `From`).
+    pub source: String,
+    pub trusted: bool,
+    /// `A`, `B` or `C`, if a PASSporT or a trusted `verstat` vouched for the number.
+    pub attestation: Option<String>,
+    /// JSON: `{"kind":"none"}`, `{"kind":"passport","x5u":…}`, `{"kind":"failed","code":438,…}`…
+    pub verification: String,
+}
+
 /// Which database is behind the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -225,6 +238,24 @@ impl Store {
     pub async fn purchase(&self, id: &str) -> Result<Option<Purchase>, StoreError> {
         let mut conn = self.pool.acquire().await?;
         tx::load_purchase(&mut conn, id).await
+    }
+
+    /// Who a call was from, as recorded, by call key (`Call-ID CSeq`).
+    pub async fn call_identity(&self, call_key: &str) -> Result<Option<CallIdentityRow>, StoreError> {
+        let row = sqlx::query(
+            "SELECT caller, identity_source, trusted, attestation, verification FROM calls WHERE call_key = $1",
+        )
+        .bind(call_key)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        Ok(Some(CallIdentityRow {
+            caller: r.try_get("caller")?,
+            source: r.try_get("identity_source")?,
+            trusted: r.try_get::<i64, _>("trusted")? != 0,
+            attestation: r.try_get("attestation")?,
+            verification: r.try_get::<Option<String>, _>("verification")?.unwrap_or_default(),
+        }))
     }
 
     pub async fn phone_user(&self, phone: &PhoneNumber) -> Result<Option<PhoneUser>, StoreError> {

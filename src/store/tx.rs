@@ -21,6 +21,10 @@ pub struct CallRecord<'a> {
     pub identity_source: &'a str,
     pub trusted: bool,
     pub source: &'a str,
+    /// STIR/SHAKEN attestation (`A`/`B`/`C`), if any.
+    pub attestation: Option<&'a str>,
+    /// How the identity was verified, as JSON.
+    pub verification: &'a str,
 }
 
 /// One write transaction. Dropping it without [`StoreTx::commit`] rolls back.
@@ -44,8 +48,9 @@ impl StoreTx {
     /// already handled (the stored outcome is to be repeated, nothing redone).
     pub async fn claim_call(&mut self, c: &CallRecord<'_>, at: Timestamp) -> Result<Option<String>, StoreError> {
         let r = sqlx::query(
-            "INSERT INTO calls (call_key, action, dialed, caller, identity_source, trusted, source, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (call_key) DO NOTHING",
+            "INSERT INTO calls (call_key, action, dialed, caller, identity_source, trusted, source, attestation,
+                                verification, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (call_key) DO NOTHING",
         )
         .bind(c.call_key)
         .bind(c.action)
@@ -54,6 +59,8 @@ impl StoreTx {
         .bind(c.identity_source)
         .bind(c.trusted as i64)
         .bind(c.source)
+        .bind(c.attestation)
+        .bind(c.verification)
         .bind(at)
         .execute(&mut *self.tx)
         .await?;
@@ -405,6 +412,18 @@ impl StoreTx {
         .fetch_one(&mut *self.tx)
         .await?;
         Ok(id)
+    }
+
+    /// How many `action` entries `entity_id` has in the journal since `since`.
+    pub async fn journal_count_since(&mut self, entity_id: &str, action: &str, since: i64) -> Result<i64, StoreError> {
+        let (n,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM journal WHERE entity_id = $1 AND action = $2 AND at >= $3")
+                .bind(entity_id)
+                .bind(action)
+                .bind(since)
+                .fetch_one(&mut *self.tx)
+                .await?;
+        Ok(n)
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -9,6 +9,8 @@
 //! - `GET /admin/organizers/{id}/billing` — tickets sold, fee per ticket, billed, paid, balance (admin or that organizer)
 //! - `GET /admin/journal.csv` — every recorded transition
 //! - `POST /admin/payments/{reference}/confirm` — mark a pending payment paid
+//! - `GET /admin/blocks` — the flood limiter: source addresses and caller numbers blocked now, and its counters
+//! - `DELETE /admin/blocks/{key}` — unblock `source:192.0.2.7` or `caller:+819012345678` at once
 
 use std::collections::BTreeMap;
 
@@ -226,6 +228,33 @@ pub(super) async fn journal_csv(State(web): State<Web>, headers: HeaderMap) -> R
         out,
     )
         .into_response()
+}
+
+/// The flood limiter's blocks and counters.
+pub(super) async fn blocks(State(web): State<Web>, headers: HeaderMap) -> Response {
+    if let Some(r) = refused(&web, &headers) {
+        return r;
+    }
+    let now = std::time::Instant::now();
+    let flood = &web.app.flood;
+    Json(json!({"blocked": flood.blocked(now), "stats": flood.stats(now)})).into_response()
+}
+
+/// Lift a block (and forget the key's count) now.
+pub(super) async fn unblock(State(web): State<Web>, Path(key): Path<String>, headers: HeaderMap) -> Response {
+    if let Some(r) = refused(&web, &headers) {
+        return r;
+    }
+    let key: crate::flood::Key = match key.parse() {
+        Ok(k) => k,
+        Err(e) => return deny(StatusCode::BAD_REQUEST, &format!("{e} (expected source:ADDRESS or caller:+NUMBER)")),
+    };
+    if web.app.flood.unblock(&key) {
+        tracing::info!(%key, "flood block lifted by the admin");
+        Json(json!({"unblocked": key})).into_response()
+    } else {
+        deny(StatusCode::NOT_FOUND, &format!("{key} is not blocked"))
+    }
 }
 
 #[cfg(test)]

@@ -75,6 +75,56 @@ fn dialplan_status(web: &Web) -> serde_json::Value {
     v
 }
 
+/// Prometheus text exposition (version 0.0.4): the flood limiter and the dialplan.
+/// Counts only, nothing about callers; the HTTP listener is on loopback by default.
+pub(super) async fn metrics(State(web): State<Web>) -> Response {
+    use std::fmt::Write;
+    let f = web.app.flood.stats(std::time::Instant::now());
+    let d = web.app.dialplan_status.lock().map(|s| s.clone()).unwrap_or_else(|p| p.into_inner().clone());
+    let mut out = String::new();
+    let mut metric = |name: &str, kind: &str, help: &str, samples: &[(&str, u64)]| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (labels, value) in samples {
+            let _ = writeln!(out, "{name}{labels} {value}");
+        }
+    };
+    metric(
+        "dialticket_flood_requests_total",
+        "counter",
+        "Requests seen by the flood limiter, by verdict (exempt: a trunk without a limit).",
+        &[
+            ("{verdict=\"allowed\"}", f.allowed),
+            ("{verdict=\"refused\"}", f.refused),
+            ("{verdict=\"dropped\"}", f.dropped),
+            ("{verdict=\"exempt\"}", f.exempt),
+            ("{verdict=\"untracked\"}", f.untracked),
+        ],
+    );
+    metric(
+        "dialticket_flood_blocks_total",
+        "counter",
+        "Times a source or caller was blocked.",
+        &[("", f.blocks_total)],
+    );
+    metric("dialticket_flood_blocked", "gauge", "Sources and callers blocked now.", &[("", f.currently_blocked)]);
+    metric("dialticket_flood_tracked_keys", "gauge", "Sources and callers being counted.", &[("", f.tracked_keys)]);
+    metric("dialticket_dialplan_generation", "gauge", "Dialplans loaded since start-up.", &[("", d.generation)]);
+    metric("dialticket_dialplan_reloads_total", "counter", "Dialplan reloads swapped in.", &[("", d.reloads)]);
+    metric(
+        "dialticket_dialplan_reload_failures_total",
+        "counter",
+        "Dialplan reloads refused because of errors.",
+        &[("", d.reload_failures)],
+    );
+    metric(
+        "dialticket_dialplan_last_reload_failed",
+        "gauge",
+        "1 while the last reload was refused (the previous dialplan is live).",
+        &[("", u64::from(d.last_error.is_some()))],
+    );
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+}
+
 // ---- the live dialplan (read-only) ----
 
 /// The live dialplan as JSON: settings, trunks, hours, rules in the order calls try
@@ -391,8 +441,8 @@ async fn order(web: &Web, headers: &HeaderMap, shop: &Shop, event_id: &str, form
         ("", Some(buyer)) => buyer.clone(),
         ("", None) => return Err(WebError::Invalid("enter the phone number that will receive the ticket".into())),
         (raw, _) => {
-            let cc = app.dialplan.borrow().country_code.clone();
-            PhoneNumber::normalize(raw, cc.as_deref())
+            let plan = app.dialplan.borrow().numbering_plan.clone();
+            PhoneNumber::normalize_in(raw, &plan)
                 .map_err(|e| WebError::Invalid(format!("receiving phone number: {e}")))?
         }
     };

@@ -1,7 +1,7 @@
 //! Shared test helpers: spawn a gateway with a fresh database and mailbox.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -181,4 +181,52 @@ impl TestGateway {
             let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
         }
     }
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("openssl is installed (scripts/test.sh installs it)");
+    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A STIR/SHAKEN certification authority and a service-provider certificate it
+/// signed (EC P-256), made with the openssl CLI in `dir`: `{name}-ca.pem`,
+/// `{name}-sp.pem` and the SP's private key `{name}-sp.key`.
+pub fn make_sti_ca(dir: &Path, name: &str) {
+    let key = format!("{name}-ca.key");
+    let ca = format!("{name}-ca.pem");
+    openssl(dir, &["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", &key]);
+    let subj = format!("/CN={name} STI-CA");
+    openssl(dir, &["req", "-x509", "-new", "-key", &key, "-sha256", "-days", "30", "-subj", &subj, "-out", &ca]);
+    let sp_key = format!("{name}-sp.key");
+    let csr = format!("{name}-sp.csr");
+    openssl(dir, &["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", &sp_key]);
+    openssl(dir, &["req", "-new", "-key", &sp_key, "-subj", "/CN=Test SP", "-out", &csr]);
+    let sp = format!("{name}-sp.pem");
+    let args = ["x509", "-req", "-in", &csr, "-CA", &ca, "-CAkey", &key, "-CAcreateserial", "-sha256", "-days", "30"];
+    let mut args = args.to_vec();
+    args.extend(["-out", &sp]);
+    openssl(dir, &args);
+}
+
+/// A `stir_trust_dir` in `dir/stir`: the CAs `anchors` (names given to
+/// [`make_sti_ca`]) as trust anchors, and the certificate cache mapping each x5u
+/// URL to a CA's SP certificate.
+pub fn stir_trust_dir(dir: &Path, anchors: &[&str], certs: &[(&str, &str)]) -> PathBuf {
+    let trust = dir.join("stir");
+    std::fs::create_dir_all(trust.join("anchors")).expect("anchors dir");
+    std::fs::create_dir_all(trust.join("certs")).expect("certs dir");
+    for ca in anchors {
+        std::fs::copy(dir.join(format!("{ca}-ca.pem")), trust.join(format!("anchors/{ca}.pem"))).expect("anchor");
+    }
+    let mut index = String::new();
+    for (x5u, ca) in certs {
+        std::fs::copy(dir.join(format!("{ca}-sp.pem")), trust.join(format!("certs/{ca}-sp.pem"))).expect("cert");
+        index.push_str(&format!("\"{x5u}\" = \"{ca}-sp.pem\"\n"));
+    }
+    std::fs::write(trust.join("certs.toml"), index).expect("certs.toml");
+    trust
 }

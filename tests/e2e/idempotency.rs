@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use dialticket::calls::Calls;
-use dialticket::identity::{CallerIdentity, IdentitySource};
+use dialticket::identity::{CallerIdentity, IdentitySource, Verification};
 use dialticket::phone::PhoneNumber;
 use dialticket::sip::{CallDecision, CallHandler, IncomingCall};
 use tokio::net::UdpSocket;
@@ -71,6 +71,8 @@ async fn a_repeated_call_key_is_answered_from_the_store() {
             source: IdentitySource::From,
             trusted: false,
             display_name: None,
+            attestation: None,
+            verification: Verification::None,
         },
         source: "127.0.0.1:5099".parse().unwrap(),
         rule,

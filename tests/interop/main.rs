@@ -359,14 +359,13 @@ async fn baresip_calls_and_hears_the_announcement() {
     gw.stop().await;
 }
 
-#[tokio::test]
-async fn kamailio_in_front_routes_both_ways_and_asserts_the_caller() {
-    let gw = spawn_gateway().await;
-    let dir = tempfile::tempdir().unwrap();
+/// Kamailio as a record-routing proxy on a free loopback port in front of the
+/// gateway at `gw`; `invite` is config script run on each initial INVITE before
+/// it is relayed (e.g. asserting or signing the caller's identity). Returns once
+/// the proxy relays an OPTIONS to the gateway, with a reader for its log.
+async fn start_kamailio(gw: SocketAddr, dir: &Path, modules: &[&str], invite: &str) -> (Peer, SocketAddr) {
     let port = free_port();
-    let asserted = "+819000000088";
-    // A record-routing proxy that asserts the caller's identity (RFC 3325) and
-    // forwards everything to the gateway; the default dialplan trusts loopback.
+    let loads: String = modules.iter().map(|m| format!("loadmodule \"{m}.so\"\n")).collect();
     let cfg = format!(
         r#"#!KAMAILIO
 debug=2
@@ -383,7 +382,7 @@ loadmodule "pv.so"
 loadmodule "maxfwd.so"
 loadmodule "textops.so"
 loadmodule "siputils.so"
-
+{loads}
 request_route {{
     if (!mf_process_maxfwd_header("10")) {{ sl_send_reply("483", "Too Many Hops"); exit; }}
     if (has_totag()) {{
@@ -393,45 +392,54 @@ request_route {{
     }}
     if (is_method("CANCEL")) {{ if (t_check_trans()) {{ t_relay(); }} exit; }}
     if (is_method("INVITE")) {{
-        remove_hf("P-Asserted-Identity");
-        append_hf("P-Asserted-Identity: <sip:{asserted}@proxy.example>\r\n");
+{invite}
     }}
     record_route();
     $du = "sip:{gw}";
     t_relay();
 }}
 "#,
-        gw = gw.sip,
         mpath = kamailio_modules().display()
     );
-    let cfg_path = dir.path().join("kamailio.cfg");
+    let cfg_path = dir.join("kamailio.cfg");
     std::fs::write(&cfg_path, cfg).unwrap();
-    let log = std::fs::File::create(dir.path().join("kamailio.log")).unwrap();
+    let log = std::fs::File::create(dir.join("kamailio.log")).unwrap();
+    // -Y and -P must be absolute: Kamailio changes directory to /.
     let peer = Peer::spawn(
         "kamailio",
         Command::new("kamailio")
             .arg("-f")
             .arg(&cfg_path)
             .args(["-DD", "-E", "-m", "32", "-M", "8", "-Y"])
-            .arg(dir.path())
+            .arg(dir)
             .arg("-P")
-            .arg(dir.path().join("kamailio.pid"))
+            .arg(dir.join("kamailio.pid"))
             .stdout(Stdio::null())
             .stderr(log),
     );
     let proxy: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    // Wait until it answers OPTIONS-like traffic: our sipp OPTIONS goes through to the gateway.
-    let mut ready = false;
+    // Ready when our sipp OPTIONS goes through it to the gateway.
     for _ in 0..50 {
         if sipp(proxy, "options_uac.xml", "442079460100", "+819000000009").await.out.status.success() {
-            ready = true;
-            break;
+            return (peer, proxy);
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let kam_log = || std::fs::read_to_string(dir.path().join("kamailio.log")).unwrap_or_default();
-    assert!(ready, "Kamailio did not come up:\n{}", kam_log());
+    panic!("Kamailio did not come up:\n{}", std::fs::read_to_string(dir.join("kamailio.log")).unwrap_or_default());
+}
 
+#[tokio::test]
+async fn kamailio_in_front_routes_both_ways_and_asserts_the_caller() {
+    let gw = spawn_gateway().await;
+    let dir = tempfile::tempdir().unwrap();
+    let asserted = "+819000000088";
+    // A proxy that asserts the caller's identity (RFC 3325); the default dialplan trusts loopback.
+    let invite = format!(
+        "        remove_hf(\"P-Asserted-Identity\");\n        \
+         append_hf(\"P-Asserted-Identity: <sip:{asserted}@proxy.example>\\r\\n\");"
+    );
+    let (peer, proxy) = start_kamailio(gw.sip, dir.path(), &[], &invite).await;
+    let port = proxy.port();
     let run = sipp(proxy, "proxy_uac.xml", "442079460100", "+819000000008").await;
     run.assert_success();
     let log = logged(&run.messages());
@@ -450,5 +458,73 @@ request_route {{
     gw.mail(asserted, "purchase link").await;
     assert!(gw.mails("+819000000008", "purchase link").is_empty());
     peer.stop().await;
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn kamailio_signs_with_secsipid_and_the_gateway_verifies_the_passport() {
+    let dir = tempfile::tempdir().unwrap();
+    make_sti_ca(dir.path(), "carrier");
+    let x5u = "https://sti.carrier.example/sp.pem";
+    let trust = stir_trust_dir(dir.path(), &["carrier"], &[(x5u, "carrier")]);
+    // The shipped dialplan plus a number that takes only A-attested, verified callers.
+    let plans = dir.path().join("dialplans");
+    std::fs::create_dir_all(&plans).unwrap();
+    std::fs::copy(repo("dialplans/default.toml"), plans.join("default.toml")).unwrap();
+    let verified = "+442079460170";
+    std::fs::write(
+        plans.join("verified.toml"),
+        format!("[[numbers]]\nnumber = \"{verified}\"\naction = \"purchase\"\nanswer = \"announce\"\nidentity = \"verified\"\n"),
+    )
+    .unwrap();
+    let gw = spawn_gateway_with(move |c| {
+        c.dialplans = plans;
+        c.stir_trust_dir = Some(trust);
+    })
+    .await;
+
+    // Kamailio as the originating carrier's signing proxy (kamailio-secsipid-modules):
+    // it drops whatever Identity the caller sent and signs From → Request-URI with
+    // attestation A. PASSporT numbers are digits only, so a leading '+' is stripped.
+    let key = dir.path().join("carrier-sp.key");
+    let invite = format!(
+        r#"        remove_hf("Identity");
+        $var(orig) = $fU;
+        $var(dest) = $rU;
+        if ($(var(orig){{s.substr,0,1}}) == "+") {{ $var(orig) = $(var(orig){{s.substr,1,0}}); }}
+        if ($(var(dest){{s.substr,0,1}}) == "+") {{ $var(dest) = $(var(dest){{s.substr,1,0}}); }}
+        if (!secsipid_add_identity("$var(orig)", "$var(dest)", "A", "", "{x5u}", "{key}")) {{
+            xlog("L_ERR", "STIR-SIGN-FAILED $ci\n");
+            sl_send_reply("500", "Identity signing failed");
+            exit;
+        }}"#,
+        key = key.display()
+    );
+    let (peer, proxy) = start_kamailio(gw.sip, dir.path(), &["xlog", "secsipid"], &invite).await;
+    let caller = "+819000000077";
+    let run = sipp(proxy, "proxy_uac.xml", "442079460170", caller).await;
+    let kam_log = std::fs::read_to_string(dir.path().join("kamailio.log")).unwrap_or_default();
+    assert!(!kam_log.contains("STIR-SIGN-FAILED"), "{kam_log}");
+    run.assert_success();
+    let log = logged(&run.messages());
+    assert!(log.iter().any(|(r, m)| *r && m.starts_with("SIP/2.0 200")), "answered: {}", run.report());
+    gw.mail(caller, "purchase link").await;
+    peer.stop().await;
+
+    // What the gateway recorded: the From number, vouched for by the carrier's PASSporT.
+    let records = gw.app.store.journal_all().await.unwrap();
+    let call_id = records
+        .iter()
+        .find(|j| j.action == "purchase-link-sent")
+        .and_then(|j| j.actor.strip_prefix("call:"))
+        .expect("the call is in the journal")
+        .to_string();
+    let record = gw.app.store.call_identity(&format!("{call_id} 1")).await.unwrap().expect("call record");
+    assert_eq!((record.caller.as_str(), record.attestation.as_deref()), (caller, Some("A")), "{record:?}");
+    assert!(record.verification.contains(x5u), "{record:?}");
+
+    // Straight to the gateway, without the carrier's signature, the same number is refused.
+    let direct = gw.call(caller, verified).await;
+    assert_eq!((direct.final_status, direct.final_reason.as_str()), (428, "Use Identity Header"), "{direct:?}");
     gw.stop().await;
 }

@@ -119,6 +119,8 @@ async fn fifty_concurrent_issue_calls_issue_once(backend: &str) {
                         identity_source: "From",
                         trusted: false,
                         source: "127.0.0.1:5060",
+                        attestation: None,
+                        verification: "{\"kind\":\"none\"}",
                     };
                     assert!(tx.claim_call(&record, now()).await?.is_none());
                     let mut p = tx.purchase(&id).await?.expect("purchase");
@@ -162,6 +164,8 @@ async fn a_call_key_is_claimed_once(backend: &str) {
                         identity_source: "From",
                         trusted: false,
                         source: "127.0.0.1:5060",
+                        attestation: None,
+                        verification: "{\"kind\":\"none\"}",
                     };
                     let previous = tx.claim_call(&record, now()).await?;
                     if previous.is_none() {
