@@ -21,6 +21,7 @@ mod rows;
 mod tx;
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -95,6 +96,10 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite has one writer at a time: write transactions take turns here, in
+    /// FIFO order, instead of in SQLite's busy handler (which sleeps, retries
+    /// and blocks a runtime thread per waiting writer). `None` on PostgreSQL.
+    writer: Option<Arc<tokio::sync::Mutex<()>>>,
 }
 
 pub fn now() -> Timestamp {
@@ -144,7 +149,8 @@ impl Store {
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
             Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
         }
-        Ok(Store { pool, backend })
+        let writer = (backend == Backend::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(())));
+        Ok(Store { pool, backend, writer })
     }
 
     pub fn backend(&self) -> Backend {
@@ -152,12 +158,19 @@ impl Store {
     }
 
     /// Start a write transaction.
+    ///
+    /// On SQLite this waits for the writer's turn (see [`Store`]); do not open a
+    /// second write transaction while holding one.
     pub async fn begin(&self) -> Result<StoreTx, StoreError> {
+        let turn = match &self.writer {
+            Some(w) => Some(w.clone().lock_owned().await),
+            None => None,
+        };
         let tx = match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
         };
-        Ok(StoreTx::new(tx))
+        Ok(StoreTx::new(tx, turn))
     }
 
     /// Run `attempt` (one whole transaction) again when it lost a race, a few times.

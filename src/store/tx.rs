@@ -32,11 +32,14 @@ pub struct StoreTx {
     tx: Transaction<'static, Any>,
     /// Version of every purchase loaded in this transaction, for the optimistic check on save.
     versions: HashMap<String, i64>,
+    /// SQLite's writer turn, released when the transaction ends (declared after `tx`,
+    /// so it is dropped after it).
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 impl StoreTx {
-    pub(super) fn new(tx: Transaction<'static, Any>) -> Self {
-        StoreTx { tx, versions: HashMap::new() }
+    pub(super) fn new(tx: Transaction<'static, Any>, turn: Option<tokio::sync::OwnedMutexGuard<()>>) -> Self {
+        StoreTx { tx, versions: HashMap::new(), _turn: turn }
     }
 
     pub async fn commit(self) -> Result<(), StoreError> {

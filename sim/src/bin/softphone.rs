@@ -62,6 +62,16 @@ enum Command {
         /// Send the INVITE without an SDP offer.
         #[arg(long)]
         no_sdp: bool,
+        /// Sign a STIR/SHAKEN PASSporT (From → To) with this EC P-256 key (PEM) and
+        /// add it as the Identity header, as an originating carrier would.
+        #[arg(long, value_name = "KEY.pem", requires = "x5u")]
+        sign_key: Option<std::path::PathBuf>,
+        /// The certificate URL the PASSporT names (x5u, and the header's info).
+        #[arg(long, value_name = "URL")]
+        x5u: Option<String>,
+        /// Attestation of the PASSporT: A, B or C.
+        #[arg(long, default_value = "A", value_parser = ["A", "B", "C"])]
+        attest: String,
     },
     /// Run an SMTP sink and print each mail as it arrives.
     Mailbox {
@@ -80,32 +90,58 @@ fn seconds(s: f64, what: &str) -> anyhow::Result<Duration> {
     Duration::try_from_secs_f64(s).map_err(|e| anyhow!("bad {what} {s}: {e}"))
 }
 
+/// Print the report; a closed stdout (`softphone call … | head -3`) is not an error.
 fn print_report(r: &CallReport) {
+    use std::fmt::Write as _;
+    let mut out = String::new();
     let outcome = if r.answered { "answered" } else { "not answered" };
-    println!("call-id:       {}", r.call_id);
-    println!("final:         {} {} ({outcome})", r.final_status, r.final_reason);
+    let _ = writeln!(out, "call-id:       {}", r.call_id);
+    let _ = writeln!(out, "final:         {} {} ({outcome})", r.final_status, r.final_reason);
     let prov: Vec<String> = r.provisional.iter().map(u16::to_string).collect();
-    println!("provisional:   {}", if prov.is_empty() { "-".to_string() } else { prov.join(", ") });
-    println!("setup time:    {} ms", r.setup_time.as_millis());
-    println!(
+    let _ = writeln!(out, "provisional:   {}", if prov.is_empty() { "-".to_string() } else { prov.join(", ") });
+    let _ = writeln!(out, "setup time:    {} ms", r.setup_time.as_millis());
+    let _ = writeln!(
+        out,
         "rtp:           {} packets, {} payload bytes, payload types {:?}",
         r.rtp_packets, r.rtp_bytes, r.rtp_payload_types
     );
     if r.answered {
         let who = if r.bye_from_gateway { "gateway" } else { "softphone" };
-        println!("hung up by:    {who}");
+        let _ = writeln!(out, "hung up by:    {who}");
     }
-    println!("duration:      {} ms", r.duration.as_millis());
+    let _ = writeln!(out, "duration:      {} ms", r.duration.as_millis());
     for (name, value) in &r.response_headers {
-        println!("  {name}: {value}");
+        let _ = writeln!(out, "  {name}: {value}");
     }
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), out.as_bytes());
 }
 
 async fn call(cmd: Command) -> anyhow::Result<ExitCode> {
-    let Command::Call { from, to, gateway, pai, anonymous, tcp, hangup_after, headers, timeout, local_ip, no_sdp } =
-        cmd
+    let Command::Call {
+        from,
+        to,
+        gateway,
+        pai,
+        anonymous,
+        tcp,
+        hangup_after,
+        headers,
+        timeout,
+        local_ip,
+        no_sdp,
+        sign_key,
+        x5u,
+        attest,
+    } = cmd
     else {
         return Err(anyhow!("not a call command"));
+    };
+    let identity = match (sign_key, x5u) {
+        (Some(key), Some(x5u)) => {
+            let pem = std::fs::read(&key).with_context(|| format!("--sign-key {}", key.display()))?;
+            Some(dialticket_sim::stir::Passport::new(&from, &to, &attest).sign(&pem, &x5u)?)
+        }
+        _ => None,
     };
     let mut opts = CallOptions::new(gateway, from, to);
     opts.pai = pai;
@@ -115,6 +151,7 @@ async fn call(cmd: Command) -> anyhow::Result<ExitCode> {
     opts.timeout = seconds(timeout, "--timeout")?;
     opts.local_ip = local_ip;
     opts.offer_sdp = !no_sdp;
+    opts.extra_headers.extend(identity.map(|v| ("Identity".to_string(), v)));
     for h in headers {
         let (name, value) = h.split_once(':').ok_or_else(|| anyhow!("--header {h:?}: expected \"Name: value\""))?;
         opts.extra_headers.push((name.trim().to_string(), value.trim().to_string()));
