@@ -167,11 +167,6 @@ async fn attempt(app: &App, call: &IncomingCall) -> Result<CallDecision, AppErro
         verification: &verification,
     };
     let mut tx = app.store.begin().await?;
-    if let Some(previous) = tx.claim_call(&record, at).await? {
-        tx.commit().await?;
-        tracing::info!("repeated call key: answering as before, changing nothing");
-        return Ok(decode(&previous));
-    }
     let actor = format!("call:{}", call.call_id);
     let decision = match call.rule.action {
         Action::Purchase => purchase(app, &mut tx, call, &actor, at).await?,
@@ -182,7 +177,13 @@ async fn attempt(app: &App, call: &IncomingCall) -> Result<CallDecision, AppErro
         }
         Action::Reject => CallDecision::Refuse { code: call.rule.reject_code, reason: "Rejected".into(), prompt: None },
     };
-    tx.finish_call(&key, &encode(&decision)).await?;
+    // The call key is recorded last, with the outcome: if it was there already (a
+    // repeated request), everything above is rolled back and the first answer stands.
+    if let Some(previous) = tx.record_call(&record, &encode(&decision), at).await? {
+        drop(tx);
+        tracing::info!("repeated call key: answering as before, changing nothing");
+        return Ok(decode(&previous));
+    }
     tx.commit().await?;
     app.mail_wake.notify_one();
     Ok(decision)
@@ -199,7 +200,11 @@ async fn purchase(
     let user = tx.touch_phone_user(&call.caller.number, &call.rule.language, at).await?;
     // A cap per number and hour: calls are free to place in bulk, mail is not (and a
     // spoofed caller ID would otherwise let anyone mail-bomb that number's owner).
-    let recent = tx.journal_count_since(&user.user_number, "purchase-link-sent", at - 3600).await?;
+    // (A caller on their first call has no history to count.)
+    let recent = match user.access_count {
+        1 => 0,
+        _ => tx.journal_count_since(&user.user_number, "purchase-link-sent", at - 3600).await?,
+    };
     if recent >= i64::from(app.purchase_links_per_hour) {
         tracing::info!(recent, cap = app.purchase_links_per_hour, "purchase-link cap reached; no mail");
         tx.journal("phone-user", &user.user_number, "purchase-link-capped", None, None, actor, "{}").await?;

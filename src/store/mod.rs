@@ -157,15 +157,22 @@ impl Store {
         self.backend
     }
 
+    /// SQLite's writer turn for a single write statement outside a transaction
+    /// (the mail worker's), so it queues with the transactions instead of meeting
+    /// them in the busy handler.
+    async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match &self.writer {
+            Some(w) => Some(w.clone().lock_owned().await),
+            None => None,
+        }
+    }
+
     /// Start a write transaction.
     ///
     /// On SQLite this waits for the writer's turn (see [`Store`]); do not open a
     /// second write transaction while holding one.
     pub async fn begin(&self) -> Result<StoreTx, StoreError> {
-        let turn = match &self.writer {
-            Some(w) => Some(w.clone().lock_owned().await),
-            None => None,
-        };
+        let turn = self.write_turn().await;
         let tx = match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
@@ -320,6 +327,7 @@ impl Store {
     /// Claim a due mail for sending until `lease_until`. Only one worker wins,
     /// even with several gateways on one database; the loser skips the mail.
     pub async fn claim_mail(&self, id: i64, at: Timestamp, lease_until: Timestamp) -> Result<bool, StoreError> {
+        let _turn = self.write_turn().await;
         let r = sqlx::query(
             "UPDATE mail_outbox SET state = 'sending', next_attempt_at = $1
              WHERE id = $2 AND state IN ('pending', 'sending') AND next_attempt_at <= $3",
@@ -334,6 +342,7 @@ impl Store {
 
     /// `state` is `sent` (SMTP accepted it) or `local` (kept in the local outbox).
     pub async fn mail_delivered(&self, id: i64, state: &str, at: Timestamp) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         sqlx::query(
             "UPDATE mail_outbox SET state = $1, sent_at = $2, attempts = attempts + 1, last_error = NULL WHERE id = $3",
         )
@@ -353,6 +362,7 @@ impl Store {
         retry_at: Timestamp,
         permanent: bool,
     ) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         sqlx::query(
             "UPDATE mail_outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, state = $3 WHERE id = $4",
         )

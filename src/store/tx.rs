@@ -77,6 +77,44 @@ impl StoreTx {
         Ok(Some(outcome.unwrap_or_default()))
     }
 
+    /// Record a handled call with its outcome, at the end of the call's transaction.
+    /// `Some(outcome)` if the key was recorded before: the caller must then roll this
+    /// transaction back and answer with the stored outcome (a repeat changes nothing).
+    /// One statement where [`StoreTx::claim_call`] + [`StoreTx::finish_call`] take two.
+    pub async fn record_call(
+        &mut self,
+        c: &CallRecord<'_>,
+        outcome: &str,
+        at: Timestamp,
+    ) -> Result<Option<String>, StoreError> {
+        let r = sqlx::query(
+            "INSERT INTO calls (call_key, action, dialed, caller, identity_source, trusted, source, attestation,
+                                verification, outcome, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (call_key) DO NOTHING",
+        )
+        .bind(c.call_key)
+        .bind(c.action)
+        .bind(c.dialed)
+        .bind(c.caller)
+        .bind(c.identity_source)
+        .bind(c.trusted as i64)
+        .bind(c.source)
+        .bind(c.attestation)
+        .bind(c.verification)
+        .bind(outcome)
+        .bind(at)
+        .execute(&mut *self.tx)
+        .await?;
+        if r.rows_affected() == 1 {
+            return Ok(None);
+        }
+        let (previous,): (Option<String>,) = sqlx::query_as("SELECT outcome FROM calls WHERE call_key = $1")
+            .bind(c.call_key)
+            .fetch_one(&mut *self.tx)
+            .await?;
+        Ok(Some(previous.unwrap_or_default()))
+    }
+
     pub async fn finish_call(&mut self, call_key: &str, outcome: &str) -> Result<(), StoreError> {
         sqlx::query("UPDATE calls SET outcome = $1 WHERE call_key = $2")
             .bind(outcome)
@@ -86,46 +124,37 @@ impl StoreTx {
         Ok(())
     }
 
-    /// Find or create the phone user of a caller and count the access.
+    /// Find or create the phone user of a caller and count the access: one
+    /// upsert (this is on every call's path). A new user gets a random user
+    /// number (seed 000: issued on first call); should it collide with another
+    /// user's, the unique index says so and the whole transaction is retried
+    /// ([`StoreError::Conflict`]) with a new draw.
     pub async fn touch_phone_user(
         &mut self,
         phone: &PhoneNumber,
         language: &str,
         at: Timestamp,
     ) -> Result<PhoneUser, StoreError> {
-        for _ in 0..8 {
-            let updated = sqlx::query(
-                "UPDATE phone_users SET access_count = access_count + 1, last_access_at = $1 WHERE phone = $2 RETURNING *",
-            )
-            .bind(at)
-            .bind(phone.as_str())
-            .fetch_optional(&mut *self.tx)
-            .await?;
-            if let Some(r) = updated {
-                return rows::phone_user(&r);
-            }
-            // The user number is random (seed 000: issued on first call). Nothing
-            // returned means a collision: on the number (draw again) or on the phone
-            // (a concurrent first call registered it; the UPDATE now finds it).
-            let user_number = format!("{:010}", rand::random_range(0..10_000_000_000u64));
-            let inserted = sqlx::query(
-                "INSERT INTO phone_users (phone, user_number, language, registered_at, last_access_at, access_count)
-                 VALUES ($1, $2, $3, $4, $5, 1) ON CONFLICT DO NOTHING RETURNING *",
-            )
-            .bind(phone.as_str())
-            .bind(&user_number)
-            .bind(language)
-            .bind(at)
-            .bind(at)
-            .fetch_optional(&mut *self.tx)
-            .await?;
-            if let Some(r) = inserted {
-                let user = rows::phone_user(&r)?;
-                self.journal("phone-user", &user.user_number, "registered", None, None, "system", "{}").await?;
-                return Ok(user);
-            }
+        let user_number = format!("{:010}", rand::random_range(0..10_000_000_000u64));
+        let r = sqlx::query(
+            "INSERT INTO phone_users (phone, user_number, language, registered_at, last_access_at, access_count)
+             VALUES ($1, $2, $3, $4, $5, 1)
+             ON CONFLICT (phone) DO UPDATE
+                SET access_count = phone_users.access_count + 1, last_access_at = excluded.last_access_at
+             RETURNING *",
+        )
+        .bind(phone.as_str())
+        .bind(&user_number)
+        .bind(language)
+        .bind(at)
+        .bind(at)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        let user = rows::phone_user(&r)?;
+        if user.access_count == 1 {
+            self.journal("phone-user", &user.user_number, "registered", None, None, "system", "{}").await?;
         }
-        Err(StoreError::Conflict)
+        Ok(user)
     }
 
     /// A phone user, without counting an access.
