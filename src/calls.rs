@@ -18,8 +18,9 @@ use crate::app::{App, AppError, MailEvent};
 use crate::dialplan::Action;
 use crate::domain::{DomainError, IssueOutcome, PaymentStatus, UsageOutcome};
 use crate::links::Purpose;
+use crate::mail::{self, Rendered};
 use crate::sip::{CallDecision, CallHandler, HandlerFuture, IncomingCall, Menu};
-use crate::store::{now, CallRecord, PhoneUser, Store, StoreTx};
+use crate::store::{new_user_number, now, CallRecord, PhoneUser, Store, StoreTx};
 
 /// The [`CallHandler`] the SIP endpoint calls for every new INVITE.
 pub struct Calls {
@@ -94,9 +95,13 @@ impl CallHandler for Calls {
 async fn resend(app: &App, call: &IncomingCall) -> Result<Option<String>, AppError> {
     let at = now();
     let actor = format!("call:{}:menu", call.call_id);
+    let prepared = match call.rule.action {
+        Action::Purchase => Some(prepare_purchase_link(app, call, at).await?),
+        _ => None,
+    };
     let mut tx = app.store.begin().await?;
     let decision = match call.rule.action {
-        Action::Purchase => purchase(app, &mut tx, call, &actor, at).await?,
+        Action::Purchase => purchase(app, &mut tx, call, &actor, at, prepared).await?,
         Action::Issue => issue(app, &mut tx, call, &actor, at).await?,
         _ => return Ok(None),
     };
@@ -166,10 +171,14 @@ async fn attempt(app: &App, call: &IncomingCall) -> Result<CallDecision, AppErro
         attestation: attestation.as_deref(),
         verification: &verification,
     };
+    let prepared = match call.rule.action {
+        Action::Purchase => Some(prepare_purchase_link(app, call, at).await?),
+        _ => None,
+    };
     let mut tx = app.store.begin().await?;
     let actor = format!("call:{}", call.call_id);
     let decision = match call.rule.action {
-        Action::Purchase => purchase(app, &mut tx, call, &actor, at).await?,
+        Action::Purchase => purchase(app, &mut tx, call, &actor, at, prepared).await?,
         Action::Issue => issue(app, &mut tx, call, &actor, at).await?,
         Action::Usage => usage(app, &mut tx, call, &actor, at).await?,
         Action::Announce => {
@@ -189,6 +198,50 @@ async fn attempt(app: &App, call: &IncomingCall) -> Result<CallDecision, AppErro
     Ok(decision)
 }
 
+/// The purchase-link mail, signed and rendered before the write transaction:
+/// the Ed25519 signature and the templates are most of a purchase call's CPU,
+/// and on SQLite the writer's turn should be held for the writes only. It is made
+/// for the caller as the store knows them now (or as they are about to be
+/// registered); if that changed by the time the transaction runs, it is made
+/// again there.
+struct PurchaseLink {
+    user: PhoneUser,
+    mail: Rendered,
+    to: String,
+}
+
+async fn prepare_purchase_link(app: &App, call: &IncomingCall, at: i64) -> Result<PurchaseLink, AppError> {
+    let user = match app.store.phone_user(&call.caller.number).await? {
+        Some(user) => user,
+        None => PhoneUser {
+            phone: call.caller.number.clone(),
+            user_number: new_user_number(),
+            mail_address: None,
+            language: call.rule.language.clone(),
+            access_count: 0,
+        },
+    };
+    let (mail, to) = render_purchase_link(app, call, &user, at)?;
+    Ok(PurchaseLink { user, mail, to })
+}
+
+fn render_purchase_link(
+    app: &App,
+    call: &IncomingCall,
+    user: &PhoneUser,
+    at: i64,
+) -> Result<(Rendered, String), AppError> {
+    let mut url = app.links.url(Purpose::Purchase, &user.phone, None, at)?;
+    // A purchase number bound to one event (a per-event number in the dialplan) links
+    // straight to that event's page rather than to the list of all events.
+    if let Some(event) = &call.rule.event {
+        url = format!("{url}/events/{event}");
+    }
+    let ctx = json!({"url": url, "phone": user.phone.as_str(), "user_number": user.user_number});
+    let mail = app.templates.render("purchase-link", &user.language, &ctx)?;
+    Ok((mail, mail::address_for(user, &app.carrier_mail_template)))
+}
+
 /// Purchase call (seed 000 S100–S112): register the caller and mail a purchase link.
 async fn purchase(
     app: &App,
@@ -196,8 +249,10 @@ async fn purchase(
     call: &IncomingCall,
     actor: &str,
     at: i64,
+    prepared: Option<PurchaseLink>,
 ) -> Result<CallDecision, AppError> {
-    let user = tx.touch_phone_user(&call.caller.number, &call.rule.language, at).await?;
+    let user_number = prepared.as_ref().map_or_else(new_user_number, |p| p.user.user_number.clone());
+    let user = tx.touch_phone_user_as(&call.caller.number, &call.rule.language, &user_number, at).await?;
     // A cap per number and hour: calls are free to place in bulk, mail is not (and a
     // spoofed caller ID would otherwise let anyone mail-bomb that number's owner).
     // (A caller on their first call has no history to count.)
@@ -210,14 +265,16 @@ async fn purchase(
         tx.journal("phone-user", &user.user_number, "purchase-link-capped", None, None, actor, "{}").await?;
         return Ok(refuse(480, "Purchase-link limit reached", "too-many-requests"));
     }
-    let mut url = app.links.url(Purpose::Purchase, &user.phone, None, at)?;
-    // A purchase number bound to one event (a per-event number in the dialplan) links
-    // straight to that event's page rather than to the list of all events.
-    if let Some(event) = &call.rule.event {
-        url = format!("{url}/events/{event}");
-    }
-    let ctx = json!({"url": url, "phone": user.phone.as_str(), "user_number": user.user_number});
-    app.queue_mail(tx, &user, "purchase-link", &ctx, at).await?;
+    let (mail, to) = match prepared {
+        Some(p)
+            if (&p.user.user_number, &p.user.language, &p.user.mail_address)
+                == (&user.user_number, &user.language, &user.mail_address) =>
+        {
+            (p.mail, p.to)
+        }
+        _ => render_purchase_link(app, call, &user, at)?,
+    };
+    tx.enqueue_mail(&to, mail.template, &mail.subject, &mail.text, &mail.html, at).await?;
     tx.journal("phone-user", &user.user_number, "purchase-link-sent", None, None, actor, "{}").await?;
     Ok(CallDecision::Announce { prompt: "purchase-link-sent".into() })
 }

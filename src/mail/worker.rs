@@ -86,16 +86,7 @@ impl MailWorker {
     pub async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         loop {
             match self.store.due_mail(now(), 50).await {
-                Ok(batch) => {
-                    for mail in batch {
-                        // Another worker (another gateway on the same database) may have it.
-                        match self.store.claim_mail(mail.id, now(), now() + SEND_LEASE_SECS).await {
-                            Ok(true) => self.deliver(mail).await,
-                            Ok(false) => {}
-                            Err(e) => tracing::warn!(error = %e, mail_id = mail.id, "outbox: cannot claim mail"),
-                        }
-                    }
-                }
+                Ok(batch) => self.deliver_batch(batch).await,
                 Err(e) => tracing::warn!(error = %e, "outbox: cannot read due mail"),
             }
             tokio::select! {
@@ -103,6 +94,32 @@ impl MailWorker {
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
                 _ = shutdown.changed() => return,
             }
+        }
+    }
+
+    /// Claim the due mails in one statement (another worker — another gateway on
+    /// the same database — may have some) and deliver what we got. Local delivery
+    /// is recorded for the whole batch at once.
+    async fn deliver_batch(&self, batch: Vec<OutboxMail>) {
+        let ids: Vec<i64> = batch.iter().map(|m| m.id).collect();
+        let claimed = match self.store.claim_mails(&ids, now(), now() + SEND_LEASE_SECS).await {
+            Ok(c) => c,
+            Err(e) => return tracing::warn!(error = %e, "outbox: cannot claim due mail"),
+        };
+        let mine = batch.into_iter().filter(|m| claimed.contains(&m.id));
+        if self.delivery.is_local() {
+            let ids: Vec<i64> = mine.map(|m| {
+                tracing::info!(mail_id = m.id, to = %m.to_addr, template = %m.template, "mail delivered to the local outbox");
+                m.id
+            })
+            .collect();
+            if let Err(e) = self.store.mails_delivered(&ids, "local", now()).await {
+                tracing::error!(error = %e, "outbox: cannot record delivery result; the mail will be retried");
+            }
+            return;
+        }
+        for mail in mine {
+            self.deliver(mail).await;
         }
     }
 

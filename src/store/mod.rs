@@ -28,7 +28,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor, Row};
 
 pub use rows::{JournalEntry, OutboxMail, PhoneUser};
-pub use tx::{CallRecord, StoreTx};
+pub use tx::{new_user_number, CallRecord, StoreTx};
 
 use crate::domain::{Purchase, Timestamp};
 use crate::events::{CatalogFile, EventView, SeatTypeView};
@@ -131,6 +131,9 @@ impl Store {
         let options: AnyConnectOptions = url.parse()?;
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
+            // A ping before every checkout is one more round trip to SQLite's worker
+            // thread per transaction; a local file's connections do not go stale.
+            .test_before_acquire(backend == Backend::Postgres)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -324,23 +327,50 @@ impl Store {
         rows.iter().map(rows::outbox_mail).collect()
     }
 
-    /// Claim a due mail for sending until `lease_until`. Only one worker wins,
-    /// even with several gateways on one database; the loser skips the mail.
-    pub async fn claim_mail(&self, id: i64, at: Timestamp, lease_until: Timestamp) -> Result<bool, StoreError> {
-        let _turn = self.write_turn().await;
-        let r = sqlx::query(
+    /// `state` is `sent` (SMTP accepted it) or `local` (kept in the local outbox).
+    /// Lease due mails to this worker until `lease_until` (a worker that dies
+    /// mid-send leaves them to be retried after it), in one statement: the ids claimed.
+    pub async fn claim_mails(
+        &self,
+        ids: &[i64],
+        at: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<Vec<i64>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = (3..3 + ids.len()).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ");
+        let sql = format!(
             "UPDATE mail_outbox SET state = 'sending', next_attempt_at = $1
-             WHERE id = $2 AND state IN ('pending', 'sending') AND next_attempt_at <= $3",
-        )
-        .bind(lease_until)
-        .bind(id)
-        .bind(at)
-        .execute(&self.pool)
-        .await?;
-        Ok(r.rows_affected() == 1)
+             WHERE id IN ({list}) AND state IN ('pending', 'sending') AND next_attempt_at <= $2 RETURNING id"
+        );
+        let mut q = sqlx::query_as::<_, (i64,)>(&sql).bind(lease_until).bind(at);
+        for id in ids {
+            q = q.bind(*id);
+        }
+        let _turn = self.write_turn().await;
+        Ok(q.fetch_all(&self.pool).await?.into_iter().map(|(id,)| id).collect())
     }
 
-    /// `state` is `sent` (SMTP accepted it) or `local` (kept in the local outbox).
+    /// [`Store::mail_delivered`] for a batch, in one statement.
+    pub async fn mails_delivered(&self, ids: &[i64], state: &str, at: Timestamp) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let list = (3..3 + ids.len()).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ");
+        let sql = format!(
+            "UPDATE mail_outbox SET state = $1, sent_at = $2, attempts = attempts + 1, last_error = NULL
+             WHERE id IN ({list})"
+        );
+        let mut q = sqlx::query(&sql).bind(state).bind(at);
+        for id in ids {
+            q = q.bind(*id);
+        }
+        let _turn = self.write_turn().await;
+        q.execute(&self.pool).await?;
+        Ok(())
+    }
+
     pub async fn mail_delivered(&self, id: i64, state: &str, at: Timestamp) -> Result<(), StoreError> {
         let _turn = self.write_turn().await;
         sqlx::query(

@@ -11,6 +11,11 @@ use crate::domain::{AdmissionState, IssueGuideState, PaymentStatus, Purchase, Re
 use crate::events::{CatalogFile, EventView};
 use crate::phone::PhoneNumber;
 
+/// A random user number for a new phone user (seed 000: issued on the first call).
+pub fn new_user_number() -> String {
+    format!("{:010}", rand::random_range(0..10_000_000_000u64))
+}
+
 /// The record of one INVITE handed to the ticket logic.
 #[derive(Debug, Clone)]
 pub struct CallRecord<'a> {
@@ -135,7 +140,18 @@ impl StoreTx {
         language: &str,
         at: Timestamp,
     ) -> Result<PhoneUser, StoreError> {
-        let user_number = format!("{:010}", rand::random_range(0..10_000_000_000u64));
+        self.touch_phone_user_as(phone, language, &new_user_number(), at).await
+    }
+
+    /// [`StoreTx::touch_phone_user`], registering a new user under `user_number`
+    /// (drawn with [`new_user_number`] beforehand, e.g. to render a mail ahead).
+    pub async fn touch_phone_user_as(
+        &mut self,
+        phone: &PhoneNumber,
+        language: &str,
+        user_number: &str,
+        at: Timestamp,
+    ) -> Result<PhoneUser, StoreError> {
         let r = sqlx::query(
             "INSERT INTO phone_users (phone, user_number, language, registered_at, last_access_at, access_count)
              VALUES ($1, $2, $3, $4, $5, 1)
@@ -144,7 +160,7 @@ impl StoreTx {
              RETURNING *",
         )
         .bind(phone.as_str())
-        .bind(&user_number)
+        .bind(user_number)
         .bind(language)
         .bind(at)
         .bind(at)
