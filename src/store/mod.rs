@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor, Row};
+use sqlx::{AnyPool, Connection, Executor, Row};
 
 pub use rows::{JournalEntry, OutboxMail, PhoneUser};
 pub use tx::{new_user_number, CallRecord, StoreTx};
@@ -96,11 +96,17 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
-    /// SQLite has one writer at a time: write transactions take turns here, in
-    /// FIFO order, instead of in SQLite's busy handler (which sleeps, retries
-    /// and blocks a runtime thread per waiting writer). `None` on PostgreSQL.
-    writer: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// SQLite has one writer at a time: write transactions take turns on one
+    /// connection, in FIFO order, instead of meeting in SQLite's busy handler
+    /// (which sleeps, retries and blocks a thread per waiting writer). `None` on
+    /// PostgreSQL, where writers run concurrently on pooled connections.
+    writer: Option<Arc<tokio::sync::Mutex<tx::Writer>>>,
 }
+
+/// Every SQLite connection: WAL (readers never block the writer), fsync only at
+/// checkpoints, foreign keys, and a wait on the file lock (other processes).
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                              PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;";
 
 pub fn now() -> Timestamp {
     chrono::Utc::now().timestamp()
@@ -137,22 +143,25 @@ impl Store {
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
-                        conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
-                        )
-                        .await?;
+                        conn.execute(SQLITE_PRAGMAS).await?;
                     }
                     Ok(())
                 })
             })
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         match backend {
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
             Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
         }
-        let writer = (backend == Backend::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(())));
+        let writer = match backend {
+            Backend::Sqlite => {
+                let mut conn = sqlx::AnyConnection::connect_with(&options).await?;
+                conn.execute(SQLITE_PRAGMAS).await?;
+                Some(Arc::new(tokio::sync::Mutex::new(tx::Writer { conn, open: false })))
+            }
+            Backend::Postgres => None,
+        };
         Ok(Store { pool, backend, writer })
     }
 
@@ -162,10 +171,16 @@ impl Store {
 
     /// SQLite's writer turn for a single write statement outside a transaction
     /// (the mail worker's), so it queues with the transactions instead of meeting
-    /// them in the busy handler.
-    async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+    /// them in the busy handler. A transaction the last turn left open is rolled
+    /// back first (it would hold the write lock); the statement itself runs on a
+    /// pooled connection.
+    async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<tx::Writer>> {
         match &self.writer {
-            Some(w) => Some(w.clone().lock_owned().await),
+            Some(w) => {
+                let mut turn = w.clone().lock_owned().await;
+                turn.settle().await;
+                Some(turn)
+            }
             None => None,
         }
     }
@@ -175,12 +190,10 @@ impl Store {
     /// On SQLite this waits for the writer's turn (see [`Store`]); do not open a
     /// second write transaction while holding one.
     pub async fn begin(&self) -> Result<StoreTx, StoreError> {
-        let turn = self.write_turn().await;
-        let tx = match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
-        };
-        Ok(StoreTx::new(tx, turn))
+        match &self.writer {
+            Some(w) => Ok(StoreTx::writer(tx::WriterTurn::begin(w.clone().lock_owned().await).await?)),
+            None => Ok(StoreTx::pooled(self.pool.begin().await?)),
+        }
     }
 
     /// Run `attempt` (one whole transaction) again when it lost a race, a few times.

@@ -34,21 +34,109 @@ pub struct CallRecord<'a> {
 
 /// One write transaction. Dropping it without [`StoreTx::commit`] rolls back.
 pub struct StoreTx {
-    tx: Transaction<'static, Any>,
+    conn: Conn,
     /// Version of every purchase loaded in this transaction, for the optimistic check on save.
     versions: HashMap<String, i64>,
-    /// SQLite's writer turn, released when the transaction ends (declared after `tx`,
-    /// so it is dropped after it).
-    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+/// The connection a transaction runs on.
+enum Conn {
+    /// A pooled connection in a sqlx transaction (PostgreSQL: many writers at once).
+    Pooled(Transaction<'static, Any>),
+    /// SQLite's one writer connection, held for this transaction's turn.
+    Writer(WriterTurn),
+}
+
+/// SQLite's writer connection. Every write transaction runs on it in turn, so
+/// one connection (and the one sqlx worker thread behind it) does all writing:
+/// no pool checkout per transaction, no writers meeting in SQLite's busy handler.
+pub(super) struct Writer {
+    pub(super) conn: AnyConnection,
+    /// A transaction on it was left open (dropped without commit, or its future
+    /// cancelled): the next turn rolls it back first.
+    pub(super) open: bool,
+}
+
+/// A turn on the writer connection. A turn that ends without a commit (an error,
+/// a repeated call key, a cancelled future) is rolled back by a task that keeps
+/// the turn until it is done — Drop cannot wait — or, without a runtime, by the
+/// next turn.
+pub(super) struct WriterTurn {
+    guard: Option<tokio::sync::OwnedMutexGuard<Writer>>,
+    committed: bool,
+}
+
+impl Writer {
+    /// Roll back a transaction the last turn left open, so this turn starts clean.
+    pub(super) async fn settle(&mut self) {
+        if self.open {
+            // "no transaction is active" is fine: the open transaction may have ended with its error.
+            let _ = sqlx::query("ROLLBACK").execute(&mut self.conn).await;
+            self.open = false;
+        }
+    }
+}
+
+impl WriterTurn {
+    pub(super) async fn begin(mut guard: tokio::sync::OwnedMutexGuard<Writer>) -> Result<WriterTurn, StoreError> {
+        guard.settle().await;
+        guard.open = true;
+        let mut turn = WriterTurn { guard: Some(guard), committed: false };
+        sqlx::query("BEGIN IMMEDIATE").execute(turn.conn()).await?;
+        Ok(turn)
+    }
+
+    fn conn(&mut self) -> &mut AnyConnection {
+        match &mut self.guard {
+            Some(g) => &mut g.conn,
+            // Only Drop takes the guard.
+            None => unreachable!("writer turn used after it ended"),
+        }
+    }
+
+    async fn commit(mut self) -> Result<(), StoreError> {
+        sqlx::query("COMMIT").execute(self.conn()).await?;
+        self.committed = true;
+        if let Some(g) = self.guard.as_mut() {
+            g.open = false;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for WriterTurn {
+    fn drop(&mut self) {
+        if self.committed {
+            return;
+        }
+        let Some(mut guard) = self.guard.take() else { return };
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move { guard.settle().await });
+        }
+    }
 }
 
 impl StoreTx {
-    pub(super) fn new(tx: Transaction<'static, Any>, turn: Option<tokio::sync::OwnedMutexGuard<()>>) -> Self {
-        StoreTx { tx, versions: HashMap::new(), _turn: turn }
+    pub(super) fn pooled(tx: Transaction<'static, Any>) -> Self {
+        StoreTx { conn: Conn::Pooled(tx), versions: HashMap::new() }
+    }
+
+    pub(super) fn writer(turn: WriterTurn) -> Self {
+        StoreTx { conn: Conn::Writer(turn), versions: HashMap::new() }
+    }
+
+    fn conn(&mut self) -> &mut AnyConnection {
+        match &mut self.conn {
+            Conn::Pooled(tx) => tx,
+            Conn::Writer(turn) => turn.conn(),
+        }
     }
 
     pub async fn commit(self) -> Result<(), StoreError> {
-        self.tx.commit().await?;
+        match self.conn {
+            Conn::Pooled(tx) => tx.commit().await?,
+            Conn::Writer(turn) => turn.commit().await?,
+        }
         Ok(())
     }
 
@@ -70,14 +158,14 @@ impl StoreTx {
         .bind(c.attestation)
         .bind(c.verification)
         .bind(at)
-        .execute(&mut *self.tx)
+        .execute(self.conn())
         .await?;
         if r.rows_affected() == 1 {
             return Ok(None);
         }
         let (outcome,): (Option<String>,) = sqlx::query_as("SELECT outcome FROM calls WHERE call_key = $1")
             .bind(c.call_key)
-            .fetch_one(&mut *self.tx)
+            .fetch_one(self.conn())
             .await?;
         Ok(Some(outcome.unwrap_or_default()))
     }
@@ -108,14 +196,14 @@ impl StoreTx {
         .bind(c.verification)
         .bind(outcome)
         .bind(at)
-        .execute(&mut *self.tx)
+        .execute(self.conn())
         .await?;
         if r.rows_affected() == 1 {
             return Ok(None);
         }
         let (previous,): (Option<String>,) = sqlx::query_as("SELECT outcome FROM calls WHERE call_key = $1")
             .bind(c.call_key)
-            .fetch_one(&mut *self.tx)
+            .fetch_one(self.conn())
             .await?;
         Ok(Some(previous.unwrap_or_default()))
     }
@@ -124,7 +212,7 @@ impl StoreTx {
         sqlx::query("UPDATE calls SET outcome = $1 WHERE call_key = $2")
             .bind(outcome)
             .bind(call_key)
-            .execute(&mut *self.tx)
+            .execute(self.conn())
             .await?;
         Ok(())
     }
@@ -164,7 +252,7 @@ impl StoreTx {
         .bind(language)
         .bind(at)
         .bind(at)
-        .fetch_one(&mut *self.tx)
+        .fetch_one(self.conn())
         .await?;
         let user = rows::phone_user(&r)?;
         if user.access_count == 1 {
@@ -177,7 +265,7 @@ impl StoreTx {
     pub async fn phone_user(&mut self, phone: &PhoneNumber) -> Result<Option<PhoneUser>, StoreError> {
         let r = sqlx::query("SELECT * FROM phone_users WHERE phone = $1")
             .bind(phone.as_str())
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(self.conn())
             .await?;
         r.map(|r| rows::phone_user(&r)).transpose()
     }
@@ -185,7 +273,7 @@ impl StoreTx {
     pub async fn phone_user_by_number(&mut self, user_number: &str) -> Result<Option<PhoneUser>, StoreError> {
         let r = sqlx::query("SELECT * FROM phone_users WHERE user_number = $1")
             .bind(user_number)
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(self.conn())
             .await?;
         r.map(|r| rows::phone_user(&r)).transpose()
     }
@@ -194,7 +282,7 @@ impl StoreTx {
     pub async fn purchase_by_payment_ref(&mut self, reference: &str) -> Result<Option<Purchase>, StoreError> {
         let id: Option<(String,)> = sqlx::query_as("SELECT id FROM purchases WHERE payment_ref = $1")
             .bind(reference)
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(self.conn())
             .await?;
         match id {
             Some((id,)) => self.purchase(&id).await,
@@ -218,14 +306,14 @@ impl StoreTx {
         .bind(reference)
         .bind(status)
         .bind(at)
-        .execute(&mut *self.tx)
+        .execute(self.conn())
         .await?;
         if r.rows_affected() == 1 {
             return Ok(None);
         }
         let (outcome,): (String,) = sqlx::query_as("SELECT outcome FROM payment_events WHERE event_id = $1")
             .bind(event_id)
-            .fetch_one(&mut *self.tx)
+            .fetch_one(self.conn())
             .await?;
         Ok(Some(outcome))
     }
@@ -234,7 +322,7 @@ impl StoreTx {
         sqlx::query("UPDATE payment_events SET outcome = $1 WHERE event_id = $2")
             .bind(outcome)
             .bind(event_id)
-            .execute(&mut *self.tx)
+            .execute(self.conn())
             .await?;
         Ok(())
     }
@@ -243,7 +331,7 @@ impl StoreTx {
     pub async fn purchases_for_phone(&mut self, phone: &PhoneNumber) -> Result<Vec<Purchase>, StoreError> {
         let ids: Vec<(String,)> = sqlx::query_as("SELECT id FROM purchases WHERE phone = $1 ORDER BY reserved_at, id")
             .bind(phone.as_str())
-            .fetch_all(&mut *self.tx)
+            .fetch_all(self.conn())
             .await?;
         let mut out = Vec::with_capacity(ids.len());
         for (id,) in ids {
@@ -255,7 +343,7 @@ impl StoreTx {
     }
 
     pub async fn purchase(&mut self, id: &str) -> Result<Option<Purchase>, StoreError> {
-        let loaded = load_purchase_versioned(&mut self.tx, id).await?;
+        let loaded = load_purchase_versioned(self.conn(), id).await?;
         Ok(loaded.map(|(p, version)| {
             self.versions.insert(p.id.clone(), version);
             p
@@ -263,7 +351,7 @@ impl StoreTx {
     }
 
     pub async fn event(&mut self, id: &str) -> Result<Option<EventView>, StoreError> {
-        let r = sqlx::query("SELECT * FROM events WHERE id = $1").bind(id).fetch_optional(&mut *self.tx).await?;
+        let r = sqlx::query("SELECT * FROM events WHERE id = $1").bind(id).fetch_optional(self.conn()).await?;
         r.as_ref().map(rows::event).transpose()
     }
 
@@ -285,7 +373,7 @@ impl StoreTx {
         let price: Option<(i64,)> = sqlx::query_as("SELECT price FROM seat_types WHERE event_id = $1 AND code = $2")
             .bind(&event.id)
             .bind(seat_type)
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(self.conn())
             .await?;
         let Some((price,)) = price else {
             return Err(StoreError::NoSuchSeatType(seat_type.to_string()));
@@ -325,7 +413,7 @@ impl StoreTx {
         .bind(p.issue_guide.as_str())
         .bind(p.admission.as_str())
         .bind(form_token)
-        .execute(&mut *self.tx)
+        .execute(self.conn())
         .await?;
         self.versions.insert(p.id.clone(), 0);
         Ok(p)
@@ -352,7 +440,7 @@ impl StoreTx {
             .bind(event_id)
             .bind(seat_type)
             .bind(need as i64)
-            .fetch_all(&mut *self.tx)
+            .fetch_all(self.conn())
             .await?;
             if candidates.len() < need {
                 return Err(StoreError::NotEnoughSeats {
@@ -369,7 +457,7 @@ impl StoreTx {
                 .bind(at)
                 .bind(event_id)
                 .bind(&seat)
-                .execute(&mut *self.tx)
+                .execute(self.conn())
                 .await?;
                 if r.rows_affected() == 1 {
                     taken.push(seat);
@@ -387,7 +475,7 @@ impl StoreTx {
         sqlx::query("UPDATE seats SET state = 'free', purchase_id = NULL, cancelled_at = $1 WHERE purchase_id = $2")
             .bind(at)
             .bind(purchase_id)
-            .execute(&mut *self.tx)
+            .execute(self.conn())
             .await?;
         Ok(())
     }
@@ -425,7 +513,7 @@ impl StoreTx {
         .bind(p.hold_until)
         .bind(&p.id)
         .bind(version)
-        .execute(&mut *self.tx)
+        .execute(self.conn())
         .await?;
         if r.rows_affected() != 1 {
             return Err(StoreError::Conflict);
@@ -457,7 +545,7 @@ impl StoreTx {
         .bind(html)
         .bind(at)
         .bind(at)
-        .fetch_one(&mut *self.tx)
+        .fetch_one(self.conn())
         .await?;
         Ok(id)
     }
@@ -469,7 +557,7 @@ impl StoreTx {
                 .bind(entity_id)
                 .bind(action)
                 .bind(since)
-                .fetch_one(&mut *self.tx)
+                .fetch_one(self.conn())
                 .await?;
         Ok(n)
     }
@@ -512,7 +600,7 @@ impl StoreTx {
         .bind(to)
         .bind(actor)
         .bind(detail)
-        .execute(&mut *self.tx)
+        .execute(self.conn())
         .await?;
         Ok(())
     }
@@ -537,13 +625,13 @@ impl StoreTx {
             .bind(&o.email)
             .bind(t)
             .bind(&o.notes)
-            .execute(&mut *self.tx)
+            .execute(self.conn())
             .await?;
             if let Some(pw) = &o.password {
                 sqlx::query("UPDATE organizers SET password_hash = $1 WHERE id = $2")
                     .bind(hash_password(pw)?)
                     .bind(&o.id)
-                    .execute(&mut *self.tx)
+                    .execute(self.conn())
                     .await?;
             }
             sqlx::query(
@@ -552,14 +640,14 @@ impl StoreTx {
             )
             .bind(&o.id)
             .bind(t)
-            .execute(&mut *self.tx)
+            .execute(self.conn())
             .await?;
         }
         let mut seats_added = 0;
         for e in &file.events {
             let known: Option<(String,)> = sqlx::query_as("SELECT id FROM organizers WHERE id = $1")
                 .bind(&e.organizer)
-                .fetch_optional(&mut *self.tx)
+                .fetch_optional(self.conn())
                 .await?;
             if known.is_none() {
                 return Err(StoreError::UnknownOrganizer(e.organizer.clone()));
@@ -594,7 +682,7 @@ impl StoreTx {
             .bind(e.cancellable_days)
             .bind(&e.contact)
             .bind(&e.currency)
-            .execute(&mut *self.tx)
+            .execute(self.conn())
             .await?;
             let mut position = 0i64;
             for s in &e.seat_types {
@@ -606,7 +694,7 @@ impl StoreTx {
                 .bind(&s.code)
                 .bind(&s.name)
                 .bind(s.price)
-                .execute(&mut *self.tx)
+                .execute(self.conn())
                 .await?;
                 for code in s.seat_codes() {
                     position += 1;
@@ -619,7 +707,7 @@ impl StoreTx {
                     .bind(&s.code)
                     .bind(position)
                     .bind(s.price)
-                    .execute(&mut *self.tx)
+                    .execute(self.conn())
                     .await?;
                     seats_added += r.rows_affected() as usize;
                 }
