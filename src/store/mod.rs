@@ -101,12 +101,48 @@ pub struct Store {
     /// (which sleeps, retries and blocks a thread per waiting writer). `None` on
     /// PostgreSQL, where writers run concurrently on pooled connections.
     writer: Option<Arc<tokio::sync::Mutex<tx::Writer>>>,
+    /// SQLite: the background checkpointer.
+    _checkpointer: Option<Arc<Checkpointer>>,
 }
 
 /// Every SQLite connection: WAL (readers never block the writer), fsync only at
 /// checkpoints, foreign keys, and a wait on the file lock (other processes).
+/// Checkpoints are left to [`Checkpointer`] (no `wal_autocheckpoint`), so the
+/// fsync they end with never happens inside a write transaction's turn.
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                              PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;";
+                              PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                              PRAGMA wal_autocheckpoint = 0;";
+
+/// How often the WAL is copied back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
+/// Copies SQLite's write-ahead log back into the database file in the
+/// background (`wal_checkpoint(PASSIVE)`: it never blocks the writer or readers),
+/// instead of the writer doing it — with an fsync — every thousand pages in the
+/// middle of some call's transaction. Stops with the last clone of the store.
+struct Checkpointer(tokio::task::AbortHandle);
+
+impl Checkpointer {
+    fn start(pool: AnyPool) -> Checkpointer {
+        let task = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(e) = pool.execute("PRAGMA wal_checkpoint(PASSIVE)").await {
+                    tracing::warn!(error = %e, "SQLite checkpoint failed; retrying");
+                }
+            }
+        });
+        Checkpointer(task.abort_handle())
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
 
 pub fn now() -> Timestamp {
     chrono::Utc::now().timestamp()
@@ -162,7 +198,8 @@ impl Store {
             }
             Backend::Postgres => None,
         };
-        Ok(Store { pool, backend, writer })
+        let checkpointer = (backend == Backend::Sqlite).then(|| Arc::new(Checkpointer::start(pool.clone())));
+        Ok(Store { pool, backend, writer, _checkpointer: checkpointer })
     }
 
     pub fn backend(&self) -> Backend {
