@@ -230,3 +230,46 @@ pub fn stir_trust_dir(dir: &Path, anchors: &[&str], certs: &[(&str, &str)]) -> P
     std::fs::write(trust.join("certs.toml"), index).expect("certs.toml");
     trust
 }
+
+/// A database a test owns: a temporary SQLite file, or a fresh database on the
+/// test PostgreSQL server.
+pub enum Db {
+    Sqlite(tempfile::TempDir),
+    Postgres(String),
+}
+
+/// The PostgreSQL server to test against, if any. In CI its absence is an error.
+pub fn postgres_url() -> Option<String> {
+    match std::env::var("DIALTICKET_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("CI").is_ok() => {
+            panic!("CI must run the PostgreSQL tests too: run scripts/test.sh")
+        }
+        _ => {
+            eprintln!("DIALTICKET_TEST_POSTGRES_URL is not set: PostgreSQL variant skipped (scripts/test.sh sets it)");
+            None
+        }
+    }
+}
+
+/// A database URL for a new, empty database on `backend` ("sqlite" or "postgres").
+pub async fn fresh_database(backend: &str) -> Option<(String, Db)> {
+    match backend {
+        "sqlite" => {
+            let dir = tempfile::tempdir().unwrap();
+            Some((format!("sqlite://{}", dir.path().join("t.db").display()), Db::Sqlite(dir)))
+        }
+        "postgres" => {
+            let server = postgres_url()?;
+            let name = format!("dt_{}", uuid::Uuid::new_v4().simple());
+            let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&server)
+                .await
+                .expect("connect to the test PostgreSQL");
+            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create test database");
+            let base = server.rsplit_once('/').map(|(b, _)| b).unwrap_or(&server);
+            let url = format!("{base}/{name}");
+            Some((url.clone(), Db::Postgres(url)))
+        }
+        other => panic!("unknown backend {other}"),
+    }
+}

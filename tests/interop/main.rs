@@ -359,13 +359,42 @@ async fn baresip_calls_and_hears_the_announcement() {
     gw.stop().await;
 }
 
+/// Where a Kamailio proxy sends new requests.
+enum Relay<'a> {
+    /// Everything to one gateway.
+    To(SocketAddr),
+    /// Round-robin over a dispatcher set (the dispatcher module is loaded for it).
+    Dispatch(&'a [SocketAddr]),
+}
+
 /// Kamailio as a record-routing proxy on a free loopback port in front of the
-/// gateway at `gw`; `invite` is config script run on each initial INVITE before
-/// it is relayed (e.g. asserting or signing the caller's identity). Returns once
-/// the proxy relays an OPTIONS to the gateway, with a reader for its log.
-async fn start_kamailio(gw: SocketAddr, dir: &Path, modules: &[&str], invite: &str) -> (Peer, SocketAddr) {
+/// gateway(s) of `relay`; `head` is extra configuration (loadmodule/modparam
+/// lines) and `invite` script run on each initial INVITE before it is relayed
+/// (e.g. asserting or signing the caller's identity). Returns once the proxy
+/// relays an OPTIONS to a gateway.
+async fn start_kamailio(relay: Relay<'_>, dir: &Path, head: &str, invite: &str) -> (Peer, SocketAddr) {
     let port = free_port();
-    let loads: String = modules.iter().map(|m| format!("loadmodule \"{m}.so\"\n")).collect();
+    let (loads, route) = match relay {
+        Relay::To(gw) => (head.to_string(), format!("$du = \"sip:{gw}\";")),
+        Relay::Dispatch(gws) => {
+            let list: String = gws.iter().map(|gw| format!("1 sip:{gw}\n")).collect();
+            let list_file = dir.join("dispatcher.list");
+            std::fs::write(&list_file, list).unwrap();
+            let head = format!(
+                "{head}loadmodule \"dispatcher.so\"\nmodparam(\"dispatcher\", \"list_file\", \"{}\")\n",
+                list_file.display()
+            );
+            // Algorithm 4: round-robin over set 1.
+            let route = "if (!ds_select_dst(\"1\", \"4\")) { sl_send_reply(\"503\", \"No gateway\"); exit; }";
+            (head, route.to_string())
+        }
+    };
+    // Kamailio's grammar has no empty blocks.
+    let invite = if invite.trim().is_empty() {
+        String::new()
+    } else {
+        format!("    if (is_method(\"INVITE\")) {{\n{invite}\n    }}")
+    };
     let cfg = format!(
         r#"#!KAMAILIO
 debug=2
@@ -391,11 +420,9 @@ request_route {{
         sl_send_reply("404", "Not here"); exit;
     }}
     if (is_method("CANCEL")) {{ if (t_check_trans()) {{ t_relay(); }} exit; }}
-    if (is_method("INVITE")) {{
 {invite}
-    }}
     record_route();
-    $du = "sip:{gw}";
+    {route}
     t_relay();
 }}
 "#,
@@ -419,7 +446,14 @@ request_route {{
     );
     let proxy: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     // Ready when our sipp OPTIONS goes through it to the gateway.
+    let mut peer = peer;
     for _ in 0..50 {
+        if let Ok(Some(status)) = peer.child.try_wait() {
+            panic!(
+                "Kamailio exited ({status}):\n{}",
+                std::fs::read_to_string(dir.join("kamailio.log")).unwrap_or_default()
+            );
+        }
         if sipp(proxy, "options_uac.xml", "442079460100", "+819000000009").await.out.status.success() {
             return (peer, proxy);
         }
@@ -438,7 +472,7 @@ async fn kamailio_in_front_routes_both_ways_and_asserts_the_caller() {
         "        remove_hf(\"P-Asserted-Identity\");\n        \
          append_hf(\"P-Asserted-Identity: <sip:{asserted}@proxy.example>\\r\\n\");"
     );
-    let (peer, proxy) = start_kamailio(gw.sip, dir.path(), &[], &invite).await;
+    let (peer, proxy) = start_kamailio(Relay::To(gw.sip), dir.path(), "", &invite).await;
     let port = proxy.port();
     let run = sipp(proxy, "proxy_uac.xml", "442079460100", "+819000000008").await;
     run.assert_success();
@@ -500,7 +534,8 @@ async fn kamailio_signs_with_secsipid_and_the_gateway_verifies_the_passport() {
         }}"#,
         key = key.display()
     );
-    let (peer, proxy) = start_kamailio(gw.sip, dir.path(), &["xlog", "secsipid"], &invite).await;
+    let head = "loadmodule \"xlog.so\"\nloadmodule \"secsipid.so\"\n";
+    let (peer, proxy) = start_kamailio(Relay::To(gw.sip), dir.path(), head, &invite).await;
     let caller = "+819000000077";
     let run = sipp(proxy, "proxy_uac.xml", "442079460170", caller).await;
     let kam_log = std::fs::read_to_string(dir.path().join("kamailio.log")).unwrap_or_default();
@@ -527,4 +562,84 @@ async fn kamailio_signs_with_secsipid_and_the_gateway_verifies_the_passport() {
     let direct = gw.call(caller, verified).await;
     assert_eq!((direct.final_status, direct.final_reason.as_str()), (428, "Use Identity Header"), "{direct:?}");
     gw.stop().await;
+}
+
+/// The deployment of `compose.yaml`, on loopback: Kamailio dispatching calls
+/// round-robin to two gateways that share one PostgreSQL database and one
+/// link-signing key. Calls land on both, every caller gets one purchase link,
+/// and a link mailed by one gateway opens on the other.
+#[tokio::test]
+async fn kamailio_balances_two_gateways_sharing_one_postgres() {
+    let Some((url, _db)) = fresh_database("postgres").await else { return };
+    let keys = tempfile::tempdir().unwrap();
+    let key = keys.path().join("signing-key.pem");
+    let shared = |c: &mut dialticket::config::Config| {
+        c.database_url = url.clone();
+        c.signing_key = key.clone();
+    };
+    let a = spawn_gateway_with(shared).await;
+    let b = spawn_gateway_with(shared).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (peer, proxy) = start_kamailio(Relay::Dispatch(&[a.sip, b.sip]), dir.path(), "", "").await;
+
+    let callers: Vec<String> = (0..6).map(|i| format!("+8190444400{i:02}")).collect();
+    for caller in &callers {
+        sipp(proxy, "proxy_uac.xml", "442079460100", caller).await.assert_success();
+    }
+    peer.stop().await;
+
+    // Round-robin: both gateways took calls; each caller got exactly one link.
+    for caller in &callers {
+        let mut got = 0;
+        for _ in 0..150 {
+            got = a.mails(caller, "purchase link").len() + b.mails(caller, "purchase link").len();
+            if got > 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(got, 1, "{caller}: one purchase link from one of the gateways");
+    }
+    let served_a = callers.iter().filter(|c| !a.mails(c, "purchase link").is_empty()).count();
+    assert!(served_a > 0 && served_a < callers.len(), "round-robin: {served_a} of {} on gateway A", callers.len());
+
+    // One database, one key: a link mailed by A opens on B, and B sees A's callers.
+    let caller = callers.iter().find(|c| !a.mails(c, "purchase link").is_empty()).expect("a call on A");
+    let mail = a.mail(caller, "purchase link").await;
+    let link = a.link(&mail, "/p/");
+    let on_b = link.replacen(&a.base, &b.base, 1);
+    let (status, page) = b.get(&on_b).await;
+    assert_eq!(status, 200, "{page}");
+    let user = b.app.store.phone_user(&dialticket::phone::PhoneNumber::parse(caller).unwrap()).await.unwrap();
+    assert!(user.is_some(), "gateway B reads the caller gateway A registered");
+    a.stop().await;
+    b.stop().await;
+}
+
+/// The files `compose.yaml` mounts are valid: Kamailio's configuration passes
+/// `kamailio -c` (modules and dispatcher list from this machine and the repo),
+/// and the image's dialplans plus the compose trunk pass `dialplan check`.
+#[test]
+fn the_compose_deployment_configuration_is_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = std::fs::read_to_string(repo("deploy/kamailio/kamailio.cfg")).unwrap();
+    let list = repo("deploy/kamailio/dispatcher.list");
+    let cfg = cfg.replace("/etc/kamailio/dispatcher.list", &list.display().to_string()).replacen(
+        "debug=2",
+        &format!("debug=2\nmpath=\"{}/\"", kamailio_modules().display()),
+        1,
+    );
+    let path = dir.path().join("kamailio.cfg");
+    std::fs::write(&path, cfg).unwrap();
+    let out = std::process::Command::new("kamailio").arg("-c").arg("-f").arg(&path).output().expect("kamailio");
+    assert!(out.status.success(), "kamailio -c: {}", String::from_utf8_lossy(&out.stderr));
+
+    let plans = dir.path().join("dialplans");
+    std::fs::create_dir_all(&plans).unwrap();
+    for file in [repo("dialplans/default.toml"), repo("deploy/dialplans/compose-trunks.toml")] {
+        std::fs::copy(&file, plans.join(file.file_name().unwrap())).unwrap();
+    }
+    let plan = dialticket::dialplan::Dialplan::load_dir(&plans).expect("the compose dialplans load");
+    let edge = plan.trunk_for("172.28.0.5".parse().unwrap()).expect("Kamailio is a trunk");
+    assert!(edge.trust_pai);
 }

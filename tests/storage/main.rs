@@ -2,6 +2,10 @@
 //! `DIALTICKET_TEST_POSTGRES_URL` names a server (scripts/test.sh starts a
 //! throwaway cluster with `pg_virtualenv` and sets it; in CI it is required).
 
+#[allow(dead_code)]
+#[path = "../e2e/helpers.rs"]
+mod helpers;
+
 mod backends;
 mod races;
 mod two_gateways;
