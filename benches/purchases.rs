@@ -5,6 +5,10 @@
 //!     cargo bench --bench purchases
 //!     pg_virtualenv sh -c 'DIALTICKET_TEST_POSTGRES_URL=postgres://$PGUSER:$PGPASSWORD@127.0.0.1:$PGPORT/postgres cargo bench --bench purchases'
 
+#[allow(dead_code)]
+#[path = "../tests/e2e/helpers.rs"]
+mod helpers;
+
 #[path = "../tests/storage/backends.rs"]
 #[allow(dead_code)]
 mod backends;

@@ -7,6 +7,8 @@ mod dialplan;
 mod failures;
 mod flood;
 mod gifts;
+// Shared with tests/interop, tests/storage and benches/purchases: not every helper is used here.
+#[allow(dead_code)]
 mod helpers;
 mod idempotency;
 mod identity;
