@@ -140,34 +140,11 @@ impl StoreTx {
         Ok(())
     }
 
-    /// Claim an idempotency key for a call. `Some(outcome)` if this key was
-    /// already handled (the stored outcome is to be repeated, nothing redone).
+    /// Claim an idempotency key for a call, before its work (the outcome follows
+    /// with [`StoreTx::finish_call`]). `Some(outcome)` if this key was already
+    /// handled (the stored outcome is to be repeated, nothing redone).
     pub async fn claim_call(&mut self, c: &CallRecord<'_>, at: Timestamp) -> Result<Option<String>, StoreError> {
-        let r = sqlx::query(
-            "INSERT INTO calls (call_key, action, dialed, caller, identity_source, trusted, source, attestation,
-                                verification, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (call_key) DO NOTHING",
-        )
-        .bind(c.call_key)
-        .bind(c.action)
-        .bind(c.dialed)
-        .bind(c.caller)
-        .bind(c.identity_source)
-        .bind(c.trusted as i64)
-        .bind(c.source)
-        .bind(c.attestation)
-        .bind(c.verification)
-        .bind(at)
-        .execute(self.conn())
-        .await?;
-        if r.rows_affected() == 1 {
-            return Ok(None);
-        }
-        let (outcome,): (Option<String>,) = sqlx::query_as("SELECT outcome FROM calls WHERE call_key = $1")
-            .bind(c.call_key)
-            .fetch_one(self.conn())
-            .await?;
-        Ok(Some(outcome.unwrap_or_default()))
+        self.insert_call(c, None, at).await
     }
 
     /// Record a handled call with its outcome, at the end of the call's transaction.
@@ -178,6 +155,16 @@ impl StoreTx {
         &mut self,
         c: &CallRecord<'_>,
         outcome: &str,
+        at: Timestamp,
+    ) -> Result<Option<String>, StoreError> {
+        self.insert_call(c, Some(outcome), at).await
+    }
+
+    /// Insert the call's row unless its key is there; `Some(stored outcome)` if it was.
+    async fn insert_call(
+        &mut self,
+        c: &CallRecord<'_>,
+        outcome: Option<&str>,
         at: Timestamp,
     ) -> Result<Option<String>, StoreError> {
         let r = sqlx::query(
