@@ -246,6 +246,13 @@ impl Allowlist {
         Allowlist(Some(Box::new(exempt)))
     }
 
+    /// The trunks of the live dialplan that set no `rate_limit.per_source` of
+    /// their own: a trunk carries everybody's calls, so its addresses are not
+    /// counted per source unless the admin says how.
+    pub fn trunks(dialplan: crate::dialplan::DialplanHandle) -> Allowlist {
+        Allowlist::from_fn(move |ip| dialplan.borrow().trunk_for(ip).is_some_and(|t| t.rate_limit.per_source.is_none()))
+    }
+
     fn contains(&self, ip: IpAddr) -> bool {
         self.0.as_ref().is_some_and(|f| f(ip))
     }

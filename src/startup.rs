@@ -102,10 +102,9 @@ impl Gateway {
         };
 
         let dialplan = reloader.subscribe();
-        // Trunks are exempted (or limited) by the endpoint, per the live dialplan, not here.
         let flood = Arc::new(Limiter::new(
             FloodConfig { block_time: Duration::from_secs(config.flood_block_time), ..FloodConfig::default() },
-            Allowlist::none(),
+            Allowlist::trunks(dialplan.clone()),
         ));
         let mail_wake = Arc::new(Notify::new());
         let app = Arc::new(App {

@@ -74,6 +74,7 @@ pub struct SipConfig {
 
 impl SipConfig {
     pub fn new(dialplan: DialplanHandle, prompts: Arc<Prompts>, rtp_ip: IpAddr) -> Self {
+        let flood = Arc::new(Limiter::new(FloodConfig::default(), Allowlist::trunks(dialplan.clone())));
         SipConfig {
             dialplan,
             prompts,
@@ -85,7 +86,7 @@ impl SipConfig {
             max_calls: 20_000,
             menu_wait: Duration::from_secs(4),
             stir: identity::StirSettings::default(),
-            flood: Arc::new(Limiter::new(FloodConfig::default(), Allowlist::none())),
+            flood,
         }
     }
 }
@@ -334,14 +335,12 @@ impl Endpoint {
             return true;
         }
         let ip = flow.peer().ip();
+        // The limiter's allowlist exempts trunks without a `per_source` of their own.
         let rate = {
             let dialplan = self.config.dialplan.borrow();
-            match dialplan.trunk_for(ip) {
-                Some(trunk) => trunk.rate_limit.per_source,
-                None => Some(dialplan.rate_limit.per_source.unwrap_or(flood::DEFAULT_PER_SOURCE)),
-            }
+            let trunk_rate = dialplan.trunk_for(ip).and_then(|t| t.rate_limit.per_source);
+            trunk_rate.or(dialplan.rate_limit.per_source).unwrap_or(flood::DEFAULT_PER_SOURCE)
         };
-        let Some(rate) = rate else { return true };
         match self.config.flood.check(&Key::Source(ip), rate, std::time::Instant::now()) {
             Verdict::Allow => true,
             Verdict::Refuse { retry_after, newly_blocked } => {
@@ -349,17 +348,21 @@ impl Endpoint {
                     tracing::warn!(source = %ip, %rate, ?retry_after, "flood: source blocked");
                 }
                 if req.method != Method::Cancel {
-                    let mut resp =
-                        message::response_for(&req.headers, 503, "Service Unavailable", Some(&message::new_tag()));
-                    resp.headers.push("Retry-After", flood_retry_after(retry_after));
-                    resp.headers.push("Server", self.config.user_agent.clone());
-                    if let Err(e) = self.layer.transport().send(&flow.response_flow(&req.via), resp.to_bytes()) {
-                        tracing::debug!(error = %e, "503 not sent");
-                    }
+                    self.stateless_503(req, flow, &flood_retry_after(retry_after));
                 }
                 false
             }
             Verdict::Drop => false,
+        }
+    }
+
+    /// 503 with Retry-After for a request that gets no transaction (§21.5.4).
+    fn stateless_503(&self, req: &Request, flow: &Flow, retry_after: &str) {
+        let mut resp = message::response_for(&req.headers, 503, "Service Unavailable", Some(&message::new_tag()));
+        resp.headers.push("Retry-After", retry_after.to_string());
+        resp.headers.push("Server", self.config.user_agent.clone());
+        if let Err(e) = self.layer.transport().send(&flow.response_flow(&req.via), resp.to_bytes()) {
+            tracing::debug!(error = %e, "503 not sent");
         }
     }
 
@@ -451,11 +454,7 @@ impl Endpoint {
             return tracing::debug!(peer = %flow.peer(), "per-source transaction limit reached; request dropped");
         }
         tracing::warn!("transaction table full; answering 503");
-        let mut resp = message::response_for(&req.headers, 503, "Service Unavailable", Some(&message::new_tag()));
-        resp.headers.push("Retry-After", "5");
-        if let Err(e) = self.layer.transport().send(&flow.response_flow(&req.via), resp.to_bytes()) {
-            tracing::debug!(error = %e, "503 not sent");
-        }
+        self.stateless_503(req, flow, "5");
     }
 
     /// Hand a re-INVITE to its call (§14.2).

@@ -140,5 +140,13 @@ async fn one_caller_number_dialling_over_and_over_is_slowed_down() {
     assert_eq!(&codes[20..], [503, 503], "{codes:?}");
     // Somebody else is not affected.
     assert_eq!(gw.call("+819066660004", PURCHASE_MISSED_CALL).await.final_status, 603);
+    // The trusted proxy's requests were exempt from the per-source count, and are counted as such.
+    let metrics = reqwest::get(format!("{}/metrics", gw.base)).await.unwrap().text().await.unwrap();
+    let exempt: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("dialticket_flood_requests_total{verdict=\"exempt\"} "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    assert!(exempt >= 23, "23 INVITEs from the trunk, exempt: {metrics}");
     gw.stop().await;
 }
