@@ -47,6 +47,9 @@ pub enum AppError {
     Domain(#[from] crate::domain::DomainError),
     #[error(transparent)]
     Payment(#[from] crate::payment::PaymentError),
+    /// The work queue it needed is gone: the gateway is shutting down.
+    #[error("the gateway is shutting down")]
+    Stopped,
 }
 
 impl crate::store::IsConflict for AppError {

@@ -96,8 +96,7 @@ pub async fn apply_callback(app: &App, cb: &Callback, actor: &str) -> Result<Str
             None,
             actor,
             &json!({"event_id": cb.event_id, "outcome": outcome}).to_string(),
-        )
-        .await?;
+        );
         tx.finish_payment_event(&cb.event_id, &outcome).await?;
         tx.commit().await?;
         app.mail_wake.notify_one();

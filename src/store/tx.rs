@@ -2,6 +2,8 @@
 
 use std::collections::HashMap;
 
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
 use sqlx::AnyConnection;
 use sqlx::{Any, Row, Transaction};
 
@@ -37,6 +39,116 @@ pub struct StoreTx {
     conn: Conn,
     /// Version of every purchase loaded in this transaction, for the optimistic check on save.
     versions: HashMap<String, i64>,
+    /// Journal entries of this transaction, written in one statement at commit
+    /// (or before the journal is read in it): a call's journal is one round trip.
+    journal: Vec<JournalRow>,
+    params: Params,
+}
+
+/// A journal entry waiting for its transaction's commit.
+struct JournalRow {
+    at: Timestamp,
+    entity: String,
+    entity_id: String,
+    action: String,
+    from: Option<String>,
+    to: Option<String>,
+    actor: String,
+    detail: String,
+}
+
+/// A phone user to find or register (see [`StoreTx::touch_phone_users`]).
+pub struct TouchUser<'a> {
+    pub phone: &'a PhoneNumber,
+    pub language: &'a str,
+    /// The user number should this phone be new.
+    pub user_number: &'a str,
+    pub at: Timestamp,
+}
+
+/// A mail for the outbox (see [`StoreTx::enqueue_mails`]).
+pub struct NewMail<'a> {
+    pub to: &'a str,
+    pub template: &'a str,
+    pub subject: &'a str,
+    pub text: &'a str,
+    pub html: &'a str,
+    pub at: Timestamp,
+}
+
+/// How a statement built here writes its bound parameters: PostgreSQL numbers
+/// them (`$1`, `$2`, …); SQLite gets plain `?` — it keeps numbered parameters
+/// in a list it searches once per parameter, which is quadratic in a statement
+/// of hundreds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Params {
+    Numbered,
+    Plain,
+}
+
+/// `rows` rows of `row` (e.g. `"($, $, 'x')"`) for a multi-row `VALUES`, every
+/// `$` a parameter in turn, numbered from `from` when numbered: one statement
+/// for many rows, on SQLite and PostgreSQL.
+fn values(params: Params, from: usize, rows: usize, row: &str) -> String {
+    let mut out = String::with_capacity(rows * (row.len() + 8));
+    let mut n = from;
+    for i in 0..rows {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        for c in row.chars() {
+            match (c, params) {
+                ('$', Params::Numbered) => {
+                    out.push('$');
+                    out.push_str(&n.to_string());
+                    n += 1;
+                }
+                ('$', Params::Plain) => out.push('?'),
+                _ => out.push(c),
+            }
+        }
+    }
+    out
+}
+
+/// `n` parameters from `from` for an `IN (…)` list.
+fn placeholders(params: Params, from: usize, n: usize) -> String {
+    values(params, from, n, "$")
+}
+
+/// Rows per multi-row statement: far below SQLite's 32,766 and PostgreSQL's
+/// 65,535 bound parameters for the widest row (11 columns).
+const CHUNK: usize = 500;
+
+const CALL_INSERT: &str = "INSERT INTO calls (call_key, action, dialed, caller, identity_source, trusted, source,
+                                              attestation, verification, outcome, created_at) VALUES ";
+const CALL_ROW: &str = "($, $, $, $, $, $, $, $, $, $, $)";
+
+fn bind_call<'q, O: sqlx::Encode<'q, Any> + sqlx::Type<Any> + 'q>(
+    q: Query<'q, Any, AnyArguments<'q>>,
+    c: &CallRecord<'q>,
+    outcome: O,
+    at: Timestamp,
+) -> Query<'q, Any, AnyArguments<'q>> {
+    q.bind(c.call_key)
+        .bind(c.action)
+        .bind(c.dialed)
+        .bind(c.caller)
+        .bind(c.identity_source)
+        .bind(c.trusted as i64)
+        .bind(c.source)
+        .bind(c.attestation)
+        .bind(c.verification)
+        .bind(outcome)
+        .bind(at)
+}
+
+const MAIL_INSERT: &str = "INSERT INTO mail_outbox (to_addr, template, subject, body_text, body_html, state, attempts,
+                                                    next_attempt_at, created_at) VALUES ";
+const MAIL_ROW: &str = "($, $, $, $, $, 'pending', 0, $, $)";
+
+fn bind_mail<'q>(q: Query<'q, Any, AnyArguments<'q>>, m: &NewMail<'q>) -> Query<'q, Any, AnyArguments<'q>> {
+    q.bind(m.to).bind(m.template).bind(m.subject).bind(m.text).bind(m.html).bind(m.at).bind(m.at)
 }
 
 /// The connection a transaction runs on.
@@ -117,12 +229,16 @@ impl Drop for WriterTurn {
 }
 
 impl StoreTx {
-    pub(super) fn pooled(tx: Transaction<'static, Any>) -> Self {
-        StoreTx { conn: Conn::Pooled(tx), versions: HashMap::new() }
+    pub(super) fn pooled(tx: Transaction<'static, Any>, backend: super::Backend) -> Self {
+        let params = match backend {
+            super::Backend::Sqlite => Params::Plain,
+            super::Backend::Postgres => Params::Numbered,
+        };
+        StoreTx { conn: Conn::Pooled(tx), versions: HashMap::new(), journal: Vec::new(), params }
     }
 
     pub(super) fn writer(turn: WriterTurn) -> Self {
-        StoreTx { conn: Conn::Writer(turn), versions: HashMap::new() }
+        StoreTx { conn: Conn::Writer(turn), versions: HashMap::new(), journal: Vec::new(), params: Params::Plain }
     }
 
     fn conn(&mut self) -> &mut AnyConnection {
@@ -132,7 +248,8 @@ impl StoreTx {
         }
     }
 
-    pub async fn commit(self) -> Result<(), StoreError> {
+    pub async fn commit(mut self) -> Result<(), StoreError> {
+        self.flush_journal().await?;
         match self.conn {
             Conn::Pooled(tx) => tx.commit().await?,
             Conn::Writer(turn) => turn.commit().await?,
@@ -167,24 +284,8 @@ impl StoreTx {
         outcome: Option<&str>,
         at: Timestamp,
     ) -> Result<Option<String>, StoreError> {
-        let r = sqlx::query(
-            "INSERT INTO calls (call_key, action, dialed, caller, identity_source, trusted, source, attestation,
-                                verification, outcome, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (call_key) DO NOTHING",
-        )
-        .bind(c.call_key)
-        .bind(c.action)
-        .bind(c.dialed)
-        .bind(c.caller)
-        .bind(c.identity_source)
-        .bind(c.trusted as i64)
-        .bind(c.source)
-        .bind(c.attestation)
-        .bind(c.verification)
-        .bind(outcome)
-        .bind(at)
-        .execute(self.conn())
-        .await?;
+        let sql = format!("{CALL_INSERT}{} ON CONFLICT (call_key) DO NOTHING", values(self.params, 1, 1, CALL_ROW));
+        let r = bind_call(sqlx::query(&sql), c, outcome, at).execute(self.conn()).await?;
         if r.rows_affected() == 1 {
             return Ok(None);
         }
@@ -193,6 +294,42 @@ impl StoreTx {
             .fetch_one(self.conn())
             .await?;
         Ok(Some(previous.unwrap_or_default()))
+    }
+
+    /// The stored outcomes of those of `keys` that were recorded before.
+    pub async fn recorded_calls(&mut self, keys: &[&str]) -> Result<HashMap<String, String>, StoreError> {
+        let mut out = HashMap::new();
+        for chunk in keys.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT call_key, outcome FROM calls WHERE call_key IN ({})",
+                placeholders(self.params, 1, chunk.len())
+            );
+            let mut q = sqlx::query_as::<_, (String, Option<String>)>(&sql).persistent(chunk.len() == 1);
+            for k in chunk {
+                q = q.bind(*k);
+            }
+            out.extend(q.fetch_all(self.conn()).await?.into_iter().map(|(k, o)| (k, o.unwrap_or_default())));
+        }
+        Ok(out)
+    }
+
+    /// Record handled calls with their outcomes in one statement. A key recorded
+    /// before (look with [`StoreTx::recorded_calls`] first) fails the statement
+    /// as a [`StoreError::Conflict`].
+    pub async fn record_calls(&mut self, calls: &[(CallRecord<'_>, &str)], at: Timestamp) -> Result<(), StoreError> {
+        // In key order, so concurrent transactions (PostgreSQL) wait on each other's keys
+        // in one order rather than deadlock.
+        let mut calls: Vec<_> = calls.iter().collect();
+        calls.sort_by_key(|(c, _)| c.call_key);
+        for chunk in calls.chunks(CHUNK) {
+            let sql = format!("{CALL_INSERT}{}", values(self.params, 1, chunk.len(), CALL_ROW));
+            let mut q = sqlx::query(&sql).persistent(chunk.len() == 1);
+            for (c, outcome) in chunk {
+                q = bind_call(q, c, Some(*outcome), at);
+            }
+            q.execute(self.conn()).await?;
+        }
+        Ok(())
     }
 
     pub async fn finish_call(&mut self, call_key: &str, outcome: &str) -> Result<(), StoreError> {
@@ -227,25 +364,49 @@ impl StoreTx {
         user_number: &str,
         at: Timestamp,
     ) -> Result<PhoneUser, StoreError> {
-        let r = sqlx::query(
-            "INSERT INTO phone_users (phone, user_number, language, registered_at, last_access_at, access_count)
-             VALUES ($1, $2, $3, $4, $5, 1)
-             ON CONFLICT (phone) DO UPDATE
-                SET access_count = phone_users.access_count + 1, last_access_at = excluded.last_access_at
-             RETURNING *",
-        )
-        .bind(phone.as_str())
-        .bind(user_number)
-        .bind(language)
-        .bind(at)
-        .bind(at)
-        .fetch_one(self.conn())
-        .await?;
-        let user = rows::phone_user(&r)?;
-        if user.access_count == 1 {
-            self.journal("phone-user", &user.user_number, "registered", None, None, "system", "{}").await?;
+        let mut users = self.touch_phone_users(&[TouchUser { phone, language, user_number, at }]).await?;
+        users.pop().ok_or_else(|| StoreError::Corrupt(format!("no phone user returned for {phone}")))
+    }
+
+    /// [`StoreTx::touch_phone_user_as`] for many phones in one statement; the users
+    /// come back in the order asked. The phones must be distinct (PostgreSQL
+    /// refuses to update one row twice in a statement).
+    pub async fn touch_phone_users(&mut self, users: &[TouchUser<'_>]) -> Result<Vec<PhoneUser>, StoreError> {
+        // Rows are locked in phone order, so concurrent transactions (PostgreSQL)
+        // queue on a shared phone rather than deadlock.
+        let mut sorted: Vec<&TouchUser> = users.iter().collect();
+        sorted.sort_by_key(|u| u.phone.as_str());
+        let mut returned = HashMap::new();
+        for chunk in sorted.chunks(CHUNK) {
+            let sql = format!(
+                "INSERT INTO phone_users (phone, user_number, language, registered_at, last_access_at, access_count)
+                 VALUES {}
+                 ON CONFLICT (phone) DO UPDATE
+                    SET access_count = phone_users.access_count + 1, last_access_at = excluded.last_access_at
+                 RETURNING *",
+                values(self.params, 1, chunk.len(), "($, $, $, $, $, 1)")
+            );
+            let mut q = sqlx::query(&sql).persistent(chunk.len() == 1);
+            for u in chunk {
+                q = q.bind(u.phone.as_str()).bind(u.user_number).bind(u.language).bind(u.at).bind(u.at);
+            }
+            // RETURNING gives no order: the rows are matched to the phones asked for.
+            for r in q.fetch_all(self.conn()).await? {
+                let user = rows::phone_user(&r)?;
+                returned.insert(user.phone.as_str().to_string(), user);
+            }
         }
-        Ok(user)
+        let mut out = Vec::with_capacity(users.len());
+        for u in users {
+            let user = returned
+                .remove(u.phone.as_str())
+                .ok_or_else(|| StoreError::Corrupt(format!("no phone user returned for {}", u.phone)))?;
+            if user.access_count == 1 {
+                self.journal_at("phone-user", &user.user_number, "registered", None, None, "system", "{}", u.at);
+            }
+            out.push(user);
+        }
+        Ok(out)
     }
 
     /// A phone user, without counting an access.
@@ -507,7 +668,7 @@ impl StoreTx {
         }
         self.versions.insert(p.id.clone(), version + 1);
         for t in transitions {
-            self.journal_at("purchase", &p.id, t.action, Some(&t.from), Some(&t.to), actor, "{}", at).await?;
+            self.journal_at("purchase", &p.id, t.action, Some(&t.from), Some(&t.to), actor, "{}", at);
         }
         Ok(())
     }
@@ -521,36 +682,61 @@ impl StoreTx {
         html: &str,
         at: Timestamp,
     ) -> Result<i64, StoreError> {
-        let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO mail_outbox (to_addr, template, subject, body_text, body_html, state, attempts, next_attempt_at, created_at)
-             VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $7) RETURNING id",
-        )
-        .bind(to)
-        .bind(template)
-        .bind(subject)
-        .bind(text)
-        .bind(html)
-        .bind(at)
-        .bind(at)
-        .fetch_one(self.conn())
-        .await?;
-        Ok(id)
+        let sql = format!("{MAIL_INSERT}{} RETURNING id", values(self.params, 1, 1, MAIL_ROW));
+        let mail = NewMail { to, template, subject, text, html, at };
+        let r = bind_mail(sqlx::query(&sql), &mail).fetch_one(self.conn()).await?;
+        Ok(r.try_get(0)?)
+    }
+
+    /// [`StoreTx::enqueue_mail`] for many mails in one statement.
+    pub async fn enqueue_mails(&mut self, mails: &[NewMail<'_>]) -> Result<(), StoreError> {
+        for chunk in mails.chunks(CHUNK) {
+            let sql = format!("{MAIL_INSERT}{}", values(self.params, 1, chunk.len(), MAIL_ROW));
+            let mut q = sqlx::query(&sql).persistent(chunk.len() == 1);
+            for m in chunk {
+                q = bind_mail(q, m);
+            }
+            q.execute(self.conn()).await?;
+        }
+        Ok(())
     }
 
     /// How many `action` entries `entity_id` has in the journal since `since`.
     pub async fn journal_count_since(&mut self, entity_id: &str, action: &str, since: i64) -> Result<i64, StoreError> {
-        let (n,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM journal WHERE entity_id = $1 AND action = $2 AND at >= $3")
-                .bind(entity_id)
-                .bind(action)
-                .bind(since)
-                .fetch_one(self.conn())
-                .await?;
-        Ok(n)
+        let counts = self.journal_counts_since(&[entity_id], action, since).await?;
+        Ok(counts.get(entity_id).copied().unwrap_or(0))
     }
 
+    /// [`StoreTx::journal_count_since`] for many entities in one statement
+    /// (entities without such entries are missing from the map).
+    pub async fn journal_counts_since(
+        &mut self,
+        entity_ids: &[&str],
+        action: &str,
+        since: i64,
+    ) -> Result<HashMap<String, i64>, StoreError> {
+        self.flush_journal().await?;
+        let mut out = HashMap::new();
+        for chunk in entity_ids.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT entity_id, COUNT(*) FROM journal WHERE action = {} AND at >= {} AND entity_id IN ({})
+                 GROUP BY entity_id",
+                placeholders(self.params, 1, 1),
+                placeholders(self.params, 2, 1),
+                placeholders(self.params, 3, chunk.len())
+            );
+            let mut q = sqlx::query_as::<_, (String, i64)>(&sql).persistent(chunk.len() == 1).bind(action).bind(since);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            out.extend(q.fetch_all(self.conn()).await?);
+        }
+        Ok(out)
+    }
+
+    /// Append to the journal (written at commit, with the transaction).
     #[allow(clippy::too_many_arguments)]
-    pub async fn journal(
+    pub fn journal(
         &mut self,
         entity: &str,
         entity_id: &str,
@@ -559,12 +745,12 @@ impl StoreTx {
         to: Option<&str>,
         actor: &str,
         detail: &str,
-    ) -> Result<(), StoreError> {
-        self.journal_at(entity, entity_id, action, from, to, actor, detail, super::now()).await
+    ) {
+        self.journal_at(entity, entity_id, action, from, to, actor, detail, super::now())
     }
 
     #[allow(clippy::too_many_arguments)]
-    async fn journal_at(
+    fn journal_at(
         &mut self,
         entity: &str,
         entity_id: &str,
@@ -574,21 +760,41 @@ impl StoreTx {
         actor: &str,
         detail: &str,
         at: Timestamp,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO journal (at, entity, entity_id, action, from_state, to_state, actor, detail)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(at)
-        .bind(entity)
-        .bind(entity_id)
-        .bind(action)
-        .bind(from)
-        .bind(to)
-        .bind(actor)
-        .bind(detail)
-        .execute(self.conn())
-        .await?;
+    ) {
+        self.journal.push(JournalRow {
+            at,
+            entity: entity.into(),
+            entity_id: entity_id.into(),
+            action: action.into(),
+            from: from.map(str::to_string),
+            to: to.map(str::to_string),
+            actor: actor.into(),
+            detail: detail.into(),
+        });
+    }
+
+    /// Write the journal entries so far, in one statement.
+    async fn flush_journal(&mut self) -> Result<(), StoreError> {
+        let pending = std::mem::take(&mut self.journal);
+        for chunk in pending.chunks(CHUNK) {
+            let sql = format!(
+                "INSERT INTO journal (at, entity, entity_id, action, from_state, to_state, actor, detail) VALUES {}",
+                values(self.params, 1, chunk.len(), "($, $, $, $, $, $, $, $)")
+            );
+            let mut q = sqlx::query(&sql).persistent(chunk.len() == 1);
+            for j in chunk {
+                q = q
+                    .bind(j.at)
+                    .bind(&j.entity)
+                    .bind(&j.entity_id)
+                    .bind(&j.action)
+                    .bind(&j.from)
+                    .bind(&j.to)
+                    .bind(&j.actor)
+                    .bind(&j.detail);
+            }
+            q.execute(self.conn()).await?;
+        }
         Ok(())
     }
 
@@ -699,7 +905,7 @@ impl StoreTx {
                     seats_added += r.rows_affected() as usize;
                 }
             }
-            self.journal("event", &e.id, "loaded", None, None, "admin", "{}").await?;
+            self.journal("event", &e.id, "loaded", None, None, "admin", "{}");
         }
         Ok(seats_added)
     }
@@ -759,4 +965,19 @@ async fn load_purchase_versioned(conn: &mut AnyConnection, id: &str) -> Result<O
         hold_until: r.try_get("hold_until")?,
     };
     Ok(Some((p, r.try_get("version")?)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multi_row_values_number_every_parameter() {
+        assert_eq!(values(Params::Numbered, 1, 1, "($, $)"), "($1, $2)");
+        assert_eq!(values(Params::Numbered, 1, 3, "($, 'x', $)"), "($1, 'x', $2), ($3, 'x', $4), ($5, 'x', $6)");
+        assert_eq!(values(Params::Plain, 1, 2, "($, 'x', $)"), "(?, 'x', ?), (?, 'x', ?)");
+        assert_eq!(values(Params::Numbered, 1, 0, "($)"), "");
+        assert_eq!(placeholders(Params::Numbered, 3, 3), "$3, $4, $5");
+        assert_eq!(placeholders(Params::Plain, 3, 3), "?, ?, ?");
+    }
 }

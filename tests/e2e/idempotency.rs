@@ -91,3 +91,98 @@ async fn a_repeated_call_key_is_answered_from_the_store() {
     assert_eq!(gw.mailbox.messages().iter().filter(|m| m.envelope_to.contains(&to)).count(), 2);
     gw.stop().await;
 }
+
+/// A purchase call from `caller` with its own Call-ID (or `call_id`).
+fn purchase_call(gw: &TestGateway, caller: &str, call_id: &str) -> IncomingCall {
+    let dialed = PhoneNumber::parse(PURCHASE_MISSED_CALL).unwrap();
+    IncomingCall {
+        call_id: call_id.into(),
+        cseq: 1,
+        rule: gw.app.dialplan.borrow().lookup(&dialed).unwrap(),
+        dialed,
+        caller: CallerIdentity {
+            number: PhoneNumber::parse(caller).unwrap(),
+            source: IdentitySource::From,
+            trusted: false,
+            display_name: None,
+            attestation: None,
+            verification: Verification::None,
+        },
+        source: "127.0.0.1:5099".parse().unwrap(),
+    }
+}
+
+/// Purchase calls are committed in groups (all the calls waiting at that moment in
+/// one transaction). Arriving all at once, each is still decided on its own: 40
+/// new callers get a link each; one number dialling 12 times at once gets 10 links
+/// and 2 refusals (the hourly cap counts across groups); one call key sent 5 times
+/// at once is done once and answered 5 times alike.
+async fn purchase_calls_arriving_together(backend: &str) {
+    let Some((url, _db)) = fresh_database(backend).await else { return };
+    let gw = spawn_gateway_with(|c| c.database_url = url).await;
+    let calls = std::sync::Arc::new(Calls::new(gw.app.clone()));
+    let mut work = Vec::new();
+    for i in 0..40 {
+        work.push(purchase_call(&gw, &format!("+8190444{i:05}"), &format!("together-{i}@carrier")));
+    }
+    let busy = "+819055500001";
+    for i in 0..12 {
+        work.push(purchase_call(&gw, busy, &format!("busy-{i}@carrier")));
+    }
+    let repeated = "+819055500002";
+    for _ in 0..5 {
+        work.push(purchase_call(&gw, repeated, "the-same-call@carrier"));
+    }
+    let tasks: Vec<_> = work
+        .into_iter()
+        .map(|call| {
+            let calls = calls.clone();
+            let caller = call.caller.number.to_string();
+            tokio::spawn(async move { (caller, calls.handle(call).await) })
+        })
+        .collect();
+    let mut decisions = Vec::new();
+    for t in tasks {
+        decisions.push(t.await.unwrap());
+    }
+    let sent = CallDecision::Announce { prompt: "purchase-link-sent".into() };
+    let of = |who: &str| decisions.iter().filter(|(c, _)| c == who).map(|(_, d)| d.clone()).collect::<Vec<_>>();
+    for i in 0..40 {
+        assert_eq!(of(&format!("+8190444{i:05}")), vec![sent.clone()], "caller {i}");
+    }
+    let busy_decisions = of(busy);
+    assert_eq!(busy_decisions.iter().filter(|d| **d == sent).count(), 10, "{busy_decisions:?}");
+    assert_eq!(
+        busy_decisions.iter().filter(|d| matches!(d, CallDecision::Refuse { code: 480, .. })).count(),
+        2,
+        "{busy_decisions:?}"
+    );
+    assert_eq!(of(repeated), vec![sent.clone(); 5], "a repeated call key gets the first answer");
+
+    // 40 + 10 + 1 mails, each once.
+    gw.mailbox.wait_for_count(51, MAIL_WAIT).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(gw.mailbox.messages().len(), 51);
+    assert_eq!(gw.mails(busy, "purchase link").len(), 10);
+    assert_eq!(gw.mails(repeated, "purchase link").len(), 1);
+    // The store agrees: the repeated key is one call, its caller one access.
+    let user = gw.app.store.phone_user(&PhoneNumber::parse(repeated).unwrap()).await.unwrap().unwrap();
+    assert_eq!(user.access_count, 1);
+    let busy_user = gw.app.store.phone_user(&PhoneNumber::parse(busy).unwrap()).await.unwrap().unwrap();
+    assert_eq!(busy_user.access_count, 12);
+    let journal = gw.app.store.journal_for(&busy_user.user_number).await.unwrap();
+    let count = |action: &str| journal.iter().filter(|j| j.action == action).count();
+    assert_eq!((count("registered"), count("purchase-link-sent"), count("purchase-link-capped")), (1, 10, 2));
+    assert!(gw.app.store.call_identity("the-same-call@carrier 1").await.unwrap().is_some());
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn purchase_calls_arriving_together_on_sqlite() {
+    purchase_calls_arriving_together("sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn purchase_calls_arriving_together_on_postgres() {
+    purchase_calls_arriving_together("postgres").await;
+}

@@ -18,28 +18,79 @@ use crate::app::{App, AppError, MailEvent};
 use crate::dialplan::Action;
 use crate::domain::{DomainError, IssueOutcome, PaymentStatus, UsageOutcome};
 use crate::links::Purpose;
-use crate::mail::{self, Rendered};
 use crate::sip::{CallDecision, CallHandler, HandlerFuture, IncomingCall, Menu};
-use crate::store::{new_user_number, now, CallRecord, PhoneUser, Store, StoreTx};
+use crate::store::{now, CallRecord, PhoneUser, Store, StoreTx};
+
+mod purchase;
+
+use purchase::Purchases;
 
 /// The [`CallHandler`] the SIP endpoint calls for every new INVITE.
 pub struct Calls {
     app: Arc<App>,
+    purchases: Purchases,
 }
 
 impl Calls {
+    /// The handler, and the task committing purchase calls (needs a tokio runtime).
     pub fn new(app: Arc<App>) -> Self {
-        Calls { app }
+        let purchases = Purchases::start(app.clone());
+        Calls { app, purchases }
+    }
+}
+
+/// What is recorded of a call handed to the ticket logic (with its outcome,
+/// under its idempotency key Call-ID + CSeq).
+struct CallFacts {
+    key: String,
+    action: String,
+    dialed: String,
+    caller: String,
+    identity_source: String,
+    trusted: bool,
+    source: String,
+    attestation: Option<String>,
+    verification: String,
+}
+
+impl CallFacts {
+    fn of(call: &IncomingCall) -> CallFacts {
+        CallFacts {
+            key: format!("{} {}", call.call_id, call.cseq),
+            action: format!("{:?}", call.rule.action).to_lowercase(),
+            dialed: call.dialed.to_string(),
+            caller: call.caller.number.to_string(),
+            identity_source: format!("{:?}", call.caller.source),
+            trusted: call.caller.trusted,
+            source: call.source.to_string(),
+            attestation: call.caller.attestation.map(|a| format!("{a:?}")),
+            verification: serde_json::to_string(&call.caller.verification).unwrap_or_default(),
+        }
+    }
+
+    fn record(&self) -> CallRecord<'_> {
+        CallRecord {
+            call_key: &self.key,
+            action: &self.action,
+            dialed: &self.dialed,
+            caller: &self.caller,
+            identity_source: &self.identity_source,
+            trusted: self.trusted,
+            source: &self.source,
+            attestation: self.attestation.as_deref(),
+            verification: &self.verification,
+        }
     }
 }
 
 impl CallHandler for Calls {
     fn handle(&self, call: IncomingCall) -> Pin<Box<dyn Future<Output = CallDecision> + Send + 'static>> {
         let app = self.app.clone();
+        let purchases = self.purchases.clone();
         let span = tracing::info_span!("call", call_id = %call.call_id, action = ?call.rule.action, caller = %call.caller.number);
         Box::pin(
             async move {
-                match handle(&app, &call).await {
+                match handle(&app, &purchases, &call).await {
                     Ok(d) => {
                         tracing::info!(decision = ?d, "call handled");
                         d
@@ -70,13 +121,14 @@ impl CallHandler for Calls {
 
     fn on_digit(&self, call: IncomingCall, digit: char) -> HandlerFuture<Option<String>> {
         let app = self.app.clone();
+        let purchases = self.purchases.clone();
         let span = tracing::info_span!("menu", call_id = %call.call_id, %digit);
         Box::pin(
             async move {
                 if digit != '1' {
                     return None;
                 }
-                match Store::retry(|| resend(&app, &call)).await {
+                match resend(&app, &purchases, &call).await {
                     Ok(prompt) => prompt,
                     Err(e) => {
                         tracing::error!(error = %e, "resend failed");
@@ -89,24 +141,31 @@ impl CallHandler for Calls {
     }
 }
 
-/// Menu "1": the call's own work once more, in a new transaction without claiming
-/// the call key (the call is already counted): a fresh purchase link, or the
-/// ticket mail again (the domain re-sends, never re-issues). Returns the prompt.
-async fn resend(app: &App, call: &IncomingCall) -> Result<Option<String>, AppError> {
-    let at = now();
+/// Menu "1": the call's own work once more, without recording the call again
+/// (it is already counted): a fresh purchase link, or the ticket mail again (the
+/// domain re-sends, never re-issues). Returns the prompt.
+async fn resend(app: &App, purchases: &Purchases, call: &IncomingCall) -> Result<Option<String>, AppError> {
     let actor = format!("call:{}:menu", call.call_id);
-    let prepared = match call.rule.action {
-        Action::Purchase => Some(prepare_purchase_link(app, call, at).await?),
-        _ => None,
-    };
-    let mut tx = app.store.begin().await?;
     let decision = match call.rule.action {
-        Action::Purchase => purchase(app, &mut tx, call, &actor, at, prepared).await?,
-        Action::Issue => issue(app, &mut tx, call, &actor, at).await?,
+        Action::Purchase => {
+            let rule = &call.rule;
+            let work =
+                purchase::Work::new(app, &call.caller.number, &rule.language, rule.event.as_deref(), None, actor)?;
+            purchases.submit(work).await?
+        }
+        Action::Issue => {
+            Store::retry(|| async {
+                let at = now();
+                let mut tx = app.store.begin().await?;
+                let decision = issue(app, &mut tx, call, &actor, at).await?;
+                tx.commit().await?;
+                app.mail_wake.notify_one();
+                Ok::<_, AppError>(decision)
+            })
+            .await?
+        }
         _ => return Ok(None),
     };
-    tx.commit().await?;
-    app.mail_wake.notify_one();
     Ok(match decision {
         CallDecision::Announce { prompt } | CallDecision::Refuse { prompt: Some(prompt), .. } => Some(prompt),
         CallDecision::Refuse { prompt: None, .. } => None,
@@ -140,55 +199,49 @@ fn decode(s: &str) -> CallDecision {
         },
         // A claimed key without outcome: the first attempt is still running or died mid-way
         // (its transaction rolled back, so this cannot really happen); answer neutrally.
-        None => CallDecision::Refuse { code: 500, reason: "Server Internal Error".into(), prompt: None },
+        None => internal_error(),
     }
 }
 
-/// One call, as one transaction; run again from the start if another gateway
-/// (or a concurrent call from the same phone) changed the same purchase first.
-async fn handle(app: &App, call: &IncomingCall) -> Result<CallDecision, AppError> {
-    Store::retry(|| attempt(app, call)).await
+fn internal_error() -> CallDecision {
+    CallDecision::Refuse { code: 500, reason: "Server Internal Error".into(), prompt: None }
+}
+
+/// One call. A purchase call goes to the group committer (see [`purchase`]);
+/// the others are one transaction each, run again from the start if another
+/// gateway (or a concurrent call from the same phone) changed the same purchase first.
+async fn handle(app: &App, purchases: &Purchases, call: &IncomingCall) -> Result<CallDecision, AppError> {
+    match call.rule.action {
+        Action::Purchase => {
+            let rule = &call.rule;
+            let actor = format!("call:{}", call.call_id);
+            let facts = Some(CallFacts::of(call));
+            let work =
+                purchase::Work::new(app, &call.caller.number, &rule.language, rule.event.as_deref(), facts, actor)?;
+            purchases.submit(work).await
+        }
+        _ => Store::retry(|| attempt(app, call)).await,
+    }
 }
 
 async fn attempt(app: &App, call: &IncomingCall) -> Result<CallDecision, AppError> {
     let at = now();
-    let key = format!("{} {}", call.call_id, call.cseq);
-    let source = format!("{:?}", call.caller.source);
-    let dialed = call.dialed.to_string();
-    let caller = call.caller.number.to_string();
-    let peer = call.source.to_string();
-    let action = format!("{:?}", call.rule.action).to_lowercase();
-    let attestation = call.caller.attestation.map(|a| format!("{a:?}"));
-    let verification = serde_json::to_string(&call.caller.verification).unwrap_or_default();
-    let record = CallRecord {
-        call_key: &key,
-        action: &action,
-        dialed: &dialed,
-        caller: &caller,
-        identity_source: &source,
-        trusted: call.caller.trusted,
-        source: &peer,
-        attestation: attestation.as_deref(),
-        verification: &verification,
-    };
-    let prepared = match call.rule.action {
-        Action::Purchase => Some(prepare_purchase_link(app, call, at).await?),
-        _ => None,
-    };
+    let facts = CallFacts::of(call);
     let mut tx = app.store.begin().await?;
     let actor = format!("call:{}", call.call_id);
     let decision = match call.rule.action {
-        Action::Purchase => purchase(app, &mut tx, call, &actor, at, prepared).await?,
         Action::Issue => issue(app, &mut tx, call, &actor, at).await?,
         Action::Usage => usage(app, &mut tx, call, &actor, at).await?,
         Action::Announce => {
             CallDecision::Announce { prompt: call.rule.prompt.clone().unwrap_or_else(|| "welcome".into()) }
         }
         Action::Reject => CallDecision::Refuse { code: call.rule.reject_code, reason: "Rejected".into(), prompt: None },
+        // Never here: `handle` gives purchase calls to the group committer.
+        Action::Purchase => internal_error(),
     };
     // The call key is recorded last, with the outcome: if it was there already (a
     // repeated request), everything above is rolled back and the first answer stands.
-    if let Some(previous) = tx.record_call(&record, &encode(&decision), at).await? {
+    if let Some(previous) = tx.record_call(&facts.record(), &encode(&decision), at).await? {
         drop(tx);
         tracing::info!("repeated call key: answering as before, changing nothing");
         return Ok(decode(&previous));
@@ -196,87 +249,6 @@ async fn attempt(app: &App, call: &IncomingCall) -> Result<CallDecision, AppErro
     tx.commit().await?;
     app.mail_wake.notify_one();
     Ok(decision)
-}
-
-/// The purchase-link mail, signed and rendered before the write transaction:
-/// the Ed25519 signature and the templates are most of a purchase call's CPU,
-/// and on SQLite the writer's turn should be held for the writes only. It is made
-/// for the caller as the store knows them now (or as they are about to be
-/// registered); if that changed by the time the transaction runs, it is made
-/// again there.
-struct PurchaseLink {
-    user: PhoneUser,
-    mail: Rendered,
-    to: String,
-}
-
-async fn prepare_purchase_link(app: &App, call: &IncomingCall, at: i64) -> Result<PurchaseLink, AppError> {
-    let user = match app.store.phone_user(&call.caller.number).await? {
-        Some(user) => user,
-        None => PhoneUser {
-            phone: call.caller.number.clone(),
-            user_number: new_user_number(),
-            mail_address: None,
-            language: call.rule.language.clone(),
-            access_count: 0,
-        },
-    };
-    let (mail, to) = render_purchase_link(app, call, &user, at)?;
-    Ok(PurchaseLink { user, mail, to })
-}
-
-fn render_purchase_link(
-    app: &App,
-    call: &IncomingCall,
-    user: &PhoneUser,
-    at: i64,
-) -> Result<(Rendered, String), AppError> {
-    let mut url = app.links.url(Purpose::Purchase, &user.phone, None, at)?;
-    // A purchase number bound to one event (a per-event number in the dialplan) links
-    // straight to that event's page rather than to the list of all events.
-    if let Some(event) = &call.rule.event {
-        url = format!("{url}/events/{event}");
-    }
-    let ctx = json!({"url": url, "phone": user.phone.as_str(), "user_number": user.user_number});
-    let mail = app.templates.render("purchase-link", &user.language, &ctx)?;
-    Ok((mail, mail::address_for(user, &app.carrier_mail_template)))
-}
-
-/// Purchase call (seed 000 S100–S112): register the caller and mail a purchase link.
-async fn purchase(
-    app: &App,
-    tx: &mut StoreTx,
-    call: &IncomingCall,
-    actor: &str,
-    at: i64,
-    prepared: Option<PurchaseLink>,
-) -> Result<CallDecision, AppError> {
-    let user_number = prepared.as_ref().map_or_else(new_user_number, |p| p.user.user_number.clone());
-    let user = tx.touch_phone_user_as(&call.caller.number, &call.rule.language, &user_number, at).await?;
-    // A cap per number and hour: calls are free to place in bulk, mail is not (and a
-    // spoofed caller ID would otherwise let anyone mail-bomb that number's owner).
-    // (A caller on their first call has no history to count.)
-    let recent = match user.access_count {
-        1 => 0,
-        _ => tx.journal_count_since(&user.user_number, "purchase-link-sent", at - 3600).await?,
-    };
-    if recent >= i64::from(app.purchase_links_per_hour) {
-        tracing::info!(recent, cap = app.purchase_links_per_hour, "purchase-link cap reached; no mail");
-        tx.journal("phone-user", &user.user_number, "purchase-link-capped", None, None, actor, "{}").await?;
-        return Ok(refuse(480, "Purchase-link limit reached", "too-many-requests"));
-    }
-    let (mail, to) = match prepared {
-        Some(p)
-            if (&p.user.user_number, &p.user.language, &p.user.mail_address)
-                == (&user.user_number, &user.language, &user.mail_address) =>
-        {
-            (p.mail, p.to)
-        }
-        _ => render_purchase_link(app, call, &user, at)?,
-    };
-    tx.enqueue_mail(&to, mail.template, &mail.subject, &mail.text, &mail.html, at).await?;
-    tx.journal("phone-user", &user.user_number, "purchase-link-sent", None, None, actor, "{}").await?;
-    Ok(CallDecision::Announce { prompt: "purchase-link-sent".into() })
 }
 
 /// Issue call (seed 000 S200–S214): issue every paid purchase of this phone, once.
@@ -327,8 +299,7 @@ async fn issue(
             None,
             actor,
             "{\"reason\":\"nothing paid\"}",
-        )
-        .await?;
+        );
         return Ok(refuse(403, "Nothing To Issue", "nothing-to-issue"));
     }
     Ok(CallDecision::Announce { prompt: if any_new { "ticket-sent" } else { "ticket-resent" }.into() })
@@ -414,8 +385,7 @@ async fn usage(
         None,
         actor,
         &json!({"reason": reason}).to_string(),
-    )
-    .await?;
+    );
     Ok(refuse(code, status, prompt))
 }
 

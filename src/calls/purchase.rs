@@ -1,0 +1,330 @@
+//! Purchase calls (seed 000 S100–S112), committed in groups.
+//!
+//! The purchase number is the one the public dials — every new caller, and
+//! every flood — and its work is small: register the caller, mail a signed
+//! purchase link, journal it, record the call. Each call's link is signed and
+//! its mail rendered in the call's own task, in parallel; the writes of all the
+//! calls waiting at that moment then go to the database together: one
+//! transaction, one statement per table, one commit. A call's answer waits for
+//! the commit that holds its writes, so nothing is answered before it is stored.
+//!
+//! At low load a group is one call and nothing waits for company; under load
+//! groups grow by themselves while the previous one commits (no timer, no added
+//! latency). Per call this is a few statements' share instead of seven round
+//! trips to the database, and on SQLite — one writer — it is what lets the
+//! writer keep up.
+//!
+//! A group holds each phone and each call key at most once (a second one waits
+//! for the next group), so calls in one group never decide on each other's
+//! writes. If a group fails for a reason other than a lost race, its calls are
+//! committed one by one, so one bad call cannot fail the others.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+
+use serde_json::json;
+use tokio::sync::{mpsc, oneshot, Mutex};
+
+use super::{decode, encode, refuse, CallFacts};
+use crate::app::{App, AppError};
+use crate::links::Purpose;
+use crate::mail::{self, Rendered};
+use crate::phone::PhoneNumber;
+use crate::sip::CallDecision;
+use crate::store::{new_user_number, now, Backend, NewMail, PhoneUser, Store, TouchUser};
+
+/// Calls in one group at most.
+const MAX_GROUP: usize = 64;
+/// Calls waiting for a group at most; beyond, callers wait to queue.
+const QUEUE: usize = 4096;
+
+/// The queue of purchase calls and the tasks committing them.
+#[derive(Clone)]
+pub(super) struct Purchases {
+    queue: mpsc::Sender<Request>,
+}
+
+/// One purchase call's work: everything decided and rendered outside the
+/// database's transaction.
+pub(super) struct Work {
+    phone: PhoneNumber,
+    language: String,
+    /// The per-event purchase number's event: the link goes straight to its page.
+    event: Option<String>,
+    /// The call to record with its outcome (`None`: a menu "resend" in a call
+    /// already recorded).
+    call: Option<CallFacts>,
+    actor: String,
+    at: i64,
+    link: PurchaseLink,
+}
+
+struct Request {
+    work: Work,
+    reply: oneshot::Sender<Result<CallDecision, AppError>>,
+}
+
+/// The purchase-link mail, signed and rendered ahead for the caller as a new
+/// phone user (the Ed25519 signature and the templates are most of a purchase
+/// call's CPU). A caller the store already knows under another user number,
+/// language or mail address gets it made again inside the group.
+struct PurchaseLink {
+    user: PhoneUser,
+    mail: Rendered,
+    to: String,
+}
+
+impl PurchaseLink {
+    fn fits(&self, user: &PhoneUser) -> bool {
+        (&self.user.user_number, &self.user.language, &self.user.mail_address)
+            == (&user.user_number, &user.language, &user.mail_address)
+    }
+}
+
+impl Work {
+    /// The work of a purchase call from `phone`, its link made now.
+    pub(super) fn new(
+        app: &App,
+        phone: &PhoneNumber,
+        language: &str,
+        event: Option<&str>,
+        call: Option<CallFacts>,
+        actor: String,
+    ) -> Result<Work, AppError> {
+        let at = now();
+        let user = PhoneUser {
+            phone: phone.clone(),
+            user_number: new_user_number(),
+            mail_address: None,
+            language: language.to_string(),
+            access_count: 0,
+        };
+        let (mail, to) = render(app, event, &user, at)?;
+        Ok(Work {
+            phone: phone.clone(),
+            language: language.to_string(),
+            event: event.map(str::to_string),
+            call,
+            actor,
+            at,
+            link: PurchaseLink { user, mail, to },
+        })
+    }
+}
+
+fn render(app: &App, event: Option<&str>, user: &PhoneUser, at: i64) -> Result<(Rendered, String), AppError> {
+    let mut url = app.links.url(Purpose::Purchase, &user.phone, None, at)?;
+    // A purchase number bound to one event (a per-event number in the dialplan) links
+    // straight to that event's page rather than to the list of all events.
+    if let Some(event) = event {
+        url = format!("{url}/events/{event}");
+    }
+    let ctx = json!({"url": url, "phone": user.phone.as_str(), "user_number": user.user_number});
+    let mail = app.templates.render("purchase-link", &user.language, &ctx)?;
+    Ok((mail, mail::address_for(user, &app.carrier_mail_template)))
+}
+
+impl Purchases {
+    /// Start the committing tasks: one on SQLite (it has one writer), a few on
+    /// PostgreSQL (concurrent transactions, each group one WAL flush).
+    pub(super) fn start(app: Arc<App>) -> Purchases {
+        let (queue, rx) = mpsc::channel(QUEUE);
+        let rx = Arc::new(Mutex::new(rx));
+        let workers = match app.store.backend() {
+            Backend::Sqlite => 1,
+            Backend::Postgres => 4,
+        };
+        for _ in 0..workers {
+            tokio::spawn(run(app.clone(), rx.clone()));
+        }
+        Purchases { queue }
+    }
+
+    /// Queue the call's work and wait until it is committed.
+    pub(super) async fn submit(&self, work: Work) -> Result<CallDecision, AppError> {
+        let (reply, answer) = oneshot::channel();
+        self.queue.send(Request { work, reply }).await.map_err(|_| AppError::Stopped)?;
+        answer.await.map_err(|_| AppError::Stopped)?
+    }
+}
+
+/// Take groups off the queue and commit them, until the queue is closed and empty.
+async fn run(app: Arc<App>, queue: Arc<Mutex<mpsc::Receiver<Request>>>) {
+    let mut carried = VecDeque::new();
+    loop {
+        let mut group = Group::default();
+        let mut later = VecDeque::new();
+        for r in carried.drain(..) {
+            group.take(r, &mut later);
+        }
+        if group.requests.is_empty() {
+            // Idle: wait for the queue (with several workers, one waits on it, the rest on its lock).
+            let mut rx = queue.lock().await;
+            match rx.recv().await {
+                Some(r) => group.take(r, &mut later),
+                None => return,
+            }
+            group.fill(&mut rx, &mut later);
+        } else if let Ok(mut rx) = queue.try_lock() {
+            // Carrying calls over: add what is waiting, but never wait — the lock may be
+            // held by an idle worker waiting for new calls.
+            group.fill(&mut rx, &mut later);
+        }
+        carried = later;
+        commit(&app, group.requests).await;
+    }
+}
+
+#[derive(Default)]
+struct Group {
+    requests: Vec<Request>,
+    phones: HashSet<PhoneNumber>,
+    keys: HashSet<String>,
+}
+
+impl Group {
+    /// Add what is waiting in the queue, without waiting.
+    fn fill(&mut self, rx: &mut mpsc::Receiver<Request>, later: &mut VecDeque<Request>) {
+        while self.requests.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(r) => self.take(r, later),
+                Err(_) => break,
+            }
+        }
+    }
+
+    /// Add `r`, or leave it for a later group: full, or its phone or call key is in this one.
+    fn take(&mut self, r: Request, later: &mut VecDeque<Request>) {
+        let key = r.work.call.as_ref().map(|c| c.key.clone());
+        if self.requests.len() >= MAX_GROUP
+            || self.phones.contains(&r.work.phone)
+            || key.as_ref().is_some_and(|k| self.keys.contains(k))
+        {
+            later.push_back(r);
+            return;
+        }
+        self.phones.insert(r.work.phone.clone());
+        self.keys.extend(key);
+        self.requests.push(r);
+    }
+}
+
+async fn commit(app: &App, requests: Vec<Request>) {
+    let (works, replies): (Vec<Work>, Vec<_>) = requests.into_iter().map(|r| (r.work, r.reply)).unzip();
+    let all: Vec<&Work> = works.iter().collect();
+    tracing::debug!(calls = all.len(), "committing purchase calls");
+    match Store::retry(|| attempt(app, &all)).await {
+        Ok(decisions) => {
+            for (reply, d) in replies.into_iter().zip(decisions) {
+                let _ = reply.send(Ok(d));
+            }
+        }
+        Err(e) if works.len() > 1 => {
+            tracing::warn!(error = %e, calls = works.len(), "a group of purchase calls failed; committing them one by one");
+            for (w, reply) in works.iter().zip(replies) {
+                let alone = [w];
+                let one = Store::retry(|| attempt(app, &alone)).await;
+                let _ = reply.send(one.and_then(|mut d| d.pop().ok_or(AppError::Stopped)));
+            }
+        }
+        Err(e) => {
+            if let Some(reply) = replies.into_iter().next() {
+                let _ = reply.send(Err(e));
+            }
+        }
+    }
+    app.mail_wake.notify_one();
+}
+
+/// One transaction for the group; a decision per call, in order.
+async fn attempt(app: &App, works: &[&Work]) -> Result<Vec<CallDecision>, AppError> {
+    let mut tx = app.store.begin().await?;
+    // A call key recorded before (a repeated request) gets its first answer and changes nothing.
+    let keys: Vec<&str> = works.iter().filter_map(|w| w.call.as_ref().map(|c| c.key.as_str())).collect();
+    let recorded = if keys.is_empty() { HashMap::new() } else { tx.recorded_calls(&keys).await? };
+    let mut decisions: Vec<Option<CallDecision>> =
+        works.iter().map(|w| w.call.as_ref().and_then(|c| recorded.get(&c.key)).map(|o| decode(o))).collect();
+    if decisions.iter().any(Option::is_some) {
+        tracing::info!(repeated = recorded.len(), "repeated call keys: answering as before, changing nothing");
+    }
+    let fresh: Vec<&Work> = works.iter().zip(&decisions).filter(|(_, d)| d.is_none()).map(|(w, _)| *w).collect();
+    if fresh.is_empty() {
+        return Ok(decisions.into_iter().flatten().collect());
+    }
+
+    let touch: Vec<TouchUser> = fresh
+        .iter()
+        .map(|w| TouchUser { phone: &w.phone, language: &w.language, user_number: &w.link.user.user_number, at: w.at })
+        .collect();
+    let users = tx.touch_phone_users(&touch).await?;
+    // A cap per number and hour: calls are free to place in bulk, mail is not (and a
+    // spoofed caller ID would otherwise let anyone mail-bomb that number's owner).
+    // (A caller on their first call has no history to count.)
+    let known: Vec<&str> = users.iter().filter(|u| u.access_count > 1).map(|u| u.user_number.as_str()).collect();
+    let recent = match known.is_empty() {
+        true => HashMap::new(),
+        false => tx.journal_counts_since(&known, "purchase-link-sent", now() - 3600).await?,
+    };
+
+    // Decide each call; the mails made again for callers the store knew otherwise.
+    let mut made_again: Vec<Option<(Rendered, String)>> = Vec::with_capacity(fresh.len());
+    let mut sent = Vec::with_capacity(fresh.len());
+    let mut fresh_decisions = Vec::with_capacity(fresh.len());
+    for (w, user) in fresh.iter().zip(&users) {
+        let count = recent.get(&user.user_number).copied().unwrap_or(0);
+        if count >= i64::from(app.purchase_links_per_hour) {
+            tracing::info!(phone = %w.phone, count, cap = app.purchase_links_per_hour, "purchase-link cap reached; no mail");
+            tx.journal("phone-user", &user.user_number, "purchase-link-capped", None, None, &w.actor, "{}");
+            fresh_decisions.push(refuse(480, "Purchase-link limit reached", "too-many-requests"));
+            made_again.push(None);
+            sent.push(false);
+            continue;
+        }
+        made_again.push(match w.link.fits(user) {
+            true => None,
+            false => Some(render(app, w.event.as_deref(), user, w.at)?),
+        });
+        tx.journal("phone-user", &user.user_number, "purchase-link-sent", None, None, &w.actor, "{}");
+        fresh_decisions.push(CallDecision::Announce { prompt: "purchase-link-sent".into() });
+        sent.push(true);
+    }
+    let mails: Vec<NewMail> = fresh
+        .iter()
+        .zip(&made_again)
+        .zip(&sent)
+        .filter(|(_, sent)| **sent)
+        .map(|((w, again), _)| {
+            let (mail, to) = match again {
+                Some((mail, to)) => (mail, to),
+                None => (&w.link.mail, &w.link.to),
+            };
+            NewMail {
+                to,
+                template: mail.template,
+                subject: &mail.subject,
+                text: &mail.text,
+                html: &mail.html,
+                at: w.at,
+            }
+        })
+        .collect();
+    if !mails.is_empty() {
+        tx.enqueue_mails(&mails).await?;
+    }
+    let outcomes: Vec<String> = fresh_decisions.iter().map(encode).collect();
+    let records: Vec<_> = fresh
+        .iter()
+        .zip(&outcomes)
+        .filter_map(|(w, outcome)| w.call.as_ref().map(|c| (c.record(), outcome.as_str())))
+        .collect();
+    if !records.is_empty() {
+        tx.record_calls(&records, now()).await?;
+    }
+    tx.commit().await?;
+
+    let mut fresh_decisions = fresh_decisions.into_iter();
+    Ok(decisions
+        .iter_mut()
+        .map(|d| d.take().or_else(|| fresh_decisions.next()).unwrap_or_else(super::internal_error))
+        .collect())
+}
