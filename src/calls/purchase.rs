@@ -212,8 +212,10 @@ impl Group {
 async fn commit(app: &App, requests: Vec<Request>) {
     let (works, replies): (Vec<Work>, Vec<_>) = requests.into_iter().map(|r| (r.work, r.reply)).unzip();
     let all: Vec<&Work> = works.iter().collect();
-    tracing::debug!(calls = all.len(), "committing purchase calls");
-    match Store::retry(|| attempt(app, &all)).await {
+    let started = std::time::Instant::now();
+    let result = Store::retry(|| attempt(app, &all)).await;
+    tracing::debug!(calls = all.len(), us = started.elapsed().as_micros() as u64, "purchase calls committed");
+    match result {
         Ok(decisions) => {
             for (reply, d) in replies.into_iter().zip(decisions) {
                 let _ = reply.send(Ok(d));

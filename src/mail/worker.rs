@@ -13,6 +13,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::StreamExt;
 use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -65,6 +66,12 @@ impl Delivery {
     }
 }
 
+/// Mails claimed per round for SMTP, and sent at once at most.
+const SMTP_BATCH: i64 = 50;
+const SMTP_CONCURRENCY: usize = 8;
+/// Mails marked delivered per statement in the local outbox.
+const LOCAL_BATCH: i64 = 500;
+
 /// How long a claimed mail is ours before another worker may take it over.
 /// Longer than the SMTP timeout, so a slow but live send is not duplicated.
 const SEND_LEASE_SECS: i64 = 60;
@@ -85,9 +92,13 @@ pub fn backoff(attempts: i64) -> i64 {
 impl MailWorker {
     pub async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         loop {
-            match self.store.due_mail(now(), 50).await {
-                Ok(batch) => self.deliver_batch(batch).await,
-                Err(e) => tracing::warn!(error = %e, "outbox: cannot read due mail"),
+            if self.delivery.is_local() {
+                self.keep_locally().await;
+            } else {
+                match self.store.due_mail(now(), SMTP_BATCH).await {
+                    Ok(batch) => self.deliver_batch(batch).await,
+                    Err(e) => tracing::warn!(error = %e, "outbox: cannot read due mail"),
+                }
             }
             tokio::select! {
                 _ = self.wake.notified() => {}
@@ -97,9 +108,27 @@ impl MailWorker {
         }
     }
 
+    /// Local outbox: every due mail is "delivered" by marking it so, a few hundred
+    /// per statement, until none is left.
+    async fn keep_locally(&self) {
+        loop {
+            match self.store.keep_due_mails_locally(now(), LOCAL_BATCH).await {
+                Ok(kept) => {
+                    for (id, to, template) in &kept {
+                        tracing::info!(mail_id = id, %to, %template, "mail delivered to the local outbox");
+                    }
+                    if (kept.len() as i64) < LOCAL_BATCH {
+                        return;
+                    }
+                }
+                Err(e) => return tracing::error!(error = %e, "outbox: cannot record local delivery; will retry"),
+            }
+        }
+    }
+
     /// Claim the due mails in one statement (another worker — another gateway on
-    /// the same database — may have some) and deliver what we got. Local delivery
-    /// is recorded for the whole batch at once.
+    /// the same database — may have some) and send what we got, a few at a time
+    /// (one SMTP exchange is mostly waiting: ~40 ms on loopback).
     async fn deliver_batch(&self, batch: Vec<OutboxMail>) {
         let ids: Vec<i64> = batch.iter().map(|m| m.id).collect();
         let claimed = match self.store.claim_mails(&ids, now(), now() + SEND_LEASE_SECS).await {
@@ -107,20 +136,7 @@ impl MailWorker {
             Err(e) => return tracing::warn!(error = %e, "outbox: cannot claim due mail"),
         };
         let mine = batch.into_iter().filter(|m| claimed.contains(&m.id));
-        if self.delivery.is_local() {
-            let ids: Vec<i64> = mine.map(|m| {
-                tracing::info!(mail_id = m.id, to = %m.to_addr, template = %m.template, "mail delivered to the local outbox");
-                m.id
-            })
-            .collect();
-            if let Err(e) = self.store.mails_delivered(&ids, "local", now()).await {
-                tracing::error!(error = %e, "outbox: cannot record delivery result; the mail will be retried");
-            }
-            return;
-        }
-        for mail in mine {
-            self.deliver(mail).await;
-        }
+        futures::stream::iter(mine).for_each_concurrent(SMTP_CONCURRENCY, |mail| self.deliver(mail)).await;
     }
 
     #[tracing::instrument(skip_all, fields(mail_id = mail.id, to = %mail.to_addr, template = %mail.template))]

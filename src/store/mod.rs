@@ -103,6 +103,9 @@ pub struct Store {
     writer: Option<Arc<tokio::sync::Mutex<tx::Writer>>>,
     /// SQLite: the background checkpointer.
     _checkpointer: Option<Arc<Checkpointer>>,
+    /// No SMTP server: mails are delivered to the local outbox as they are
+    /// enqueued (see [`Store::with_local_outbox`]).
+    local_outbox: bool,
 }
 
 /// Every SQLite connection: WAL (readers never block the writer), fsync only at
@@ -110,15 +113,20 @@ pub struct Store {
 /// log cut back to 64 MB when it starts over.
 /// Checkpoints are left to [`Checkpointer`] (no `wal_autocheckpoint`), so the
 /// fsync they end with never happens inside a write transaction's turn.
+/// Statement journals (a multi-row statement keeps one, to undo itself alone) are
+/// kept in memory rather than in a temporary file, and each connection has 32 MB
+/// of page cache: under load both were a fifth of the writer's time, in
+/// `pwrite` and `pread`.
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                               PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-                              PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864;";
+                              PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864; \
+                              PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768;";
 
 /// How often the WAL is copied back into the database file.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 
 /// WAL frames (pages) after which the log is made to start over.
-const RESTART_FRAMES: i64 = 8192;
+const RESTART_FRAMES: i64 = 4096;
 
 /// Copies SQLite's write-ahead log back into the database file in the
 /// background (`wal_checkpoint(PASSIVE)`: it never blocks the writer or readers),
@@ -152,12 +160,16 @@ impl Checkpointer {
                 if frames < RESTART_FRAMES {
                     continue;
                 }
+                let started = std::time::Instant::now();
                 let mut turn = writer.lock().await;
                 turn.settle().await;
-                let restart = sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(RESTART)");
-                match restart.fetch_one(&mut turn.conn).await {
-                    Ok((0, _, _)) => tracing::debug!(frames, "SQLite log restarted"),
-                    Ok(_) => tracing::debug!(frames, "SQLite log not restarted: a reader held on"),
+                let catch_up = sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)");
+                let ms = || started.elapsed().as_millis() as u64;
+                match catch_up.fetch_one(&mut turn.conn).await {
+                    Ok((_, log, copied)) if log == copied => tracing::debug!(frames, ms = ms(), "SQLite log caught up"),
+                    Ok((_, log, copied)) => {
+                        tracing::debug!(frames, log, copied, ms = ms(), "SQLite log not caught up: a reader held on")
+                    }
                     Err(e) => tracing::warn!(error = %e, "SQLite checkpoint (restart) failed; retrying"),
                 }
             }
@@ -227,7 +239,15 @@ impl Store {
             Backend::Postgres => None,
         };
         let checkpointer = writer.as_ref().map(|w| Arc::new(Checkpointer::start(pool.clone(), w.clone())));
-        Ok(Store { pool, backend, writer, _checkpointer: checkpointer })
+        Ok(Store { pool, backend, writer, _checkpointer: checkpointer, local_outbox: false })
+    }
+
+    /// Mails go nowhere but the local outbox (no SMTP server): store them as
+    /// delivered there when they are enqueued, rather than as pending for the
+    /// mail worker to mark them one write later.
+    pub fn with_local_outbox(mut self, local: bool) -> Store {
+        self.local_outbox = local;
+        self
     }
 
     pub fn backend(&self) -> Backend {
@@ -256,8 +276,10 @@ impl Store {
     /// second write transaction while holding one.
     pub async fn begin(&self) -> Result<StoreTx, StoreError> {
         match &self.writer {
-            Some(w) => Ok(StoreTx::writer(tx::WriterTurn::begin(w.clone().lock_owned().await).await?)),
-            None => Ok(StoreTx::pooled(self.pool.begin().await?, self.backend)),
+            Some(w) => {
+                Ok(StoreTx::writer(tx::WriterTurn::begin(w.clone().lock_owned().await).await?, self.local_outbox))
+            }
+            None => Ok(StoreTx::pooled(self.pool.begin().await?, self.backend, self.local_outbox)),
         }
     }
 
@@ -405,6 +427,27 @@ impl Store {
         rows.iter().map(rows::outbox_mail).collect()
     }
 
+    /// Local outbox (no SMTP server): mark up to `limit` due mails delivered to
+    /// it, in one statement — nothing to send, so no claim, no body read. Returns
+    /// (id, recipient, template) of each.
+    pub async fn keep_due_mails_locally(
+        &self,
+        at: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<(i64, String, String)>, StoreError> {
+        let q = sqlx::query_as(
+            "UPDATE mail_outbox SET state = 'local', sent_at = $1, attempts = attempts + 1, last_error = NULL
+             WHERE id IN (SELECT id FROM mail_outbox WHERE state IN ('pending', 'sending') AND next_attempt_at <= $1
+                          ORDER BY next_attempt_at, id LIMIT $2)
+               AND state IN ('pending', 'sending') AND next_attempt_at <= $1
+             RETURNING id, to_addr, template",
+        )
+        .bind(at)
+        .bind(limit);
+        let _turn = self.write_turn().await;
+        Ok(q.fetch_all(&self.pool).await?)
+    }
+
     /// `state` is `sent` (SMTP accepted it) or `local` (kept in the local outbox).
     /// Lease due mails to this worker until `lease_until` (a worker that dies
     /// mid-send leaves them to be retried after it), in one statement: the ids claimed.
@@ -428,25 +471,6 @@ impl Store {
         }
         let _turn = self.write_turn().await;
         Ok(q.fetch_all(&self.pool).await?.into_iter().map(|(id,)| id).collect())
-    }
-
-    /// [`Store::mail_delivered`] for a batch, in one statement.
-    pub async fn mails_delivered(&self, ids: &[i64], state: &str, at: Timestamp) -> Result<(), StoreError> {
-        if ids.is_empty() {
-            return Ok(());
-        }
-        let list = (3..3 + ids.len()).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ");
-        let sql = format!(
-            "UPDATE mail_outbox SET state = $1, sent_at = $2, attempts = attempts + 1, last_error = NULL
-             WHERE id IN ({list})"
-        );
-        let mut q = sqlx::query(&sql).bind(state).bind(at);
-        for id in ids {
-            q = q.bind(*id);
-        }
-        let _turn = self.write_turn().await;
-        q.execute(&self.pool).await?;
-        Ok(())
     }
 
     pub async fn mail_delivered(&self, id: i64, state: &str, at: Timestamp) -> Result<(), StoreError> {

@@ -43,6 +43,8 @@ pub struct StoreTx {
     /// (or before the journal is read in it): a call's journal is one round trip.
     journal: Vec<JournalRow>,
     params: Params,
+    /// Mails are enqueued as delivered to the local outbox (no SMTP server).
+    local_outbox: bool,
 }
 
 /// A journal entry waiting for its transaction's commit.
@@ -144,11 +146,30 @@ fn bind_call<'q, O: sqlx::Encode<'q, Any> + sqlx::Type<Any> + 'q>(
 }
 
 const MAIL_INSERT: &str = "INSERT INTO mail_outbox (to_addr, template, subject, body_text, body_html, state, attempts,
-                                                    next_attempt_at, created_at) VALUES ";
-const MAIL_ROW: &str = "($, $, $, $, $, 'pending', 0, $, $)";
+                                                    next_attempt_at, created_at, sent_at) VALUES ";
+const MAIL_ROW: &str = "($, $, $, $, $, $, $, $, $, $)";
 
-fn bind_mail<'q>(q: Query<'q, Any, AnyArguments<'q>>, m: &NewMail<'q>) -> Query<'q, Any, AnyArguments<'q>> {
-    q.bind(m.to).bind(m.template).bind(m.subject).bind(m.text).bind(m.html).bind(m.at).bind(m.at)
+/// A new mail's row: pending for the mail worker, or (no SMTP server) delivered
+/// to the local outbox at once.
+fn bind_mail<'q>(
+    q: Query<'q, Any, AnyArguments<'q>>,
+    m: &NewMail<'q>,
+    local_outbox: bool,
+) -> Query<'q, Any, AnyArguments<'q>> {
+    let (state, attempts, sent_at) = match local_outbox {
+        true => ("local", 1i64, Some(m.at)),
+        false => ("pending", 0, None),
+    };
+    q.bind(m.to)
+        .bind(m.template)
+        .bind(m.subject)
+        .bind(m.text)
+        .bind(m.html)
+        .bind(state)
+        .bind(attempts)
+        .bind(m.at)
+        .bind(m.at)
+        .bind(sent_at)
 }
 
 /// The connection a transaction runs on.
@@ -229,16 +250,20 @@ impl Drop for WriterTurn {
 }
 
 impl StoreTx {
-    pub(super) fn pooled(tx: Transaction<'static, Any>, backend: super::Backend) -> Self {
+    pub(super) fn pooled(tx: Transaction<'static, Any>, backend: super::Backend, local_outbox: bool) -> Self {
         let params = match backend {
             super::Backend::Sqlite => Params::Plain,
             super::Backend::Postgres => Params::Numbered,
         };
-        StoreTx { conn: Conn::Pooled(tx), versions: HashMap::new(), journal: Vec::new(), params }
+        StoreTx::new(Conn::Pooled(tx), params, local_outbox)
     }
 
-    pub(super) fn writer(turn: WriterTurn) -> Self {
-        StoreTx { conn: Conn::Writer(turn), versions: HashMap::new(), journal: Vec::new(), params: Params::Plain }
+    pub(super) fn writer(turn: WriterTurn, local_outbox: bool) -> Self {
+        StoreTx::new(Conn::Writer(turn), Params::Plain, local_outbox)
+    }
+
+    fn new(conn: Conn, params: Params, local_outbox: bool) -> Self {
+        StoreTx { conn, versions: HashMap::new(), journal: Vec::new(), params, local_outbox }
     }
 
     fn conn(&mut self) -> &mut AnyConnection {
@@ -352,23 +377,14 @@ impl StoreTx {
         language: &str,
         at: Timestamp,
     ) -> Result<PhoneUser, StoreError> {
-        self.touch_phone_user_as(phone, language, &new_user_number(), at).await
-    }
-
-    /// [`StoreTx::touch_phone_user`], registering a new user under `user_number`
-    /// (drawn with [`new_user_number`] beforehand, e.g. to render a mail ahead).
-    pub async fn touch_phone_user_as(
-        &mut self,
-        phone: &PhoneNumber,
-        language: &str,
-        user_number: &str,
-        at: Timestamp,
-    ) -> Result<PhoneUser, StoreError> {
-        let mut users = self.touch_phone_users(&[TouchUser { phone, language, user_number, at }]).await?;
+        let user_number = new_user_number();
+        let mut users = self.touch_phone_users(&[TouchUser { phone, language, user_number: &user_number, at }]).await?;
         users.pop().ok_or_else(|| StoreError::Corrupt(format!("no phone user returned for {phone}")))
     }
 
-    /// [`StoreTx::touch_phone_user_as`] for many phones in one statement; the users
+    /// [`StoreTx::touch_phone_user`] for many phones in one statement, each new one
+    /// registered under its `user_number` (drawn with [`new_user_number`] beforehand,
+    /// e.g. to render a mail ahead); the users
     /// come back in the order asked. The phones must be distinct (PostgreSQL
     /// refuses to update one row twice in a statement).
     pub async fn touch_phone_users(&mut self, users: &[TouchUser<'_>]) -> Result<Vec<PhoneUser>, StoreError> {
@@ -684,7 +700,7 @@ impl StoreTx {
     ) -> Result<i64, StoreError> {
         let sql = format!("{MAIL_INSERT}{} RETURNING id", values(self.params, 1, 1, MAIL_ROW));
         let mail = NewMail { to, template, subject, text, html, at };
-        let r = bind_mail(sqlx::query(&sql), &mail).fetch_one(self.conn()).await?;
+        let r = bind_mail(sqlx::query(&sql), &mail, self.local_outbox).fetch_one(self.conn()).await?;
         Ok(r.try_get(0)?)
     }
 
@@ -694,21 +710,15 @@ impl StoreTx {
             let sql = format!("{MAIL_INSERT}{}", values(self.params, 1, chunk.len(), MAIL_ROW));
             let mut q = sqlx::query(&sql).persistent(chunk.len() == 1);
             for m in chunk {
-                q = bind_mail(q, m);
+                q = bind_mail(q, m, self.local_outbox);
             }
             q.execute(self.conn()).await?;
         }
         Ok(())
     }
 
-    /// How many `action` entries `entity_id` has in the journal since `since`.
-    pub async fn journal_count_since(&mut self, entity_id: &str, action: &str, since: i64) -> Result<i64, StoreError> {
-        let counts = self.journal_counts_since(&[entity_id], action, since).await?;
-        Ok(counts.get(entity_id).copied().unwrap_or(0))
-    }
-
-    /// [`StoreTx::journal_count_since`] for many entities in one statement
-    /// (entities without such entries are missing from the map).
+    /// How many `action` entries each of `entity_ids` has in the journal since
+    /// `since`, in one statement (entities without such entries are missing from the map).
     pub async fn journal_counts_since(
         &mut self,
         entity_ids: &[&str],
