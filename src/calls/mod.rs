@@ -1,11 +1,13 @@
 //! The ticket side of a phone call: one handler per dialplan action.
 //!
-//! Each call is one database transaction: claim the call's idempotency key
-//! (Call-ID + CSeq), change state through the domain, write the journal and
-//! the outbox, remember the decision. A second INVITE with the same key (a
-//! carrier retrying after our transaction state was lost, or a second gateway
-//! behind the same load balancer) gets the first decision back and changes
-//! nothing.
+//! Each call's work is done in a database transaction that changes state
+//! through the domain, writes the journal and the outbox, and records the
+//! decision under the call's idempotency key (Call-ID + CSeq). A second INVITE
+//! with the same key (a carrier retrying after our transaction state was lost,
+//! or a second gateway behind the same load balancer) gets the first decision
+//! back and changes nothing. Issue and usage calls are a transaction each;
+//! purchase calls — the number the public dials — share one with the other
+//! purchase calls waiting at that moment (see `calls/purchase.rs`).
 
 use std::future::Future;
 use std::pin::Pin;
