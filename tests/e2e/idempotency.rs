@@ -60,23 +60,8 @@ async fn retransmitted_invites_send_one_mail() {
 async fn a_repeated_call_key_is_answered_from_the_store() {
     let gw = spawn_gateway().await;
     let caller = PhoneNumber::parse("+819033330002").unwrap();
-    let rule = gw.app.dialplan.borrow().lookup(&PhoneNumber::parse(ISSUE).unwrap()).unwrap();
     let calls = Calls::new(gw.app.clone());
-    let call = IncomingCall {
-        call_id: "same-call@carrier".into(),
-        cseq: 1,
-        dialed: PhoneNumber::parse(ISSUE).unwrap(),
-        caller: CallerIdentity {
-            number: caller.clone(),
-            source: IdentitySource::From,
-            trusted: false,
-            display_name: None,
-            attestation: None,
-            verification: Verification::None,
-        },
-        source: "127.0.0.1:5099".parse().unwrap(),
-        rule,
-    };
+    let call = incoming_call(&gw, ISSUE, caller.as_str(), "same-call@carrier");
     let first = calls.handle(call.clone()).await;
     assert!(matches!(&first, CallDecision::Refuse { code: 403, .. }), "{first:?}");
     let second = calls.handle(call.clone()).await;
@@ -92,9 +77,9 @@ async fn a_repeated_call_key_is_answered_from_the_store() {
     gw.stop().await;
 }
 
-/// A purchase call from `caller` with its own Call-ID (or `call_id`).
-fn purchase_call(gw: &TestGateway, caller: &str, call_id: &str) -> IncomingCall {
-    let dialed = PhoneNumber::parse(PURCHASE_MISSED_CALL).unwrap();
+/// A call to `dialed` from `caller` (From, untrusted) as the SIP endpoint hands it over.
+fn incoming_call(gw: &TestGateway, dialed: &str, caller: &str, call_id: &str) -> IncomingCall {
+    let dialed = PhoneNumber::parse(dialed).unwrap();
     IncomingCall {
         call_id: call_id.into(),
         cseq: 1,
@@ -123,15 +108,20 @@ async fn purchase_calls_arriving_together(backend: &str) {
     let calls = std::sync::Arc::new(Calls::new(gw.app.clone()));
     let mut work = Vec::new();
     for i in 0..40 {
-        work.push(purchase_call(&gw, &format!("+8190444{i:05}"), &format!("together-{i}@carrier")));
+        work.push(incoming_call(
+            &gw,
+            PURCHASE_MISSED_CALL,
+            &format!("+8190444{i:05}"),
+            &format!("together-{i}@carrier"),
+        ));
     }
     let busy = "+819055500001";
     for i in 0..12 {
-        work.push(purchase_call(&gw, busy, &format!("busy-{i}@carrier")));
+        work.push(incoming_call(&gw, PURCHASE_MISSED_CALL, busy, &format!("busy-{i}@carrier")));
     }
     let repeated = "+819055500002";
     for _ in 0..5 {
-        work.push(purchase_call(&gw, repeated, "the-same-call@carrier"));
+        work.push(incoming_call(&gw, PURCHASE_MISSED_CALL, repeated, "the-same-call@carrier"));
     }
     let tasks: Vec<_> = work
         .into_iter()
