@@ -126,10 +126,10 @@ const CALL_INSERT: &str = "INSERT INTO calls (call_key, action, dialed, caller, 
                                               attestation, verification, outcome, created_at) VALUES ";
 const CALL_ROW: &str = "($, $, $, $, $, $, $, $, $, $, $)";
 
-fn bind_call<'q, O: sqlx::Encode<'q, Any> + sqlx::Type<Any> + 'q>(
+fn bind_call<'q>(
     q: Query<'q, Any, AnyArguments<'q>>,
     c: &CallRecord<'q>,
-    outcome: O,
+    outcome: Option<&'q str>,
     at: Timestamp,
 ) -> Query<'q, Any, AnyArguments<'q>> {
     q.bind(c.call_key)
