@@ -3,7 +3,7 @@
 //! SQLite and, when `DIALTICKET_TEST_POSTGRES_URL` is set, PostgreSQL:
 //!
 //!     cargo bench --bench purchases
-//!     pg_virtualenv sh -c 'DIALTICKET_TEST_POSTGRES_URL=postgres://$PGUSER:$PGPASSWORD@127.0.0.1:$PGPORT/postgres cargo bench --bench purchases'
+//!     pg_virtualenv -t sh -c 'DIALTICKET_TEST_POSTGRES_URL=postgres://$PGUSER:$PGPASSWORD@127.0.0.1:$PGPORT/postgres cargo bench --bench purchases'
 
 #[allow(dead_code)]
 #[path = "../tests/e2e/helpers.rs"]

@@ -33,8 +33,11 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
 # pg_virtualenv creates a cluster on a free port, exports PG* for it, and drops
-# it when the command ends. Loopback only.
-pg_virtualenv sh -c 'DIALTICKET_TEST_POSTGRES_URL="postgres://$PGUSER:$PGPASSWORD@127.0.0.1:$PGPORT/postgres" \
+# it when the command ends. Loopback only. -t keeps the cluster's files in a
+# temporary directory even as root: without it, root's cluster goes to
+# /etc/postgresql/<v>/regress and a leftover one from an interrupted run makes
+# pg_virtualenv refuse to start ("Cluster 15/regress exists").
+pg_virtualenv -t sh -c 'DIALTICKET_TEST_POSTGRES_URL="postgres://$PGUSER:$PGPASSWORD@127.0.0.1:$PGPORT/postgres" \
   exec cargo test --workspace --locked' 2>&1 | tee "$log" || status=$?
 # One closing line for the whole run (cargo prints one per test binary, the
 # last of which is an empty doc-test run).
