@@ -148,18 +148,23 @@ impl Checkpointer {
         let task = tokio::spawn(async move {
             let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            // The log's length when a catch-up last left it fully copied.
+            let mut settled = None;
             loop {
                 tick.tick().await;
                 let passive = sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)");
-                let (frames, copied) = match passive.fetch_one(&pool).await {
-                    Ok((_busy, frames, copied)) => (frames, copied),
+                let frames = match passive.fetch_one(&pool).await {
+                    Ok((_busy, frames, _copied)) => frames,
                     Err(e) => {
                         tracing::warn!(error = %e, "SQLite checkpoint failed; retrying");
                         continue;
                     }
                 };
-                // Caught up already (e.g. idle): the next write starts the log over by itself.
-                if frames < RESTART_FRAMES || copied >= frames {
+                // Left fully copied by the last catch-up and not written since (idle): the
+                // next write starts the log over by itself. (A passive checkpoint that
+                // reports everything copied is not enough: under load, writes land
+                // between it and the next transaction, which then cannot start over.)
+                if frames < RESTART_FRAMES || settled == Some(frames) {
                     continue;
                 }
                 let started = std::time::Instant::now();
@@ -168,7 +173,10 @@ impl Checkpointer {
                 let catch_up = sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)");
                 let ms = || started.elapsed().as_millis() as u64;
                 match catch_up.fetch_one(&mut turn.conn).await {
-                    Ok((_, log, copied)) if log == copied => tracing::debug!(frames, ms = ms(), "SQLite log caught up"),
+                    Ok((_, log, copied)) if log == copied => {
+                        settled = Some(log);
+                        tracing::debug!(frames, ms = ms(), "SQLite log caught up")
+                    }
                     Ok((_, log, copied)) => {
                         tracing::debug!(frames, log, copied, ms = ms(), "SQLite log not caught up: a reader held on")
                     }
@@ -279,7 +287,7 @@ impl Store {
     pub async fn begin(&self) -> Result<StoreTx, StoreError> {
         match &self.writer {
             Some(w) => {
-                Ok(StoreTx::writer(tx::WriterTurn::begin(w.clone().lock_owned().await).await?, self.local_outbox))
+                Ok(StoreTx::writer(tx::WriterTurn::take(w.clone().lock_owned().await).await, self.local_outbox))
             }
             None => Ok(StoreTx::pooled(self.pool.begin().await?, self.backend, self.local_outbox)),
         }
