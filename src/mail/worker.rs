@@ -100,8 +100,11 @@ impl MailWorker {
                     Err(e) => tracing::warn!(error = %e, "outbox: cannot read due mail"),
                 }
             }
+            // Local outbox: new mails are stored as delivered when they are enqueued,
+            // so the sweep only finds mails left pending (e.g. by a run with SMTP) and
+            // a wake-up per enqueued mail would be a write turn for nothing.
             tokio::select! {
-                _ = self.wake.notified() => {}
+                _ = self.wake.notified(), if !self.delivery.is_local() => {}
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
                 _ = shutdown.changed() => return,
             }
