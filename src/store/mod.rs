@@ -193,9 +193,7 @@ impl Checkpointer {
                 // Every write waits while the catch-up runs, so it should find little to copy:
                 // first copy, outside the turn, what was written during the checkpoint
                 // before, until one pass is quick (each copies what came in during the last).
-                if !Self::converge(&pool).await {
-                    continue;
-                }
+                let Some(passes_us) = Self::converge(&pool).await else { continue };
                 let mut turn = writer.lock().await;
                 let held = std::time::Instant::now();
                 turn.settle().await;
@@ -204,7 +202,7 @@ impl Checkpointer {
                 match catch_up.fetch_one(&mut turn.conn).await {
                     Ok((_, log, copied)) if log == copied => {
                         settled = Some(log);
-                        tracing::debug!(frames, held_ms = held_ms(), "SQLite log caught up")
+                        tracing::debug!(frames, ?passes_us, held_ms = held_ms(), "SQLite log caught up")
                     }
                     Ok((_, log, copied)) => {
                         tracing::debug!(
@@ -225,20 +223,22 @@ impl Checkpointer {
 
 impl Checkpointer {
     /// Passive checkpoints back to back until one takes under [`QUICK_PASS`] (a few
-    /// at most); false if one failed.
-    async fn converge(pool: &AnyPool) -> bool {
-        for _ in 0..4 {
+    /// at most): how long each took, `None` if one failed.
+    async fn converge(pool: &AnyPool) -> Option<Vec<u64>> {
+        let mut passes = Vec::new();
+        for _ in 0..6 {
             let started = std::time::Instant::now();
             let pass = sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)");
             if let Err(e) = pass.fetch_one(pool).await {
                 tracing::warn!(error = %e, "SQLite checkpoint failed; retrying");
-                return false;
+                return None;
             }
+            passes.push(started.elapsed().as_micros() as u64);
             if started.elapsed() < QUICK_PASS {
                 break;
             }
         }
-        true
+        Some(passes)
     }
 }
 

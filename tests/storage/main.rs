@@ -9,3 +9,4 @@ mod helpers;
 mod backends;
 mod races;
 mod two_gateways;
+mod wal;
