@@ -191,18 +191,6 @@ impl From<Option<&str>> for Value {
     }
 }
 
-impl From<String> for Value {
-    fn from(v: String) -> Self {
-        Value::Text(Some(v))
-    }
-}
-
-impl From<Option<String>> for Value {
-    fn from(v: Option<String>) -> Self {
-        Value::Text(v)
-    }
-}
-
 impl From<i64> for Value {
     fn from(v: i64) -> Self {
         Value::Int(Some(v))
