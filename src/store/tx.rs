@@ -330,7 +330,7 @@ impl StoreTx {
     /// Run a statement whose result nobody reads. On SQLite's writer it waits for
     /// the next statement that must run now, or for `COMMIT`, and goes with it:
     /// each statement is a round trip to sqlx's SQLite thread (two thread wake-ups,
-    /// ~0.15 ms on a busy machine), so a transaction of a few inserts is one trip
+    /// 0.1–0.7 ms when the machine is busy), so a transaction of a few inserts is one trip
     /// instead of one per insert, `BEGIN` and `COMMIT`. A failing deferred
     /// statement fails whatever it went with; the transaction is then rolled back
     /// as any failed one. On PostgreSQL (no parameters in multi-statement

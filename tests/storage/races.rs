@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use dialticket::domain::PaymentResult;
 use dialticket::phone::PhoneNumber;
-use dialticket::store::{now, CallRecord, Store, StoreError};
+use dialticket::store::{now, CallRecord, NewMail, Store, StoreError};
 use sqlx::Connection;
 
 use crate::backends::store_with;
@@ -216,7 +216,48 @@ async fn sales_and_billing_views_count_what_was_sold(backend: &str) {
     assert!(store.organizer_totals("nobody").await.unwrap().is_none());
 }
 
+/// A write that fails takes its whole transaction with it, though on SQLite it is
+/// sent later, with `COMMIT` (deferred to save round trips): the mail enqueued
+/// before it is not kept, the journal gets nothing, and the writer is free after.
+async fn a_failing_write_leaves_nothing_of_its_transaction(backend: &str) {
+    let Some((store, _db)) = store_with(backend, LAST_TEN).await else { return };
+    let record = CallRecord {
+        call_key: "recorded-call-id 1",
+        action: "purchase",
+        dialed: "+442079460100",
+        caller: "+819000000003",
+        identity_source: "From",
+        trusted: false,
+        source: "127.0.0.1:5060",
+        attestation: None,
+        verification: "{\"kind\":\"none\"}",
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.record_calls(&[(record.clone(), "{}")], now()).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    let mail = NewMail { to: "lost@example.org", template: "t", subject: "s", text: "x", html: "", at: now() };
+    tx.enqueue_mails(&[mail]).await.unwrap();
+    tx.journal("phone-user", "0000000001", "should-not-stay", None, None, "test", "{}");
+    let failed = match tx.record_calls(&[(record, "{}")], now()).await {
+        Ok(()) => tx.commit().await,
+        Err(e) => Err(e),
+    };
+    assert!(matches!(failed, Err(StoreError::Conflict)), "{backend}: {failed:?}");
+    assert!(store.outbox(10).await.unwrap().is_empty(), "{backend}: the mail stayed");
+    assert!(store.journal_for("0000000001").await.unwrap().is_empty(), "{backend}: the journal kept it");
+
+    let mut tx = store.begin().await.unwrap();
+    let mail = NewMail { to: "kept@example.org", template: "t", subject: "s", text: "x", html: "", at: now() };
+    tx.enqueue_mails(&[mail]).await.unwrap();
+    tx.commit().await.unwrap();
+    let kept = store.outbox(10).await.unwrap();
+    assert_eq!(kept.iter().map(|m| m.to_addr.as_str()).collect::<Vec<_>>(), vec!["kept@example.org"], "{backend}");
+}
+
 on_every_backend!(
+    a_failing_write_leaves_nothing_of_its_transaction,
     sales_and_billing_views_count_what_was_sold,
     two_hundred_buyers_race_for_the_last_ten_seats,
     the_same_form_posted_ten_times_at_once_buys_once,
