@@ -213,12 +213,7 @@ async fn commit(app: &App, requests: Vec<Request>) {
     let (works, replies): (Vec<Work>, Vec<_>) = requests.into_iter().map(|r| (r.work, r.reply)).unzip();
     let all: Vec<&Work> = works.iter().collect();
     let started = std::time::Instant::now();
-    let mut tries = 0;
-    let result = Store::retry(|| {
-        tries += 1;
-        attempt(app, &all, tries > 1)
-    })
-    .await;
+    let result = attempt_retried(app, &all).await;
     tracing::debug!(calls = all.len(), us = started.elapsed().as_micros() as u64, "purchase calls committed");
     match result {
         Ok(decisions) => {
@@ -229,13 +224,7 @@ async fn commit(app: &App, requests: Vec<Request>) {
         Err(e) if works.len() > 1 => {
             tracing::warn!(error = %e, calls = works.len(), "a group of purchase calls failed; committing them one by one");
             for (w, reply) in works.iter().zip(replies) {
-                let alone = [w];
-                let mut tries = 0;
-                let one = Store::retry(|| {
-                    tries += 1;
-                    attempt(app, &alone, tries > 1)
-                })
-                .await;
+                let one = attempt_retried(app, &[w]).await;
                 let _ = reply.send(one.and_then(|mut d| d.pop().ok_or(AppError::Stopped)));
             }
         }
@@ -246,6 +235,16 @@ async fn commit(app: &App, requests: Vec<Request>) {
         }
     }
     app.mail_wake.notify_one();
+}
+
+/// [`attempt`], again after a lost race (with fresh user numbers for new callers).
+async fn attempt_retried(app: &App, works: &[&Work]) -> Result<Vec<CallDecision>, AppError> {
+    let mut tries = 0;
+    Store::retry(|| {
+        tries += 1;
+        attempt(app, works, tries > 1)
+    })
+    .await
 }
 
 /// One transaction for the group; a decision per call, in order. `again`: an
