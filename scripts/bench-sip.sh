@@ -18,7 +18,9 @@
 #
 # For each rate: calls, failed calls, retransmissions, INVITE→final-response
 # percentiles (sipp's response-time log, whole milliseconds: 0 means under 1 ms),
-# CPU of the server under test (% of one core, workers included) and its RSS.
+# CPU of the server under test (% of one core, workers included) and its RSS,
+# sipp's CPU, and the share of the machine's CPU time the hypervisor gave to other
+# guests during the step ("stolen": on a shared virtual machine, the noise).
 # "Highest clean rate" = the highest rate with zero failed calls; Kamailio's
 # "clean" rate also needs zero retransmissions.
 #
@@ -201,6 +203,9 @@ cpu_ticks() {
   echo "$total"
 }
 rss_mb() { awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+# The whole machine's CPU time so far and the part of it stolen by the hypervisor
+# (other guests on the same host): "steal total", in ticks.
+steal_ticks() { awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print $9, t }' /proc/stat; }
 
 # --- one sipp step: prints "calls failed retrans p50 p90 p99 max cpu% rss" ----------
 run_step() { # label target scenario-args... (rate and count set by caller)
@@ -208,26 +213,30 @@ run_step() { # label target scenario-args... (rate and count set by caller)
   local dir="$work/step-$label-$rate"
   mkdir -p "$dir"
   local calls=$((rate * STEP_SECONDS))
-  local t0 c0
+  local t0 c0 st0
   t0=$(date +%s.%N)
   c0=$(cpu_ticks "$pid")
+  st0=$(steal_ticks)
   # sipp's own -timeout does not always fire when it is overloaded: a hard limit too.
   (cd "$dir" && timeout -k 5 $((STEP_SECONDS + 60)) /usr/bin/time -f "%U %S" -o sipp.time \
       sipp "$target" "$@" -r "$rate" -rp 1000 -m "$calls" -l $((rate * 4 + 1000)) \
       -i 127.0.0.1 -p "$(free_port)" -buff_size $BUF -nostdin -timeout $((STEP_SECONDS + 40))s \
       -trace_stat -fd 1 -trace_rtt -rtt_freq 1 -trace_err > sipp.out 2>&1) || true
-  local t1 c1
+  local t1 c1 st1
   t1=$(date +%s.%N)
   c1=$(cpu_ticks "$pid")
+  st1=$(steal_ticks)
+  local steal
+  steal=$(echo "$st0 $st1" | awk '{ t = $4 - $2; printf "%.0f", (t > 0 ? 100 * ($3 - $1) / t : 0) }')
   local cpu
   cpu=$(awk -v a="$c0" -v b="$c1" -v t0="$t0" -v t1="$t1" -v k="$clk" 'BEGIN { printf "%.0f", 100 * (b - a) / k / (t1 - t0) }')
   local rss
   rss=$(rss_mb "$pid")
   local wall
   wall=$(awk -v t0="$t0" -v t1="$t1" 'BEGIN { print t1 - t0 }')
-  python3 - "$dir" "$cpu" "$rss" "$wall" <<'EOF'
+  python3 - "$dir" "$cpu" "$rss" "$wall" "$steal" <<'EOF'
 import csv, glob, sys
-d, cpu, rss, wall = sys.argv[1:5]
+d, cpu, rss, wall, steal = sys.argv[1:6]
 try:
     u, s_ = open(d + "/sipp.time").read().split()[-2:]
     sipp_cpu = "%.0f" % (100 * (float(u) + float(s_)) / float(wall))
@@ -251,13 +260,13 @@ for f in glob.glob(d + "/*_rtt.csv"):
             pass
 rtt.sort()
 q = lambda p: rtt[min(len(rtt) - 1, int(p * len(rtt)))] if rtt else float("nan")
-print(f"{calls} {failed} {retrans} {q(.5):.0f} {q(.9):.0f} {q(.99):.0f} {q(1):.0f} {cpu} {rss} {sipp_cpu}")
+print(f"{calls} {failed} {retrans} {q(.5):.0f} {q(.9):.0f} {q(.99):.0f} {q(1):.0f} {cpu} {rss} {sipp_cpu} {steal}")
 EOF
 }
 
 table=()
 add() { table+=("$1"); echo "$1" >&2; }
-header="| part | rate (calls/s) | calls | failed | retrans | INVITE→final p50 ms | p90 | p99 | max | server CPU % of 1 core | server RSS MB | sipp CPU % |"
+header="| part | rate (calls/s) | calls | failed | retrans | INVITE→final p50 ms | p90 | p99 | max | server CPU % of 1 core | server RSS MB | sipp CPU % | stolen % |"
 # Highest rate with zero failed calls (Kamailio: and zero retransmissions); with
 # KEPT_UP=1, also with p99 INVITE→final under 20 ms (the server kept up).
 highest() { # label
@@ -292,7 +301,7 @@ for part in $PARTS; do
         r=$(run_step "$part" "127.0.0.1:$gw_port" "$gw_pid" "$rate" -sf "$work/scenarios/$sc" -s "$number" \
               -key caller "+8190${step}0000" -key rtpsink "$sink_port")
         set -- $r
-        add "| $part | $rate | $1 | $2 | $3 | $4 | $5 | $6 | $7 | $8 | $9 | ${10} |"
+        add "| $part | $rate | $1 | $2 | $3 | $4 | $5 | $6 | $7 | $8 | $9 | ${10} | ${11} |"
         # Stop climbing once the server is far behind: the next rate would only take longer.
         if [ "$1" -gt 0 ] && [ "$2" -gt $(( $1 / 10 )) ]; then break; fi
         if [ "$6" -gt 1000 ] || [ "$1" = 0 ]; then break; fi
@@ -380,7 +389,7 @@ EOF
       for rate in $KAMAILIO_RATES; do
         r=$(run_step kamailio "127.0.0.1:$kport" "$kam_pid" "$rate" -sn uac -s uas)
         set -- $r
-        add "| kamailio | $rate | $1 | $2 | $3 | $4 | $5 | $6 | $7 | $8 | $9 | ${10} |"
+        add "| kamailio | $rate | $1 | $2 | $3 | $4 | $5 | $6 | $7 | $8 | $9 | ${10} | ${11} |"
         if [ "$1" = 0 ] || [ "$2" -gt $(( $1 / 10 )) ] || [ "$6" -gt 1000 ]; then break; fi
       done
       kill "$kam_pid" 2>/dev/null || true; wait "$kam_pid" 2>/dev/null || true
@@ -392,7 +401,7 @@ echo
 echo "SIP throughput on $(nproc) cores ($(uname -m)), ${STEP_SECONDS} s per step, $(date -u +%Y-%m-%d):"
 echo
 echo "$header"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${table[@]}"
 [ -n "${streams_line:-}" ] && { echo; echo "$streams_line"; }
 echo
