@@ -354,6 +354,75 @@ mod tests {
     use crate::config::Config;
     use crate::startup::Gateway;
 
+    async fn app(dir: &std::path::Path) -> Arc<App> {
+        let repo = |p: &str| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(p);
+        let config = Config {
+            sip_listen: "127.0.0.1:0".parse().expect("addr"),
+            http_listen: "127.0.0.1:0".parse().expect("addr"),
+            database_url: format!("sqlite://{}", dir.join("test.db").display()),
+            dialplans: repo("dialplans"),
+            mail_templates: repo("mail-templates"),
+            prompts: repo("prompts"),
+            signing_key: dir.join("signing-key.pem"),
+            ..Config::default()
+        };
+        Gateway::build(config).await.expect("gateway builds").app()
+    }
+
+    fn call(key: &str, caller: &PhoneNumber) -> CallFacts {
+        CallFacts {
+            key: key.into(),
+            action: "purchase".into(),
+            dialed: "+442079460100".into(),
+            caller: caller.to_string(),
+            identity_source: "From".into(),
+            trusted: false,
+            source: "127.0.0.1:5060".into(),
+            attestation: None,
+            verification: "{}".into(),
+        }
+    }
+
+    async fn commit_group(app: &App, works: Vec<Work>) -> Vec<CallDecision> {
+        let mut answers = Vec::new();
+        let mut requests = Vec::new();
+        for work in works {
+            let (reply, answer) = oneshot::channel();
+            requests.push(Request { work, reply });
+            answers.push(answer);
+        }
+        commit(app, requests).await;
+        let mut out = Vec::new();
+        for a in answers {
+            out.push(a.await.expect("answered").expect("committed"));
+        }
+        out
+    }
+
+    /// A call key recorded before, in a group with a new call: the repeat gets its
+    /// first answer and changes nothing; the other calls of its group go through.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_repeated_call_key_in_a_group_gets_its_first_answer_and_changes_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let app = app(dir.path()).await;
+        let first = PhoneNumber::parse("+819012340011").expect("phone");
+        let second = PhoneNumber::parse("+819012340012").expect("phone");
+        let work = |key: &str, phone: &PhoneNumber| {
+            Work::new(&app, phone, "en", None, Some(call(key, phone)), "test".into()).expect("work")
+        };
+        let answered = commit_group(&app, vec![work("a@test 1 INVITE", &first)]).await;
+        assert_eq!(answered, vec![CallDecision::Announce { prompt: "purchase-link-sent".into() }]);
+
+        let again = commit_group(&app, vec![work("a@test 1 INVITE", &first), work("b@test 1 INVITE", &second)]).await;
+        assert_eq!(again[0], answered[0], "the repeat is answered as the first time");
+        assert_eq!(again[1], CallDecision::Announce { prompt: "purchase-link-sent".into() });
+        let user = app.store.phone_user(&first).await.expect("read").expect("registered");
+        assert_eq!(user.access_count, 1, "the repeat did not count as an access");
+        let mails = app.store.outbox(10).await.expect("outbox");
+        assert_eq!(mails.len(), 2, "one mail per call, none for the repeat");
+        assert!(app.store.phone_user(&second).await.expect("read").is_some());
+    }
+
     /// A new caller's user number is drawn before the transaction. Should another
     /// user get it first, the unique index refuses it and the retry must draw again
     /// (retrying with the same number failed every time: found by the benchmark,
@@ -361,18 +430,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_user_number_taken_meanwhile_is_drawn_again() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let repo = |p: &str| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(p);
-        let config = Config {
-            sip_listen: "127.0.0.1:0".parse().expect("addr"),
-            http_listen: "127.0.0.1:0".parse().expect("addr"),
-            database_url: format!("sqlite://{}", dir.path().join("test.db").display()),
-            dialplans: repo("dialplans"),
-            mail_templates: repo("mail-templates"),
-            prompts: repo("prompts"),
-            signing_key: dir.path().join("signing-key.pem"),
-            ..Config::default()
-        };
-        let app = Gateway::build(config).await.expect("gateway builds").app();
+        let app = app(dir.path()).await;
         let caller = PhoneNumber::parse("+819012340001").expect("phone");
         let work = Work::new(&app, &caller, "en", None, None, "test".into()).expect("work");
         let taken = work.link.user.user_number.clone();
@@ -386,10 +444,8 @@ mod tests {
             .expect("other user");
         tx.commit().await.expect("commit");
 
-        let (reply, answer) = oneshot::channel();
-        commit(&app, vec![Request { work, reply }]).await;
-        let decision = answer.await.expect("answered").expect("committed");
-        assert_eq!(decision, CallDecision::Announce { prompt: "purchase-link-sent".into() });
+        let decisions = commit_group(&app, vec![work]).await;
+        assert_eq!(decisions, vec![CallDecision::Announce { prompt: "purchase-link-sent".into() }]);
         let user = app.store.phone_user(&caller).await.expect("read").expect("registered");
         assert_ne!(user.user_number, taken);
         // The mail carries the number the caller got, not the one drawn first.
