@@ -83,10 +83,29 @@ const FORCED_SWEEP_GAP: Duration = Duration::from_secs(1);
 const SHARDS: usize = 16;
 const MIN_KEYS_PER_SHARD: usize = 64;
 
+/// The source a request is counted against: an IPv4 address (IPv4-mapped IPv6
+/// addresses count as IPv4), the loopback `::1`, or else the IPv6 /64 the address
+/// is in, as its first address. A /64 is the least a site gets (RFC 6177) and
+/// hosts pick addresses in it freely (RFC 8981), so one sender has billions of
+/// addresses: counting each alone would let it walk past every limit.
+pub fn source_of(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) if !v6.is_loopback() => {
+            IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1)))
+        }
+        other => other,
+    }
+}
+
+/// Whether [`source_of`] stands for a whole /64 rather than one address.
+fn is_prefix(ip: &IpAddr) -> bool {
+    matches!(ip, IpAddr::V6(v6) if !v6.is_loopback())
+}
+
 /// What requests are counted by.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Key {
-    /// The address a request came from (IPv4-mapped IPv6 addresses count as IPv4).
+    /// Where a request came from, as [`source_of`] counts it.
     Source(IpAddr),
     /// The caller's number, as identified.
     Caller(PhoneNumber),
@@ -102,27 +121,31 @@ impl Key {
     }
 
     /// The key as [`Key::from_str`] reads it back: `source:127.0.0.2`,
-    /// `caller:+819012345678` (the admin API's form, also its JSON form).
+    /// `source:2001:db8:1:2::/64`, `caller:+819012345678` (the admin API's form,
+    /// also its JSON form).
     pub fn to_admin_string(&self) -> String {
         match self {
+            Key::Source(ip) if is_prefix(ip) => format!("source:{ip}/64"),
             Key::Source(ip) => format!("source:{ip}"),
             Key::Caller(n) => format!("caller:{n}"),
         }
     }
 
-    /// One spelling per address: `::ffff:192.0.2.1` is `192.0.2.1`.
+    /// One key per source as counted: `::ffff:192.0.2.1` is `192.0.2.1`, and
+    /// `2001:db8:1:2::5` is `2001:db8:1:2::` (its /64).
     fn canonical(&self) -> Option<Key> {
         match self {
-            Key::Source(ip) if ip.to_canonical() != *ip => Some(Key::Source(ip.to_canonical())),
+            Key::Source(ip) if source_of(*ip) != *ip => Some(Key::Source(source_of(*ip))),
             _ => None,
         }
     }
 }
 
-/// `source 127.0.0.2`, `caller +819012345678` (for logs).
+/// `source 127.0.0.2`, `source 2001:db8:1:2::/64`, `caller +819012345678` (for logs).
 impl fmt::Display for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Key::Source(ip) if is_prefix(ip) => write!(f, "source {ip}/64"),
             Key::Source(ip) => write!(f, "source {ip}"),
             Key::Caller(n) => write!(f, "caller {n}"),
         }
@@ -141,7 +164,9 @@ pub enum KeyError {
 }
 
 /// Reads `source:127.0.0.2`, `source:::1`, `source:[::1]`, `caller:+819012345678`,
-/// and the [`Display`](fmt::Display) form with a space instead of the colon.
+/// and the [`Display`](fmt::Display) form with a space instead of the colon. An IPv6
+/// address reads as its /64 (`source:2001:db8:1:2::5` and `source:2001:db8:1:2::/64`
+/// are one key).
 impl FromStr for Key {
     type Err = KeyError;
 
@@ -153,8 +178,9 @@ impl FromStr for Key {
         match kind {
             "source" => {
                 let bare = value.strip_prefix('[').and_then(|v| v.strip_suffix(']')).unwrap_or(value);
+                let bare = bare.strip_suffix("/64").filter(|b| b.contains(':')).unwrap_or(bare);
                 let ip: IpAddr = bare.parse().map_err(|_| KeyError::BadAddress(value.to_string()))?;
-                Ok(Key::Source(ip.to_canonical()))
+                Ok(Key::Source(source_of(ip)))
             }
             "caller" => Ok(Key::Caller(PhoneNumber::parse(value)?)),
             _ => Err(malformed()),
@@ -447,14 +473,15 @@ impl Limiter {
 
     /// Count one request of `key` against `rate`, at `now`.
     pub fn check(&self, key: &Key, rate: Rate, now: Instant) -> Verdict {
-        if let Some(canonical) = key.canonical() {
-            return self.check(&canonical, rate, now);
-        }
+        // Trunks are exempt by their own address, before it is counted as its /64.
         if let Key::Source(ip) = key {
-            if self.allowlist.contains(*ip) {
+            if self.allowlist.contains(ip.to_canonical()) {
                 self.counters.exempt.fetch_add(1, Ordering::Relaxed);
                 return Verdict::Allow;
             }
+        }
+        if let Some(canonical) = key.canonical() {
+            return self.check(&canonical, rate, now);
         }
         let rate = sane(rate);
         let mut shard = self.shard(key);
@@ -885,15 +912,45 @@ mod tests {
             ("source:::1", Key::Source(IpAddr::V6(Ipv6Addr::LOCALHOST))),
             ("source:[::1]", Key::Source(IpAddr::V6(Ipv6Addr::LOCALHOST))),
             ("source:::ffff:127.0.0.2", src(2)),
+            ("source:2001:db8:1:2::5", net64()),
+            ("source:2001:db8:1:2::/64", net64()),
+            ("source [2001:db8:1:2:aaaa::1]", net64()),
         ] {
             assert_eq!(text.parse::<Key>(), Ok(key.clone()), "{text}");
             assert_eq!(key.to_admin_string().parse::<Key>(), Ok(key.clone()));
             assert_eq!(key.to_string().parse::<Key>(), Ok(key));
         }
+        assert_eq!(net64().to_admin_string(), "source:2001:db8:1:2::/64");
+        assert_eq!(net64().to_string(), "source 2001:db8:1:2::/64");
         assert_eq!("127.0.0.2".parse::<Key>(), Err(KeyError::Malformed("127.0.0.2".into())));
         assert_eq!("peer:127.0.0.2".parse::<Key>(), Err(KeyError::Malformed("peer:127.0.0.2".into())));
         assert_eq!("source:localhost".parse::<Key>(), Err(KeyError::BadAddress("localhost".into())));
         assert!(matches!("caller:anonymous".parse::<Key>(), Err(KeyError::BadNumber(_))));
+    }
+
+    fn net64() -> Key {
+        Key::Source("2001:db8:1:2::".parse().unwrap())
+    }
+
+    /// One sender picks addresses across its /64 at will: they all draw on one
+    /// bucket, while the next /64 has its own. A trunk is exempt by its own address,
+    /// not its neighbours'.
+    #[test]
+    fn ipv6_sources_count_per_64() {
+        let trunk: IpAddr = "2001:db8:1:2::10".parse().unwrap();
+        let l = Limiter::new(FloodConfig::default(), Allowlist::from_fn(move |ip| ip == trunk));
+        let t0 = Instant::now();
+        let addr = |s: &str| Key::Source(s.parse().unwrap());
+        for i in 0..5u64 {
+            let hopping = addr(&format!("2001:db8:1:2:{:x}::{:x}", i + 1, i * 7 + 3));
+            assert_eq!(l.check(&hopping, per_sec(5), t0 + ms(i)), Verdict::Allow);
+        }
+        assert!(!l.check(&addr("2001:db8:1:2:ffff::1"), per_sec(5), t0 + ms(5)).is_allow());
+        assert_eq!(l.blocked(t0 + ms(6)).first().map(|b| b.key.clone()), Some(net64()));
+        assert_eq!(l.check(&addr("2001:db8:1:3::1"), per_sec(5), t0 + ms(6)), Verdict::Allow, "another /64");
+        assert_eq!(l.check(&Key::Source(trunk), per_sec(5), t0 + ms(7)), Verdict::Allow, "the trunk itself");
+        assert_eq!(source_of("::1".parse().unwrap()), "::1".parse::<IpAddr>().unwrap(), "loopback stays one address");
+        assert!(l.unblock(&addr("2001:db8:1:2::99")), "any address of the /64 names its block");
     }
 
     #[test]

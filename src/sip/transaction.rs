@@ -50,7 +50,8 @@ pub struct Limits {
     /// its final response (Timers H, J, L), so this caps calls per second at about
     /// `max_transactions / 64` (two transactions per call, INVITE and BYE).
     pub max_transactions: usize,
-    /// Live server transactions per source IP that is not a configured trunk.
+    /// Live server transactions per source that is not a configured trunk (an IPv4
+    /// address, or an IPv6 /64: see [`crate::flood::source_of`]).
     pub max_transactions_per_source: usize,
 }
 
@@ -135,6 +136,7 @@ struct Inner {
 /// One server transaction.
 pub struct ServerTx {
     key: TxKey,
+    /// Where it came from, as the per-source cap counts it.
     source: IpAddr,
     invite: bool,
     flow: Flow,
@@ -391,7 +393,8 @@ impl TransactionLayer {
         if req.method == Method::Ack {
             return Incoming::Ack(req);
         }
-        let source = flow.peer().ip();
+        // Counted as the flood limiter counts sources: an IPv6 sender by its /64.
+        let source = crate::flood::source_of(flow.peer().ip());
         let held = table.per_source.get(&source).copied().unwrap_or(0);
         if table.map.len() >= self.limits.max_transactions {
             return Incoming::OverLimit { per_source: false, req: Box::new(req), flow };
