@@ -82,6 +82,10 @@ enum DialplanCommand {
 enum EventsCommand {
     /// Load (upsert) organizers, events and seats from a catalog file into the database.
     Load { file: PathBuf },
+    /// Print the six-digit PIN venue staff enter on an admission page to admit a
+    /// ticket of EVENT (derived from the signing key; organizers also see it in
+    /// `GET /admin/events/{id}/sales`).
+    StaffPin { event: String },
 }
 
 #[tokio::main]
@@ -138,6 +142,7 @@ async fn main() -> ExitCode {
             let path = path.unwrap_or_else(|| config.dialplans.clone());
             dialplan_route(&path, &to, from.as_deref(), source, at.as_deref())
         }
+        Command::Events { command: EventsCommand::StaffPin { event } } => staff_pin(&event, &config).await,
         Command::Events { command: EventsCommand::Load { file } } => {
             let catalog = match CatalogFile::load(&file) {
                 Ok(c) => c,
@@ -161,6 +166,38 @@ async fn main() -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+    }
+}
+
+/// `dialticket events staff-pin EVENT`: the PIN from the configured signing key,
+/// for an event the database knows (a typo would print a PIN for nothing).
+async fn staff_pin(event: &str, config: &Config) -> ExitCode {
+    if !config.signing_key.exists() {
+        eprintln!(
+            "error: no signing key at {} yet (the gateway makes one when it first starts)",
+            config.signing_key.display()
+        );
+        return ExitCode::FAILURE;
+    }
+    let result = async {
+        let links = dialticket::links::Links::load_or_generate(&config.signing_key, "http://localhost")
+            .map_err(|e| e.to_string())?;
+        let store = Store::connect(&config.database_url).await.map_err(|e| e.to_string())?;
+        match store.event(event).await.map_err(|e| e.to_string())? {
+            Some(_) => Ok(links.staff_pin(event)),
+            None => Err(format!("no event '{event}' in {}", config.database_url)),
+        }
+    }
+    .await;
+    match result {
+        Ok(pin) => {
+            println!("staff PIN for {event}: {pin}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -136,6 +136,8 @@ pub(super) async fn sales(State(web): State<Web>, Path(event_id): Path<String>, 
     }
     Json(json!({
         "event": event.id, "name": event.name, "currency": event.currency,
+        // What venue staff enter on a ticket's admission page to admit it.
+        "staff_pin": web.app.links.staff_pin(&event.id),
         "seat_types": by_type,
         "per_day": by_day.into_iter().map(|(day, (tickets, amount))| json!({"day": day, "tickets": tickets, "amount": amount})).collect::<Vec<_>>(),
     }))

@@ -23,7 +23,7 @@ use crate::store::StoreError;
 
 /// Build the router.
 pub fn router(app: Arc<App>) -> Router {
-    let state = Web { app, pages: Arc::new(page_templates()) };
+    let state = Web { app, pages: Arc::new(page_templates()), pin_failures: Arc::new(PinFailures::default()) };
     Router::new()
         .route("/", get(pages::home))
         .route("/healthz", get(pages::health))
@@ -60,6 +60,41 @@ pub fn router(app: Arc<App>) -> Router {
 pub(crate) struct Web {
     pub app: Arc<App>,
     pub pages: Arc<Environment<'static>>,
+    pub pin_failures: Arc<PinFailures>,
+}
+
+/// Wrong staff PINs at a ticket's admit: after [`PIN_TRIES`] within [`PIN_WINDOW`],
+/// that ticket refuses every PIN until the window has passed, so a six-digit PIN
+/// cannot be guessed from the holder's own page (a million PINs, five tries per
+/// quarter hour). Per gateway, in memory; the table is pruned when it grows.
+#[derive(Default)]
+pub(crate) struct PinFailures(std::sync::Mutex<std::collections::HashMap<String, (u32, std::time::Instant)>>);
+
+pub(crate) const PIN_TRIES: u32 = 5;
+pub(crate) const PIN_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+impl PinFailures {
+    fn table(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, (u32, std::time::Instant)>> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether `purchase` has used up its tries for now.
+    pub(crate) fn locked(&self, purchase: &str, now: std::time::Instant) -> bool {
+        self.table().get(purchase).is_some_and(|(n, since)| *n >= PIN_TRIES && now < *since + PIN_WINDOW)
+    }
+
+    /// Count a wrong PIN for `purchase`.
+    pub(crate) fn failed(&self, purchase: &str, now: std::time::Instant) {
+        let mut table = self.table();
+        if table.len() >= 10_000 {
+            table.retain(|_, (_, since)| now < *since + PIN_WINDOW);
+        }
+        let entry = table.entry(purchase.to_string()).or_insert((0, now));
+        if now >= entry.1 + PIN_WINDOW {
+            *entry = (0, now);
+        }
+        entry.0 += 1;
+    }
 }
 
 fn page_templates() -> Environment<'static> {
@@ -126,6 +161,11 @@ pub(crate) enum WebError {
     Conflict(String),
     #[error("{0}")]
     Invalid(String),
+    /// Staff only (a missing or wrong staff PIN).
+    #[error("{0}")]
+    StaffOnly(String),
+    #[error("{0}")]
+    TooManyTries(String),
     #[error(transparent)]
     Unexpected(#[from] AppError),
 }
@@ -155,6 +195,8 @@ impl WebError {
             WebError::NotFound(_) => StatusCode::NOT_FOUND,
             WebError::Conflict(_) => StatusCode::CONFLICT,
             WebError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            WebError::StaffOnly(_) => StatusCode::FORBIDDEN,
+            WebError::TooManyTries(_) => StatusCode::TOO_MANY_REQUESTS,
             WebError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -164,6 +206,8 @@ impl WebError {
             WebError::Link(LinkError::Expired) => "Call the number again to get a fresh link.",
             WebError::Link(_) => "Open the link exactly as it arrived in your mail, or call again for a new one.",
             WebError::Unexpected(_) => "Please try again in a moment.",
+            WebError::StaffOnly(_) => "Venue staff enter the event's staff PIN to admit.",
+            WebError::TooManyTries(_) => "Ask the organizer for the staff PIN; this ticket takes PINs again later.",
             _ => "",
         }
     }

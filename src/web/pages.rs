@@ -782,7 +782,7 @@ pub(super) async fn admit(
     State(web): State<Web>,
     Path(token): Path<String>,
     headers: HeaderMap,
-    Form(_form): Form<HashMap<String, String>>,
+    Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     let r = async {
         let claims = check_link(&web, &token, Purpose::Admission)?;
@@ -790,6 +790,24 @@ pub(super) async fn admit(
         let at = now();
         let mut tx = web.app.store.begin().await?;
         let mut p = tx.purchase(&pid).await?.ok_or_else(|| WebError::NotFound("no such purchase".into()))?;
+        // Staff admit, not the holder: the event's staff PIN (see `Links::staff_pin`).
+        let clock = std::time::Instant::now();
+        if web.pin_failures.locked(&pid, clock) {
+            return Err(WebError::TooManyTries(format!(
+                "{} wrong staff PINs for this ticket: it takes none for {} minutes",
+                super::PIN_TRIES,
+                super::PIN_WINDOW.as_secs() / 60
+            )));
+        }
+        match form.get("staff_pin").map(|pin| web.app.links.is_staff_pin(&p.event_id, pin)) {
+            Some(true) => {}
+            Some(false) => {
+                web.pin_failures.failed(&pid, clock);
+                tracing::info!(purchase = %pid, "admit refused: wrong staff PIN");
+                return Err(WebError::StaffOnly("wrong staff PIN".into()));
+            }
+            None => return Err(WebError::StaffOnly("staff only: the staff PIN is missing".into())),
+        }
         let e = web.app.store.event(&p.event_id).await?.ok_or_else(|| WebError::NotFound("no such event".into()))?;
         if at > e.admission_closes || at < e.admission_opens {
             return Err(WebError::Conflict("admission is not open for this event now".into()));

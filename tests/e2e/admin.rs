@@ -107,6 +107,8 @@ async fn organizers_register_events_and_see_sales_billing_and_journal() {
     assert_eq!(sales["seat_types"]["T"]["held"], 0);
     assert_eq!(sales["per_day"][0]["tickets"], 3);
     assert_eq!(sales["per_day"][0]["amount"], 21000);
+    // The PIN venue staff enter to admit this event's tickets.
+    assert_eq!(sales["staff_pin"], gw.app.links.staff_pin("late-set"), "{sales}");
 
     let (status, body) =
         admin(reqwest::Method::GET, &format!("{base}/admin/organizers/jazz-club/billing"), Some(TOKEN), None).await;

@@ -137,7 +137,8 @@ async fn usage_call_for_an_admitted_ticket_gets_a_clear_answer() {
     gw.mail(phone, "Your ticket").await;
     gw.call(phone, USAGE).await;
     let admission = gw.link(&gw.mail(phone, "Admission page").await, "/a/");
-    assert_eq!(gw.post(&format!("{admission}/admit"), &[]).await.0, 200);
+    let pin = gw.app.links.staff_pin("open-rehearsal");
+    assert_eq!(gw.post(&format!("{admission}/admit"), &[("staff_pin", pin.as_str())]).await.0, 200);
 
     let report = gw.call(phone, USAGE).await;
     assert_eq!(report.final_status, 200, "answered so the caller hears why: {report:?}");
@@ -257,5 +258,35 @@ async fn local_outbox_mode_shows_mails_on_a_page() {
     assert_eq!(status, 200);
     assert!(html.contains(&format!("<a href=\"{}/p/", gw.base)), "links are clickable: {html}");
     assert_eq!(gw.mailbox.count(), 0);
+    gw.stop().await;
+}
+
+/// The holder's own admission page cannot admit: staff enter the event's PIN. Wrong
+/// PINs are counted per ticket; after five, the ticket takes no PIN for a quarter
+/// hour (a six-digit PIN cannot be guessed from the page), and stays unused.
+#[tokio::test]
+async fn admitting_takes_the_staff_pin_and_guessing_is_cut_off() {
+    let gw = spawn_gateway().await;
+    let phone = "+819011110016";
+    gw.paid_purchase(phone, "open-rehearsal").await;
+    gw.call(phone, ISSUE).await;
+    gw.mail(phone, "Your ticket").await;
+    gw.call(phone, USAGE).await;
+    let admission = gw.link(&gw.mail(phone, "Admission page").await, "/a/");
+    let admit = format!("{admission}/admit");
+    let pin = gw.app.links.staff_pin("open-rehearsal");
+    let wrong = if pin == "000000" { "111111" } else { "000000" };
+
+    let (status, page) = gw.post(&admit, &[]).await;
+    assert_eq!(status, 403, "{page}");
+    assert!(page["error"].as_str().unwrap_or_default().contains("staff PIN"), "{page}");
+    for _ in 0..5 {
+        assert_eq!(gw.post(&admit, &[("staff_pin", wrong)]).await.0, 403);
+    }
+    // Locked now, even for the right PIN; the ticket is still valid.
+    let (status, page) = gw.post(&admit, &[("staff_pin", pin.as_str())]).await;
+    assert_eq!(status, 429, "{page}");
+    let (_, page) = gw.get(&admission).await;
+    assert_eq!(page["state"], "valid", "{page}");
     gw.stop().await;
 }

@@ -77,15 +77,16 @@ async fn the_whole_journey_over_sip_smtp_and_http() {
     assert_eq!(page["state"], "valid", "{page}");
     assert_eq!(page["admission"], "permit-issued");
 
-    // 7. Staff admit (POST); the page then shows the live state.
-    let (status, page) = gw.post(&format!("{admission_link}/admit"), &[]).await;
+    // 7. Staff admit (POST) with the event's staff PIN; the page then shows the live state.
+    let pin = gw.app.links.staff_pin("open-rehearsal");
+    let (status, page) = gw.post(&format!("{admission_link}/admit"), &[("staff_pin", pin.as_str())]).await;
     assert_eq!(status, 200, "{page}");
     assert_eq!(page["state"], "admitted");
     let (_, page) = gw.get(&admission_link).await;
     assert_eq!(page["state"], "admitted");
     assert!(page["admitted_at"].as_i64().is_some());
     // A second admit is refused.
-    assert_eq!(gw.post(&format!("{admission_link}/admit"), &[]).await.0, 409);
+    assert_eq!(gw.post(&format!("{admission_link}/admit"), &[("staff_pin", pin.as_str())]).await.0, 409);
 
     // 8. Every transition is in the journal, in order.
     let actions: Vec<String> =
