@@ -54,6 +54,36 @@ fn events_load_fills_the_database_and_is_idempotent() {
 }
 
 #[test]
+fn events_staff_pin_prints_the_pin_of_a_known_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("t.db").display());
+    let key = dir.path().join("key.pem");
+    let run = |args: &[&str]| {
+        dialticket()
+            .env("DIALTICKET_DATABASE_URL", &db)
+            .env("DIALTICKET_SIGNING_KEY", &key)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let no_key = run(&["events", "staff-pin", "open-rehearsal"]);
+    assert_eq!(no_key.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&no_key.stderr).contains("no signing key"), "{no_key:?}");
+    assert!(!key.exists(), "asking makes no key");
+
+    let links = dialticket::links::Links::load_or_generate(&key, "http://localhost").unwrap();
+    assert!(run(&["events", "load", concat!(env!("CARGO_MANIFEST_DIR"), "/events/demo.toml")]).status.success());
+    let out = run(&["events", "staff-pin", "open-rehearsal"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let want = format!("staff PIN for open-rehearsal: {}", links.staff_pin("open-rehearsal"));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), want);
+
+    let typo = run(&["events", "staff-pin", "open-rehersal"]);
+    assert_eq!(typo.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&typo.stderr).contains("no event 'open-rehersal'"), "{typo:?}");
+}
+
+#[test]
 fn bad_configuration_is_named() {
     let out = dialticket().env("DIALTICKET_SIP_LISTEN", "nowhere").args(["dialplan", "check"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
