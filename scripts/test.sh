@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Run the whole test suite on a fresh Debian machine: installs the real peers
-# the tests talk to (sipp from Debian's sip-tester, baresip, Kamailio, PostgreSQL), then format,
-# lint, and test — the storage tests inside a throwaway PostgreSQL cluster
-# made by pg_virtualenv, so they run on both SQLite and PostgreSQL.
+# the tests talk to (sipp from Debian's sip-tester, baresip, Kamailio, PostgreSQL,
+# headless Chromium with chromedriver), then format, lint, and test — the storage
+# tests inside a throwaway PostgreSQL cluster made by pg_virtualenv, so they run
+# on both SQLite and PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +19,8 @@ command -v kamailio >/dev/null 2>&1 || need+=(kamailio)
 # Kamailio signing STIR/SHAKEN Identity headers (tests/interop): the secsipid module.
 compgen -G "/usr/lib/*/kamailio/modules/secsipid.so" >/dev/null || need+=(kamailio-secsipid-modules)
 command -v pg_virtualenv >/dev/null 2>&1 && [ -d /usr/lib/postgresql ] || need+=(postgresql postgresql-common)
+# A real browser for the pages (tests/e2e/browser.rs): headless Chromium driven over WebDriver.
+command -v chromedriver >/dev/null 2>&1 && command -v chromium >/dev/null 2>&1 || need+=(chromium chromium-driver)
 if [ ${#need[@]} -gt 0 ]; then
   echo "==> installing ${need[*]}"
   as_root apt-get update -qq

@@ -2,6 +2,7 @@
 //! the softphone simulator (SIP + RTP), an SMTP sink (mail) and HTTP (pages).
 
 mod admin;
+mod browser;
 mod cancellation;
 mod dialplan;
 mod failures;

@@ -1,0 +1,148 @@
+//! A real browser: headless Chromium, driven over WebDriver by chromedriver (both
+//! from Debian, installed by scripts/test.sh), opens the pages as a person would —
+//! it renders the HTML, types into the form and presses its button.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+/// WebDriver's key for an element reference (W3C WebDriver §12.1).
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// One chromedriver with one headless Chromium session, on loopback.
+struct Chromium {
+    http: reqwest::Client,
+    session: String,
+    _driver: tokio::process::Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Chromium {
+    async fn start() -> Chromium {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+        let driver = tokio::process::Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("chromedriver is installed (scripts/test.sh installs Debian's chromium-driver)");
+        let http = reqwest::Client::new();
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let ready = http.get(format!("{base}/status")).send().await.ok();
+            let ready = match ready {
+                Some(r) => r.json::<Value>().await.ok().is_some_and(|v| v["value"]["ready"] == true),
+                None => false,
+            };
+            if ready {
+                break;
+            }
+            assert!(Instant::now() < deadline, "chromedriver did not come up on {base}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let profile = tempfile::tempdir().expect("profile dir");
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                // Root in CI has no sandbox to drop into; no GPU, small /dev/shm.
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         format!("--user-data-dir={}", profile.path().display())],
+            },
+        }}});
+        let created: Value =
+            http.post(format!("{base}/session")).json(&caps).send().await.expect("new session").json().await.unwrap();
+        let session = created["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {created}"));
+        Chromium { http, session: format!("{base}/session/{session}"), _driver: driver, _profile: profile }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut req = self.http.request(method, format!("{}{path}", self.session));
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let v: Value = req.send().await.expect("webdriver").json().await.expect("webdriver json");
+        assert!(v["value"]["error"].is_null(), "webdriver {path}: {v}");
+        v["value"].clone()
+    }
+
+    async fn goto(&self, url: &str) {
+        self.call(reqwest::Method::POST, "/url", Some(json!({ "url": url }))).await;
+    }
+
+    async fn find(&self, css: &str) -> String {
+        let found =
+            self.call(reqwest::Method::POST, "/element", Some(json!({"using": "css selector", "value": css}))).await;
+        found[ELEMENT].as_str().unwrap_or_else(|| panic!("no element {css}: {found}")).to_string()
+    }
+
+    async fn count(&self, css: &str) -> usize {
+        let found =
+            self.call(reqwest::Method::POST, "/elements", Some(json!({"using": "css selector", "value": css}))).await;
+        found.as_array().map_or(0, Vec::len)
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let el = self.find(css).await;
+        self.call(reqwest::Method::POST, &format!("/element/{el}/value"), Some(json!({ "text": text }))).await;
+    }
+
+    async fn click(&self, css: &str) {
+        let el = self.find(css).await;
+        self.call(reqwest::Method::POST, &format!("/element/{el}/click"), Some(json!({}))).await;
+    }
+
+    /// The rendered text of the first element matching `css`, as a person sees it.
+    async fn text(&self, css: &str) -> String {
+        let el = self.find(css).await;
+        self.call(reqwest::Method::GET, &format!("/element/{el}/text"), None).await.as_str().unwrap_or_default().into()
+    }
+
+    async fn quit(self) {
+        let _ = self.http.delete(&self.session).send().await;
+    }
+}
+
+/// The holder opens the admission page from the mail: it shows VALID and a staff
+/// PIN field. A wrong PIN typed in and submitted gets the refusal page; the
+/// event's PIN gets the ticket admitted, and the page then says so.
+#[tokio::test]
+async fn staff_admit_a_ticket_in_chromium_with_the_staff_pin() {
+    let gw = spawn_gateway().await;
+    let phone = "+819011110026";
+    gw.paid_purchase(phone, "open-rehearsal").await;
+    gw.call(phone, ISSUE).await;
+    gw.mail(phone, "Your ticket").await;
+    gw.call(phone, USAGE).await;
+    let admission = gw.link(&gw.mail(phone, "Admission page").await, "/a/");
+    let pin = gw.app.links.staff_pin("open-rehearsal");
+    let wrong = if pin == "000000" { "111111" } else { "000000" };
+
+    let chromium = Chromium::start().await;
+    chromium.goto(&admission).await;
+    let state = chromium.text(".state").await;
+    assert!(state.starts_with("VALID"), "{state}");
+
+    chromium.type_into("input[name=staff_pin]", wrong).await;
+    chromium.click("form button[type=submit]").await;
+    let refused = chromium.text("body").await;
+    assert!(refused.contains("wrong staff PIN"), "{refused}");
+    let (_, page) = gw.get(&admission).await;
+    assert_eq!(page["state"], "valid", "a wrong PIN leaves the ticket unused: {page}");
+
+    chromium.goto(&admission).await;
+    chromium.type_into("input[name=staff_pin]", &pin).await;
+    chromium.click("form button[type=submit]").await;
+    let admitted = chromium.text(".state").await;
+    assert!(admitted.starts_with("ADMITTED at"), "{admitted}");
+    chromium.goto(&admission).await;
+    assert!(chromium.text(".state").await.starts_with("ADMITTED"), "the live page shows it too");
+    assert_eq!(chromium.count("input[name=staff_pin]").await, 0, "no admit form once admitted");
+    chromium.quit().await;
+    gw.stop().await;
+}
