@@ -132,12 +132,8 @@ async fn tampered_expired_and_misused_links_get_4xx_pages() {
 async fn usage_call_for_an_admitted_ticket_gets_a_clear_answer() {
     let gw = spawn_gateway().await;
     let phone = "+819011110006";
-    gw.paid_purchase(phone, "open-rehearsal").await;
-    gw.call(phone, ISSUE).await;
-    gw.mail(phone, "Your ticket").await;
-    gw.call(phone, USAGE).await;
-    let admission = gw.link(&gw.mail(phone, "Admission page").await, "/a/");
-    let pin = gw.app.links.staff_pin("open-rehearsal");
+    let admission = gw.admission_link(phone, "open-rehearsal").await;
+    let (pin, _) = gw.staff_pins("open-rehearsal");
     assert_eq!(gw.post(&format!("{admission}/admit"), &[("staff_pin", pin.as_str())]).await.0, 200);
 
     let report = gw.call(phone, USAGE).await;
@@ -268,14 +264,9 @@ async fn local_outbox_mode_shows_mails_on_a_page() {
 async fn admitting_takes_the_staff_pin_and_guessing_is_cut_off() {
     let gw = spawn_gateway().await;
     let phone = "+819011110016";
-    gw.paid_purchase(phone, "open-rehearsal").await;
-    gw.call(phone, ISSUE).await;
-    gw.mail(phone, "Your ticket").await;
-    gw.call(phone, USAGE).await;
-    let admission = gw.link(&gw.mail(phone, "Admission page").await, "/a/");
+    let admission = gw.admission_link(phone, "open-rehearsal").await;
     let admit = format!("{admission}/admit");
-    let pin = gw.app.links.staff_pin("open-rehearsal");
-    let wrong = if pin == "000000" { "111111" } else { "000000" };
+    let (pin, wrong) = gw.staff_pins("open-rehearsal");
 
     let (status, page) = gw.post(&admit, &[]).await;
     assert_eq!(status, 403, "{page}");

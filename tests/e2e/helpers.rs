@@ -173,6 +173,23 @@ impl TestGateway {
         (order, guide)
     }
 
+    /// Run the journey on to the venue: paid, issued by calling the issue number,
+    /// then the usage-confirmation call; returns the admission page's link.
+    pub async fn admission_link(&self, phone: &str, event_id: &str) -> String {
+        self.paid_purchase(phone, event_id).await;
+        self.call(phone, ISSUE).await;
+        self.mail(phone, "Your ticket").await;
+        self.call(phone, USAGE).await;
+        self.link(&self.mail(phone, "Admission page").await, "/a/")
+    }
+
+    /// `event_id`'s staff PIN, and a PIN that is not it.
+    pub fn staff_pins(&self, event_id: &str) -> (String, &'static str) {
+        let pin = self.app.links.staff_pin(event_id);
+        let wrong = if pin == "000000" { "111111" } else { "000000" };
+        (pin, wrong)
+    }
+
     pub async fn stop(mut self) {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
