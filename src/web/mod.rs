@@ -8,7 +8,9 @@
 mod admin;
 mod pages;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -68,23 +70,23 @@ pub(crate) struct Web {
 /// cannot be guessed from the holder's own page (a million PINs, five tries per
 /// quarter hour). Per gateway, in memory; the table is pruned when it grows.
 #[derive(Default)]
-pub(crate) struct PinFailures(std::sync::Mutex<std::collections::HashMap<String, (u32, std::time::Instant)>>);
+pub(crate) struct PinFailures(Mutex<HashMap<String, (u32, Instant)>>);
 
 pub(crate) const PIN_TRIES: u32 = 5;
-pub(crate) const PIN_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+pub(crate) const PIN_WINDOW: Duration = Duration::from_secs(15 * 60);
 
 impl PinFailures {
-    fn table(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, (u32, std::time::Instant)>> {
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn table(&self) -> MutexGuard<'_, HashMap<String, (u32, Instant)>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Whether `purchase` has used up its tries for now.
-    pub(crate) fn locked(&self, purchase: &str, now: std::time::Instant) -> bool {
+    pub(crate) fn locked(&self, purchase: &str, now: Instant) -> bool {
         self.table().get(purchase).is_some_and(|(n, since)| *n >= PIN_TRIES && now < *since + PIN_WINDOW)
     }
 
     /// Count a wrong PIN for `purchase`.
-    pub(crate) fn failed(&self, purchase: &str, now: std::time::Instant) {
+    pub(crate) fn failed(&self, purchase: &str, now: Instant) {
         let mut table = self.table();
         if table.len() >= 10_000 {
             table.retain(|_, (_, since)| now < *since + PIN_WINDOW);
