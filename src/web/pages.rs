@@ -786,10 +786,9 @@ pub(super) async fn admit(
 ) -> Response {
     let r = async {
         let claims = check_link(&web, &token, Purpose::Admission)?;
-        let pid = claims.pid.clone().ok_or_else(|| WebError::NotFound("this link names no purchase".into()))?;
-        let at = now();
-        let mut tx = web.app.store.begin().await?;
-        let mut p = tx.purchase(&pid).await?.ok_or_else(|| WebError::NotFound("no such purchase".into()))?;
+        // Checked on a read, before the write turn: wrong PINs never hold up the writer.
+        let (seen, e) = purchase_of(&web, &claims).await?;
+        let pid = seen.id;
         // Staff admit, not the holder: the event's staff PIN (see `Links::staff_pin`).
         let clock = std::time::Instant::now();
         if web.pin_failures.locked(&pid, clock) {
@@ -799,7 +798,7 @@ pub(super) async fn admit(
                 super::PIN_WINDOW.as_secs() / 60
             )));
         }
-        match form.get("staff_pin").map(|pin| web.app.links.is_staff_pin(&p.event_id, pin)) {
+        match form.get("staff_pin").map(|pin| web.app.links.is_staff_pin(&e.id, pin)) {
             Some(true) => {}
             Some(false) => {
                 web.pin_failures.failed(&pid, clock);
@@ -808,10 +807,12 @@ pub(super) async fn admit(
             }
             None => return Err(WebError::StaffOnly("staff only: the staff PIN is missing".into())),
         }
-        let e = web.app.store.event(&p.event_id).await?.ok_or_else(|| WebError::NotFound("no such event".into()))?;
+        let at = now();
         if at > e.admission_closes || at < e.admission_opens {
             return Err(WebError::Conflict("admission is not open for this event now".into()));
         }
+        let mut tx = web.app.store.begin().await?;
+        let mut p = tx.purchase(&pid).await?.ok_or_else(|| WebError::NotFound("no such purchase".into()))?;
         match p.admit(at) {
             Ok(t) => {
                 tx.save_purchase(&p, &t, "web:admit", at).await?;
