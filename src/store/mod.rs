@@ -21,6 +21,7 @@ mod rows;
 mod tx;
 
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -167,7 +168,8 @@ impl WriteConn {
 struct Checkpointer(tokio::task::AbortHandle);
 
 impl Checkpointer {
-    fn start(pool: AnyPool, writer: Arc<tokio::sync::Mutex<tx::Writer>>) -> Checkpointer {
+    /// `file`: the database file, synced as the catch-up nears (see [`Self::converge`]).
+    fn start(pool: AnyPool, writer: Arc<tokio::sync::Mutex<tx::Writer>>, file: Option<PathBuf>) -> Checkpointer {
         let task = tokio::spawn(async move {
             let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -193,7 +195,7 @@ impl Checkpointer {
                 // Every write waits while the catch-up runs, so it should find little to copy:
                 // first copy, outside the turn, what was written during the checkpoint
                 // before, until one pass is quick (each copies what came in during the last).
-                let Some(passes_us) = Self::converge(&pool).await else { continue };
+                let Some(passes_us) = Self::converge(&pool, file.as_ref()).await else { continue };
                 let mut turn = writer.lock().await;
                 let held = std::time::Instant::now();
                 turn.settle().await;
@@ -222,10 +224,17 @@ impl Checkpointer {
 }
 
 impl Checkpointer {
-    /// Passive checkpoints back to back until one takes under [`QUICK_PASS`] (a few
-    /// at most): how long each took, `None` if one failed.
-    async fn converge(pool: &AnyPool) -> Option<Vec<u64>> {
-        let mut passes = Vec::new();
+    /// Passive checkpoints back to back, each followed by a sync of the files
+    /// ([`Self::sync_files`]), until one such round takes under [`QUICK_PASS`] (a few
+    /// at most): how long each round took in µs, `None` if a checkpoint failed.
+    ///
+    /// A passive pass copies pages into the database file without syncing it (only a
+    /// pass that catches up does), so without the syncs the catch-up's own fsync wrote
+    /// out everything the passes had copied — tens of milliseconds with every write
+    /// waiting (p90 23–28 ms at 4,800 calls/s). Synced here, outside the writer's
+    /// turn, it finds only what came in during the last round.
+    async fn converge(pool: &AnyPool, file: Option<&PathBuf>) -> Option<Vec<u64>> {
+        let mut rounds = Vec::new();
         for _ in 0..6 {
             let started = std::time::Instant::now();
             let pass = sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)");
@@ -233,12 +242,30 @@ impl Checkpointer {
                 tracing::warn!(error = %e, "SQLite checkpoint failed; retrying");
                 return None;
             }
-            passes.push(started.elapsed().as_micros() as u64);
+            if let Some(file) = file {
+                Self::sync_files(file.clone()).await;
+            }
+            rounds.push(started.elapsed().as_micros() as u64);
             if started.elapsed() < QUICK_PASS {
                 break;
             }
         }
-        Some(passes)
+        Some(rounds)
+    }
+
+    /// fsync the database file and its log. A failure is only logged: the
+    /// catch-up syncs them itself, so nothing is lost, it only takes longer.
+    async fn sync_files(file: PathBuf) {
+        let synced = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            let mut log = file.clone().into_os_string();
+            log.push("-wal");
+            std::fs::File::open(&log)?.sync_data()?;
+            std::fs::File::open(&file)?.sync_data()
+        })
+        .await;
+        if let Ok(Err(e)) = synced {
+            tracing::debug!(error = %e, "SQLite files not synced before the catch-up");
+        }
     }
 }
 
@@ -264,9 +291,13 @@ impl Store {
             return Err(StoreError::Unsupported(url.to_string()));
         };
         let mut url = url.to_string();
+        let mut file = None;
         if backend == Backend::Sqlite {
             let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
             let path = path.split('?').next().unwrap_or_default();
+            if !path.is_empty() && !path.starts_with(':') {
+                file = Some(PathBuf::from(path));
+            }
             if let Some(parent) = std::path::Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
                 let _ = std::fs::create_dir_all(parent);
             }
@@ -302,7 +333,8 @@ impl Store {
             }
             Backend::Postgres => None,
         };
-        let checkpointer = writer.as_ref().map(|w| Arc::new(Checkpointer::start(pool.clone(), w.clone())));
+        let checkpointer =
+            writer.as_ref().map(|w| Arc::new(Checkpointer::start(pool.clone(), w.clone(), file.clone())));
         Ok(Store { pool, backend, writer, _checkpointer: checkpointer, local_outbox: false })
     }
 
