@@ -31,6 +31,27 @@ pub enum Purpose {
 }
 
 impl Purpose {
+    /// Whether re-issuing revokes the older links: a ticket mailed again (the
+    /// issue number called again) or an admission page mailed again (the usage
+    /// number called again) replaces the one before, so a forwarded or leaked
+    /// mail stops working. The purchase's current link of each such purpose is
+    /// recorded when it is mailed; the others (shop, issue guide, the ticket's
+    /// code checked offline) are not credentials to the ticket.
+    pub fn revocable(self) -> bool {
+        matches!(self, Purpose::Ticket | Purpose::Admission)
+    }
+
+    /// The name stored with a purchase's current link.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Purchase => "purchase",
+            Purpose::IssueGuide => "issue-guide",
+            Purpose::Ticket => "ticket",
+            Purpose::Admission => "admission",
+            Purpose::TicketCode => "ticket-code",
+        }
+    }
+
     /// Lifetime of a freshly minted token.
     pub fn ttl_secs(self) -> i64 {
         match self {
@@ -67,10 +88,20 @@ pub struct Claims {
     pub jti: String,
 }
 
+/// See [`Links::mint`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Minted {
+    pub url: String,
+    pub jti: String,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {
     #[error("this link has expired")]
     Expired,
+    /// A newer link of the same kind was issued for the purchase (a re-issue).
+    #[error("this link was replaced by a newer one")]
+    Replaced,
     #[error("this link is not valid")]
     Invalid,
     #[error("this link is for a different page")]
@@ -168,6 +199,17 @@ impl Links {
 
     /// Mint a token for `purpose`, valid from `now` for the purpose's lifetime.
     pub fn sign(&self, purpose: Purpose, sub: &PhoneNumber, pid: Option<&str>, now: i64) -> Result<String, LinkError> {
+        Ok(self.token(purpose, sub, pid, now)?.0)
+    }
+
+    /// A token and its id (`jti`).
+    fn token(
+        &self,
+        purpose: Purpose,
+        sub: &PhoneNumber,
+        pid: Option<&str>,
+        now: i64,
+    ) -> Result<(String, String), LinkError> {
         let claims = Claims {
             purpose,
             sub: sub.clone(),
@@ -190,12 +232,20 @@ impl Links {
         let signature = self.signing.sign(token.as_bytes());
         token.push('.');
         b64.encode_string(signature.to_bytes(), &mut token);
-        Ok(token)
+        Ok((token, claims.jti))
     }
 
     /// The absolute URL of the page for a freshly minted token.
     pub fn url(&self, purpose: Purpose, sub: &PhoneNumber, pid: Option<&str>, now: i64) -> Result<String, LinkError> {
-        Ok(format!("{}{}{}", self.public_url, purpose.path(), self.sign(purpose, sub, pid, now)?))
+        Ok(self.mint(purpose, sub, pid, now)?.url)
+    }
+
+    /// A freshly minted link: its URL and its token's id, to record as the
+    /// purchase's current link where re-issuing revokes the older ones
+    /// ([`Purpose::revocable`]).
+    pub fn mint(&self, purpose: Purpose, sub: &PhoneNumber, pid: Option<&str>, now: i64) -> Result<Minted, LinkError> {
+        let (token, jti) = self.token(purpose, sub, pid, now)?;
+        Ok(Minted { url: format!("{}{}{token}", self.public_url, purpose.path()), jti })
     }
 
     /// Check signature, key id, expiry (against `now`) and purpose.
@@ -255,6 +305,24 @@ mod tests {
         assert!(matches!(l.verify(&t, Purpose::Admission, 1001), Err(LinkError::WrongPurpose)));
         assert!(matches!(l.verify(&t, Purpose::Ticket, 1000 + Purpose::Ticket.ttl_secs()), Err(LinkError::Expired)));
         assert!(l.url(Purpose::Purchase, &phone(), None, 0).unwrap().starts_with("http://127.0.0.1:8080/p/ey"));
+    }
+
+    #[test]
+    fn a_minted_link_names_its_token_id_and_each_is_new() {
+        let l = links();
+        let a = l.mint(Purpose::Ticket, &phone(), Some("p1"), 1000).unwrap();
+        let b = l.mint(Purpose::Ticket, &phone(), Some("p1"), 1000).unwrap();
+        let token = a.url.strip_prefix("http://127.0.0.1:8080/t/").expect("a ticket page URL");
+        assert_eq!(l.verify(token, Purpose::Ticket, 1001).unwrap().jti, a.jti);
+        // Minted in the same second for the same purchase, they still differ: a re-issue
+        // can tell them apart.
+        assert_ne!(a.jti, b.jti);
+        let revocable: Vec<Purpose> =
+            [Purpose::Purchase, Purpose::IssueGuide, Purpose::Ticket, Purpose::Admission, Purpose::TicketCode]
+                .into_iter()
+                .filter(|p| p.revocable())
+                .collect();
+        assert_eq!(revocable, [Purpose::Ticket, Purpose::Admission]);
     }
 
     #[test]

@@ -278,8 +278,11 @@ async fn issue(
             continue;
         };
         any_new |= outcome == IssueOutcome::Issued;
+        // Issued again: the ticket link mailed before stops working.
+        let link = app.links.mint(Purpose::Ticket, &p.phone, Some(&p.id), at)?;
+        tx.set_link_head(&p.id, Purpose::Ticket.as_str(), &link.jti, at).await?;
         let ctx = json!({
-            "url": app.links.url(Purpose::Ticket, &p.phone, Some(&p.id), at)?,
+            "url": link.url,
             "event": MailEvent::from(&event),
             "seats": p.seats.join(", "),
             "usage_number": app.number_for(Action::Usage, Some(&event.id)),
@@ -332,8 +335,11 @@ async fn usage(
         match p.usage_call(window, at) {
             Ok((outcome, transitions)) => {
                 tx.save_purchase(&p, &transitions, actor, at).await?;
+                // Mailed again: the admission page mailed before stops working.
+                let link = app.links.mint(Purpose::Admission, &p.phone, Some(&p.id), at)?;
+                tx.set_link_head(&p.id, Purpose::Admission.as_str(), &link.jti, at).await?;
                 let ctx = json!({
-                    "url": app.links.url(Purpose::Admission, &p.phone, Some(&p.id), at)?,
+                    "url": link.url,
                     "event": MailEvent::from(&event),
                     "seats": p.seats.join(", "),
                     "phone": p.phone.as_str(),

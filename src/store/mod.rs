@@ -423,6 +423,16 @@ impl Store {
         Ok(out)
     }
 
+    /// The token id of the purchase's current link for `purpose`, if one was
+    /// recorded (see [`StoreTx::set_link_head`]).
+    pub async fn link_head(&self, purchase_id: &str, purpose: &str) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT jti FROM link_heads WHERE purchase_id = $1 AND purpose = $2")
+            .bind(purchase_id)
+            .bind(purpose)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
     pub async fn event(&self, id: &str) -> Result<Option<EventView>, StoreError> {
         let Some(r) = sqlx::query("SELECT * FROM events WHERE id = $1").bind(id).fetch_optional(&self.pool).await?
         else {

@@ -811,6 +811,29 @@ impl StoreTx {
         Ok(())
     }
 
+    /// Record `jti` as the purchase's current link for `purpose` (a re-issue:
+    /// older links of that purpose stop working; `purpose` as in
+    /// `links::Purpose::as_str`).
+    pub async fn set_link_head(
+        &mut self,
+        purchase_id: &str,
+        purpose: &str,
+        jti: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO link_heads (purchase_id, purpose, jti, issued_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (purchase_id, purpose) DO UPDATE SET jti = excluded.jti, issued_at = excluded.issued_at",
+        )
+        .bind(purchase_id)
+        .bind(purpose)
+        .bind(jti)
+        .bind(at)
+        .execute(self.conn().await?)
+        .await?;
+        Ok(())
+    }
+
     /// Write back a purchase changed by the domain, with its journal rows.
     /// Fails with [`StoreError::Conflict`] if another transaction changed it
     /// since it was loaded here (the caller retries from the start).

@@ -191,7 +191,7 @@ impl crate::store::IsConflict for WebError {
 impl WebError {
     fn status(&self) -> StatusCode {
         match self {
-            WebError::Link(LinkError::Expired) => StatusCode::GONE,
+            WebError::Link(LinkError::Expired | LinkError::Replaced) => StatusCode::GONE,
             WebError::Link(LinkError::Key(_)) => StatusCode::INTERNAL_SERVER_ERROR,
             WebError::Link(_) => StatusCode::FORBIDDEN,
             WebError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -206,6 +206,7 @@ impl WebError {
     fn hint(&self) -> &'static str {
         match self {
             WebError::Link(LinkError::Expired) => "Call the number again to get a fresh link.",
+            WebError::Link(LinkError::Replaced) => "A newer mail replaced this one: open the link in the latest mail.",
             WebError::Link(_) => "Open the link exactly as it arrived in your mail, or call again for a new one.",
             WebError::Unexpected(_) => "Please try again in a moment.",
             WebError::StaffOnly(_) => "Venue staff enter the event's staff PIN to admit.",

@@ -610,6 +610,14 @@ async fn purchase_of(web: &Web, claims: &Claims) -> Result<(Purchase, EventView)
     if p.phone != claims.sub {
         return Err(WebError::Link(crate::links::LinkError::Invalid));
     }
+    // Re-issue revokes older links: a ticket or admission link that is not the
+    // purchase's current one was replaced by a newer mail.
+    if claims.purpose.revocable() {
+        let head = web.app.store.link_head(&p.id, claims.purpose.as_str()).await?;
+        if head.is_some_and(|jti| jti != claims.jti) {
+            return Err(WebError::Link(crate::links::LinkError::Replaced));
+        }
+    }
     let e = web.app.store.event(&p.event_id).await?.ok_or_else(|| WebError::NotFound("no such event".into()))?;
     Ok((p, e))
 }

@@ -66,6 +66,18 @@ async fn the_whole_journey_over_sip_smtp_and_http() {
     let issued_rows =
         gw.app.store.journal_for(&purchase_id).await.unwrap().iter().filter(|j| j.action == "issued").count();
     assert_eq!(issued_rows, 1, "issued exactly once");
+    // The ticket mailed again replaces the first: its link works, the first one is gone
+    // (a forwarded or leaked mail stops working), for reading and for cancelling.
+    assert!(again.text.contains("no longer works"), "{}", again.text);
+    let new_ticket_link = gw.link(&again, "/t/");
+    assert_ne!(new_ticket_link, ticket_link);
+    assert_eq!(gw.get(&new_ticket_link).await.0, 200);
+    let (status, old) = gw.get(&ticket_link).await;
+    assert_eq!(status, 410, "{old}");
+    assert!(old["hint"].as_str().is_some_and(|h| h.contains("latest mail")), "{old}");
+    assert_eq!(gw.post(&format!("{ticket_link}/cancel"), &[]).await.0, 410);
+    let state = gw.app.store.purchase(&purchase_id).await.unwrap().unwrap().state();
+    assert_eq!(state, dialticket::domain::PurchaseState::Issued, "the old link cancelled nothing");
 
     // 6. Usage-confirmation call at the venue: the admission page arrives.
     let report = gw.call(phone, USAGE).await;
@@ -77,6 +89,17 @@ async fn the_whole_journey_over_sip_smtp_and_http() {
     assert_eq!(page["state"], "valid", "{page}");
     assert_eq!(page["admission"], "permit-issued");
 
+    // Calling the usage number again mails the admission page again; the first link
+    // is refused (410), for viewing and for admitting, and the new one is valid.
+    let report = gw.call(phone, USAGE).await;
+    assert_eq!(report.final_status, 200);
+    let resent = gw.mail(phone, "Admission page again").await;
+    let first_admission_link = admission_link;
+    let admission_link = gw.link(&resent, "/a/");
+    assert_ne!(admission_link, first_admission_link);
+    assert_eq!(gw.get(&first_admission_link).await.0, 410);
+    assert_eq!(gw.get(&admission_link).await.1["state"], "valid");
+
     // 7. Staff admit (POST) with the event's staff PIN; the page then shows the live state.
     let pin = gw.app.links.staff_pin("open-rehearsal");
     let (status, page) = gw.post(&format!("{admission_link}/admit"), &[("staff_pin", pin.as_str())]).await;
@@ -85,8 +108,9 @@ async fn the_whole_journey_over_sip_smtp_and_http() {
     let (_, page) = gw.get(&admission_link).await;
     assert_eq!(page["state"], "admitted");
     assert!(page["admitted_at"].as_i64().is_some());
-    // A second admit is refused.
+    // A second admit is refused, and the replaced link admits nothing.
     assert_eq!(gw.post(&format!("{admission_link}/admit"), &[("staff_pin", pin.as_str())]).await.0, 409);
+    assert_eq!(gw.post(&format!("{first_admission_link}/admit"), &[("staff_pin", pin.as_str())]).await.0, 410);
 
     // 8. Every transition is in the journal, in order.
     let actions: Vec<String> =
