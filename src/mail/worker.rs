@@ -92,11 +92,20 @@ pub fn backoff(attempts: i64) -> i64 {
 impl MailWorker {
     pub async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         loop {
+            if *shutdown.borrow() {
+                return;
+            }
             if self.delivery.is_local() {
                 self.keep_locally().await;
             } else {
                 match self.store.due_mail(now(), SMTP_BATCH).await {
-                    Ok(batch) => self.deliver_batch(batch).await,
+                    // A recipient's next mail is due once this one has left (one at a
+                    // time, in order): look again at once rather than after the pause.
+                    Ok(batch) => {
+                        if self.deliver_batch(batch).await > 0 {
+                            continue;
+                        }
+                    }
                     Err(e) => tracing::warn!(error = %e, "outbox: cannot read due mail"),
                 }
             }
@@ -131,15 +140,21 @@ impl MailWorker {
 
     /// Claim the due mails in one statement (another worker — another gateway on
     /// the same database — may have some) and send what we got, a few at a time
-    /// (one SMTP exchange is mostly waiting: ~40 ms on loopback).
-    async fn deliver_batch(&self, batch: Vec<OutboxMail>) {
+    /// (one SMTP exchange is mostly waiting: ~40 ms on loopback). The batch holds at
+    /// most one mail per recipient ([`Store::due_mail`]), so sending them at once
+    /// never reorders one recipient's mails. Returns how many were ours to send.
+    async fn deliver_batch(&self, batch: Vec<OutboxMail>) -> usize {
         let ids: Vec<i64> = batch.iter().map(|m| m.id).collect();
         let claimed = match self.store.claim_mails(&ids, now(), now() + SEND_LEASE_SECS).await {
             Ok(c) => c,
-            Err(e) => return tracing::warn!(error = %e, "outbox: cannot claim due mail"),
+            Err(e) => {
+                tracing::warn!(error = %e, "outbox: cannot claim due mail");
+                return 0;
+            }
         };
         let mine = batch.into_iter().filter(|m| claimed.contains(&m.id));
         futures::stream::iter(mine).for_each_concurrent(SMTP_CONCURRENCY, |mail| self.deliver(mail)).await;
+        claimed.len()
     }
 
     #[tracing::instrument(skip_all, fields(mail_id = mail.id, to = %mail.to_addr, template = %mail.template))]

@@ -522,8 +522,14 @@ impl Store {
     /// Mails due for (re)sending: pending ones whose time has come, and ones a
     /// worker claimed but never finished (its lease ran out: it crashed or hung).
     pub async fn due_mail(&self, at: Timestamp, limit: i64) -> Result<Vec<OutboxMail>, StoreError> {
+        // Only each recipient's oldest undelivered mail: a recipient's mails leave one
+        // at a time, in the order they were enqueued, even when one of them waits for a
+        // retry. (A ticket mailed again revokes the earlier link: arriving after the
+        // new one, the earlier mail would look like the latest.)
         let rows = sqlx::query(
-            "SELECT * FROM mail_outbox WHERE state IN ('pending', 'sending') AND next_attempt_at <= $1
+            "SELECT * FROM mail_outbox m WHERE state IN ('pending', 'sending') AND next_attempt_at <= $1
+               AND NOT EXISTS (SELECT 1 FROM mail_outbox o WHERE o.to_addr = m.to_addr AND o.id < m.id
+                                 AND o.state IN ('pending', 'sending'))
              ORDER BY next_attempt_at, id LIMIT $2",
         )
         .bind(at)

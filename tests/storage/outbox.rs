@@ -1,0 +1,47 @@
+//! The durable outbox: which mails the SMTP worker may send now.
+
+use dialticket::store::{now, Store};
+
+use crate::backends::store_with;
+use crate::on_every_backend;
+
+async fn enqueue(store: &Store, to: &str, subject: &str) -> i64 {
+    let mut tx = store.begin().await.unwrap();
+    let id = tx.enqueue_mail(to, "t", subject, "x", "", now()).await.unwrap();
+    tx.commit().await.unwrap();
+    id
+}
+
+async fn due(store: &Store) -> Vec<String> {
+    store.due_mail(now(), 50).await.unwrap().into_iter().map(|m| m.subject).collect()
+}
+
+/// One recipient's mails leave one at a time, in the order they were enqueued,
+/// also when the first has to wait for a retry; other recipients are not held up.
+async fn a_recipients_mails_leave_in_order(backend: &str) {
+    let Some((store, _db)) = store_with(backend, "").await else { return };
+    let a1 = enqueue(&store, "a@example.org", "a1").await;
+    let a2 = enqueue(&store, "a@example.org", "a2").await;
+    let b1 = enqueue(&store, "b@example.org", "b1").await;
+    assert_eq!(due(&store).await, ["a1", "b1"], "{backend}: only each recipient's oldest");
+
+    // a1 fails for now (retry in a minute): a2 still waits behind it; b1 is sent.
+    store.mail_failed(a1, "451 try later", now() + 60, false).await.unwrap();
+    assert_eq!(due(&store).await, ["b1"], "{backend}");
+    store.mail_delivered(b1, "sent", now()).await.unwrap();
+    assert!(due(&store).await.is_empty(), "{backend}: a2 must not overtake a1");
+
+    // Its retry time come, a1 goes first; once it has left, a2.
+    store.mail_failed(a1, "451 try later", now(), false).await.unwrap();
+    assert_eq!(due(&store).await, ["a1"], "{backend}");
+    store.mail_delivered(a1, "sent", now()).await.unwrap();
+    assert_eq!(due(&store).await, ["a2"], "{backend}");
+
+    // A mail given up on (permanent failure) holds nothing up.
+    let a3 = enqueue(&store, "a@example.org", "a3").await;
+    store.mail_failed(a2, "550 no such user", now(), true).await.unwrap();
+    assert_eq!(due(&store).await, ["a3"], "{backend}");
+    assert!(a3 > a2);
+}
+
+on_every_backend!(a_recipients_mails_leave_in_order);
