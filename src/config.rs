@@ -15,6 +15,7 @@
 //! | `signing_key` | `DIALTICKET_SIGNING_KEY` | `var/signing-key.pem` (generated if absent) |
 //! | `carrier_mail_template` | `DIALTICKET_CARRIER_MAIL_TEMPLATE` | `{e164}@sms.example.net` |
 //! | `rtp_ip` | `DIALTICKET_RTP_IP` | the IP of `sip_listen` |
+//! | `rtp_ports` | `DIALTICKET_RTP_PORTS` | unset: any free port; `FIRST-LAST` (e.g. `10000-20000`): even ports in that range, for firewalls and port mappings |
 //! | `payment_secret` | `DIALTICKET_PAYMENT_SECRET` | derived from the signing key: HMAC key of payment callbacks |
 //! | `admin_token` | `DIALTICKET_ADMIN_TOKEN` | unset: the admin API (`/admin/…`) is off |
 //! | `fee_per_ticket` | `DIALTICKET_FEE_PER_TICKET` | `100` (minor units billed to organizers per ticket) |
@@ -44,6 +45,8 @@ pub struct Config {
     /// Mail address for callers without a registered one: `{e164}` → `+8190…`, `{digits}` → `8190…`.
     pub carrier_mail_template: String,
     pub rtp_ip: Option<IpAddr>,
+    /// UDP ports for calls' RTP; `None` = any free port.
+    pub rtp_ports: Option<PortRange>,
     /// HMAC key payment providers sign callbacks with; `None` = derived from the signing key.
     pub payment_secret: Option<String>,
     /// Bearer token for the admin API; `None` turns the API off.
@@ -58,6 +61,38 @@ pub struct Config {
     pub purchase_links_per_hour: u32,
     /// How long a flooding source address or caller number stays blocked, in seconds.
     pub flood_block_time: u64,
+}
+
+/// A range of UDP ports, `first` to `last` inclusive (`rtp_ports`). RTP takes the
+/// even ones (RFC 3550 §11), so the range must hold at least one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortRange {
+    pub first: u16,
+    pub last: u16,
+}
+
+impl PortRange {
+    /// The even ports of the range, lowest first.
+    pub fn even_ports(self) -> impl Iterator<Item = u16> {
+        (self.first..=self.last).filter(|p| p % 2 == 0)
+    }
+}
+
+impl std::str::FromStr for PortRange {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (first, last) = s.split_once('-').ok_or("expected FIRST-LAST, e.g. 10000-20000")?;
+        let port = |p: &str| p.trim().parse::<u16>().ok().filter(|p| *p > 0).ok_or(format!("'{p}' is not a port"));
+        let range = PortRange { first: port(first)?, last: port(last)? };
+        if range.first > range.last {
+            return Err("the first port is above the last".into());
+        }
+        if range.even_ports().next().is_none() {
+            return Err("the range holds no even port (RTP takes even ports)".into());
+        }
+        Ok(range)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +118,7 @@ struct FileConfig {
     signing_key: Option<PathBuf>,
     carrier_mail_template: Option<String>,
     rtp_ip: Option<String>,
+    rtp_ports: Option<String>,
     payment_secret: Option<String>,
     admin_token: Option<String>,
     fee_per_ticket: Option<i64>,
@@ -107,6 +143,7 @@ impl Default for Config {
             signing_key: "var/signing-key.pem".into(),
             carrier_mail_template: "{e164}@sms.example.net".into(),
             rtp_ip: None,
+            rtp_ports: None,
             payment_secret: None,
             admin_token: None,
             fee_per_ticket: 100,
@@ -183,6 +220,13 @@ impl Config {
                 key: "rtp_ip".into(),
                 value: v.clone(),
                 message: e.to_string(),
+            })?);
+        }
+        if let Some(v) = pick("rtp_ports", fc.rtp_ports) {
+            c.rtp_ports = Some(v.parse().map_err(|message| ConfigError::Value {
+                key: "rtp_ports".into(),
+                value: v.clone(),
+                message,
             })?);
         }
         c.payment_secret = pick("payment_secret", fc.payment_secret);
@@ -268,5 +312,26 @@ mod tests {
             .unwrap_err();
         assert!(e.to_string().starts_with("sip_listen: 'nowhere'"), "{e}");
         assert!(toml::from_str::<FileConfig>("sip_lisen = \"x\"").is_err());
+    }
+
+    #[test]
+    fn rtp_ports_are_a_range_with_an_even_port() {
+        let fc: FileConfig = toml::from_str("rtp_ports = \"10000-10009\"").unwrap();
+        let c = Config::from_parts(fc, |_| None).unwrap();
+        let range = c.rtp_ports.expect("a range");
+        assert_eq!(range, PortRange { first: 10000, last: 10009 });
+        assert_eq!(range.even_ports().collect::<Vec<_>>(), [10000, 10002, 10004, 10006, 10008]);
+        assert_eq!(Config::from_parts(FileConfig::default(), |_| None).unwrap().rtp_ports, None);
+        for (bad, why) in [
+            ("20000-10000", "above the last"),
+            ("10001-10001", "no even port"),
+            ("10000", "FIRST-LAST"),
+            ("0-10", "not a port"),
+            ("10000-70000", "not a port"),
+        ] {
+            let e = Config::from_parts(FileConfig::default(), |k| (k == "DIALTICKET_RTP_PORTS").then(|| bad.into()))
+                .unwrap_err();
+            assert!(e.to_string().starts_with(&format!("rtp_ports: '{bad}'")) && e.to_string().contains(why), "{e}");
+        }
     }
 }

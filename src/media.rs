@@ -18,6 +18,8 @@ use std::time::Duration;
 
 use tokio::net::UdpSocket;
 
+use crate::config::PortRange;
+
 /// G.711 sample rate; also the RTP clock rate of PCMU/PCMA (RFC 3551 §4.5.14).
 pub const SAMPLE_RATE: u32 = 8000;
 /// Samples per RTP packet: 20 ms, the RFC 3551 default packetization.
@@ -1076,6 +1078,23 @@ impl<'s> RtpStream<'s> {
     }
 }
 
+/// Bind a call's RTP socket on `ip`: any free port, or with `ports` an even one of
+/// that range (RFC 3550 §11), trying them from a random one on so that calls spread
+/// over the range. A full range is `AddrInUse` (the call gets 503).
+pub async fn bind_rtp(ip: IpAddr, ports: Option<PortRange>) -> io::Result<UdpSocket> {
+    let Some(range) = ports else { return UdpSocket::bind((ip, 0)).await };
+    let even: Vec<u16> = range.even_ports().collect();
+    let start = rand::random_range(0..even.len().max(1));
+    for port in even.iter().cycle().skip(start).take(even.len()) {
+        match UdpSocket::bind((ip, *port)).await {
+            Ok(socket) => return Ok(socket),
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::new(io::ErrorKind::AddrInUse, format!("no free RTP port in {}-{}", range.first, range.last)))
+}
+
 /// Wait up to `timeout` for the first RTP packet on `socket` and return its source.
 /// Used when no SDP told us where the caller listens.
 pub async fn wait_for_rtp(socket: &UdpSocket, timeout: Duration) -> Option<SocketAddr> {
@@ -1114,6 +1133,41 @@ pub async fn play(socket: &UdpSocket, dest: SocketAddr, prompt: &Prompt, codec: 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Two even ports free right now, `p` and `p + 2`, as the range `p-1`–`p+3`.
+    async fn free_even_pair(ip: IpAddr) -> PortRange {
+        loop {
+            let probe = UdpSocket::bind((ip, 0)).await.unwrap();
+            let p = probe.local_addr().unwrap().port() & !1;
+            drop(probe);
+            if !(1026..65530).contains(&p) {
+                continue;
+            }
+            let a = UdpSocket::bind((ip, p)).await;
+            let b = UdpSocket::bind((ip, p + 2)).await;
+            if a.is_ok() && b.is_ok() {
+                return PortRange { first: p - 1, last: p + 3 };
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn rtp_sockets_take_the_ranges_even_ports_until_it_is_full() {
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        let range = free_even_pair(ip).await;
+        let a = bind_rtp(ip, Some(range)).await.unwrap();
+        let b = bind_rtp(ip, Some(range)).await.unwrap();
+        let mut ports = [a.local_addr().unwrap().port(), b.local_addr().unwrap().port()];
+        ports.sort();
+        assert_eq!(ports, [range.first + 1, range.first + 3], "the two even ports of {range:?}");
+        let full = bind_rtp(ip, Some(range)).await.unwrap_err();
+        assert_eq!(full.kind(), io::ErrorKind::AddrInUse, "{full}");
+        let freed = a.local_addr().unwrap().port();
+        drop(a);
+        assert_eq!(bind_rtp(ip, Some(range)).await.unwrap().local_addr().unwrap().port(), freed);
+        // Without a range, any port.
+        assert_ne!(bind_rtp(ip, None).await.unwrap().local_addr().unwrap().port(), 0);
+    }
 
     #[test]
     fn g711_round_trips() {

@@ -133,6 +133,7 @@ impl Gateway {
             None => TrustStore::default(),
         };
         let mut sip_config = SipConfig::new(dialplan, Arc::new(prompts), rtp_ip);
+        sip_config.rtp_ports = config.rtp_ports;
         sip_config.stir = StirSettings { trust: Arc::new(trust), max_age: config.stir_max_age };
         sip_config.flood = flood;
         let worker = MailWorker { store, delivery, from, wake: mail_wake };

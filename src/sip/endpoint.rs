@@ -54,6 +54,8 @@ pub struct SipConfig {
     /// Bind RTP sockets here (port 0) and advertise it in SDP. Also used as our
     /// host in Via/Contact when the SIP socket is bound to an unspecified address.
     pub rtp_ip: IpAddr,
+    /// Ports for RTP sockets (`rtp_ports`); `None` = any free port.
+    pub rtp_ports: Option<crate::config::PortRange>,
     /// Sent as `Server` in responses and `User-Agent` in requests.
     pub user_agent: String,
     /// RFC 3261 T1/T2/T4 (defaults 500 ms / 4 s / 5 s).
@@ -79,6 +81,7 @@ impl SipConfig {
             dialplan,
             prompts,
             rtp_ip,
+            rtp_ports: None,
             user_agent: format!("dialticket/{}", env!("CARGO_PKG_VERSION")),
             timers: Timers::default(),
             shutdown_grace: Duration::from_secs(10),
@@ -759,13 +762,20 @@ impl Endpoint {
         }
     }
 
-    /// Bind the call's RTP socket; on failure the INVITE is answered 500 here.
+    /// Bind the call's RTP socket; on failure the INVITE is answered here: 503 when
+    /// every port of `rtp_ports` is taken (try again shortly), else 500.
     async fn bind_rtp(&self, stx: &ServerTxHandle) -> Option<(UdpSocket, SocketAddr)> {
-        let rtp = match UdpSocket::bind((self.config.rtp_ip, 0)).await {
+        let rtp = match media::bind_rtp(self.config.rtp_ip, self.config.rtp_ports).await {
             Ok(s) => s,
             Err(e) => {
                 tracing::error!(error = %e, rtp_ip = %self.config.rtp_ip, "cannot bind an RTP socket");
-                self.reply(stx, 500, "");
+                if e.kind() == std::io::ErrorKind::AddrInUse {
+                    let mut resp = self.response(stx, 503, "No RTP Port Free");
+                    resp.headers.push("Retry-After", "5");
+                    self.send(stx, resp);
+                } else {
+                    self.reply(stx, 500, "");
+                }
                 return None;
             }
         };

@@ -14,5 +14,6 @@ mod helpers;
 mod idempotency;
 mod identity;
 mod journey;
+mod media;
 mod payments;
 mod sipp;

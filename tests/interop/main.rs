@@ -642,4 +642,16 @@ fn the_compose_deployment_configuration_is_valid() {
     let plan = dialticket::dialplan::Dialplan::load_dir(&plans).expect("the compose dialplans load");
     let edge = plan.trunk_for("172.28.0.5".parse().unwrap()).expect("Kamailio is a trunk");
     assert!(edge.trust_pai);
+
+    // The gateways' settings there parse as the gateway would read them.
+    let compose = std::fs::read_to_string(repo("compose.yaml")).unwrap();
+    let rtp_ports: Vec<&str> = compose
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("DIALTICKET_RTP_PORTS:"))
+        .map(|v| v.trim().trim_matches('"'))
+        .collect();
+    assert_eq!(rtp_ports.len(), 2, "one RTP port range per gateway");
+    for v in rtp_ports {
+        v.parse::<dialticket::config::PortRange>().unwrap_or_else(|e| panic!("DIALTICKET_RTP_PORTS {v}: {e}"));
+    }
 }
