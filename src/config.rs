@@ -19,7 +19,7 @@
 //! | `payment_secret` | `DIALTICKET_PAYMENT_SECRET` | derived from the signing key: HMAC key of payment callbacks |
 //! | `admin_token` | `DIALTICKET_ADMIN_TOKEN` | unset: the admin API (`/admin/…`) is off |
 //! | `fee_per_ticket` | `DIALTICKET_FEE_PER_TICKET` | `100` (minor units billed to organizers per ticket) |
-//! | `stir_trust_dir` | `DIALTICKET_STIR_TRUST_DIR` | unset: no STIR/SHAKEN certificate is trusted (`anchors/*.pem`, `certs.toml`, `certs/`) |
+//! | `stir_trust_dir` | `DIALTICKET_STIR_TRUST_DIR` | unset: no STIR/SHAKEN certificate is trusted (`anchors/*.pem`, `certs.toml`, `certs/`; reloaded on change and SIGHUP) |
 //! | `stir_max_age` | `DIALTICKET_STIR_MAX_AGE` | `60` (seconds a PASSporT's `iat` may be off) |
 //! | `purchase_links_per_hour` | `DIALTICKET_PURCHASE_LINKS_PER_HOUR` | `10` (purchase-link mails per caller number per hour) |
 //! | `flood_block_time` | `DIALTICKET_FLOOD_BLOCK_TIME` | `30` (seconds a flooding source or caller stays blocked) |

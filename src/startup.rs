@@ -21,7 +21,7 @@ use crate::config::Config;
 use crate::dialplan::reload::{self, Reloader};
 use crate::dialplan::{self, DialplanErrors, Known};
 use crate::flood::{Allowlist, FloodConfig, Limiter};
-use crate::identity::stir::TrustStore;
+use crate::identity::stir::{LiveTrust, TrustStore};
 use crate::identity::StirSettings;
 use crate::links::{LinkError, Links};
 use crate::mail::worker::{Delivery, MailWorker};
@@ -134,7 +134,8 @@ impl Gateway {
         };
         let mut sip_config = SipConfig::new(dialplan, Arc::new(prompts), rtp_ip);
         sip_config.rtp_ports = config.rtp_ports;
-        sip_config.stir = StirSettings { trust: Arc::new(trust), max_age: config.stir_max_age };
+        let trust = Arc::new(LiveTrust::new(config.stir_trust_dir.clone(), trust));
+        sip_config.stir = StirSettings { trust, max_age: config.stir_max_age };
         sip_config.flood = flood;
         let worker = MailWorker { store, delivery, from, wake: mail_wake };
         Ok(Gateway { udp, tcp, http, sip_addr, http_addr, app, sip_config, worker, reloader })
@@ -165,6 +166,7 @@ impl Gateway {
         let worker = tokio::spawn(self.worker.run(stop_rx.clone()));
         let reloader = tokio::spawn(self.reloader.run(stop_rx.clone()));
         let expiry = tokio::spawn(crate::settlement::run_expiry(self.app.clone(), stop_rx.clone()));
+        let trust = tokio::spawn(self.sip_config.stir.trust.clone().run(stop_rx.clone()));
         let mut http_stop = stop_rx.clone();
         let http = axum::serve(self.http, crate::web::router(self.app.clone())).with_graceful_shutdown(async move {
             let _ = http_stop.wait_for(|s| *s).await;
@@ -183,6 +185,7 @@ impl Gateway {
         let _ = worker.await;
         let _ = reloader.await;
         let _ = expiry.await;
+        let _ = trust.await;
         Ok(())
     }
 }

@@ -203,7 +203,13 @@ impl Reloader {
     pub async fn run(mut self, mut stop: watch::Receiver<bool>) {
         let (wake_tx, mut wake) = mpsc::channel::<()>(1);
         // Kept alive for as long as we run: dropping the watcher stops the events.
-        let _watcher = watch_dir(&self.path, wake_tx);
+        let dir = if self.path.is_dir() {
+            self.path.clone()
+        } else {
+            self.path.parent().unwrap_or(Path::new(".")).to_path_buf()
+        };
+        let toml = |p: &Path| p.extension().is_some_and(|x| x == "toml");
+        let _watcher = watch_files(&dir, RecursiveMode::NonRecursive, toml, wake_tx, "the dialplan");
         let mut hangup = self.hangup.take();
         // A change between the start-up load and the watch starting would be missed.
         if read_sources(&self.path).ok().as_ref() != Some(&*lock(&self.live)) {
@@ -225,12 +231,12 @@ impl Reloader {
 
 /// Until `stop` turns true (or its sender is gone). The borrow `wait_for` returns is
 /// dropped here, so it is never held across an await of the caller.
-async fn stopped(stop: &mut watch::Receiver<bool>) {
+pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
 }
 
 /// Wait until no file event has arrived for [`QUIET`] (at most [`MAX_DELAY`]).
-async fn settle(wake: &mut mpsc::Receiver<()>) {
+pub(crate) async fn settle(wake: &mut mpsc::Receiver<()>) {
     let give_up = tokio::time::Instant::now() + MAX_DELAY;
     while tokio::time::Instant::now() < give_up {
         match tokio::time::timeout(QUIET, wake.recv()).await {
@@ -240,43 +246,49 @@ async fn settle(wake: &mut mpsc::Receiver<()>) {
     }
 }
 
-/// Watch the directory holding the dialplan for changes to `*.toml` files.
-fn watch_dir(path: &Path, wake: mpsc::Sender<()>) -> Option<RecommendedWatcher> {
-    let dir = if path.is_dir() { path.to_path_buf() } else { path.parent().unwrap_or(Path::new(".")).to_path_buf() };
+/// Watch `dir` for changes to the files `wanted` picks, waking `wake` (a full
+/// channel means a wake-up is already pending: nothing is lost). `what` names
+/// the watched thing in the log. `None` (logged) if the watch cannot start.
+pub(crate) fn watch_files(
+    dir: &Path,
+    mode: RecursiveMode,
+    wanted: impl Fn(&Path) -> bool + Send + 'static,
+    wake: mpsc::Sender<()>,
+    what: &str,
+) -> Option<RecommendedWatcher> {
     let handler = move |event: notify::Result<notify::Event>| {
         let Ok(event) = event else { return };
         // Our own reads show up as access events; reacting to them would loop.
         if matches!(event.kind, EventKind::Access(_)) {
             return;
         }
-        if event.paths.is_empty() || event.paths.iter().any(|p| p.extension().is_some_and(|x| x == "toml")) {
-            // A full channel means a wake-up is already pending: nothing is lost.
+        if event.paths.is_empty() || event.paths.iter().any(|p| wanted(p)) {
             let _ = wake.try_send(());
         }
     };
     let watcher = notify::recommended_watcher(handler).and_then(|mut w| {
-        w.watch(&dir, RecursiveMode::NonRecursive)?;
+        w.watch(dir, mode)?;
         Ok(w)
     });
     match watcher {
         Ok(w) => {
-            tracing::info!(dir = %dir.display(), "watching the dialplan for changes (SIGHUP also reloads)");
+            tracing::info!(dir = %dir.display(), "watching {what} for changes (SIGHUP also reloads)");
             Some(w)
         }
         Err(e) => {
-            tracing::warn!(dir = %dir.display(), error = %e, "cannot watch the dialplan; reload it with SIGHUP");
+            tracing::warn!(dir = %dir.display(), error = %e, "cannot watch {what}; reload it with SIGHUP");
             None
         }
     }
 }
 
 #[cfg(unix)]
-type Hangup = Option<tokio::signal::unix::Signal>;
+pub(crate) type Hangup = Option<tokio::signal::unix::Signal>;
 #[cfg(not(unix))]
-type Hangup = Option<()>;
+pub(crate) type Hangup = Option<()>;
 
 #[cfg(unix)]
-fn hangup_signal() -> Hangup {
+pub(crate) fn hangup_signal() -> Hangup {
     use tokio::signal::unix::{signal, SignalKind};
     match signal(SignalKind::hangup()) {
         Ok(s) => Some(s),
@@ -288,13 +300,13 @@ fn hangup_signal() -> Hangup {
 }
 
 #[cfg(not(unix))]
-fn hangup_signal() -> Hangup {
+pub(crate) fn hangup_signal() -> Hangup {
     None
 }
 
 /// The next SIGHUP; never, if there is no signal to listen to.
 #[cfg(unix)]
-async fn next_hangup(hangup: &mut Hangup) -> Option<()> {
+pub(crate) async fn next_hangup(hangup: &mut Hangup) -> Option<()> {
     match hangup {
         Some(s) => s.recv().await,
         None => std::future::pending().await,
@@ -302,7 +314,7 @@ async fn next_hangup(hangup: &mut Hangup) -> Option<()> {
 }
 
 #[cfg(not(unix))]
-async fn next_hangup(_: &mut Hangup) -> Option<()> {
+pub(crate) async fn next_hangup(_: &mut Hangup) -> Option<()> {
     std::future::pending().await
 }
 

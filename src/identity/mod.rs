@@ -197,7 +197,7 @@ fn to_identity(
 #[derive(Debug, Clone)]
 pub struct StirSettings {
     /// Trust anchors and the local certificate cache (empty: nothing verifies).
-    pub trust: std::sync::Arc<stir::TrustStore>,
+    pub trust: std::sync::Arc<stir::LiveTrust>,
     /// How old (or how far in the future) a PASSporT's `iat` may be, in seconds (RFC 8224 §6.2.1).
     pub max_age: i64,
 }
@@ -236,7 +236,7 @@ pub fn attest(
     let mut last = stir::StirError::Missing;
     for value in values("Identity") {
         let verified = stir::parse_identity_header(value).and_then(|h| {
-            stir::verify(&h, &caller.number, dialed, now, settings.max_age, &settings.trust).map(|v| (h, v))
+            stir::verify(&h, &caller.number, dialed, now, settings.max_age, &settings.trust.current()).map(|v| (h, v))
         });
         match verified {
             Ok((header, v)) => {

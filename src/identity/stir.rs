@@ -12,13 +12,15 @@
 //! old `iat`.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use p256::ecdsa::signature::Verifier;
 use serde::Deserialize;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
+use crate::dialplan::reload::{hangup_signal, next_hangup, settle, stopped, watch_files};
 use crate::phone::PhoneNumber;
 
 /// SHAKEN attestation levels (RFC 8588 §4).
@@ -73,6 +75,65 @@ pub struct TrustStore {
     anchors: Vec<Vec<u8>>,
     /// x5u URL → certificate DER.
     certs: HashMap<String, Vec<u8>>,
+}
+
+/// The trust store in use. It is read again, whole, when a file under its
+/// directory changes or on SIGHUP ([`LiveTrust::run`]): a new anchor or cached
+/// certificate takes effect without a restart. A directory that fails to load
+/// leaves the store before it in use.
+#[derive(Debug, Default)]
+pub struct LiveTrust {
+    dir: Option<PathBuf>,
+    current: RwLock<Arc<TrustStore>>,
+}
+
+impl LiveTrust {
+    /// `store` as loaded from `dir` (`None`: nothing to reload, nothing trusted).
+    pub fn new(dir: Option<PathBuf>, store: TrustStore) -> LiveTrust {
+        LiveTrust { dir, current: RwLock::new(Arc::new(store)) }
+    }
+
+    pub fn current(&self) -> Arc<TrustStore> {
+        self.current.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Read the directory again; on failure the current store stays.
+    pub fn reload(&self, trigger: &str) -> Result<(), String> {
+        let Some(dir) = &self.dir else { return Ok(()) };
+        match TrustStore::load(dir) {
+            Ok(store) => {
+                let (anchors, certs) = (store.anchors.len(), store.certs.len());
+                *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(store);
+                tracing::info!(trigger, anchors, certs, dir = %dir.display(), "STIR/SHAKEN trust store reloaded");
+                Ok(())
+            }
+            Err(error) => {
+                tracing::warn!(trigger, %error, "STIR/SHAKEN trust store not reloaded; the one before stays in use");
+                Err(error)
+            }
+        }
+    }
+
+    /// Reload on changes under the directory and on SIGHUP, until `stop` turns true.
+    pub async fn run(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let Some(dir) = self.dir.clone() else { return };
+        let (wake_tx, mut wake) = tokio::sync::mpsc::channel::<()>(1);
+        let mode = notify::RecursiveMode::Recursive;
+        // Kept alive for as long as we run: dropping the watcher stops the events.
+        let _watcher = watch_files(&dir, mode, |_| true, wake_tx, "the STIR/SHAKEN trust store");
+        let mut hangup = hangup_signal();
+        loop {
+            let trigger = tokio::select! {
+                () = stopped(&mut stop) => return,
+                Some(()) = wake.recv() => {
+                    settle(&mut wake).await;
+                    "file change"
+                }
+                Some(()) = next_hangup(&mut hangup) => "SIGHUP",
+            };
+            let _ = self.reload(trigger);
+        }
+    }
 }
 
 impl TrustStore {

@@ -252,3 +252,38 @@ async fn purchase_links_are_capped_per_number_and_hour() {
     assert_eq!(journal.iter().filter(|j| j.action == "purchase-link-capped").count(), 2);
     gw.stop().await;
 }
+
+/// The trust store is read again when a file in it changes: an operator adding a
+/// CA's anchor makes that CA's PASSporTs verify without a restart, and a broken
+/// file is refused with the store before it staying in use.
+#[tokio::test]
+async fn a_new_trust_anchor_takes_effect_without_a_restart() {
+    let (gw, dir) = gateway().await;
+    let (good, rogue) = (key(dir.path(), "good"), key(dir.path(), "rogue"));
+    let caller = "+819011110009";
+    let by = |key: &[u8], x5u: &str| Passport::new(caller, VERIFIED_A, "A").sign(key, x5u).expect("signs");
+    let report = call(&gw, caller, VERIFIED_A, Some(by(&rogue, ROGUE_X5U))).await;
+    assert_eq!(refused(&report), (437, "Unsupported Credential"), "{report:?}");
+
+    // A broken certificate index: not taken; the good CA still verifies.
+    let trust = dir.path().join("stir");
+    let index = std::fs::read_to_string(trust.join("certs.toml")).expect("certs.toml");
+    std::fs::write(trust.join("certs.toml"), "this is [not toml").expect("write");
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    let report = call(&gw, caller, VERIFIED_A, Some(by(&good, X5U))).await;
+    assert_eq!(report.final_status, 200, "the store before stayed in use: {report:?}");
+
+    // The index mended and the rogue CA added as an anchor: its PASSporT now verifies.
+    std::fs::write(trust.join("certs.toml"), index).expect("write");
+    std::fs::copy(dir.path().join("rogue-ca.pem"), trust.join("anchors/rogue.pem")).expect("anchor");
+    let mut report = call(&gw, caller, VERIFIED_A, Some(by(&rogue, ROGUE_X5U))).await;
+    for _ in 0..20 {
+        if report.final_status == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        report = call(&gw, caller, VERIFIED_A, Some(by(&rogue, ROGUE_X5U))).await;
+    }
+    assert_eq!((report.final_status, report.answered), (200, true), "{report:?}");
+    gw.stop().await;
+}
