@@ -19,6 +19,8 @@ command -v kamailio >/dev/null 2>&1 || need+=(kamailio)
 # Kamailio signing STIR/SHAKEN Identity headers (tests/interop): the secsipid module.
 compgen -G "/usr/lib/*/kamailio/modules/secsipid.so" >/dev/null || need+=(kamailio-secsipid-modules)
 command -v pg_virtualenv >/dev/null 2>&1 && [ -d /usr/lib/postgresql ] || need+=(postgresql postgresql-common)
+# Mail as receivers check it (tests/e2e/mail.rs): DKIM verified by dkimpy.
+/usr/bin/python3 -c 'import dkim' >/dev/null 2>&1 || need+=(python3-dkim)
 # A real browser for the pages (tests/e2e/browser.rs): headless Chromium driven over WebDriver.
 command -v chromedriver >/dev/null 2>&1 && command -v chromium >/dev/null 2>&1 || need+=(chromium chromium-driver)
 if [ ${#need[@]} -gt 0 ]; then

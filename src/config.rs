@@ -9,6 +9,8 @@
 //! | `database_url` | `DIALTICKET_DATABASE_URL` | `sqlite://var/dialticket.db` |
 //! | `smtp_url` | `DIALTICKET_SMTP_URL` | unset: mail goes to the local outbox page `/outbox` |
 //! | `mail_from` | `DIALTICKET_MAIL_FROM` | `dialticket <tickets@dialticket.example>` |
+//! | `dkim_key` | `DIALTICKET_DKIM_KEY` | unset: mail goes out unsigned; a PEM private key (RSA or Ed25519) to DKIM-sign SMTP mail as `mail_from`'s domain |
+//! | `dkim_selector` | `DIALTICKET_DKIM_SELECTOR` | `dialticket` (the key is published at `<selector>._domainkey.<domain>`) |
 //! | `dialplans` | `DIALTICKET_DIALPLANS` | `dialplans` |
 //! | `mail_templates` | `DIALTICKET_MAIL_TEMPLATES` | `mail-templates` |
 //! | `prompts` | `DIALTICKET_PROMPTS` | `prompts` |
@@ -38,6 +40,10 @@ pub struct Config {
     pub database_url: String,
     pub smtp_url: Option<String>,
     pub mail_from: String,
+    /// DKIM private key (PEM) for mail sent over SMTP; `None` = unsigned.
+    pub dkim_key: Option<PathBuf>,
+    /// DKIM selector: the key's DNS name is `<selector>._domainkey.<domain>`.
+    pub dkim_selector: String,
     pub dialplans: PathBuf,
     pub mail_templates: PathBuf,
     pub prompts: PathBuf,
@@ -112,6 +118,8 @@ struct FileConfig {
     database_url: Option<String>,
     smtp_url: Option<String>,
     mail_from: Option<String>,
+    dkim_key: Option<PathBuf>,
+    dkim_selector: Option<String>,
     dialplans: Option<PathBuf>,
     mail_templates: Option<PathBuf>,
     prompts: Option<PathBuf>,
@@ -137,6 +145,8 @@ impl Default for Config {
             database_url: "sqlite://var/dialticket.db".into(),
             smtp_url: None,
             mail_from: "dialticket <tickets@dialticket.example>".into(),
+            dkim_key: None,
+            dkim_selector: "dialticket".into(),
             dialplans: "dialplans".into(),
             mail_templates: "mail-templates".into(),
             prompts: "prompts".into(),
@@ -192,6 +202,19 @@ impl Config {
         c.smtp_url = pick("smtp_url", fc.smtp_url);
         if let Some(v) = pick("mail_from", fc.mail_from) {
             c.mail_from = v;
+        }
+        c.dkim_key = pick("dkim_key", fc.dkim_key.map(|p| p.display().to_string())).map(PathBuf::from);
+        if let Some(v) = pick("dkim_selector", fc.dkim_selector) {
+            if v.is_empty()
+                || !v.split('.').all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+            {
+                return Err(ConfigError::Value {
+                    key: "dkim_selector".into(),
+                    value: v,
+                    message: "must be a DNS name (letters, digits, '-', dots between labels)".into(),
+                });
+            }
+            c.dkim_selector = v;
         }
         if let Some(v) = pick("dialplans", fc.dialplans.map(|p| p.display().to_string())) {
             c.dialplans = v.into();
@@ -311,6 +334,9 @@ mod tests {
         let e = Config::from_parts(FileConfig::default(), |k| (k == "DIALTICKET_SIP_LISTEN").then(|| "nowhere".into()))
             .unwrap_err();
         assert!(e.to_string().starts_with("sip_listen: 'nowhere'"), "{e}");
+        let e = Config::from_parts(FileConfig::default(), |k| (k == "DIALTICKET_DKIM_SELECTOR").then(|| "a b".into()))
+            .unwrap_err();
+        assert!(e.to_string().starts_with("dkim_selector: 'a b'"), "{e}");
         assert!(toml::from_str::<FileConfig>("sip_lisen = \"x\"").is_err());
     }
 

@@ -137,7 +137,18 @@ impl Gateway {
         let trust = Arc::new(LiveTrust::new(config.stir_trust_dir.clone(), trust));
         sip_config.stir = StirSettings { trust, max_age: config.stir_max_age };
         sip_config.flood = flood;
-        let worker = MailWorker { store, delivery, from, wake: mail_wake };
+        // DKIM for what leaves over SMTP, as the From address's domain.
+        let dkim = match &config.dkim_key {
+            Some(path) if !delivery.is_local() => {
+                let shown = path.display().to_string();
+                let pem =
+                    std::fs::read_to_string(path).map_err(|e| MailError::DkimKey(shown.clone(), e.to_string()))?;
+                let domain = from.email.domain().to_string();
+                Some(Arc::new(crate::mail::dkim(&pem, &shown, &config.dkim_selector, &domain)?))
+            }
+            _ => None,
+        };
+        let worker = MailWorker { store, delivery, from, wake: mail_wake, dkim };
         Ok(Gateway { udp, tcp, http, sip_addr, http_addr, app, sip_config, worker, reloader })
     }
 

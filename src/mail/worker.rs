@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
+use lettre::message::dkim::DkimConfig;
 use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -82,6 +83,8 @@ pub struct MailWorker {
     pub from: Mailbox,
     /// Poked after each enqueue so mail leaves at once rather than on the next poll.
     pub wake: Arc<Notify>,
+    /// DKIM-sign what goes out over SMTP (see [`super::dkim`]).
+    pub dkim: Option<Arc<DkimConfig>>,
 }
 
 /// Delay before attempt `attempts + 1`.
@@ -185,7 +188,7 @@ impl MailWorker {
     fn build(&self, mail: &OutboxMail) -> Result<Message, String> {
         let to: Mailbox = mail.to_addr.parse().map_err(|e| format!("bad recipient '{}': {e}", mail.to_addr))?;
         let domain = self.from.email.domain().to_string();
-        Message::builder()
+        let message = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(mail.subject.clone())
@@ -195,7 +198,12 @@ impl MailWorker {
                     .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(mail.body_text.clone()))
                     .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(mail.body_html.clone())),
             )
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string());
+        let mut message = message?;
+        if let Some(dkim) = &self.dkim {
+            message.sign(dkim);
+        }
+        Ok(message)
     }
 }
 

@@ -200,13 +200,15 @@ impl TestGateway {
     }
 }
 
-fn openssl(dir: &Path, args: &[&str]) {
+/// Run the openssl tool in `dir`; its standard output.
+pub fn openssl(dir: &Path, args: &[&str]) -> Vec<u8> {
     let out = std::process::Command::new("openssl")
         .current_dir(dir)
         .args(args)
         .output()
         .expect("openssl is installed (scripts/test.sh installs it)");
     assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    out.stdout
 }
 
 /// A STIR/SHAKEN certification authority and a service-provider certificate it

@@ -14,6 +14,7 @@ mod helpers;
 mod idempotency;
 mod identity;
 mod journey;
+mod mail;
 mod media;
 mod payments;
 mod sipp;
