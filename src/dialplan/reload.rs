@@ -215,28 +215,37 @@ impl Reloader {
         if read_sources(&self.path).ok().as_ref() != Some(&*lock(&self.live)) {
             self.reload("file change").await;
         }
-        loop {
-            let trigger = tokio::select! {
-                () = stopped(&mut stop) => return,
-                Some(()) = wake.recv() => {
-                    settle(&mut wake).await;
-                    "file change"
-                }
-                Some(()) = next_hangup(&mut hangup) => "SIGHUP",
-            };
+        while let Some(trigger) = next_trigger(&mut stop, &mut wake, &mut hangup).await {
             self.reload(trigger).await;
         }
     }
 }
 
+/// The next reason to reload: "file change" (once the files have been quiet for a
+/// moment, see [`settle`]) or "SIGHUP"; `None` once `stop` turns true.
+pub(crate) async fn next_trigger(
+    stop: &mut watch::Receiver<bool>,
+    wake: &mut mpsc::Receiver<()>,
+    hangup: &mut Hangup,
+) -> Option<&'static str> {
+    tokio::select! {
+        () = stopped(stop) => None,
+        Some(()) = wake.recv() => {
+            settle(wake).await;
+            Some("file change")
+        }
+        Some(()) = next_hangup(hangup) => Some("SIGHUP"),
+    }
+}
+
 /// Until `stop` turns true (or its sender is gone). The borrow `wait_for` returns is
 /// dropped here, so it is never held across an await of the caller.
-pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
+async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
 }
 
 /// Wait until no file event has arrived for [`QUIET`] (at most [`MAX_DELAY`]).
-pub(crate) async fn settle(wake: &mut mpsc::Receiver<()>) {
+async fn settle(wake: &mut mpsc::Receiver<()>) {
     let give_up = tokio::time::Instant::now() + MAX_DELAY;
     while tokio::time::Instant::now() < give_up {
         match tokio::time::timeout(QUIET, wake.recv()).await {
@@ -306,7 +315,7 @@ pub(crate) fn hangup_signal() -> Hangup {
 
 /// The next SIGHUP; never, if there is no signal to listen to.
 #[cfg(unix)]
-pub(crate) async fn next_hangup(hangup: &mut Hangup) -> Option<()> {
+async fn next_hangup(hangup: &mut Hangup) -> Option<()> {
     match hangup {
         Some(s) => s.recv().await,
         None => std::future::pending().await,
@@ -314,7 +323,7 @@ pub(crate) async fn next_hangup(hangup: &mut Hangup) -> Option<()> {
 }
 
 #[cfg(not(unix))]
-pub(crate) async fn next_hangup(_: &mut Hangup) -> Option<()> {
+async fn next_hangup(_: &mut Hangup) -> Option<()> {
     std::future::pending().await
 }
 

@@ -20,7 +20,7 @@ use p256::ecdsa::signature::Verifier;
 use serde::Deserialize;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-use crate::dialplan::reload::{hangup_signal, next_hangup, settle, stopped, watch_files};
+use crate::dialplan::reload::{hangup_signal, next_trigger, watch_files};
 use crate::phone::PhoneNumber;
 
 /// SHAKEN attestation levels (RFC 8588 §4).
@@ -122,15 +122,7 @@ impl LiveTrust {
         // Kept alive for as long as we run: dropping the watcher stops the events.
         let _watcher = watch_files(&dir, mode, |_| true, wake_tx, "the STIR/SHAKEN trust store");
         let mut hangup = hangup_signal();
-        loop {
-            let trigger = tokio::select! {
-                () = stopped(&mut stop) => return,
-                Some(()) = wake.recv() => {
-                    settle(&mut wake).await;
-                    "file change"
-                }
-                Some(()) = next_hangup(&mut hangup) => "SIGHUP",
-            };
+        while let Some(trigger) = next_trigger(&mut stop, &mut wake, &mut hangup).await {
             let _ = self.reload(trigger);
         }
     }
