@@ -18,6 +18,7 @@
 //! | [`mail`] | outbox worker, templates, SMTP or the local outbox |
 //! | [`links`] | purpose-bound signed tokens for mailed links |
 //! | [`web`] | the pages behind the links (GET shows, POST acts) |
+//! | [`reload`] | what sets off a hot reload (file change, SIGHUP): dialplan and STIR/SHAKEN trust store |
 //! | [`config`], [`startup`], [`telemetry`] | configuration and wiring |
 //!
 //! `docs/architecture.md` follows one call through all of them.
@@ -35,6 +36,7 @@ pub mod mail;
 pub mod media;
 pub mod payment;
 pub mod phone;
+pub mod reload;
 pub mod settlement;
 pub mod sip;
 pub mod startup;

@@ -8,25 +8,21 @@
 //! * A dialplan with errors is refused: the old one stays live, the errors are
 //!   logged and shown on `/healthz` and `/dialplan`, and counted.
 //! * Editors save in several steps (temporary file, rename, chmod), so file
-//!   events are gathered until the directory has been quiet for a moment.
+//!   events are gathered until the directory has been quiet for a moment
+//!   ([`crate::reload`], shared with the STIR/SHAKEN trust store).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
-use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
+use notify::RecursiveMode;
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 
 use super::{check, read_sources, Dialplan, DialplanHandle, Known};
+use crate::reload::{hangup_signal, next_trigger, watch_files, Hangup};
 use crate::store::Store;
-
-/// How long the directory must be quiet before a change is read.
-const QUIET: Duration = Duration::from_millis(200);
-/// Read anyway after this long, even if something keeps writing in the directory.
-const MAX_DELAY: Duration = Duration::from_secs(2);
 
 /// What `/healthz` and `/dialplan` show about the live dialplan and its reloads.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -219,112 +215,6 @@ impl Reloader {
             self.reload(trigger).await;
         }
     }
-}
-
-/// The next reason to reload: "file change" (once the files have been quiet for a
-/// moment, see [`settle`]) or "SIGHUP"; `None` once `stop` turns true.
-pub(crate) async fn next_trigger(
-    stop: &mut watch::Receiver<bool>,
-    wake: &mut mpsc::Receiver<()>,
-    hangup: &mut Hangup,
-) -> Option<&'static str> {
-    tokio::select! {
-        () = stopped(stop) => None,
-        Some(()) = wake.recv() => {
-            settle(wake).await;
-            Some("file change")
-        }
-        Some(()) = next_hangup(hangup) => Some("SIGHUP"),
-    }
-}
-
-/// Until `stop` turns true (or its sender is gone). The borrow `wait_for` returns is
-/// dropped here, so it is never held across an await of the caller.
-async fn stopped(stop: &mut watch::Receiver<bool>) {
-    let _ = stop.wait_for(|s| *s).await;
-}
-
-/// Wait until no file event has arrived for [`QUIET`] (at most [`MAX_DELAY`]).
-async fn settle(wake: &mut mpsc::Receiver<()>) {
-    let give_up = tokio::time::Instant::now() + MAX_DELAY;
-    while tokio::time::Instant::now() < give_up {
-        match tokio::time::timeout(QUIET, wake.recv()).await {
-            Ok(Some(())) => continue,
-            Ok(None) | Err(_) => return,
-        }
-    }
-}
-
-/// Watch `dir` for changes to the files `wanted` picks, waking `wake` (a full
-/// channel means a wake-up is already pending: nothing is lost). `what` names
-/// the watched thing in the log. `None` (logged) if the watch cannot start.
-pub(crate) fn watch_files(
-    dir: &Path,
-    mode: RecursiveMode,
-    wanted: impl Fn(&Path) -> bool + Send + 'static,
-    wake: mpsc::Sender<()>,
-    what: &str,
-) -> Option<RecommendedWatcher> {
-    let handler = move |event: notify::Result<notify::Event>| {
-        let Ok(event) = event else { return };
-        // Our own reads show up as access events; reacting to them would loop.
-        if matches!(event.kind, EventKind::Access(_)) {
-            return;
-        }
-        if event.paths.is_empty() || event.paths.iter().any(|p| wanted(p)) {
-            let _ = wake.try_send(());
-        }
-    };
-    let watcher = notify::recommended_watcher(handler).and_then(|mut w| {
-        w.watch(dir, mode)?;
-        Ok(w)
-    });
-    match watcher {
-        Ok(w) => {
-            tracing::info!(dir = %dir.display(), "watching {what} for changes (SIGHUP also reloads)");
-            Some(w)
-        }
-        Err(e) => {
-            tracing::warn!(dir = %dir.display(), error = %e, "cannot watch {what}; reload it with SIGHUP");
-            None
-        }
-    }
-}
-
-#[cfg(unix)]
-pub(crate) type Hangup = Option<tokio::signal::unix::Signal>;
-#[cfg(not(unix))]
-pub(crate) type Hangup = Option<()>;
-
-#[cfg(unix)]
-pub(crate) fn hangup_signal() -> Hangup {
-    use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::hangup()) {
-        Ok(s) => Some(s),
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot listen for SIGHUP");
-            None
-        }
-    }
-}
-
-#[cfg(not(unix))]
-pub(crate) fn hangup_signal() -> Hangup {
-    None
-}
-
-/// The next SIGHUP; never, if there is no signal to listen to.
-#[cfg(unix)]
-async fn next_hangup(hangup: &mut Hangup) -> Option<()> {
-    match hangup {
-        Some(s) => s.recv().await,
-        None => std::future::pending().await,
-    }
-}
-
-#[cfg(not(unix))]
-async fn next_hangup(_: &mut Hangup) -> Option<()> {
-    std::future::pending().await
 }
 
 #[cfg(test)]

@@ -20,8 +20,8 @@ use p256::ecdsa::signature::Verifier;
 use serde::Deserialize;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-use crate::dialplan::reload::{hangup_signal, next_trigger, watch_files};
 use crate::phone::PhoneNumber;
+use crate::reload::{hangup_signal, next_trigger, watch_files};
 
 /// SHAKEN attestation levels (RFC 8588 §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
