@@ -1083,10 +1083,13 @@ impl<'s> RtpStream<'s> {
 /// over the range. A full range is `AddrInUse` (the call gets 503).
 pub async fn bind_rtp(ip: IpAddr, ports: Option<PortRange>) -> io::Result<UdpSocket> {
     let Some(range) = ports else { return UdpSocket::bind((ip, 0)).await };
-    let even: Vec<u16> = range.even_ports().collect();
-    let start = rand::random_range(0..even.len().max(1));
-    for port in even.iter().cycle().skip(start).take(even.len()) {
-        match UdpSocket::bind((ip, *port)).await {
+    // Even ports first_even, first_even + 2, …: `count` of them (a valid range has one).
+    let first_even = u32::from(range.first).next_multiple_of(2);
+    let count = (u32::from(range.last) + 2).saturating_sub(first_even) / 2;
+    let start = rand::random_range(0..count.max(1));
+    for i in 0..count {
+        let port = (first_even + 2 * ((start + i) % count)) as u16;
+        match UdpSocket::bind((ip, port)).await {
             Ok(socket) => return Ok(socket),
             Err(e) if e.kind() == io::ErrorKind::AddrInUse => continue,
             Err(e) => return Err(e),

@@ -188,7 +188,7 @@ impl MailWorker {
     fn build(&self, mail: &OutboxMail) -> Result<Message, String> {
         let to: Mailbox = mail.to_addr.parse().map_err(|e| format!("bad recipient '{}': {e}", mail.to_addr))?;
         let domain = self.from.email.domain().to_string();
-        let message = Message::builder()
+        let mut message = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(mail.subject.clone())
@@ -198,8 +198,7 @@ impl MailWorker {
                     .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(mail.body_text.clone()))
                     .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(mail.body_html.clone())),
             )
-            .map_err(|e| e.to_string());
-        let mut message = message?;
+            .map_err(|e| e.to_string())?;
         if let Some(dkim) = &self.dkim {
             message.sign(dkim);
         }
