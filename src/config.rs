@@ -7,7 +7,8 @@
 //! | `http_listen` | `DIALTICKET_HTTP_LISTEN` | `127.0.0.1:8080` |
 //! | `public_url` | `DIALTICKET_PUBLIC_URL` | `http://<http_listen>` |
 //! | `database_url` | `DIALTICKET_DATABASE_URL` | `sqlite://var/dialticket.db` |
-//! | `smtp_url` | `DIALTICKET_SMTP_URL` | unset: mail goes to the local outbox page `/outbox` |
+//! | `smtp_url` | `DIALTICKET_SMTP_URL` | unset: mail goes to the local outbox page `/outbox`; `smtp://host[:25]` plain, `smtp://host[:587]?tls=required` STARTTLS (`?tls=opportunistic`: when offered), `smtps://host[:465]` TLS; `user:password@` before the host for AUTH |
+//! | `smtp_ca` | `DIALTICKET_SMTP_CA` | unset: the relay's TLS certificate is checked against the system's CA store only; a PEM file of CA certificates trusted besides |
 //! | `mail_from` | `DIALTICKET_MAIL_FROM` | `dialticket <tickets@dialticket.example>` |
 //! | `dkim_key` | `DIALTICKET_DKIM_KEY` | unset: mail goes out unsigned; a PEM private key (RSA or Ed25519) to DKIM-sign SMTP mail as `mail_from`'s domain |
 //! | `dkim_selector` | `DIALTICKET_DKIM_SELECTOR` | `dialticket` (the key is published at `<selector>._domainkey.<domain>`) |
@@ -39,6 +40,8 @@ pub struct Config {
     pub public_url: Option<String>,
     pub database_url: String,
     pub smtp_url: Option<String>,
+    /// CA certificates (PEM) trusted for the SMTP relay's TLS besides the system's.
+    pub smtp_ca: Option<PathBuf>,
     pub mail_from: String,
     /// DKIM private key (PEM) for mail sent over SMTP; `None` = unsigned.
     pub dkim_key: Option<PathBuf>,
@@ -117,6 +120,7 @@ struct FileConfig {
     public_url: Option<String>,
     database_url: Option<String>,
     smtp_url: Option<String>,
+    smtp_ca: Option<PathBuf>,
     mail_from: Option<String>,
     dkim_key: Option<PathBuf>,
     dkim_selector: Option<String>,
@@ -144,6 +148,7 @@ impl Default for Config {
             public_url: None,
             database_url: "sqlite://var/dialticket.db".into(),
             smtp_url: None,
+            smtp_ca: None,
             mail_from: "dialticket <tickets@dialticket.example>".into(),
             dkim_key: None,
             dkim_selector: "dialticket".into(),
@@ -200,6 +205,7 @@ impl Config {
             c.database_url = v;
         }
         c.smtp_url = pick("smtp_url", fc.smtp_url);
+        c.smtp_ca = pick("smtp_ca", fc.smtp_ca.map(|p| p.display().to_string())).map(PathBuf::from);
         if let Some(v) = pick("mail_from", fc.mail_from) {
             c.mail_from = v;
         }

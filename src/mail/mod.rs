@@ -39,6 +39,8 @@ pub enum MailError {
     Template(String, String),
     #[error("bad SMTP URL '{0}': {1}")]
     SmtpUrl(String, String),
+    #[error("smtp_ca {0}: {1}")]
+    SmtpCa(String, String),
     #[error("DKIM key {0}: {1}")]
     DkimKey(String, String),
 }

@@ -10,6 +10,7 @@
 //! that dies after the SMTP server accepted a mail but before recording it
 //! lets the lease run out, and the mail is sent again.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,11 +18,36 @@ use futures::StreamExt;
 use lettre::message::dkim::DkimConfig;
 use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use percent_encoding::percent_decode_str;
 use tokio::sync::Notify;
+use url::{Host, Url};
 
 use super::MailError;
 use crate::store::{now, OutboxMail, Store};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TlsMode {
+    None,
+    Opportunistic,
+    Required,
+    Wrapper,
+}
+
+/// The CA certificates (PEM) trusted for the relay besides the system's.
+fn relay_ca(path: &Path) -> Result<Certificate, MailError> {
+    let bad = |m: String| MailError::SmtpCa(path.display().to_string(), m);
+    let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+        return Err(bad("no PEM certificate (-----BEGIN CERTIFICATE-----) in it".into()));
+    }
+    Certificate::from_pem(&pem).map_err(|e| bad(e.to_string()))
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|a| a.is_loopback())
+}
 
 /// Where mail goes.
 #[derive(Clone)]
@@ -32,32 +58,61 @@ pub enum Delivery {
 }
 
 impl Delivery {
-    /// `None` → local outbox; `smtp://[user:pass@]host[:port]` → SMTP.
-    pub fn from_url(url: Option<&str>) -> Result<Delivery, MailError> {
+    /// `None` → local outbox. Otherwise the relay, as in lettre's URLs:
+    /// - `smtp://[user:pass@]host[:port]`: plain SMTP, port 25 by default;
+    /// - `smtp://…?tls=required`: STARTTLS, and no mail goes out if the relay
+    ///   does not offer it or its certificate does not verify; port 587;
+    /// - `smtp://…?tls=opportunistic`: STARTTLS when the relay offers it; 587;
+    /// - `smtps://…`: TLS from the first byte; 465.
+    ///
+    /// The relay's certificate is checked against the system's CA store and, if
+    /// given, the PEM certificates in `ca` (a private relay's CA).
+    pub fn from_url(url: Option<&str>, ca: Option<&Path>) -> Result<Delivery, MailError> {
         let Some(url) = url else { return Ok(Delivery::Local) };
         let bad = |m: &str| MailError::SmtpUrl(url.to_string(), m.to_string());
-        let rest = url.strip_prefix("smtp://").ok_or_else(|| bad("only smtp:// is supported in this build"))?;
-        let rest = rest.trim_end_matches('/');
-        let (creds, hostport) = match rest.rsplit_once('@') {
-            Some((c, h)) => (Some(c), h),
-            None => (None, rest),
+        let parsed = Url::parse(url).map_err(|e| bad(&e.to_string()))?;
+        let host = match parsed.host() {
+            Some(Host::Domain(d)) if !d.is_empty() => d.to_string(),
+            Some(Host::Ipv4(a)) => a.to_string(),
+            Some(Host::Ipv6(a)) => a.to_string(),
+            _ => return Err(bad("no host")),
         };
-        let (host, port) = match hostport.rsplit_once(':') {
-            Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => (
-                h.trim_start_matches('[').trim_end_matches(']'),
-                p.parse::<u16>().map_err(|_| bad("port is not a number"))?,
-            ),
-            _ => (hostport, 25),
+        let tls = parsed.query_pairs().find(|(k, _)| k == "tls").map(|(_, v)| v.into_owned());
+        let (mode, port) = match (parsed.scheme(), tls.as_deref()) {
+            ("smtp", None) => (TlsMode::None, 25),
+            ("smtp", Some("required")) => (TlsMode::Required, 587),
+            ("smtp", Some("opportunistic")) => (TlsMode::Opportunistic, 587),
+            ("smtps", None) => (TlsMode::Wrapper, 465),
+            ("smtp" | "smtps", Some(other)) => {
+                return Err(bad(&format!("tls={other}: expected tls=required or tls=opportunistic (smtp:// only)")))
+            }
+            _ => return Err(bad("expected smtp:// or smtps://")),
         };
-        if host.is_empty() {
-            return Err(bad("no host"));
-        }
-        let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
-            .port(port)
+        let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.as_str())
+            .port(parsed.port().unwrap_or(port))
             .timeout(Some(Duration::from_secs(15)));
-        if let Some(c) = creds {
-            let (u, p) = c.split_once(':').unwrap_or((c, ""));
-            b = b.credentials(Credentials::new(u.to_string(), p.to_string()));
+        if mode != TlsMode::None {
+            let mut params = TlsParameters::builder(host.clone());
+            if let Some(path) = ca {
+                params = params.add_root_certificate(relay_ca(path)?);
+            }
+            let params = params.build_rustls().map_err(|e| bad(&e.to_string()))?;
+            b = b.tls(match mode {
+                TlsMode::Required => Tls::Required(params),
+                TlsMode::Opportunistic => Tls::Opportunistic(params),
+                _ => Tls::Wrapper(params),
+            });
+        } else if ca.is_some() {
+            return Err(bad("smtp_ca is set but the URL asks for no TLS: add ?tls=required or use smtps://"));
+        }
+        if !parsed.username().is_empty() {
+            let decode = |s: &str| percent_decode_str(s).decode_utf8().map(|c| c.into_owned());
+            let user = decode(parsed.username()).map_err(|_| bad("user name is not UTF-8"))?;
+            let pass = decode(parsed.password().unwrap_or("")).map_err(|_| bad("password is not UTF-8"))?;
+            if mode == TlsMode::None && !is_loopback(&host) {
+                tracing::warn!(relay = %host, "smtp_url: the relay password goes over the network unencrypted; add ?tls=required");
+            }
+            b = b.credentials(Credentials::new(user, pass));
         }
         Ok(Delivery::Smtp(b.build()))
     }
@@ -212,11 +267,37 @@ mod tests {
 
     #[test]
     fn smtp_urls() {
-        assert!(Delivery::from_url(None).unwrap().is_local());
-        assert!(!Delivery::from_url(Some("smtp://127.0.0.1:2525")).unwrap().is_local());
-        assert!(!Delivery::from_url(Some("smtp://user:pw@[::1]:25")).unwrap().is_local());
-        assert!(Delivery::from_url(Some("smtp://127.0.0.1:port")).is_err());
-        assert!(Delivery::from_url(Some("http://x")).is_err());
+        let ok = |u: &str| Delivery::from_url(Some(u), None).map(|d| !d.is_local());
+        assert!(Delivery::from_url(None, None).unwrap().is_local());
+        for url in [
+            "smtp://127.0.0.1:2525",
+            "smtp://user:pw@[::1]:25",
+            "smtp://relay.example?tls=required",
+            "smtp://u%40x:p%3Aw@relay.example:587?tls=opportunistic",
+            "smtps://relay.example",
+        ] {
+            assert!(ok(url).expect(url), "{url}");
+        }
+        let refused = |u: &str| Delivery::from_url(Some(u), None).err().map(|e| e.to_string()).expect(u);
+        assert!(refused("smtp://127.0.0.1:port").contains("invalid port"));
+        assert!(refused("http://x").contains("expected smtp:// or smtps://"));
+        assert!(refused("smtp://x?tls=yes").contains("tls=yes: expected tls=required"));
+        assert!(refused("smtps://x?tls=required").contains("smtp:// only"));
+        assert!(refused("smtp://").contains("no host"));
+    }
+
+    #[test]
+    fn relay_ca_must_hold_a_certificate() {
+        let dir = tempfile::tempdir().unwrap();
+        let none = dir.path().join("none.pem");
+        let e = Delivery::from_url(Some("smtp://x?tls=required"), Some(&none)).err().unwrap().to_string();
+        assert!(e.starts_with(&format!("smtp_ca {}: ", none.display())), "{e}");
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "not a certificate\n").unwrap();
+        let e = Delivery::from_url(Some("smtp://x?tls=required"), Some(&empty)).err().unwrap().to_string();
+        assert!(e.contains("no PEM certificate"), "{e}");
+        let e = Delivery::from_url(Some("smtp://x:25"), Some(&empty)).err().unwrap().to_string();
+        assert!(e.contains("smtp_ca is set but the URL asks for no TLS"), "{e}");
     }
 
     #[test]
