@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run the whole test suite on a fresh Debian machine: installs the real peers
 # the tests talk to (sipp from Debian's sip-tester, baresip, Kamailio, PostgreSQL,
-# headless Chromium with chromedriver), then format, lint, and test — the storage
+# Postfix, headless Chromium with chromedriver), then format, lint, and test — the storage
 # tests inside a throwaway PostgreSQL cluster made by pg_virtualenv, so they run
 # on both SQLite and PostgreSQL.
 set -euo pipefail
@@ -19,6 +19,8 @@ command -v kamailio >/dev/null 2>&1 || need+=(kamailio)
 # Kamailio signing STIR/SHAKEN Identity headers (tests/interop): the secsipid module.
 compgen -G "/usr/lib/*/kamailio/modules/secsipid.so" >/dev/null || need+=(kamailio-secsipid-modules)
 command -v pg_virtualenv >/dev/null 2>&1 && [ -d /usr/lib/postgresql ] || need+=(postgresql postgresql-common)
+# The mail relay of compose.yaml (tests/interop): a private Postfix instance the test configures.
+[ -x /usr/sbin/postfix ] || need+=(postfix)
 # Mail as receivers check it (tests/e2e/mail.rs): DKIM verified by dkimpy.
 /usr/bin/python3 -c 'import dkim' >/dev/null 2>&1 || need+=(python3-dkim)
 # A real browser for the pages (tests/e2e/browser.rs): headless Chromium driven over WebDriver.
@@ -26,6 +28,9 @@ command -v chromedriver >/dev/null 2>&1 && command -v chromium >/dev/null 2>&1 |
 if [ ${#need[@]} -gt 0 ]; then
   echo "==> installing ${need[*]}"
   as_root apt-get update -qq
+  # Postfix's package asks what kind of mail system this is: none. The tests
+  # run their own instance; the machine's own Postfix stays unconfigured and off.
+  echo "postfix postfix/main_mailer_type select No configuration" | as_root debconf-set-selections
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi
 
