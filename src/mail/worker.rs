@@ -3,7 +3,8 @@
 //!
 //! Retries transient failures with exponential backoff (1 s doubling to
 //! 256 s) for as long as it takes; a permanent refusal (5xx) marks the mail
-//! `failed` but keeps it, visible on the outbox page.
+//! `failed` but keeps it, visible on the outbox page. A refused login or a
+//! relay that wants one (530, 534, 535, 538) is not the mail's fault: retried.
 //!
 //! Several gateways may share one database: each mail is claimed with a lease
 //! before sending, so it goes out once. Delivery is at-least-once: a gateway
@@ -47,6 +48,18 @@ fn relay_ca(path: &Path) -> Result<Certificate, MailError> {
 
 fn is_loopback(host: &str) -> bool {
     host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|a| a.is_loopback())
+}
+
+/// A permanent refusal of this mail (5xx), as opposed to one of our set-up
+/// that every mail would meet — authentication required or failed (530, 534,
+/// 535, 538): those mails wait in the outbox, retried with backoff, until the
+/// operator fixes `smtp_url`, rather than being given up.
+fn refuses_the_mail(e: &lettre::transport::smtp::Error) -> bool {
+    e.is_permanent() && !e.status().map(u16::from).is_some_and(is_setup_refusal)
+}
+
+fn is_setup_refusal(code: u16) -> bool {
+    matches!(code, 530 | 534 | 535 | 538)
 }
 
 /// Where mail goes.
@@ -220,7 +233,7 @@ impl MailWorker {
         let result = match &self.delivery {
             Delivery::Local => Ok("local"),
             Delivery::Smtp(t) => match self.build(&mail) {
-                Ok(msg) => t.send(msg).await.map(|_| "sent").map_err(|e| (e.is_permanent(), e.to_string())),
+                Ok(msg) => t.send(msg).await.map(|_| "sent").map_err(|e| (refuses_the_mail(&e), e.to_string())),
                 Err(e) => Err((true, e)),
             },
         };
@@ -298,6 +311,16 @@ mod tests {
         assert!(e.contains("no PEM certificate"), "{e}");
         let e = Delivery::from_url(Some("smtp://x:25"), Some(&empty)).err().unwrap().to_string();
         assert!(e.contains("smtp_ca is set but the URL asks for no TLS"), "{e}");
+    }
+
+    #[test]
+    fn authentication_refusals_are_not_the_mails_fault() {
+        for code in [530, 534, 535, 538] {
+            assert!(is_setup_refusal(code), "{code}");
+        }
+        for code in [550, 551, 552, 553, 554] {
+            assert!(!is_setup_refusal(code), "{code}");
+        }
     }
 
     #[test]
