@@ -21,6 +21,8 @@ compgen -G "/usr/lib/*/kamailio/modules/secsipid.so" >/dev/null || need+=(kamail
 command -v pg_virtualenv >/dev/null 2>&1 && [ -d /usr/lib/postgresql ] || need+=(postgresql postgresql-common)
 # The mail relay of compose.yaml (tests/interop): a private Postfix instance the test configures.
 [ -x /usr/sbin/postfix ] || need+=(postfix)
+# ... and Dovecot checking the gateway's SMTP login for it (SASL).
+[ -x /usr/sbin/dovecot ] || need+=(dovecot-core)
 # Mail as receivers check it (tests/e2e/mail.rs): DKIM verified by dkimpy.
 /usr/bin/python3 -c 'import dkim' >/dev/null 2>&1 || need+=(python3-dkim)
 # A real browser for the pages (tests/e2e/browser.rs): headless Chromium driven over WebDriver.

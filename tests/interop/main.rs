@@ -9,8 +9,9 @@
 //! * baresip places a call and records what it hears;
 //! * Kamailio proxies in front of the gateway: Via stacking, Record-Route, and
 //!   a P-Asserted-Identity the gateway believes because the proxy is a trunk.
-//! * Postfix takes the gateway's mail over STARTTLS and relays it to the
-//!   callers' mailboxes (the simulator's SMTP sink), also across an outage.
+//! * Postfix takes the gateway's mail over STARTTLS with a login (Dovecot
+//!   checks it) and relays it to the callers' mailboxes (the simulator's SMTP
+//!   sink), also across an outage.
 //!
 //! `scripts/test.sh` installs the packages. Nothing here asserts on time.
 
@@ -659,9 +660,11 @@ fn the_compose_deployment_configuration_is_valid() {
 }
 
 /// A private Postfix on loopback with its own configuration, queue and log in
-/// `dir`: smtpd on `port` requires STARTTLS (certificate `relay.pem`) and
-/// relays everything to `relay_to`. Postfix's master starts as root and drops
-/// to the `postfix` user Debian's package creates.
+/// `dir`, set up as a submission relay: smtpd on `port` requires STARTTLS
+/// (certificate `relay.pem`), then a login (SASL, checked by Dovecot on the
+/// socket `sasl`), and relays what logged-in clients send to `relay_to`.
+/// Loopback is not trusted by address. Postfix's master starts as root and
+/// drops to the `postfix` user Debian's package creates.
 struct Postfix {
     dir: PathBuf,
     port: u16,
@@ -669,13 +672,14 @@ struct Postfix {
 }
 
 impl Postfix {
-    fn configure(dir: &Path, port: u16, relay_to: SocketAddr) -> Postfix {
+    fn configure(dir: &Path, port: u16, relay_to: SocketAddr, sasl: &Path) -> Postfix {
         let is_root = std::process::Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n");
         assert!(
             is_root.unwrap_or(false),
             "Postfix's master daemon must start as root: run the interop tests as root, as CI does"
         );
         let d = dir.display();
+        let sasl = sasl.display();
         let (relay_ip, relay_port) = (relay_to.ip(), relay_to.port());
         let main = format!(
             "compatibility_level = 3.6
@@ -688,8 +692,13 @@ inet_protocols = ipv4
 myhostname = relay.dialticket.test
 mydestination =
 relayhost = [{relay_ip}]:{relay_port}
-mynetworks = 127.0.0.0/8
-smtpd_relay_restrictions = permit_mynetworks, reject
+mynetworks = 192.0.2.1/32
+smtpd_relay_restrictions = permit_sasl_authenticated, reject
+smtpd_sasl_auth_enable = yes
+smtpd_sasl_type = dovecot
+smtpd_sasl_path = {sasl}
+smtpd_sasl_authenticated_header = yes
+smtpd_tls_auth_only = yes
 alias_maps =
 alias_database =
 maillog_file = {d}/maillog
@@ -795,6 +804,58 @@ impl Drop for Postfix {
     }
 }
 
+/// Dovecot as Postfix's SASL authority (`smtpd_sasl_type = dovecot`), with
+/// its own configuration in `dir` and the accounts in a passwd-file: nothing
+/// but the authentication socket, which it returns.
+async fn start_dovecot(dir: &Path, accounts: &[(&str, &str)]) -> (Peer, PathBuf) {
+    let d = dir.display();
+    for sub in ["run", "state", "sasl"] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+    }
+    let passwd: String = accounts.iter().map(|(user, password)| format!("{user}:{{PLAIN}}{password}\n")).collect();
+    std::fs::write(dir.join("passwd"), passwd).unwrap();
+    let conf = format!(
+        "base_dir = {d}/run
+state_dir = {d}/state
+log_path = {d}/dovecot.log
+protocols =
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {d}/passwd
+}}
+service auth {{
+  unix_listener {d}/sasl/auth {{
+    mode = 0660
+    user = postfix
+    group = postfix
+  }}
+}}
+"
+    );
+    std::fs::write(dir.join("dovecot.conf"), conf).unwrap();
+    let socket = dir.join("sasl/auth");
+    let mut peer = Peer::spawn(
+        "dovecot",
+        Command::new("/usr/sbin/dovecot").arg("-F").arg("-c").arg(dir.join("dovecot.conf")).stdout(Stdio::null()),
+    );
+    for _ in 0..100 {
+        if let Ok(Some(status)) = peer.child.try_wait() {
+            panic!(
+                "dovecot exited ({status}):\n{}",
+                std::fs::read_to_string(dir.join("dovecot.log")).unwrap_or_default()
+            );
+        }
+        if socket.exists() {
+            return (peer, socket);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("dovecot made no socket:\n{}", std::fs::read_to_string(dir.join("dovecot.log")).unwrap_or_default());
+}
+
 /// A CA and a certificate it signed for 127.0.0.1 (`relay.pem`, `relay.key`), in `dir`.
 fn relay_certificate(dir: &Path) -> PathBuf {
     let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
@@ -824,22 +885,27 @@ fn relay_certificate(dir: &Path) -> PathBuf {
 
 /// The mail leg of `compose.yaml` with a real MTA: the gateway hands its mail
 /// to Postfix over STARTTLS (`smtp_url` `?tls=required`, the relay's private
-/// CA in `smtp_ca`), and Postfix relays it on to the callers' mailboxes (the
-/// test's SMTP sink). While Postfix is stopped the mail waits in the gateway's
-/// outbox and goes out once it is back; a gateway that does not trust the
-/// relay's CA sends nothing.
+/// CA in `smtp_ca`) and logs in (SASL, Dovecot checking the password), and
+/// Postfix relays it on to the callers' mailboxes (the test's SMTP sink).
+/// While Postfix is stopped the mail waits in the gateway's outbox and goes
+/// out once it is back. A gateway that does not trust the relay's CA, or
+/// whose password is wrong, sends nothing and keeps the mail for when the
+/// operator has fixed it.
 #[tokio::test]
-async fn postfix_relays_the_mail_over_starttls_and_an_outage_only_delays_it() {
+async fn postfix_takes_the_mail_over_starttls_with_a_login_and_an_outage_only_delays_it() {
     let dir = tempfile::tempdir().unwrap();
     let ca = relay_certificate(dir.path());
     let port = free_tcp_port();
-    let url = format!("smtp://127.0.0.1:{port}?tls=required");
+    let sasl_dir = tempfile::tempdir().unwrap();
+    let (dovecot, sasl) = start_dovecot(sasl_dir.path(), &[("relay-user", "s3cret/%+")]).await;
+    // The password percent-encoded in the URL, as URLs want it.
+    let url = format!("smtp://relay-user:s3cret%2F%25%2B@127.0.0.1:{port}?tls=required");
     let gw = spawn_gateway_with(|c| {
         c.smtp_url = Some(url.clone());
         c.smtp_ca = Some(ca.clone());
     })
     .await;
-    let mut postfix = Postfix::configure(dir.path(), port, gw.mailbox.addr());
+    let mut postfix = Postfix::configure(dir.path(), port, gw.mailbox.addr(), &sasl);
     postfix.start().await;
 
     let first = "+819055500001";
@@ -848,6 +914,7 @@ async fn postfix_relays_the_mail_over_starttls_and_an_outage_only_delays_it() {
     let raw = String::from_utf8_lossy(&mail.raw).to_string();
     assert!(raw.contains("by relay.dialticket.test (Postfix) with ESMTPS"), "relayed by Postfix over TLS:\n{raw}");
     assert!(raw.contains("(using TLS"), "Postfix's Received header names the TLS session:\n{raw}");
+    assert!(raw.contains("(Authenticated sender: relay-user)"), "the gateway logged in:\n{raw}");
     assert!(!gw.link(&mail, "/p/").is_empty());
 
     // An outage: the mail is tried, kept, and sent when the relay is back.
@@ -874,7 +941,22 @@ async fn postfix_relays_the_mail_over_starttls_and_an_outage_only_delays_it() {
     assert_eq!(refused.state, "pending", "kept for when the operator fixes the trust: {refused:?}");
     assert!(gw.mails(third, "purchase link").is_empty() && untrusting.mails(third, "purchase link").is_empty());
 
+    // A wrong password: refused at login (535), and the mail waits rather than failing for good.
+    let wrong = spawn_gateway_with(|c| {
+        c.smtp_url = Some(format!("smtp://relay-user:guess@127.0.0.1:{port}?tls=required"));
+        c.smtp_ca = Some(ca.clone());
+    })
+    .await;
+    let fourth = "+819055500004";
+    assert_eq!(wrong.call(fourth, PURCHASE_MISSED_CALL).await.final_status, 603);
+    let refused = wait_for_outbox(&wrong, &TestGateway::address(fourth), |m| m.attempts >= 1).await;
+    assert!(refused.last_error.as_deref().unwrap_or_default().contains("535"), "{refused:?}");
+    assert_eq!(refused.state, "pending", "kept for when the operator fixes the password: {refused:?}");
+    assert!(gw.mails(fourth, "purchase link").is_empty());
+
     postfix.stop().await;
+    dovecot.stop().await;
+    wrong.stop().await;
     untrusting.stop().await;
     gw.stop().await;
 }
