@@ -148,6 +148,9 @@ pub struct ServerTx {
     inner: Mutex<Inner>,
     ack: Notify,
     final_sent: watch::Sender<bool>,
+    /// Headers the transaction user puts on every response it builds from here
+    /// on (e.g. RFC 9410's `Reason: STIR`), as (name, value).
+    sticky: Mutex<Vec<(String, String)>>,
 }
 
 impl std::fmt::Debug for ServerTx {
@@ -176,6 +179,16 @@ impl ServerTx {
     /// The request's headers (with received/rport applied), to build responses from.
     pub fn request_headers(&self) -> &Headers {
         &self.request_headers
+    }
+
+    /// Put `name: value` on every later response of this transaction (see [`Self::sticky_headers`]).
+    pub fn add_sticky_header(&self, name: &str, value: String) {
+        lock(&self.sticky).push((name.to_string(), value));
+    }
+
+    /// The headers given to [`Self::add_sticky_header`], in order.
+    pub fn sticky_headers(&self) -> Vec<(String, String)> {
+        lock(&self.sticky).clone()
     }
 
     /// No final response has been sent yet.
@@ -417,6 +430,7 @@ impl TransactionLayer {
             inner: Mutex::new(Inner { state: State::Proceeding, last_response: None }),
             ack: Notify::new(),
             final_sent,
+            sticky: Mutex::new(Vec::new()),
         });
         table.map.insert(key, tx.clone());
         *table.per_source.entry(source).or_insert(0) += 1;

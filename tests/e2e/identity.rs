@@ -75,6 +75,11 @@ async fn call(gw: &TestGateway, from: &str, to: &str, identity: Option<String>) 
     gw.call_with(opts).await
 }
 
+/// The final response's Reason header (RFC 3326), if any.
+fn reason_header(report: &CallReport) -> Option<String> {
+    report.response_headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("Reason")).map(|(_, v)| v.clone())
+}
+
 fn refused(report: &CallReport) -> (u16, &str) {
     (report.final_status, report.final_reason.as_str())
 }
@@ -100,6 +105,7 @@ async fn passports_are_verified_and_each_attack_gets_its_rfc_8224_answer() {
     let record = gw.app.store.call_identity(&format!("{} 1", report.call_id)).await.unwrap().expect("call record");
     assert_eq!((record.caller.as_str(), record.attestation.as_deref(), record.trusted), (caller, Some("A"), false));
     assert!(record.verification.contains(X5U), "{record:?}");
+    assert_eq!(reason_header(&report), None, "a verified call carries no STIR Reason");
 
     // B passes "A or B" but not "A only".
     let caller = "+819011110002";
@@ -165,6 +171,9 @@ async fn passports_are_verified_and_each_attack_gets_its_rfc_8224_answer() {
     let record = gw.app.store.call_identity(&format!("{} 1", report.call_id)).await.unwrap().expect("call record");
     assert_eq!(record.attestation, None, "{record:?}");
     assert!(record.verification.contains("\"code\":438"), "{record:?}");
+    // RFC 9410: the responses tell the signer upstream why its Identity header failed.
+    let reason = reason_header(&report);
+    assert_eq!(reason.as_deref(), Some(r#"STIR ;cause=438 ;text="Invalid Identity Header""#), "{report:?}");
     gw.stop().await;
 }
 
