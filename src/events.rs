@@ -175,6 +175,9 @@ pub struct EventView {
     pub contact: String,
     pub currency: String,
     pub seat_types: Vec<SeatTypeView>,
+    /// Which staff PIN admits its tickets (see `Links::staff_pin`); not shown on pages.
+    #[serde(skip)]
+    pub staff_pin_epoch: i64,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -177,18 +177,23 @@ impl Links {
     }
 
     /// The six-digit PIN venue staff enter to admit a ticket of `event_id`: derived
-    /// from the signing key (nothing to store, the same on every gateway sharing the
-    /// key; a new key gives new PINs). Organizers read it from the admin API
+    /// from the signing key and the event's PIN `epoch` (nothing secret to store, the
+    /// same on every gateway sharing the key; a new key gives new PINs, and so does
+    /// each rotation, which raises the epoch). Organizers read it from the admin API
     /// (`GET /admin/events/{id}/sales`), operators with `dialticket events staff-pin`.
-    pub fn staff_pin(&self, event_id: &str) -> String {
-        let d = self.derive_secret(&format!("staff-pin:{event_id}"));
+    pub fn staff_pin(&self, event_id: &str, epoch: i64) -> String {
+        let label = match epoch {
+            0 => format!("staff-pin:{event_id}"),
+            n => format!("staff-pin:{event_id}:{n}"),
+        };
+        let d = self.derive_secret(&label);
         let n = u64::from_be_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]]);
         format!("{:06}", n % 1_000_000)
     }
 
     /// Whether `pin` is `event_id`'s staff PIN (compared in constant time).
-    pub fn is_staff_pin(&self, event_id: &str, pin: &str) -> bool {
-        let want = self.staff_pin(event_id);
+    pub fn is_staff_pin(&self, event_id: &str, epoch: i64, pin: &str) -> bool {
+        let want = self.staff_pin(event_id, epoch);
         let pin = pin.trim();
         pin.len() == want.len() && pin.bytes().zip(want.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
     }
@@ -354,18 +359,23 @@ mod tests {
     #[test]
     fn staff_pins_are_six_digits_per_event_and_key() {
         let l = links();
-        let pin = l.staff_pin("arena");
+        let pin = l.staff_pin("arena", 0);
         assert_eq!(pin.len(), 6);
         assert!(pin.bytes().all(|b| b.is_ascii_digit()), "{pin}");
-        assert_eq!(pin, links().staff_pin("arena"), "the same key gives the same PIN");
-        assert!(l.is_staff_pin("arena", &pin));
-        assert!(l.is_staff_pin("arena", &format!(" {pin} ")));
-        let other_event = l.staff_pin("rehearsal");
+        assert_eq!(pin, links().staff_pin("arena", 0), "the same key gives the same PIN");
+        assert!(l.is_staff_pin("arena", 0, &pin));
+        assert!(l.is_staff_pin("arena", 0, &format!(" {pin} ")));
+        let other_event = l.staff_pin("rehearsal", 0);
         assert_ne!(pin, other_event);
-        assert!(!l.is_staff_pin("arena", &other_event));
-        assert!(!l.is_staff_pin("arena", ""));
-        assert!(!l.is_staff_pin("arena", &pin[..5]));
+        assert!(!l.is_staff_pin("arena", 0, &other_event));
+        assert!(!l.is_staff_pin("arena", 0, ""));
+        assert!(!l.is_staff_pin("arena", 0, &pin[..5]));
         let other_key = Links::from_key(&SigningKey::from_bytes(&[8u8; 32]), "http://x").unwrap();
-        assert_ne!(other_key.staff_pin("arena"), pin);
+        assert_ne!(other_key.staff_pin("arena", 0), pin);
+        // A rotation (a higher epoch) gives another PIN, and the old one stops admitting.
+        let rotated = l.staff_pin("arena", 1);
+        assert_ne!(rotated, pin);
+        assert!(l.is_staff_pin("arena", 1, &rotated) && !l.is_staff_pin("arena", 1, &pin));
+        assert_ne!(l.staff_pin("arena", 2), rotated);
     }
 }

@@ -85,7 +85,13 @@ enum EventsCommand {
     /// Print the six-digit PIN venue staff enter on an admission page to admit a
     /// ticket of EVENT (derived from the signing key; organizers also see it in
     /// `GET /admin/events/{id}/sales`).
-    StaffPin { event: String },
+    StaffPin {
+        event: String,
+        /// Replace the PIN first (one that leaked): the old one stops admitting at
+        /// once, on every gateway (like `POST /admin/events/{id}/staff-pin`).
+        #[arg(long)]
+        rotate: bool,
+    },
 }
 
 #[tokio::main]
@@ -142,7 +148,9 @@ async fn main() -> ExitCode {
             let path = path.unwrap_or_else(|| config.dialplans.clone());
             dialplan_route(&path, &to, from.as_deref(), source, at.as_deref())
         }
-        Command::Events { command: EventsCommand::StaffPin { event } } => staff_pin(&event, &config).await,
+        Command::Events { command: EventsCommand::StaffPin { event, rotate } } => {
+            staff_pin(&event, rotate, &config).await
+        }
         Command::Events { command: EventsCommand::Load { file } } => {
             let catalog = match CatalogFile::load(&file) {
                 Ok(c) => c,
@@ -170,9 +178,10 @@ async fn main() -> ExitCode {
     }
 }
 
-/// `dialticket events staff-pin EVENT`: the PIN from the configured signing key,
-/// for an event the database knows (a typo would print a PIN for nothing).
-async fn staff_pin(event: &str, config: &Config) -> ExitCode {
+/// `dialticket events staff-pin EVENT [--rotate]`: the PIN from the configured
+/// signing key, for an event the database knows (a typo would print a PIN for
+/// nothing); with `--rotate`, a new one (journalled, actor `cli`).
+async fn staff_pin(event: &str, rotate: bool, config: &Config) -> ExitCode {
     if !config.signing_key.exists() {
         eprintln!(
             "error: no signing key at {} yet (the gateway makes one when it first starts)",
@@ -184,10 +193,16 @@ async fn staff_pin(event: &str, config: &Config) -> ExitCode {
         let links = dialticket::links::Links::load_or_generate(&config.signing_key, "http://localhost")
             .map_err(|e| e.to_string())?;
         let store = Store::connect(&config.database_url).await.map_err(|e| e.to_string())?;
-        match store.event(event).await.map_err(|e| e.to_string())? {
-            Some(_) => Ok(links.staff_pin(event)),
-            None => Err(format!("no event '{event}' in {}", config.database_url)),
-        }
+        let unknown = || format!("no event '{event}' in {}", config.database_url);
+        let epoch = if rotate {
+            let mut tx = store.begin().await.map_err(|e| e.to_string())?;
+            let epoch = tx.rotate_staff_pin(event, "cli").await.map_err(|e| e.to_string())?.ok_or_else(unknown)?;
+            tx.commit().await.map_err(|e| e.to_string())?;
+            epoch
+        } else {
+            store.event(event).await.map_err(|e| e.to_string())?.ok_or_else(unknown)?.staff_pin_epoch
+        };
+        Ok::<_, String>(links.staff_pin(event, epoch))
     }
     .await;
     match result {

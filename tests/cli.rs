@@ -75,10 +75,20 @@ fn events_staff_pin_prints_the_pin_of_a_known_event() {
     assert!(run(&["events", "load", concat!(env!("CARGO_MANIFEST_DIR"), "/events/demo.toml")]).status.success());
     let out = run(&["events", "staff-pin", "open-rehearsal"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let want = format!("staff PIN for open-rehearsal: {}", links.staff_pin("open-rehearsal"));
+    let want = format!("staff PIN for open-rehearsal: {}", links.staff_pin("open-rehearsal", 0));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), want);
 
     let typo = run(&["events", "staff-pin", "open-rehersal"]);
+    assert_eq!(typo.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&typo.stderr).contains("no event 'open-rehersal'"), "{typo:?}");
+
+    // --rotate replaces it; asking again prints the new one.
+    let rotated = run(&["events", "staff-pin", "open-rehearsal", "--rotate"]);
+    assert!(rotated.status.success(), "{}", String::from_utf8_lossy(&rotated.stderr));
+    let want = format!("staff PIN for open-rehearsal: {}", links.staff_pin("open-rehearsal", 1));
+    assert_eq!(String::from_utf8_lossy(&rotated.stdout).trim(), want);
+    assert_eq!(String::from_utf8_lossy(&run(&["events", "staff-pin", "open-rehearsal"]).stdout).trim(), want);
+    let typo = run(&["events", "staff-pin", "open-rehersal", "--rotate"]);
     assert_eq!(typo.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&typo.stderr).contains("no event 'open-rehersal'"), "{typo:?}");
 }

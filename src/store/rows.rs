@@ -84,6 +84,7 @@ pub(super) fn event(r: &AnyRow) -> Result<EventView, StoreError> {
         contact: r.try_get("contact")?,
         currency: r.try_get("currency")?,
         seat_types: Vec::new(),
+        staff_pin_epoch: r.try_get("staff_pin_epoch")?,
     })
 }
 

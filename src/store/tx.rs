@@ -929,6 +929,22 @@ impl StoreTx {
         Ok(q.fetch_all(self.raw_conn()).await?.into_iter().collect())
     }
 
+    /// Replace the event's staff PIN: its PIN epoch goes one up (the PIN before
+    /// stops admitting), journalled as `staff_pin_rotated` by `actor`. The new
+    /// epoch, or `None` for no such event.
+    pub async fn rotate_staff_pin(&mut self, event_id: &str, actor: &str) -> Result<Option<i64>, StoreError> {
+        let epoch: Option<(i64,)> = sqlx::query_as(
+            "UPDATE events SET staff_pin_epoch = staff_pin_epoch + 1 WHERE id = $1 RETURNING staff_pin_epoch",
+        )
+        .bind(event_id)
+        .fetch_optional(self.conn().await?)
+        .await?;
+        if let Some((n,)) = epoch {
+            self.journal("event", event_id, "staff_pin_rotated", None, None, actor, &format!("{{\"epoch\":{n}}}"));
+        }
+        Ok(epoch.map(|(n,)| n))
+    }
+
     /// Append to the journal (written at commit, with the transaction).
     #[allow(clippy::too_many_arguments)]
     pub fn journal(

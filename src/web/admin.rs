@@ -137,11 +137,54 @@ pub(super) async fn sales(State(web): State<Web>, Path(event_id): Path<String>, 
     Json(json!({
         "event": event.id, "name": event.name, "currency": event.currency,
         // What venue staff enter on a ticket's admission page to admit it.
-        "staff_pin": web.app.links.staff_pin(&event.id),
+        "staff_pin": web.app.links.staff_pin(&event.id, event.staff_pin_epoch),
         "seat_types": by_type,
         "per_day": by_day.into_iter().map(|(day, (tickets, amount))| json!({"day": day, "tickets": tickets, "amount": amount})).collect::<Vec<_>>(),
     }))
     .into_response()
+}
+
+/// `POST /admin/events/{id}/staff-pin`: a new staff PIN for the event (one that
+/// leaked): the old one stops admitting at once, on every gateway. The admin, or
+/// the event's organizer. Answers the new PIN.
+pub(super) async fn rotate_staff_pin(
+    State(web): State<Web>,
+    Path(event_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let who = match caller(&web, &headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let actor = match &who {
+        Caller::Admin => "admin".to_string(),
+        Caller::Organizer(id) => format!("organizer:{id}"),
+    };
+    let store = &web.app.store;
+    match store.event(&event_id).await {
+        Ok(Some(e)) => match &who {
+            Caller::Organizer(id) if *id != e.organizer => {
+                return deny(StatusCode::FORBIDDEN, "this event belongs to another organizer")
+            }
+            _ => {}
+        },
+        Ok(None) => return deny(StatusCode::NOT_FOUND, &format!("no event '{event_id}'")),
+        Err(e) => return internal(e),
+    }
+    let rotated = async {
+        let mut tx = store.begin().await?;
+        let epoch = tx.rotate_staff_pin(&event_id, &actor).await?;
+        tx.commit().await?;
+        Ok::<_, crate::store::StoreError>(epoch)
+    };
+    match rotated.await {
+        Ok(Some(epoch)) => {
+            tracing::info!(event = %event_id, %actor, epoch, "staff PIN replaced");
+            Json(json!({"event": event_id, "staff_pin": web.app.links.staff_pin(&event_id, epoch)})).into_response()
+        }
+        Ok(None) => deny(StatusCode::NOT_FOUND, &format!("no event '{event_id}'")),
+        Err(e) => internal(e),
+    }
 }
 
 pub(super) async fn billing(State(web): State<Web>, Path(organizer_id): Path<String>, headers: HeaderMap) -> Response {

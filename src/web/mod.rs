@@ -38,6 +38,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/p/{token}/events/{event}", get(pages::purchase_event).post(pages::purchase_order))
         .route("/admin/catalog", post(admin::load_catalog))
         .route("/admin/events/{id}/sales", get(admin::sales))
+        .route("/admin/events/{id}/staff-pin", post(admin::rotate_staff_pin))
         .route("/admin/organizers/{id}/billing", get(admin::billing))
         .route("/admin/journal.csv", get(admin::journal_csv))
         .route("/admin/blocks", get(admin::blocks))

@@ -806,7 +806,7 @@ pub(super) async fn admit(
                 super::PIN_WINDOW.as_secs() / 60
             )));
         }
-        match form.get("staff_pin").map(|pin| web.app.links.is_staff_pin(&e.id, pin)) {
+        match form.get("staff_pin").map(|pin| web.app.links.is_staff_pin(&e.id, e.staff_pin_epoch, pin)) {
             Some(true) => {}
             Some(false) => {
                 web.pin_failures.failed(&pid, clock);

@@ -108,7 +108,7 @@ async fn organizers_register_events_and_see_sales_billing_and_journal() {
     assert_eq!(sales["per_day"][0]["tickets"], 3);
     assert_eq!(sales["per_day"][0]["amount"], 21000);
     // The PIN venue staff enter to admit this event's tickets.
-    assert_eq!(sales["staff_pin"], gw.app.links.staff_pin("late-set"), "{sales}");
+    assert_eq!(sales["staff_pin"], gw.app.links.staff_pin("late-set", 0), "{sales}");
 
     let (status, body) =
         admin(reqwest::Method::GET, &format!("{base}/admin/organizers/jazz-club/billing"), Some(TOKEN), None).await;
@@ -141,5 +141,60 @@ async fn the_admin_api_is_off_without_a_token() {
     let gw = spawn_gateway().await;
     let (status, _) = admin(reqwest::Method::GET, &format!("{}/admin/journal.csv", gw.base), Some(TOKEN), None).await;
     assert_eq!(status, 404);
+    gw.stop().await;
+}
+
+/// A staff PIN that leaked is replaced: the admin or the event's organizer asks
+/// for a new one; the old PIN stops admitting at once, the new one admits, the
+/// sales view shows it, and the journal says who replaced it.
+#[tokio::test]
+async fn a_leaked_staff_pin_is_replaced_and_the_old_one_stops_admitting() {
+    let gw = spawn_gateway_with(|c| c.admin_token = Some(TOKEN.into())).await;
+    let base = gw.base.clone();
+    let post = reqwest::Method::POST;
+    assert_eq!(admin(post.clone(), &format!("{base}/admin/catalog"), Some(TOKEN), Some(CATALOG)).await.0, 200);
+    let (old_pin, _) = gw.staff_pins("open-rehearsal");
+    let admission = gw.admission_link("+819066660009", "open-rehearsal").await;
+    let rotate = |event: &str| format!("{base}/admin/events/{event}/staff-pin");
+
+    // Not without credentials, not for another organizer's event, not for no event.
+    assert_eq!(admin(post.clone(), &rotate("open-rehearsal"), None, None).await.0, 401);
+    let by_jazz_club = |url: String| async move {
+        let resp = reqwest::Client::new().post(url).basic_auth("jazz-club", Some("so what, kind of blue")).send().await;
+        let resp = resp.expect("request");
+        (resp.status().as_u16(), resp.text().await.unwrap_or_default())
+    };
+    assert_eq!(by_jazz_club(rotate("open-rehearsal")).await.0, 403);
+    assert_eq!(admin(post.clone(), &rotate("no-such-event"), Some(TOKEN), None).await.0, 404);
+
+    let (status, body) = admin(post.clone(), &rotate("open-rehearsal"), Some(TOKEN), None).await;
+    assert_eq!(status, 200, "{body}");
+    let new_pin = json(&body)["staff_pin"].as_str().expect("the new PIN").to_string();
+    assert!(new_pin.len() == 6 && new_pin.bytes().all(|b| b.is_ascii_digit()), "{new_pin}");
+    assert_ne!(new_pin, old_pin);
+    let (_, sales) =
+        admin(reqwest::Method::GET, &format!("{base}/admin/events/open-rehearsal/sales"), Some(TOKEN), None).await;
+    assert_eq!(json(&sales)["staff_pin"], new_pin.as_str());
+
+    let admit = format!("{admission}/admit");
+    let (status, page) = gw.post(&admit, &[("staff_pin", old_pin.as_str())]).await;
+    assert_eq!(status, 403, "the replaced PIN: {page}");
+    let (status, page) = gw.post(&admit, &[("staff_pin", new_pin.as_str())]).await;
+    assert_eq!(status, 200, "the new PIN: {page}");
+    assert_eq!(page["state"], "admitted", "{page}");
+
+    // The organizer replaces its own event's PIN.
+    let (status, body) = by_jazz_club(rotate("late-set")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_ne!(json(&body)["staff_pin"], gw.app.links.staff_pin("late-set", 0).as_str());
+
+    let (_, csv) = admin(reqwest::Method::GET, &format!("{base}/admin/journal.csv"), Some(TOKEN), None).await;
+    let rotations: Vec<&str> = csv.lines().filter(|l| l.contains(",staff_pin_rotated,")).collect();
+    assert_eq!(rotations.len(), 2, "{rotations:?}");
+    assert!(rotations[0].contains(",event,open-rehearsal,") && rotations[0].contains(",admin,"), "{rotations:?}");
+    assert!(
+        rotations[1].contains(",event,late-set,") && rotations[1].contains(",organizer:jazz-club,"),
+        "{rotations:?}"
+    );
     gw.stop().await;
 }

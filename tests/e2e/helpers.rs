@@ -185,7 +185,7 @@ impl TestGateway {
 
     /// `event_id`'s staff PIN, and a PIN that is not it.
     pub fn staff_pins(&self, event_id: &str) -> (String, &'static str) {
-        let pin = self.app.links.staff_pin(event_id);
+        let pin = self.app.links.staff_pin(event_id, 0);
         let wrong = if pin == "000000" { "111111" } else { "000000" };
         (pin, wrong)
     }

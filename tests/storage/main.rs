@@ -7,6 +7,7 @@
 mod helpers;
 
 mod backends;
+mod events;
 mod outbox;
 mod races;
 mod two_gateways;
