@@ -150,6 +150,16 @@ impl WriteConn {
     }
 }
 
+/// See [`Store::outbox_backlog`].
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct OutboxBacklog {
+    pub pending: i64,
+    pub sending: i64,
+    pub failed: i64,
+    /// `created_at` of the oldest pending or sending mail.
+    pub oldest_undelivered: Option<Timestamp>,
+}
+
 /// Copies SQLite's write-ahead log back into the database file in the
 /// background (`wal_checkpoint(PASSIVE)`: it never blocks the writer or readers),
 /// instead of the writer doing it — with an fsync — every thousand pages in the
@@ -512,6 +522,31 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(rows::outbox_mail).collect()
+    }
+
+    /// Undelivered mails for monitoring: how many are `pending` (waiting for a first
+    /// try or a retry), `sending` (claimed by a worker now) and `failed` (refused
+    /// for good, kept on the outbox page), and when the oldest pending or sending
+    /// one was enqueued (`None`: nothing waits).
+    pub async fn outbox_backlog(&self) -> Result<OutboxBacklog, StoreError> {
+        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT state, COUNT(*), MIN(created_at) FROM mail_outbox
+             WHERE state IN ('pending', 'sending', 'failed') GROUP BY state",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut b = OutboxBacklog::default();
+        for (state, n, oldest) in rows {
+            match state.as_str() {
+                "pending" => b.pending = n,
+                "sending" => b.sending = n,
+                _ => b.failed = n,
+            }
+            if state != "failed" {
+                b.oldest_undelivered = Some(b.oldest_undelivered.map_or(oldest, |o: i64| o.min(oldest)));
+            }
+        }
+        Ok(b)
     }
 
     pub async fn outbox_mail(&self, id: i64) -> Result<Option<OutboxMail>, StoreError> {

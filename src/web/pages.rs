@@ -122,6 +122,27 @@ pub(super) async fn metrics(State(web): State<Web>) -> Response {
         "1 while the last reload was refused (the previous dialplan is live).",
         &[("", u64::from(d.last_error.is_some()))],
     );
+    // The outbox: mail that waits (an SMTP relay down, a wrong password) shows here
+    // before callers complain.
+    match web.app.store.outbox_backlog().await {
+        Ok(b) => {
+            let n = |v: i64| u64::try_from(v).unwrap_or(0);
+            metric(
+                "dialticket_mail_outbox",
+                "gauge",
+                "Mails not delivered, by state: pending (waiting for a try or a retry), sending, failed (refused for good).",
+                &[("{state=\"pending\"}", n(b.pending)), ("{state=\"sending\"}", n(b.sending)), ("{state=\"failed\"}", n(b.failed))],
+            );
+            let age = b.oldest_undelivered.map_or(0, |t| n(crate::store::now() - t));
+            metric(
+                "dialticket_mail_oldest_undelivered_seconds",
+                "gauge",
+                "Age of the oldest mail still pending or sending (0: none waits).",
+                &[("", age)],
+            );
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: cannot read the outbox"),
+    }
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }
 

@@ -216,6 +216,11 @@ async fn an_smtp_outage_delays_mail_but_never_loses_it() {
         "{:?}",
         pending[0]
     );
+    // Monitoring sees it waiting.
+    let metrics = reqwest::get(format!("{}/metrics", gw.base)).await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("dialticket_mail_outbox{state=\"pending\"} 1\n"), "{metrics}");
+    let age = metrics.lines().find_map(|l| l.strip_prefix("dialticket_mail_oldest_undelivered_seconds "));
+    assert!(age.and_then(|a| a.parse::<u64>().ok()).is_some_and(|a| a >= 1), "{metrics}");
 
     gw.mailbox.set_refusing(None);
     gw.mail(phone, "purchase link").await;
@@ -230,6 +235,9 @@ async fn an_smtp_outage_delays_mail_but_never_loses_it() {
     }
     assert_eq!(state, "sent");
     assert_eq!(gw.mails(phone, "purchase link").len(), 1, "delivered once, not once per retry");
+    let metrics = reqwest::get(format!("{}/metrics", gw.base)).await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("dialticket_mail_outbox{state=\"pending\"} 0\n"), "{metrics}");
+    assert!(metrics.contains("dialticket_mail_oldest_undelivered_seconds 0\n"), "{metrics}");
     gw.stop().await;
 }
 

@@ -1,6 +1,6 @@
 //! The durable outbox: which mails the SMTP worker may send now.
 
-use dialticket::store::{now, Store};
+use dialticket::store::{now, OutboxBacklog, Store};
 
 use crate::backends::store_with;
 use crate::on_every_backend;
@@ -44,4 +44,22 @@ async fn a_recipients_mails_leave_in_order(backend: &str) {
     assert!(a3 > a2);
 }
 
-on_every_backend!(a_recipients_mails_leave_in_order);
+/// What monitoring reads: undelivered mails by state and the oldest one's time.
+async fn the_backlog_counts_undelivered_mails(backend: &str) {
+    let Some((store, _db)) = store_with(backend, "").await else { return };
+    assert_eq!(store.outbox_backlog().await.unwrap(), OutboxBacklog::default(), "{backend}");
+    let a = enqueue(&store, "a@example.org", "a").await;
+    let b = enqueue(&store, "b@example.org", "b").await;
+    let c = enqueue(&store, "c@example.org", "c").await;
+    store.mail_failed(b, "550 no such user", now(), true).await.unwrap();
+    store.mail_delivered(c, "sent", now()).await.unwrap();
+    let backlog = store.outbox_backlog().await.unwrap();
+    assert_eq!((backlog.pending, backlog.sending, backlog.failed), (1, 0, 1), "{backend}");
+    let created = store.outbox_mail(a).await.unwrap().expect("mail a").created_at;
+    assert_eq!(backlog.oldest_undelivered, Some(created), "{backend}");
+    store.mail_delivered(a, "sent", now()).await.unwrap();
+    let backlog = store.outbox_backlog().await.unwrap();
+    assert_eq!((backlog.pending, backlog.failed, backlog.oldest_undelivered), (0, 1, None), "{backend}");
+}
+
+on_every_backend!(a_recipients_mails_leave_in_order, the_backlog_counts_undelivered_mails);
