@@ -291,7 +291,7 @@ impl Config {
             if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
                 return Err(ConfigError::Value {
                     key: "smtp_url".into(),
-                    value: url.clone(),
+                    value: crate::mail::worker::redacted(url),
                     message: "expected smtp://host:port or smtps://host:port".into(),
                 });
             }
@@ -343,6 +343,9 @@ mod tests {
         let e = Config::from_parts(FileConfig::default(), |k| (k == "DIALTICKET_DKIM_SELECTOR").then(|| "a b".into()))
             .unwrap_err();
         assert!(e.to_string().starts_with("dkim_selector: 'a b'"), "{e}");
+        let smtp = |k: &str| (k == "DIALTICKET_SMTP_URL").then(|| "http://mailer:s3cret@relay.example".into());
+        let e = Config::from_parts(FileConfig::default(), smtp).unwrap_err().to_string();
+        assert!(e.starts_with("smtp_url: 'http://mailer:***@relay.example'") && !e.contains("s3cret"), "{e}");
         assert!(toml::from_str::<FileConfig>("sip_lisen = \"x\"").is_err());
     }
 

@@ -46,6 +46,21 @@ fn relay_ca(path: &Path) -> Result<Certificate, MailError> {
     Certificate::from_pem(&pem).map_err(|e| bad(e.to_string()))
 }
 
+/// `url` with the password in it (`user:password@`) replaced by `***`, for
+/// errors and logs.
+pub(crate) fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    match rest[..authority_end].rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+            let hidden = if userinfo.contains(':') { ":***" } else { "" };
+            format!("{scheme}://{user}{hidden}@{host}{}", &rest[authority_end..])
+        }
+        None => url.to_string(),
+    }
+}
+
 fn is_loopback(host: &str) -> bool {
     host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|a| a.is_loopback())
 }
@@ -82,7 +97,7 @@ impl Delivery {
     /// given, the PEM certificates in `ca` (a private relay's CA).
     pub fn from_url(url: Option<&str>, ca: Option<&Path>) -> Result<Delivery, MailError> {
         let Some(url) = url else { return Ok(Delivery::Local) };
-        let bad = |m: &str| MailError::SmtpUrl(url.to_string(), m.to_string());
+        let bad = |m: &str| MailError::SmtpUrl(redacted(url), m.to_string());
         let parsed = Url::parse(url).map_err(|e| bad(&e.to_string()))?;
         let host = match parsed.host() {
             Some(Host::Domain(d)) if !d.is_empty() => d.to_string(),
@@ -297,6 +312,16 @@ mod tests {
         assert!(refused("smtp://x?tls=yes").contains("tls=yes: expected tls=required"));
         assert!(refused("smtps://x?tls=required").contains("smtp:// only"));
         assert!(refused("smtp://").contains("no host"));
+    }
+
+    #[test]
+    fn errors_never_show_the_relay_password() {
+        let e = Delivery::from_url(Some("smtp://mailer:s3cr%2Fet@relay.example:587?tls=maybe"), None);
+        let e = e.err().expect("refused").to_string();
+        assert!(e.contains("'smtp://mailer:***@relay.example:587?tls=maybe'") && !e.contains("s3cr"), "{e}");
+        assert_eq!(redacted("smtp://relay.example"), "smtp://relay.example");
+        assert_eq!(redacted("smtp://only-user@relay.example/"), "smtp://only-user@relay.example/");
+        assert_eq!(redacted("smtps://u:p@w@[::1]:465"), "smtps://u:***@[::1]:465");
     }
 
     #[test]
