@@ -211,6 +211,46 @@ pub fn openssl(dir: &Path, args: &[&str]) -> Vec<u8> {
     out.stdout
 }
 
+/// Verifies a message's DKIM signature with dkimpy (Debian's python3-dkim), the
+/// public key given as the TXT record DNS would return for `selector._domainkey.domain`.
+const VERIFY: &str = r#"
+import sys, dkim
+message, record, name = open(sys.argv[1], 'rb').read(), sys.argv[2].encode(), sys.argv[3].encode()
+def dns(query, timeout=5):
+    return record if query.rstrip(b'.') == name else None
+print(dkim.verify(message, dnsfunc=dns))
+"#;
+
+pub fn dkim_verify(dir: &Path, message: &[u8], record: &str, name: &str) -> String {
+    let file = dir.join("message.eml");
+    std::fs::write(&file, message).expect("message file");
+    let out = std::process::Command::new("/usr/bin/python3")
+        .args(["-c", VERIFY])
+        .arg(&file)
+        .args([record, name])
+        .output()
+        .expect("python3 with python3-dkim (scripts/test.sh installs it)");
+    assert!(out.status.success(), "dkimpy: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A DKIM key made with `openssl genpkey` in `dir` (`algorithm` RSA or ED25519;
+/// PKCS#8 PEM, as the gateway's `dkim_key` takes it) and the TXT record that
+/// publishes its public key.
+pub fn dkim_key(dir: &Path, algorithm: &str) -> (PathBuf, String) {
+    use base64::Engine;
+    let mut args = vec!["genpkey", "-algorithm", algorithm, "-out", "dkim.pem"];
+    if algorithm == "RSA" {
+        args.extend(["-pkeyopt", "rsa_keygen_bits:2048"]);
+    }
+    openssl(dir, &args);
+    let der = openssl(dir, &["pkey", "-in", "dkim.pem", "-pubout", "-outform", "DER"]);
+    // RSA: the SubjectPublicKeyInfo; Ed25519 (RFC 8463): the raw 32-byte key at its end.
+    let (k, public) = if algorithm == "RSA" { ("rsa", &der[..]) } else { ("ed25519", &der[der.len() - 32..]) };
+    let record = format!("v=DKIM1; k={k}; p={}", base64::engine::general_purpose::STANDARD.encode(public));
+    (dir.join("dkim.pem"), record)
+}
+
 /// A STIR/SHAKEN certification authority and a service-provider certificate it
 /// signed (EC P-256), made with the openssl CLI in `dir`: `{name}-ca.pem`,
 /// `{name}-sp.pem` and the SP's private key `{name}-sp.key`.

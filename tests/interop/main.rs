@@ -886,11 +886,11 @@ fn relay_certificate(dir: &Path) -> PathBuf {
 /// The mail leg of `compose.yaml` with a real MTA: the gateway hands its mail
 /// to Postfix over STARTTLS (`smtp_url` `?tls=required`, the relay's private
 /// CA in `smtp_ca`) and logs in (SASL, Dovecot checking the password), and
-/// Postfix relays it on to the callers' mailboxes (the test's SMTP sink).
-/// While Postfix is stopped the mail waits in the gateway's outbox and goes
-/// out once it is back. A gateway that does not trust the relay's CA, or
-/// whose password is wrong, sends nothing and keeps the mail for when the
-/// operator has fixed it.
+/// Postfix relays it on to the callers' mailboxes (the test's SMTP sink), its
+/// DKIM signature still valid. While Postfix is stopped the mail waits in the
+/// gateway's outbox and goes out once it is back. A gateway that does not
+/// trust the relay's CA, or whose password is wrong, sends nothing and keeps
+/// the mail for when the operator has fixed it.
 #[tokio::test]
 async fn postfix_takes_the_mail_over_starttls_with_a_login_and_an_outage_only_delays_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -900,9 +900,12 @@ async fn postfix_takes_the_mail_over_starttls_with_a_login_and_an_outage_only_de
     let (dovecot, sasl) = start_dovecot(sasl_dir.path(), &[("relay-user", "s3cret/%+")]).await;
     // The password percent-encoded in the URL, as URLs want it.
     let url = format!("smtp://relay-user:s3cret%2F%25%2B@127.0.0.1:{port}?tls=required");
+    let (dkim, record) = dkim_key(dir.path(), "ED25519");
     let gw = spawn_gateway_with(|c| {
         c.smtp_url = Some(url.clone());
         c.smtp_ca = Some(ca.clone());
+        c.dkim_key = Some(dkim.clone());
+        c.mail_from = "dialticket <tickets@mail.dialticket.example>".into();
     })
     .await;
     let mut postfix = Postfix::configure(dir.path(), port, gw.mailbox.addr(), &sasl);
@@ -915,6 +918,9 @@ async fn postfix_takes_the_mail_over_starttls_with_a_login_and_an_outage_only_de
     assert!(raw.contains("by relay.dialticket.test (Postfix) with ESMTPS"), "relayed by Postfix over TLS:\n{raw}");
     assert!(raw.contains("(using TLS"), "Postfix's Received header names the TLS session:\n{raw}");
     assert!(raw.contains("(Authenticated sender: relay-user)"), "the gateway logged in:\n{raw}");
+    // The signature survives the relay: a receiver behind Postfix verifies it.
+    let name = "dialticket._domainkey.mail.dialticket.example";
+    assert_eq!(dkim_verify(dir.path(), &mail.raw, &record, name), "True", "DKIM after Postfix:\n{raw}");
     assert!(!gw.link(&mail, "/p/").is_empty());
 
     // An outage: the mail is tried, kept, and sent when the relay is back.
