@@ -28,13 +28,8 @@ use url::{Host, Url};
 use super::MailError;
 use crate::store::{now, OutboxMail, Store};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TlsMode {
-    None,
-    Opportunistic,
-    Required,
-    Wrapper,
-}
+/// STARTTLS (required or opportunistic) or TLS from the first byte.
+type TlsWrap = fn(TlsParameters) -> Tls;
 
 /// The CA certificates (PEM) trusted for the relay besides the system's.
 fn relay_ca(path: &Path) -> Result<Certificate, MailError> {
@@ -106,11 +101,12 @@ impl Delivery {
             _ => return Err(bad("no host")),
         };
         let tls = parsed.query_pairs().find(|(k, _)| k == "tls").map(|(_, v)| v.into_owned());
-        let (mode, port) = match (parsed.scheme(), tls.as_deref()) {
-            ("smtp", None) => (TlsMode::None, 25),
-            ("smtp", Some("required")) => (TlsMode::Required, 587),
-            ("smtp", Some("opportunistic")) => (TlsMode::Opportunistic, 587),
-            ("smtps", None) => (TlsMode::Wrapper, 465),
+        // How TLS wraps the connection (none: plain SMTP), and the default port.
+        let (wrap, port): (Option<TlsWrap>, u16) = match (parsed.scheme(), tls.as_deref()) {
+            ("smtp", None) => (None, 25),
+            ("smtp", Some("required")) => (Some(Tls::Required), 587),
+            ("smtp", Some("opportunistic")) => (Some(Tls::Opportunistic), 587),
+            ("smtps", None) => (Some(Tls::Wrapper), 465),
             ("smtp" | "smtps", Some(other)) => {
                 return Err(bad(&format!("tls={other}: expected tls=required or tls=opportunistic (smtp:// only)")))
             }
@@ -119,17 +115,12 @@ impl Delivery {
         let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.as_str())
             .port(parsed.port().unwrap_or(port))
             .timeout(Some(Duration::from_secs(15)));
-        if mode != TlsMode::None {
+        if let Some(wrap) = wrap {
             let mut params = TlsParameters::builder(host.clone());
             if let Some(path) = ca {
                 params = params.add_root_certificate(relay_ca(path)?);
             }
-            let params = params.build_rustls().map_err(|e| bad(&e.to_string()))?;
-            b = b.tls(match mode {
-                TlsMode::Required => Tls::Required(params),
-                TlsMode::Opportunistic => Tls::Opportunistic(params),
-                _ => Tls::Wrapper(params),
-            });
+            b = b.tls(wrap(params.build_rustls().map_err(|e| bad(&e.to_string()))?));
         } else if ca.is_some() {
             return Err(bad("smtp_ca is set but the URL asks for no TLS: add ?tls=required or use smtps://"));
         }
@@ -137,7 +128,7 @@ impl Delivery {
             let decode = |s: &str| percent_decode_str(s).decode_utf8().map(|c| c.into_owned());
             let user = decode(parsed.username()).map_err(|_| bad("user name is not UTF-8"))?;
             let pass = decode(parsed.password().unwrap_or("")).map_err(|_| bad("password is not UTF-8"))?;
-            if mode == TlsMode::None && !is_loopback(&host) {
+            if wrap.is_none() && !is_loopback(&host) {
                 tracing::warn!(relay = %host, "smtp_url: the relay password goes over the network unencrypted; add ?tls=required");
             }
             b = b.credentials(Credentials::new(user, pass));
