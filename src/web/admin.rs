@@ -21,7 +21,7 @@ use axum::Json;
 use serde_json::json;
 
 use super::Web;
-use crate::events::CatalogFile;
+use crate::events::{CatalogFile, EventView};
 
 fn deny(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({"error": message, "status": status.as_u16()}))).into_response()
@@ -99,22 +99,29 @@ pub(super) async fn load_catalog(State(web): State<Web>, headers: HeaderMap, bod
     }
 }
 
+/// Who asks (the admin, or an organizer for its own event) and the event.
+/// `Err` is the refusal to send: 401, 403 (another organizer's event), 404.
+async fn event_of_caller(web: &Web, headers: &HeaderMap, event_id: &str) -> Result<(Caller, EventView), Response> {
+    let who = caller(web, headers).await?;
+    let event = match web.app.store.event(event_id).await {
+        Ok(Some(e)) => e,
+        Ok(None) => return Err(deny(StatusCode::NOT_FOUND, &format!("no event '{event_id}'"))),
+        Err(e) => return Err(internal(e)),
+    };
+    match &who {
+        Caller::Organizer(id) if *id != event.organizer => {
+            Err(deny(StatusCode::FORBIDDEN, "this event belongs to another organizer"))
+        }
+        _ => Ok((who, event)),
+    }
+}
+
 pub(super) async fn sales(State(web): State<Web>, Path(event_id): Path<String>, headers: HeaderMap) -> Response {
-    let who = match caller(&web, &headers).await {
-        Ok(c) => c,
+    let event = match event_of_caller(&web, &headers, &event_id).await {
+        Ok((_, e)) => e,
         Err(r) => return r,
     };
     let store = &web.app.store;
-    let event = match store.event(&event_id).await {
-        Ok(Some(e)) => e,
-        Ok(None) => return deny(StatusCode::NOT_FOUND, &format!("no event '{event_id}'")),
-        Err(e) => return internal(e),
-    };
-    if let Caller::Organizer(id) = &who {
-        if *id != event.organizer {
-            return deny(StatusCode::FORBIDDEN, "this event belongs to another organizer");
-        }
-    }
     let (counts, paid) = match (store.seat_counts(&event_id).await, store.paid_sales(&event_id).await) {
         (Ok(c), Ok(p)) => (c, p),
         (Err(e), _) | (_, Err(e)) => return internal(e),
@@ -152,25 +159,12 @@ pub(super) async fn rotate_staff_pin(
     Path(event_id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let who = match caller(&web, &headers).await {
-        Ok(c) => c,
+    let actor = match event_of_caller(&web, &headers, &event_id).await {
+        Ok((Caller::Admin, _)) => "admin".to_string(),
+        Ok((Caller::Organizer(id), _)) => format!("organizer:{id}"),
         Err(r) => return r,
     };
-    let actor = match &who {
-        Caller::Admin => "admin".to_string(),
-        Caller::Organizer(id) => format!("organizer:{id}"),
-    };
     let store = &web.app.store;
-    match store.event(&event_id).await {
-        Ok(Some(e)) => match &who {
-            Caller::Organizer(id) if *id != e.organizer => {
-                return deny(StatusCode::FORBIDDEN, "this event belongs to another organizer")
-            }
-            _ => {}
-        },
-        Ok(None) => return deny(StatusCode::NOT_FOUND, &format!("no event '{event_id}'")),
-        Err(e) => return internal(e),
-    }
     let rotated = async {
         let mut tx = store.begin().await?;
         let epoch = tx.rotate_staff_pin(&event_id, &actor).await?;
