@@ -631,6 +631,20 @@ impl Store {
         Ok(())
     }
 
+    /// Send a mail given up on (`failed`) again, from `at`: pending, its attempts
+    /// and last error kept for the record. `false`: no failed mail with that id.
+    pub async fn retry_failed_mail(&self, id: i64, at: Timestamp) -> Result<bool, StoreError> {
+        let mut w = self.write_conn().await?;
+        let done = sqlx::query(
+            "UPDATE mail_outbox SET state = 'pending', next_attempt_at = $1 WHERE id = $2 AND state = 'failed'",
+        )
+        .bind(at)
+        .bind(id)
+        .execute(w.conn())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// A failed attempt: try again at `retry_at`, or give up (`permanent`) and keep the mail as `failed`.
     pub async fn mail_failed(
         &self,

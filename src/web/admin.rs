@@ -279,6 +279,28 @@ pub(super) async fn blocks(State(web): State<Web>, headers: HeaderMap) -> Respon
     Json(json!({"blocked": flood.blocked(now), "stats": flood.stats(now)})).into_response()
 }
 
+/// `POST /admin/outbox/{id}/retry`: send a mail the relay refused for good
+/// (`failed`, kept on the outbox page) again, once its cause is fixed.
+pub(super) async fn retry_mail(State(web): State<Web>, Path(id): Path<i64>, headers: HeaderMap) -> Response {
+    if let Some(r) = refused(&web, &headers) {
+        return r;
+    }
+    let store = &web.app.store;
+    match store.retry_failed_mail(id, crate::store::now()).await {
+        Ok(true) => {
+            tracing::info!(mail_id = id, "failed mail queued again by the admin");
+            web.app.mail_wake.notify_one();
+            Json(json!({"mail": id, "state": "pending"})).into_response()
+        }
+        Ok(false) => match store.outbox_mail(id).await {
+            Ok(Some(m)) => deny(StatusCode::CONFLICT, &format!("mail {id} is {}, not failed", m.state)),
+            Ok(None) => deny(StatusCode::NOT_FOUND, &format!("no mail {id}")),
+            Err(e) => internal(e),
+        },
+        Err(e) => internal(e),
+    }
+}
+
 /// Lift a block (and forget the key's count) now.
 pub(super) async fn unblock(State(web): State<Web>, Path(key): Path<String>, headers: HeaderMap) -> Response {
     if let Some(r) = refused(&web, &headers) {

@@ -43,6 +43,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/admin/journal.csv", get(admin::journal_csv))
         .route("/admin/blocks", get(admin::blocks))
         .route("/admin/blocks/{key}", axum::routing::delete(admin::unblock))
+        .route("/admin/outbox/{id}/retry", post(admin::retry_mail))
         .route("/metrics", get(pages::metrics))
         .route("/pay/{token}/challenge", post(pages::challenge))
         .route("/payments/callback", post(pages::payment_callback))

@@ -198,3 +198,47 @@ async fn a_leaked_staff_pin_is_replaced_and_the_old_one_stops_admitting() {
     );
     gw.stop().await;
 }
+
+/// A mail the relay refused for good (a 5xx) stays on the outbox as failed;
+/// once its cause is fixed, the admin sends it again.
+#[tokio::test]
+async fn the_admin_sends_a_mail_refused_for_good_again() {
+    let gw = spawn_gateway_with(|c| c.admin_token = Some(TOKEN.into())).await;
+    let phone = "+819066660010";
+    gw.mailbox.set_refusing(Some(550));
+    assert_eq!(gw.call(phone, PURCHASE_MISSED_CALL).await.final_status, 603);
+    let state = |gw: &TestGateway| {
+        let store = gw.app.store.clone();
+        async move { store.outbox(10).await.unwrap().first().map(|m| (m.id, m.state.clone())) }
+    };
+    let mut row = None;
+    for _ in 0..100 {
+        row = state(&gw).await;
+        if row.as_ref().is_some_and(|(_, s)| s == "failed") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (id, s) = row.expect("the mail is in the outbox");
+    assert_eq!(s, "failed", "a 550 is given up on");
+
+    let retry = |id: i64| format!("{}/admin/outbox/{id}/retry", gw.base);
+    let post = reqwest::Method::POST;
+    assert_eq!(admin(post.clone(), &retry(id), None, None).await.0, 401);
+    assert_eq!(admin(post.clone(), &retry(id + 1000), Some(TOKEN), None).await.0, 404);
+    gw.mailbox.set_refusing(None);
+    let (status, body) = admin(post.clone(), &retry(id), Some(TOKEN), None).await;
+    assert_eq!(status, 200, "{body}");
+    gw.mail(phone, "purchase link").await;
+    for _ in 0..50 {
+        if state(&gw).await.is_some_and(|(_, s)| s == "sent") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (status, body) = admin(post, &retry(id), Some(TOKEN), None).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("is sent, not failed"), "{body}");
+    assert_eq!(gw.mails(phone, "purchase link").len(), 1);
+    gw.stop().await;
+}

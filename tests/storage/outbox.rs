@@ -60,6 +60,14 @@ async fn the_backlog_counts_undelivered_mails(backend: &str) {
     store.mail_delivered(a, "sent", now()).await.unwrap();
     let backlog = store.outbox_backlog().await.unwrap();
     assert_eq!((backlog.pending, backlog.failed, backlog.oldest_undelivered), (0, 1, None), "{backend}");
+
+    // The admin sends the failed one again; only a failed mail can be.
+    assert!(store.retry_failed_mail(b, now()).await.unwrap(), "{backend}");
+    assert!(!store.retry_failed_mail(b, now()).await.unwrap(), "{backend}: it is pending now");
+    assert!(!store.retry_failed_mail(c, now()).await.unwrap(), "{backend}: a sent mail");
+    let backlog = store.outbox_backlog().await.unwrap();
+    assert_eq!((backlog.pending, backlog.failed), (1, 0), "{backend}");
+    assert_eq!(due(&store).await, ["b"], "{backend}");
 }
 
 on_every_backend!(a_recipients_mails_leave_in_order, the_backlog_counts_undelivered_mails);
