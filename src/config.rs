@@ -291,7 +291,7 @@ impl Config {
             if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
                 return Err(ConfigError::Value {
                     key: "smtp_url".into(),
-                    value: crate::mail::worker::redacted(url),
+                    value: crate::mail::relay::redacted(url),
                     message: "expected smtp://host:port or smtps://host:port".into(),
                 });
             }
