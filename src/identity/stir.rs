@@ -59,6 +59,15 @@ impl StirError {
             StirError::Stale { .. } => (403, "Stale Date"),
         }
     }
+
+    /// RFC 9410 §4: the `Reason` header value that tells the signer upstream why
+    /// its Identity header failed, when the number lets the call go on anyway:
+    /// the response it would have been refused with, e.g.
+    /// `STIR ;cause=438 ;text="Invalid Identity Header"`.
+    pub fn reason_header(&self) -> String {
+        let (code, text) = self.sip_status();
+        format!("STIR ;cause={code} ;text=\"{text}\"")
+    }
 }
 
 /// A verified caller identity.
@@ -294,4 +303,18 @@ fn issued_by_anchor(cert: &X509Certificate<'_>, anchors: &[Vec<u8>]) -> bool {
         };
         key.verify(tbs, &sig).is_ok()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StirError;
+
+    #[test]
+    fn reason_headers_name_the_rfc_8224_refusal() {
+        let invalid = StirError::Invalid("bad signature".into());
+        assert_eq!(invalid.reason_header(), r#"STIR ;cause=438 ;text="Invalid Identity Header""#);
+        let untrusted = StirError::Untrusted("unknown CA".into());
+        assert_eq!(untrusted.reason_header(), r#"STIR ;cause=437 ;text="Unsupported Credential""#);
+        assert_eq!(StirError::Stale { age: 120 }.reason_header(), r#"STIR ;cause=403 ;text="Stale Date""#);
+    }
 }

@@ -152,13 +152,6 @@ fn unix_now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
-/// RFC 9410 §4: `Reason: STIR ;cause=438 ;text="Invalid Identity Header"`, the
-/// RFC 8224 §6.2.2 response the failure would have had.
-fn stir_reason(code: u16, text: &str) -> String {
-    let text: String = text.chars().filter(|c| *c != '"' && *c != '\\' && !c.is_control()).collect();
-    format!("STIR ;cause={code} ;text=\"{text}\"")
-}
-
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -675,7 +668,7 @@ impl Endpoint {
                 // RFC 9410: the call goes on, and the signer upstream learns why its
                 // Identity header failed from the responses (not for a missing one).
                 if e != identity::stir::StirError::Missing {
-                    stx.add_sticky_header("Reason", stir_reason(code, reason));
+                    stx.add_sticky_header("Reason", e.reason_header());
                 }
             }
         }
@@ -1263,16 +1256,5 @@ impl Endpoint {
             Ok(resp) => tracing::info!(code = resp.code, "call ended with our BYE"),
             Err(e) => tracing::info!(error = %e, "our BYE got no final response"),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::stir_reason;
-
-    #[test]
-    fn stir_reasons_are_rfc_9410_reason_headers() {
-        assert_eq!(stir_reason(438, "Invalid Identity Header"), r#"STIR ;cause=438 ;text="Invalid Identity Header""#);
-        assert_eq!(stir_reason(437, "a \"quoted\"\\ one\r\n"), r#"STIR ;cause=437 ;text="a quoted one""#);
     }
 }
