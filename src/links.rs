@@ -26,6 +26,9 @@ pub enum Purpose {
     Ticket,
     /// The admission page staff look at.
     Admission,
+    /// Confirming where a phone's mail goes (`addr` names the address), mailed
+    /// to that address; see [`crate::mail::registration`].
+    MailAddress,
     /// The code printed on a ticket, checked by staff.
     TicketCode,
 }
@@ -48,6 +51,7 @@ impl Purpose {
             Purpose::IssueGuide => "issue-guide",
             Purpose::Ticket => "ticket",
             Purpose::Admission => "admission",
+            Purpose::MailAddress => "mail-address",
             Purpose::TicketCode => "ticket-code",
         }
     }
@@ -55,7 +59,7 @@ impl Purpose {
     /// Lifetime of a freshly minted token.
     pub fn ttl_secs(self) -> i64 {
         match self {
-            Purpose::Purchase => 24 * 3600,
+            Purpose::Purchase | Purpose::MailAddress => 24 * 3600,
             Purpose::IssueGuide => 90 * 24 * 3600,
             Purpose::Ticket | Purpose::TicketCode => 365 * 24 * 3600,
             Purpose::Admission => 2 * 24 * 3600,
@@ -69,6 +73,7 @@ impl Purpose {
             Purpose::IssueGuide => "/g/",
             Purpose::Ticket => "/t/",
             Purpose::Admission => "/a/",
+            Purpose::MailAddress => "/m/",
             Purpose::TicketCode => "/verify/",
         }
     }
@@ -83,6 +88,13 @@ pub struct Claims {
     /// The purchase the link is about, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<String>,
+    /// The mail address a [`Purpose::MailAddress`] link confirms (empty: the
+    /// carrier's address for the phone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addr: Option<String>,
+    /// The phone user's mail epoch the [`Purpose::MailAddress`] link was asked in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<i64>,
     pub iat: i64,
     pub exp: i64,
     pub jti: String,
@@ -204,7 +216,15 @@ impl Links {
 
     /// Mint a token for `purpose`, valid from `now` for the purpose's lifetime.
     pub fn sign(&self, purpose: Purpose, sub: &PhoneNumber, pid: Option<&str>, now: i64) -> Result<String, LinkError> {
-        Ok(self.token(purpose, sub, pid, now)?.0)
+        Ok(self.token(purpose, sub, pid, None, now)?.0)
+    }
+
+    /// The URL of a [`Purpose::MailAddress`] link: confirming it sends `sub`'s mail
+    /// to `addr` (see [`crate::mail::registration::Wanted::to_claim`]) while the
+    /// user's mail epoch is still `epoch`.
+    pub fn mail_address_url(&self, sub: &PhoneNumber, addr: &str, epoch: i64, now: i64) -> Result<String, LinkError> {
+        let (token, _) = self.token(Purpose::MailAddress, sub, None, Some((addr, epoch)), now)?;
+        Ok(format!("{}{}{token}", self.public_url, Purpose::MailAddress.path()))
     }
 
     /// A token and its id (`jti`).
@@ -213,12 +233,15 @@ impl Links {
         purpose: Purpose,
         sub: &PhoneNumber,
         pid: Option<&str>,
+        mail: Option<(&str, i64)>,
         now: i64,
     ) -> Result<(String, String), LinkError> {
         let claims = Claims {
             purpose,
             sub: sub.clone(),
             pid: pid.map(str::to_string),
+            addr: mail.map(|(a, _)| a.to_string()),
+            epoch: mail.map(|(_, e)| e),
             iat: now,
             exp: now + purpose.ttl_secs(),
             jti: uuid::Uuid::new_v4().simple().to_string(),
@@ -249,7 +272,7 @@ impl Links {
     /// purchase's current link where re-issuing revokes the older ones
     /// ([`Purpose::revocable`]).
     pub fn mint(&self, purpose: Purpose, sub: &PhoneNumber, pid: Option<&str>, now: i64) -> Result<Minted, LinkError> {
-        let (token, jti) = self.token(purpose, sub, pid, now)?;
+        let (token, jti) = self.token(purpose, sub, pid, None, now)?;
         Ok(Minted { url: format!("{}{}{token}", self.public_url, purpose.path()), jti })
     }
 
@@ -313,6 +336,21 @@ mod tests {
     }
 
     #[test]
+    fn a_mail_address_link_carries_the_address_it_confirms() {
+        let l = links();
+        let url = l.mail_address_url(&phone(), "hanako@example.jp", 3, 1000).unwrap();
+        let token = url.strip_prefix("http://127.0.0.1:8080/m/").expect("a /m/ page URL");
+        let c = l.verify(token, Purpose::MailAddress, 1001).unwrap();
+        assert_eq!((c.addr.as_deref(), c.epoch, c.pid, c.iat), (Some("hanako@example.jp"), Some(3), None, 1000));
+        assert!(matches!(l.verify(token, Purpose::Purchase, 1001), Err(LinkError::WrongPurpose)));
+        assert!(matches!(l.verify(token, Purpose::MailAddress, 1000 + 24 * 3600), Err(LinkError::Expired)));
+        // Other links carry no address.
+        let t = l.sign(Purpose::Purchase, &phone(), None, 1000).unwrap();
+        let c = l.verify(&t, Purpose::Purchase, 1001).unwrap();
+        assert_eq!((c.addr, c.epoch), (None, None));
+    }
+
+    #[test]
     fn a_minted_link_names_its_token_id_and_each_is_new() {
         let l = links();
         let a = l.mint(Purpose::Ticket, &phone(), Some("p1"), 1000).unwrap();
@@ -322,11 +360,17 @@ mod tests {
         // Minted in the same second for the same purchase, they still differ: a re-issue
         // can tell them apart.
         assert_ne!(a.jti, b.jti);
-        let revocable: Vec<Purpose> =
-            [Purpose::Purchase, Purpose::IssueGuide, Purpose::Ticket, Purpose::Admission, Purpose::TicketCode]
-                .into_iter()
-                .filter(|p| p.revocable())
-                .collect();
+        let revocable: Vec<Purpose> = [
+            Purpose::Purchase,
+            Purpose::IssueGuide,
+            Purpose::Ticket,
+            Purpose::Admission,
+            Purpose::MailAddress,
+            Purpose::TicketCode,
+        ]
+        .into_iter()
+        .filter(|p| p.revocable())
+        .collect();
         assert_eq!(revocable, [Purpose::Ticket, Purpose::Admission]);
     }
 

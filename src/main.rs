@@ -1,4 +1,5 @@
-//! The `dialticket` command: `serve`, `dialplan check`, `dialplan route`, `events load`.
+//! The `dialticket` command: `serve`, `dialplan check`, `dialplan route`, `events load`,
+//! `events staff-pin`, `users mail`.
 
 /// mimalloc instead of glibc's malloc: under load a call's many small, short-lived
 /// allocations cost glibc about a fifth of the gateway's CPU (perf: `_int_malloc`,
@@ -46,6 +47,25 @@ enum Command {
     Events {
         #[command(subcommand)]
         command: EventsCommand,
+    },
+    /// Phone user tools.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Show where PHONE's mail goes; with ADDRESS, register that address (the
+    /// operator's mapping, no confirmation, like `PUT /admin/phone-users/{phone}/mail`);
+    /// with `--carrier`, go back to the carrier's address.
+    Mail {
+        /// The phone, in E.164 (+819012345678).
+        phone: String,
+        address: Option<String>,
+        #[arg(long, conflicts_with = "address")]
+        carrier: bool,
     },
 }
 
@@ -148,6 +168,9 @@ async fn main() -> ExitCode {
             let path = path.unwrap_or_else(|| config.dialplans.clone());
             dialplan_route(&path, &to, from.as_deref(), source, at.as_deref())
         }
+        Command::Users { command: UsersCommand::Mail { phone, address, carrier } } => {
+            user_mail(&phone, address.as_deref(), carrier, &config).await
+        }
         Command::Events { command: EventsCommand::StaffPin { event, rotate } } => {
             staff_pin(&event, rotate, &config).await
         }
@@ -174,6 +197,47 @@ async fn main() -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+    }
+}
+
+/// `dialticket users mail PHONE [ADDRESS | --carrier]` (journalled, actor `cli`).
+async fn user_mail(phone: &str, address: Option<&str>, carrier: bool, config: &Config) -> ExitCode {
+    use dialticket::mail::{address_for, registration};
+    let result = async {
+        let phone = dialticket::phone::PhoneNumber::parse(phone)
+            .map_err(|e| format!("phone number '{phone}': {e} (use E.164, e.g. +819012345678)"))?;
+        let address = address.map(registration::registrable).transpose().map_err(|e| e.to_string())?;
+        let store = Store::connect(&config.database_url).await.map_err(|e| e.to_string())?;
+        let user = if address.is_some() || carrier {
+            let mut tx = store.begin().await.map_err(|e| e.to_string())?;
+            let at = dialticket::store::now();
+            let user = tx.set_mail_address(&phone, address.as_deref(), "cli", at).await.map_err(|e| e.to_string())?;
+            tx.commit().await.map_err(|e| e.to_string())?;
+            user
+        } else {
+            store.phone_user(&phone).await.map_err(|e| e.to_string())?.ok_or_else(|| {
+                format!(
+                    "{phone} has not called yet: mail would go to its carrier's address (see carrier_mail_template)"
+                )
+            })?
+        };
+        let kind = if user.mail_address.is_some() { "registered" } else { "the carrier's" };
+        Ok::<_, String>(format!(
+            "mail for {phone} (user number {}) goes to {} ({kind})",
+            user.user_number,
+            address_for(&user, &config.carrier_mail_template)
+        ))
+    }
+    .await;
+    match result {
+        Ok(line) => {
+            println!("{line}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -94,6 +94,38 @@ fn events_staff_pin_prints_the_pin_of_a_known_event() {
 }
 
 #[test]
+fn users_mail_shows_and_maps_where_a_phones_mail_goes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("t.db").display());
+    let run = |args: &[&str]| {
+        let out = dialticket().env("DIALTICKET_DATABASE_URL", &db).args(args).output().unwrap();
+        let text = |b: &[u8]| String::from_utf8_lossy(b).trim().to_string();
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+    let (code, _, err) = run(&["users", "mail", "+819077772001"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("+819077772001 has not called yet"), "{err}");
+    let (code, _, err) = run(&["users", "mail", "090-7777-2001", "a@b.jp"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("use E.164"), "{err}");
+    let (code, _, err) = run(&["users", "mail", "+819077772001", "not an address"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("is not a mail address"), "{err}");
+
+    let (code, out, err) = run(&["users", "mail", "+819077772001", "Taro@Example.JP"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.starts_with("mail for +819077772001 (user number "), "{out}");
+    assert!(out.ends_with("goes to Taro@example.jp (registered)"), "{out}");
+    let (_, shown, _) = run(&["users", "mail", "+819077772001"]);
+    assert_eq!(shown, out);
+    let (code, out, _) = run(&["users", "mail", "+819077772001", "--carrier"]);
+    assert_eq!(code, Some(0));
+    assert!(out.ends_with("goes to +819077772001@sms.example.net (the carrier's)"), "{out}");
+    let (code, _, _) = run(&["users", "mail", "+819077772001", "a@b.jp", "--carrier"]);
+    assert_eq!(code, Some(2), "an address and --carrier contradict each other");
+}
+
+#[test]
 fn bad_configuration_is_named() {
     let out = dialticket().env("DIALTICKET_SIP_LISTEN", "nowhere").args(["dialplan", "check"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));

@@ -92,13 +92,7 @@ impl Work {
         actor: String,
     ) -> Result<Work, AppError> {
         let at = now();
-        let user = PhoneUser {
-            phone: phone.clone(),
-            user_number: new_user_number(),
-            mail_address: None,
-            language: language.to_string(),
-            access_count: 0,
-        };
+        let user = PhoneUser::new(phone.clone(), new_user_number(), language, at);
         let (mail, to) = render(app, event, &user, at)?;
         Ok(Work {
             phone: phone.clone(),

@@ -6,6 +6,7 @@
 //! with backoff until the SMTP server takes it. An SMTP outage delays mail, it
 //! never loses it.
 
+pub mod registration;
 pub mod relay;
 pub mod worker;
 
@@ -32,6 +33,8 @@ pub const TEMPLATES: &[&str] = &[
     "payment-declined",
     "cancelled",
     "payment-instructions",
+    "mail-confirm",
+    "mail-changed",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -173,7 +176,7 @@ mod tests {
             "usage_number": "+442079460102", "reason": "There is no paid ticket for this phone number.",
             "purchase_id": "p1", "resent": false, "permit_issued_at": "19:01",
             "instructions": "Pay at any convenience store with payment number 1234-5678-9012",
-            "expires": "2027-03-01 12:00:00",
+            "expires": "2027-03-01 12:00:00", "now_to": "h***@example.jp", "undo_url": "http://127.0.0.1:8080/m/ey",
         });
         for lang in ["en", "ja"] {
             for name in TEMPLATES {
@@ -192,13 +195,7 @@ mod tests {
 
     #[test]
     fn addresses() {
-        let user = PhoneUser {
-            phone: PhoneNumber::parse("+819012345678").unwrap(),
-            user_number: "1".into(),
-            mail_address: None,
-            language: "en".into(),
-            access_count: 1,
-        };
+        let user = PhoneUser::new(PhoneNumber::parse("+819012345678").unwrap(), "1".into(), "en", 0);
         assert_eq!(address_for(&user, "{e164}@sms.example.net"), "+819012345678@sms.example.net");
         assert_eq!(address_for(&user, "{digits}@mms.example.jp"), "819012345678@mms.example.jp");
         let registered = PhoneUser { mail_address: Some("hanako@example.jp".into()), ..user };

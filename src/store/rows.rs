@@ -8,14 +8,41 @@ use super::StoreError;
 use crate::events::EventView;
 use crate::phone::PhoneNumber;
 
-/// A phone user (seed 000 fig. 9).
+/// A phone user (seed 000 fig. 10).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct PhoneUser {
     pub phone: PhoneNumber,
     pub user_number: String,
+    /// The registered address (`None`: the carrier's, see [`crate::mail::address_for`]).
     pub mail_address: Option<String>,
+    /// Raised by each change of the registered address (see [`crate::mail::registration`]).
+    pub mail_epoch: i64,
+    /// When the registered address last changed.
+    pub mail_changed_at: Option<i64>,
+    /// The browser of the phone that opened its purchase link (the seed's model ID).
+    pub handset_model: Option<String>,
     pub language: String,
+    pub registered_at: i64,
+    pub last_access_at: i64,
     pub access_count: i64,
+}
+
+impl PhoneUser {
+    /// A user as a first call registers it at `at` (before it is stored).
+    pub fn new(phone: PhoneNumber, user_number: String, language: &str, at: i64) -> PhoneUser {
+        PhoneUser {
+            phone,
+            user_number,
+            mail_address: None,
+            mail_epoch: 0,
+            mail_changed_at: None,
+            handset_model: None,
+            language: language.to_string(),
+            registered_at: at,
+            last_access_at: at,
+            access_count: 0,
+        }
+    }
 }
 
 /// A rendered mail waiting in (or delivered from) the outbox.
@@ -59,7 +86,12 @@ pub(super) fn phone_user(r: &AnyRow) -> Result<PhoneUser, StoreError> {
         phone: phone(&p)?,
         user_number: r.try_get("user_number")?,
         mail_address: r.try_get("mail_address")?,
+        mail_epoch: r.try_get("mail_epoch")?,
+        mail_changed_at: r.try_get("mail_changed_at")?,
+        handset_model: r.try_get("handset_model")?,
         language: r.try_get("language")?,
+        registered_at: r.try_get("registered_at")?,
+        last_access_at: r.try_get("last_access_at")?,
         access_count: r.try_get("access_count")?,
     })
 }

@@ -609,6 +609,54 @@ impl StoreTx {
         r.map(|r| rows::phone_user(&r)).transpose()
     }
 
+    /// Register `address` as where `phone`'s mail goes (`None`: back to the
+    /// carrier's address), journalled as `mail-address-changed` by `actor`; the
+    /// user's mail epoch goes one up (older confirmation links go stale). A phone
+    /// that never called is registered here with no access counted (an admin's
+    /// mapping made ahead of the first call). Returns the user as it is now.
+    pub async fn set_mail_address(
+        &mut self,
+        phone: &PhoneNumber,
+        address: Option<&str>,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<PhoneUser, StoreError> {
+        let r = sqlx::query(
+            "INSERT INTO phone_users
+                (phone, user_number, language, registered_at, last_access_at, access_count,
+                 mail_address, mail_epoch, mail_changed_at)
+             VALUES ($1, $2, 'en', $3, $3, 0, $4, 1, $3)
+             ON CONFLICT (phone) DO UPDATE
+                SET mail_address = excluded.mail_address, mail_changed_at = excluded.mail_changed_at,
+                    mail_epoch = phone_users.mail_epoch + 1
+             RETURNING *",
+        )
+        .bind(phone.as_str())
+        .bind(new_user_number())
+        .bind(at)
+        .bind(address)
+        .fetch_one(self.conn().await?)
+        .await?;
+        let user = rows::phone_user(&r)?;
+        let detail = serde_json::json!({ "address": address }).to_string();
+        self.journal_at("phone-user", &user.user_number, "mail-address-changed", None, None, actor, &detail, at);
+        Ok(user)
+    }
+
+    /// Record the handset a phone user's purchase link was opened on (seed 000's
+    /// model ID), when it differs from the one recorded.
+    pub async fn note_handset(&mut self, phone: &PhoneNumber, model: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE phone_users SET handset_model = $2
+             WHERE phone = $1 AND (handset_model IS NULL OR handset_model <> $2)",
+        )
+        .bind(phone.as_str())
+        .bind(model)
+        .execute(self.conn().await?)
+        .await?;
+        Ok(())
+    }
+
     /// The purchase paid (or being paid) with a provider's charge reference.
     pub async fn purchase_by_payment_ref(&mut self, reference: &str) -> Result<Option<Purchase>, StoreError> {
         let id: Option<(String,)> = sqlx::query_as("SELECT id FROM purchases WHERE payment_ref = $1")

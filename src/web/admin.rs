@@ -11,6 +11,9 @@
 //! - `POST /admin/payments/{reference}/confirm` — mark a pending payment paid
 //! - `GET /admin/blocks` — the flood limiter: source addresses and caller numbers blocked now, and its counters
 //! - `DELETE /admin/blocks/{key}` — unblock `source:192.0.2.7` or `caller:+819012345678` at once
+//! - `GET /admin/phone-users/{phone}` — a phone user: where its mail goes, its handset, its journal
+//! - `PUT /admin/phone-users/{phone}/mail` — `{"address": "…"}` registers where its mail goes
+//!   (the operator's mapping, no confirmation; `null`: the carrier's address again)
 
 use std::collections::BTreeMap;
 
@@ -327,5 +330,98 @@ mod tests {
         assert_eq!(csv_field("plain"), "plain");
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
+}
+
+/// The phone in a path, normalized with the live dialplan's numbering plan
+/// (`+819012345678`, or a national form). `Err` is the message of the 422 to send.
+fn phone_in_path(web: &Web, raw: &str) -> Result<crate::phone::PhoneNumber, String> {
+    let plan = web.app.dialplan.borrow().numbering_plan.clone();
+    crate::phone::PhoneNumber::normalize_in(raw, &plan).map_err(|e| format!("phone number '{raw}': {e}"))
+}
+
+fn phone_user_json(web: &Web, user: &crate::store::PhoneUser) -> serde_json::Value {
+    json!({
+        "phone": user.phone,
+        "user_number": user.user_number,
+        "mail_address": user.mail_address,
+        "delivers_to": crate::mail::address_for(user, &web.app.carrier_mail_template),
+        "mail_changed_at": user.mail_changed_at,
+        "mail_epoch": user.mail_epoch,
+        "handset_model": user.handset_model,
+        "language": user.language,
+        "registered_at": user.registered_at,
+        "last_access_at": user.last_access_at,
+        "access_count": user.access_count,
+    })
+}
+
+/// `GET /admin/phone-users/{phone}`: what support needs to answer "where is my mail?".
+pub(super) async fn phone_user(State(web): State<Web>, Path(raw): Path<String>, headers: HeaderMap) -> Response {
+    if let Some(r) = refused(&web, &headers) {
+        return r;
+    }
+    let phone = match phone_in_path(&web, &raw) {
+        Ok(p) => p,
+        Err(m) => return deny(StatusCode::UNPROCESSABLE_ENTITY, &m),
+    };
+    let user = match web.app.store.phone_user(&phone).await {
+        Ok(Some(u)) => u,
+        Ok(None) => return deny(StatusCode::NOT_FOUND, &format!("no phone user {phone}")),
+        Err(e) => return internal(e),
+    };
+    match web.app.store.journal_for(&user.user_number).await {
+        Ok(journal) => {
+            let mut body = phone_user_json(&web, &user);
+            body["journal"] = json!(journal);
+            Json(body).into_response()
+        }
+        Err(e) => internal(e),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct MailMapping {
+    address: Option<String>,
+}
+
+/// `PUT /admin/phone-users/{phone}/mail`: the operator registers where a phone's
+/// mail goes (e.g. from a carrier's or a customer list), before or after its first call.
+pub(super) async fn set_phone_user_mail(
+    State(web): State<Web>,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Some(r) = refused(&web, &headers) {
+        return r;
+    }
+    let phone = match phone_in_path(&web, &raw) {
+        Ok(p) => p,
+        Err(m) => return deny(StatusCode::UNPROCESSABLE_ENTITY, &m),
+    };
+    let mapping: MailMapping = match serde_json::from_slice(&body) {
+        Ok(m) => m,
+        Err(e) => {
+            return deny(StatusCode::UNPROCESSABLE_ENTITY, &format!("expected {{\"address\": \"…\" or null}}: {e}"))
+        }
+    };
+    let address = match mapping.address.as_deref().map(crate::mail::registration::registrable).transpose() {
+        Ok(a) => a,
+        Err(e) => return deny(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()),
+    };
+    let store = &web.app.store;
+    let set = async {
+        let mut tx = store.begin().await?;
+        let user = tx.set_mail_address(&phone, address.as_deref(), "admin", crate::store::now()).await?;
+        tx.commit().await?;
+        Ok::<_, crate::store::StoreError>(user)
+    };
+    match set.await {
+        Ok(user) => {
+            tracing::info!(%phone, registered = address.is_some(), "mail address mapped by the admin");
+            Json(phone_user_json(&web, &user)).into_response()
+        }
+        Err(e) => internal(e),
     }
 }

@@ -6,6 +6,7 @@
 //! Errors are mapped to HTTP status codes in one place, [`WebError`].
 
 mod admin;
+mod mail_address;
 mod pages;
 
 use std::collections::HashMap;
@@ -36,6 +37,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/outbox/{id}/html", get(pages::outbox_mail_html))
         .route("/p/{token}", get(pages::purchase_events))
         .route("/p/{token}/events/{event}", get(pages::purchase_event).post(pages::purchase_order))
+        .route("/p/{token}/mail", get(mail_address::show).post(mail_address::change))
+        .route("/m/{token}", get(mail_address::confirm_page).post(mail_address::confirm_link))
         .route("/admin/catalog", post(admin::load_catalog))
         .route("/admin/events/{id}/sales", get(admin::sales))
         .route("/admin/events/{id}/staff-pin", post(admin::rotate_staff_pin))
@@ -44,6 +47,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/admin/blocks", get(admin::blocks))
         .route("/admin/blocks/{key}", axum::routing::delete(admin::unblock))
         .route("/admin/outbox/{id}/retry", post(admin::retry_mail))
+        .route("/admin/phone-users/{phone}", get(admin::phone_user))
+        .route("/admin/phone-users/{phone}/mail", axum::routing::put(admin::set_phone_user_mail))
         .route("/metrics", get(pages::metrics))
         .route("/pay/{token}/challenge", post(pages::challenge))
         .route("/payments/callback", post(pages::payment_callback))
@@ -117,6 +122,9 @@ fn page_templates() -> Environment<'static> {
         ("cancelled.html", include_str!("templates/cancelled.html")),
         ("outbox.html", include_str!("templates/outbox.html")),
         ("mail.html", include_str!("templates/mail.html")),
+        ("address.html", include_str!("templates/address.html")),
+        ("address_confirm.html", include_str!("templates/address_confirm.html")),
+        ("address_done.html", include_str!("templates/address_done.html")),
     ] {
         // The templates are compiled into the binary; a syntax error is a build defect caught by the tests.
         if let Err(e) = env.add_template(name, src) {
@@ -170,6 +178,9 @@ pub(crate) enum WebError {
     StaffOnly(String),
     #[error("{0}")]
     TooManyTries(String),
+    /// Too many requests of a kind that mails somebody (try again later).
+    #[error("{0}")]
+    RateLimited(String),
     #[error(transparent)]
     Unexpected(#[from] AppError),
 }
@@ -200,7 +211,7 @@ impl WebError {
             WebError::Conflict(_) => StatusCode::CONFLICT,
             WebError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             WebError::StaffOnly(_) => StatusCode::FORBIDDEN,
-            WebError::TooManyTries(_) => StatusCode::TOO_MANY_REQUESTS,
+            WebError::TooManyTries(_) | WebError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             WebError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -213,6 +224,7 @@ impl WebError {
             WebError::Unexpected(_) => "Please try again in a moment.",
             WebError::StaffOnly(_) => "Venue staff enter the event's staff PIN to admit.",
             WebError::TooManyTries(_) => "Ask the organizer for the staff PIN; this ticket takes PINs again later.",
+            WebError::RateLimited(_) => "Please try again in an hour.",
             _ => "",
         }
     }

@@ -341,7 +341,8 @@ async fn shop_events(web: &Web, headers: &HeaderMap, shop: Shop) -> PageResult {
         headers,
         StatusCode::OK,
         "events.html",
-        &json!({"purpose": "purchase", "phone": shop.buyer, "events": events}),
+        &json!({"purpose": "purchase", "phone": shop.buyer, "events": events,
+                "mail_url": shop.buyer.as_ref().map(|_| format!("{}/mail", shop.base))}),
     ))
 }
 
@@ -485,6 +486,9 @@ async fn order(web: &Web, headers: &HeaderMap, shop: &Shop, event_id: &str, form
         Some(b) if *b != holder => Some(tx.touch_phone_user(b, "en", at).await?),
         _ => None,
     };
+    if let Some(b) = &shop.buyer {
+        super::mail_address::note_handset(&mut tx, b, headers).await?;
+    }
     let payer = buyer_user.as_ref().unwrap_or(&holder_user);
     let mut p = tx
         .reserve(payer, &holder, &event, &form.seat_type, quantity, &form.payment_method, &form.form_token, at)

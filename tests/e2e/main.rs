@@ -15,6 +15,7 @@ mod idempotency;
 mod identity;
 mod journey;
 mod mail;
+mod mail_address;
 mod media;
 mod payments;
 mod sipp;

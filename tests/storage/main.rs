@@ -9,6 +9,7 @@ mod helpers;
 mod backends;
 mod events;
 mod outbox;
+mod phone_users;
 mod races;
 mod two_gateways;
 mod wal;

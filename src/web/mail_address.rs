@@ -1,0 +1,222 @@
+//! Where a phone's mail goes, chosen by its user (rules in [`crate::mail::registration`]):
+//!
+//! - `GET  /p/{token}/mail` — the address mail goes to now, and the form to change it
+//! - `POST /p/{token}/mail` — `address=…` mails a confirmation link there (202);
+//!   `carrier=1` goes back to the carrier's address at once
+//! - `GET  /m/{token}` — what the confirmation link would do (opening it changes nothing)
+//! - `POST /m/{token}` — confirm: mail goes there from now on, and the address
+//!   mailed before gets a notice with a link back
+
+use axum::extract::{Form, Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{respond, Web, WebError};
+use crate::app::AppError;
+use crate::links::Purpose;
+use crate::mail::registration::{self, Outcome, Wanted, CONFIRMATIONS_PER_HOUR};
+use crate::mail::{address_for, carrier_address};
+use crate::phone::PhoneNumber;
+use crate::store::{now, PhoneUser, Store, StoreTx};
+
+type PageResult = Result<Response, WebError>;
+
+fn finish(web: &Web, headers: &HeaderMap, r: PageResult) -> Response {
+    r.unwrap_or_else(|e| e.render(web, headers))
+}
+
+/// The phone a purchase link was mailed for.
+fn purchase_phone(web: &Web, token: &str) -> Result<PhoneNumber, WebError> {
+    Ok(web.app.links.verify(token, Purpose::Purchase, now())?.sub)
+}
+
+async fn user_of(web: &Web, phone: &PhoneNumber) -> Result<PhoneUser, WebError> {
+    web.app.store.phone_user(phone).await?.ok_or_else(|| WebError::NotFound("this phone has not called us yet".into()))
+}
+
+/// Record the browser a purchase link is used from (seed 000's model ID).
+pub(super) async fn note_handset(tx: &mut StoreTx, phone: &PhoneNumber, headers: &HeaderMap) -> Result<(), WebError> {
+    let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if let Some(model) = registration::handset_model(ua) {
+        tx.note_handset(phone, &model).await?;
+    }
+    Ok(())
+}
+
+pub(super) async fn show(State(web): State<Web>, Path(token): Path<String>, headers: HeaderMap) -> Response {
+    let r = async {
+        let phone = purchase_phone(&web, &token)?;
+        let user = user_of(&web, &phone).await?;
+        let carrier = carrier_address(&phone, &web.app.carrier_mail_template);
+        Ok(respond(
+            &web,
+            &headers,
+            StatusCode::OK,
+            "address.html",
+            &json!({
+                "phone": phone,
+                "delivers_to": address_for(&user, &web.app.carrier_mail_template),
+                "registered": user.mail_address,
+                "carrier_address": carrier,
+                "action": format!("/p/{token}/mail"),
+                "shop_url": format!("/p/{token}"),
+            }),
+        ))
+    }
+    .await;
+    finish(&web, &headers, r)
+}
+
+#[derive(Deserialize)]
+pub(super) struct ChangeForm {
+    #[serde(default)]
+    address: String,
+    /// Set (`1`) to go back to the carrier's address.
+    #[serde(default)]
+    carrier: String,
+}
+
+pub(super) async fn change(
+    State(web): State<Web>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<ChangeForm>,
+) -> Response {
+    let r = async {
+        let phone = purchase_phone(&web, &token)?;
+        if !form.carrier.is_empty() {
+            return Store::retry(|| confirm(&web, &headers, &phone, &Wanted::Carrier, None, "web:mail-address")).await;
+        }
+        let address = registration::registrable(&form.address).map_err(|e| WebError::Invalid(e.to_string()))?;
+        Store::retry(|| request(&web, &headers, &phone, &address)).await
+    }
+    .await;
+    finish(&web, &headers, r)
+}
+
+/// Mail a confirmation link to `address` (at most [`CONFIRMATIONS_PER_HOUR`] a user).
+async fn request(web: &Web, headers: &HeaderMap, phone: &PhoneNumber, address: &str) -> PageResult {
+    let app = &web.app;
+    let at = now();
+    let mut tx = app.store.begin().await?;
+    let user =
+        tx.phone_user(phone).await?.ok_or_else(|| WebError::NotFound("this phone has not called us yet".into()))?;
+    note_handset(&mut tx, phone, headers).await?;
+    let page = |status: &str| {
+        json!({"status": status, "phone": phone, "address": address,
+               "delivers_to": address_for(&user, &app.carrier_mail_template)})
+    };
+    if user.mail_address.as_deref() == Some(address) {
+        tx.commit().await?;
+        return Ok(respond(web, headers, StatusCode::OK, "address_done.html", &page("unchanged")));
+    }
+    let sent = tx.journal_counts_since(&[&user.user_number], "mail-address-requested", at - 3600).await?;
+    if sent.get(&user.user_number).copied().unwrap_or(0) >= CONFIRMATIONS_PER_HOUR {
+        return Err(WebError::RateLimited(format!(
+            "{CONFIRMATIONS_PER_HOUR} confirmation mails were sent for this phone in the last hour"
+        )));
+    }
+    let url = app.links.mail_address_url(phone, address, user.mail_epoch, at)?;
+    let ctx = json!({"url": url, "phone": phone});
+    let mail = app.templates.render("mail-confirm", &user.language, &ctx).map_err(AppError::from)?;
+    tx.enqueue_mail(address, mail.template, &mail.subject, &mail.text, &mail.html, at).await?;
+    let detail = json!({ "address": address }).to_string();
+    tx.journal("phone-user", &user.user_number, "mail-address-requested", None, None, "web:mail-address", &detail);
+    tx.commit().await?;
+    app.mail_wake.notify_one();
+    Ok(respond(web, headers, StatusCode::ACCEPTED, "address_done.html", &page("confirmation-sent")))
+}
+
+/// What a confirmation link asks for, checked.
+fn confirmation(web: &Web, token: &str) -> Result<(PhoneNumber, Wanted, i64), WebError> {
+    let claims = web.app.links.verify(token, Purpose::MailAddress, now())?;
+    match (claims.addr.as_deref(), claims.epoch) {
+        (Some(addr), Some(epoch)) => Ok((claims.sub, Wanted::from_claim(addr), epoch)),
+        _ => Err(crate::links::LinkError::Invalid.into()),
+    }
+}
+
+pub(super) async fn confirm_page(State(web): State<Web>, Path(token): Path<String>, headers: HeaderMap) -> Response {
+    let r = async {
+        let (phone, wanted, asked_in) = confirmation(&web, &token)?;
+        let user = user_of(&web, &phone).await?;
+        let outcome = registration::decide(user.mail_address.as_deref(), user.mail_epoch, &wanted, asked_in);
+        let to = match &wanted {
+            Wanted::Address(a) => a.clone(),
+            Wanted::Carrier => carrier_address(&phone, &web.app.carrier_mail_template),
+        };
+        Ok(respond(&web, &headers, StatusCode::OK, "address_confirm.html", &json!({
+            "phone": phone,
+            "address": to,
+            "carrier": wanted == Wanted::Carrier,
+            "state": match outcome { Outcome::Change { .. } => "to-confirm", Outcome::AlreadySo => "unchanged", Outcome::Stale => "stale" },
+            "action": format!("/m/{token}"),
+        })))
+    }
+    .await;
+    finish(&web, &headers, r)
+}
+
+pub(super) async fn confirm_link(State(web): State<Web>, Path(token): Path<String>, headers: HeaderMap) -> Response {
+    let r = async {
+        let (phone, wanted, asked_in) = confirmation(&web, &token)?;
+        Store::retry(|| confirm(&web, &headers, &phone, &wanted, Some(asked_in), "web:mail-confirm")).await
+    }
+    .await;
+    finish(&web, &headers, r)
+}
+
+/// Make `wanted` where `phone`'s mail goes, as asked in mail epoch `asked_in`
+/// (`None`: asked now, on the purchase pages); the address mailed before gets a
+/// notice with a link back.
+async fn confirm(
+    web: &Web,
+    headers: &HeaderMap,
+    phone: &PhoneNumber,
+    wanted: &Wanted,
+    asked_in: Option<i64>,
+    actor: &str,
+) -> PageResult {
+    let app = &web.app;
+    let at = now();
+    let mut tx = app.store.begin().await?;
+    let before =
+        tx.phone_user(phone).await?.ok_or_else(|| WebError::NotFound("this phone has not called us yet".into()))?;
+    let asked_in = asked_in.unwrap_or(before.mail_epoch);
+    let status = match registration::decide(before.mail_address.as_deref(), before.mail_epoch, wanted, asked_in) {
+        Outcome::Stale => {
+            return Err(WebError::Link(crate::links::LinkError::Replaced));
+        }
+        Outcome::AlreadySo => "unchanged",
+        Outcome::Change { previous } => {
+            let after = tx.set_mail_address(phone, wanted.registered(), actor, at).await?;
+            let now_to = address_for(&after, &app.carrier_mail_template);
+            let back = Wanted::from_claim(previous.as_deref().unwrap_or_default());
+            let ctx = json!({
+                "phone": phone,
+                "now_to": registration::masked(&now_to),
+                "undo_url": app.links.mail_address_url(phone, back.to_claim(), after.mail_epoch, at)?,
+            });
+            // To where mail went before (`before`), in the user's language.
+            app.queue_mail(&mut tx, &before, "mail-changed", &ctx, at).await?;
+            "changed"
+        }
+    };
+    tx.commit().await?;
+    app.mail_wake.notify_one();
+    let user = user_of(web, phone).await?;
+    Ok(respond(
+        web,
+        headers,
+        StatusCode::OK,
+        "address_done.html",
+        &json!({
+            "status": status,
+            "phone": phone,
+            "address": user.mail_address,
+            "delivers_to": address_for(&user, &app.carrier_mail_template),
+        }),
+    ))
+}
