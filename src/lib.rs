@@ -13,11 +13,12 @@
 //! | [`media`] | SDP answer, RTP announcements |
 //! | [`calls`] | the purchase / issue / usage handlers (SIP ↔ ticket domain) |
 //! | [`domain`] | ticket state machine, pure, no I/O |
+//! | [`profile`] | a phone user's profile (the holder's name on tickets), pure |
 //! | [`store`] | SQLite or PostgreSQL via sqlx: one transaction per change, journal + outbox rows |
 //! | [`payment`], [`settlement`] | payment providers (sandbox), callbacks, challenges, hold expiry |
-//! | [`mail`] | outbox worker, templates, SMTP or the local outbox |
+//! | [`mail`] | outbox worker, templates, SMTP or the local outbox; where a phone's mail goes |
 //! | [`links`] | purpose-bound signed tokens for mailed links |
-//! | [`web`] | the pages behind the links (GET shows, POST acts) |
+//! | [`web`] | the pages behind the links (GET shows, POST acts), the admin API |
 //! | [`reload`] | what sets off a hot reload (file change, SIGHUP): dialplan and STIR/SHAKEN trust store |
 //! | [`config`], [`startup`], [`telemetry`] | configuration and wiring |
 //!
@@ -36,6 +37,7 @@ pub mod mail;
 pub mod media;
 pub mod payment;
 pub mod phone;
+pub mod profile;
 pub mod reload;
 pub mod settlement;
 pub mod sip;

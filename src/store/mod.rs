@@ -505,6 +505,30 @@ impl Store {
         r.map(|r| rows::phone_user(&r)).transpose()
     }
 
+    /// A phone user's profile (`None`: never saved).
+    pub async fn profile(&self, user_number: &str) -> Result<Option<crate::profile::Profile>, StoreError> {
+        let r = sqlx::query("SELECT name, postal_address, birth_date FROM user_profiles WHERE user_number = $1")
+            .bind(user_number)
+            .fetch_optional(&self.pool)
+            .await?;
+        r.map(|r| {
+            Ok(crate::profile::Profile {
+                name: r.try_get("name")?,
+                postal_address: r.try_get("postal_address")?,
+                birth_date: r.try_get("birth_date")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// The profile of the user whose phone holds a ticket (`None`: no user or no profile).
+    pub async fn holder_profile(&self, phone: &PhoneNumber) -> Result<Option<crate::profile::Profile>, StoreError> {
+        match self.phone_user(phone).await? {
+            Some(user) => self.profile(&user.user_number).await,
+            None => Ok(None),
+        }
+    }
+
     pub async fn purchase_by_form_token(&self, token: &str) -> Result<Option<Purchase>, StoreError> {
         let id: Option<(String,)> = sqlx::query_as("SELECT id FROM purchases WHERE form_token = $1")
             .bind(token)

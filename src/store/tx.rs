@@ -643,6 +643,34 @@ impl StoreTx {
         Ok(user)
     }
 
+    /// Save a phone user's profile (all of it: a field left empty is cleared),
+    /// journalled as `profile-updated` with the fields given, not their values.
+    pub async fn save_profile(
+        &mut self,
+        user_number: &str,
+        profile: &crate::profile::Profile,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO user_profiles (user_number, name, postal_address, birth_date, updated_at)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (user_number) DO UPDATE
+                SET name = excluded.name, postal_address = excluded.postal_address,
+                    birth_date = excluded.birth_date, updated_at = excluded.updated_at",
+        )
+        .bind(user_number)
+        .bind(profile.name.as_deref())
+        .bind(profile.postal_address.as_deref())
+        .bind(profile.birth_date.as_deref())
+        .bind(at)
+        .execute(self.conn().await?)
+        .await?;
+        let detail = serde_json::json!({ "fields": profile.fields() }).to_string();
+        self.journal_at("phone-user", user_number, "profile-updated", None, None, actor, &detail, at);
+        Ok(())
+    }
+
     /// Record the handset a phone user's purchase link was opened on (seed 000's
     /// model ID), when it differs from the one recorded.
     pub async fn note_handset(&mut self, phone: &PhoneNumber, model: &str) -> Result<(), StoreError> {

@@ -11,7 +11,7 @@
 //! - `POST /admin/payments/{reference}/confirm` — mark a pending payment paid
 //! - `GET /admin/blocks` — the flood limiter: source addresses and caller numbers blocked now, and its counters
 //! - `DELETE /admin/blocks/{key}` — unblock `source:192.0.2.7` or `caller:+819012345678` at once
-//! - `GET /admin/phone-users/{phone}` — a phone user: where its mail goes, its handset, its journal
+//! - `GET /admin/phone-users/{phone}` — a phone user: where its mail goes, its handset, profile and journal
 //! - `PUT /admin/phone-users/{phone}/mail` — `{"address": "…"}` registers where its mail goes
 //!   (the operator's mapping, no confirmation; `null`: the carrier's address again)
 
@@ -370,9 +370,11 @@ pub(super) async fn phone_user(State(web): State<Web>, Path(raw): Path<String>, 
         Ok(None) => return deny(StatusCode::NOT_FOUND, &format!("no phone user {phone}")),
         Err(e) => return internal(e),
     };
-    match web.app.store.journal_for(&user.user_number).await {
-        Ok(journal) => {
+    let store = &web.app.store;
+    match tokio::try_join!(store.profile(&user.user_number), store.journal_for(&user.user_number)) {
+        Ok((profile, journal)) => {
             let mut body = phone_user_json(&web, &user);
+            body["profile"] = json!(profile);
             body["journal"] = json!(journal);
             Json(body).into_response()
         }

@@ -5,8 +5,8 @@
 //! GET never changes state (mail scanners pre-open links); POST acts.
 //! Errors are mapped to HTTP status codes in one place, [`WebError`].
 
+mod account;
 mod admin;
-mod mail_address;
 mod pages;
 
 use std::collections::HashMap;
@@ -37,8 +37,9 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/outbox/{id}/html", get(pages::outbox_mail_html))
         .route("/p/{token}", get(pages::purchase_events))
         .route("/p/{token}/events/{event}", get(pages::purchase_event).post(pages::purchase_order))
-        .route("/p/{token}/mail", get(mail_address::show).post(mail_address::change))
-        .route("/m/{token}", get(mail_address::confirm_page).post(mail_address::confirm_link))
+        .route("/p/{token}/mail", get(account::show).post(account::change))
+        .route("/p/{token}/profile", get(account::show_profile).post(account::save_profile))
+        .route("/m/{token}", get(account::confirm_page).post(account::confirm_link))
         .route("/admin/catalog", post(admin::load_catalog))
         .route("/admin/events/{id}/sales", get(admin::sales))
         .route("/admin/events/{id}/staff-pin", post(admin::rotate_staff_pin))
@@ -125,6 +126,7 @@ fn page_templates() -> Environment<'static> {
         ("address.html", include_str!("templates/address.html")),
         ("address_confirm.html", include_str!("templates/address_confirm.html")),
         ("address_done.html", include_str!("templates/address_done.html")),
+        ("profile.html", include_str!("templates/profile.html")),
     ] {
         // The templates are compiled into the binary; a syntax error is a build defect caught by the tests.
         if let Err(e) = env.add_template(name, src) {

@@ -342,7 +342,8 @@ async fn shop_events(web: &Web, headers: &HeaderMap, shop: Shop) -> PageResult {
         StatusCode::OK,
         "events.html",
         &json!({"purpose": "purchase", "phone": shop.buyer, "events": events,
-                "mail_url": shop.buyer.as_ref().map(|_| format!("{}/mail", shop.base))}),
+                "mail_url": shop.buyer.as_ref().map(|_| format!("{}/mail", shop.base)),
+                "profile_url": shop.buyer.as_ref().map(|_| format!("{}/profile", shop.base))}),
     ))
 }
 
@@ -487,7 +488,7 @@ async fn order(web: &Web, headers: &HeaderMap, shop: &Shop, event_id: &str, form
         _ => None,
     };
     if let Some(b) = &shop.buyer {
-        super::mail_address::note_handset(&mut tx, b, headers).await?;
+        super::account::note_handset(&mut tx, b, headers).await?;
     }
     let payer = buyer_user.as_ref().unwrap_or(&holder_user);
     let mut p = tx
@@ -772,6 +773,7 @@ pub(super) async fn ticket(State(web): State<Web>, Path(token): Path<String>, he
                 "state": p.state(), "cancellation": cancellation(&p), "cancel_url": format!("/t/{token}/cancel"),
                 "usage_number": web.app.number_for(Action::Usage, Some(&e.id)),
                 "verify_url": format!("/verify/{code}"), "code": code,
+                "holder_name": holder_name(&web, &p).await?,
             }),
         ))
     }
@@ -779,7 +781,12 @@ pub(super) async fn ticket(State(web): State<Web>, Path(token): Path<String>, he
     finish(&web, &headers, r)
 }
 
-fn admission_json(token: &str, p: &Purchase, e: &EventView) -> serde_json::Value {
+/// The name the ticket's holder gave in their profile (see [`crate::profile`]), if any.
+async fn holder_name(web: &Web, p: &Purchase) -> Result<Option<String>, WebError> {
+    Ok(web.app.store.holder_profile(&p.phone).await?.and_then(|profile| profile.name))
+}
+
+fn admission_json(token: &str, p: &Purchase, e: &EventView, holder_name: Option<String>) -> serde_json::Value {
     use crate::domain::AdmissionState;
     let at = now();
     let (state, refusal) = match p.admission {
@@ -797,6 +804,7 @@ fn admission_json(token: &str, p: &Purchase, e: &EventView) -> serde_json::Value
         "admitted_at": p.admitted_at, "admitted_at_display": fmt_utc(p.admitted_at),
         "now": at, "now_display": fmt_utc(Some(at)),
         "admit_url": format!("/a/{token}/admit"),
+        "holder_name": holder_name,
     })
 }
 
@@ -804,7 +812,13 @@ pub(super) async fn admission(State(web): State<Web>, Path(token): Path<String>,
     let r = async {
         let claims = check_link(&web, &token, Purpose::Admission)?;
         let (p, e) = purchase_of(&web, &claims).await?;
-        Ok(respond(&web, &headers, StatusCode::OK, "admission.html", &admission_json(&token, &p, &e)))
+        Ok(respond(
+            &web,
+            &headers,
+            StatusCode::OK,
+            "admission.html",
+            &admission_json(&token, &p, &e, holder_name(&web, &p).await?),
+        ))
     }
     .await;
     finish(&web, &headers, r)
@@ -856,7 +870,13 @@ pub(super) async fn admit(
             }
             Err(e) => return Err(WebError::Conflict(e.to_string())),
         }
-        Ok(respond(&web, &headers, StatusCode::OK, "admission.html", &admission_json(&token, &p, &e)))
+        Ok(respond(
+            &web,
+            &headers,
+            StatusCode::OK,
+            "admission.html",
+            &admission_json(&token, &p, &e, holder_name(&web, &p).await?),
+        ))
     }
     .await;
     finish(&web, &headers, r)

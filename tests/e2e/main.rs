@@ -1,6 +1,7 @@
 //! End-to-end tests: the real gateway on port 0, driven over real sockets by
 //! the softphone simulator (SIP + RTP), an SMTP sink (mail) and HTTP (pages).
 
+mod account;
 mod admin;
 mod browser;
 mod cancellation;
@@ -15,7 +16,6 @@ mod idempotency;
 mod identity;
 mod journey;
 mod mail;
-mod mail_address;
 mod media;
 mod payments;
 mod sipp;

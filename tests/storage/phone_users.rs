@@ -2,6 +2,7 @@
 //! request) and the handset on record.
 
 use dialticket::phone::PhoneNumber;
+use dialticket::profile::Profile;
 use dialticket::store::{PhoneUser, Store};
 
 use crate::backends::store_with;
@@ -67,4 +68,44 @@ async fn the_handset_on_record_follows_the_browser(backend: &str) {
     assert_eq!(note("Phone/2 (new handset)").await, Some(Some("Phone/2 (new handset)".into())), "{backend}");
 }
 
-on_every_backend!(a_mail_address_is_mapped_changed_and_journalled, the_handset_on_record_follows_the_browser);
+/// A profile is saved whole (an empty field clears it) and read back.
+async fn a_profile_is_saved_whole_and_read_back(backend: &str) {
+    let Some((store, _db)) = store_with(backend, CATALOG).await else { return };
+    let phone = PhoneNumber::parse("+819077771003").unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let user = tx.touch_phone_user(&phone, "ja", 1_000).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.profile(&user.user_number).await.unwrap(), None, "{backend}");
+    let save = |profile: Profile| {
+        let (store, number) = (store.clone(), user.user_number.clone());
+        async move {
+            let mut tx = store.begin().await.unwrap();
+            tx.save_profile(&number, &profile, "web:profile", 1_100).await.unwrap();
+            tx.commit().await.unwrap();
+            store.profile(&number).await.unwrap()
+        }
+    };
+    let full = Profile {
+        name: Some("山田 花子".into()),
+        postal_address: Some("東京都千代田区1-1".into()),
+        birth_date: Some("1990-04-01".into()),
+    };
+    assert_eq!(save(full.clone()).await, Some(full), "{backend}");
+    let name_only = Profile { name: Some("Yamada Hanako".into()), ..Profile::default() };
+    assert_eq!(save(name_only.clone()).await, Some(name_only.clone()), "{backend}");
+    assert_eq!(store.holder_profile(&phone).await.unwrap(), Some(name_only), "{backend}");
+    let journal = store.journal_for(&user.user_number).await.unwrap();
+    let details: Vec<&str> =
+        journal.iter().filter(|j| j.action == "profile-updated").map(|j| j.detail.as_str()).collect();
+    assert_eq!(
+        details,
+        [r#"{"fields":["name","postal_address","birth_date"]}"#, r#"{"fields":["name"]}"#],
+        "{backend}"
+    );
+}
+
+on_every_backend!(
+    a_mail_address_is_mapped_changed_and_journalled,
+    the_handset_on_record_follows_the_browser,
+    a_profile_is_saved_whole_and_read_back
+);

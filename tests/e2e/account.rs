@@ -1,6 +1,8 @@
-//! Where a phone's mail goes: the carrier's mail-to-SMS address until its user
-//! registers another one from the purchase pages (confirmed by a link mailed
-//! there), or the operator maps one (`PUT /admin/phone-users/{phone}/mail`).
+//! A phone user's own settings. Where its mail goes: the carrier's mail-to-SMS
+//! address until its user registers another one from the purchase pages
+//! (confirmed by a link mailed there), or the operator maps one
+//! (`PUT /admin/phone-users/{phone}/mail`). Its profile: the holder's name on
+//! tickets and admission pages.
 
 use dialticket_sim::smtp::ReceivedMail;
 use dialticket_sim::web::resolve;
@@ -214,5 +216,60 @@ async fn the_operator_maps_a_phone_to_an_address_before_its_first_call() {
     assert_eq!((status, user["delivers_to"].as_str()), (200, Some(TestGateway::address(phone).as_str())), "{user}");
     let unknown = reqwest::Client::new().get(format!("{}/admin/phone-users/+819077770099", gw.base)).bearer_auth(TOKEN);
     assert_eq!(unknown.send().await.unwrap().status().as_u16(), 404);
+    gw.stop().await;
+}
+
+/// The holder's name from their profile is on the ticket and the admission page,
+/// for staff to compare with an ID; bad input is refused and nothing is saved.
+#[tokio::test]
+async fn the_holders_name_from_their_profile_is_on_the_admission_page() {
+    let gw = spawn_gateway_with(|c| c.admin_token = Some(TOKEN.into())).await;
+    let phone = "+819077770004";
+    assert_eq!(gw.call(phone, PURCHASE).await.final_status, 200);
+    let shop = gw.link(&gw.mail(phone, "purchase link").await, "/p/");
+    let (_, events) = gw.get(&shop).await;
+    let url = events["profile_url"].as_str().expect("the shop links to the profile page").to_string();
+    let (status, page) = gw.get(&url).await;
+    assert_eq!((status, &page["profile"]["name"]), (200, &Value::Null), "{page}");
+
+    let (status, body) = gw.post(&url, &[("name", "Yamada Hanako"), ("birth_date", "2030-01-01")]).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("not possible"), "{body}");
+    let (status, body) = gw.post(&url, &[("name", "  Yamada   Hanako "), ("birth_date", "1990-04-01")]).await;
+    assert_eq!((status, body["saved"].as_bool()), (200, Some(true)), "{body}");
+    assert_eq!(body["profile"]["name"], "Yamada Hanako");
+    let (_, page) = gw.get(&url).await;
+    assert_eq!(
+        (page["profile"]["birth_date"].as_str(), page["profile"]["postal_address"].as_str()),
+        (Some("1990-04-01"), None)
+    );
+
+    // Bought, issued, at the venue: the admission page names the holder.
+    let (status, order) = gw.buy(&shop, "open-rehearsal", 1, "4242 4242 4242 4242").await;
+    assert_eq!(status, 200, "{order}");
+    gw.call(phone, ISSUE).await;
+    let (_, ticket) = gw.get(&gw.link(&gw.mail(phone, "Your ticket").await, "/t/")).await;
+    assert_eq!(ticket["holder_name"], "Yamada Hanako");
+    gw.call(phone, USAGE).await;
+    let admission = gw.link(&gw.mail(phone, "Admission page").await, "/a/");
+    let (_, page) = gw.get(&admission).await;
+    assert_eq!(page["holder_name"], "Yamada Hanako");
+    let (status, html) = gw.browser.get_html(&admission).await.unwrap();
+    assert!(status == 200 && html.contains("Holder <strong>Yamada Hanako</strong>"), "{html}");
+
+    // The operator sees it; the journal records which fields changed, not their values.
+    let resp = reqwest::Client::new()
+        .get(format!("{}/admin/phone-users/{phone}", gw.base))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    let user: Value = resp.json().await.unwrap();
+    assert_eq!(user["profile"]["name"], "Yamada Hanako");
+    let saved: Vec<&Value> =
+        user["journal"].as_array().unwrap().iter().filter(|j| j["action"] == "profile-updated").collect();
+    assert_eq!(saved.len(), 1, "{user}");
+    assert_eq!(saved[0]["detail"], r#"{"fields":["name","birth_date"]}"#);
+    assert!(!user["journal"].to_string().contains("1990-04-01"), "{user}");
     gw.stop().await;
 }

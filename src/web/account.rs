@@ -1,4 +1,6 @@
-//! Where a phone's mail goes, chosen by its user (rules in [`crate::mail::registration`]):
+//! A phone user's own settings, reached from its purchase link (the link proves
+//! the phone): where its mail goes (rules in [`crate::mail::registration`]) and
+//! its profile ([`crate::profile`]).
 //!
 //! - `GET  /p/{token}/mail` — the address mail goes to now, and the form to change it
 //! - `POST /p/{token}/mail` — `address=…` mails a confirmation link there (202);
@@ -6,6 +8,8 @@
 //! - `GET  /m/{token}` — what the confirmation link would do (opening it changes nothing)
 //! - `POST /m/{token}` — confirm: mail goes there from now on, and the address
 //!   mailed before gets a notice with a link back
+//! - `GET  /p/{token}/profile`, `POST` — the name shown on this phone's tickets, and
+//!   optionally a postal address and birth date
 
 use axum::extract::{Form, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -19,6 +23,7 @@ use crate::links::Purpose;
 use crate::mail::registration::{self, Outcome, Wanted, CONFIRMATIONS_PER_HOUR};
 use crate::mail::{address_for, carrier_address};
 use crate::phone::PhoneNumber;
+use crate::profile::Profile;
 use crate::store::{now, PhoneUser, Store, StoreTx};
 
 type PageResult = Result<Response, WebError>;
@@ -219,4 +224,80 @@ async fn confirm(
             "delivers_to": address_for(&user, &app.carrier_mail_template),
         }),
     ))
+}
+
+// ---- profile ----
+
+fn profile_page(
+    web: &Web,
+    headers: &HeaderMap,
+    token: &str,
+    phone: &PhoneNumber,
+    profile: &Profile,
+    status: StatusCode,
+    saved: bool,
+) -> Response {
+    respond(
+        web,
+        headers,
+        status,
+        "profile.html",
+        &json!({
+            "phone": phone,
+            "profile": profile,
+            "saved": saved,
+            "action": format!("/p/{token}/profile"),
+            "shop_url": format!("/p/{token}"),
+        }),
+    )
+}
+
+pub(super) async fn show_profile(State(web): State<Web>, Path(token): Path<String>, headers: HeaderMap) -> Response {
+    let r = async {
+        let phone = purchase_phone(&web, &token)?;
+        let user = user_of(&web, &phone).await?;
+        let profile = web.app.store.profile(&user.user_number).await?.unwrap_or_default();
+        Ok(profile_page(&web, &headers, &token, &phone, &profile, StatusCode::OK, false))
+    }
+    .await;
+    finish(&web, &headers, r)
+}
+
+#[derive(Deserialize)]
+pub(super) struct ProfileForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    postal_address: String,
+    #[serde(default)]
+    birth_date: String,
+}
+
+pub(super) async fn save_profile(
+    State(web): State<Web>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<ProfileForm>,
+) -> Response {
+    let r = async {
+        let phone = purchase_phone(&web, &token)?;
+        let today = chrono::Utc::now().date_naive();
+        let profile = Profile::from_form(&form.name, &form.postal_address, &form.birth_date, today)
+            .map_err(|e| WebError::Invalid(e.to_string()))?;
+        Store::retry(|| async {
+            let mut tx = web.app.store.begin().await?;
+            let user = tx
+                .phone_user(&phone)
+                .await?
+                .ok_or_else(|| WebError::NotFound("this phone has not called us yet".into()))?;
+            note_handset(&mut tx, &phone, &headers).await?;
+            tx.save_profile(&user.user_number, &profile, "web:profile", now()).await?;
+            tx.commit().await?;
+            Ok::<_, WebError>(())
+        })
+        .await?;
+        Ok(profile_page(&web, &headers, &token, &phone, &profile, StatusCode::OK, true))
+    }
+    .await;
+    finish(&web, &headers, r)
 }
