@@ -162,3 +162,44 @@ async fn staff_admit_a_ticket_in_chromium_with_the_staff_pin() {
     chromium.quit().await;
     gw.stop().await;
 }
+
+/// A caller, on the phone's browser, sends their mail to another address: from the
+/// event list to the mail page, types the address, then opens the link mailed
+/// there and confirms; and puts their name on their tickets.
+#[tokio::test]
+async fn a_caller_moves_their_mail_and_names_themself_in_chromium() {
+    let gw = spawn_gateway().await;
+    let phone = "+819011110027";
+    assert_eq!(gw.call(phone, PURCHASE_MISSED_CALL).await.final_status, 603);
+    let shop = gw.link(&gw.mail(phone, "purchase link").await, "/p/");
+
+    let chromium = Chromium::start().await;
+    chromium.goto(&shop).await;
+    chromium.click("a[href$='/mail']").await;
+    chromium.text_when("h1", |t| t == "Where your mail goes").await;
+    chromium.type_into("input[name=address]", "hanako@example.jp").await;
+    chromium.click("form button[type=submit]").await;
+    chromium.text_when("body", |t| t.contains("We sent a confirmation link to hanako@example.jp")).await;
+
+    let confirm = gw
+        .mailbox
+        .wait_for(|m| m.envelope_to.iter().any(|t| t == "hanako@example.jp"), MAIL_WAIT)
+        .await
+        .expect("the confirmation mail");
+    chromium.goto(&gw.link(&confirm, "/m/")).await;
+    chromium.text_when("body", |t| t.contains("send mail for +819011110027 to hanako@example.jp?")).await;
+    chromium.click("form button[type=submit]").await;
+    chromium.text_when("h1", |t| t == "Mail address changed").await;
+    let user = gw.app.store.phone_user(&dialticket::phone::PhoneNumber::parse(phone).unwrap()).await.unwrap();
+    assert_eq!(user.and_then(|u| u.mail_address).as_deref(), Some("hanako@example.jp"));
+
+    chromium.goto(&shop).await;
+    chromium.click("a[href$='/profile']").await;
+    chromium.type_into("input[name=name]", "Yamada Hanako").await;
+    chromium.click("form button[type=submit]").await;
+    chromium.text_when(".state", |t| t == "Saved").await;
+    let (_, page) = gw.get(&format!("{shop}/profile")).await;
+    assert_eq!(page["profile"]["name"], "Yamada Hanako");
+    chromium.quit().await;
+    gw.stop().await;
+}
