@@ -690,6 +690,18 @@ impl Store {
         Ok(())
     }
 
+    /// How many `action` entries `entity_id` has in the journal since `since`.
+    pub async fn journal_count_since(&self, entity_id: &str, action: &str, since: i64) -> Result<i64, StoreError> {
+        let (n,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM journal WHERE entity_id = $1 AND action = $2 AND at >= $3")
+                .bind(entity_id)
+                .bind(action)
+                .bind(since)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(n)
+    }
+
     pub async fn journal_for(&self, entity_id: &str) -> Result<Vec<JournalEntry>, StoreError> {
         let rows = sqlx::query("SELECT * FROM journal WHERE entity_id = $1 ORDER BY seq")
             .bind(entity_id)

@@ -9,9 +9,8 @@ mod account;
 mod admin;
 mod pages;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -26,7 +25,7 @@ use crate::store::StoreError;
 
 /// Build the router.
 pub fn router(app: Arc<App>) -> Router {
-    let state = Web { app, pages: Arc::new(page_templates()), pin_failures: Arc::new(PinFailures::default()) };
+    let state = Web { app, pages: Arc::new(page_templates()) };
     Router::new()
         .route("/", get(pages::home))
         .route("/healthz", get(pages::health))
@@ -70,42 +69,17 @@ pub fn router(app: Arc<App>) -> Router {
 pub(crate) struct Web {
     pub app: Arc<App>,
     pub pages: Arc<Environment<'static>>,
-    pub pin_failures: Arc<PinFailures>,
 }
 
 /// Wrong staff PINs at a ticket's admit: after [`PIN_TRIES`] within [`PIN_WINDOW`],
 /// that ticket refuses every PIN until the window has passed, so a six-digit PIN
 /// cannot be guessed from the holder's own page (a million PINs, five tries per
-/// quarter hour). Per gateway, in memory; the table is pruned when it grows.
-#[derive(Default)]
-pub(crate) struct PinFailures(Mutex<HashMap<String, (u32, Instant)>>);
-
-pub(crate) const PIN_TRIES: u32 = 5;
+/// quarter hour). Each wrong PIN is a journal row ([`PIN_REFUSED`]) of the
+/// purchase, so the count is the same on every gateway and survives a restart,
+/// and the organizer can see the guessing.
+pub(crate) const PIN_TRIES: i64 = 5;
 pub(crate) const PIN_WINDOW: Duration = Duration::from_secs(15 * 60);
-
-impl PinFailures {
-    fn table(&self) -> MutexGuard<'_, HashMap<String, (u32, Instant)>> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Whether `purchase` has used up its tries for now.
-    pub(crate) fn locked(&self, purchase: &str, now: Instant) -> bool {
-        self.table().get(purchase).is_some_and(|(n, since)| *n >= PIN_TRIES && now < *since + PIN_WINDOW)
-    }
-
-    /// Count a wrong PIN for `purchase`.
-    pub(crate) fn failed(&self, purchase: &str, now: Instant) {
-        let mut table = self.table();
-        if table.len() >= 10_000 {
-            table.retain(|_, (_, since)| now < *since + PIN_WINDOW);
-        }
-        let entry = table.entry(purchase.to_string()).or_insert((0, now));
-        if now >= entry.1 + PIN_WINDOW {
-            *entry = (0, now);
-        }
-        entry.0 += 1;
-    }
-}
+pub(crate) const PIN_REFUSED: &str = "staff-pin-refused";
 
 fn page_templates() -> Environment<'static> {
     let mut env = Environment::new();

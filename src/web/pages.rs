@@ -833,22 +833,26 @@ pub(super) async fn admit(
 ) -> Response {
     let r = async {
         let claims = check_link(&web, &token, Purpose::Admission)?;
-        // Checked on a read, before the write turn: wrong PINs never hold up the writer.
         let (seen, e) = purchase_of(&web, &claims).await?;
         let pid = seen.id;
         // Staff admit, not the holder: the event's staff PIN (see `Links::staff_pin`).
-        let clock = std::time::Instant::now();
-        if web.pin_failures.locked(&pid, clock) {
+        // Wrong PINs are journalled per ticket, so the lockout holds on every gateway
+        // and across restarts; a locked ticket is told so on a read, without a write.
+        let window = super::PIN_WINDOW.as_secs() as i64;
+        let wrong = web.app.store.journal_count_since(&pid, super::PIN_REFUSED, now() - window).await?;
+        if wrong >= super::PIN_TRIES {
             return Err(WebError::TooManyTries(format!(
                 "{} wrong staff PINs for this ticket: it takes none for {} minutes",
                 super::PIN_TRIES,
-                super::PIN_WINDOW.as_secs() / 60
+                window / 60
             )));
         }
         match form.get("staff_pin").map(|pin| web.app.links.is_staff_pin(&e.id, e.staff_pin_epoch, pin)) {
             Some(true) => {}
             Some(false) => {
-                web.pin_failures.failed(&pid, clock);
+                let mut tx = web.app.store.begin().await?;
+                tx.journal("purchase", &pid, super::PIN_REFUSED, None, None, "web:admit", "{}");
+                tx.commit().await?;
                 tracing::info!(purchase = %pid, "admit refused: wrong staff PIN");
                 return Err(WebError::StaffOnly("wrong staff PIN".into()));
             }

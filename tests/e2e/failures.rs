@@ -267,10 +267,17 @@ async fn local_outbox_mode_shows_mails_on_a_page() {
 
 /// The holder's own admission page cannot admit: staff enter the event's PIN. Wrong
 /// PINs are counted per ticket; after five, the ticket takes no PIN for a quarter
-/// hour (a six-digit PIN cannot be guessed from the page), and stays unused.
+/// hour (a six-digit PIN cannot be guessed from the page), and stays unused. The
+/// count is in the database: a restarted gateway (or another one) keeps the lock.
 #[tokio::test]
 async fn admitting_takes_the_staff_pin_and_guessing_is_cut_off() {
-    let gw = spawn_gateway().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (db, key) = (format!("sqlite://{}", dir.path().join("shared.db").display()), dir.path().join("key.pem"));
+    let shared = |c: &mut dialticket::config::Config| {
+        c.database_url = db.clone();
+        c.signing_key = key.clone();
+    };
+    let gw = spawn_gateway_with(shared).await;
     let phone = "+819011110016";
     let admission = gw.admission_link(phone, "open-rehearsal").await;
     let admit = format!("{admission}/admit");
@@ -286,6 +293,17 @@ async fn admitting_takes_the_staff_pin_and_guessing_is_cut_off() {
     let (status, page) = gw.post(&admit, &[("staff_pin", pin.as_str())]).await;
     assert_eq!(status, 429, "{page}");
     let (_, page) = gw.get(&admission).await;
+    let pid = page["purchase_id"].as_str().unwrap().to_string();
+    let refused = gw.app.store.journal_for(&pid).await.unwrap();
+    assert_eq!(refused.iter().filter(|j| j.action == "staff-pin-refused").count(), 5, "{refused:?}");
+
+    // A restart does not lift the lock.
+    gw.stop().await;
+    let gw = spawn_gateway_with(shared).await;
+    let path = &admission[admission.find("/a/").unwrap()..];
+    let (status, page) = gw.post(&format!("{path}/admit"), &[("staff_pin", pin.as_str())]).await;
+    assert_eq!(status, 429, "{page}");
+    let (_, page) = gw.get(path).await;
     assert_eq!(page["state"], "valid", "{page}");
     gw.stop().await;
 }
