@@ -17,7 +17,7 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{respond, Web, WebError};
+use super::{finish, respond, PageResult, Web, WebError};
 use crate::app::AppError;
 use crate::links::Purpose;
 use crate::mail::registration::{self, Outcome, Wanted, CONFIRMATIONS_PER_HOUR};
@@ -26,10 +26,8 @@ use crate::phone::PhoneNumber;
 use crate::profile::Profile;
 use crate::store::{now, PhoneUser, Store, StoreTx};
 
-type PageResult = Result<Response, WebError>;
-
-fn finish(web: &Web, headers: &HeaderMap, r: PageResult) -> Response {
-    r.unwrap_or_else(|e| e.render(web, headers))
+fn not_called() -> WebError {
+    WebError::NotFound("this phone has not called us yet".into())
 }
 
 /// The phone a purchase link was mailed for.
@@ -38,7 +36,7 @@ fn purchase_phone(web: &Web, token: &str) -> Result<PhoneNumber, WebError> {
 }
 
 async fn user_of(web: &Web, phone: &PhoneNumber) -> Result<PhoneUser, WebError> {
-    web.app.store.phone_user(phone).await?.ok_or_else(|| WebError::NotFound("this phone has not called us yet".into()))
+    web.app.store.phone_user(phone).await?.ok_or_else(not_called)
 }
 
 /// Record the browser a purchase link is used from (seed 000's model ID).
@@ -106,8 +104,7 @@ async fn request(web: &Web, headers: &HeaderMap, phone: &PhoneNumber, address: &
     let app = &web.app;
     let at = now();
     let mut tx = app.store.begin().await?;
-    let user =
-        tx.phone_user(phone).await?.ok_or_else(|| WebError::NotFound("this phone has not called us yet".into()))?;
+    let user = tx.phone_user(phone).await?.ok_or_else(not_called)?;
     note_handset(&mut tx, phone, headers).await?;
     let page = |status: &str| {
         json!({"status": status, "phone": phone, "address": address,
@@ -187,8 +184,7 @@ async fn confirm(
     let app = &web.app;
     let at = now();
     let mut tx = app.store.begin().await?;
-    let before =
-        tx.phone_user(phone).await?.ok_or_else(|| WebError::NotFound("this phone has not called us yet".into()))?;
+    let before = tx.phone_user(phone).await?.ok_or_else(not_called)?;
     let asked_in = asked_in.unwrap_or(before.mail_epoch);
     let status = match registration::decide(before.mail_address.as_deref(), before.mail_epoch, wanted, asked_in) {
         Outcome::Stale => {
@@ -286,10 +282,7 @@ pub(super) async fn save_profile(
             .map_err(|e| WebError::Invalid(e.to_string()))?;
         Store::retry(|| async {
             let mut tx = web.app.store.begin().await?;
-            let user = tx
-                .phone_user(&phone)
-                .await?
-                .ok_or_else(|| WebError::NotFound("this phone has not called us yet".into()))?;
+            let user = tx.phone_user(&phone).await?.ok_or_else(not_called)?;
             note_handset(&mut tx, &phone, &headers).await?;
             tx.save_profile(&user.user_number, &profile, "web:profile", now()).await?;
             tx.commit().await?;

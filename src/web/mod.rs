@@ -110,6 +110,14 @@ fn page_templates() -> Environment<'static> {
     env
 }
 
+/// What a page handler makes: the page, or the error to render as one.
+pub(crate) type PageResult = Result<Response, WebError>;
+
+/// The page, or the error rendered as a page (HTML or JSON per `Accept`).
+pub(crate) fn finish(web: &Web, headers: &HeaderMap, r: PageResult) -> Response {
+    r.unwrap_or_else(|e| e.render(web, headers))
+}
+
 /// Does the client want JSON?
 pub(crate) fn wants_json(headers: &HeaderMap) -> bool {
     headers

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{respond, Web, WebError};
+use super::{finish, respond, PageResult, Web, WebError};
 use crate::app::MailEvent;
 use crate::dialplan::Action;
 use crate::domain::{DomainError, PaymentResult, PaymentStatus, Purchase};
@@ -17,12 +17,6 @@ use crate::links::{Claims, Purpose};
 use crate::payment::{Charge, ChargeRequest, PaymentError};
 use crate::phone::PhoneNumber;
 use crate::store::{now, Store};
-
-type PageResult = Result<Response, WebError>;
-
-fn finish(web: &Web, headers: &HeaderMap, r: PageResult) -> Response {
-    r.unwrap_or_else(|e| e.render(web, headers))
-}
 
 fn fmt_utc(t: Option<i64>) -> String {
     t.and_then(|t| chrono::DateTime::from_timestamp(t, 0))
