@@ -802,17 +802,17 @@ fn admission_json(token: &str, p: &Purchase, e: &EventView, holder_name: Option<
     })
 }
 
+/// The admission page (live state) of purchase `p`, opened with `token`.
+async fn admission_page(web: &Web, headers: &HeaderMap, token: &str, p: &Purchase, e: &EventView) -> PageResult {
+    let data = admission_json(token, p, e, holder_name(web, p).await?);
+    Ok(respond(web, headers, StatusCode::OK, "admission.html", &data))
+}
+
 pub(super) async fn admission(State(web): State<Web>, Path(token): Path<String>, headers: HeaderMap) -> Response {
     let r = async {
         let claims = check_link(&web, &token, Purpose::Admission)?;
         let (p, e) = purchase_of(&web, &claims).await?;
-        Ok(respond(
-            &web,
-            &headers,
-            StatusCode::OK,
-            "admission.html",
-            &admission_json(&token, &p, &e, holder_name(&web, &p).await?),
-        ))
+        admission_page(&web, &headers, &token, &p, &e).await
     }
     .await;
     finish(&web, &headers, r)
@@ -868,13 +868,7 @@ pub(super) async fn admit(
             }
             Err(e) => return Err(WebError::Conflict(e.to_string())),
         }
-        Ok(respond(
-            &web,
-            &headers,
-            StatusCode::OK,
-            "admission.html",
-            &admission_json(&token, &p, &e, holder_name(&web, &p).await?),
-        ))
+        admission_page(&web, &headers, &token, &p, &e).await
     }
     .await;
     finish(&web, &headers, r)
