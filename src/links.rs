@@ -2,10 +2,14 @@
 //!
 //! A token minted for one purpose (say, an issue guide) is refused on every
 //! other page, so a forwarded guide cannot be replayed as a ticket. Tokens
-//! carry a key id (`kid`) so keys can be rotated later. Verifying a token
-//! never changes state: opening a link is free, acting needs a POST or a call.
+//! carry a key id (`kid`): `dialticket keys rotate` makes a new signing key and
+//! keeps the old one in `retired-keys/` next to it, where it still verifies the
+//! links it signed until they have all expired ([`RETIRED_KEYS_KEPT_DAYS`]).
+//! Verifying a token never changes state: opening a link is free, acting needs a
+//! POST or a call.
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use ed25519_dalek::SigningKey;
@@ -122,7 +126,103 @@ pub enum LinkError {
     Key(String),
 }
 
-/// Signs and verifies link tokens with one Ed25519 key.
+/// A retired key verifies links for this long after it was retired: the longest
+/// a link lives ([`Purpose::ttl_secs`], a ticket: 365 days), and a day more. An
+/// older retired key file is left unloaded (and said so): it can be deleted.
+pub const RETIRED_KEYS_KEPT_DAYS: u64 = 366;
+
+/// Where the keys retired from signing with `signing_key` are kept.
+pub fn retired_dir(signing_key: &Path) -> PathBuf {
+    signing_key.parent().unwrap_or(Path::new(".")).join("retired-keys")
+}
+
+/// The key id of an Ed25519 key: the first 9 bytes of its public key, base64url
+/// (12 characters, safe in a file name).
+fn kid_of(key: &ed25519_dalek::VerifyingKey) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&key.to_bytes()[..9])
+}
+
+fn read_key(path: &Path) -> Result<SigningKey, LinkError> {
+    let pem = std::fs::read_to_string(path).map_err(|e| LinkError::Key(format!("{}: {e}", path.display())))?;
+    SigningKey::from_pkcs8_pem(&pem).map_err(|e| LinkError::Key(format!("{}: {e}", path.display())))
+}
+
+fn key_pem(key: &SigningKey) -> Result<String, LinkError> {
+    let pem = key
+        .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+        .map_err(|e| LinkError::Key(e.to_string()))?;
+    Ok(pem.to_string())
+}
+
+/// A key retired from signing, as `dialticket keys list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetiredKey {
+    pub kid: String,
+    pub path: PathBuf,
+    /// Days since it was retired (the file's age).
+    pub age_days: u64,
+    /// Still verifying (younger than [`RETIRED_KEYS_KEPT_DAYS`]).
+    pub verifying: bool,
+}
+
+/// The retired keys of `signing_key`, oldest first. A file that is not a key is
+/// an error naming it (a gateway must not start without a key it was given).
+pub fn retired_keys(signing_key: &Path) -> Result<Vec<(RetiredKey, SigningKey)>, LinkError> {
+    let dir = retired_dir(signing_key);
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(LinkError::Key(format!("{}: {e}", dir.display()))),
+    };
+    let mut keys = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| LinkError::Key(format!("{}: {e}", dir.display())))?.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("pem") {
+            continue;
+        }
+        let key = read_key(&path)?;
+        let age = std::fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .map_or(0, |d| d.as_secs() / 86_400);
+        let info = RetiredKey {
+            kid: kid_of(&key.verifying_key()),
+            path,
+            age_days: age,
+            verifying: age < RETIRED_KEYS_KEPT_DAYS,
+        };
+        keys.push((info, key));
+    }
+    keys.sort_by(|a, b| b.0.age_days.cmp(&a.0.age_days).then_with(|| a.0.kid.cmp(&b.0.kid)));
+    Ok(keys)
+}
+
+/// Replace the signing key at `path` with a new one, keeping the old one in
+/// [`retired_dir`] (as `{kid}.pem`, mode 0600) so the links it signed still open.
+/// Returns the old and the new key id. Gateways use the new key once restarted.
+pub fn rotate(path: &Path) -> Result<(String, String), LinkError> {
+    let old = read_key(path)?;
+    let old_kid = kid_of(&old.verifying_key());
+    let dir = retired_dir(path);
+    std::fs::create_dir_all(&dir).map_err(|e| LinkError::Key(format!("{}: {e}", dir.display())))?;
+    let retired = dir.join(format!("{old_kid}.pem"));
+    if !retired.exists() {
+        write_private(&retired, key_pem(&old)?.as_bytes())
+            .map_err(|e| LinkError::Key(format!("{}: {e}", retired.display())))?;
+    }
+    let new = SigningKey::from_bytes(&rand::random::<[u8; 32]>());
+    // Written beside it and renamed over it: a crash leaves the old key or the new, never half a file.
+    let tmp = path.with_extension("pem.new");
+    let _ = std::fs::remove_file(&tmp);
+    write_private(&tmp, key_pem(&new)?.as_bytes()).map_err(|e| LinkError::Key(format!("{}: {e}", tmp.display())))?;
+    std::fs::rename(&tmp, path).map_err(|e| LinkError::Key(format!("{}: {e}", path.display())))?;
+    Ok((old_kid, kid_of(&new.verifying_key())))
+}
+
+/// Signs and verifies link tokens with one Ed25519 key (and verifies with the
+/// keys retired before it).
 pub struct Links {
     kid: String,
     /// The parsed key, and the token's first part (`{"typ":"JWT","alg":"EdDSA","kid":…}`,
@@ -130,29 +230,40 @@ pub struct Links {
     signing: SigningKey,
     header_b64: String,
     decoding: DecodingKey,
+    /// Retired keys by key id: they verify, they do not sign.
+    retired: HashMap<String, DecodingKey>,
     public_url: String,
     secret: [u8; 32],
 }
 
 impl Links {
-    /// Load the PKCS#8 PEM key at `path`, generating it (mode 0600) if absent.
+    /// Load the PKCS#8 PEM key at `path`, generating it (mode 0600) if absent, and
+    /// the keys retired from it ([`retired_keys`]) to verify older links.
     pub fn load_or_generate(path: &Path, public_url: &str) -> Result<Links, LinkError> {
         let key = if path.exists() {
-            let pem = std::fs::read_to_string(path).map_err(|e| LinkError::Key(format!("{}: {e}", path.display())))?;
-            SigningKey::from_pkcs8_pem(&pem).map_err(|e| LinkError::Key(format!("{}: {e}", path.display())))?
+            read_key(path)?
         } else {
             let key = SigningKey::from_bytes(&rand::random::<[u8; 32]>());
-            let pem = key
-                .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
-                .map_err(|e| LinkError::Key(e.to_string()))?;
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir).map_err(|e| LinkError::Key(format!("{}: {e}", dir.display())))?;
             }
-            write_private(path, pem.as_bytes()).map_err(|e| LinkError::Key(format!("{}: {e}", path.display())))?;
+            write_private(path, key_pem(&key)?.as_bytes())
+                .map_err(|e| LinkError::Key(format!("{}: {e}", path.display())))?;
             tracing::info!(path = %path.display(), "generated a new link-signing key");
             key
         };
-        Self::from_key(&key, public_url)
+        let mut links = Self::from_key(&key, public_url)?;
+        for (info, retired) in retired_keys(path)? {
+            if !info.verifying {
+                tracing::warn!(kid = %info.kid, path = %info.path.display(), days = info.age_days,
+                    "retired signing key is older than every link it signed: not loaded, it can be deleted");
+                continue;
+            }
+            if info.kid != links.kid {
+                links.retired.insert(info.kid, DecodingKey::from_ed_der(&retired.verifying_key().to_bytes()));
+            }
+        }
+        Ok(links)
     }
 
     pub fn from_key(key: &SigningKey, public_url: &str) -> Result<Links, LinkError> {
@@ -160,7 +271,7 @@ impl Links {
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
         let public = key.verifying_key().to_bytes();
         let decoding = DecodingKey::from_ed_der(&public);
-        let kid = b64.encode(&public[..9]);
+        let kid = kid_of(&key.verifying_key());
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(kid.clone());
         let header_json = serde_json::to_vec(&header).map_err(|e| LinkError::Key(e.to_string()))?;
@@ -169,6 +280,7 @@ impl Links {
             signing: key.clone(),
             header_b64: b64.encode(header_json),
             decoding,
+            retired: HashMap::new(),
             public_url: public_url.trim_end_matches('/').to_string(),
             secret: key.to_bytes(),
         })
@@ -186,6 +298,13 @@ impl Links {
 
     pub fn kid(&self) -> &str {
         &self.kid
+    }
+
+    /// The key ids that verify links: the signing key's, then the retired ones'.
+    pub fn verifying_kids(&self) -> Vec<&str> {
+        let mut retired: Vec<&str> = self.retired.keys().map(String::as_str).collect();
+        retired.sort_unstable();
+        std::iter::once(self.kid.as_str()).chain(retired).collect()
     }
 
     /// The six-digit PIN venue staff enter to admit a ticket of `event_id`: derived
@@ -279,14 +398,17 @@ impl Links {
     /// Check signature, key id, expiry (against `now`) and purpose.
     pub fn verify(&self, token: &str, purpose: Purpose, now: i64) -> Result<Claims, LinkError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| LinkError::Invalid)?;
-        if header.alg != Algorithm::EdDSA || header.kid.as_deref() != Some(self.kid.as_str()) {
-            return Err(LinkError::Invalid);
-        }
+        let key = match header.kid.as_deref() {
+            _ if header.alg != Algorithm::EdDSA => return Err(LinkError::Invalid),
+            Some(kid) if kid == self.kid => &self.decoding,
+            Some(kid) => self.retired.get(kid).ok_or(LinkError::Invalid)?,
+            None => return Err(LinkError::Invalid),
+        };
         let mut v = Validation::new(Algorithm::EdDSA);
         // Expiry is checked below against our clock, so tests can pass `now`.
         v.validate_exp = false;
         v.required_spec_claims.clear();
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &v).map_err(|_| LinkError::Invalid)?;
+        let data = jsonwebtoken::decode::<Claims>(token, key, &v).map_err(|_| LinkError::Invalid)?;
         let c = data.claims;
         if now >= c.exp {
             return Err(LinkError::Expired);
@@ -398,6 +520,62 @@ mod tests {
         assert_eq!(a.kid(), b.kid());
         let t = a.sign(Purpose::Admission, &phone(), Some("p"), 5).unwrap();
         assert!(b.verify(&t, Purpose::Admission, 6).is_ok());
+    }
+
+    #[test]
+    fn a_rotated_key_signs_anew_and_the_retired_one_still_verifies() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys").join("signing-key.pem");
+        let before = Links::load_or_generate(&path, "http://x").unwrap();
+        let old = before.sign(Purpose::Ticket, &phone(), Some("p"), 5).unwrap();
+
+        let (old_kid, new_kid) = rotate(&path).unwrap();
+        assert_eq!(old_kid, before.kid());
+        assert_ne!(new_kid, old_kid);
+        let after = Links::load_or_generate(&path, "http://x").unwrap();
+        assert_eq!(after.kid(), new_kid);
+        assert_eq!(after.verifying_kids(), [new_kid.as_str(), old_kid.as_str()]);
+        // A ticket mailed before the rotation still opens; new links carry the new key id.
+        assert_eq!(after.verify(&old, Purpose::Ticket, 6).unwrap().pid.as_deref(), Some("p"));
+        let new = after.sign(Purpose::Ticket, &phone(), Some("p"), 5).unwrap();
+        assert_eq!(jsonwebtoken::decode_header(&new).unwrap().kid.as_deref(), Some(new_kid.as_str()));
+        // The gateway not yet restarted does not know the new key.
+        assert!(matches!(before.verify(&new, Purpose::Ticket, 6), Err(LinkError::Invalid)));
+
+        // Rotating again retires the second key as well; both old links open.
+        let (second, _) = rotate(&path).unwrap();
+        assert_eq!(second, new_kid);
+        let third = Links::load_or_generate(&path, "http://x").unwrap();
+        assert!(third.verify(&old, Purpose::Ticket, 6).is_ok() && third.verify(&new, Purpose::Ticket, 6).is_ok());
+        let listed: Vec<String> = retired_keys(&path).unwrap().into_iter().map(|(k, _)| k.kid).collect();
+        assert_eq!(listed.len(), 2);
+        assert!(listed.contains(&old_kid) && listed.contains(&new_kid), "{listed:?}");
+
+        // Retired longer ago than any link lives: listed, no longer loaded.
+        let first = retired_dir(&path).join(format!("{old_kid}.pem"));
+        let long_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(400 * 86_400);
+        std::fs::File::options().write(true).open(&first).unwrap().set_modified(long_ago).unwrap();
+        let listed = retired_keys(&path).unwrap();
+        assert_eq!(
+            (listed[0].0.kid.as_str(), listed[0].0.age_days, listed[0].0.verifying),
+            (old_kid.as_str(), 400, false)
+        );
+        let fourth = Links::load_or_generate(&path, "http://x").unwrap();
+        assert!(matches!(fourth.verify(&old, Purpose::Ticket, 6), Err(LinkError::Invalid)));
+        assert!(fourth.verify(&new, Purpose::Ticket, 6).is_ok());
+
+        // A file in retired-keys/ that is not a key stops the start, named.
+        std::fs::write(retired_dir(&path).join("junk.pem"), "not a key").unwrap();
+        let e = Links::load_or_generate(&path, "http://x").err().expect("refused").to_string();
+        assert!(e.contains("junk.pem"), "{e}");
+    }
+
+    #[test]
+    fn a_key_is_not_rotated_when_there_is_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = rotate(&dir.path().join("missing.pem")).unwrap_err().to_string();
+        assert!(e.contains("missing.pem"), "{e}");
+        assert!(!retired_dir(&dir.path().join("missing.pem")).exists());
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The `dialticket` command: `serve`, `dialplan check`, `dialplan route`, `events load`,
-//! `events staff-pin`, `users mail`.
+//! `events staff-pin`, `keys list|rotate`, `users mail`.
 
 /// mimalloc instead of glibc's malloc: under load a call's many small, short-lived
 /// allocations cost glibc about a fifth of the gateway's CPU (perf: `_int_malloc`,
@@ -48,11 +48,26 @@ enum Command {
         #[command(subcommand)]
         command: EventsCommand,
     },
+    /// Link-signing key tools.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Phone user tools.
     Users {
         #[command(subcommand)]
         command: UsersCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// The signing key and the retired keys that still verify the links they signed.
+    List,
+    /// Sign links with a new key from now on; the current one moves to retired-keys/
+    /// next to it and keeps verifying its links until they have all expired.
+    /// Restart every gateway that shares the key file.
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -168,6 +183,7 @@ async fn main() -> ExitCode {
             let path = path.unwrap_or_else(|| config.dialplans.clone());
             dialplan_route(&path, &to, from.as_deref(), source, at.as_deref())
         }
+        Command::Keys { command } => keys(command, &config),
         Command::Users { command: UsersCommand::Mail { phone, address, carrier } } => {
             user_mail(&phone, address.as_deref(), carrier, &config).await
         }
@@ -197,6 +213,53 @@ async fn main() -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+    }
+}
+
+/// `dialticket keys list|rotate`.
+fn keys(command: KeysCommand, config: &Config) -> ExitCode {
+    use dialticket::links;
+    let path = &config.signing_key;
+    let result = match command {
+        _ if !path.exists() => Err(links::LinkError::Key(format!(
+            "no signing key at {} yet (the gateway makes one when it first starts)",
+            path.display()
+        ))),
+        KeysCommand::List => (|| {
+            let current = links::Links::load_or_generate(path, "http://localhost")?;
+            let mut out = vec![format!("signing   {}  {}", current.kid(), path.display())];
+            for (k, _) in links::retired_keys(path)? {
+                let state = if k.verifying { "retired " } else { "expired " };
+                out.push(format!("{state}  {}  {} (retired {} days ago)", k.kid, k.path.display(), k.age_days));
+            }
+            Ok::<_, links::LinkError>(out.join("\n"))
+        })(),
+        KeysCommand::Rotate => links::rotate(path).map(|(old, new)| {
+            let mut out = format!(
+                "signing with {new} from now on; {old} retired to {} (it verifies its links for {} days)\n\
+                 restart every gateway that shares {}\n\
+                 staff PINs change with the key: `dialticket events staff-pin EVENT` prints the new ones",
+                links::retired_dir(path).display(),
+                links::RETIRED_KEYS_KEPT_DAYS,
+                path.display()
+            );
+            if config.payment_secret.is_none() {
+                out.push_str(
+                    "\nthe payment callback secret was derived from the old key: set payment_secret to keep it",
+                );
+            }
+            out
+        }),
+    };
+    match result {
+        Ok(text) => {
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -126,6 +126,45 @@ fn users_mail_shows_and_maps_where_a_phones_mail_goes() {
 }
 
 #[test]
+fn keys_rotate_retires_the_signing_key_and_old_links_still_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("var").join("signing-key.pem");
+    let run = |args: &[&str]| {
+        let out = dialticket().env("DIALTICKET_SIGNING_KEY", &key).args(args).output().unwrap();
+        let text = |b: &[u8]| String::from_utf8_lossy(b).trim().to_string();
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+    let (code, _, err) = run(&["keys", "rotate"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("no signing key at"), "{err}");
+    assert!(!key.exists(), "rotating makes no first key");
+
+    let first = dialticket::links::Links::load_or_generate(&key, "http://x").unwrap();
+    let old_link = first
+        .sign(
+            dialticket::links::Purpose::Ticket,
+            &dialticket::phone::PhoneNumber::parse("+819012345678").unwrap(),
+            Some("p"),
+            5,
+        )
+        .unwrap();
+    let (code, out, err) = run(&["keys", "rotate"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains(&format!("{} retired to", first.kid())), "{out}");
+    assert!(out.contains("restart every gateway") && out.contains("staff PINs change"), "{out}");
+    assert!(out.contains("set payment_secret"), "the derived callback secret changes too: {out}");
+
+    let (code, list, _) = run(&["keys", "list"]);
+    assert_eq!(code, Some(0));
+    let lines: Vec<&str> = list.lines().collect();
+    assert_eq!(lines.len(), 2, "{list}");
+    assert!(lines[0].starts_with("signing") && !lines[0].contains(first.kid()), "{list}");
+    assert!(lines[1].starts_with("retired") && lines[1].contains(first.kid()), "{list}");
+    let now = dialticket::links::Links::load_or_generate(&key, "http://x").unwrap();
+    assert!(now.verify(&old_link, dialticket::links::Purpose::Ticket, 6).is_ok());
+}
+
+#[test]
 fn bad_configuration_is_named() {
     let out = dialticket().env("DIALTICKET_SIP_LISTEN", "nowhere").args(["dialplan", "check"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));

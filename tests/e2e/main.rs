@@ -15,6 +15,7 @@ mod helpers;
 mod idempotency;
 mod identity;
 mod journey;
+mod keys;
 mod mail;
 mod media;
 mod payments;

@@ -1,0 +1,42 @@
+//! Rotating the link-signing key: the links mailed before keep working after the
+//! gateway restarts with the new key; new mails carry the new key id.
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn links_mailed_before_a_key_rotation_still_open_after_the_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, key) = (format!("sqlite://{}", dir.path().join("shared.db").display()), dir.path().join("key.pem"));
+    let shared = |c: &mut dialticket::config::Config| {
+        c.database_url = db.clone();
+        c.signing_key = key.clone();
+    };
+    let gw = spawn_gateway_with(shared).await;
+    let phone = "+819011110040";
+    gw.paid_purchase(phone, "open-rehearsal").await;
+    gw.call(phone, ISSUE).await;
+    let ticket = gw.link(&gw.mail(phone, "Your ticket").await, "/t/");
+    let path = ticket[ticket.find("/t/").unwrap()..].to_string();
+    let old_kid = gw.app.links.kid().to_string();
+    let old_pin = gw.staff_pins("open-rehearsal").0;
+    gw.stop().await;
+
+    let (retired, new_kid) = dialticket::links::rotate(&key).unwrap();
+    assert_eq!(retired, old_kid);
+    let gw = spawn_gateway_with(shared).await;
+    assert_eq!(gw.app.links.verifying_kids(), [new_kid.as_str(), old_kid.as_str()]);
+    let (status, page) = gw.get(&path).await;
+    assert_eq!(status, 200, "the ticket mailed before the rotation opens: {page}");
+    assert_eq!(page["phone"], phone);
+
+    // Calling again re-issues the ticket with the new key; the old link is replaced (410), as on any re-issue.
+    gw.call(phone, ISSUE).await;
+    // (The restarted gateway mails into a new sink: this is the mail of the re-issue.)
+    let newest = gw.mail(phone, "Your ticket").await;
+    let token = gw.link(&newest, "/t/").rsplit('/').next().unwrap().to_string();
+    let header = jsonwebtoken::decode_header(&token).unwrap();
+    assert_eq!(header.kid.as_deref(), Some(new_kid.as_str()));
+    assert_eq!(gw.get(&path).await.0, 410);
+    assert_ne!(gw.staff_pins("open-rehearsal").0, old_pin, "staff PINs come from the key");
+    gw.stop().await;
+}
