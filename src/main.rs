@@ -273,11 +273,13 @@ async fn user_mail(phone: &str, address: Option<&str>, carrier: bool, config: &C
         let address = address.map(registration::registrable).transpose().map_err(|e| e.to_string())?;
         let store = Store::connect(&config.database_url).await.map_err(|e| e.to_string())?;
         let user = if address.is_some() || carrier {
-            let mut tx = store.begin().await.map_err(|e| e.to_string())?;
-            let at = dialticket::store::now();
-            let user = tx.set_mail_address(&phone, address.as_deref(), "cli", at).await.map_err(|e| e.to_string())?;
-            tx.commit().await.map_err(|e| e.to_string())?;
-            user
+            let set = Store::retry(|| async {
+                let mut tx = store.begin().await?;
+                let user = tx.set_mail_address(&phone, address.as_deref(), "cli", dialticket::store::now()).await?;
+                tx.commit().await?;
+                Ok::<_, dialticket::store::StoreError>(user)
+            });
+            set.await.map_err(|e| e.to_string())?
         } else {
             store.phone_user(&phone).await.map_err(|e| e.to_string())?.ok_or_else(|| {
                 format!(

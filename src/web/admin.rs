@@ -321,18 +321,6 @@ pub(super) async fn unblock(State(web): State<Web>, Path(key): Path<String>, hea
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::csv_field;
-
-    #[test]
-    fn csv_quoting() {
-        assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-    }
-}
-
 /// The phone in a path, normalized with the live dialplan's numbering plan
 /// (`+819012345678`, or a national form). `Err` is the message of the 422 to send.
 fn phone_in_path(web: &Web, raw: &str) -> Result<crate::phone::PhoneNumber, String> {
@@ -382,11 +370,6 @@ pub(super) async fn phone_user(State(web): State<Web>, Path(raw): Path<String>, 
     }
 }
 
-#[derive(serde::Deserialize)]
-pub(super) struct MailMapping {
-    address: Option<String>,
-}
-
 /// `PUT /admin/phone-users/{phone}/mail`: the operator registers where a phone's
 /// mail goes (e.g. from a carrier's or a customer list), before or after its first call.
 pub(super) async fn set_phone_user_mail(
@@ -402,28 +385,46 @@ pub(super) async fn set_phone_user_mail(
         Ok(p) => p,
         Err(m) => return deny(StatusCode::UNPROCESSABLE_ENTITY, &m),
     };
-    let mapping: MailMapping = match serde_json::from_slice(&body) {
-        Ok(m) => m,
-        Err(e) => {
-            return deny(StatusCode::UNPROCESSABLE_ENTITY, &format!("expected {{\"address\": \"…\" or null}}: {e}"))
+    // The key is required: a body without it must not quietly drop a registered address.
+    let wanted = match serde_json::from_slice::<serde_json::Value>(&body).ok().map(|v| v.get("address").cloned()) {
+        Some(Some(serde_json::Value::String(a))) => Some(a),
+        Some(Some(serde_json::Value::Null)) => None,
+        _ => {
+            return deny(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                r#"expected {"address": "name@example.com"} or {"address": null}"#,
+            )
         }
     };
-    let address = match mapping.address.as_deref().map(crate::mail::registration::registrable).transpose() {
+    let address = match wanted.as_deref().map(crate::mail::registration::registrable).transpose() {
         Ok(a) => a,
         Err(e) => return deny(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()),
     };
     let store = &web.app.store;
-    let set = async {
+    // Retried on a conflict: a phone mapped before its first call draws a user number.
+    let set = crate::store::Store::retry(|| async {
         let mut tx = store.begin().await?;
         let user = tx.set_mail_address(&phone, address.as_deref(), "admin", crate::store::now()).await?;
         tx.commit().await?;
         Ok::<_, crate::store::StoreError>(user)
-    };
+    });
     match set.await {
         Ok(user) => {
             tracing::info!(%phone, registered = address.is_some(), "mail address mapped by the admin");
             Json(phone_user_json(&web, &user)).into_response()
         }
         Err(e) => internal(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_field;
+
+    #[test]
+    fn csv_quoting() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
     }
 }

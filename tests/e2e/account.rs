@@ -182,6 +182,9 @@ async fn the_operator_maps_a_phone_to_an_address_before_its_first_call() {
     let (status, err) = put_mail(&gw, phone, r#"{"address": "taro"}"#, Some(TOKEN)).await;
     assert_eq!(status, 422, "{err}");
     assert_eq!(put_mail(&gw, "not-a-phone", body, Some(TOKEN)).await.0, 422);
+    // Without the key nothing changes: an empty body must not drop a registered address.
+    let (status, err) = put_mail(&gw, phone, "{}", Some(TOKEN)).await;
+    assert_eq!(status, 422, "{err}");
     let (status, user) = put_mail(&gw, phone, body, Some(TOKEN)).await;
     assert_eq!(status, 200, "{user}");
     assert_eq!((user["delivers_to"].as_str(), user["access_count"].as_i64()), (Some("taro@example.co.jp"), Some(0)));
