@@ -223,7 +223,7 @@ fn keys(command: KeysCommand, config: &Config) -> ExitCode {
     let path = &config.signing_key;
     let result = match command {
         _ if !path.exists() => Err(links::LinkError::Key(format!(
-            "no signing key at {} yet (the gateway makes one when it first starts)",
+            "none at {} yet (the gateway makes one when it first starts)",
             path.display()
         ))),
         KeysCommand::List => (|| {

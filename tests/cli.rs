@@ -136,7 +136,7 @@ fn keys_rotate_retires_the_signing_key_and_old_links_still_verify() {
     };
     let (code, _, err) = run(&["keys", "rotate"]);
     assert_eq!(code, Some(1));
-    assert!(err.contains("no signing key at"), "{err}");
+    assert!(err.contains("signing key: none at"), "{err}");
     assert!(!key.exists(), "rotating makes no first key");
 
     let first = dialticket::links::Links::load_or_generate(&key, "http://x").unwrap();
