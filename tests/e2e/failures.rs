@@ -272,11 +272,7 @@ async fn local_outbox_mode_shows_mails_on_a_page() {
 #[tokio::test]
 async fn admitting_takes_the_staff_pin_and_guessing_is_cut_off() {
     let dir = tempfile::tempdir().unwrap();
-    let (db, key) = (format!("sqlite://{}", dir.path().join("shared.db").display()), dir.path().join("key.pem"));
-    let shared = |c: &mut dialticket::config::Config| {
-        c.database_url = db.clone();
-        c.signing_key = key.clone();
-    };
+    let shared = state_in(dir.path());
     let gw = spawn_gateway_with(shared).await;
     let phone = "+819011110016";
     let admission = gw.admission_link(phone, "open-rehearsal").await;

@@ -74,6 +74,16 @@ pub async fn spawn_gateway_with(customize: impl FnOnce(&mut Config)) -> TestGate
     TestGateway { sip, base, mailbox, app, browser: Browser::new(), stop: Some(stop), task: Some(task), _dir: dir }
 }
 
+/// A gateway configuration that keeps its SQLite database and signing key in
+/// `dir` (`shared.db`, `key.pem`), so a gateway started again with it (a
+/// restart) finds them.
+pub fn state_in(dir: &Path) -> impl Fn(&mut Config) + Copy + '_ {
+    move |c: &mut Config| {
+        c.database_url = format!("sqlite://{}", dir.join("shared.db").display());
+        c.signing_key = dir.join("key.pem");
+    }
+}
+
 impl TestGateway {
     /// Place a call from `from` to `to` over UDP and wait for it to end.
     pub async fn call(&self, from: &str, to: &str) -> CallReport {

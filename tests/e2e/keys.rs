@@ -6,11 +6,7 @@ use crate::helpers::*;
 #[tokio::test]
 async fn links_mailed_before_a_key_rotation_still_open_after_the_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let (db, key) = (format!("sqlite://{}", dir.path().join("shared.db").display()), dir.path().join("key.pem"));
-    let shared = |c: &mut dialticket::config::Config| {
-        c.database_url = db.clone();
-        c.signing_key = key.clone();
-    };
+    let shared = state_in(dir.path());
     let gw = spawn_gateway_with(shared).await;
     let phone = "+819011110040";
     gw.paid_purchase(phone, "open-rehearsal").await;
@@ -21,7 +17,7 @@ async fn links_mailed_before_a_key_rotation_still_open_after_the_restart() {
     let old_pin = gw.staff_pins("open-rehearsal").0;
     gw.stop().await;
 
-    let (retired, new_kid) = dialticket::links::rotate(&key).unwrap();
+    let (retired, new_kid) = dialticket::links::rotate(&dir.path().join("key.pem")).unwrap();
     assert_eq!(retired, old_kid);
     let gw = spawn_gateway_with(shared).await;
     assert_eq!(gw.app.links.verifying_kids(), [new_kid.as_str(), old_kid.as_str()]);
