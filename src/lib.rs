@@ -13,7 +13,7 @@
 //! | [`media`] | SDP answer, RTP announcements |
 //! | [`calls`] | the purchase / issue / usage handlers (SIP ↔ ticket domain) |
 //! | [`domain`] | ticket state machine, pure, no I/O |
-//! | [`profile`] | a phone user's profile (the holder's name on tickets), pure |
+//! | [`profile`] | a phone user's profile (the holder's name on tickets) and handset, pure |
 //! | [`store`] | SQLite or PostgreSQL via sqlx: one transaction per change, journal + outbox rows |
 //! | [`payment`], [`settlement`] | payment providers (sandbox), callbacks, challenges, hold expiry |
 //! | [`mail`] | outbox worker, templates, SMTP or the local outbox; where a phone's mail goes |

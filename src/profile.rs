@@ -3,7 +3,8 @@
 //! venue staff can compare it with an ID, and optionally a postal address and a
 //! birth date (for organizers that post goods or sell age-limited events). The
 //! seed's other fields (gender, occupation, hobbies …) are not collected: data a
-//! ticket does not need is data that can only leak. Plain rules, no I/O.
+//! ticket does not need is data that can only leak. Also the handset a phone
+//! user's purchase link is used from (seed 000 fig. 10's model ID). Plain rules, no I/O.
 
 use chrono::NaiveDate;
 
@@ -80,6 +81,14 @@ impl Profile {
     }
 }
 
+/// The handset's browser as the seed's "model ID": the User-Agent of a request
+/// from a purchase link, kept printable and at most 200 characters.
+pub fn handset_model(user_agent: &str) -> Option<String> {
+    let s: String = user_agent.chars().filter(|c| !c.is_control()).take(200).collect();
+    let s = s.trim();
+    (!s.is_empty()).then(|| s.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,5 +123,15 @@ mod tests {
             assert!(matches!(e, ProfileError::ImpossibleDate(_)), "{impossible}: {e:?}");
         }
         assert!(Profile::from_form("", "", "2026-11-22", today()).is_ok());
+    }
+
+    #[test]
+    fn handset_models_are_printable_and_bounded() {
+        assert_eq!(
+            handset_model("Mozilla/5.0 (Linux; Android 14; SH-M26)\r\n").as_deref(),
+            Some("Mozilla/5.0 (Linux; Android 14; SH-M26)")
+        );
+        assert_eq!(handset_model(&"x".repeat(500)).map(|s| s.len()), Some(200));
+        assert_eq!(handset_model(" \t"), None);
     }
 }

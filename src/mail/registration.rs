@@ -122,14 +122,6 @@ pub fn masked(address: &str) -> String {
     }
 }
 
-/// The handset's browser as the seed's "model ID": the User-Agent of a request
-/// from a purchase link, kept printable and at most 200 characters.
-pub fn handset_model(user_agent: &str) -> Option<String> {
-    let s: String = user_agent.chars().filter(|c| !c.is_control()).take(200).collect();
-    let s = s.trim();
-    (!s.is_empty()).then(|| s.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,15 +182,5 @@ mod tests {
     fn notices_mask_the_address() {
         assert_eq!(masked("hanako@example.jp"), "h***@example.jp");
         assert_eq!(masked("no-at-sign"), "***");
-    }
-
-    #[test]
-    fn handset_models_are_printable_and_bounded() {
-        assert_eq!(
-            handset_model("Mozilla/5.0 (Linux; Android 14; SH-M26)\r\n").as_deref(),
-            Some("Mozilla/5.0 (Linux; Android 14; SH-M26)")
-        );
-        assert_eq!(handset_model(&"x".repeat(500)).map(|s| s.len()), Some(200));
-        assert_eq!(handset_model(" \t"), None);
     }
 }

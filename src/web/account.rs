@@ -42,7 +42,7 @@ async fn user_of(web: &Web, phone: &PhoneNumber) -> Result<PhoneUser, WebError> 
 /// Record the browser a purchase link is used from (seed 000's model ID).
 pub(super) async fn note_handset(tx: &mut StoreTx, phone: &PhoneNumber, headers: &HeaderMap) -> Result<(), WebError> {
     let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    if let Some(model) = registration::handset_model(ua) {
+    if let Some(model) = crate::profile::handset_model(ua) {
         tx.note_handset(phone, &model).await?;
     }
     Ok(())
