@@ -162,15 +162,23 @@ async fn confirmation_mails_are_limited_and_the_carrier_address_needs_none() {
     gw.stop().await;
 }
 
-async fn put_mail(gw: &TestGateway, phone: &str, body: &str, token: Option<&str>) -> (u16, Value) {
-    let mut req =
-        reqwest::Client::new().put(format!("{}/admin/phone-users/{phone}/mail", gw.base)).body(body.to_string());
+/// An admin API request to `path` (with the bearer `token`, if any): its status and JSON body.
+async fn admin(gw: &TestGateway, method: reqwest::Method, path: &str, token: Option<&str>, body: &str) -> (u16, Value) {
+    let mut req = reqwest::Client::new().request(method, format!("{}{path}", gw.base)).body(body.to_string());
     if let Some(t) = token {
         req = req.bearer_auth(t);
     }
-    let resp = req.send().await.expect("PUT");
+    let resp = req.send().await.expect("admin request");
     let status = resp.status().as_u16();
     (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+async fn put_mail(gw: &TestGateway, phone: &str, body: &str, token: Option<&str>) -> (u16, Value) {
+    admin(gw, reqwest::Method::PUT, &format!("/admin/phone-users/{phone}/mail"), token, body).await
+}
+
+async fn get_user(gw: &TestGateway, phone: &str, token: Option<&str>) -> (u16, Value) {
+    admin(gw, reqwest::Method::GET, &format!("/admin/phone-users/{phone}"), token, "").await
 }
 
 #[tokio::test]
@@ -196,18 +204,8 @@ async fn the_operator_maps_a_phone_to_an_address_before_its_first_call() {
     assert!(mail.text.contains(&number), "{}", mail.text);
     assert!(gw.mails(phone, "purchase link").is_empty());
 
-    let get = |token: Option<&'static str>| {
-        let mut req = reqwest::Client::new().get(format!("{}/admin/phone-users/{phone}", gw.base));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        async move {
-            let resp = req.send().await.expect("GET");
-            (resp.status().as_u16(), resp.json::<Value>().await.unwrap_or(Value::Null))
-        }
-    };
-    assert_eq!(get(None).await.0, 401);
-    let (status, user) = get(Some(TOKEN)).await;
+    assert_eq!(get_user(&gw, phone, None).await.0, 401);
+    let (status, user) = get_user(&gw, phone, Some(TOKEN)).await;
     assert_eq!(status, 200, "{user}");
     assert_eq!((user["access_count"].as_i64(), user["mail_address"].as_str()), (Some(1), Some("taro@example.co.jp")));
     let actions: Vec<&str> = user["journal"].as_array().unwrap().iter().filter_map(|j| j["action"].as_str()).collect();
@@ -217,8 +215,7 @@ async fn the_operator_maps_a_phone_to_an_address_before_its_first_call() {
     // null: back to the carrier's address.
     let (status, user) = put_mail(&gw, phone, r#"{"address": null}"#, Some(TOKEN)).await;
     assert_eq!((status, user["delivers_to"].as_str()), (200, Some(TestGateway::address(phone).as_str())), "{user}");
-    let unknown = reqwest::Client::new().get(format!("{}/admin/phone-users/+819077770099", gw.base)).bearer_auth(TOKEN);
-    assert_eq!(unknown.send().await.unwrap().status().as_u16(), 404);
+    assert_eq!(get_user(&gw, "+819077770099", Some(TOKEN)).await.0, 404);
     gw.stop().await;
 }
 
@@ -261,13 +258,8 @@ async fn the_holders_name_from_their_profile_is_on_the_admission_page() {
     assert!(status == 200 && html.contains("Holder <strong>Yamada Hanako</strong>"), "{html}");
 
     // The operator sees it; the journal records which fields changed, not their values.
-    let resp = reqwest::Client::new()
-        .get(format!("{}/admin/phone-users/{phone}", gw.base))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
-    let user: Value = resp.json().await.unwrap();
+    let (status, user) = get_user(&gw, phone, Some(TOKEN)).await;
+    assert_eq!(status, 200, "{user}");
     assert_eq!(user["profile"]["name"], "Yamada Hanako");
     let saved: Vec<&Value> =
         user["journal"].as_array().unwrap().iter().filter(|j| j["action"] == "profile-updated").collect();
