@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use dialticket::domain::PaymentResult;
 use dialticket::phone::PhoneNumber;
-use dialticket::store::{now, Store, StoreError};
+use dialticket::store::{now, NewMail, Store, StoreError};
 
 const CATALOG: &str = r#"
 [[organizers]]
@@ -53,7 +53,10 @@ async fn purchase(store: &Store, i: usize) -> Result<(), StoreError> {
             tx.reserve(&user, &user.phone, &event, "GA", 2, "card", &format!("bench-form-{i:010}"), now()).await?;
         let t = p.settle(&PaymentResult::Approved { reference: format!("b{i}") }).expect("settle");
         tx.save_purchase(&p, &t, "bench", now()).await?;
-        tx.enqueue_mail(&format!("{phone}@sms.example.net"), "issue-guide", "s", "text", "<p>html</p>", now()).await?;
+        let to = format!("{phone}@sms.example.net");
+        let data = r#"{"purchase_id":"p"}"#;
+        tx.enqueue_mail(&NewMail { to: &to, template: "issue-guide", lang: "en", subject: "s", data, at: now() })
+            .await?;
         tx.commit().await
     })
     .await

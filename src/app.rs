@@ -15,7 +15,7 @@ use crate::store::{PhoneUser, Store, StoreError, StoreTx};
 pub struct App {
     pub store: Store,
     pub links: Links,
-    pub templates: Templates,
+    pub templates: Arc<Templates>,
     pub dialplan: DialplanHandle,
     /// Reloads of the dialplan: generation, failures, last error (for `/healthz`, `/dialplan`).
     pub dialplan_status: crate::dialplan::reload::SharedStatus,
@@ -83,7 +83,8 @@ impl From<&EventView> for MailEvent {
 }
 
 impl App {
-    /// Render `template` for `user` and put it in the outbox, inside `tx`.
+    /// Put `template` for `user` in the outbox, inside `tx` (its bodies are
+    /// rendered from `ctx` when it is sent: see [`mail::Letter`]).
     pub async fn queue_mail<C: Serialize>(
         &self,
         tx: &mut StoreTx,
@@ -92,9 +93,9 @@ impl App {
         ctx: &C,
         at: i64,
     ) -> Result<i64, AppError> {
-        let r = self.templates.render(template, &user.language, ctx)?;
+        let letter = self.templates.letter(template, &user.language, ctx)?;
         let to = mail::address_for(user, &self.carrier_mail_template);
-        Ok(tx.enqueue_mail(&to, r.template, &r.subject, &r.text, &r.html, at).await?)
+        Ok(tx.enqueue_mail(&letter.to_outbox(&to, at)).await?)
     }
 
     /// The number to call for `action` (per-event rule first), as shown in mails and pages.

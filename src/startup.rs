@@ -69,7 +69,7 @@ pub struct Gateway {
 impl Gateway {
     pub async fn build(config: Config) -> Result<Gateway, StartupError> {
         let dialplan_files = dialplan::read_sources(&config.dialplans).map_err(|d| DialplanErrors(vec![d]))?;
-        let templates = Templates::load(&config.mail_templates)?;
+        let templates = Arc::new(Templates::load(&config.mail_templates)?);
         let prompts = Prompts::load(&config.prompts).map_err(|e| StartupError::Prompts(e.to_string()))?;
         let from: lettre::message::Mailbox =
             config.mail_from.parse().map_err(|_| StartupError::MailFrom(config.mail_from.clone()))?;
@@ -111,7 +111,7 @@ impl Gateway {
         let app = Arc::new(App {
             store: store.clone(),
             links,
-            templates,
+            templates: templates.clone(),
             dialplan: dialplan.clone(),
             dialplan_status: reloader.status(),
             mail_wake: mail_wake.clone(),
@@ -149,7 +149,7 @@ impl Gateway {
             }
             _ => None,
         };
-        let worker = MailWorker { store, delivery, from, wake: mail_wake, dkim };
+        let worker = MailWorker { store, templates, delivery, from, wake: mail_wake, dkim };
         Ok(Gateway { udp, tcp, http, sip_addr, http_addr, app, sip_config, worker, reloader })
     }
 

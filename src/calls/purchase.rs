@@ -3,7 +3,7 @@
 //! The purchase number is the one the public dials — every new caller, and
 //! every flood — and its work is small: register the caller, mail a signed
 //! purchase link, journal it, record the call. Each call's link is signed and
-//! its mail rendered in the call's own task, in parallel; the writes of all the
+//! its mail made in the call's own task, in parallel; the writes of all the
 //! calls waiting at that moment then go to the database together: one
 //! transaction, one statement per table, one commit. A call's answer waits for
 //! the commit that holds its writes, so nothing is answered before it is stored.
@@ -28,7 +28,7 @@ use tokio::sync::{mpsc, oneshot, Mutex};
 use super::{decode, encode, refuse, CallFacts};
 use crate::app::{App, AppError};
 use crate::links::Purpose;
-use crate::mail::{self, Rendered};
+use crate::mail::{self, Letter};
 use crate::phone::PhoneNumber;
 use crate::sip::CallDecision;
 use crate::store::{new_user_number, now, Backend, NewMail, PhoneUser, Store, TouchUser};
@@ -49,8 +49,6 @@ pub(super) struct Purchases {
 pub(super) struct Work {
     phone: PhoneNumber,
     language: String,
-    /// The per-event purchase number's event: the link goes straight to its page.
-    event: Option<String>,
     /// The call to record with its outcome (`None`: a menu "resend" in a call
     /// already recorded).
     call: Option<CallFacts>,
@@ -64,13 +62,15 @@ struct Request {
     reply: oneshot::Sender<Result<CallDecision, AppError>>,
 }
 
-/// The purchase-link mail, signed and rendered ahead for the caller as a new
-/// phone user (the Ed25519 signature and the templates are most of a purchase
-/// call's CPU). A caller the store already knows under another user number,
-/// language or mail address gets it made again inside the group.
+/// The purchase link, signed ahead (the Ed25519 signature is a tenth of a
+/// purchase call's CPU), and its mail made for the caller as a new phone user. A
+/// caller the store already knows under another user number, language or mail
+/// address gets the mail made again inside the group, with the same link (it
+/// names the phone, not the user number): a subject and a little JSON.
 struct PurchaseLink {
     user: PhoneUser,
-    mail: Rendered,
+    url: String,
+    letter: Letter,
     to: String,
 }
 
@@ -93,29 +93,35 @@ impl Work {
     ) -> Result<Work, AppError> {
         let at = now();
         let user = PhoneUser::new(phone.clone(), new_user_number(), language, at);
-        let (mail, to) = render(app, event, &user, at)?;
+        let url = link_url(app, event, phone, at)?;
+        let (letter, to) = letter(app, &url, &user)?;
         Ok(Work {
             phone: phone.clone(),
             language: language.to_string(),
-            event: event.map(str::to_string),
             call,
             actor,
             at,
-            link: PurchaseLink { user, mail, to },
+            link: PurchaseLink { user, url, letter, to },
         })
     }
 }
 
-fn render(app: &App, event: Option<&str>, user: &PhoneUser, at: i64) -> Result<(Rendered, String), AppError> {
-    let mut url = app.links.url(Purpose::Purchase, &user.phone, None, at)?;
+/// The signed purchase link for `phone`.
+fn link_url(app: &App, event: Option<&str>, phone: &PhoneNumber, at: i64) -> Result<String, AppError> {
+    let url = app.links.url(Purpose::Purchase, phone, None, at)?;
     // A purchase number bound to one event (a per-event number in the dialplan) links
     // straight to that event's page rather than to the list of all events.
-    if let Some(event) = event {
-        url = format!("{url}/events/{event}");
-    }
+    Ok(match event {
+        Some(event) => format!("{url}/events/{event}"),
+        None => url,
+    })
+}
+
+/// The purchase-link mail with `url` for `user`, and where it goes.
+fn letter(app: &App, url: &str, user: &PhoneUser) -> Result<(Letter, String), AppError> {
     let ctx = json!({"url": url, "phone": user.phone.as_str(), "user_number": user.user_number});
-    let mail = app.templates.render("purchase-link", &user.language, &ctx)?;
-    Ok((mail, mail::address_for(user, &app.carrier_mail_template)))
+    let letter = app.templates.letter("purchase-link", &user.language, &ctx)?;
+    Ok((letter, mail::address_for(user, &app.carrier_mail_template)))
 }
 
 impl Purchases {
@@ -280,7 +286,7 @@ async fn attempt(app: &App, works: &[&Work], again: bool) -> Result<Vec<CallDeci
     };
 
     // Decide each call; the mails made again for callers the store knew otherwise.
-    let mut made_again: Vec<Option<(Rendered, String)>> = Vec::with_capacity(fresh.len());
+    let mut made_again: Vec<Option<(Letter, String)>> = Vec::with_capacity(fresh.len());
     let mut sent = Vec::with_capacity(fresh.len());
     let mut fresh_decisions = Vec::with_capacity(fresh.len());
     for (w, user) in fresh.iter().zip(&users) {
@@ -295,7 +301,7 @@ async fn attempt(app: &App, works: &[&Work], again: bool) -> Result<Vec<CallDeci
         }
         made_again.push(match w.link.fits(user) {
             true => None,
-            false => Some(render(app, w.event.as_deref(), user, w.at)?),
+            false => Some(letter(app, &w.link.url, user)?),
         });
         tx.journal("phone-user", &user.user_number, "purchase-link-sent", None, None, &w.actor, "{}");
         fresh_decisions.push(CallDecision::Announce { prompt: "purchase-link-sent".into() });
@@ -307,18 +313,11 @@ async fn attempt(app: &App, works: &[&Work], again: bool) -> Result<Vec<CallDeci
         .zip(&sent)
         .filter(|(_, sent)| **sent)
         .map(|((w, again), _)| {
-            let (mail, to) = match again {
-                Some((mail, to)) => (mail, to),
-                None => (&w.link.mail, &w.link.to),
+            let (letter, to) = match again {
+                Some((letter, to)) => (letter, to),
+                None => (&w.link.letter, &w.link.to),
             };
-            NewMail {
-                to,
-                template: mail.template,
-                subject: &mail.subject,
-                text: &mail.text,
-                html: &mail.html,
-                at: w.at,
-            }
+            letter.to_outbox(to, w.at)
         })
         .collect();
     if !mails.is_empty() {
@@ -445,7 +444,8 @@ mod tests {
         // The mail carries the number the caller got, not the one drawn first.
         let mails = app.store.outbox(10).await.expect("outbox");
         assert_eq!(mails.len(), 1);
-        assert!(mails[0].body_text.contains(&user.user_number), "{}", mails[0].body_text);
-        assert!(!mails[0].body_text.contains(&taken));
+        let (text, _) = app.templates.bodies(&mails[0]).expect("renders");
+        assert!(text.contains(&user.user_number), "{text}");
+        assert!(!text.contains(&taken));
     }
 }

@@ -20,7 +20,7 @@ use minijinja::Environment;
 use serde::Serialize;
 
 use crate::phone::PhoneNumber;
-use crate::store::PhoneUser;
+use crate::store::{MailBody, NewMail, OutboxMail, PhoneUser};
 
 /// Every template a gateway needs; each exists as `.subject`, `.txt` and `.html`
 /// under `mail-templates/<lang>/`.
@@ -81,18 +81,39 @@ pub fn dkim(pem: &str, path: &str, selector: &str, domain: &str) -> Result<DkimC
     Ok(DkimConfig::new(selector.to_string(), domain.to_string(), key, headers, relaxed))
 }
 
-/// A rendered mail, ready for the outbox.
+/// A mail as the outbox keeps it: its template, the language and data it is
+/// rendered in, and its subject (rendered now: the outbox lists it). The bodies
+/// are rendered from the data when the mail is sent or looked at
+/// ([`Templates::bodies`]), so a queued mail is its data (~250 bytes for a
+/// purchase link) rather than its text and HTML (~2 KB). The data holds
+/// everything that varies (links, numbers, the event as it was); only the
+/// templates' wording is applied later, from the templates the gateway runs.
 #[derive(Debug, Clone)]
-pub struct Rendered {
+pub struct Letter {
     pub template: &'static str,
+    pub lang: String,
     pub subject: String,
-    pub text: String,
-    pub html: String,
+    pub data: String,
+}
+
+impl Letter {
+    /// What the outbox keeps of the bodies.
+    pub fn body(&self) -> MailBody {
+        MailBody::Data { lang: self.lang.clone(), data: self.data.clone() }
+    }
+
+    /// The outbox row for this letter to `to`, queued at `at`.
+    pub fn to_outbox<'a>(&'a self, to: &'a str, at: i64) -> NewMail<'a> {
+        NewMail { to, template: self.template, lang: &self.lang, subject: &self.subject, data: &self.data, at }
+    }
 }
 
 /// The mail templates of `mail-templates/` (minijinja; `.html` is auto-escaped).
 pub struct Templates {
     env: Environment<'static>,
+    /// The languages with a directory of templates; a template a language lacks
+    /// falls back to English.
+    langs: Vec<String>,
 }
 
 impl Templates {
@@ -101,7 +122,16 @@ impl Templates {
         let mut env = Environment::new();
         env.set_loader(minijinja::path_loader(dir));
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-        let t = Templates { env };
+        let mut langs = vec!["en".to_string()];
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if entry.path().is_dir() && name != "en" && !name.starts_with('.') {
+                    langs.push(name);
+                }
+            }
+        }
+        let t = Templates { env, langs };
         for name in TEMPLATES {
             for ext in ["subject", "txt", "html"] {
                 let file = format!("en/{name}.{ext}");
@@ -113,20 +143,46 @@ impl Templates {
         Ok(t)
     }
 
-    /// Render `name` in `lang`, falling back to English when the language lacks it.
-    pub fn render<C: Serialize>(&self, name: &'static str, lang: &str, ctx: &C) -> Result<Rendered, MailError> {
-        let lang = if self.env.get_template(&format!("{lang}/{name}.txt")).is_ok() { lang } else { "en" };
-        let one = |ext: &str| -> Result<String, MailError> {
-            let file = format!("{lang}/{name}.{ext}");
-            let tmpl = self.env.get_template(&file).map_err(|e| MailError::Template(file.clone(), e.to_string()))?;
-            tmpl.render(ctx).map_err(|e| MailError::Template(file, format!("{e:#}")))
-        };
-        Ok(Rendered {
-            template: name,
-            subject: one("subject")?.lines().next().unwrap_or_default().trim().to_string(),
-            text: one("txt")?,
-            html: one("html")?,
-        })
+    /// `name` in `lang` for the outbox: its subject rendered, its data kept.
+    /// A language without the template gets English.
+    pub fn letter<C: Serialize>(&self, name: &'static str, lang: &str, ctx: &C) -> Result<Letter, MailError> {
+        let lang = self.lang_for(name, lang);
+        let data = serde_json::to_string(ctx).map_err(|e| MailError::Template(name.to_string(), e.to_string()))?;
+        let subject = self.one(name, lang, "subject", ctx)?.lines().next().unwrap_or_default().trim().to_string();
+        Ok(Letter { template: name, lang: lang.to_string(), subject, data })
+    }
+
+    /// A queued mail's text and HTML bodies.
+    pub fn bodies(&self, mail: &OutboxMail) -> Result<(String, String), MailError> {
+        self.bodies_of(&mail.template, &mail.body)
+    }
+
+    /// The text and HTML bodies of `template` as `body` has them.
+    pub fn bodies_of(&self, template: &str, body: &MailBody) -> Result<(String, String), MailError> {
+        match body {
+            MailBody::Rendered { text, html } => Ok((text.clone(), html.clone())),
+            MailBody::Data { lang, data } => {
+                let bad = |e: String| MailError::Template(template.to_string(), e);
+                let name = TEMPLATES.iter().find(|t| **t == template).ok_or_else(|| bad("no such template".into()))?;
+                let ctx: serde_json::Value = serde_json::from_str(data).map_err(|e| bad(format!("its data: {e}")))?;
+                let lang = self.lang_for(name, lang);
+                Ok((self.one(name, lang, "txt", &ctx)?, self.one(name, lang, "html", &ctx)?))
+            }
+        }
+    }
+
+    /// The language `name` is rendered in for `lang`: English when `lang` lacks it.
+    fn lang_for(&self, name: &str, lang: &str) -> &str {
+        match self.langs.iter().find(|l| *l == lang) {
+            Some(l) if self.env.get_template(&format!("{l}/{name}.txt")).is_ok() => l,
+            _ => "en",
+        }
+    }
+
+    fn one<C: Serialize>(&self, name: &str, lang: &str, ext: &str, ctx: &C) -> Result<String, MailError> {
+        let file = format!("{lang}/{name}.{ext}");
+        let tmpl = self.env.get_template(&file).map_err(|e| MailError::Template(file.clone(), e.to_string()))?;
+        tmpl.render(ctx).map_err(|e| MailError::Template(file, format!("{e:#}")))
     }
 }
 
@@ -178,19 +234,48 @@ mod tests {
             "instructions": "Pay at any convenience store with payment number 1234-5678-9012",
             "expires": "2027-03-01 12:00:00", "now_to": "h***@example.jp", "undo_url": "http://127.0.0.1:8080/m/ey",
         });
+        let render = |name, lang| -> Result<(Letter, String, String), MailError> {
+            let letter = t.letter(name, lang, &ctx)?;
+            let (text, html) = t.bodies_of(name, &letter.body())?;
+            Ok((letter, text, html))
+        };
         for lang in ["en", "ja"] {
             for name in TEMPLATES {
-                let r = t.render(name, lang, &ctx).unwrap_or_else(|e| panic!("{lang}/{name}: {e}"));
-                assert!(!r.subject.is_empty(), "{lang}/{name}");
-                assert!(!r.text.is_empty() && !r.html.is_empty(), "{lang}/{name}");
-                if r.html.contains("Gala") {
-                    assert!(r.html.contains("Gala &lt;live&gt;"), "{lang}/{name} must escape HTML");
+                let (letter, text, html) = render(name, lang).unwrap_or_else(|e| panic!("{lang}/{name}: {e}"));
+                assert_eq!(letter.lang, lang);
+                assert!(!letter.subject.is_empty(), "{lang}/{name}");
+                assert!(!text.is_empty() && !html.is_empty(), "{lang}/{name}");
+                if html.contains("Gala") {
+                    assert!(html.contains("Gala &lt;live&gt;"), "{lang}/{name} must escape HTML");
                 }
             }
         }
-        let r = t.render("purchase-link", "en", &ctx).unwrap();
-        assert!(r.text.contains("http://127.0.0.1:8080/x/ey<&>"));
-        assert!(t.render("ticket", "xx", &ctx).is_ok(), "unknown language falls back to English");
+        let (letter, text, _) = render("purchase-link", "en").unwrap();
+        assert!(text.contains("http://127.0.0.1:8080/x/ey<&>"));
+        assert!(letter.data.len() < 1000, "the outbox keeps the data, not the bodies: {}", letter.data);
+        let (letter, ..) = render("ticket", "xx").expect("an unknown language falls back to English");
+        assert_eq!(letter.lang, "en");
+        let (letter, ..) = render("ticket", "../en").expect("a language is a directory name, not a path");
+        assert_eq!(letter.lang, "en");
+    }
+
+    #[test]
+    fn a_queued_mail_renders_as_it_would_have_when_queued() {
+        let t = templates();
+        let ctx = serde_json::json!({"url": "http://127.0.0.1:8080/p/ey", "phone": "+819012345678", "user_number": "0123456789"});
+        let letter = t.letter("purchase-link", "ja", &ctx).unwrap();
+        let (text, html) = t.bodies_of("purchase-link", &letter.body()).unwrap();
+        assert!(text.contains("0123456789") && text.contains("http://127.0.0.1:8080/p/ey"), "{text}");
+        assert!(html.contains("<html lang=\"ja\">") && html.contains("0123456789"), "{html}");
+        // Mails queued before the outbox kept data come out as they were stored.
+        let stored = MailBody::Rendered { text: "t".into(), html: "h".into() };
+        assert_eq!(t.bodies_of("purchase-link", &stored).unwrap(), ("t".to_string(), "h".to_string()));
+        // Data the template cannot render (another version's row, a damaged one) is an error, not a mail.
+        for (template, data) in [("purchase-link", "{}"), ("purchase-link", "not json"), ("nonsense", "{}")] {
+            let body = MailBody::Data { lang: "en".into(), data: data.into() };
+            let e = t.bodies_of(template, &body).unwrap_err().to_string();
+            assert!(e.starts_with("mail template "), "{template} {data}: {e}");
+        }
     }
 
     #[test]

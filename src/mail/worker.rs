@@ -21,6 +21,7 @@ use lettre::{AsyncTransport, Message};
 use tokio::sync::Notify;
 
 use super::relay::Delivery;
+use super::Templates;
 use crate::store::{now, OutboxMail, Store};
 
 /// A permanent refusal of this mail (5xx), as opposed to one of our set-up
@@ -47,6 +48,8 @@ const SEND_LEASE_SECS: i64 = 60;
 
 pub struct MailWorker {
     pub store: Store,
+    /// What renders a mail's bodies from its data as it leaves.
+    pub templates: Arc<Templates>,
     pub delivery: Delivery,
     pub from: Mailbox,
     /// Poked after each enqueue so mail leaves at once rather than on the next poll.
@@ -155,6 +158,7 @@ impl MailWorker {
 
     fn build(&self, mail: &OutboxMail) -> Result<Message, String> {
         let to: Mailbox = mail.to_addr.parse().map_err(|e| format!("bad recipient '{}': {e}", mail.to_addr))?;
+        let (text, html) = self.templates.bodies(mail).map_err(|e| e.to_string())?;
         let domain = self.from.email.domain().to_string();
         let mut message = Message::builder()
             .from(self.from.clone())
@@ -163,8 +167,8 @@ impl MailWorker {
             .message_id(Some(format!("<outbox-{}-{}@{}>", mail.id, mail.created_at, domain)))
             .multipart(
                 MultiPart::alternative()
-                    .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(mail.body_text.clone()))
-                    .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(mail.body_html.clone())),
+                    .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(text))
+                    .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(html)),
             )
             .map_err(|e| e.to_string())?;
         if let Some(dkim) = &self.dkim {

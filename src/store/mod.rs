@@ -28,7 +28,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Connection, Executor, Row};
 
-pub use rows::{JournalEntry, OutboxMail, PhoneUser};
+pub use rows::{JournalEntry, MailBody, OutboxMail, PhoneUser};
 pub use tx::{new_user_number, CallRecord, NewMail, StoreTx, TouchUser};
 
 use crate::domain::{Purchase, Timestamp};

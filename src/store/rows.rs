@@ -45,21 +45,30 @@ impl PhoneUser {
     }
 }
 
-/// A rendered mail waiting in (or delivered from) the outbox.
+/// A mail waiting in (or delivered from) the outbox.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct OutboxMail {
     pub id: i64,
     pub to_addr: String,
     pub template: String,
     pub subject: String,
-    pub body_text: String,
-    pub body_html: String,
+    pub body: MailBody,
     pub state: String,
     pub attempts: i64,
     pub next_attempt_at: i64,
     pub last_error: Option<String>,
     pub created_at: i64,
     pub sent_at: Option<i64>,
+}
+
+/// An outbox mail's bodies: the template's language and data, rendered when the
+/// mail is sent or looked at (`crate::mail::Templates::bodies`), or — mails
+/// queued before migration 0007 — the rendered text and HTML.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum MailBody {
+    Data { lang: String, data: String },
+    Rendered { text: String, html: String },
 }
 
 /// A journal row.
@@ -126,8 +135,10 @@ pub(super) fn outbox_mail(r: &AnyRow) -> Result<OutboxMail, StoreError> {
         to_addr: r.try_get("to_addr")?,
         template: r.try_get("template")?,
         subject: r.try_get("subject")?,
-        body_text: r.try_get("body_text")?,
-        body_html: r.try_get("body_html")?,
+        body: match r.try_get::<Option<String>, _>("data")? {
+            Some(data) => MailBody::Data { lang: r.try_get::<Option<String>, _>("lang")?.unwrap_or_default(), data },
+            None => MailBody::Rendered { text: r.try_get("body_text")?, html: r.try_get("body_html")? },
+        },
         state: r.try_get("state")?,
         attempts: r.try_get("attempts")?,
         next_attempt_at: r.try_get("next_attempt_at")?,

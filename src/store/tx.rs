@@ -95,13 +95,15 @@ pub struct TouchUser<'a> {
     pub at: Timestamp,
 }
 
-/// A mail for the outbox (see [`StoreTx::enqueue_mails`]).
+/// A mail for the outbox (see [`StoreTx::enqueue_mails`]): its template, the
+/// language and data (JSON) its bodies are rendered from when it is sent, and
+/// its subject, rendered now.
 pub struct NewMail<'a> {
     pub to: &'a str,
     pub template: &'a str,
+    pub lang: &'a str,
     pub subject: &'a str,
-    pub text: &'a str,
-    pub html: &'a str,
+    pub data: &'a str,
     pub at: Timestamp,
 }
 
@@ -210,14 +212,14 @@ fn call_values(c: &CallRecord<'_>, outcome: Option<&str>, at: Timestamp) -> [Val
     ]
 }
 
-const MAIL_INSERT: &str = "INSERT INTO mail_outbox (to_addr, template, subject, body_text, body_html, state, attempts,
-                                                    next_attempt_at, created_at, sent_at) ";
-const MAIL_ROW: &str = "($, $, $, $, $, $, $, $, $, $)";
-const MAIL_COLUMNS: &str = "ttttttiiii";
+const MAIL_INSERT: &str = "INSERT INTO mail_outbox (to_addr, template, lang, subject, data, body_text, body_html,
+                                                    state, attempts, next_attempt_at, created_at, sent_at) ";
+const MAIL_ROW: &str = "($, $, $, $, $, $, $, $, $, $, $, $)";
+const MAIL_COLUMNS: &str = "ttttttttiiii";
 
 /// A new mail's row: pending for the mail worker, or (no SMTP server) delivered
-/// to the local outbox at once.
-fn mail_values(m: &NewMail<'_>, local_outbox: bool) -> [Value; 10] {
+/// to the local outbox at once. The body columns are '' (see migration 0007).
+fn mail_values(m: &NewMail<'_>, local_outbox: bool) -> [Value; 12] {
     let (state, attempts, sent_at) = match local_outbox {
         true => ("local", 1i64, Some(m.at)),
         false => ("pending", 0, None),
@@ -225,9 +227,11 @@ fn mail_values(m: &NewMail<'_>, local_outbox: bool) -> [Value; 10] {
     [
         m.to.into(),
         m.template.into(),
+        m.lang.into(),
         m.subject.into(),
-        m.text.into(),
-        m.html.into(),
+        m.data.into(),
+        "".into(),
+        "".into(),
         state.into(),
         attempts.into(),
         m.at.into(),
@@ -978,17 +982,9 @@ impl StoreTx {
         Ok(())
     }
 
-    pub async fn enqueue_mail(
-        &mut self,
-        to: &str,
-        template: &str,
-        subject: &str,
-        text: &str,
-        html: &str,
-        at: Timestamp,
-    ) -> Result<i64, StoreError> {
+    pub async fn enqueue_mail(&mut self, mail: &NewMail<'_>) -> Result<i64, StoreError> {
         let sql = format!("{MAIL_INSERT}VALUES {} RETURNING id", values(self.params, 1, 1, MAIL_ROW));
-        let mail = mail_values(&NewMail { to, template, subject, text, html, at }, self.local_outbox);
+        let mail = mail_values(mail, self.local_outbox);
         let args = arguments(&mail)?;
         let r = sqlx::query_with(&sql, args).fetch_one(self.conn().await?).await?;
         Ok(r.try_get(0)?)

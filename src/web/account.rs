@@ -122,8 +122,8 @@ async fn request(web: &Web, headers: &HeaderMap, phone: &PhoneNumber, address: &
     }
     let url = app.links.mail_address_url(phone, address, user.mail_epoch, at)?;
     let ctx = json!({"url": url, "phone": phone});
-    let mail = app.templates.render("mail-confirm", &user.language, &ctx).map_err(AppError::from)?;
-    tx.enqueue_mail(address, mail.template, &mail.subject, &mail.text, &mail.html, at).await?;
+    let letter = app.templates.letter("mail-confirm", &user.language, &ctx).map_err(AppError::from)?;
+    tx.enqueue_mail(&letter.to_outbox(address, at)).await?;
     let detail = json!({ "address": address }).to_string();
     tx.journal("phone-user", &user.user_number, "mail-address-requested", None, None, "web:mail-address", &detail);
     tx.commit().await?;

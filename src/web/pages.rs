@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{finish, respond, PageResult, Web, WebError};
-use crate::app::MailEvent;
+use crate::app::{AppError, MailEvent};
 use crate::dialplan::Action;
 use crate::domain::{DomainError, PaymentResult, PaymentStatus, Purchase};
 use crate::events::EventView;
@@ -193,9 +193,12 @@ fn local_outbox_on(web: &Web) -> Result<(), WebError> {
     }
 }
 
-async fn outbox_mail_by_id(web: &Web, id: i64) -> Result<crate::store::OutboxMail, WebError> {
+/// A mail of the local outbox with its text and HTML bodies, rendered now.
+async fn outbox_mail_by_id(web: &Web, id: i64) -> Result<(crate::store::OutboxMail, String, String), WebError> {
     local_outbox_on(web)?;
-    web.app.store.outbox_mail(id).await?.ok_or_else(|| WebError::NotFound(format!("no mail #{id}")))
+    let mail = web.app.store.outbox_mail(id).await?.ok_or_else(|| WebError::NotFound(format!("no mail #{id}")))?;
+    let (text, html) = web.app.templates.bodies(&mail).map_err(AppError::from)?;
+    Ok((mail, text, html))
 }
 
 pub(super) async fn outbox(State(web): State<Web>, headers: HeaderMap) -> Response {
@@ -209,8 +212,8 @@ pub(super) async fn outbox(State(web): State<Web>, headers: HeaderMap) -> Respon
 }
 
 pub(super) async fn outbox_mail(State(web): State<Web>, Path(id): Path<i64>, headers: HeaderMap) -> Response {
-    let r = outbox_mail_by_id(&web, id).await.map(|mail| {
-        let text_html = linkify(&mail.body_text);
+    let r = outbox_mail_by_id(&web, id).await.map(|(mail, text, _)| {
+        let text_html = linkify(&text);
         respond(&web, &headers, StatusCode::OK, "mail.html", &json!({"mail": mail, "text_html": text_html}))
     });
     finish(&web, &headers, r)
@@ -219,7 +222,7 @@ pub(super) async fn outbox_mail(State(web): State<Web>, Path(id): Path<i64>, hea
 pub(super) async fn outbox_mail_html(State(web): State<Web>, Path(id): Path<i64>, headers: HeaderMap) -> Response {
     let r = outbox_mail_by_id(&web, id)
         .await
-        .map(|mail| ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], mail.body_html).into_response());
+        .map(|(_, _, html)| ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response());
     finish(&web, &headers, r)
 }
 

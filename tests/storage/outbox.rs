@@ -1,13 +1,15 @@
 //! The durable outbox: which mails the SMTP worker may send now.
 
-use dialticket::store::{now, OutboxBacklog, Store};
+use dialticket::store::{now, MailBody, NewMail, OutboxBacklog, Store};
+use sqlx::Connection;
 
 use crate::backends::store_with;
 use crate::on_every_backend;
 
 async fn enqueue(store: &Store, to: &str, subject: &str) -> i64 {
     let mut tx = store.begin().await.unwrap();
-    let id = tx.enqueue_mail(to, "t", subject, "x", "", now()).await.unwrap();
+    let mail = NewMail { to, template: "t", lang: "en", subject, data: "{}", at: now() };
+    let id = tx.enqueue_mail(&mail).await.unwrap();
     tx.commit().await.unwrap();
     id
 }
@@ -70,4 +72,44 @@ async fn the_backlog_counts_undelivered_mails(backend: &str) {
     assert_eq!(due(&store).await, ["b"], "{backend}");
 }
 
-on_every_backend!(a_recipients_mails_leave_in_order, the_backlog_counts_undelivered_mails);
+/// A mail keeps its template's language and data, not rendered bodies (migration
+/// 0007); a mail queued by an older gateway still has its bodies, and reads so.
+async fn a_mail_keeps_its_data_and_older_mails_their_bodies(backend: &str) {
+    let Some((store, db)) = store_with(backend, "").await else { return };
+    let mut tx = store.begin().await.unwrap();
+    let data = r#"{"url":"http://x/p/ey","user_number":"0123456789"}"#;
+    let mail = NewMail { to: "new@example.org", template: "purchase-link", lang: "ja", subject: "s", data, at: now() };
+    let new = tx.enqueue_mail(&mail).await.unwrap();
+    tx.commit().await.unwrap();
+    let got = store.outbox_mail(new).await.unwrap().expect("the new mail");
+    assert!(
+        matches!(&got.body, MailBody::Data { lang, data: d } if lang == "ja" && d == data),
+        "{backend}: {:?}",
+        got.body
+    );
+
+    let url = match &db {
+        crate::backends::Db::Sqlite(dir) => format!("sqlite://{}", dir.path().join("t.db").display()),
+        crate::backends::Db::Postgres(url) => url.clone(),
+    };
+    let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+    sqlx::query(
+        "INSERT INTO mail_outbox (to_addr, template, subject, body_text, body_html, next_attempt_at, created_at)
+         VALUES ('old@example.org', 'purchase-link', 'old', 'old text', '<p>old</p>', 0, 0)",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let old = store.outbox(10).await.unwrap().into_iter().find(|m| m.to_addr == "old@example.org").expect("old mail");
+    assert!(
+        matches!(&old.body, MailBody::Rendered { text, html } if text == "old text" && html == "<p>old</p>"),
+        "{backend}: {:?}",
+        old.body
+    );
+}
+
+on_every_backend!(
+    a_recipients_mails_leave_in_order,
+    the_backlog_counts_undelivered_mails,
+    a_mail_keeps_its_data_and_older_mails_their_bodies
+);

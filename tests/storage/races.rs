@@ -237,7 +237,7 @@ async fn a_failing_write_leaves_nothing_of_its_transaction(backend: &str) {
     tx.commit().await.unwrap();
 
     let mut tx = store.begin().await.unwrap();
-    let mail = NewMail { to: "lost@example.org", template: "t", subject: "s", text: "x", html: "", at: now() };
+    let mail = NewMail { to: "lost@example.org", template: "t", lang: "en", subject: "s", data: "{}", at: now() };
     tx.enqueue_mails(&[mail]).await.unwrap();
     tx.journal("phone-user", "0000000001", "should-not-stay", None, None, "test", "{}");
     let failed = match tx.record_calls(&[(record, "{}")], now()).await {
@@ -249,7 +249,7 @@ async fn a_failing_write_leaves_nothing_of_its_transaction(backend: &str) {
     assert!(store.journal_for("0000000001").await.unwrap().is_empty(), "{backend}: the journal kept it");
 
     let mut tx = store.begin().await.unwrap();
-    let mail = NewMail { to: "kept@example.org", template: "t", subject: "s", text: "x", html: "", at: now() };
+    let mail = NewMail { to: "kept@example.org", template: "t", lang: "en", subject: "s", data: "{}", at: now() };
     tx.enqueue_mails(&[mail]).await.unwrap();
     tx.commit().await.unwrap();
     let kept = store.outbox(10).await.unwrap();

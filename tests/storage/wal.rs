@@ -1,6 +1,6 @@
 //! SQLite's write-ahead log stays bounded under steady writes.
 
-use dialticket::store::{now, Store};
+use dialticket::store::{now, NewMail, Store};
 
 use crate::backends::{fresh_database, Db};
 
@@ -25,7 +25,15 @@ async fn the_sqlite_log_stays_bounded_under_steady_writes() {
     let mut starts = std::collections::BTreeSet::new();
     for i in 0..3200 {
         let mut tx = store.begin().await.expect("begin");
-        tx.enqueue_mail("steady@example.org", "test", "steady writes", &body, "", now()).await.expect("enqueue");
+        let mail = NewMail {
+            to: "steady@example.org",
+            template: "test",
+            lang: "en",
+            subject: "steady",
+            data: &body,
+            at: now(),
+        };
+        tx.enqueue_mail(&mail).await.expect("enqueue");
         tx.commit().await.expect("commit");
         if i % 10 == 0 {
             largest = largest.max(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0));
