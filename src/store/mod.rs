@@ -554,8 +554,10 @@ impl Store {
     /// one was enqueued (`None`: nothing waits).
     pub async fn outbox_backlog(&self) -> Result<OutboxBacklog, StoreError> {
         let rows: Vec<(String, i64, i64)> = sqlx::query_as(
-            "SELECT state, COUNT(*), MIN(created_at) FROM mail_outbox
-             WHERE state IN ('pending', 'sending', 'failed') GROUP BY state",
+            // Each part as its partial index has it (migration 0008), so neither reads the delivered mails.
+            "SELECT state, COUNT(*), MIN(created_at) FROM mail_outbox WHERE state IN ('pending', 'sending') GROUP BY state
+             UNION ALL
+             SELECT state, COUNT(*), MIN(created_at) FROM mail_outbox WHERE state = 'failed' GROUP BY state",
         )
         .fetch_all(&self.pool)
         .await?;
