@@ -136,6 +136,15 @@ pub fn retired_dir(signing_key: &Path) -> PathBuf {
     signing_key.parent().unwrap_or(Path::new(".")).join("retired-keys")
 }
 
+/// Where the key that other secrets are derived from ([`Links::derive_secret`]:
+/// staff PINs, the payment-callback secret) is kept once the signing key has been
+/// rotated: the first signing key, so that a rotation changes neither — venue staff
+/// keep their PINs and a payment provider its callback secret. Beside the retired
+/// keys, as a `.seed` rather than a `.pem`: it signs nothing and verifies nothing.
+pub fn derivation_seed(signing_key: &Path) -> PathBuf {
+    retired_dir(signing_key).join("derivation.seed")
+}
+
 /// The key id of an Ed25519 key: the first 9 bytes of its public key, base64url
 /// (12 characters, safe in a file name).
 fn kid_of(key: &ed25519_dalek::VerifyingKey) -> String {
@@ -207,6 +216,12 @@ pub fn rotate(path: &Path) -> Result<(String, String), LinkError> {
     let old_kid = kid_of(&old.verifying_key());
     let dir = retired_dir(path);
     std::fs::create_dir_all(&dir).map_err(|e| LinkError::Key(format!("{}: {e}", dir.display())))?;
+    // The first rotation keeps the key secrets have been derived from; later ones find it there.
+    let seed = derivation_seed(path);
+    if !seed.exists() {
+        write_private(&seed, key_pem(&old)?.as_bytes())
+            .map_err(|e| LinkError::Key(format!("{}: {e}", seed.display())))?;
+    }
     let retired = dir.join(format!("{old_kid}.pem"));
     if !retired.exists() {
         write_private(&retired, key_pem(&old)?.as_bytes())
@@ -253,6 +268,10 @@ impl Links {
             key
         };
         let mut links = Self::from_key(&key, public_url)?;
+        let seed = derivation_seed(path);
+        if seed.exists() {
+            links.secret = read_key(&seed)?.to_bytes();
+        }
         for (info, retired) in retired_keys(path)? {
             if !info.verifying {
                 tracing::warn!(kid = %info.kid, path = %info.path.display(), days = info.age_days,
@@ -288,6 +307,7 @@ impl Links {
 
     /// A secret for another purpose derived from the signing key (so one key
     /// file is all a gateway keeps): SHA-256 over the private key and `label`.
+    /// After a rotation, from the first signing key ([`derivation_seed`]).
     pub fn derive_secret(&self, label: &str) -> [u8; 32] {
         use sha2::Digest;
         let mut h = sha2::Sha256::new();
@@ -531,6 +551,9 @@ mod tests {
 
         let (old_kid, new_kid) = rotate(&path).unwrap();
         assert_eq!(old_kid, before.kid());
+        // Staff PINs and the derived payment secret stay what they were.
+        let pins = |l: &Links| (l.staff_pin("gala", 0), l.staff_pin("gala", 3), l.derive_secret("payment-callbacks"));
+        assert_eq!(pins(&Links::load_or_generate(&path, "http://x").unwrap()), pins(&before));
         assert_ne!(new_kid, old_kid);
         let after = Links::load_or_generate(&path, "http://x").unwrap();
         assert_eq!(after.kid(), new_kid);
@@ -546,6 +569,7 @@ mod tests {
         let (second, _) = rotate(&path).unwrap();
         assert_eq!(second, new_kid);
         let third = Links::load_or_generate(&path, "http://x").unwrap();
+        assert_eq!(pins(&third), pins(&before), "still the first key's after a second rotation");
         assert!(third.verify(&old, Purpose::Ticket, 6).is_ok() && third.verify(&new, Purpose::Ticket, 6).is_ok());
         let listed: Vec<String> = retired_keys(&path).unwrap().into_iter().map(|(k, _)| k.kid).collect();
         assert_eq!(listed.len(), 2);
@@ -563,6 +587,9 @@ mod tests {
         let fourth = Links::load_or_generate(&path, "http://x").unwrap();
         assert!(matches!(fourth.verify(&old, Purpose::Ticket, 6), Err(LinkError::Invalid)));
         assert!(fourth.verify(&new, Purpose::Ticket, 6).is_ok());
+        // Deleted as `keys list` allows: the secrets still come from the seed.
+        std::fs::remove_file(&first).unwrap();
+        assert_eq!(pins(&Links::load_or_generate(&path, "http://x").unwrap()), pins(&before));
 
         // A file in retired-keys/ that is not a key stops the start, named.
         std::fs::write(retired_dir(&path).join("junk.pem"), "not a key").unwrap();

@@ -233,23 +233,25 @@ fn keys(command: KeysCommand, config: &Config) -> ExitCode {
                 let state = if k.verifying { "retired " } else { "expired " };
                 out.push(format!("{state}  {}  {} (retired {} days ago)", k.kid, k.path.display(), k.age_days));
             }
+            let seed = links::derivation_seed(path);
+            if seed.exists() {
+                out.push(format!(
+                    "seed      {}  (staff PINs and the payment secret derive from it: keep it)",
+                    seed.display()
+                ));
+            }
             Ok::<_, links::LinkError>(out.join("\n"))
         })(),
         KeysCommand::Rotate => links::rotate(path).map(|(old, new)| {
-            let mut out = format!(
+            format!(
                 "signing with {new} from now on; {old} retired to {} (it verifies its links for {} days)\n\
                  restart every gateway that shares {}\n\
-                 staff PINs change with the key: `dialticket events staff-pin EVENT` prints the new ones",
+                 staff PINs and the derived payment-callback secret stay as they were ({} keeps their key)",
                 links::retired_dir(path).display(),
                 links::RETIRED_KEYS_KEPT_DAYS,
-                path.display()
-            );
-            if config.payment_secret.is_none() {
-                out.push_str(
-                    "\nthe payment callback secret was derived from the old key: set payment_secret to keep it",
-                );
-            }
-            out
+                path.display(),
+                links::derivation_seed(path).display()
+            )
         }),
     };
     match result {
