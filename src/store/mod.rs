@@ -657,6 +657,21 @@ impl Store {
         Ok(())
     }
 
+    /// The newest mail delivered (sent, or kept locally) after mail `id` to the same
+    /// recipient from the same template, if any: sending `id` now would land after it.
+    /// (Read by id range: an admin's question, not on any call's path.)
+    pub async fn newer_delivered_mail(&self, id: i64) -> Result<Option<i64>, StoreError> {
+        let newer: Option<(i64,)> = sqlx::query_as(
+            "SELECT n.id FROM mail_outbox o JOIN mail_outbox n
+                 ON n.id > o.id AND n.to_addr = o.to_addr AND n.template = o.template AND n.state IN ('sent', 'local')
+              WHERE o.id = $1 ORDER BY n.id DESC LIMIT 1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(newer.map(|(n,)| n))
+    }
+
     /// Send a mail given up on (`failed`) again, from `at`: pending, its attempts
     /// and last error kept for the record. `false`: no failed mail with that id.
     pub async fn retry_failed_mail(&self, id: i64, at: Timestamp) -> Result<bool, StoreError> {

@@ -17,7 +17,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -283,25 +283,52 @@ pub(super) async fn blocks(State(web): State<Web>, headers: HeaderMap) -> Respon
 }
 
 /// `POST /admin/outbox/{id}/retry`: send a mail the relay refused for good
-/// (`failed`, kept on the outbox page) again, once its cause is fixed.
-pub(super) async fn retry_mail(State(web): State<Web>, Path(id): Path<i64>, headers: HeaderMap) -> Response {
+/// (`failed`, kept on the outbox page) again, once its cause is fixed. A mail
+/// sent now arrives after the newer mails of its kind its recipient already has
+/// (an older ticket mail's link may have been replaced since): then the answer is
+/// 409 naming the newer mail, and `?anyway=true` sends it regardless.
+pub(super) async fn retry_mail(
+    State(web): State<Web>,
+    Path(id): Path<i64>,
+    Query(q): Query<RetryQuery>,
+    headers: HeaderMap,
+) -> Response {
     if let Some(r) = refused(&web, &headers) {
         return r;
     }
     let store = &web.app.store;
-    match store.retry_failed_mail(id, crate::store::now()).await {
-        Ok(true) => {
-            tracing::info!(mail_id = id, "failed mail queued again by the admin");
-            web.app.mail_wake.notify_one();
-            Json(json!({"mail": id, "state": "pending"})).into_response()
+    let r = async {
+        let Some(mail) = store.outbox_mail(id).await? else {
+            return Ok(deny(StatusCode::NOT_FOUND, &format!("no mail {id}")));
+        };
+        if mail.state != "failed" {
+            return Ok(deny(StatusCode::CONFLICT, &format!("mail {id} is {}, not failed", mail.state)));
         }
-        Ok(false) => match store.outbox_mail(id).await {
-            Ok(Some(m)) => deny(StatusCode::CONFLICT, &format!("mail {id} is {}, not failed", m.state)),
-            Ok(None) => deny(StatusCode::NOT_FOUND, &format!("no mail {id}")),
-            Err(e) => internal(e),
-        },
-        Err(e) => internal(e),
+        if !q.anyway {
+            if let Some(newer) = store.newer_delivered_mail(id).await? {
+                let message = format!(
+                    "mail {id} ({} to {}) was followed by mail {newer} of the same kind, delivered: sent now it \
+                     would arrive after it; POST /admin/outbox/{id}/retry?anyway=true to send it regardless",
+                    mail.template, mail.to_addr
+                );
+                return Ok(deny(StatusCode::CONFLICT, &message));
+            }
+        }
+        if !store.retry_failed_mail(id, crate::store::now()).await? {
+            return Ok(deny(StatusCode::CONFLICT, &format!("mail {id} is no longer failed")));
+        }
+        tracing::info!(mail_id = id, anyway = q.anyway, "failed mail queued again by the admin");
+        web.app.mail_wake.notify_one();
+        Ok::<_, crate::store::StoreError>(Json(json!({"mail": id, "state": "pending"})).into_response())
     }
+    .await;
+    r.unwrap_or_else(internal)
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct RetryQuery {
+    #[serde(default)]
+    anyway: bool,
 }
 
 /// Lift a block (and forget the key's count) now.

@@ -200,20 +200,28 @@ async fn a_leaked_staff_pin_is_replaced_and_the_old_one_stops_admitting() {
 }
 
 /// A mail the relay refused for good (a 5xx) stays on the outbox as failed;
-/// once its cause is fixed, the admin sends it again.
+/// once its cause is fixed, the admin sends it again — told first when a newer
+/// mail of the same kind already reached the recipient (it would arrive after it).
 #[tokio::test]
 async fn the_admin_sends_a_mail_refused_for_good_again() {
     let gw = spawn_gateway_with(|c| c.admin_token = Some(TOKEN.into())).await;
     let phone = "+819066660010";
     gw.mailbox.set_refusing(Some(550));
     assert_eq!(gw.call(phone, PURCHASE_MISSED_CALL).await.final_status, 603);
-    let state = |gw: &TestGateway| {
+    let state = |gw: &TestGateway, id: Option<i64>| {
         let store = gw.app.store.clone();
-        async move { store.outbox(10).await.unwrap().first().map(|m| (m.id, m.state.clone())) }
+        async move {
+            let mails = store.outbox(10).await.unwrap();
+            let mail = match id {
+                Some(id) => mails.into_iter().find(|m| m.id == id),
+                None => mails.into_iter().next(),
+            };
+            mail.map(|m| (m.id, m.state))
+        }
     };
     let mut row = None;
     for _ in 0..100 {
-        row = state(&gw).await;
+        row = state(&gw, None).await;
         if row.as_ref().is_some_and(|(_, s)| s == "failed") {
             break;
         }
@@ -227,18 +235,27 @@ async fn the_admin_sends_a_mail_refused_for_good_again() {
     assert_eq!(admin(post.clone(), &retry(id), None, None).await.0, 401);
     assert_eq!(admin(post.clone(), &retry(id + 1000), Some(TOKEN), None).await.0, 404);
     gw.mailbox.set_refusing(None);
-    let (status, body) = admin(post.clone(), &retry(id), Some(TOKEN), None).await;
-    assert_eq!(status, 200, "{body}");
+
+    // The caller calls again meanwhile and gets a newer purchase link.
+    assert_eq!(gw.call(phone, PURCHASE_MISSED_CALL).await.final_status, 603);
     gw.mail(phone, "purchase link").await;
+    let (status, body) = admin(post.clone(), &retry(id), Some(TOKEN), None).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("was followed by mail") && body.contains("anyway=true"), "{body}");
+    assert_eq!(state(&gw, Some(id)).await.map(|(_, s)| s).as_deref(), Some("failed"), "not sent");
+
+    let (status, body) = admin(post.clone(), &format!("{}?anyway=true", retry(id)), Some(TOKEN), None).await;
+    assert_eq!(status, 200, "{body}");
     for _ in 0..50 {
-        if state(&gw).await.is_some_and(|(_, s)| s == "sent") {
+        if state(&gw, Some(id)).await.is_some_and(|(_, s)| s == "sent") {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+    assert_eq!(state(&gw, Some(id)).await.map(|(_, s)| s).as_deref(), Some("sent"));
     let (status, body) = admin(post, &retry(id), Some(TOKEN), None).await;
     assert_eq!(status, 409, "{body}");
     assert!(body.contains("is sent, not failed"), "{body}");
-    assert_eq!(gw.mails(phone, "purchase link").len(), 1);
+    assert_eq!(gw.mails(phone, "purchase link").len(), 2, "the newer link, then the one sent again");
     gw.stop().await;
 }

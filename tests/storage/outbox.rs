@@ -108,7 +108,36 @@ async fn a_mail_keeps_its_data_and_older_mails_their_bodies(backend: &str) {
     );
 }
 
+/// What the admin is told before sending a failed mail again: the newest mail of
+/// the same kind delivered to the same recipient after it.
+async fn a_newer_delivered_mail_of_the_same_kind_is_found(backend: &str) {
+    let Some((store, _db)) = store_with(backend, "").await else { return };
+    let queue = |to: &'static str, template: &'static str| {
+        let store = store.clone();
+        async move {
+            let mut tx = store.begin().await.unwrap();
+            let mail = NewMail { to, template, lang: "en", subject: template, data: "{}", at: now() };
+            let id = tx.enqueue_mail(&mail).await.unwrap();
+            tx.commit().await.unwrap();
+            id
+        }
+    };
+    let failed = queue("a@example.org", "ticket").await;
+    store.mail_failed(failed, "550 no such user", now(), true).await.unwrap();
+    assert_eq!(store.newer_delivered_mail(failed).await.unwrap(), None, "{backend}");
+    let other_kind = queue("a@example.org", "issue-guide").await;
+    let other_recipient = queue("b@example.org", "ticket").await;
+    let waiting = queue("a@example.org", "ticket").await;
+    for id in [other_kind, other_recipient] {
+        store.mail_delivered(id, "sent", now()).await.unwrap();
+    }
+    assert_eq!(store.newer_delivered_mail(failed).await.unwrap(), None, "{backend}: none delivered of its kind");
+    store.mail_delivered(waiting, "local", now()).await.unwrap();
+    assert_eq!(store.newer_delivered_mail(failed).await.unwrap(), Some(waiting), "{backend}");
+}
+
 on_every_backend!(
+    a_newer_delivered_mail_of_the_same_kind_is_found,
     a_recipients_mails_leave_in_order,
     the_backlog_counts_undelivered_mails,
     a_mail_keeps_its_data_and_older_mails_their_bodies
