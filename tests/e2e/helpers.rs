@@ -307,6 +307,16 @@ pub enum Db {
     Postgres(String),
 }
 
+impl Db {
+    /// The database's URL, for a second connection of the test's own.
+    pub fn url(&self) -> String {
+        match self {
+            Db::Sqlite(dir) => format!("sqlite://{}", dir.path().join("t.db").display()),
+            Db::Postgres(url) => url.clone(),
+        }
+    }
+}
+
 /// The PostgreSQL server to test against, if any. In CI its absence is an error.
 pub fn postgres_url() -> Option<String> {
     match std::env::var("DIALTICKET_TEST_POSTGRES_URL") {
@@ -325,8 +335,8 @@ pub fn postgres_url() -> Option<String> {
 pub async fn fresh_database(backend: &str) -> Option<(String, Db)> {
     match backend {
         "sqlite" => {
-            let dir = tempfile::tempdir().unwrap();
-            Some((format!("sqlite://{}", dir.path().join("t.db").display()), Db::Sqlite(dir)))
+            let db = Db::Sqlite(tempfile::tempdir().unwrap());
+            Some((db.url(), db))
         }
         "postgres" => {
             let server = postgres_url()?;

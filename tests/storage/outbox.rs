@@ -88,11 +88,7 @@ async fn a_mail_keeps_its_data_and_older_mails_their_bodies(backend: &str) {
         got.body
     );
 
-    let url = match &db {
-        crate::backends::Db::Sqlite(dir) => format!("sqlite://{}", dir.path().join("t.db").display()),
-        crate::backends::Db::Postgres(url) => url.clone(),
-    };
-    let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+    let mut conn = sqlx::AnyConnection::connect(&db.url()).await.unwrap();
     sqlx::query(
         "INSERT INTO mail_outbox (to_addr, template, subject, body_text, body_html, next_attempt_at, created_at)
          VALUES ('old@example.org', 'purchase-link', 'old', 'old text', '<p>old</p>', 0, 0)",

@@ -192,11 +192,7 @@ async fn a_call_key_is_claimed_once(backend: &str) {
 async fn the_journal_is_append_only(backend: &str) {
     let Some((store, db)) = store_with(backend, LAST_TEN).await else { return };
     buy(&store, 3, "journal-form-token-000000").await.unwrap();
-    let url = match &db {
-        crate::backends::Db::Sqlite(dir) => format!("sqlite://{}", dir.path().join("t.db").display()),
-        crate::backends::Db::Postgres(url) => url.clone(),
-    };
-    let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+    let mut conn = sqlx::AnyConnection::connect(&db.url()).await.unwrap();
     for sql in ["UPDATE journal SET actor = 'forger'", "DELETE FROM journal"] {
         let err = sqlx::query(sql).execute(&mut conn).await.expect_err(sql);
         assert!(err.to_string().contains("append-only"), "{backend}: {err}");
