@@ -6,7 +6,7 @@
 #
 #   scripts/bench-sip.sh                # everything
 #   STEP_SECONDS=5 scripts/bench-sip.sh # shorter steps
-#   PARTS="missed kamailio" scripts/bench-sip.sh
+#   PARTS="kamailio missed" scripts/bench-sip.sh
 #
 # Parts:
 #   missed    purchase number in missed-call mode (603 after the real work:
@@ -30,7 +30,9 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 STEP_SECONDS=${STEP_SECONDS:-8}
-PARTS=${PARTS:-"missed answered streams kamailio"}
+# Kamailio first: the comparator is measured on a quiet machine, before the gateway's
+# hundreds of thousands of database writes leave the disk and page cache busy.
+PARTS=${PARTS:-"kamailio missed answered streams"}
 MISSED_RATES=${MISSED_RATES:-"250 500 1000 1500 2000 3000 4000"}
 ANSWERED_RATES=${ANSWERED_RATES:-"100 250 500 750 1000"}
 KAMAILIO_RATES=${KAMAILIO_RATES:-"2000 4000 8000 12000 16000 20000"}
@@ -265,6 +267,7 @@ EOF
 }
 
 table=()
+stored_lines=()
 add() { table+=("$1"); echo "$1" >&2; }
 header="| part | rate (calls/s) | calls | failed | retrans | INVITE→final p50 ms | p90 | p99 | max | server CPU % of 1 core | server RSS MB | sipp CPU % | stolen % |"
 # Highest rate with zero failed calls (Kamailio: and zero retransmissions); with
@@ -308,6 +311,19 @@ for part in $PARTS; do
       done
       stop_sink
       stop_gateway
+      # The work was really done: every answered call left its rows (call record,
+      # purchase-link mail, journal entry) in the database.
+      stored=$(python3 - "$work/gw.db" <<'EOF'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+n = lambda q: db.execute(q).fetchone()[0]
+print("%d calls recorded, %d purchase-link mails queued, %d journal rows, %d phone users" % (
+    n("SELECT count(*) FROM calls"), n("SELECT count(*) FROM mail_outbox WHERE template = 'purchase-link'"),
+    n("SELECT count(*) FROM journal"), n("SELECT count(*) FROM phone_users")))
+EOF
+)
+      stored_lines+=("$part: $stored")
+      echo "$part: $stored" >&2
       ;;
     streams)
       # Each call logs how late its worst RTP packet left against its 20 ms slot.
@@ -404,13 +420,30 @@ echo "$header"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${table[@]}"
 [ -n "${streams_line:-}" ] && { echo; echo "$streams_line"; }
+[ ${#stored_lines[@]} -gt 0 ] && { echo; printf 'database after the part: %s\n' "${stored_lines[@]}"; }
 echo
+# The highest rate such that it and every lower rate of the part met the bar: a
+# single lucky step above a slow one does not count.
+sustained() { # label
+  local best="none"
+  for line in "${table[@]}"; do
+    set -- $(echo "$line" | tr -d '|')
+    [ "$1" = "$LABEL" ] || continue
+    if [ "$3" -gt 0 ] && [ "$4" = 0 ] && [ "$8" -lt 20 ]; then best=$2; else break; fi
+  done
+  echo "$best"
+}
 summary() { LABEL=$1 highest; }
 kept() { LABEL=$1 KEPT_UP=1 highest; }
 m=$(summary missed); a=$(summary answered); k=$(summary kamailio)
 mk=$(kept missed); ak=$(kept answered)
 echo "highest rate with zero failed calls: missed-call $m/s, answered (1 s announcement) $a/s; Kamailio clean (no failures, no retransmissions) $k/s"
 echo "highest rate with zero failed calls and p99 INVITE→final < 20 ms: missed-call $mk/s, answered $ak/s"
+ms=$(LABEL=missed sustained)
+echo "every rate up to it with zero failed calls and p99 < 20 ms: missed-call $ms/s"
 if [[ "$mk" =~ ^[0-9]+$ && "$k" =~ ^[0-9]+$ ]]; then
   awk -v m="$mk" -v k="$k" 'BEGIN { printf "missed-call (p99 < 20 ms) / Kamailio clean = %.2f (target >= 0.6)\n", m / k }'
+fi
+if [[ "$ms" =~ ^[0-9]+$ && "$k" =~ ^[0-9]+$ ]]; then
+  awk -v m="$ms" -v k="$k" 'BEGIN { printf "missed-call (every rate up to it p99 < 20 ms) / Kamailio clean = %.2f (target >= 0.6)\n", m / k }'
 fi
