@@ -423,13 +423,17 @@ printf '%s\n' "${table[@]}"
 [ ${#stored_lines[@]} -gt 0 ] && { echo; printf 'database after the part: %s\n' "${stored_lines[@]}"; }
 echo
 # The highest rate such that it and every lower rate of the part met the bar: a
-# single lucky step above a slow one does not count.
+# single lucky step above a slow one does not count. The gateway's bar: zero failed
+# calls and p99 < 20 ms; Kamailio's: zero failed calls and zero retransmissions
+# ("runs clean to", as the issue measured it).
 sustained() { # label
   local best="none"
   for line in "${table[@]}"; do
     set -- $(echo "$line" | tr -d '|')
     [ "$1" = "$LABEL" ] || continue
-    if [ "$3" -gt 0 ] && [ "$4" = 0 ] && [ "$8" -lt 20 ]; then best=$2; else break; fi
+    if [ "$LABEL" = kamailio ]; then
+      if [ "$3" -gt 0 ] && [ "$4" = 0 ] && [ "$5" = 0 ]; then best=$2; else break; fi
+    elif [ "$3" -gt 0 ] && [ "$4" = 0 ] && [ "$8" -lt 20 ]; then best=$2; else break; fi
   done
   echo "$best"
 }
@@ -439,11 +443,14 @@ m=$(summary missed); a=$(summary answered); k=$(summary kamailio)
 mk=$(kept missed); ak=$(kept answered)
 echo "highest rate with zero failed calls: missed-call $m/s, answered (1 s announcement) $a/s; Kamailio clean (no failures, no retransmissions) $k/s"
 echo "highest rate with zero failed calls and p99 INVITE→final < 20 ms: missed-call $mk/s, answered $ak/s"
-ms=$(LABEL=missed sustained)
-echo "every rate up to it with zero failed calls and p99 < 20 ms: missed-call $ms/s"
+ms=$(LABEL=missed sustained); ks=$(LABEL=kamailio sustained)
+echo "every rate up to it with zero failed calls and p99 < 20 ms: missed-call $ms/s; Kamailio clean at every rate up to $ks/s"
 if [[ "$mk" =~ ^[0-9]+$ && "$k" =~ ^[0-9]+$ ]]; then
   awk -v m="$mk" -v k="$k" 'BEGIN { printf "missed-call (p99 < 20 ms) / Kamailio clean = %.2f (target >= 0.6)\n", m / k }'
 fi
 if [[ "$ms" =~ ^[0-9]+$ && "$k" =~ ^[0-9]+$ ]]; then
   awk -v m="$ms" -v k="$k" 'BEGIN { printf "missed-call (every rate up to it p99 < 20 ms) / Kamailio clean = %.2f (target >= 0.6)\n", m / k }'
+fi
+if [[ "$ms" =~ ^[0-9]+$ && "$ks" =~ ^[0-9]+$ ]]; then
+  awk -v m="$ms" -v k="$ks" 'BEGIN { printf "both sustained: missed-call (every rate up to it p99 < 20 ms) / Kamailio (every rate up to it clean) = %.2f (target >= 0.6)\n", m / k }'
 fi
