@@ -24,7 +24,8 @@
 # "Highest clean rate" = the highest rate with zero failed calls; Kamailio's
 # "clean" rate also needs zero retransmissions.
 #
-# Needs: sipp (sip-tester), kamailio, sox, python3. Installs none of them.
+# Needs sipp (sip-tester), kamailio and sox (the prompts), plus python3; installs
+# the missing ones from Debian's packages, as scripts/test.sh does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -39,6 +40,16 @@ KAMAILIO_RATES=${KAMAILIO_RATES:-"2000 4000 8000 12000 16000 20000"}
 STREAMS=${STREAMS:-600}
 BUF=4194304
 
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+need=()
+command -v sipp >/dev/null 2>&1 || need+=(sip-tester)
+command -v kamailio >/dev/null 2>&1 || need+=(kamailio)
+command -v sox >/dev/null 2>&1 || need+=(sox)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "==> installing ${need[*]}" >&2
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
+fi
 for tool in sipp kamailio sox python3; do
   command -v "$tool" >/dev/null || { echo "error: $tool not found" >&2; exit 1; }
 done
