@@ -456,12 +456,11 @@ echo "highest rate with zero failed calls: missed-call $m/s, answered (1 s annou
 echo "highest rate with zero failed calls and p99 INVITE→final < 20 ms: missed-call $mk/s, answered $ak/s"
 ms=$(LABEL=missed sustained); ks=$(LABEL=kamailio sustained)
 echo "every rate up to it with zero failed calls and p99 < 20 ms: missed-call $ms/s; Kamailio clean at every rate up to $ks/s"
-if [[ "$mk" =~ ^[0-9]+$ && "$k" =~ ^[0-9]+$ ]]; then
-  awk -v m="$mk" -v k="$k" 'BEGIN { printf "missed-call (p99 < 20 ms) / Kamailio clean = %.2f (target >= 0.6)\n", m / k }'
-fi
-if [[ "$ms" =~ ^[0-9]+$ && "$k" =~ ^[0-9]+$ ]]; then
-  awk -v m="$ms" -v k="$k" 'BEGIN { printf "missed-call (every rate up to it p99 < 20 ms) / Kamailio clean = %.2f (target >= 0.6)\n", m / k }'
-fi
-if [[ "$ms" =~ ^[0-9]+$ && "$ks" =~ ^[0-9]+$ ]]; then
-  awk -v m="$ms" -v k="$ks" 'BEGIN { printf "both sustained: missed-call (every rate up to it p99 < 20 ms) / Kamailio (every rate up to it clean) = %.2f (target >= 0.6)\n", m / k }'
-fi
+# ratio LABEL M K: "LABEL = M/K" when both are rates (a part may have met no bar: "none").
+ratio() {
+  [[ "$2" =~ ^[0-9]+$ && "$3" =~ ^[0-9]+$ ]] || return 0
+  awk -v l="$1" -v m="$2" -v k="$3" 'BEGIN { printf "%s = %.2f (target >= 0.6)\n", l, m / k }'
+}
+ratio "missed-call (p99 < 20 ms) / Kamailio clean" "$mk" "$k"
+ratio "missed-call (every rate up to it p99 < 20 ms) / Kamailio clean" "$ms" "$k"
+ratio "both sustained: missed-call (every rate up to it p99 < 20 ms) / Kamailio (every rate up to it clean)" "$ms" "$ks"
