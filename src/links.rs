@@ -35,6 +35,10 @@ pub enum Purpose {
     MailAddress,
     /// The code printed on a ticket, checked by staff.
     TicketCode,
+    /// Answering the card issuer's confirmation step of one order (`pid`), and
+    /// nothing else: the web buyer who placed the order gets it, whoever the
+    /// ticket's phone is, so it must not open that phone's pages.
+    CardChallenge,
 }
 
 impl Purpose {
@@ -48,6 +52,25 @@ impl Purpose {
         matches!(self, Purpose::Ticket | Purpose::Admission)
     }
 
+    /// Whether `claims` carry exactly what this purpose is about: a purchase link
+    /// names a phone and no purchase (a token naming a purchase — such as the card
+    /// challenge a web buyer was once given under this purpose — must not open
+    /// that phone's pages); the links about one purchase name it; a mail-address
+    /// link names the address and the epoch it was asked in.
+    fn fits(self, claims: &Claims) -> bool {
+        let mail = claims.addr.is_some() && claims.epoch.is_some();
+        let none_of_mail = claims.addr.is_none() && claims.epoch.is_none();
+        match self {
+            Purpose::Purchase => claims.pid.is_none() && none_of_mail,
+            Purpose::MailAddress => claims.pid.is_none() && mail,
+            Purpose::IssueGuide
+            | Purpose::Ticket
+            | Purpose::Admission
+            | Purpose::TicketCode
+            | Purpose::CardChallenge => claims.pid.is_some() && none_of_mail,
+        }
+    }
+
     /// The name stored with a purchase's current link.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -57,6 +80,7 @@ impl Purpose {
             Purpose::Admission => "admission",
             Purpose::MailAddress => "mail-address",
             Purpose::TicketCode => "ticket-code",
+            Purpose::CardChallenge => "card-challenge",
         }
     }
 
@@ -67,6 +91,8 @@ impl Purpose {
             Purpose::IssueGuide => 90 * 24 * 3600,
             Purpose::Ticket | Purpose::TicketCode => 365 * 24 * 3600,
             Purpose::Admission => 2 * 24 * 3600,
+            // The issuer's step lasts 15 minutes (`payment::SandboxCard`); a little more.
+            Purpose::CardChallenge => 30 * 60,
         }
     }
 
@@ -79,6 +105,7 @@ impl Purpose {
             Purpose::Admission => "/a/",
             Purpose::MailAddress => "/m/",
             Purpose::TicketCode => "/verify/",
+            Purpose::CardChallenge => "/pay/",
         }
     }
 }
@@ -436,6 +463,9 @@ impl Links {
         if c.purpose != purpose {
             return Err(LinkError::WrongPurpose);
         }
+        if !c.purpose.fits(&c) {
+            return Err(LinkError::Invalid);
+        }
         Ok(c)
     }
 }
@@ -477,6 +507,25 @@ mod tests {
         assert!(l.url(Purpose::Purchase, &phone(), None, 0).unwrap().starts_with("http://127.0.0.1:8080/p/ey"));
     }
 
+    /// A token grants only what its purpose names: one minted for another purchase
+    /// page under the purchase purpose (what the web shop's card challenge used to
+    /// hand out) does not open the phone's purchase pages.
+    #[test]
+    fn a_token_whose_claims_do_not_fit_its_purpose_is_refused() {
+        let l = links();
+        let naming_a_purchase = l.sign(Purpose::Purchase, &phone(), Some("p1"), 1000).unwrap();
+        assert!(matches!(l.verify(&naming_a_purchase, Purpose::Purchase, 1001), Err(LinkError::Invalid)));
+        let no_purchase = l.sign(Purpose::CardChallenge, &phone(), None, 1000).unwrap();
+        assert!(matches!(l.verify(&no_purchase, Purpose::CardChallenge, 1001), Err(LinkError::Invalid)));
+        let challenge = l.sign(Purpose::CardChallenge, &phone(), Some("p1"), 1000).unwrap();
+        assert_eq!(l.verify(&challenge, Purpose::CardChallenge, 1001).unwrap().pid.as_deref(), Some("p1"));
+        assert!(matches!(l.verify(&challenge, Purpose::Purchase, 1001), Err(LinkError::WrongPurpose)));
+        assert!(matches!(
+            l.verify(&challenge, Purpose::CardChallenge, 1000 + Purpose::CardChallenge.ttl_secs()),
+            Err(LinkError::Expired)
+        ));
+    }
+
     #[test]
     fn a_mail_address_link_carries_the_address_it_confirms() {
         let l = links();
@@ -509,6 +558,7 @@ mod tests {
             Purpose::Admission,
             Purpose::MailAddress,
             Purpose::TicketCode,
+            Purpose::CardChallenge,
         ]
         .into_iter()
         .filter(|p| p.revocable())

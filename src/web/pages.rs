@@ -544,7 +544,9 @@ fn order_result(web: &Web, headers: &HeaderMap, p: &Purchase, event: &EventView,
         PaymentStatus::Pending if reference.starts_with("card3ds_") => (
             "challenge",
             StatusCode::ACCEPTED,
-            json!({"challenge_url": links.sign(Purpose::Purchase, &p.phone, Some(&p.id), at).ok().map(|t| format!("/pay/{t}/challenge")),
+            // Its own purpose, bound to this order: the buyer on the web shop may not be
+            // the ticket's phone, so nothing here may open that phone's pages.
+            json!({"challenge_url": links.sign(Purpose::CardChallenge, &p.phone, Some(&p.id), at).ok().map(|t| format!("/pay/{t}/challenge")),
                    "hold_until": p.hold_until}),
         ),
         PaymentStatus::Pending => (
@@ -588,7 +590,7 @@ pub(super) async fn challenge(
     Form(form): Form<ChallengeForm>,
 ) -> Response {
     let r = async {
-        let claims = check_link(&web, &token, Purpose::Purchase)?;
+        let claims = check_link(&web, &token, Purpose::CardChallenge)?;
         let pid = claims.pid.ok_or_else(|| WebError::NotFound("this link names no purchase".into()))?;
         let p = crate::settlement::answer_challenge(&web.app, &pid, &form.code).await.map_err(|e| match e {
             crate::settlement::SettlementError::Payment(e) => WebError::Invalid(e.to_string()),

@@ -20,3 +20,4 @@ mod mail;
 mod media;
 mod payments;
 mod sipp;
+mod takeover;
