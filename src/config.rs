@@ -26,6 +26,7 @@
 //! | `stir_max_age` | `DIALTICKET_STIR_MAX_AGE` | `60` (seconds a PASSporT's `iat` may be off) |
 //! | `purchase_links_per_hour` | `DIALTICKET_PURCHASE_LINKS_PER_HOUR` | `10` (purchase-link mails per caller number per hour) |
 //! | `flood_block_time` | `DIALTICKET_FLOOD_BLOCK_TIME` | `30` (seconds a flooding source or caller stays blocked) |
+//! | `payment_mode` | `DIALTICKET_PAYMENT_MODE` | unset: the gateway refuses to start; `sandbox` (the demo's `dialticket.toml`): the sandbox providers, every page and mail says "test mode" |
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -70,6 +71,8 @@ pub struct Config {
     pub purchase_links_per_hour: u32,
     /// How long a flooding source address or caller number stays blocked, in seconds.
     pub flood_block_time: u64,
+    /// Which payment providers run; `None` refuses to start (no silent sandbox).
+    pub payment_mode: Option<crate::payment::PaymentMode>,
 }
 
 /// A range of UDP ports, `first` to `last` inclusive (`rtp_ports`). RTP takes the
@@ -138,6 +141,7 @@ struct FileConfig {
     stir_max_age: Option<i64>,
     purchase_links_per_hour: Option<u32>,
     flood_block_time: Option<u64>,
+    payment_mode: Option<String>,
 }
 
 impl Default for Config {
@@ -166,6 +170,7 @@ impl Default for Config {
             stir_max_age: 60,
             purchase_links_per_hour: 10,
             flood_block_time: 30,
+            payment_mode: None,
         }
     }
 }
@@ -286,6 +291,13 @@ impl Config {
         }
         if let Some(v) = pick("flood_block_time", fc.flood_block_time.map(|v| v.to_string())) {
             c.flood_block_time = positive("flood_block_time", &v)?;
+        }
+        if let Some(v) = pick("payment_mode", fc.payment_mode) {
+            c.payment_mode = Some(v.parse().map_err(|e: crate::payment::PaymentModeError| ConfigError::Value {
+                key: "payment_mode".into(),
+                value: v.clone(),
+                message: e.to_string(),
+            })?);
         }
         if let Some(url) = &c.smtp_url {
             if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {

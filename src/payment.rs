@@ -219,24 +219,69 @@ pub struct Callback {
     pub status: String,
 }
 
+/// Which payment providers a gateway runs (`payment_mode`). There is no default:
+/// a gateway that takes real orders must not fall back to a sandbox by omission,
+/// so an unset mode refuses to start ([`PaymentModeError::Unset`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentMode {
+    /// The sandbox providers of this module: no real money moves, and every page
+    /// and mail says so (test mode).
+    Sandbox,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PaymentModeError {
+    #[error(
+        "payment_mode is not set: this gateway has only sandbox payment providers, so set payment_mode = \"sandbox\" \
+         (DIALTICKET_PAYMENT_MODE=sandbox) to run it in test mode, where no real money moves"
+    )]
+    Unset,
+    #[error(
+        "payment_mode '{0}' cannot be served: this gateway has no provider for it; the only mode built in is \
+         \"sandbox\" (test mode: no real money moves)"
+    )]
+    Unknown(String),
+}
+
+impl std::str::FromStr for PaymentMode {
+    type Err = PaymentModeError;
+
+    fn from_str(s: &str) -> Result<PaymentMode, PaymentModeError> {
+        match s.trim() {
+            "sandbox" => Ok(PaymentMode::Sandbox),
+            "" => Err(PaymentModeError::Unset),
+            other => Err(PaymentModeError::Unknown(other.to_string())),
+        }
+    }
+}
+
 /// The payment methods a gateway offers, and the callback signing secret.
 pub struct Payments {
     providers: Vec<Box<dyn Provider>>,
     callback_secret: Vec<u8>,
+    mode: PaymentMode,
 }
 
 impl Payments {
-    /// The sandbox providers; `callback_secret` signs provider callbacks.
-    pub fn sandbox(callback_secret: &[u8]) -> Payments {
-        Payments {
-            providers: vec![
-                Box::new(SandboxCard),
-                Box::new(SandboxKonbini),
-                Box::new(SandboxCarrier),
-                Box::new(SandboxPrepaid),
-            ],
-            callback_secret: callback_secret.to_vec(),
+    /// The providers of `mode`; `callback_secret` signs provider callbacks.
+    pub fn for_mode(mode: PaymentMode, callback_secret: &[u8]) -> Payments {
+        match mode {
+            PaymentMode::Sandbox => Payments {
+                providers: vec![
+                    Box::new(SandboxCard),
+                    Box::new(SandboxKonbini),
+                    Box::new(SandboxCarrier),
+                    Box::new(SandboxPrepaid),
+                ],
+                callback_secret: callback_secret.to_vec(),
+                mode,
+            },
         }
+    }
+
+    /// Test mode: no real money moves (pages and mails say so).
+    pub fn test_mode(&self) -> bool {
+        self.mode == PaymentMode::Sandbox
     }
 
     pub fn get(&self, method: &str) -> Result<&dyn Provider, PaymentError> {
@@ -354,12 +399,12 @@ mod tests {
 
     #[test]
     fn callbacks_are_signed() {
-        let payments = Payments::sandbox(b"secret");
+        let payments = Payments::for_mode(PaymentMode::Sandbox, b"secret");
         let body = br#"{"event_id":"evt_1","reference":"konbini_1","status":"paid"}"#;
         let sig = payments.sign_callback(body);
         assert_eq!(payments.verify_callback(body, &sig).unwrap().reference, "konbini_1");
         assert_eq!(payments.verify_callback(body, "sha256=00"), Err(PaymentError::BadSignature));
-        let other = Payments::sandbox(b"other");
+        let other = Payments::for_mode(PaymentMode::Sandbox, b"other");
         assert_eq!(other.verify_callback(body, &sig), Err(PaymentError::BadSignature));
         let bad = br#"{"event_id":"evt_1","reference":"konbini_1","status":"maybe"}"#;
         assert!(matches!(

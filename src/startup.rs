@@ -51,6 +51,8 @@ pub enum StartupError {
     RtpIp(SocketAddr),
     #[error("mail_from '{0}' is not a mail address")]
     MailFrom(String),
+    #[error(transparent)]
+    PaymentMode(#[from] crate::payment::PaymentModeError),
 }
 
 pub struct Gateway {
@@ -68,8 +70,11 @@ pub struct Gateway {
 
 impl Gateway {
     pub async fn build(config: Config) -> Result<Gateway, StartupError> {
+        let payment_mode = config.payment_mode.ok_or(crate::payment::PaymentModeError::Unset)?;
         let dialplan_files = dialplan::read_sources(&config.dialplans).map_err(|d| DialplanErrors(vec![d]))?;
-        let templates = Arc::new(Templates::load(&config.mail_templates)?);
+        let mut templates = Templates::load(&config.mail_templates)?;
+        templates.set_test_mode(payment_mode == crate::payment::PaymentMode::Sandbox);
+        let templates = Arc::new(templates);
         let prompts = Prompts::load(&config.prompts).map_err(|e| StartupError::Prompts(e.to_string()))?;
         let from: lettre::message::Mailbox =
             config.mail_from.parse().map_err(|_| StartupError::MailFrom(config.mail_from.clone()))?;
@@ -117,7 +122,7 @@ impl Gateway {
             mail_wake: mail_wake.clone(),
             carrier_mail_template: config.carrier_mail_template.clone(),
             local_outbox: delivery.is_local(),
-            payments: crate::payment::Payments::sandbox(&payment_secret),
+            payments: crate::payment::Payments::for_mode(payment_mode, &payment_secret),
             admin_token: config.admin_token.clone(),
             fee_per_ticket: config.fee_per_ticket,
             purchase_links_per_hour: config.purchase_links_per_hour,

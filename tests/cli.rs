@@ -255,3 +255,35 @@ fn sighup_reloads_the_dialplan_of_a_running_gateway() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// Payments are never a sandbox by omission: without `payment_mode` (or with one
+/// this build cannot serve) the gateway refuses to start, saying what to set.
+#[test]
+fn serve_refuses_to_start_without_a_payment_mode_it_can_serve() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = env!("CARGO_MANIFEST_DIR");
+    let serve = |mode: Option<&str>| {
+        let mut cmd = dialticket();
+        cmd.current_dir(dir.path())
+            .env("DIALTICKET_SIP_LISTEN", "127.0.0.1:0")
+            .env("DIALTICKET_HTTP_LISTEN", "127.0.0.1:0")
+            .env("DIALTICKET_DATABASE_URL", format!("sqlite://{}", dir.path().join("t.db").display()))
+            .env("DIALTICKET_SIGNING_KEY", dir.path().join("key.pem"))
+            .env("DIALTICKET_DIALPLANS", format!("{repo}/dialplans"))
+            .env("DIALTICKET_MAIL_TEMPLATES", format!("{repo}/mail-templates"))
+            .env("DIALTICKET_PROMPTS", format!("{repo}/prompts"))
+            .env_remove("DIALTICKET_PAYMENT_MODE")
+            .arg("serve");
+        if let Some(mode) = mode {
+            cmd.env("DIALTICKET_PAYMENT_MODE", mode);
+        }
+        let out = cmd.output().unwrap();
+        (out.status.code(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    };
+    let (code, said) = serve(None);
+    assert_ne!(code, Some(0), "{said}");
+    assert!(said.contains("payment_mode is not set") && said.contains("payment_mode = \"sandbox\""), "{said}");
+    let (code, said) = serve(Some("live"));
+    assert_ne!(code, Some(0), "{said}");
+    assert!(said.contains("payment_mode") && said.contains("'live'") && said.contains("cannot be served"), "{said}");
+}

@@ -357,6 +357,7 @@ mod tests {
             mail_templates: repo("mail-templates"),
             prompts: repo("prompts"),
             signing_key: dir.join("signing-key.pem"),
+            payment_mode: Some(crate::payment::PaymentMode::Sandbox),
             ..Config::default()
         };
         Gateway::build(config).await.expect("gateway builds").app()

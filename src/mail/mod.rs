@@ -114,6 +114,9 @@ pub struct Templates {
     /// The languages with a directory of templates; a template a language lacks
     /// falls back to English.
     langs: Vec<String>,
+    /// Payments run in test mode (`payment_mode = "sandbox"`): every mail opens
+    /// with `<lang>/_test-mode.txt`.
+    test_mode: bool,
 }
 
 impl Templates {
@@ -131,7 +134,7 @@ impl Templates {
                 }
             }
         }
-        let t = Templates { env, langs };
+        let t = Templates { env, langs, test_mode: false };
         for name in TEMPLATES {
             for ext in ["subject", "txt", "html"] {
                 let file = format!("en/{name}.{ext}");
@@ -141,6 +144,11 @@ impl Templates {
             }
         }
         Ok(t)
+    }
+
+    /// Say in every mail that no real money moves (see [`crate::payment::PaymentMode`]).
+    pub fn set_test_mode(&mut self, on: bool) {
+        self.test_mode = on;
     }
 
     /// `name` in `lang` for the outbox: its subject rendered, its data kept.
@@ -166,9 +174,30 @@ impl Templates {
                 let name = TEMPLATES.iter().find(|t| **t == template).ok_or_else(|| bad("no such template".into()))?;
                 let ctx: serde_json::Value = serde_json::from_str(data).map_err(|e| bad(format!("its data: {e}")))?;
                 let lang = self.lang_for(name, lang);
-                Ok((self.one(name, lang, "txt", &ctx)?, self.one(name, lang, "html", &ctx)?))
+                let (text, html) = (self.one(name, lang, "txt", &ctx)?, self.one(name, lang, "html", &ctx)?);
+                Ok(match self.test_mode {
+                    true => self.with_test_banner(lang, text, html)?,
+                    false => (text, html),
+                })
             }
         }
+    }
+
+    /// The test-mode line on top of both bodies (in the HTML, first in `<body>`).
+    fn with_test_banner(&self, lang: &str, text: String, html: String) -> Result<(String, String), MailError> {
+        let lang = if self.env.get_template(&format!("{lang}/_test-mode.txt")).is_ok() { lang } else { "en" };
+        let line = self.one("_test-mode", lang, "txt", &())?;
+        let line = line.trim();
+        let text = format!("[{line}]\n\n{text}");
+        let para = format!(
+            "<p style=\"background:#fff1c2;color:#6b4e00;padding:.5em;border-radius:4px\">{}</p>",
+            minijinja::HtmlEscape(line)
+        );
+        let html = match html.find("<body").and_then(|b| html[b..].find('>').map(|e| b + e + 1)) {
+            Some(at) => format!("{}{para}{}", &html[..at], &html[at..]),
+            None => format!("{para}{html}"),
+        };
+        Ok((text, html))
     }
 
     /// The language `name` is rendered in for `lang`: English when `lang` lacks it.

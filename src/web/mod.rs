@@ -25,7 +25,10 @@ use crate::store::StoreError;
 
 /// Build the router.
 pub fn router(app: Arc<App>) -> Router {
-    let state = Web { app, pages: Arc::new(page_templates()) };
+    let mut pages = page_templates();
+    // Sandbox payments: every page says that no real money moves.
+    pages.add_global("test_mode", app.payments.test_mode());
+    let state = Web { app, pages: Arc::new(pages) };
     Router::new()
         .route("/", get(pages::home))
         .route("/healthz", get(pages::health))

@@ -569,6 +569,7 @@ fn order_result(web: &Web, headers: &HeaderMap, p: &Purchase, event: &EventView,
         "phone": p.phone,
         "issue_number": web.app.number_for(Action::Issue, Some(&p.event_id)),
         "reason": declined.unwrap_or_else(|| "payment declined".into()),
+        "test_mode": web.app.payments.test_mode(),
     });
     if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
         b.extend(e.clone());

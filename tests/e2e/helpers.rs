@@ -54,6 +54,7 @@ pub async fn spawn_gateway_with(customize: impl FnOnce(&mut Config)) -> TestGate
         mail_templates: repo("mail-templates"),
         prompts: repo("prompts"),
         signing_key: dir.path().join("signing-key.pem"),
+        payment_mode: Some(dialticket::payment::PaymentMode::Sandbox),
         ..Config::default()
     };
     customize(&mut config);

@@ -141,3 +141,23 @@ async fn an_admin_can_confirm_a_pending_payment() {
     gw.mail(phone, "Payment received").await;
     gw.stop().await;
 }
+
+/// `payment_mode = "sandbox"`: every page and every mail says that no real money moves.
+#[tokio::test]
+async fn sandbox_payments_say_test_mode_on_every_page_and_mail() {
+    let gw = spawn_gateway().await;
+    let phone = "+819077770008";
+    gw.call(phone, PURCHASE).await;
+    let mail = gw.mail(phone, "purchase link").await;
+    assert!(mail.text.starts_with("[TEST MODE"), "{}", mail.text);
+    assert!(mail.html.as_deref().unwrap_or_default().contains("TEST MODE"), "{:?}", mail.html);
+    for page in [gw.link(&mail, "/p/"), format!("{}/buy", gw.base), format!("{}/", gw.base)] {
+        let (status, html) = gw.browser.get_html(&page).await.unwrap();
+        assert_eq!(status, 200, "{page}");
+        assert!(html.contains("Test mode: a demo, no real money moves"), "{page}: {html}");
+    }
+    let (_, order) =
+        order(&gw, phone, "open-rehearsal", &[("payment_method", "card"), ("card_number", "4242424242424242")]).await;
+    assert_eq!(order["test_mode"], true, "{order}");
+    gw.stop().await;
+}

@@ -46,6 +46,7 @@ async fn start_gateway(db: &str, key: &std::path::Path, smtp: std::net::SocketAd
         .env("DIALTICKET_DIALPLANS", format!("{repo}/dialplans"))
         .env("DIALTICKET_MAIL_TEMPLATES", format!("{repo}/mail-templates"))
         .env("DIALTICKET_PROMPTS", format!("{repo}/prompts"))
+        .env("DIALTICKET_PAYMENT_MODE", "sandbox")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
