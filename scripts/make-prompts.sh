@@ -53,6 +53,10 @@ welcome|Welcome to dial ticket.
 press-1-to-resend|To have it sent again, press 1.
 identity-refused|We cannot confirm your number. Please call from your own phone.
 too-many-requests|We have already sent this several times. Please check your e-mail.
+billing-confirmed|Thank you. Your order will be billed with your phone bill.
+nothing-to-confirm|There is no order waiting for your confirmation.
+billing-refused|Your carrier did not accept billing for this order. Please check your e-mail.
+busy-call-again|We are very busy right now. Please call again in a few minutes.
 TEXTS
 
 # Japanese: espeak-ng reads kana reliably (kanji readings are hit and miss), so the
@@ -74,6 +78,10 @@ welcome|ダイヤルチケットへ ようこそ。
 press-1-to-resend|もういちど おおくりする ばあいは、1を おしてください。
 identity-refused|でんわばんごうを かくにんできません。ごじぶんの でんわから おかけください。
 too-many-requests|すでに なんども おおくりしています。メールを ごかくにんください。
+billing-confirmed|ありがとうございます。ごちゅうもんは でんわりょうきんと いっしょに せいきゅうされます。
+nothing-to-confirm|かくにんを まっている ごちゅうもんは ありません。
+billing-refused|けいやくの でんわがいしゃが この せいきゅうを うけつけませんでした。メールを ごかくにんください。
+busy-call-again|ただいま たいへん こみあっています。しばらくしてから おかけなおしください。
 TEXTS
 else
     echo "espeak-ng has no usable Japanese voice; skipping prompts/ja" >&2

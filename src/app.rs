@@ -82,9 +82,20 @@ impl From<&EventView> for MailEvent {
     }
 }
 
+/// Mails a phone that never called us may get in [`UNCALLED_WINDOW_SECS`]: such a
+/// phone was only named by somebody's web order, and nobody may use our mail to
+/// pester a stranger (declined orders, payment instructions, expired holds). An
+/// issue guide — somebody paid for this phone's ticket — is counted but always sent.
+pub const UNCALLED_MAILS: i64 = 3;
+pub const UNCALLED_WINDOW_SECS: i64 = 24 * 3600;
+/// The journal action counting them, on the phone user.
+const UNCALLED_MAIL: &str = "mail-to-uncalled";
+
 impl App {
     /// Put `template` for `user` in the outbox, inside `tx` (its bodies are
-    /// rendered from `ctx` when it is sent: see [`mail::Letter`]).
+    /// rendered from `ctx` when it is sent: see [`mail::Letter`]). `None`: not
+    /// queued, because `user` never called us and had its share of mail
+    /// ([`UNCALLED_MAILS`]); the journal says so.
     pub async fn queue_mail<C: Serialize>(
         &self,
         tx: &mut StoreTx,
@@ -92,10 +103,21 @@ impl App {
         template: &'static str,
         ctx: &C,
         at: i64,
-    ) -> Result<i64, AppError> {
+    ) -> Result<Option<i64>, AppError> {
+        if !user.has_called() {
+            let id = user.user_number.as_str();
+            let sent = tx.journal_counts_since(&[id], UNCALLED_MAIL, at - UNCALLED_WINDOW_SECS).await?;
+            let detail = serde_json::json!({ "template": template }).to_string();
+            if sent.get(id).copied().unwrap_or(0) >= UNCALLED_MAILS && template != "issue-guide" {
+                tracing::info!(phone = %user.phone, template, "mail to a phone that never called: over its share, not sent");
+                tx.journal("phone-user", id, "mail-to-uncalled-suppressed", None, None, "system", &detail);
+                return Ok(None);
+            }
+            tx.journal("phone-user", id, UNCALLED_MAIL, None, None, "system", &detail);
+        }
         let letter = self.templates.letter(template, &user.language, ctx)?;
         let to = mail::address_for(user, &self.carrier_mail_template);
-        Ok(tx.enqueue_mail(&letter.to_outbox(&to, at)).await?)
+        Ok(Some(tx.enqueue_mail(&letter.to_outbox(&to, at)).await?))
     }
 
     /// The number to call for `action` (per-event rule first), as shown in mails and pages.

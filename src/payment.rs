@@ -11,7 +11,7 @@
 //! | card | `4000 0027 6000 3184` | challenge: enter `123456` on the next page |
 //! | card | a number failing the Luhn check | invalid input (not a decline) |
 //! | konbini | — | pending: a payment number to pay at a store within 3 days; confirmed by a signed callback or the admin API |
-//! | carrier | — | approved, billed with the phone bill of the ticket's phone; a phone ending in `0000` is refused by the carrier |
+//! | carrier | the phone to bill | waits for that line's consent: a call to the `confirm-billing` number from it within 15 minutes; then approved, billed with that line's phone bill (a line ending in `0000` is refused by the carrier) |
 //! | prepaid | `DT-` + 8 digits whose sum is a multiple of 10 (e.g. `DT-12345672`) | approved; `DT-00000000` is already used (declined) |
 //!
 //! Asynchronous results (convenience-store payments) arrive as callbacks
@@ -46,8 +46,10 @@ pub enum PaymentError {
 pub struct ChargeRequest<'a> {
     pub purchase_id: &'a str,
     pub amount: i64,
-    /// The phone that holds the ticket (carrier billing bills it).
+    /// The phone that holds the ticket.
     pub phone: &'a PhoneNumber,
+    /// The line that pays (carrier billing bills it, once it consents).
+    pub payer: &'a PhoneNumber,
     /// Card number or prepaid code, as typed.
     pub input: &'a str,
     pub now: Timestamp,
@@ -73,7 +75,16 @@ pub enum Charge {
         reference: String,
         expires_at: Timestamp,
     },
+    /// Carrier billing: the line to bill must consent, by a call from it to the
+    /// `confirm-billing` number, before `expires_at` ([`Provider::consent`]).
+    AwaitConsent {
+        reference: String,
+        expires_at: Timestamp,
+    },
 }
+
+/// How long a carrier-billing order waits for its line's consent call.
+pub const CONSENT_MINUTES: i64 = 15;
 
 /// One payment method.
 pub trait Provider: Send + Sync {
@@ -84,6 +95,10 @@ pub trait Provider: Send + Sync {
     fn charge(&self, req: &ChargeRequest<'_>) -> Result<Charge, PaymentError>;
     /// Answer to a challenge (cards only).
     fn confirm_challenge(&self, _reference: &str, _code: &str) -> Result<Charge, PaymentError> {
+        Err(PaymentError::MethodUnavailable(self.method().into()))
+    }
+    /// The line `line` consented to the charge `reference` (carrier billing only).
+    fn consent(&self, _reference: &str, _line: &PhoneNumber) -> Result<Charge, PaymentError> {
         Err(PaymentError::MethodUnavailable(self.method().into()))
     }
     /// Return the money of a settled charge; the refund's reference.
@@ -173,11 +188,17 @@ impl Provider for SandboxCarrier {
     fn input(&self) -> Option<&'static str> {
         None
     }
+    /// Nothing is billed yet: the carrier bills the payer's line only once a call
+    /// from that line consents. Whoever fills in a form may name any number; only
+    /// its owner can call from it.
     fn charge(&self, req: &ChargeRequest<'_>) -> Result<Charge, PaymentError> {
-        if req.phone.as_str().ends_with("0000") {
+        Ok(Charge::AwaitConsent { reference: reference("carrier", req), expires_at: req.now + CONSENT_MINUTES * 60 })
+    }
+    fn consent(&self, reference: &str, line: &PhoneNumber) -> Result<Charge, PaymentError> {
+        if line.as_str().ends_with("0000") {
             return Ok(Charge::Declined { reason: "the carrier refused billing for this line".into() });
         }
-        Ok(Charge::Approved { reference: reference("carrier", req) })
+        Ok(Charge::Approved { reference: reference.to_string() })
     }
 }
 
@@ -358,7 +379,7 @@ mod tests {
     use super::*;
 
     fn req<'a>(phone: &'a PhoneNumber, input: &'a str) -> ChargeRequest<'a> {
-        ChargeRequest { purchase_id: "p1", amount: 100, phone, input, now: 1000 }
+        ChargeRequest { purchase_id: "p1", amount: 100, phone, payer: phone, input, now: 1000 }
     }
 
     #[test]
@@ -389,9 +410,15 @@ mod tests {
         };
         assert!(reference.starts_with("konbini_") && instructions.contains("payment number"));
         assert_eq!(expires_at, 1000 + 3 * 86400);
-        assert!(matches!(SandboxCarrier.charge(&req(&phone, "")), Ok(Charge::Approved { .. })));
+        // Carrier billing bills nothing until the line consents by a call from it.
+        let Ok(Charge::AwaitConsent { reference, expires_at }) = SandboxCarrier.charge(&req(&phone, "")) else {
+            panic!("waiting for the line's consent expected")
+        };
+        assert_eq!(expires_at, 1000 + CONSENT_MINUTES * 60);
+        assert!(matches!(SandboxCarrier.consent(&reference, &phone), Ok(Charge::Approved { .. })));
         let refused = PhoneNumber::parse("+819012340000").unwrap();
-        assert!(matches!(SandboxCarrier.charge(&req(&refused, "")), Ok(Charge::Declined { .. })));
+        assert!(matches!(SandboxCarrier.consent(&reference, &refused), Ok(Charge::Declined { .. })));
+        assert!(SandboxCard.consent(&reference, &phone).is_err(), "only carrier billing takes a line's consent");
         assert!(matches!(SandboxPrepaid.charge(&req(&phone, "dt-12345672")), Ok(Charge::Approved { .. })));
         assert!(matches!(SandboxPrepaid.charge(&req(&phone, "DT-00000000")), Ok(Charge::Declined { .. })));
         assert_eq!(SandboxPrepaid.charge(&req(&phone, "DT-12345678")), Err(PaymentError::InvalidPrepaidCode));

@@ -23,6 +23,7 @@ use crate::links::Purpose;
 use crate::sip::{CallDecision, CallHandler, HandlerFuture, IncomingCall, Menu};
 use crate::store::{now, CallRecord, PhoneUser, Store, StoreTx};
 
+mod billing;
 mod purchase;
 
 use purchase::Purchases;
@@ -234,6 +235,7 @@ async fn attempt(app: &App, call: &IncomingCall) -> Result<CallDecision, AppErro
     let decision = match call.rule.action {
         Action::Issue => issue(app, &mut tx, call, &actor, at).await?,
         Action::Usage => usage(app, &mut tx, call, &actor, at).await?,
+        Action::ConfirmBilling => billing::confirm(app, &mut tx, call, &actor, at).await?,
         Action::Announce => {
             CallDecision::Announce { prompt: call.rule.prompt.clone().unwrap_or_else(|| "welcome".into()) }
         }
@@ -403,7 +405,7 @@ async fn caller_purchases(
     call: &IncomingCall,
     at: i64,
 ) -> Result<(PhoneUser, Vec<crate::domain::Purchase>), AppError> {
-    let user = tx.touch_phone_user(&call.caller.number, &call.rule.language, at).await?;
+    let user = tx.touch_caller(&call.caller.number, &call.rule.language, at).await?;
     let purchases = tx.purchases_for_phone(&user.phone).await?;
     Ok((user, purchases))
 }

@@ -273,7 +273,13 @@ async fn attempt(app: &App, works: &[&Work], again: bool) -> Result<Vec<CallDeci
     let touch: Vec<TouchUser> = fresh
         .iter()
         .zip(&drawn)
-        .map(|(w, number)| TouchUser { phone: &w.phone, language: &w.language, user_number: number, at: w.at })
+        .map(|(w, number)| TouchUser {
+            phone: &w.phone,
+            language: &w.language,
+            user_number: number,
+            at: w.at,
+            called: true,
+        })
         .collect();
     let users = tx.touch_phone_users(&touch).await?;
     // A cap per number and hour: calls are free to place in bulk, mail is not (and a
@@ -433,7 +439,7 @@ mod tests {
         let other = PhoneNumber::parse("+819012340002").expect("phone");
         let mut tx = app.store.begin().await.expect("begin");
         let at = now();
-        tx.touch_phone_users(&[TouchUser { phone: &other, language: "en", user_number: &taken, at }])
+        tx.touch_phone_users(&[TouchUser { phone: &other, language: "en", user_number: &taken, at, called: true }])
             .await
             .expect("other user");
         tx.commit().await.expect("commit");

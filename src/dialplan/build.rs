@@ -282,6 +282,16 @@ fn rule(plan: &Dialplan, n: NumberDef, diags: &mut Vec<Diagnostic>) -> Option<Ru
         ));
     }
 
+    // Consent to carrier billing is the line's owner saying yes: a caller ID anyone
+    // can claim must not say it for them.
+    if action == Some(Action::ConfirmBilling) && n.policy.identity.unwrap_or(plan.identity) == IdentityPolicy::Any {
+        diags.push(Diagnostic::warning(
+            n.at.clone(),
+            "a confirm-billing number should set identity = \"trusted-peer\" or \"verified\": with `any`, a caller ID \
+             spoofed from outside consents to billing that line",
+        ));
+    }
+
     let outside_hours = outside_hours(&n, hours.is_some(), diags);
     let (Ok(number), Ok(caller), Some(action), true, Ok(outside_hours)) = (number, caller, action, ok, outside_hours)
     else {

@@ -615,7 +615,10 @@ impl Cx<'_> {
     fn number(&mut self, t: &Table<'_>, at: Location) -> NumberDef {
         self.check_keys(t, "[[numbers]]", &[NUMBER, POLICY].concat());
         if t.get("action").is_none() {
-            self.error(at.clone(), "a number needs `action` (purchase, issue, usage, announce or reject)");
+            self.error(
+                at.clone(),
+                "a number needs `action` (purchase, issue, usage, confirm-billing, announce or reject)",
+            );
         }
         let action = self.choice(
             t,
@@ -624,6 +627,7 @@ impl Cx<'_> {
                 ("purchase", Action::Purchase),
                 ("issue", Action::Issue),
                 ("usage", Action::Usage),
+                ("confirm-billing", Action::ConfirmBilling),
                 ("announce", Action::Announce),
                 ("reject", Action::Reject),
             ],

@@ -66,6 +66,10 @@ pub enum Action {
     Issue,
     /// Usage confirmation at the venue: mail the admission page.
     Usage,
+    /// The payer's consent to carrier billing: a call from the line to be billed
+    /// settles its orders waiting for it (seed 004: ordered on one terminal,
+    /// confirmed on the named phone).
+    ConfirmBilling,
     /// Only play the number's prompt.
     Announce,
     /// Refuse with `reject_code`.
@@ -78,6 +82,7 @@ impl fmt::Display for Action {
             Action::Purchase => "purchase",
             Action::Issue => "issue",
             Action::Usage => "usage",
+            Action::ConfirmBilling => "confirm-billing",
             Action::Announce => "announce",
             Action::Reject => "reject",
         })

@@ -505,6 +505,15 @@ impl Store {
         r.map(|r| rows::phone_user(&r)).transpose()
     }
 
+    /// The phone user with `user_number` (e.g. a purchase's payer).
+    pub async fn phone_user_by_number(&self, user_number: &str) -> Result<Option<PhoneUser>, StoreError> {
+        let r = sqlx::query("SELECT * FROM phone_users WHERE user_number = $1")
+            .bind(user_number)
+            .fetch_optional(&self.pool)
+            .await?;
+        r.map(|r| rows::phone_user(&r)).transpose()
+    }
+
     /// A phone user's profile (`None`: never saved).
     pub async fn profile(&self, user_number: &str) -> Result<Option<crate::profile::Profile>, StoreError> {
         let r = sqlx::query("SELECT name, postal_address, birth_date FROM user_profiles WHERE user_number = $1")

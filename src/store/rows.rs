@@ -25,9 +25,16 @@ pub struct PhoneUser {
     pub registered_at: i64,
     pub last_access_at: i64,
     pub access_count: i64,
+    /// When this phone last called us (`None`: never — a web order named it).
+    pub last_call_at: Option<i64>,
 }
 
 impl PhoneUser {
+    /// Whether this phone ever called us (rather than being named by a web order).
+    pub fn has_called(&self) -> bool {
+        self.last_call_at.is_some()
+    }
+
     /// A user as a first call registers it at `at` (before it is stored).
     pub fn new(phone: PhoneNumber, user_number: String, language: &str, at: i64) -> PhoneUser {
         PhoneUser {
@@ -41,6 +48,7 @@ impl PhoneUser {
             registered_at: at,
             last_access_at: at,
             access_count: 0,
+            last_call_at: Some(at),
         }
     }
 }
@@ -102,6 +110,7 @@ pub(super) fn phone_user(r: &AnyRow) -> Result<PhoneUser, StoreError> {
         registered_at: r.try_get("registered_at")?,
         last_access_at: r.try_get("last_access_at")?,
         access_count: r.try_get("access_count")?,
+        last_call_at: r.try_get("last_call_at")?,
     })
 }
 

@@ -93,6 +93,8 @@ pub struct TouchUser<'a> {
     /// The user number should this phone be new.
     pub user_number: &'a str,
     pub at: Timestamp,
+    /// The phone is calling us now (a web order naming it is not a call).
+    pub called: bool,
 }
 
 /// A mail for the outbox (see [`StoreTx::enqueue_mails`]): its template, the
@@ -553,15 +555,38 @@ impl StoreTx {
     /// upsert (this is on every call's path). A new user gets a random user
     /// number (seed 000: issued on first call); should it collide with another
     /// user's, the unique index says so and the whole transaction is retried
-    /// ([`StoreError::Conflict`]) with a new draw.
+    /// ([`StoreError::Conflict`]) with a new draw. The call is recorded as the
+    /// phone's latest ([`PhoneUser::has_called`]).
+    pub async fn touch_caller(
+        &mut self,
+        phone: &PhoneNumber,
+        language: &str,
+        at: Timestamp,
+    ) -> Result<PhoneUser, StoreError> {
+        self.touch_one(phone, language, at, true).await
+    }
+
+    /// [`StoreTx::touch_caller`] for a phone that is not calling: one named by a
+    /// web order, or acting on a page its purchase link opened.
     pub async fn touch_phone_user(
         &mut self,
         phone: &PhoneNumber,
         language: &str,
         at: Timestamp,
     ) -> Result<PhoneUser, StoreError> {
+        self.touch_one(phone, language, at, false).await
+    }
+
+    async fn touch_one(
+        &mut self,
+        phone: &PhoneNumber,
+        language: &str,
+        at: Timestamp,
+        called: bool,
+    ) -> Result<PhoneUser, StoreError> {
         let user_number = new_user_number();
-        let mut users = self.touch_phone_users(&[TouchUser { phone, language, user_number: &user_number, at }]).await?;
+        let touch = TouchUser { phone, language, user_number: &user_number, at, called };
+        let mut users = self.touch_phone_users(&[touch]).await?;
         users.pop().ok_or_else(|| StoreError::Corrupt(format!("no phone user returned for {phone}")))
     }
 
@@ -578,14 +603,15 @@ impl StoreTx {
         let mut returned = HashMap::new();
         if !sorted.is_empty() {
             let sql = format!(
-                "INSERT INTO phone_users (phone, user_number, language, registered_at, last_access_at, access_count)
+                "INSERT INTO phone_users (phone, user_number, language, registered_at, last_access_at, access_count, last_call_at)
                  {}
                  ON CONFLICT (phone) DO UPDATE
-                    SET access_count = phone_users.access_count + 1, last_access_at = excluded.last_access_at
+                    SET access_count = phone_users.access_count + 1, last_access_at = excluded.last_access_at,
+                        last_call_at = COALESCE(excluded.last_call_at, phone_users.last_call_at)
                  RETURNING *",
-                json_rows(self.params, 1, "tttiii")
+                json_rows(self.params, 1, "tttiiii")
             );
-            let rows: Vec<[Value; 6]> = sorted
+            let rows: Vec<[Value; 7]> = sorted
                 .iter()
                 .map(|u| {
                     [
@@ -595,6 +621,7 @@ impl StoreTx {
                         u.at.into(),
                         u.at.into(),
                         1i64.into(),
+                        u.called.then_some(u.at).into(),
                     ]
                 })
                 .collect();
@@ -767,6 +794,26 @@ impl StoreTx {
             .bind(phone.as_str())
             .fetch_all(self.conn().await?)
             .await?;
+        let mut out = Vec::with_capacity(ids.len());
+        for (id,) in ids {
+            if let Some(p) = self.purchase(&id).await? {
+                out.push(p);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The carrier-billing orders paid by `user_number` that still wait for the
+    /// line's consent call at `at` (their hold not run out), oldest first.
+    pub async fn awaiting_consent(&mut self, user_number: &str, at: Timestamp) -> Result<Vec<Purchase>, StoreError> {
+        let ids: Vec<(String,)> = sqlx::query_as(
+            "SELECT id FROM purchases WHERE user_number = $1 AND payment_status = 'pending'
+               AND substr(payment_ref, 1, 8) = 'carrier_' AND hold_until > $2 ORDER BY reserved_at, id",
+        )
+        .bind(user_number)
+        .bind(at)
+        .fetch_all(self.conn().await?)
+        .await?;
         let mut out = Vec::with_capacity(ids.len());
         for (id,) in ids {
             if let Some(p) = self.purchase(&id).await? {

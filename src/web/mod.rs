@@ -8,6 +8,8 @@
 mod account;
 mod admin;
 mod pages;
+mod shop;
+mod ticket;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,8 +21,12 @@ use axum::Router;
 use minijinja::Environment;
 use serde::Serialize;
 
-use crate::app::{App, AppError};
-use crate::links::LinkError;
+use serde_json::json;
+
+use crate::app::{App, AppError, MailEvent};
+use crate::events::EventView;
+use crate::links::{Claims, LinkError, Purpose};
+use crate::store::now;
 use crate::store::StoreError;
 
 /// Build the router.
@@ -37,8 +43,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/outbox", get(pages::outbox))
         .route("/outbox/{id}", get(pages::outbox_mail))
         .route("/outbox/{id}/html", get(pages::outbox_mail_html))
-        .route("/p/{token}", get(pages::purchase_events))
-        .route("/p/{token}/events/{event}", get(pages::purchase_event).post(pages::purchase_order))
+        .route("/p/{token}", get(shop::purchase_events))
+        .route("/p/{token}/events/{event}", get(shop::purchase_event).post(shop::purchase_order))
         .route("/p/{token}/mail", get(account::show).post(account::change))
         .route("/p/{token}/profile", get(account::show_profile).post(account::save_profile))
         .route("/m/{token}", get(account::confirm_page).post(account::confirm_link))
@@ -53,18 +59,18 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/admin/phone-users/{phone}", get(admin::phone_user))
         .route("/admin/phone-users/{phone}/mail", axum::routing::put(admin::set_phone_user_mail))
         .route("/metrics", get(pages::metrics))
-        .route("/pay/{token}/challenge", post(pages::challenge))
-        .route("/payments/callback", post(pages::payment_callback))
+        .route("/pay/{token}/challenge", post(shop::challenge))
+        .route("/payments/callback", post(shop::payment_callback))
         .route("/admin/payments/{reference}/confirm", post(admin::confirm_payment))
-        .route("/buy", get(pages::web_shop_events))
-        .route("/buy/events/{event}", get(pages::web_shop_event).post(pages::web_shop_order))
-        .route("/g/{token}", get(pages::issue_guide))
-        .route("/g/{token}/cancel", post(pages::cancel_from_guide))
-        .route("/t/{token}", get(pages::ticket))
-        .route("/t/{token}/cancel", post(pages::cancel_from_ticket))
-        .route("/a/{token}", get(pages::admission))
-        .route("/a/{token}/admit", post(pages::admit))
-        .route("/verify/{code}", get(pages::verify))
+        .route("/buy", get(shop::web_shop_events))
+        .route("/buy/events/{event}", get(shop::web_shop_event).post(shop::web_shop_order))
+        .route("/g/{token}", get(ticket::issue_guide))
+        .route("/g/{token}/cancel", post(ticket::cancel_from_guide))
+        .route("/t/{token}", get(ticket::ticket))
+        .route("/t/{token}/cancel", post(ticket::cancel_from_ticket))
+        .route("/a/{token}", get(ticket::admission))
+        .route("/a/{token}/admit", post(ticket::admit))
+        .route("/verify/{code}", get(ticket::verify))
         .with_state(state)
 }
 
@@ -72,6 +78,47 @@ pub fn router(app: Arc<App>) -> Router {
 pub(crate) struct Web {
     pub app: Arc<App>,
     pub pages: Arc<Environment<'static>>,
+}
+
+// ---- what several pages show ----
+
+pub(crate) fn fmt_utc(t: Option<i64>) -> String {
+    t.and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+        .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_default()
+}
+
+#[derive(Serialize)]
+struct SeatTypeOut {
+    code: String,
+    name: String,
+    price: i64,
+    price_display: String,
+    available: i64,
+}
+
+pub(crate) fn event_json(e: &EventView, at: i64) -> serde_json::Value {
+    let seat_types: Vec<SeatTypeOut> = e
+        .seat_types
+        .iter()
+        .map(|s| SeatTypeOut {
+            code: s.code.clone(),
+            name: s.name.clone(),
+            price: s.price,
+            price_display: e.price_display(s.price),
+            available: s.available,
+        })
+        .collect();
+    let m = MailEvent::from(e);
+    json!({
+        "id": e.id, "name": e.name, "genre": e.genre, "description": e.description, "region": e.region,
+        "venue": e.venue, "starts_at": e.starts_at, "starts": m.starts, "doors_open": m.doors_open,
+        "contact": e.contact, "currency": e.currency, "on_sale": e.on_sale(at), "seat_types": seat_types,
+    })
+}
+
+pub(crate) fn check_link(web: &Web, token: &str, purpose: Purpose) -> Result<Claims, WebError> {
+    Ok(web.app.links.verify(token, purpose, now())?)
 }
 
 /// Wrong staff PINs at a ticket's admit: after [`PIN_TRIES`] within [`PIN_WINDOW`],

@@ -165,7 +165,7 @@ async fn new_event_number_goes_live_by_editing_a_file_while_calls_stream_through
 async fn a_call_in_progress_finishes_on_the_rule_it_started_with() {
     let (gw, dir) = gateway_with_own_dialplans().await;
     write(dir.path(), "spring-gala.toml", GALA);
-    dialplan_status(&gw, |d| d["rules"] == 6).await;
+    dialplan_status(&gw, |d| d["rules"] == 7).await;
     let caller = "+819022220001";
     let call = {
         let opts = CallOptions::new(gw.sip, caller, GALA_NUMBER);
@@ -175,7 +175,7 @@ async fn a_call_in_progress_finishes_on_the_rule_it_started_with() {
     // plays: once it is here, the call runs on the rule it matched.
     gw.mail(caller, "purchase link").await;
     std::fs::remove_file(dir.path().join("spring-gala.toml")).expect("remove the number");
-    dialplan_status(&gw, |d| d["rules"] == 5).await;
+    dialplan_status(&gw, |d| d["rules"] == 6).await;
     let report = call.await.expect("call task").expect("call completes");
     assert_eq!((report.final_status, report.answered, report.bye_from_gateway), (200, true, true), "{report:?}");
     let after = gw.call("+819022220002", GALA_NUMBER).await;
@@ -191,7 +191,7 @@ async fn trusted_peer_numbers_refuse_callers_nobody_asserted() {
         "members.toml",
         "[[numbers]]\nnumber = \"+442079460160\"\naction = \"purchase\"\nanswer = \"missed-call\"\nidentity = \"trusted-peer\"\n",
     );
-    dialplan_status(&gw, |d| d["rules"] == 6).await;
+    dialplan_status(&gw, |d| d["rules"] == 7).await;
     // Loopback is a trusted trunk in the shipped dialplan: its P-Asserted-Identity counts...
     let mut asserted = CallOptions::new(gw.sip, "+819033330001", "+442079460160");
     asserted.pai = Some("+819033330001".into());
@@ -211,7 +211,11 @@ async fn the_live_dialplan_and_its_routing_can_be_read_over_http() {
     assert_eq!(view["status"]["generation"], 1, "{view}");
     let numbers: Vec<&str> =
         view["dialplan"]["rules"].as_array().expect("rules").iter().filter_map(|r| r["number"].as_str()).collect();
-    assert_eq!(numbers, [PURCHASE, "+442079460101", "+442079460102", PURCHASE_MISSED_CALL, "+442079460120"], "{view}");
+    assert_eq!(
+        numbers,
+        [PURCHASE, "+442079460101", "+442079460102", "+442079460103", PURCHASE_MISSED_CALL, "+442079460120"],
+        "{view}"
+    );
     assert_eq!(view["dialplan"]["trunks"][0]["name"], "loopback-proxy", "{view}");
 
     let (status, trace) = gw.get("/dialplan/route?to=%2B442079460102&from=%2B819012345678&source=127.0.0.1").await;

@@ -109,13 +109,93 @@ async fn a_card_challenge_must_be_answered() {
     gw.stop().await;
 }
 
-#[tokio::test]
-async fn carrier_billing_and_prepaid_codes() {
+/// The payment status of purchase `id`, as stored.
+async fn status_of(gw: &TestGateway, id: String) -> dialticket::domain::PaymentStatus {
+    gw.app.store.purchase(&id).await.unwrap().unwrap().payment_status
+}
+
+/// The confirm-billing number of the default dialplan (`identity = "trusted-peer"`).
+const CONFIRM_BILLING: &str = "+442079460103";
+
+/// A call from `line` whose number a trusted peer asserts (P-Asserted-Identity
+/// from the loopback proxy of the default dialplan), or only claims in From
+/// from an untrusted address.
+async fn call_as(gw: &TestGateway, line: &str, to: &str, asserted: bool) -> u16 {
+    let mut opts = dialticket_sim::sip::CallOptions::new(gw.sip, line, to);
+    if asserted {
+        opts.pai = Some(format!("<tel:{line}>"));
+    } else {
+        opts.local_ip = "127.0.0.66".parse().unwrap();
+    }
+    gw.call_with(opts).await.final_status
+}
+
+/// Carrier billing puts the charge on a line's phone bill, so it waits for that
+/// line's consent: a call from it to the confirm-billing number. Naming a line
+/// in a form bills nothing (an outside test had `/buy` bill any number it named).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn carrier_billing_waits_for_a_consent_call_from_the_billed_line() {
     let gw = spawn_gateway().await;
-    let (status, o) = order(&gw, "+819077770004", "open-rehearsal", &[("payment_method", "carrier")]).await;
-    assert_eq!((status, o["status"].as_str()), (200, Some("paid")), "{o}");
-    let (status, o) = order(&gw, "+819077770000", "open-rehearsal", &[("payment_method", "carrier")]).await;
-    assert_eq!((status, o["status"].as_str()), (402, Some("declined")), "carrier refuses lines ending 0000: {o}");
+    let carrier = [("payment_method", "carrier")];
+    let buyer = "+819077770004";
+    let (status, o) = order(&gw, buyer, "open-rehearsal", &carrier).await;
+    assert_eq!((status, o["status"].as_str()), (202, Some("consent")), "{o}");
+    assert_eq!(
+        (o["billing_phone"].as_str(), o["confirm_number"].as_str()),
+        (Some(buyer), Some(CONFIRM_BILLING)),
+        "{o}"
+    );
+    let id = o["purchase_id"].as_str().unwrap().to_string();
+    let how = gw.mail(buyer, "How to pay").await;
+    assert!(how.text.contains(CONFIRM_BILLING), "{}", how.text);
+
+    // A spoofed caller ID (claimed in From, from an untrusted address) cannot consent.
+    assert_eq!(call_as(&gw, buyer, CONFIRM_BILLING, false).await, 403);
+    assert_eq!(status_of(&gw, id.clone()).await.as_str(), "pending", "a spoofed call consented to billing");
+    // The line itself can.
+    assert_eq!(call_as(&gw, buyer, CONFIRM_BILLING, true).await, 200);
+    assert_eq!(status_of(&gw, id.clone()).await.as_str(), "paid");
+    gw.mail(buyer, "Payment received").await;
+    // Nothing else waits for this line now: a second call is told so (the answered
+    // call plays why, and the mail says it too).
+    assert_eq!(call_as(&gw, buyer, CONFIRM_BILLING, true).await, 200);
+    let told = gw.mail(buyer, "could not").await;
+    assert!(told.text.contains("no order waiting for this phone's consent"), "{}", told.text);
+
+    // A web order naming a stranger's line: nothing is billed unless that line calls.
+    let stranger = "+819077779999";
+    let (url, page) = gw.event_form("/buy", "open-rehearsal").await;
+    let token = page["form"]["form_token"].as_str().unwrap().to_string();
+    let fields = [
+        ("form_token", token.as_str()),
+        ("seat_type", "GA"),
+        ("quantity", "1"),
+        ("payment_method", "carrier"),
+        ("recipient", "+819077771111"),
+        ("billing_phone", stranger),
+    ];
+    let (status, o) = gw.post(&url, &fields).await;
+    assert_eq!((status, o["status"].as_str()), (202, Some("consent")), "{o}");
+    assert_eq!(o["billing_phone"], stranger);
+    let web_order = o["purchase_id"].as_str().unwrap().to_string();
+    assert_eq!(status_of(&gw, web_order.clone()).await.as_str(), "pending");
+    // The hold runs out unpaid: the seats go back on sale, nothing was billed.
+    let in_an_hour = dialticket::store::now() + 3600;
+    assert_eq!(dialticket::settlement::expire_holds(&gw.app, in_an_hour).await.unwrap(), 1);
+    assert_eq!(status_of(&gw, web_order).await.as_str(), "expired");
+
+    // A line the carrier refuses: the consent call settles the order as declined.
+    let refused = "+819077770000";
+    let (status, o) = order(&gw, refused, "open-rehearsal", &carrier).await;
+    assert_eq!((status, o["status"].as_str()), (202, Some("consent")), "{o}");
+    assert_eq!(call_as(&gw, refused, CONFIRM_BILLING, true).await, 200);
+    assert_eq!(status_of(&gw, o["purchase_id"].as_str().unwrap().to_string()).await.as_str(), "declined");
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn prepaid_codes() {
+    let gw = spawn_gateway().await;
     let prepaid = |code| [("payment_method", "prepaid"), ("prepaid_code", code)];
     let (status, o) = order(&gw, "+819077770005", "open-rehearsal", &prepaid("DT-12345672")).await;
     assert_eq!((status, o["status"].as_str()), (200, Some("paid")), "{o}");

@@ -98,3 +98,32 @@ async fn a_gift_paid_with_a_challenge_yields_no_token_for_the_friends_phone() {
     opens_none_of_the_phones_pages(&gw, &challenge_token(&placed), friend).await;
     gw.stop().await;
 }
+
+/// Declined web orders naming a stranger's phone mail that stranger (an apology
+/// with a purchase link), and cost the one who placed them nothing: a phone
+/// that never called us gets at most its share of such mail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn declined_web_orders_cannot_mail_a_stranger_again_and_again() {
+    let gw = spawn_gateway().await;
+    let stranger = "+819055550009";
+    for _ in 0..6 {
+        let (status, placed) = order(&gw, "/buy", stranger, "4000 0000 0000 0002").await;
+        assert_eq!((status, placed["status"].as_str()), (402, Some("declined")), "{placed}");
+    }
+    let to = TestGateway::address(stranger);
+    let queued = gw.app.store.outbox(100).await.unwrap().into_iter().filter(|m| m.to_addr == to).count();
+    assert_eq!(queued as i64, dialticket::app::UNCALLED_MAILS, "mails queued to a phone that never called");
+
+    // A phone that called us is not held to that share (its own caps apply).
+    let caller = "+819055550010";
+    gw.call(caller, PURCHASE).await;
+    gw.mail(caller, "purchase link").await;
+    for _ in 0..4 {
+        let (status, _) = order(&gw, "/buy", caller, "4000 0000 0000 0002").await;
+        assert_eq!(status, 402);
+    }
+    let to = TestGateway::address(caller);
+    let declined = gw.app.store.outbox(100).await.unwrap().into_iter().filter(|m| m.to_addr == to).count();
+    assert_eq!(declined, 1 + 4, "the purchase link and four apologies");
+    gw.stop().await;
+}

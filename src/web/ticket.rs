@@ -1,0 +1,284 @@
+//! The pages about one purchase, opened from mailed links: the issue guide,
+//! the ticket, the admission page staff look at (and admit on), the ticket
+//! code's check, and cancelling. Each GET shows state; each POST is one store
+//! transaction.
+
+use std::collections::HashMap;
+
+use axum::extract::{Form, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde_json::json;
+
+use super::{check_link, event_json, finish, fmt_utc, respond, PageResult, Web, WebError};
+use crate::app::MailEvent;
+use crate::dialplan::Action;
+use crate::domain::{DomainError, PaymentStatus, Purchase};
+use crate::events::EventView;
+use crate::links::{Claims, Purpose};
+use crate::store::{now, Store};
+
+async fn purchase_of(web: &Web, claims: &Claims) -> Result<(Purchase, EventView), WebError> {
+    let pid = claims.pid.as_deref().ok_or_else(|| WebError::NotFound("this link names no purchase".into()))?;
+    let p = web.app.store.purchase(pid).await?.ok_or_else(|| WebError::NotFound("no such purchase".into()))?;
+    if p.phone != claims.sub {
+        return Err(WebError::Link(crate::links::LinkError::Invalid));
+    }
+    // Re-issue revokes older links: a ticket or admission link that is not the
+    // purchase's current one was replaced by a newer mail.
+    if claims.purpose.revocable() {
+        let head = web.app.store.link_head(&p.id, claims.purpose.as_str()).await?;
+        if head.is_some_and(|jti| jti != claims.jti) {
+            return Err(WebError::Link(crate::links::LinkError::Replaced));
+        }
+    }
+    let e = web.app.store.event(&p.event_id).await?.ok_or_else(|| WebError::NotFound("no such event".into()))?;
+    Ok((p, e))
+}
+
+pub(super) async fn issue_guide(State(web): State<Web>, Path(token): Path<String>, headers: HeaderMap) -> Response {
+    let r = async {
+        let claims = check_link(&web, &token, Purpose::IssueGuide)?;
+        let (p, e) = purchase_of(&web, &claims).await?;
+        Ok(respond(
+            &web,
+            &headers,
+            StatusCode::OK,
+            "guide.html",
+            &json!({
+                "purchase_id": p.id, "phone": p.phone, "event": event_json(&e, now()),
+                "seats": p.seats, "quantity": p.quantity, "amount": e.price_display(p.amount),
+                "payment_status": p.payment_status.as_str(), "issued": p.issued,
+                "state": p.state(), "cancellation": cancellation(&p), "cancel_url": format!("/g/{token}/cancel"),
+                "issue_number": web.app.number_for(Action::Issue, Some(&e.id)),
+                "issue_tel": format!("tel:{}", web.app.number_for(Action::Issue, Some(&e.id))),
+            }),
+        ))
+    }
+    .await;
+    finish(&web, &headers, r)
+}
+
+/// Cancel before the cancellable date (from the issue guide or the ticket):
+/// refund, seats back on sale, a confirmation mail. One POST, one transaction.
+pub(super) async fn cancel_from_guide(
+    State(web): State<Web>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    Form(_form): Form<HashMap<String, String>>,
+) -> Response {
+    let r = Store::retry(|| cancel(&web, &headers, &token, Purpose::IssueGuide)).await;
+    finish(&web, &headers, r)
+}
+
+pub(super) async fn cancel_from_ticket(
+    State(web): State<Web>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    Form(_form): Form<HashMap<String, String>>,
+) -> Response {
+    let r = Store::retry(|| cancel(&web, &headers, &token, Purpose::Ticket)).await;
+    finish(&web, &headers, r)
+}
+
+async fn cancel(web: &Web, headers: &HeaderMap, token: &str, purpose: Purpose) -> PageResult {
+    let claims = check_link(web, token, purpose)?;
+    let (_, event) = purchase_of(web, &claims).await?;
+    let pid = claims.pid.as_deref().ok_or_else(|| WebError::NotFound("this link names no purchase".into()))?;
+    let at = now();
+    let app = &web.app;
+    let mut tx = app.store.begin().await?;
+    let mut p = tx.purchase(pid).await?.ok_or_else(|| WebError::NotFound("no such purchase".into()))?;
+    if p.state() == crate::domain::PurchaseState::Cancelled {
+        // Cancelling twice answers like the first time.
+        return Ok(cancel_result(web, headers, &p, &event));
+    }
+    let transitions = p.cancel(at).map_err(|e| WebError::Conflict(e.to_string()))?;
+    let reference = p.payment_ref.clone().unwrap_or_default();
+    let refund = match app.payments.for_reference(&reference) {
+        Some(provider) => provider.refund(&reference, p.amount).map_err(|e| WebError::Conflict(e.to_string()))?,
+        None => format!("manual refund of {}", p.amount),
+    };
+    tx.save_purchase(&p, &transitions, "web:cancel", at).await?;
+    tx.release_seats(&p.id, at).await?;
+    tx.journal(
+        "purchase",
+        &p.id,
+        "refund",
+        None,
+        None,
+        "web:cancel",
+        &json!({"refund": refund, "amount": p.amount}).to_string(),
+    );
+    let holder = tx.touch_phone_user(&p.phone, "en", at).await?;
+    let ctx = json!({
+        "event": MailEvent::from(&event), "seats": p.seats.join(", "), "amount": event.price_display(p.amount),
+        "phone": p.phone.as_str(), "purchase_id": p.id,
+    });
+    app.queue_mail(&mut tx, &holder, "cancelled", &ctx, at).await?;
+    tx.commit().await?;
+    app.mail_wake.notify_one();
+    Ok(cancel_result(web, headers, &p, &event))
+}
+
+fn cancel_result(web: &Web, headers: &HeaderMap, p: &Purchase, event: &EventView) -> Response {
+    respond(
+        web,
+        headers,
+        StatusCode::OK,
+        "cancelled.html",
+        &json!({
+            "state": p.state(), "payment_status": p.payment_status.as_str(), "purchase_id": p.id,
+            "event_name": event.name, "seats": p.seats, "amount": event.price_display(p.amount), "phone": p.phone,
+        }),
+    )
+}
+
+/// Whether the page may offer "cancel", and until when.
+fn cancellation(p: &Purchase) -> serde_json::Value {
+    let open = p.payment_status == PaymentStatus::Paid
+        && p.admission != crate::domain::AdmissionState::Admitted
+        && now() <= p.cancellable_until;
+    json!({"open": open, "until": p.cancellable_until, "until_display": fmt_utc(Some(p.cancellable_until))})
+}
+
+pub(super) async fn ticket(State(web): State<Web>, Path(token): Path<String>, headers: HeaderMap) -> Response {
+    let r = async {
+        let claims = check_link(&web, &token, Purpose::Ticket)?;
+        let (p, e) = purchase_of(&web, &claims).await?;
+        if !p.issued {
+            return Err(WebError::Conflict("this ticket has not been issued".into()));
+        }
+        let code = web.app.links.sign(Purpose::TicketCode, &p.phone, Some(&p.id), now())?;
+        Ok(respond(
+            &web,
+            &headers,
+            StatusCode::OK,
+            "ticket.html",
+            &json!({
+                "purchase_id": p.id, "phone": p.phone, "event": event_json(&e, now()), "seats": p.seats,
+                "quantity": p.quantity, "admission": p.admission.as_str(),
+                "state": p.state(), "cancellation": cancellation(&p), "cancel_url": format!("/t/{token}/cancel"),
+                "usage_number": web.app.number_for(Action::Usage, Some(&e.id)),
+                "verify_url": format!("/verify/{code}"), "code": code,
+                "holder_name": holder_name(&web, &p).await?,
+            }),
+        ))
+    }
+    .await;
+    finish(&web, &headers, r)
+}
+
+/// The name the ticket's holder gave in their profile (see [`crate::profile`]), if any.
+async fn holder_name(web: &Web, p: &Purchase) -> Result<Option<String>, WebError> {
+    Ok(web.app.store.holder_profile(&p.phone).await?.and_then(|profile| profile.name))
+}
+
+fn admission_json(token: &str, p: &Purchase, e: &EventView, holder_name: Option<String>) -> serde_json::Value {
+    use crate::domain::AdmissionState;
+    let at = now();
+    let (state, refusal) = match p.admission {
+        AdmissionState::Admitted => ("admitted", None),
+        AdmissionState::PermitIssued if at > e.admission_closes => {
+            ("refused", Some("admission has closed for this event"))
+        }
+        AdmissionState::PermitIssued => ("valid", None),
+        AdmissionState::None => ("refused", Some("no admission permit; call the usage-confirmation number")),
+    };
+    json!({
+        "state": state, "refusal": refusal, "purchase_id": p.id, "phone": p.phone, "event": event_json(e, at),
+        "seats": p.seats, "quantity": p.quantity, "admission": p.admission.as_str(),
+        "permit_issued_at": p.permit_issued_at, "permit_issued_at_display": fmt_utc(p.permit_issued_at),
+        "admitted_at": p.admitted_at, "admitted_at_display": fmt_utc(p.admitted_at),
+        "now": at, "now_display": fmt_utc(Some(at)),
+        "admit_url": format!("/a/{token}/admit"),
+        "holder_name": holder_name,
+    })
+}
+
+/// The admission page (live state) of purchase `p`, opened with `token`.
+async fn admission_page(web: &Web, headers: &HeaderMap, token: &str, p: &Purchase, e: &EventView) -> PageResult {
+    let data = admission_json(token, p, e, holder_name(web, p).await?);
+    Ok(respond(web, headers, StatusCode::OK, "admission.html", &data))
+}
+
+pub(super) async fn admission(State(web): State<Web>, Path(token): Path<String>, headers: HeaderMap) -> Response {
+    let r = async {
+        let claims = check_link(&web, &token, Purpose::Admission)?;
+        let (p, e) = purchase_of(&web, &claims).await?;
+        admission_page(&web, &headers, &token, &p, &e).await
+    }
+    .await;
+    finish(&web, &headers, r)
+}
+
+/// Staff press "admit": the one POST that uses up the ticket.
+pub(super) async fn admit(
+    State(web): State<Web>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let r = async {
+        let claims = check_link(&web, &token, Purpose::Admission)?;
+        let (seen, e) = purchase_of(&web, &claims).await?;
+        let pid = seen.id;
+        // Staff admit, not the holder: the event's staff PIN (see `Links::staff_pin`).
+        // Wrong PINs are journalled per ticket, so the lockout holds on every gateway
+        // and across restarts; a locked ticket is told so on a read, without a write.
+        let window = super::PIN_WINDOW.as_secs() as i64;
+        let wrong = web.app.store.journal_count_since(&pid, super::PIN_REFUSED, now() - window).await?;
+        if wrong >= super::PIN_TRIES {
+            return Err(WebError::TooManyTries(format!(
+                "{} wrong staff PINs for this ticket: it takes none for {} minutes",
+                super::PIN_TRIES,
+                window / 60
+            )));
+        }
+        match form.get("staff_pin").map(|pin| web.app.links.is_staff_pin(&e.id, e.staff_pin_epoch, pin)) {
+            Some(true) => {}
+            Some(false) => {
+                let mut tx = web.app.store.begin().await?;
+                tx.journal("purchase", &pid, super::PIN_REFUSED, None, None, "web:admit", "{}");
+                tx.commit().await?;
+                tracing::info!(purchase = %pid, "admit refused: wrong staff PIN");
+                return Err(WebError::StaffOnly("wrong staff PIN".into()));
+            }
+            None => return Err(WebError::StaffOnly("staff only: the staff PIN is missing".into())),
+        }
+        let at = now();
+        if at > e.admission_closes || at < e.admission_opens {
+            return Err(WebError::Conflict("admission is not open for this event now".into()));
+        }
+        let mut tx = web.app.store.begin().await?;
+        let mut p = tx.purchase(&pid).await?.ok_or_else(|| WebError::NotFound("no such purchase".into()))?;
+        match p.admit(at) {
+            Ok(t) => {
+                tx.save_purchase(&p, &t, "web:admit", at).await?;
+                tx.commit().await?;
+            }
+            Err(DomainError::AlreadyAdmitted { at }) => {
+                return Err(WebError::Conflict(format!("already admitted at {} (UTC)", fmt_utc(Some(at)))));
+            }
+            Err(e) => return Err(WebError::Conflict(e.to_string())),
+        }
+        admission_page(&web, &headers, &token, &p, &e).await
+    }
+    .await;
+    finish(&web, &headers, r)
+}
+
+/// Staff check a ticket code (the signed code printed on the ticket page).
+pub(super) async fn verify_code(web: &Web, code: &str) -> Result<serde_json::Value, WebError> {
+    let claims = check_link(web, code, Purpose::TicketCode)?;
+    let (p, e) = purchase_of(web, &claims).await?;
+    Ok(json!({
+        "valid": p.issued && p.payment_status == PaymentStatus::Paid, "state": p.state(), "purchase_id": p.id, "phone": p.phone, "event_name": e.name,
+        "seats": p.seats, "admission": p.admission.as_str(),
+    }))
+}
+
+pub(super) async fn verify(State(web): State<Web>, Path(code): Path<String>, headers: HeaderMap) -> Response {
+    let r = verify_code(&web, &code).await.map(|v| respond(&web, &headers, StatusCode::OK, "verify.html", &v));
+    finish(&web, &headers, r)
+}
