@@ -107,27 +107,44 @@ fn is_prefix(ip: &IpAddr) -> bool {
 pub enum Key {
     /// Where a request came from, as [`source_of`] counts it.
     Source(IpAddr),
-    /// The caller's number, as identified.
+    /// The caller's number, as claimed: nobody vouched for it (a `From` header, or
+    /// a STIR/SHAKEN attestation C).
     Caller(PhoneNumber),
+    /// The caller's number, proven: asserted by a trusted peer, or attested A or B
+    /// by a PASSporT (or a trusted upstream's `verstat`). Counted apart from
+    /// [`Key::Caller`], so calls that merely claim a number — anyone can put it in
+    /// `From` — cannot spend its owner's budget.
+    ProvenCaller(PhoneNumber),
 }
 
 impl Key {
-    /// `source` or `caller`.
+    /// The caller's key: [`Key::ProvenCaller`] when `proven`.
+    pub fn caller(number: PhoneNumber, proven: bool) -> Key {
+        if proven {
+            Key::ProvenCaller(number)
+        } else {
+            Key::Caller(number)
+        }
+    }
+
+    /// `source`, `caller` or `proven-caller`.
     pub fn kind(&self) -> &'static str {
         match self {
             Key::Source(_) => "source",
             Key::Caller(_) => "caller",
+            Key::ProvenCaller(_) => "proven-caller",
         }
     }
 
     /// The key as [`Key::from_str`] reads it back: `source:127.0.0.2`,
-    /// `source:2001:db8:1:2::/64`, `caller:+819012345678` (the admin API's form,
-    /// also its JSON form).
+    /// `source:2001:db8:1:2::/64`, `caller:+819012345678`,
+    /// `proven-caller:+819012345678` (the admin API's form, also its JSON form).
     pub fn to_admin_string(&self) -> String {
         match self {
             Key::Source(ip) if is_prefix(ip) => format!("source:{ip}/64"),
             Key::Source(ip) => format!("source:{ip}"),
             Key::Caller(n) => format!("caller:{n}"),
+            Key::ProvenCaller(n) => format!("proven-caller:{n}"),
         }
     }
 
@@ -148,6 +165,7 @@ impl fmt::Display for Key {
             Key::Source(ip) if is_prefix(ip) => write!(f, "source {ip}/64"),
             Key::Source(ip) => write!(f, "source {ip}"),
             Key::Caller(n) => write!(f, "caller {n}"),
+            Key::ProvenCaller(n) => write!(f, "proven caller {n}"),
         }
     }
 }
@@ -155,7 +173,7 @@ impl fmt::Display for Key {
 /// A key the admin API could not read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
-    #[error("'{0}' is not a flood key: write source:ADDRESS or caller:+NUMBER")]
+    #[error("'{0}' is not a flood key: write source:ADDRESS, caller:+NUMBER or proven-caller:+NUMBER")]
     Malformed(String),
     #[error("'{0}' is not an IP address")]
     BadAddress(String),
@@ -164,7 +182,8 @@ pub enum KeyError {
 }
 
 /// Reads `source:127.0.0.2`, `source:::1`, `source:[::1]`, `caller:+819012345678`,
-/// and the [`Display`](fmt::Display) form with a space instead of the colon. An IPv6
+/// `proven-caller:+819012345678`, and the [`Display`](fmt::Display) form with a
+/// space instead of the colon (`proven caller +81…`). An IPv6
 /// address reads as its /64 (`source:2001:db8:1:2::5` and `source:2001:db8:1:2::/64`
 /// are one key).
 impl FromStr for Key {
@@ -172,6 +191,9 @@ impl FromStr for Key {
 
     fn from_str(s: &str) -> Result<Key, KeyError> {
         let s = s.trim();
+        if let Some(rest) = s.strip_prefix("proven-caller:").or_else(|| s.strip_prefix("proven caller ")) {
+            return Ok(Key::ProvenCaller(PhoneNumber::parse(rest.trim())?));
+        }
         let malformed = || KeyError::Malformed(s.to_string());
         let (kind, value) = s.split_once(|c: char| c == ':' || c.is_whitespace()).ok_or_else(malformed)?;
         let value = value.trim();
@@ -514,13 +536,7 @@ impl Limiter {
     /// Check a call against the limits its route sets: the source address
     /// first, then the caller's number (if known). A call refused by its source
     /// takes nothing from its caller's budget.
-    pub fn check_call(
-        &self,
-        source: IpAddr,
-        caller: Option<&PhoneNumber>,
-        limits: &RateLimits,
-        now: Instant,
-    ) -> Verdict {
+    pub fn check_call(&self, source: IpAddr, caller: Option<&Key>, limits: &RateLimits, now: Instant) -> Verdict {
         if let Some(rate) = limits.per_source {
             let verdict = self.check(&Key::Source(source), rate, now);
             if !verdict.is_allow() {
@@ -528,7 +544,7 @@ impl Limiter {
             }
         }
         match (caller, limits.per_caller) {
-            (Some(number), Some(rate)) => self.check(&Key::Caller(number.clone()), rate, now),
+            (Some(key), Some(rate)) => self.check(key, rate, now),
             _ => Verdict::Allow,
         }
     }
@@ -785,6 +801,7 @@ mod tests {
         let (pest, other) =
             (PhoneNumber::parse("+819012345678").unwrap(), PhoneNumber::parse("+819087654321").unwrap());
         let limits = RateLimits { per_caller: Some(Rate { count: 3, per: secs(60) }), per_source: Some(per_sec(1)) };
+        let (pest, other) = (Key::Caller(pest), Key::Caller(other));
         let verdicts: Vec<Verdict> = (0..5).map(|i| l.check_call(trunk, Some(&pest), &limits, t0 + secs(i))).collect();
         assert!(verdicts[..3].iter().all(Verdict::is_allow), "{verdicts:?}");
         assert_eq!(verdicts[3], Verdict::Refuse { retry_after: secs(30), newly_blocked: true });
@@ -798,7 +815,27 @@ mod tests {
         let stranger: IpAddr = "198.51.100.7".parse().unwrap();
         assert!(l.check_call(stranger, Some(&other), &limits, t0 + secs(10)).is_allow());
         assert!(!l.check_call(stranger, Some(&other), &limits, t0 + secs(10)).is_allow());
-        assert!(l.check(&Key::Caller(other), Rate { count: 3, per: secs(60) }, t0 + secs(10)).is_allow());
+        assert!(l.check(&other, Rate { count: 3, per: secs(60) }, t0 + secs(10)).is_allow());
+    }
+
+    /// A number claimed by anyone (`From`) and the same number proven (asserted by
+    /// a trusted peer, or attested) have budgets of their own: spoofed calls that
+    /// use up the claimed one leave the owner's proven calls alone.
+    #[test]
+    fn claimed_calls_cannot_spend_a_proven_callers_budget() {
+        let l = limiter(10);
+        let t0 = Instant::now();
+        let number = PhoneNumber::parse("+819012345678").unwrap();
+        let rate = Rate { count: 3, per: secs(60) };
+        let claimed = Key::caller(number.clone(), false);
+        for i in 0..3 {
+            assert!(l.check(&claimed, rate, t0 + ms(i)).is_allow());
+        }
+        assert!(!l.check(&claimed, rate, t0 + ms(3)).is_allow(), "the spoofer is blocked");
+        let proven = Key::caller(number, true);
+        assert!(l.check(&proven, rate, t0 + ms(4)).is_allow(), "the owner is not");
+        let blocked: Vec<String> = l.blocked(t0 + ms(5)).iter().map(|b| b.key.to_admin_string()).collect();
+        assert_eq!(blocked, ["caller:+819012345678"]);
     }
 
     #[test]
@@ -915,6 +952,8 @@ mod tests {
             ("source:2001:db8:1:2::5", net64()),
             ("source:2001:db8:1:2::/64", net64()),
             ("source [2001:db8:1:2:aaaa::1]", net64()),
+            ("proven-caller:+819012345678", Key::ProvenCaller(PhoneNumber::parse("+819012345678").unwrap())),
+            ("proven caller +819012345678", Key::ProvenCaller(PhoneNumber::parse("+819012345678").unwrap())),
         ] {
             assert_eq!(text.parse::<Key>(), Ok(key.clone()), "{text}");
             assert_eq!(key.to_admin_string().parse::<Key>(), Ok(key.clone()));

@@ -152,8 +152,8 @@ async fn resend(app: &App, purchases: &Purchases, call: &IncomingCall) -> Result
     let decision = match call.rule.action {
         Action::Purchase => {
             let rule = &call.rule;
-            let work =
-                purchase::Work::new(app, &call.caller.number, &rule.language, rule.event.as_deref(), None, actor)?;
+            let (number, proven) = (&call.caller.number, call.caller.is_proven());
+            let work = purchase::Work::new(app, number, proven, &rule.language, rule.event.as_deref(), None, actor)?;
             purchases.submit(work).await?
         }
         Action::Issue => {
@@ -219,8 +219,8 @@ async fn handle(app: &App, purchases: &Purchases, call: &IncomingCall) -> Result
             let rule = &call.rule;
             let actor = format!("call:{}", call.call_id);
             let facts = Some(CallFacts::of(call));
-            let work =
-                purchase::Work::new(app, &call.caller.number, &rule.language, rule.event.as_deref(), facts, actor)?;
+            let (number, proven) = (&call.caller.number, call.caller.is_proven());
+            let work = purchase::Work::new(app, number, proven, &rule.language, rule.event.as_deref(), facts, actor)?;
             purchases.submit(work).await
         }
         _ => Store::retry(|| attempt(app, call)).await,

@@ -54,6 +54,9 @@ pub(super) struct Work {
     call: Option<CallFacts>,
     actor: String,
     at: i64,
+    /// Somebody vouched for the caller's number ([`crate::identity::CallerIdentity::is_proven`]):
+    /// its purchase links are counted apart from those of calls that only claim it.
+    proven: bool,
     link: PurchaseLink,
 }
 
@@ -86,6 +89,7 @@ impl Work {
     pub(super) fn new(
         app: &App,
         phone: &PhoneNumber,
+        proven: bool,
         language: &str,
         event: Option<&str>,
         call: Option<CallFacts>,
@@ -101,6 +105,7 @@ impl Work {
             call,
             actor,
             at,
+            proven,
             link: PurchaseLink { user, url, letter, to },
         })
     }
@@ -209,6 +214,16 @@ impl Group {
     }
 }
 
+/// The journal action of a purchase link sent, per proof of the caller's number
+/// (the caps count them apart).
+fn link_sent(proven: bool) -> &'static str {
+    if proven {
+        "purchase-link-sent-proven"
+    } else {
+        "purchase-link-sent"
+    }
+}
+
 async fn commit(app: &App, requests: Vec<Request>) {
     let (works, replies): (Vec<Work>, Vec<_>) = requests.into_iter().map(|r| (r.work, r.reply)).unzip();
     let all: Vec<&Work> = works.iter().collect();
@@ -284,19 +299,27 @@ async fn attempt(app: &App, works: &[&Work], again: bool) -> Result<Vec<CallDeci
     let users = tx.touch_phone_users(&touch).await?;
     // A cap per number and hour: calls are free to place in bulk, mail is not (and a
     // spoofed caller ID would otherwise let anyone mail-bomb that number's owner).
-    // (A caller on their first call has no history to count.)
-    let known: Vec<&str> = users.iter().filter(|u| u.access_count > 1).map(|u| u.user_number.as_str()).collect();
-    let recent = match known.is_empty() {
-        true => HashMap::new(),
-        false => tx.journal_counts_since(&known, "purchase-link-sent", now() - 3600).await?,
-    };
+    // Calls that prove the number and calls that only claim it have a cap each, so
+    // spoofers cannot use up the owner's. (A first call has no history to count.)
+    let mut recent = [HashMap::new(), HashMap::new()];
+    for proven in [false, true] {
+        let known: Vec<&str> = fresh
+            .iter()
+            .zip(&users)
+            .filter(|(w, u)| w.proven == proven && u.access_count > 1)
+            .map(|(_, u)| u.user_number.as_str())
+            .collect();
+        if !known.is_empty() {
+            recent[usize::from(proven)] = tx.journal_counts_since(&known, link_sent(proven), now() - 3600).await?;
+        }
+    }
 
     // Decide each call; the mails made again for callers the store knew otherwise.
     let mut made_again: Vec<Option<(Letter, String)>> = Vec::with_capacity(fresh.len());
     let mut sent = Vec::with_capacity(fresh.len());
     let mut fresh_decisions = Vec::with_capacity(fresh.len());
     for (w, user) in fresh.iter().zip(&users) {
-        let count = recent.get(&user.user_number).copied().unwrap_or(0);
+        let count = recent[usize::from(w.proven)].get(&user.user_number).copied().unwrap_or(0);
         if count >= i64::from(app.purchase_links_per_hour) {
             tracing::info!(phone = %w.phone, count, cap = app.purchase_links_per_hour, "purchase-link cap reached; no mail");
             tx.journal("phone-user", &user.user_number, "purchase-link-capped", None, None, &w.actor, "{}");
@@ -309,7 +332,7 @@ async fn attempt(app: &App, works: &[&Work], again: bool) -> Result<Vec<CallDeci
             true => None,
             false => Some(letter(app, &w.link.url, user)?),
         });
-        tx.journal("phone-user", &user.user_number, "purchase-link-sent", None, None, &w.actor, "{}");
+        tx.journal("phone-user", &user.user_number, link_sent(w.proven), None, None, &w.actor, "{}");
         fresh_decisions.push(CallDecision::Announce { prompt: "purchase-link-sent".into() });
         sent.push(true);
     }
@@ -408,7 +431,7 @@ mod tests {
         let first = PhoneNumber::parse("+819012340011").expect("phone");
         let second = PhoneNumber::parse("+819012340012").expect("phone");
         let work = |key: &str, phone: &PhoneNumber| {
-            Work::new(&app, phone, "en", None, Some(call(key, phone)), "test".into()).expect("work")
+            Work::new(&app, phone, false, "en", None, Some(call(key, phone)), "test".into()).expect("work")
         };
         let answered = commit_group(&app, vec![work("a@test 1 INVITE", &first)]).await;
         assert_eq!(answered, vec![CallDecision::Announce { prompt: "purchase-link-sent".into() }]);
@@ -432,7 +455,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let app = app(dir.path()).await;
         let caller = PhoneNumber::parse("+819012340001").expect("phone");
-        let work = Work::new(&app, &caller, "en", None, None, "test".into()).expect("work");
+        let work = Work::new(&app, &caller, false, "en", None, None, "test".into()).expect("work");
         let taken = work.link.user.user_number.clone();
 
         // Someone else registers under that number first.

@@ -49,6 +49,15 @@ pub struct CallerIdentity {
     pub verification: Verification,
 }
 
+impl CallerIdentity {
+    /// Somebody vouched for the number: a trusted peer asserted it (RFC 3325), or a
+    /// verified PASSporT (or a trusted upstream's `verstat`) attests it A or B
+    /// (RFC 8588). A `From` header alone, or attestation C, only claims it.
+    pub fn is_proven(&self) -> bool {
+        self.trusted || matches!(self.attestation, Some(Attestation::A | Attestation::B))
+    }
+}
+
 /// How a caller's number was checked beyond the SIP headers (RFC 8224 / 8588).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]

@@ -677,9 +677,11 @@ impl Endpoint {
             return self.refuse_identity(stx, &req, &rule, &dialed, refused.code, refused.reason).await;
         }
         // The per-caller limit, for callers we would serve: a refused spoofer spends nothing
-        // of the real owner's budget.
+        // of the real owner's budget, and calls that only claim the number count apart
+        // from calls that prove it (see `flood::Key::ProvenCaller`).
         let rate = routed.rate_limit.per_caller.unwrap_or(flood::DEFAULT_PER_CALLER);
-        match self.config.flood.check(&Key::Caller(caller.number.clone()), rate, std::time::Instant::now()) {
+        let key = Key::caller(caller.number.clone(), caller.is_proven());
+        match self.config.flood.check(&key, rate, std::time::Instant::now()) {
             Verdict::Allow => {}
             Verdict::Refuse { retry_after, newly_blocked } => {
                 if newly_blocked {

@@ -20,4 +20,5 @@ mod mail;
 mod media;
 mod payments;
 mod sipp;
+mod spoofing;
 mod takeover;

@@ -550,11 +550,12 @@ async fn kamailio_signs_with_secsipid_and_the_gateway_verifies_the_passport() {
     gw.mail(caller, "purchase link").await;
     peer.stop().await;
 
-    // What the gateway recorded: the From number, vouched for by the carrier's PASSporT.
+    // What the gateway recorded: the From number, vouched for by the carrier's PASSporT
+    // (so its purchase link counts against the proven caller's cap).
     let records = gw.app.store.journal_all().await.unwrap();
     let call_id = records
         .iter()
-        .find(|j| j.action == "purchase-link-sent")
+        .find(|j| j.action == "purchase-link-sent-proven")
         .and_then(|j| j.actor.strip_prefix("call:"))
         .expect("the call is in the journal")
         .to_string();
