@@ -1,5 +1,6 @@
 //! The services every handler shares (SIP call handlers and web pages alike).
 
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -33,6 +34,81 @@ pub struct App {
     pub purchase_links_per_hour: u32,
     /// The SIP endpoint's flood limiter, for the admin listing and metrics.
     pub flood: Arc<crate::flood::Limiter>,
+    /// The SIP endpoint's ceilings per dialled number, for metrics.
+    pub ceilings: Arc<crate::flood::Ceilings>,
+    /// The mail outbox's backlog, and the ceiling beyond which purchase calls hear
+    /// "busy" rather than queue more ([`App::mail_backlog_full`]).
+    pub backlog: MailBacklog,
+}
+
+/// Mails waiting to be sent (pending or sending), as last counted in the database
+/// plus every mail queued since that count began; and its ceiling (`0`: none). A
+/// flood of purchase calls from random numbers would otherwise queue mail to
+/// strangers faster than the relay sends it, and real mail would wait behind it.
+///
+/// The estimate never falls short: a mail committed while the count runs is in
+/// the count and in the mails queued since (counted twice, for a second at most).
+#[derive(Debug, Default)]
+pub struct MailBacklog {
+    pub limit: i64,
+    counted: AtomicI64,
+    /// Mails queued since start, and that figure when the last count began.
+    queued: AtomicI64,
+    queued_at_count: AtomicI64,
+    /// Purchase calls turned away because the backlog was full, since start.
+    pub refused: AtomicU64,
+}
+
+impl MailBacklog {
+    pub fn new(limit: i64) -> MailBacklog {
+        MailBacklog { limit, ..MailBacklog::default() }
+    }
+
+    /// Count the database's backlog with `count` and take it as the new base.
+    pub async fn recount<F, E>(&self, count: F) -> Result<(), E>
+    where
+        F: std::future::Future<Output = Result<i64, E>>,
+    {
+        let mark = self.queued.load(Ordering::SeqCst);
+        let counted = count.await?;
+        self.counted.store(counted, Ordering::SeqCst);
+        self.queued_at_count.store(mark, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// `n` more mails queued (after their commit).
+    pub fn add(&self, n: usize) {
+        self.queued.fetch_add(n as i64, Ordering::SeqCst);
+    }
+
+    pub fn waiting(&self) -> i64 {
+        let since = self.queued.load(Ordering::SeqCst) - self.queued_at_count.load(Ordering::SeqCst);
+        self.counted.load(Ordering::SeqCst) + since
+    }
+
+    /// At or over the ceiling with `more` mails about to be queued besides: count
+    /// this refusal and say so.
+    pub fn full(&self, more: usize) -> bool {
+        let full = self.limit > 0 && self.waiting() + more as i64 >= self.limit;
+        if full {
+            self.refused.fetch_add(1, Ordering::Relaxed);
+        }
+        full
+    }
+}
+
+/// Count the outbox backlog every second into `app.backlog`, until `stop`.
+pub async fn watch_backlog(app: Arc<App>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        let count = async { app.store.outbox_backlog().await.map(|b| b.pending + b.sending) };
+        if let Err(e) = app.backlog.recount(count).await {
+            tracing::warn!(error = %e, "cannot count the mail backlog");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+            _ = stop.changed() => return,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -193,5 +269,33 @@ impl App {
                 Ok(Some(reason.clone()))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MailBacklog;
+
+    #[tokio::test]
+    async fn the_backlog_estimate_never_falls_short() {
+        let b = MailBacklog::new(10);
+        assert!(!b.full(9));
+        b.add(4);
+        assert_eq!(b.waiting(), 4);
+        // A count that began before two more mails were queued (and so may or may
+        // not hold them) leaves them counted on top: never too few.
+        b.recount(async {
+            b.add(2);
+            Ok::<_, ()>(5)
+        })
+        .await
+        .unwrap();
+        assert_eq!(b.waiting(), 7);
+        assert!(b.full(3) && !b.full(2));
+        // The next count is the base again: mails sent meanwhile are gone from it.
+        b.recount(async { Ok::<_, ()>(1) }).await.unwrap();
+        assert_eq!(b.waiting(), 1);
+        assert_eq!(b.refused.load(std::sync::atomic::Ordering::Relaxed), 1);
+        assert!(!MailBacklog::new(0).full(1_000_000), "0: no ceiling");
     }
 }

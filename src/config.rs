@@ -26,6 +26,7 @@
 //! | `stir_max_age` | `DIALTICKET_STIR_MAX_AGE` | `60` (seconds a PASSporT's `iat` may be off) |
 //! | `purchase_links_per_hour` | `DIALTICKET_PURCHASE_LINKS_PER_HOUR` | `10` (purchase-link mails per caller number per hour) |
 //! | `flood_block_time` | `DIALTICKET_FLOOD_BLOCK_TIME` | `30` (seconds a flooding source or caller stays blocked) |
+//! | `mail_backlog_limit` | `DIALTICKET_MAIL_BACKLOG_LIMIT` | `5000` (mails waiting to be sent; beyond it purchase calls hear "busy, call again" and queue nothing; `0`: no ceiling) |
 //! | `payment_mode` | `DIALTICKET_PAYMENT_MODE` | unset: the gateway refuses to start; `sandbox` (the demo's `dialticket.toml`): the sandbox providers, every page and mail says "test mode" |
 
 use std::net::{IpAddr, SocketAddr};
@@ -71,6 +72,8 @@ pub struct Config {
     pub purchase_links_per_hour: u32,
     /// How long a flooding source address or caller number stays blocked, in seconds.
     pub flood_block_time: u64,
+    /// Mails waiting to be sent beyond which purchase calls are turned away (0: never).
+    pub mail_backlog_limit: i64,
     /// Which payment providers run; `None` refuses to start (no silent sandbox).
     pub payment_mode: Option<crate::payment::PaymentMode>,
 }
@@ -142,6 +145,7 @@ struct FileConfig {
     purchase_links_per_hour: Option<u32>,
     flood_block_time: Option<u64>,
     payment_mode: Option<String>,
+    mail_backlog_limit: Option<i64>,
 }
 
 impl Default for Config {
@@ -171,6 +175,7 @@ impl Default for Config {
             purchase_links_per_hour: 10,
             flood_block_time: 30,
             payment_mode: None,
+            mail_backlog_limit: 5000,
         }
     }
 }
@@ -291,6 +296,14 @@ impl Config {
         }
         if let Some(v) = pick("flood_block_time", fc.flood_block_time.map(|v| v.to_string())) {
             c.flood_block_time = positive("flood_block_time", &v)?;
+        }
+        if let Some(v) = pick("mail_backlog_limit", fc.mail_backlog_limit.map(|v| v.to_string())) {
+            c.mail_backlog_limit =
+                v.trim().parse().ok().filter(|n: &i64| *n >= 0).ok_or_else(|| ConfigError::Value {
+                    key: "mail_backlog_limit".into(),
+                    value: v.clone(),
+                    message: "must be a whole number ≥ 0 (0: no ceiling)".into(),
+                })?;
         }
         if let Some(v) = pick("payment_mode", fc.payment_mode) {
             c.payment_mode = Some(v.parse().map_err(|e: crate::payment::PaymentModeError| ConfigError::Value {

@@ -606,6 +606,51 @@ impl Limiter {
     }
 }
 
+/// Ceilings on how many calls one dialled number takes (`rate_limit.per_number`):
+/// what a distributed flood — many addresses, random caller numbers, each under
+/// its own limits — still adds up to on one number. Unlike [`Limiter`]'s keys, a
+/// number over its ceiling is not blocked: each call finds a token or not, so the
+/// number keeps serving at its rate while the excess hears "busy, call again".
+#[derive(Debug, Default)]
+pub struct Ceilings {
+    buckets: Mutex<HashMap<PhoneNumber, Bucket>>,
+    /// Calls turned away since start.
+    over: AtomicU64,
+}
+
+/// Dialled numbers tracked at most (pattern rules can take any number of them).
+const MAX_CEILING_NUMBERS: usize = 10_000;
+
+impl Ceilings {
+    /// Take one call for `number` under `rate` at `now`: `false` when the number is
+    /// over its ceiling.
+    pub fn take(&self, number: &PhoneNumber, rate: Rate, now: Instant) -> bool {
+        let rate = sane(rate);
+        let mut buckets = lock(&self.buckets);
+        if !buckets.contains_key(number) && buckets.len() >= MAX_CEILING_NUMBERS {
+            buckets.retain(|_, b| !b.idle(now));
+            if buckets.len() >= MAX_CEILING_NUMBERS {
+                return true; // fail open, as the limiter does
+            }
+        }
+        let bucket = buckets.entry(number.clone()).or_insert_with(|| Bucket::full(rate, now));
+        bucket.rate = rate;
+        bucket.tokens = bucket.tokens_at(now);
+        bucket.last = bucket.last.max(now);
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            return true;
+        }
+        self.over.fetch_add(1, Ordering::Relaxed);
+        false
+    }
+
+    /// Calls turned away by a ceiling since start.
+    pub fn over_total(&self) -> u64 {
+        self.over.load(Ordering::Relaxed)
+    }
+}
+
 fn ceil_secs(d: Duration) -> u64 {
     d.as_secs() + u64::from(d.subsec_nanos() > 0)
 }
@@ -800,7 +845,11 @@ mod tests {
         let trunk: IpAddr = "192.0.2.10".parse().unwrap();
         let (pest, other) =
             (PhoneNumber::parse("+819012345678").unwrap(), PhoneNumber::parse("+819087654321").unwrap());
-        let limits = RateLimits { per_caller: Some(Rate { count: 3, per: secs(60) }), per_source: Some(per_sec(1)) };
+        let limits = RateLimits {
+            per_caller: Some(Rate { count: 3, per: secs(60) }),
+            per_source: Some(per_sec(1)),
+            per_number: None,
+        };
         let (pest, other) = (Key::Caller(pest), Key::Caller(other));
         let verdicts: Vec<Verdict> = (0..5).map(|i| l.check_call(trunk, Some(&pest), &limits, t0 + secs(i))).collect();
         assert!(verdicts[..3].iter().all(Verdict::is_allow), "{verdicts:?}");
@@ -935,6 +984,20 @@ mod tests {
         assert_eq!(allowed, 50);
         let s = l.stats(t0);
         assert_eq!((s.allowed, s.refused, s.blocks_total), (50, 350, 1));
+    }
+
+    #[test]
+    fn a_number_over_its_ceiling_turns_the_excess_away_and_keeps_serving() {
+        let c = Ceilings::default();
+        let t0 = Instant::now();
+        let n = PhoneNumber::parse("+442079460100").unwrap();
+        let taken = (0..10).filter(|i| c.take(&n, per_sec(4), t0 + ms(*i))).count();
+        assert_eq!((taken, c.over_total()), (4, 6), "a burst of ten at 4/s");
+        // Not blocked: half a second later two more calls fit.
+        let later = (0..3).filter(|i| c.take(&n, per_sec(4), t0 + ms(500 + i))).count();
+        assert_eq!(later, 2);
+        let other = PhoneNumber::parse("+442079460101").unwrap();
+        assert!(c.take(&other, per_sec(4), t0 + ms(500)), "each number has its own ceiling");
     }
 
     #[test]

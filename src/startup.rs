@@ -112,6 +112,7 @@ impl Gateway {
             FloodConfig { block_time: Duration::from_secs(config.flood_block_time), ..FloodConfig::default() },
             Allowlist::trunks(dialplan.clone()),
         ));
+        let ceilings = Arc::new(crate::flood::Ceilings::default());
         let mail_wake = Arc::new(Notify::new());
         let app = Arc::new(App {
             store: store.clone(),
@@ -127,6 +128,8 @@ impl Gateway {
             fee_per_ticket: config.fee_per_ticket,
             purchase_links_per_hour: config.purchase_links_per_hour,
             flood: flood.clone(),
+            ceilings: ceilings.clone(),
+            backlog: crate::app::MailBacklog::new(config.mail_backlog_limit),
         });
         // SDP must carry an address the caller can send RTP to; a wildcard bind gives none.
         let rtp_ip = match config.rtp_ip {
@@ -143,6 +146,7 @@ impl Gateway {
         let trust = Arc::new(LiveTrust::new(config.stir_trust_dir.clone(), trust));
         sip_config.stir = StirSettings { trust, max_age: config.stir_max_age };
         sip_config.flood = flood;
+        sip_config.ceilings = ceilings;
         // DKIM for what leaves over SMTP, as the From address's domain.
         let dkim = match &config.dkim_key {
             Some(path) if !delivery.is_local() => {
@@ -183,6 +187,7 @@ impl Gateway {
         let worker = tokio::spawn(self.worker.run(stop_rx.clone()));
         let reloader = tokio::spawn(self.reloader.run(stop_rx.clone()));
         let expiry = tokio::spawn(crate::settlement::run_expiry(self.app.clone(), stop_rx.clone()));
+        let backlog = tokio::spawn(crate::app::watch_backlog(self.app.clone(), stop_rx.clone()));
         let trust = tokio::spawn(self.sip_config.stir.trust.clone().run(stop_rx.clone()));
         let mut http_stop = stop_rx.clone();
         let http = axum::serve(self.http, crate::web::router(self.app.clone())).with_graceful_shutdown(async move {
@@ -202,6 +207,7 @@ impl Gateway {
         let _ = worker.await;
         let _ = reloader.await;
         let _ = expiry.await;
+        let _ = backlog.await;
         let _ = trust.await;
         Ok(())
     }

@@ -215,6 +215,16 @@ fn internal_error() -> CallDecision {
 /// gateway (or a concurrent call from the same phone) changed the same purchase first.
 async fn handle(app: &App, purchases: &Purchases, call: &IncomingCall) -> Result<CallDecision, AppError> {
     match call.rule.action {
+        // The outbox is full (the relay is slower than the calls coming in, or a
+        // flood of random caller numbers): busy, and nothing queued.
+        Action::Purchase if app.backlog.full(0) => {
+            tracing::warn!(
+                waiting = app.backlog.waiting(),
+                limit = app.backlog.limit,
+                "mail backlog full: purchase call busy"
+            );
+            Ok(refuse(486, "Busy Here", "busy-call-again"))
+        }
         Action::Purchase => {
             let rule = &call.rule;
             let actor = format!("call:{}", call.call_id);

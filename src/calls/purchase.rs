@@ -328,6 +328,15 @@ async fn attempt(app: &App, works: &[&Work], again: bool) -> Result<Vec<CallDeci
             sent.push(false);
             continue;
         }
+        // The outbox's ceiling, counting the links of this group (see `App::backlog`).
+        let queued_here = sent.iter().filter(|s| **s).count();
+        if !app.local_outbox && app.backlog.full(queued_here) {
+            tx.journal("phone-user", &user.user_number, "purchase-link-busy", None, None, &w.actor, "{}");
+            fresh_decisions.push(refuse(486, "Busy Here", "busy-call-again"));
+            made_again.push(None);
+            sent.push(false);
+            continue;
+        }
         made_again.push(match w.link.fits(user) {
             true => None,
             false => Some(letter(app, &w.link.url, user)?),
@@ -349,6 +358,7 @@ async fn attempt(app: &App, works: &[&Work], again: bool) -> Result<Vec<CallDeci
             letter.to_outbox(to, w.at)
         })
         .collect();
+    let queued = mails.len();
     if !mails.is_empty() {
         tx.enqueue_mails(&mails).await?;
     }
@@ -362,6 +372,9 @@ async fn attempt(app: &App, works: &[&Work], again: bool) -> Result<Vec<CallDeci
         tx.record_calls(&records, now()).await?;
     }
     tx.commit().await?;
+    if !app.local_outbox {
+        app.backlog.add(queued);
+    }
 
     let mut fresh_decisions = fresh_decisions.into_iter();
     Ok(decisions

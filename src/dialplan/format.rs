@@ -45,7 +45,7 @@ const NUMBER: &[&str] = &[
     "outside_prompt",
     "outside_code",
 ];
-const RATE_LIMIT: &[&str] = &["per_caller", "per_source"];
+const RATE_LIMIT: &[&str] = &["per_caller", "per_source", "per_number"];
 
 /// A value and where it was written.
 #[derive(Debug, Clone)]
@@ -478,6 +478,7 @@ impl Cx<'_> {
                     self.check_keys(rt, "rate_limit", RATE_LIMIT);
                     rate_limit.per_caller = self.rate(rt, "per_caller");
                     rate_limit.per_source = self.rate(rt, "per_source");
+                    rate_limit.per_number = self.rate(rt, "per_number");
                 }
                 _ => self.wrong_type("rate_limit", v, "a table, e.g. { per_caller = \"5/min\" }"),
             }

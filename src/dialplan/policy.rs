@@ -180,11 +180,15 @@ pub struct RateLimits {
     /// Calls from one source address.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub per_source: Option<Rate>,
+    /// Calls to one dialled number, from everybody together: the ceiling a
+    /// distributed flood (many addresses, random caller numbers) meets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub per_number: Option<Rate>,
 }
 
 impl RateLimits {
     pub fn is_empty(&self) -> bool {
-        self.per_caller.is_none() && self.per_source.is_none()
+        self.per_caller.is_none() && self.per_source.is_none() && self.per_number.is_none()
     }
 
     /// Per field, the rule's own limit, else the trunk's, else the default.
@@ -192,6 +196,7 @@ impl RateLimits {
         RateLimits {
             per_caller: self.per_caller.or(fallback.per_caller),
             per_source: self.per_source.or(fallback.per_source),
+            per_number: self.per_number.or(fallback.per_number),
         }
     }
 }
@@ -204,6 +209,9 @@ impl fmt::Display for RateLimits {
         }
         if let Some(r) = self.per_source {
             parts.push(format!("per source {r}"));
+        }
+        if let Some(r) = self.per_number {
+            parts.push(format!("per number {r}"));
         }
         if parts.is_empty() {
             f.write_str("none")

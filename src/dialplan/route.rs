@@ -299,7 +299,7 @@ impl fmt::Display for Trace {
         writeln!(f, "identity:  {}", r.identity)?;
         writeln!(f, "anonymous: {}", r.anonymous)?;
         if !r.rate_limit.is_empty() {
-            writeln!(f, "limits:    {} (kept for the flood limiter, not enforced yet)", r.rate_limit)?;
+            writeln!(f, "limits:    {}", r.rate_limit)?;
         }
         Ok(())
     }

@@ -72,6 +72,8 @@ pub struct SipConfig {
     pub stir: identity::StirSettings,
     /// Flood limits per source address and per caller number (shared with the admin API).
     pub flood: Arc<Limiter>,
+    /// Ceilings per dialled number (`rate_limit.per_number`; shared with `/metrics`).
+    pub ceilings: Arc<flood::Ceilings>,
 }
 
 impl SipConfig {
@@ -90,6 +92,7 @@ impl SipConfig {
             menu_wait: Duration::from_secs(4),
             stir: identity::StirSettings::default(),
             flood,
+            ceilings: Arc::default(),
         }
     }
 }
@@ -694,6 +697,15 @@ impl Endpoint {
             // A transaction exists, so it is answered; tersely.
             Verdict::Drop => return self.reply(&stx, 503, ""),
         }
+        // The number's ceiling: what all callers together may bring it (a distributed
+        // flood passes every per-source and per-caller limit). Beyond it: busy, and no
+        // ticket work at all.
+        if let Some(rate) = routed.rate_limit.per_number {
+            if !self.config.ceilings.take(&dialed, rate, std::time::Instant::now()) {
+                tracing::info!(%dialed, %rate, "number over its ceiling: busy");
+                return self.busy(stx, &req, &rule, &dialed).await;
+            }
+        }
         tracing::debug!(rule = %routed.matched_at, trunk = ?routed.trunk, "dialplan rule matched");
         tracing::info!(
             %dialed,
@@ -736,6 +748,10 @@ impl Endpoint {
             (AnswerMode::MissedCall, CallDecision::Refuse { code, reason, .. }) => self.reject(&stx, code, &reason),
             // Missed-call mode never answers, so the caller is not billed.
             (AnswerMode::MissedCall, CallDecision::Announce { .. }) => self.reject(&stx, rule.reject_code, ""),
+            // Busy (the handler's mail backlog is full): never answered, whatever the mode.
+            (AnswerMode::Announce, CallDecision::Refuse { code: 486, reason, prompt: Some(prompt) }) => {
+                self.early_media(stx, &req, &rule, &dialed, &prompt, 486, &reason).await
+            }
             (AnswerMode::Announce, CallDecision::Announce { prompt })
             | (AnswerMode::Announce, CallDecision::Refuse { prompt: Some(prompt), .. }) => {
                 self.answer_and_play(stx, &req, &rule, &dialed, &prompt, menu, call).await
@@ -748,6 +764,18 @@ impl Endpoint {
             }
             (AnswerMode::EarlyMedia, CallDecision::Refuse { code, reason, prompt: Some(prompt) }) => {
                 self.early_media(stx, &req, &rule, &dialed, &prompt, code, &reason).await
+            }
+        }
+    }
+
+    /// "Busy, please call again" (RFC 3261 §21.4.24, 486 Busy Here): never answered,
+    /// so it costs the caller nothing; the prompt plays as early media unless the
+    /// number is in missed-call mode.
+    async fn busy(&self, stx: ServerTxHandle, req: &Request, rule: &Rule, dialed: &PhoneNumber) {
+        match rule.answer {
+            AnswerMode::MissedCall => self.reply(&stx, 486, "Busy Here"),
+            AnswerMode::Announce | AnswerMode::EarlyMedia => {
+                self.early_media(stx, req, rule, dialed, "busy-call-again", 486, "Busy Here").await
             }
         }
     }

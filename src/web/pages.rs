@@ -87,6 +87,19 @@ pub(super) async fn metrics(State(web): State<Web>) -> Response {
     );
     metric("dialticket_flood_blocked", "gauge", "Sources and callers blocked now.", &[("", f.currently_blocked)]);
     metric("dialticket_flood_tracked_keys", "gauge", "Sources and callers being counted.", &[("", f.tracked_keys)]);
+    let busy_backlog = web.app.backlog.refused.load(std::sync::atomic::Ordering::Relaxed);
+    metric(
+        "dialticket_calls_busy_total",
+        "counter",
+        "Calls turned away with 486 Busy Here, nothing done: the dialled number over its rate_limit.per_number, or the mail backlog at mail_backlog_limit.",
+        &[("{reason=\"number-ceiling\"}", web.app.ceilings.over_total()), ("{reason=\"mail-backlog\"}", busy_backlog)],
+    );
+    metric(
+        "dialticket_mail_backlog_limit",
+        "gauge",
+        "Mails waiting beyond which purchase calls are busy (0: no ceiling).",
+        &[("", u64::try_from(web.app.backlog.limit).unwrap_or(0))],
+    );
     metric("dialticket_dialplan_generation", "gauge", "Dialplans loaded since start-up.", &[("", d.generation)]);
     metric("dialticket_dialplan_reloads_total", "counter", "Dialplan reloads swapped in.", &[("", d.reloads)]);
     metric(

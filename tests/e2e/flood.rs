@@ -150,3 +150,87 @@ async fn one_caller_number_dialling_over_and_over_is_slowed_down() {
     assert!(exempt >= 23, "23 INVITEs from the trunk, exempt: {metrics}");
     gw.stop().await;
 }
+
+/// `calls` INVITEs to `number`, each a new caller number, from `addresses`
+/// loopback addresses in turn (every one under the per-source and per-caller
+/// limits: a distributed flood); the final status of each, by code.
+async fn distributed_flood(gw: &TestGateway, number: &str, calls: usize, addresses: u8) -> BTreeMap<u16, usize> {
+    let mut sockets = Vec::new();
+    for a in 0..addresses {
+        sockets.push(Arc::new(UdpSocket::bind((Ipv4Addr::new(127, 0, 1, 10 + a), 0)).await.expect("bind")));
+    }
+    for i in 0..calls {
+        let socket = &sockets[i % sockets.len()];
+        let me = socket.local_addr().unwrap();
+        let text = invite(gw.sip, me, 50_000 + i).replace(PURCHASE, number);
+        socket.send_to(text.as_bytes(), gw.sip).await.expect("send");
+    }
+    // Every INVITE gets a final answer: wait for all of them (the bound only guards a hang).
+    let mut finals = BTreeMap::new();
+    let mut buf = vec![0u8; 65_535];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while finals.values().sum::<usize>() < calls {
+        let mut got = false;
+        for socket in &sockets {
+            if let Ok(Ok((n, _))) = tokio::time::timeout(Duration::from_millis(20), socket.recv_from(&mut buf)).await {
+                got = true;
+                let text = String::from_utf8_lossy(&buf[..n]);
+                let code = text.strip_prefix("SIP/2.0 ").and_then(|r| r.get(..3)).and_then(|c| c.parse::<u16>().ok());
+                if let Some(code) = code.filter(|c| *c >= 200) {
+                    *finals.entry(code).or_insert(0) += 1;
+                }
+            }
+        }
+        assert!(got || tokio::time::Instant::now() < deadline, "finals so far: {finals:?}");
+    }
+    finals
+}
+
+/// A distributed flood (the hardening issue, item 5): many addresses, a new caller
+/// number each time, every one under its own limits. The dialled number's ceiling
+/// (`rate_limit.per_number`) turns the excess away busy, and nothing is queued for it.
+#[tokio::test]
+async fn a_distributed_flood_meets_the_numbers_ceiling() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(repo("dialplans/default.toml"), dir.path().join("default.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("ceiling.toml"),
+        "[[numbers]]\nnumber = \"+442079460172\"\naction = \"purchase\"\nanswer = \"missed-call\"\n\
+         rate_limit = { per_number = \"30/h\" }\n",
+    )
+    .unwrap();
+    let plans = dir.path().to_path_buf();
+    let gw = spawn_gateway_with(move |c| {
+        c.dialplans = plans;
+        c.admin_token = Some(ADMIN_TOKEN.into());
+    })
+    .await;
+    let finals = distributed_flood(&gw, "+442079460172", 60, 6).await;
+    assert_eq!(finals, BTreeMap::from([(486, 30), (603, 30)]), "30 taken, the rest busy");
+    let links = gw.app.store.outbox(200).await.unwrap().len();
+    assert_eq!(links, 30, "one purchase link per call taken, none for the busy ones");
+    let metrics = reqwest::get(format!("{}/metrics", gw.base)).await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("dialticket_calls_busy_total{reason=\"number-ceiling\"} 30\n"), "{metrics}");
+    gw.stop().await;
+}
+
+/// The same flood against a relay that takes nothing: once `mail_backlog_limit`
+/// mails wait, purchase calls hear busy and queue nothing more, so mail to the
+/// callers who came first is not buried under mail to strangers.
+#[tokio::test]
+async fn purchase_calls_are_busy_while_the_mail_backlog_is_full() {
+    // A relay address nobody listens on: every mail waits, retried.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let gw = spawn_gateway_with(move |c| {
+        c.smtp_url = Some(format!("smtp://{closed}"));
+        c.mail_backlog_limit = 20;
+    })
+    .await;
+    let finals = distributed_flood(&gw, PURCHASE_MISSED_CALL, 60, 6).await;
+    assert_eq!(finals, BTreeMap::from([(486, 40), (603, 20)]), "20 links queued, then busy");
+    let backlog = gw.app.store.outbox_backlog().await.unwrap();
+    assert_eq!(backlog.pending + backlog.sending, 20, "{backlog:?}");
+    let metrics = reqwest::get(format!("{}/metrics", gw.base)).await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("dialticket_mail_backlog_limit 20\n"), "{metrics}");
+    gw.stop().await;
+}
