@@ -36,6 +36,12 @@ fn is_setup_refusal(code: u16) -> bool {
     matches!(code, 530 | 534 | 535 | 538)
 }
 
+/// The error recorded for a send cut off at its deadline: transient (the relay
+/// may have taken the mail before going silent; sent again, same Message-ID).
+fn timed_out(limit: Duration) -> String {
+    format!("SMTP transaction timed out after {} s (smtp_timeout)", limit.as_secs_f64())
+}
+
 /// Mails claimed per round for SMTP, and sent at once at most.
 const SMTP_BATCH: i64 = 50;
 const SMTP_CONCURRENCY: usize = 8;
@@ -56,6 +62,10 @@ pub struct MailWorker {
     pub wake: Arc<Notify>,
     /// DKIM-sign what goes out over SMTP (see [`super::dkim`]).
     pub dkim: Option<Arc<DkimConfig>>,
+    /// How long one SMTP transaction may take (`smtp_timeout`), connecting
+    /// included. lettre bounds only the connecting (lettre#1027): a relay that
+    /// accepts and then never answers held the send, and with it the worker, for good.
+    pub smtp_timeout: Duration,
 }
 
 /// Delay before attempt `attempts + 1`.
@@ -136,7 +146,10 @@ impl MailWorker {
         let result = match &self.delivery {
             Delivery::Local => Ok("local"),
             Delivery::Smtp(t) => match self.build(&mail) {
-                Ok(msg) => t.send(msg).await.map(|_| "sent").map_err(|e| (refuses_the_mail(&e), e.to_string())),
+                Ok(msg) => match tokio::time::timeout(self.smtp_timeout, t.send(msg)).await {
+                    Ok(sent) => sent.map(|_| "sent").map_err(|e| (refuses_the_mail(&e), e.to_string())),
+                    Err(_) => Err((false, timed_out(self.smtp_timeout))),
+                },
                 Err(e) => Err((true, e)),
             },
         };
