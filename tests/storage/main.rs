@@ -10,6 +10,7 @@ mod backends;
 mod events;
 mod outbox;
 mod phone_users;
+mod process;
 mod races;
 mod two_gateways;
 mod wal;
