@@ -95,9 +95,11 @@ impl Store {
         Ok(q.fetch_all(self.write_conn().await?.conn()).await?)
     }
 
-    /// `state` is `sent` (SMTP accepted it) or `local` (kept in the local outbox).
     /// Lease due mails to this worker until `lease_until` (a worker that dies
     /// mid-send leaves them to be retried after it), in one statement: the ids claimed.
+    /// A mail another worker claimed first, or whose lease has not run out, is not.
+    /// Committed when it returns (an autocommit statement; on SQLite in the
+    /// writer's turn, alone), like [`Store::mail_delivered`] and [`Store::mail_failed`].
     pub async fn claim_mails(
         &self,
         ids: &[i64],
@@ -119,6 +121,7 @@ impl Store {
         Ok(q.fetch_all(self.write_conn().await?.conn()).await?.into_iter().map(|(id,)| id).collect())
     }
 
+    /// `state` is `sent` (SMTP accepted it) or `local` (kept in the local outbox).
     pub async fn mail_delivered(&self, id: i64, state: &str, at: Timestamp) -> Result<(), StoreError> {
         let mut w = self.write_conn().await?;
         sqlx::query(
@@ -162,6 +165,9 @@ impl Store {
     }
 
     /// A failed attempt: try again at `retry_at`, or give up (`permanent`) and keep the mail as `failed`.
+    /// A mail no longer undelivered is left alone: a failure written late (kept in
+    /// memory while the database could not be written) never undoes a delivery
+    /// another gateway recorded meanwhile.
     pub async fn mail_failed(
         &self,
         id: i64,
@@ -171,7 +177,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut w = self.write_conn().await?;
         sqlx::query(
-            "UPDATE mail_outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, state = $3 WHERE id = $4",
+            "UPDATE mail_outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, state = $3
+             WHERE id = $4 AND state IN ('pending', 'sending')",
         )
         .bind(error)
         .bind(retry_at)

@@ -7,6 +7,7 @@
 mod helpers;
 
 mod backends;
+mod crash;
 mod events;
 mod outbox;
 mod phone_users;
