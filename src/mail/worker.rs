@@ -26,7 +26,9 @@
 //!   so a lease runs out only when its worker died (or could not reach the
 //!   database for that long). No heartbeat or owner table is needed for several
 //!   gateways on one PostgreSQL: the deadline is what tells a dead claimant from
-//!   a slow one.
+//!   a slow one. Each gateway reads leases with its own clock: keep the clocks
+//!   of gateways that share a database in step (NTP); one ahead by more than
+//!   the margin would take over sends still under way.
 //! - **Only what is about to be sent is claimed**: a mail per free send slot
 //!   ([`SMTP_CONCURRENCY`]), each sent the moment it is claimed. A crash finds
 //!   at most that many mails claimed and not recorded.

@@ -61,7 +61,7 @@ async fn row_once(
 /// retried with backoff; once the relay answers again the mail goes out, once.
 #[tokio::test]
 async fn a_relay_that_stops_answering_delays_mail_but_never_stalls_the_worker() {
-    let gw = spawn_gateway_with(|c| c.smtp_timeout = 1).await;
+    let gw = spawn_gateway_with(|c| c.smtp_timeout = 2).await;
     gw.mailbox.stall_sessions(2);
     let phone = "+819012300004";
     let to = TestGateway::address(phone);
@@ -98,7 +98,7 @@ async fn a_delivery_that_cannot_be_recorded_is_kept_and_never_sent_again() {
     let dir = tempfile::tempdir().unwrap();
     let gw = spawn_gateway_with(|c| {
         state_in(dir.path())(c);
-        c.smtp_timeout = 1;
+        c.smtp_timeout = 2;
     })
     .await;
     let db = format!("sqlite://{}", dir.path().join("shared.db").display());

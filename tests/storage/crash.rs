@@ -17,7 +17,7 @@ use crate::process::start_gateway;
 const MAILS: usize = 48;
 /// The gateways' `smtp_timeout`, seconds: small, so the claims the killed one
 /// left run out soon.
-const SMTP_TIMEOUT: i64 = 3;
+const SMTP_TIMEOUT: i64 = 5;
 
 /// The Message-ID the outbox row's every attempt carries (`mail_from`'s domain).
 fn message_id(row: &OutboxMail) -> String {
