@@ -9,6 +9,7 @@
 //! | `database_url` | `DIALTICKET_DATABASE_URL` | `sqlite://var/dialticket.db` |
 //! | `smtp_url` | `DIALTICKET_SMTP_URL` | unset: mail goes to the local outbox page `/outbox`; `smtp://host[:25]` plain, `smtp://host[:587]?tls=required` STARTTLS (`?tls=opportunistic`: when offered), `smtps://host[:465]` TLS; `user:password@` before the host for AUTH |
 //! | `smtp_ca` | `DIALTICKET_SMTP_CA` | unset: the relay's TLS certificate is checked against the system's CA store only; a PEM file of CA certificates trusted besides |
+//! | `smtp_timeout` | `DIALTICKET_SMTP_TIMEOUT` | `30` (seconds one SMTP transaction may take, connecting included; then it counts as a transient failure and is retried) |
 //! | `mail_from` | `DIALTICKET_MAIL_FROM` | `dialticket <tickets@dialticket.example>` |
 //! | `dkim_key` | `DIALTICKET_DKIM_KEY` | unset: mail goes out unsigned; a PEM private key (RSA or Ed25519) to DKIM-sign SMTP mail as `mail_from`'s domain |
 //! | `dkim_selector` | `DIALTICKET_DKIM_SELECTOR` | `dialticket` (the key is published at `<selector>._domainkey.<domain>`) |
@@ -44,6 +45,9 @@ pub struct Config {
     pub smtp_url: Option<String>,
     /// CA certificates (PEM) trusted for the SMTP relay's TLS besides the system's.
     pub smtp_ca: Option<PathBuf>,
+    /// Seconds one SMTP transaction may take, from connecting to the relay's last
+    /// reply; also sets how long a claimed mail is leased (see [`crate::mail::worker`]).
+    pub smtp_timeout: u64,
     pub mail_from: String,
     /// DKIM private key (PEM) for mail sent over SMTP; `None` = unsigned.
     pub dkim_key: Option<PathBuf>,
@@ -127,6 +131,7 @@ struct FileConfig {
     database_url: Option<String>,
     smtp_url: Option<String>,
     smtp_ca: Option<PathBuf>,
+    smtp_timeout: Option<u64>,
     mail_from: Option<String>,
     dkim_key: Option<PathBuf>,
     dkim_selector: Option<String>,
@@ -157,6 +162,7 @@ impl Default for Config {
             database_url: "sqlite://var/dialticket.db".into(),
             smtp_url: None,
             smtp_ca: None,
+            smtp_timeout: 30,
             mail_from: "dialticket <tickets@dialticket.example>".into(),
             dkim_key: None,
             dkim_selector: "dialticket".into(),
@@ -216,6 +222,9 @@ impl Config {
         }
         c.smtp_url = pick("smtp_url", fc.smtp_url);
         c.smtp_ca = pick("smtp_ca", fc.smtp_ca.map(|p| p.display().to_string())).map(PathBuf::from);
+        if let Some(v) = pick("smtp_timeout", fc.smtp_timeout.map(|v| v.to_string())) {
+            c.smtp_timeout = positive("smtp_timeout", &v)?;
+        }
         if let Some(v) = pick("mail_from", fc.mail_from) {
             c.mail_from = v;
         }
@@ -358,6 +367,13 @@ mod tests {
         assert_eq!(c.http_listen.port(), 9000);
         assert_eq!(c.smtp_url.as_deref(), Some("smtp://127.0.0.1:2525"));
         assert_eq!(c.database_url, "sqlite://var/dialticket.db");
+        assert_eq!(c.smtp_timeout, 30);
+        let fc: FileConfig = toml::from_str("smtp_timeout = 5").unwrap();
+        assert_eq!(Config::from_parts(fc, |_| None).unwrap().smtp_timeout, 5);
+        let c = Config::from_parts(FileConfig::default(), |k| (k == "DIALTICKET_SMTP_TIMEOUT").then(|| "2".into()));
+        assert_eq!(c.unwrap().smtp_timeout, 2);
+        let e = Config::from_parts(FileConfig::default(), |k| (k == "DIALTICKET_SMTP_TIMEOUT").then(|| "0".into()));
+        assert!(e.unwrap_err().to_string().starts_with("smtp_timeout: '0'"));
     }
 
     #[test]

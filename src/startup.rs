@@ -78,7 +78,8 @@ impl Gateway {
         let prompts = Prompts::load(&config.prompts).map_err(|e| StartupError::Prompts(e.to_string()))?;
         let from: lettre::message::Mailbox =
             config.mail_from.parse().map_err(|_| StartupError::MailFrom(config.mail_from.clone()))?;
-        let delivery = Delivery::from_url(config.smtp_url.as_deref(), config.smtp_ca.as_deref())?;
+        let smtp_timeout = Duration::from_secs(config.smtp_timeout);
+        let delivery = Delivery::from_url(config.smtp_url.as_deref(), config.smtp_ca.as_deref(), smtp_timeout)?;
         let store = Store::connect(&config.database_url).await?.with_local_outbox(delivery.is_local());
         // Checked like `dialticket dialplan check` does: prompt files and the database's events.
         let prompt_names: BTreeSet<(String, String)> = prompts.list().into_iter().collect();
@@ -158,7 +159,7 @@ impl Gateway {
             }
             _ => None,
         };
-        let worker = MailWorker { store, templates, delivery, from, wake: mail_wake, dkim };
+        let worker = MailWorker { store, templates, delivery, from, wake: mail_wake, dkim, smtp_timeout };
         Ok(Gateway { udp, tcp, http, sip_addr, http_addr, app, sip_config, worker, reloader })
     }
 

@@ -13,6 +13,10 @@
 //!
 //! [`SmtpSink::set_refusing`] simulates an outage: while set, `MAIL FROM` is
 //! answered with the given code (e.g. 451) and nothing is accepted.
+//! [`SmtpSink::stall_sessions`] simulates a relay that hangs: the next sessions
+//! get the greeting and the EHLO reply, then no answer to anything.
+//! [`SmtpSink::set_reply_delay`] simulates a slow relay: the message is kept at
+//! once, its `250` after DATA comes late.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -60,6 +64,8 @@ pub struct ReceivedMail {
     pub links: Vec<String>,
     /// `tel:` URIs found in the text part and in `href="tel:..."`, without duplicates.
     pub tel_links: Vec<String>,
+    /// The Message-ID header, without the angle brackets.
+    pub message_id: Option<String>,
     /// The message as received (after dot-unstuffing).
     pub raw: Vec<u8>,
     /// When the DATA phase completed.
@@ -85,11 +91,13 @@ impl ReceivedMail {
             html: None,
             links: Vec::new(),
             tel_links: Vec::new(),
+            message_id: None,
             raw: Vec::new(),
             received_at: Instant::now(),
         };
         if let Some(msg) = MessageParser::default().parse(&raw) {
             mail.subject = msg.subject().unwrap_or_default().to_string();
+            mail.message_id = msg.message_id().map(str::to_string);
             mail.from = msg.from().and_then(|a| a.first()).and_then(|a| a.address()).unwrap_or_default().to_string();
             mail.to = msg
                 .to()
@@ -121,6 +129,11 @@ impl ReceivedMail {
 struct State {
     messages: Vec<ReceivedMail>,
     refusing: Option<u16>,
+    /// Sessions still to stall (see [`SmtpSink::stall_sessions`]).
+    stall: usize,
+    /// Sessions stalled so far.
+    stalled: usize,
+    reply_delay: Option<Duration>,
 }
 
 struct Inner {
@@ -215,6 +228,24 @@ impl SmtpSink {
         self.inner.lock().refusing = code;
     }
 
+    /// The next `n` sessions hang: they get the greeting and the EHLO (or HELO)
+    /// reply, then nothing, whatever the client sends, until it hangs up.
+    pub fn stall_sessions(&self, n: usize) {
+        self.inner.lock().stall = n;
+    }
+
+    /// How many sessions have hung so far ([`stall_sessions`](Self::stall_sessions)).
+    pub fn stalled(&self) -> usize {
+        self.inner.lock().stalled
+    }
+
+    /// While `Some(delay)`, a message is kept as soon as its DATA ends but the
+    /// `250` that accepts it is sent `delay` later (a slow relay): a client that
+    /// goes away in between has been delivered the message without learning it.
+    pub fn set_reply_delay(&self, delay: Option<Duration>) {
+        self.inner.lock().reply_delay = delay;
+    }
+
     /// Returns the oldest message matching `pred`, waiting up to `timeout` for
     /// one to arrive.
     pub async fn wait_for<F: Fn(&ReceivedMail) -> bool>(
@@ -295,6 +326,15 @@ async fn session(stream: TcpStream, inner: Arc<Inner>) -> std::io::Result<()> {
     let (rd, mut wr) = stream.into_split();
     let mut rd = BufReader::new(rd);
     reply(&mut wr, &format!("220 {HOSTNAME} ESMTP ready")).await?;
+    let stalls = {
+        let mut state = inner.lock();
+        let stalls = state.stall > 0;
+        if stalls {
+            state.stall -= 1;
+            state.stalled += 1;
+        }
+        stalls
+    };
     let mut greeted = false;
     let mut envelope: Option<Envelope> = None;
     let mut line = Vec::new();
@@ -314,6 +354,10 @@ async fn session(stream: TcpStream, inner: Arc<Inner>) -> std::io::Result<()> {
             Some((v, a)) => (v.to_ascii_uppercase(), a.trim()),
             None => (text.trim().to_ascii_uppercase(), ""),
         };
+        if stalls && greeted {
+            debug!("SMTP stalled: no answer to {verb}");
+            continue;
+        }
         match verb.as_str() {
             "EHLO" => {
                 greeted = true;
@@ -399,6 +443,10 @@ async fn session(stream: TcpStream, inner: Arc<Inner>) -> std::io::Result<()> {
                             state.messages.len()
                         };
                         inner.notify.notify_waiters();
+                        let delay = inner.lock().reply_delay;
+                        if let Some(delay) = delay {
+                            tokio::time::sleep(delay).await;
+                        }
                         reply(&mut wr, &format!("250 2.0.0 OK queued as {n}")).await?;
                     }
                     None => {

@@ -62,8 +62,10 @@ impl Delivery {
     /// - `smtps://…`: TLS from the first byte; 465.
     ///
     /// The relay's certificate is checked against the system's CA store and, if
-    /// given, the PEM certificates in `ca` (a private relay's CA).
-    pub fn from_url(url: Option<&str>, ca: Option<&Path>) -> Result<Delivery, MailError> {
+    /// given, the PEM certificates in `ca` (a private relay's CA). `timeout` bounds
+    /// connecting (lettre bounds nothing else, lettre#1027: the worker bounds the
+    /// whole transaction, see [`super::worker`]).
+    pub fn from_url(url: Option<&str>, ca: Option<&Path>, timeout: Duration) -> Result<Delivery, MailError> {
         let Some(url) = url else { return Ok(Delivery::Local) };
         let bad = |m: &str| MailError::SmtpUrl(redacted(url), m.to_string());
         let parsed = Url::parse(url).map_err(|e| bad(&e.to_string()))?;
@@ -87,7 +89,7 @@ impl Delivery {
         };
         let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.as_str())
             .port(parsed.port().unwrap_or(port))
-            .timeout(Some(Duration::from_secs(15)));
+            .timeout(Some(timeout));
         if let Some(wrap) = wrap {
             let mut params = TlsParameters::builder(host.clone());
             if let Some(path) = ca {
@@ -118,10 +120,12 @@ impl Delivery {
 mod tests {
     use super::*;
 
+    const T: Duration = Duration::from_secs(30);
+
     #[test]
     fn smtp_urls() {
-        let ok = |u: &str| Delivery::from_url(Some(u), None).map(|d| !d.is_local());
-        assert!(Delivery::from_url(None, None).unwrap().is_local());
+        let ok = |u: &str| Delivery::from_url(Some(u), None, T).map(|d| !d.is_local());
+        assert!(Delivery::from_url(None, None, T).unwrap().is_local());
         for url in [
             "smtp://127.0.0.1:2525",
             "smtp://user:pw@[::1]:25",
@@ -131,7 +135,7 @@ mod tests {
         ] {
             assert!(ok(url).expect(url), "{url}");
         }
-        let refused = |u: &str| Delivery::from_url(Some(u), None).err().map(|e| e.to_string()).expect(u);
+        let refused = |u: &str| Delivery::from_url(Some(u), None, T).err().map(|e| e.to_string()).expect(u);
         assert!(refused("smtp://127.0.0.1:port").contains("invalid port"));
         assert!(refused("http://x").contains("expected smtp:// or smtps://"));
         assert!(refused("smtp://x?tls=yes").contains("tls=yes: expected tls=required"));
@@ -141,7 +145,7 @@ mod tests {
 
     #[test]
     fn errors_never_show_the_relay_password() {
-        let e = Delivery::from_url(Some("smtp://mailer:s3cr%2Fet@relay.example:587?tls=maybe"), None);
+        let e = Delivery::from_url(Some("smtp://mailer:s3cr%2Fet@relay.example:587?tls=maybe"), None, T);
         let e = e.err().expect("refused").to_string();
         assert!(e.contains("'smtp://mailer:***@relay.example:587?tls=maybe'") && !e.contains("s3cr"), "{e}");
         assert_eq!(redacted("smtp://relay.example"), "smtp://relay.example");
@@ -153,13 +157,13 @@ mod tests {
     fn relay_ca_must_hold_a_certificate() {
         let dir = tempfile::tempdir().unwrap();
         let none = dir.path().join("none.pem");
-        let e = Delivery::from_url(Some("smtp://x?tls=required"), Some(&none)).err().unwrap().to_string();
+        let e = Delivery::from_url(Some("smtp://x?tls=required"), Some(&none), T).err().unwrap().to_string();
         assert!(e.starts_with(&format!("smtp_ca {}: ", none.display())), "{e}");
         let empty = dir.path().join("empty.pem");
         std::fs::write(&empty, "not a certificate\n").unwrap();
-        let e = Delivery::from_url(Some("smtp://x?tls=required"), Some(&empty)).err().unwrap().to_string();
+        let e = Delivery::from_url(Some("smtp://x?tls=required"), Some(&empty), T).err().unwrap().to_string();
         assert!(e.contains("no PEM certificate"), "{e}");
-        let e = Delivery::from_url(Some("smtp://x:25"), Some(&empty)).err().unwrap().to_string();
+        let e = Delivery::from_url(Some("smtp://x:25"), Some(&empty), T).err().unwrap().to_string();
         assert!(e.contains("smtp_ca is set but the URL asks for no TLS"), "{e}");
     }
 }

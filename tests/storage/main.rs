@@ -7,9 +7,11 @@
 mod helpers;
 
 mod backends;
+mod crash;
 mod events;
 mod outbox;
 mod phone_users;
+mod process;
 mod races;
 mod two_gateways;
 mod wal;

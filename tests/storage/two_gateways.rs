@@ -2,7 +2,6 @@
 //! concurrent issue calls for the same purchases, split across both, issue
 //! each ticket exactly once.
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use dialticket::domain::PaymentResult;
@@ -13,56 +12,7 @@ use dialticket_sim::sip::{place_call, CallOptions};
 use dialticket_sim::smtp::SmtpSink;
 
 use crate::backends::fresh_database;
-
-fn free_port() -> u16 {
-    // Both UDP and TCP must be free for SIP; HTTP needs TCP only.
-    loop {
-        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = udp.local_addr().unwrap().port();
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-}
-
-struct Process(tokio::process::Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.start_kill();
-    }
-}
-
-async fn start_gateway(db: &str, key: &std::path::Path, smtp: std::net::SocketAddr) -> (Process, std::net::SocketAddr) {
-    let (sip, http) = (free_port(), free_port());
-    let repo = env!("CARGO_MANIFEST_DIR");
-    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_dialticket"))
-        .arg("serve")
-        .env("DIALTICKET_SIP_LISTEN", format!("127.0.0.1:{sip}"))
-        .env("DIALTICKET_HTTP_LISTEN", format!("127.0.0.1:{http}"))
-        .env("DIALTICKET_DATABASE_URL", db)
-        .env("DIALTICKET_SMTP_URL", format!("smtp://{smtp}"))
-        .env("DIALTICKET_SIGNING_KEY", key)
-        .env("DIALTICKET_DIALPLANS", format!("{repo}/dialplans"))
-        .env("DIALTICKET_MAIL_TEMPLATES", format!("{repo}/mail-templates"))
-        .env("DIALTICKET_PROMPTS", format!("{repo}/prompts"))
-        .env("DIALTICKET_PAYMENT_MODE", "sandbox")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start dialticket");
-    let process = Process(child);
-    // Ready when it answers HTTP.
-    for _ in 0..200 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", http)).await.is_ok() {
-            return (process, format!("127.0.0.1:{sip}").parse().unwrap());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("gateway did not start");
-}
+use crate::process::start_gateway;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_gateways_on_one_postgres_issue_each_ticket_once() {
@@ -93,8 +43,8 @@ async fn two_gateways_on_one_postgres_issue_each_ticket_once() {
     let key = keydir.path().join("shared-key.pem");
     dialticket::links::Links::load_or_generate(&key, "http://127.0.0.1").unwrap();
     let mailbox = SmtpSink::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let (_a, sip_a) = start_gateway(&url, &key, mailbox.addr()).await;
-    let (_b, sip_b) = start_gateway(&url, &key, mailbox.addr()).await;
+    let (_a, sip_a) = start_gateway(&url, &key, mailbox.addr(), &[]).await;
+    let (_b, sip_b) = start_gateway(&url, &key, mailbox.addr(), &[]).await;
 
     // Four issue calls per phone at once, two to each gateway.
     let mut calls = Vec::new();
