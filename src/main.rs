@@ -164,7 +164,25 @@ async fn main() -> ExitCode {
                     }
                 }
             }
+            // Ctrl-C, or SIGTERM (what `docker stop` and systemd send): stop taking
+            // calls, let those in progress and the mails being sent finish, then exit.
             let shutdown = async {
+                #[cfg(unix)]
+                {
+                    use tokio::signal::unix::{signal, SignalKind};
+                    match signal(SignalKind::terminate()) {
+                        Ok(mut term) => {
+                            tokio::select! {
+                                _ = tokio::signal::ctrl_c() => {}
+                                _ = term.recv() => {}
+                            }
+                        }
+                        Err(_) => {
+                            let _ = tokio::signal::ctrl_c().await;
+                        }
+                    }
+                }
+                #[cfg(not(unix))]
                 let _ = tokio::signal::ctrl_c().await;
             };
             match gateway.run_until_stopped(shutdown).await {

@@ -203,7 +203,7 @@ fn get_json(addr: &str, path: &str) -> serde_json::Value {
 
 #[cfg(unix)]
 #[test]
-fn sighup_reloads_the_dialplan_of_a_running_gateway() {
+fn sighup_reloads_the_dialplan_and_sigterm_stops_the_gateway_in_order() {
     use std::io::BufRead;
     use std::process::Stdio;
 
@@ -252,8 +252,23 @@ fn sighup_reloads_the_dialplan_of_a_running_gateway() {
     assert_eq!(last["last_attempt"]["trigger"], "SIGHUP", "{last}");
     assert_eq!(last["last_attempt"]["outcome"], "unchanged", "{last}");
     assert!(child.try_wait().unwrap().is_none(), "SIGHUP must not stop the gateway");
-    let _ = child.kill();
-    let _ = child.wait();
+    // SIGTERM (docker stop, systemd) stops it the orderly way: calls and sends in
+    // progress finish, and it exits with success.
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let mut exited = None;
+    for _ in 0..600 {
+        exited = child.try_wait().unwrap();
+        if exited.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let Some(exit) = exited else {
+        let _ = child.kill();
+        panic!("SIGTERM did not stop the gateway");
+    };
+    assert!(exit.success(), "{exit:?}");
 }
 
 /// Payments are never a sandbox by omission: without `payment_mode` (or with one
