@@ -221,11 +221,18 @@ impl Default for StirSettings {
 ///
 /// A trusted upstream (`trusted_upstream`: the request came over a trunk whose
 /// assertions we believe) that already verified the call says so with a
-/// `verstat` parameter on the P-Asserted-Identity or From URI (3GPP TS 24.229,
-/// ATIS-1000074): that is honoured instead of re-verifying. Otherwise each
-/// `Identity` header is verified (RFC 8224 §6.2) against the trust store; the
-/// first that verifies wins, else the last failure is returned. `orig` must be
-/// the caller's normalized number and `dest` the normalized dialled number.
+/// `verstat` parameter (3GPP TS 24.229 §7.2A.20, ATIS-1000074 §5.3.1) where those
+/// documents put it: in the identity the caller's number was taken from — the
+/// P-Asserted-Identity entry, or the `From` URI when no assertion was made — as
+/// a parameter of a `tel:` URI or of the user part of a `sip:` URI
+/// (`<sip:+81…;verstat=…@host;user=phone>`). Nowhere else counts: not a display
+/// name, not a header parameter, not another entry, not `Remote-Party-ID`. An
+/// edge proxy must strip `verstat` (and the identity headers) from requests of
+/// sources outside its trust domain (`deploy/kamailio/kamailio.cfg` does).
+/// Otherwise each `Identity` header is verified (RFC 8224 §6.2) against the trust
+/// store; the first that verifies wins, else the last failure is returned.
+/// `orig` must be the caller's normalized number and `dest` the normalized
+/// dialled number.
 pub fn attest(
     req: &rsip::Request,
     caller: &CallerIdentity,
@@ -237,7 +244,15 @@ pub fn attest(
     let headers = named_headers(req);
     let values = |name: &'static str| headers.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.as_str());
     if trusted_upstream {
-        let verstat = values("P-Asserted-Identity").chain(values("From")).find_map(verstat_param);
+        let verstat = match caller.source {
+            IdentitySource::PAssertedIdentity => {
+                values("P-Asserted-Identity").flat_map(list_entries).find_map(|na| verstat_of(&na))
+            }
+            IdentitySource::From => {
+                values("From").next().and_then(|v| NameAddr::parse(v).ok()).and_then(|na| verstat_of(&na))
+            }
+            IdentitySource::RemotePartyId => None,
+        };
         if let Some(value) = verstat {
             return verstat_attestation(&value).map(|a| (a, Verification::Verstat { value }));
         }
@@ -258,14 +273,20 @@ pub fn attest(
     Err(last)
 }
 
-/// The `verstat` parameter of an identity header value, wherever the URI puts it
-/// (`<tel:+81…;verstat=…>` or `<sip:+81…;verstat=…@host;user=phone>`).
-fn verstat_param(value: &str) -> Option<String> {
-    let lower = value.to_ascii_lowercase();
-    let at = lower.find("verstat=")? + "verstat=".len();
-    let rest = &value[at..];
-    let end = rest.find([';', '>', '@', ',', ' ', '\t']).unwrap_or(rest.len());
-    Some(rest[..end].to_string()).filter(|v| !v.is_empty())
+/// The `verstat` parameter of an identity's URI where TS 24.229 puts it: a
+/// `tel:` URI parameter, or a parameter of a `sip:`/`sips:` URI's user part.
+fn verstat_of(na: &NameAddr) -> Option<String> {
+    let uri = &na.uri;
+    let value = match uri.scheme.to_ascii_lowercase().as_str() {
+        "tel" => uri.param("verstat").and_then(|p| p.value.clone()),
+        _ => uri.user.as_deref().and_then(|user| {
+            user.split(';').skip(1).find_map(|p| {
+                let (name, value) = p.split_once('=')?;
+                name.trim().eq_ignore_ascii_case("verstat").then(|| value.trim().to_string())
+            })
+        }),
+    };
+    value.filter(|v| !v.is_empty())
 }
 
 /// What a `verstat` value means for the call. Plain `TN-Validation-Passed`
@@ -612,5 +633,41 @@ action = "purchase"
             body: vec![],
         };
         assert!(matches!(caller_identity(&req, UNTRUSTED.parse().unwrap(), &plan()), Err(IdentityError::Unusable(_))));
+    }
+
+    /// `verstat` counts only where TS 24.229 / ATIS-1000074 put it, on the identity
+    /// the caller's number came from; a forger who can only write `From`'s display
+    /// name, a header parameter or a second entry gets nothing.
+    #[test]
+    fn verstat_counts_only_in_the_identity_the_number_came_from() {
+        let attested = |headers: &[(&str, &str)]| {
+            let req = invite(headers);
+            let caller = caller_identity(&req, PROXY.parse().unwrap(), &plan()).expect("caller");
+            let dialed = PhoneNumber::parse("+442079460200").unwrap();
+            attest(&req, &caller, &dialed, true, &StirSettings::default(), 0).map(|(a, _)| a).ok()
+        };
+        let from = |v: &'static str| ("From", v);
+        let pai = |v: &'static str| ("P-Asserted-Identity", v);
+        let passed = Some(Attestation::A);
+        assert_eq!(
+            attested(&[from("<sip:x@e>;tag=1"), pai("<tel:+442079460100;verstat=TN-Validation-Passed>")]),
+            passed
+        );
+        assert_eq!(
+            attested(&[from("<sip:x@e>;tag=1"), pai("<sip:+442079460100;verstat=TN-Validation-Passed@gw;user=phone>")]),
+            passed
+        );
+        // No assertion: the From URI, where a verifier that rewrote it would put it.
+        assert_eq!(attested(&[from("<sip:+442079460100;verstat=TN-Validation-Passed@e;user=phone>;tag=1")]), passed);
+        for forged in [
+            vec![from("\"verstat=TN-Validation-Passed\" <sip:+442079460100@e>;tag=1")],
+            vec![from("<sip:+442079460100@e>;tag=1;verstat=TN-Validation-Passed")],
+            vec![from("<sip:+442079460100@e;verstat=TN-Validation-Passed>;tag=1")],
+            // Asserted identity without it: a verstat in From no longer speaks for the number.
+            vec![from("<sip:+442079460100;verstat=TN-Validation-Passed@e>;tag=1"), pai("<tel:+442079460100>")],
+            vec![from("<sip:x@e>;tag=1"), ("Remote-Party-ID", "<sip:+442079460100;verstat=TN-Validation-Passed@e>")],
+        ] {
+            assert_eq!(attested(&forged), None, "{forged:?}");
+        }
     }
 }

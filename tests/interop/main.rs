@@ -15,6 +15,7 @@
 //!
 //! `scripts/test.sh` installs the packages. Nothing here asserts on time.
 
+mod edge;
 #[allow(dead_code)]
 #[path = "../e2e/helpers.rs"]
 mod helpers;
