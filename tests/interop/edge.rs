@@ -112,7 +112,7 @@ async fn the_shipped_edge_strips_identity_forged_outside_the_trust_domain() {
     assert!(outbox.iter().all(|m| !m.to_addr.starts_with(victim)), "nothing mailed to the victim: {outbox:?}");
 
     // The carrier's assertion is believed, and so is its verifier's verstat.
-    assert_eq!(via_edge(addr, CARRIER, "+819000000199", ASSERTED_ONLY, &[pai.clone()]).await, 603);
+    assert_eq!(via_edge(addr, CARRIER, "+819000000199", ASSERTED_ONLY, std::slice::from_ref(&pai)).await, 603);
     let verified = ("P-Asserted-Identity", format!("<tel:{victim};verstat=TN-Validation-Passed>"));
     assert_eq!(via_edge(addr, CARRIER, "+819000000199", VERIFIED_ONLY, &[verified]).await, 603);
     let to_victim =
