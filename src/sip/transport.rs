@@ -328,7 +328,8 @@ fn take_frame(buf: &mut BytesMut) -> Frame {
         Ok(None) => {
             return Frame::Fatal(Some(message::answerable_from_head(&head, 400, "Content-Length required over TCP")))
         }
-        Err(_) => return Frame::Fatal(Some(message::answerable_from_head(&head, 400, "Bad Content-Length"))),
+        // Two Content-Lengths: no framing to trust, so the connection ends (RFC 4475 §3.3.9).
+        Err(why) => return Frame::Fatal(Some(message::answerable_from_head(&head, 400, why))),
     };
     if end.saturating_add(len) > MAX_MESSAGE_BYTES {
         return Frame::Fatal(Some(message::answerable_from_head(&head, 413, "Request Entity Too Large")));

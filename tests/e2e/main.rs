@@ -19,4 +19,5 @@ mod keys;
 mod mail;
 mod media;
 mod payments;
+mod rfc4475;
 mod sipp;
