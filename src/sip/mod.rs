@@ -18,6 +18,7 @@ use crate::phone::PhoneNumber;
 
 pub mod endpoint;
 pub mod message;
+mod offer;
 mod strict;
 pub mod transaction;
 pub mod transport;

@@ -18,6 +18,7 @@ mod journey;
 mod keys;
 mod mail;
 mod media;
+mod offer;
 mod payments;
 mod rfc4475;
 mod sipp;
