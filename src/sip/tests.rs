@@ -425,7 +425,9 @@ async fn offers_are_checked_before_the_handler_is_asked() {
     let srv = start(FakeHandler::announce("short")).await;
     let phone = Phone::new(srv.udp).await;
     let g729 = sdp_offer(phone.addr, "18");
-    let cases: [(&str, Option<(&str, &str)>, &str, u16); 8] = [
+    // (number, (Content-Type, body), extra headers, expected status)
+    type Case<'a> = (&'a str, Option<(&'a str, &'a str)>, &'a str, u16);
+    let cases: [Case; 8] = [
         (PURCHASE, Some(("text/plain", "hello")), "", 415),
         (PURCHASE, Some(("application/sdp", &g729)), "", 488),
         (PURCHASE, Some(("application/sdp", "v=0\r\nm=audio")), "", 400),
