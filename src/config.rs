@@ -26,6 +26,7 @@
 //! | `stir_max_age` | `DIALTICKET_STIR_MAX_AGE` | `60` (seconds a PASSporT's `iat` may be off) |
 //! | `purchase_links_per_hour` | `DIALTICKET_PURCHASE_LINKS_PER_HOUR` | `10` (purchase-link mails per caller number per hour) |
 //! | `flood_block_time` | `DIALTICKET_FLOOD_BLOCK_TIME` | `30` (seconds a flooding source or caller stays blocked) |
+//! | `tcp_message_timeout` | `DIALTICKET_TCP_MESSAGE_TIMEOUT` | `10` (seconds a SIP/TCP connection gets for its first complete message, and for any message once begun; see `sip::tcp`) |
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -70,6 +71,9 @@ pub struct Config {
     pub purchase_links_per_hour: u32,
     /// How long a flooding source address or caller number stays blocked, in seconds.
     pub flood_block_time: u64,
+    /// Seconds a SIP/TCP connection gets to complete its first message (and any message
+    /// once begun) before it is closed.
+    pub tcp_message_timeout: u64,
 }
 
 /// A range of UDP ports, `first` to `last` inclusive (`rtp_ports`). RTP takes the
@@ -138,6 +142,7 @@ struct FileConfig {
     stir_max_age: Option<i64>,
     purchase_links_per_hour: Option<u32>,
     flood_block_time: Option<u64>,
+    tcp_message_timeout: Option<u64>,
 }
 
 impl Default for Config {
@@ -166,6 +171,7 @@ impl Default for Config {
             stir_max_age: 60,
             purchase_links_per_hour: 10,
             flood_block_time: 30,
+            tcp_message_timeout: 10,
         }
     }
 }
@@ -286,6 +292,9 @@ impl Config {
         }
         if let Some(v) = pick("flood_block_time", fc.flood_block_time.map(|v| v.to_string())) {
             c.flood_block_time = positive("flood_block_time", &v)?;
+        }
+        if let Some(v) = pick("tcp_message_timeout", fc.tcp_message_timeout.map(|v| v.to_string())) {
+            c.tcp_message_timeout = positive("tcp_message_timeout", &v)?;
         }
         if let Some(url) = &c.smtp_url {
             if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {

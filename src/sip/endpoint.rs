@@ -24,6 +24,7 @@ use tracing::Instrument;
 
 use super::message::{self, format_host_port, Headers, Message, Method, NameAddr, OutgoingRequest, Request, Response};
 use super::offer::{self, Offer, Refusal};
+use super::tcp::{self, TcpLimits};
 use super::transaction::{Incoming, Limits, ServerTxHandle, Timers, TransactionLayer, TxKey};
 use super::transport::{self, Dispatch, Flow, Transport};
 use super::{CallDecision, CallHandler, IncomingCall, Menu};
@@ -65,6 +66,8 @@ pub struct SipConfig {
     pub shutdown_grace: Duration,
     /// Bounds on the transaction table (memory under floods).
     pub limits: Limits,
+    /// Bounds on TCP connections: how many, per source, and how long a peer may take.
+    pub tcp: TcpLimits,
     /// Calls (INVITEs being decided or answered) at once; more get 503.
     pub max_calls: usize,
     /// How long a menu waits for a key after its prompt.
@@ -87,6 +90,7 @@ impl SipConfig {
             timers: Timers::default(),
             shutdown_grace: Duration::from_secs(10),
             limits: Limits::default(),
+            tcp: TcpLimits::default(),
             max_calls: 20_000,
             menu_wait: Duration::from_secs(4),
             stir: identity::StirSettings::default(),
@@ -126,7 +130,8 @@ pub async fn serve(
     let (stop_udp, stop_udp_rx) = watch::channel(false);
     let (stop_accept, stop_accept_rx) = watch::channel(false);
     let udp_task = tokio::spawn(transport::run_udp(udp, transport.clone(), dispatch.clone(), stop_udp_rx));
-    let tcp_task = tokio::spawn(transport::run_tcp(tcp, transport, dispatch, stop_accept_rx));
+    let tcp_limits = endpoint.config.tcp;
+    let tcp_task = tokio::spawn(tcp::run_tcp(tcp, transport, dispatch, tcp_limits, stop_accept_rx));
 
     shutdown.await;
     tracing::info!("SIP endpoint shutting down: refusing new calls, finishing calls in progress");
@@ -284,6 +289,10 @@ struct Dispatcher(Arc<Endpoint>);
 impl Dispatch for Dispatcher {
     fn dispatch(&self, msg: Message, flow: Flow) {
         self.0.on_message(msg, flow);
+    }
+
+    fn is_trunk(&self, ip: IpAddr) -> bool {
+        self.0.config.dialplan.borrow().trunk_for(ip).is_some()
     }
 }
 

@@ -22,3 +22,4 @@ mod offer;
 mod payments;
 mod rfc4475;
 mod sipp;
+mod slowloris;
