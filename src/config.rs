@@ -29,6 +29,7 @@
 //! | `flood_block_time` | `DIALTICKET_FLOOD_BLOCK_TIME` | `30` (seconds a flooding source or caller stays blocked) |
 //! | `mail_backlog_limit` | `DIALTICKET_MAIL_BACKLOG_LIMIT` | `5000` (mails waiting to be sent; beyond it purchase calls hear "busy, call again" and queue nothing; `0`: no ceiling) |
 //! | `payment_mode` | `DIALTICKET_PAYMENT_MODE` | unset: the gateway refuses to start; `sandbox` (the demo's `dialticket.toml`): the sandbox providers, every page and mail says "test mode" |
+//! | `tcp_message_timeout` | `DIALTICKET_TCP_MESSAGE_TIMEOUT` | `10` (seconds a SIP/TCP connection gets for its first complete message, and for any message once begun; see `sip::tcp`) |
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -80,6 +81,9 @@ pub struct Config {
     pub mail_backlog_limit: i64,
     /// Which payment providers run; `None` refuses to start (no silent sandbox).
     pub payment_mode: Option<crate::payment::PaymentMode>,
+    /// Seconds a SIP/TCP connection gets to complete its first message (and any message
+    /// once begun) before it is closed.
+    pub tcp_message_timeout: u64,
 }
 
 /// A range of UDP ports, `first` to `last` inclusive (`rtp_ports`). RTP takes the
@@ -151,6 +155,7 @@ struct FileConfig {
     flood_block_time: Option<u64>,
     payment_mode: Option<String>,
     mail_backlog_limit: Option<i64>,
+    tcp_message_timeout: Option<u64>,
 }
 
 impl Default for Config {
@@ -182,6 +187,7 @@ impl Default for Config {
             flood_block_time: 30,
             payment_mode: None,
             mail_backlog_limit: 5000,
+            tcp_message_timeout: 10,
         }
     }
 }
@@ -320,6 +326,9 @@ impl Config {
                 value: v.clone(),
                 message: e.to_string(),
             })?);
+        }
+        if let Some(v) = pick("tcp_message_timeout", fc.tcp_message_timeout.map(|v| v.to_string())) {
+            c.tcp_message_timeout = positive("tcp_message_timeout", &v)?;
         }
         if let Some(url) = &c.smtp_url {
             if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {

@@ -144,6 +144,7 @@ impl Gateway {
         };
         let mut sip_config = SipConfig::new(dialplan, Arc::new(prompts), rtp_ip);
         sip_config.rtp_ports = config.rtp_ports;
+        sip_config.tcp.message_timeout = std::time::Duration::from_secs(config.tcp_message_timeout);
         let trust = Arc::new(LiveTrust::new(config.stir_trust_dir.clone(), trust));
         sip_config.stir = StirSettings { trust, max_age: config.stir_max_age };
         sip_config.flood = flood;

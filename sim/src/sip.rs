@@ -96,6 +96,9 @@ pub struct CallOptions {
     /// Whether the INVITE carries an SDP offer (default true). Without one the
     /// offer is expected in the 2xx and our answer goes in the ACK.
     pub offer_sdp: bool,
+    /// The INVITE's body as `(Content-Type, body)` instead of our SDP offer: e.g. an
+    /// offer of codecs the gateway lacks, or a body that is not SDP at all.
+    pub invite_body: Option<(String, String)>,
 }
 
 impl CallOptions {
@@ -114,6 +117,7 @@ impl CallOptions {
             hangup_after: None,
             timeout: Duration::from_secs(30),
             offer_sdp: true,
+            invite_body: None,
         }
     }
 }
@@ -541,6 +545,7 @@ struct Uac {
     contact_value: String,
     invite_via: String,
     sdp: String,
+    invite_body: Option<(String, String)>,
     extra: Vec<String>,
 }
 
@@ -593,6 +598,7 @@ impl Uac {
             contact_value,
             invite_via: format!("SIP/2.0/{transport} {local};branch={};rport", new_branch()),
             sdp: sdp(opts.local_ip, rtp_port, session),
+            invite_body: opts.invite_body.clone(),
             extra,
             local_tag,
         }
@@ -619,6 +625,10 @@ impl Uac {
         for h in &self.extra {
             m.push_str(h);
             m.push_str("\r\n");
+        }
+        if let Some((content_type, body)) = &self.invite_body {
+            m.push_str(&format!("Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}", body.len()));
+            return m;
         }
         finish(m, offer.then_some(self.sdp.as_str()))
     }

@@ -23,13 +23,15 @@ use tokio::time::{sleep, sleep_until, Instant};
 use tracing::Instrument;
 
 use super::message::{self, format_host_port, Headers, Message, Method, NameAddr, OutgoingRequest, Request, Response};
+use super::offer::{self, Offer, Refusal};
+use super::tcp::{self, TcpLimits};
 use super::transaction::{Incoming, Limits, ServerTxHandle, Timers, TransactionLayer, TxKey};
 use super::transport::{self, Dispatch, Flow, Transport};
 use super::{CallDecision, CallHandler, IncomingCall, Menu};
 use crate::dialplan::{AnonymousPolicy, AnswerMode, CallFacts, DialplanHandle, Rule};
 use crate::flood::{self, Allowlist, FloodConfig, Key, Limiter, Verdict};
 use crate::identity::{self, IdentityError};
-use crate::media::{self, Codec, MediaEvent, MediaTarget, Playback, Prompt, Prompts, RtpStream, SessionDescription};
+use crate::media::{self, Codec, MediaEvent, MediaTarget, Playback, Prompt, Prompts, RtpStream};
 use crate::phone::PhoneNumber;
 
 /// Methods we implement, for Allow (§20.5) in OPTIONS and 405 responses.
@@ -64,6 +66,8 @@ pub struct SipConfig {
     pub shutdown_grace: Duration,
     /// Bounds on the transaction table (memory under floods).
     pub limits: Limits,
+    /// Bounds on TCP connections: how many, per source, and how long a peer may take.
+    pub tcp: TcpLimits,
     /// Calls (INVITEs being decided or answered) at once; more get 503.
     pub max_calls: usize,
     /// How long a menu waits for a key after its prompt.
@@ -88,6 +92,7 @@ impl SipConfig {
             timers: Timers::default(),
             shutdown_grace: Duration::from_secs(10),
             limits: Limits::default(),
+            tcp: TcpLimits::default(),
             max_calls: 20_000,
             menu_wait: Duration::from_secs(4),
             stir: identity::StirSettings::default(),
@@ -128,7 +133,8 @@ pub async fn serve(
     let (stop_udp, stop_udp_rx) = watch::channel(false);
     let (stop_accept, stop_accept_rx) = watch::channel(false);
     let udp_task = tokio::spawn(transport::run_udp(udp, transport.clone(), dispatch.clone(), stop_udp_rx));
-    let tcp_task = tokio::spawn(transport::run_tcp(tcp, transport, dispatch, stop_accept_rx));
+    let tcp_limits = endpoint.config.tcp;
+    let tcp_task = tokio::spawn(tcp::run_tcp(tcp, transport, dispatch, tcp_limits, stop_accept_rx));
 
     shutdown.await;
     tracing::info!("SIP endpoint shutting down: refusing new calls, finishing calls in progress");
@@ -286,6 +292,10 @@ struct Dispatcher(Arc<Endpoint>);
 impl Dispatch for Dispatcher {
     fn dispatch(&self, msg: Message, flow: Flow) {
         self.0.on_message(msg, flow);
+    }
+
+    fn is_trunk(&self, ip: IpAddr) -> bool {
+        self.0.config.dialplan.borrow().trunk_for(ip).is_some()
     }
 }
 
@@ -641,7 +651,8 @@ impl Endpoint {
                     }
                     // RFC 5079 §5: say why, as early media so the call costs nothing.
                     (AnonymousPolicy::Announce, _) => {
-                        self.early_media(stx, &req, &rule, &dialed, "anonymous-refused", 433, "Anonymity Disallowed")
+                        let offer = offer::check(&req, AnswerMode::EarlyMedia).ok().flatten();
+                        self.early_media(stx, offer, &rule, &dialed, "anonymous-refused", 433, "Anonymity Disallowed")
                             .await
                     }
                 };
@@ -679,6 +690,13 @@ impl Endpoint {
             tracing::info!(%dialed, caller = %caller.number, policy = %routed.identity, "caller identity too weak for this number");
             return self.refuse_identity(stx, &req, &rule, &dialed, refused.code, refused.reason).await;
         }
+        // The body is checked before the ticket logic runs (RFC 3261 §8.2.3, RFC 3264 §6;
+        // see sip::offer): a call refused for its offer mails nothing, issues nothing,
+        // records nothing.
+        let offer = match offer::check(&req, rule.answer) {
+            Ok(o) => o,
+            Err(refusal) => return self.refuse_offer(&stx, refusal),
+        };
         // The per-caller limit, for callers we would serve: a refused spoofer spends nothing
         // of the real owner's budget, and calls that only claim the number count apart
         // from calls that prove it (see `flood::Key::ProvenCaller`).
@@ -703,7 +721,7 @@ impl Endpoint {
         if let Some(rate) = routed.rate_limit.per_number {
             if !self.config.ceilings.take(&dialed, rate, std::time::Instant::now()) {
                 tracing::info!(%dialed, %rate, "number over its ceiling: busy");
-                return self.busy(stx, &req, &rule, &dialed).await;
+                return self.busy(stx, offer, &rule, &dialed).await;
             }
         }
         tracing::debug!(rule = %routed.matched_at, trunk = ?routed.trunk, "dialplan rule matched");
@@ -750,20 +768,20 @@ impl Endpoint {
             (AnswerMode::MissedCall, CallDecision::Announce { .. }) => self.reject(&stx, rule.reject_code, ""),
             // Busy (the handler's mail backlog is full): never answered, whatever the mode.
             (AnswerMode::Announce, CallDecision::Refuse { code: 486, reason, prompt: Some(prompt) }) => {
-                self.early_media(stx, &req, &rule, &dialed, &prompt, 486, &reason).await
+                self.early_media(stx, offer, &rule, &dialed, &prompt, 486, &reason).await
             }
             (AnswerMode::Announce, CallDecision::Announce { prompt })
             | (AnswerMode::Announce, CallDecision::Refuse { prompt: Some(prompt), .. }) => {
-                self.answer_and_play(stx, &req, &rule, &dialed, &prompt, menu, call).await
+                self.answer_and_play(stx, &req, offer, &rule, &dialed, &prompt, menu, call).await
             }
             (AnswerMode::Announce | AnswerMode::EarlyMedia, CallDecision::Refuse { code, reason, prompt: None }) => {
                 self.reject(&stx, code, &reason)
             }
             (AnswerMode::EarlyMedia, CallDecision::Announce { prompt }) => {
-                self.early_media(stx, &req, &rule, &dialed, &prompt, rule.reject_code, "").await
+                self.early_media(stx, offer, &rule, &dialed, &prompt, rule.reject_code, "").await
             }
             (AnswerMode::EarlyMedia, CallDecision::Refuse { code, reason, prompt: Some(prompt) }) => {
-                self.early_media(stx, &req, &rule, &dialed, &prompt, code, &reason).await
+                self.early_media(stx, offer, &rule, &dialed, &prompt, code, &reason).await
             }
         }
     }
@@ -771,11 +789,11 @@ impl Endpoint {
     /// "Busy, please call again" (RFC 3261 §21.4.24, 486 Busy Here): never answered,
     /// so it costs the caller nothing; the prompt plays as early media unless the
     /// number is in missed-call mode.
-    async fn busy(&self, stx: ServerTxHandle, req: &Request, rule: &Rule, dialed: &PhoneNumber) {
+    async fn busy(&self, stx: ServerTxHandle, offer: Option<Offer>, rule: &Rule, dialed: &PhoneNumber) {
         match rule.answer {
             AnswerMode::MissedCall => self.reply(&stx, 486, "Busy Here"),
             AnswerMode::Announce | AnswerMode::EarlyMedia => {
-                self.early_media(stx, req, rule, dialed, "busy-call-again", 486, "Busy Here").await
+                self.early_media(stx, offer, rule, dialed, "busy-call-again", 486, "Busy Here").await
             }
         }
     }
@@ -795,7 +813,9 @@ impl Endpoint {
         match rule.answer {
             AnswerMode::MissedCall => self.reply(&stx, code, reason),
             AnswerMode::Announce | AnswerMode::EarlyMedia => {
-                self.early_media(stx, req, rule, dialed, "identity-refused", code, reason).await
+                // An offer we cannot take only means the caller hears nothing before the code.
+                let offer = offer::check(req, AnswerMode::EarlyMedia).ok().flatten();
+                self.early_media(stx, offer, rule, dialed, "identity-refused", code, reason).await
             }
         }
     }
@@ -835,15 +855,35 @@ impl Endpoint {
         self.send(stx, resp);
     }
 
+    /// Answer an (re-)INVITE refused for its body (see [`offer`]).
+    fn refuse_offer(&self, stx: &ServerTxHandle, refusal: Refusal) {
+        tracing::info!(?refusal, "offer refused");
+        match refusal {
+            // §21.4.13
+            Refusal::UnsupportedType | Refusal::UnsupportedEncoding => {
+                let mut resp = self.response(stx, 415, "Unsupported Media Type");
+                match refusal {
+                    Refusal::UnsupportedEncoding => resp.headers.push("Accept-Encoding", "identity"),
+                    _ => resp.headers.push("Accept", "application/sdp"),
+                }
+                self.send(stx, resp);
+            }
+            Refusal::Malformed => self.reply(stx, 400, "Malformed SDP"),
+            Refusal::NotAcceptable => self.not_acceptable(stx, stx.flow()),
+        }
+    }
+
     /// 180, 200 with SDP, wait for the ACK, play the prompt (and the menu), BYE
     /// (§13.3.1, §15.1.1). In between, the dialog answers re-INVITEs (hold, resume,
     /// new address; §14.2), takes digits from RTP and INFO, and stops when the caller
     /// hangs up.
+    /// `offer` was checked before the handler ran ([`offer::check`]); `None` is a late offer.
     #[allow(clippy::too_many_arguments)]
     async fn answer_and_play(
         &self,
         stx: ServerTxHandle,
         req: &Request,
+        offer: Option<Offer>,
         rule: &Rule,
         dialed: &PhoneNumber,
         prompt_name: &str,
@@ -851,26 +891,13 @@ impl Endpoint {
         call: IncomingCall,
     ) {
         let flow = stx.flow().clone();
-        let offer = match self.read_offer(&stx, req) {
-            Ok(o) => o,
-            Err(()) => return,
-        };
-        let negotiated = match &offer {
-            Some(sd) => match media::negotiate(sd) {
-                Ok(n) => Some(n),
-                Err(e) => {
-                    tracing::info!(error = %e, "no acceptable media in the offer");
-                    return self.not_acceptable(&stx, &flow);
-                }
-            },
-            None => None,
-        };
         let Some((rtp, rtp_addr)) = self.bind_rtp(&stx).await else { return };
         let session_id = media::new_session_id();
-        let local_sdp = match (&offer, &negotiated) {
-            (Some(o), Some(n)) => media::answer_sdp(o, n, rtp_addr, session_id),
-            _ => media::offer_sdp(rtp_addr, session_id),
+        let local_sdp = match &offer {
+            Some((o, n)) => media::answer_sdp(o, n, rtp_addr, session_id),
+            None => media::offer_sdp(rtp_addr, session_id),
         };
+        let negotiated = offer.map(|(_, n)| n);
 
         // Register the dialog before the 200 goes out, so its ACK finds us.
         let local_tag = stx.to_tag().to_string();
@@ -1064,9 +1091,9 @@ impl Endpoint {
             return self.send(&stx, resp);
         }
         let flow = stx.flow().clone();
-        let offer = match self.read_offer(&stx, req) {
+        let offer = match offer::read(req) {
             Ok(o) => o,
-            Err(()) => return,
+            Err(refusal) => return self.refuse_offer(&stx, refusal),
         };
         let (sdp, target) = match &offer {
             Some(sd) => match media::negotiate(sd) {
@@ -1114,12 +1141,12 @@ impl Endpoint {
     /// announcement, then the final rejection. Nothing is answered, so nothing is
     /// billed. A CANCEL (which sends 487) stops it. Without an offer in the INVITE
     /// there is no unreliable way to give one (§13.2.1 needs 100rel, RFC 3262), so the
-    /// call is rejected at once.
+    /// call is rejected at once; so it is when the offer does not want our media.
     #[allow(clippy::too_many_arguments)]
     async fn early_media(
         &self,
         stx: ServerTxHandle,
-        req: &Request,
+        offer: Option<Offer>,
         rule: &Rule,
         dialed: &PhoneNumber,
         prompt_name: &str,
@@ -1127,18 +1154,10 @@ impl Endpoint {
         reason: &str,
     ) {
         let flow = stx.flow().clone();
-        let offer = match self.read_offer(&stx, req) {
-            Ok(Some(o)) => o,
-            Ok(None) => {
-                tracing::info!("early media needs an SDP offer in the INVITE; rejecting at once");
-                return self.reject(&stx, code, reason);
-            }
-            Err(()) => return,
-        };
-        let negotiated = match media::negotiate(&offer) {
-            Ok(n) if n.direction.can_send() => n,
-            Ok(_) | Err(_) => {
-                tracing::info!("no usable media for early media; rejecting at once");
+        let (offer, negotiated) = match offer {
+            Some((o, n)) if n.direction.can_send() => (o, n),
+            Some(_) | None => {
+                tracing::info!("no offer to send early media to; rejecting at once");
                 return self.reject(&stx, code, reason);
             }
         };
@@ -1181,30 +1200,6 @@ impl Endpoint {
             call_id: invite.call_id.clone(),
             local_tag: local_tag.to_string(),
             remote_tag: invite.from.tag().unwrap_or_default().to_string(),
-        }
-    }
-
-    /// The INVITE's SDP offer, if it has one. `Err` means a response was sent.
-    fn read_offer(&self, stx: &ServerTxHandle, req: &Request) -> Result<Option<SessionDescription>, ()> {
-        if req.body.is_empty() {
-            return Ok(None);
-        }
-        let content_type =
-            req.header("Content-Type").map(|c| c.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
-        if content_type.as_deref().is_some_and(|c| c != "application/sdp") {
-            // §21.4.13
-            let mut resp = self.response(stx, 415, "Unsupported Media Type");
-            resp.headers.push("Accept", "application/sdp");
-            self.send(stx, resp);
-            return Err(());
-        }
-        match media::parse_sdp(&req.body) {
-            Ok(sd) => Ok(Some(sd)),
-            Err(e) => {
-                tracing::info!(error = %e, "malformed SDP offer");
-                self.reply(stx, 400, "Malformed SDP");
-                Err(())
-            }
         }
     }
 

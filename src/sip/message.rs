@@ -72,7 +72,7 @@ impl fmt::Display for Method {
 }
 
 /// token characters (RFC 3261 §25.1).
-fn is_token_byte(b: u8) -> bool {
+pub(crate) fn is_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b)
 }
 
@@ -396,12 +396,23 @@ pub struct Via {
 
 impl Via {
     pub fn parse(value: &str) -> Option<Via> {
+        Self::parse_version(value, false)
+    }
+
+    /// Like [`Via::parse`], but any `SIP/x.y` version: enough to route the 505 for
+    /// a request of another SIP version (§21.5.6; RFC 4475 §3.1.2.16).
+    fn parse_any_version(value: &str) -> Option<Via> {
+        Self::parse_version(value, true)
+    }
+
+    fn parse_version(value: &str, any_version: bool) -> Option<Via> {
         // sent-protocol = "SIP" LWS? "/" LWS? "2.0" LWS? "/" LWS? transport
         let mut pieces = value.trim().splitn(3, '/');
         let name = pieces.next()?.trim();
         let version = pieces.next()?.trim();
         let rest = pieces.next()?.trim_start();
-        if !name.eq_ignore_ascii_case("SIP") || version != "2.0" {
+        let version_ok = version == "2.0" || (any_version && version.split('.').all(|d| d.parse::<u8>().is_ok()));
+        if !name.eq_ignore_ascii_case("SIP") || !version_ok {
             return None;
         }
         let t_end = rest.find(|c: char| c.is_ascii_whitespace())?;
@@ -582,14 +593,29 @@ pub struct Head {
 
 #[derive(Debug)]
 enum StartLine {
-    Request { method: String, uri: String, version: String },
-    Response { code: u16, reason: String },
+    /// `malformed`: the line is a request but breaks §7.1's grammar (answered 400).
+    Request {
+        method: String,
+        uri: String,
+        version: String,
+        malformed: Option<&'static str>,
+    },
+    Response {
+        code: u16,
+        reason: String,
+    },
 }
 
 impl Head {
-    /// `Content-Length`, `None` if absent; `Err` if not a number.
-    pub fn content_length(&self) -> Result<Option<usize>, std::num::ParseIntError> {
-        self.headers.get("Content-Length").map(|v| v.trim().parse::<usize>()).transpose()
+    /// `Content-Length`, `None` if absent; `Err` (a reason phrase) if it is not a
+    /// number, or if there are two: the message then has no framing (RFC 4475 §3.3.9).
+    pub fn content_length(&self) -> Result<Option<usize>, &'static str> {
+        let mut values = self.headers.get_all("Content-Length");
+        let first = values.next();
+        if values.next().is_some() {
+            return Err("More than one Content-Length header");
+        }
+        first.map(|v| v.trim().parse::<usize>().map_err(|_| "Bad Content-Length")).transpose()
     }
 }
 
@@ -684,16 +710,27 @@ fn parse_start_line(line: &str) -> Result<StartLine, ParseError> {
         }
         return Ok(StartLine::Response { code, reason: it.next().unwrap_or_default().to_string() });
     }
-    // Request-Line = Method SP Request-URI SP SIP-Version (§7.1)
-    let mut it = line.split(' ');
-    let (method, uri, version) = match (it.next(), it.next(), it.next(), it.next()) {
-        (Some(m), Some(u), Some(v), None) => (m, u, v),
-        _ => return Err(bad()),
-    };
-    if method.is_empty() || !method.bytes().all(is_token_byte) || !version.starts_with("SIP/") {
+    // Request-Line = Method SP Request-URI SP SIP-Version CRLF (§7.1): single spaces, none
+    // at the end. A line that is a request but spaced otherwise (RFC 4475 §3.1.2.8-10:
+    // LWS inside the URI, several SP, SP before the CRLF) is still read, so the 400
+    // can be sent; the URI is then everything between the method and the version.
+    let words: Vec<&str> = line.split_ascii_whitespace().collect();
+    let (Some(&method), Some(&version)) = (words.first(), words.last()) else { return Err(bad()) };
+    if words.len() < 3 || !method.bytes().all(is_token_byte) || !version.starts_with("SIP/") {
         return Err(bad());
     }
-    Ok(StartLine::Request { method: method.to_string(), uri: uri.to_string(), version: version.to_string() })
+    let strict = line.split(' ').count() == 3 && words.len() == 3;
+    let malformed = match words.len() {
+        3 if strict => None,
+        3 => Some("Extra whitespace in the Request-Line"),
+        _ => Some("Whitespace in the Request-URI"),
+    };
+    Ok(StartLine::Request {
+        method: method.to_string(),
+        uri: words[1..words.len() - 1].join(" "),
+        version: version.to_string(),
+        malformed,
+    })
 }
 
 /// A validated SIP request. The fields below the headers are parsed once here
@@ -743,8 +780,8 @@ pub fn finish(head: Head, body: Bytes) -> Result<Message, ParseError> {
             }
             Ok(Message::Response(Response { code, reason, headers, body }))
         }
-        StartLine::Request { method, uri, version } => {
-            validate_request(method, uri, version, head.headers, body).map(Message::Request)
+        StartLine::Request { method, uri, version, malformed } => {
+            validate_request(method, uri, version, malformed, head.headers, body).map(Message::Request)
         }
     }
 }
@@ -753,13 +790,20 @@ fn validate_request(
     method: String,
     uri: String,
     version: String,
+    malformed: Option<&'static str>,
     headers: Headers,
     body: Bytes,
 ) -> Result<Request, ParseError> {
     let unanswerable = |why: &str| ParseError::Unanswerable(why.to_string());
     let method = Method::parse(&method).ok_or_else(|| unanswerable("bad method"))?;
-    // Without a usable Via there is nowhere to send a response (§18.2.2).
-    let via = headers.get("Via").and_then(Via::parse).ok_or_else(|| unanswerable("no usable Via"))?;
+    // Without a usable Via there is nowhere to send a response (§18.2.2). A request of
+    // another SIP version has a Via of that version; it is read to send the 505.
+    let via = match headers.get("Via") {
+        Some(v) if version == "SIP/2.0" => Via::parse(v),
+        Some(v) => Via::parse_any_version(v),
+        None => None,
+    };
+    let via = via.ok_or_else(|| unanswerable("no usable Via"))?;
     // From here on a response can be routed, so problems are answered (never for ACK, §17.1.1.3).
     let answer = |status: u16, reason: &str| {
         if method == Method::Ack {
@@ -773,6 +817,14 @@ fn validate_request(
             }
         }
     };
+    // A version we do not speak is refused (505, §21.5.6) before anything else is
+    // read (RFC 4475 §3.1.2.16).
+    if version != "SIP/2.0" {
+        return Err(answer(505, "Version Not Supported"));
+    }
+    if let Some(why) = malformed {
+        return Err(answer(400, why));
+    }
     // §8.1.1: To, From, CSeq, Call-ID, Max-Forwards and Via are mandatory; we are lenient
     // about Max-Forwards (a UAS is its last hop anyway) but need the other four to build
     // a response the client can match (§8.2.6.2). A 400 says which one is missing.
@@ -781,8 +833,8 @@ fn validate_request(
             return Err(answer(400, &format!("Missing {h} header")));
         }
     }
-    if version != "SIP/2.0" {
-        return Err(answer(505, "Version Not Supported"));
+    if let Err(why) = super::strict::check_request(&uri, &headers) {
+        return Err(answer(400, &why));
     }
     let uri = match Uri::parse(&uri) {
         Ok(u) => u,
@@ -827,7 +879,7 @@ pub fn parse_datagram(buf: &[u8]) -> Result<Message, ParseError> {
         Ok(Some(n)) if n <= rest.len() => Bytes::copy_from_slice(&rest[..n]),
         Ok(Some(_)) => return Err(answerable_from_head(&head, 400, "Content-Length larger than the message")),
         Ok(None) => Bytes::copy_from_slice(rest),
-        Err(_) => return Err(answerable_from_head(&head, 400, "Bad Content-Length")),
+        Err(why) => return Err(answerable_from_head(&head, 400, why)),
     };
     finish(head, body)
 }
@@ -998,7 +1050,8 @@ pub fn reason_phrase(code: u16) -> &'static str {
 /// From, To (with `to_tag` added if it has none), Call-ID and CSeq are copied.
 pub fn response_for(headers: &Headers, code: u16, reason: &str, to_tag: Option<&str>) -> Response {
     let mut out = Headers::new();
-    for v in headers.get_all("Via") {
+    // Empty values (a list like `;;,;,,`, RFC 4475 §3.1.2.1) are not echoed.
+    for v in headers.get_all("Via").filter(|v| !v.trim().is_empty()) {
         out.push("Via", v);
     }
     for name in ["From", "To", "Call-ID", "CSeq"] {

@@ -18,6 +18,9 @@ use crate::phone::PhoneNumber;
 
 pub mod endpoint;
 pub mod message;
+mod offer;
+mod strict;
+pub mod tcp;
 pub mod transaction;
 pub mod transport;
 
@@ -29,6 +32,7 @@ mod tests;
 mod testutil;
 
 pub use endpoint::{serve, SipConfig};
+pub use tcp::TcpLimits;
 pub use transaction::{Limits, Timers};
 pub use transport::parse_untrusted;
 

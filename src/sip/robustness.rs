@@ -81,6 +81,28 @@ fn specific_malformed_messages_get_the_right_answer() {
     assert_eq!(status("bad_many_headers.sip"), None, "header flood dropped");
 }
 
+/// The RFC 4475 requests of `tests/corpus/sip/rfc4475.expect` get the status listed
+/// there (tests/e2e/rfc4475.rs sends them to a whole gateway).
+#[test]
+fn rfc4475_invalid_requests_get_the_listed_status() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/sip");
+    let expect = std::fs::read_to_string(dir.join("rfc4475.expect")).unwrap_or_default();
+    let mut checked = 0;
+    for line in expect.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
+        let mut it = line.split_whitespace();
+        let (Some(name), Some(status)) = (it.next(), it.next().and_then(|s| s.parse::<u16>().ok())) else {
+            panic!("bad line in rfc4475.expect: {line}")
+        };
+        let data = std::fs::read(dir.join(format!("rfc4475_{name}.sip"))).unwrap_or_default();
+        match message::parse_datagram(&data) {
+            Err(message::ParseError::Answerable { status: got, .. }) => assert_eq!(got, status, "{name}"),
+            other => panic!("{name}: {other:?}"),
+        }
+        checked += 1;
+    }
+    assert!(checked >= 19, "{checked} messages in rfc4475.expect");
+}
+
 /// One random edit of `data`; `other` is another corpus file to splice from.
 fn mutate(rng: &mut StdRng, data: &mut Vec<u8>, other: &[u8]) {
     const TOKENS: &[&[u8]] = &[

@@ -213,8 +213,15 @@ impl Call {
     }
 
     pub fn invite(&self, sdp: Option<&str>, extra_headers: &str) -> String {
-        let body = sdp.unwrap_or_default();
-        let ct = if sdp.is_some() { "Content-Type: application/sdp\r\n" } else { "" };
+        self.invite_with(sdp.map(|b| ("application/sdp", b)), extra_headers)
+    }
+
+    /// An INVITE with any body: `(Content-Type, body)`.
+    pub fn invite_with(&self, body: Option<(&str, &str)>, extra_headers: &str) -> String {
+        let (ct, body) = match body {
+            Some((ct, b)) => (format!("Content-Type: {ct}\r\n"), b),
+            None => (String::new(), ""),
+        };
         format!(
             "INVITE {} SIP/2.0\r\nVia: {}\r\nMax-Forwards: 70\r\nFrom: {}\r\nTo: <sip:{}@{}>\r\nCall-ID: {}\r\nCSeq: 1 INVITE\r\nContact: <sip:{}@{}>\r\n{extra_headers}{ct}Content-Length: {}\r\n\r\n{body}",
             self.request_uri(),

@@ -10,39 +10,31 @@
 //! retransmits), and a TCP connection has a bounded outgoing queue drained by
 //! its own writer task, so a peer that stops reading cannot stall the endpoint.
 //!
-//! Limits: a message is at most [`MAX_MESSAGE_BYTES`] (a TCP peer that sends more
-//! without a complete message is cut off), there are at most
-//! [`MAX_TCP_CONNECTIONS`] connections ([`MAX_TCP_CONNECTIONS_PER_IP`] per source
-//! address), and a connection that sends nothing for [`TCP_IDLE`] is closed.
+//! Limits: a message is at most [`MAX_MESSAGE_BYTES`]; TCP connections are bounded
+//! in number, per source and in time as [`super::tcp`] describes.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
-use bytes::{Buf, Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use bytes::{Bytes, BytesMut};
+use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
 
 use super::message::{self, Message, ParseError, Via, MAX_MESSAGE_BYTES};
+use super::tcp::{take_frame, Frame};
 
 /// Receives every parsed message. Called on the receive loop, so it must not block.
 pub trait Dispatch: Send + Sync + 'static {
     fn dispatch(&self, msg: Message, flow: Flow);
-}
 
-/// Outgoing queue depth per TCP connection; a peer this far behind is not reading.
-const TCP_QUEUE: usize = 256;
-/// Open TCP connections in all, and from one source address.
-pub const MAX_TCP_CONNECTIONS: usize = 4096;
-pub const MAX_TCP_CONNECTIONS_PER_IP: usize = 256;
-/// A connection that sends nothing (not even an RFC 5626 keep-alive) this long is closed.
-/// Calls on it can still send (our BYE): the writer lives while anyone holds the flow.
-pub const TCP_IDLE: Duration = Duration::from_secs(300);
+    /// Whether `ip` is a configured trunk's (a proxy carrying many callers): TCP
+    /// connections from it have no per-source limit.
+    fn is_trunk(&self, _ip: IpAddr) -> bool {
+        false
+    }
+}
 /// Socket buffers for the SIP UDP socket: a burst of thousands of INVITEs must not
 /// overflow the kernel's default ~200 KiB while the endpoint is busy.
 pub const UDP_BUFFER_BYTES: usize = 4 * 1024 * 1024;
@@ -62,6 +54,12 @@ pub struct TcpConn {
     id: u64,
     local: SocketAddr,
     tx: mpsc::Sender<Bytes>,
+}
+
+impl TcpConn {
+    pub(super) fn new(id: u64, local: SocketAddr, tx: mpsc::Sender<Bytes>) -> Self {
+        TcpConn { id, local, tx }
+    }
 }
 
 impl fmt::Debug for TcpConn {
@@ -152,7 +150,7 @@ impl Transport {
 }
 
 /// Answer a request that failed validation but can still be addressed.
-fn answer_parse_error(transport: &Transport, flow: &Flow, err: ParseError) {
+pub(super) fn answer_parse_error(transport: &Transport, flow: &Flow, err: ParseError) {
     match err {
         ParseError::Answerable { status, reason, mut headers, mut via } => {
             via.stamp_source(flow.peer());
@@ -214,200 +212,6 @@ pub async fn run_udp(
     }
 }
 
-/// Accept TCP connections until `stop` turns true. Established connections keep
-/// running (they may carry calls in progress) until their peer closes them.
-pub async fn run_tcp(
-    listener: TcpListener,
-    transport: Arc<Transport>,
-    dispatch: Arc<dyn Dispatch>,
-    mut stop: watch::Receiver<bool>,
-) {
-    static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-    let open = Arc::new(Mutex::new(HashMap::<IpAddr, usize>::new()));
-    loop {
-        tokio::select! {
-            changed = stop.changed() => {
-                if changed.is_err() || *stop.borrow() {
-                    return;
-                }
-            }
-            r = listener.accept() => match r {
-                Ok((stream, peer)) => {
-                    let Some(slot) = ConnSlot::take(&open, peer.ip()) else {
-                        tracing::debug!(%peer, "too many TCP connections; refusing");
-                        drop(stream);
-                        continue;
-                    };
-                    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-                    let (transport, dispatch) = (transport.clone(), dispatch.clone());
-                    tokio::spawn(async move {
-                        let _slot = slot;
-                        run_connection(stream, peer, id, transport, dispatch).await;
-                    });
-                }
-                Err(e) => {
-                    // EMFILE and friends: back off a little instead of spinning.
-                    tracing::warn!(error = %e, "TCP accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                }
-            }
-        }
-    }
-}
-
-/// A counted place in the TCP connection table, given back on drop.
-struct ConnSlot {
-    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
-    ip: IpAddr,
-}
-
-impl ConnSlot {
-    fn take(open: &Arc<Mutex<HashMap<IpAddr, usize>>>, ip: IpAddr) -> Option<ConnSlot> {
-        let mut table = open.lock().unwrap_or_else(|p| p.into_inner());
-        let total: usize = table.values().sum();
-        let mine = table.entry(ip).or_insert(0);
-        if total >= MAX_TCP_CONNECTIONS || *mine >= MAX_TCP_CONNECTIONS_PER_IP {
-            if *mine == 0 {
-                table.remove(&ip);
-            }
-            return None;
-        }
-        *mine += 1;
-        Some(ConnSlot { open: open.clone(), ip })
-    }
-}
-
-impl Drop for ConnSlot {
-    fn drop(&mut self) {
-        let mut table = self.open.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(n) = table.get_mut(&self.ip) {
-            *n -= 1;
-            if *n == 0 {
-                table.remove(&self.ip);
-            }
-        }
-    }
-}
-
-/// One framing step over a TCP byte stream (§18.3: Content-Length delimits the body).
-#[derive(Debug)]
-enum Frame {
-    Message(message::Head, Bytes),
-    /// RFC 5626 §3.5.1 double-CRLF keep-alive ping; answered with a single CRLF.
-    Ping,
-    NeedMore,
-    /// Framing is lost; optionally answer, then close the connection.
-    Fatal(Option<ParseError>),
-}
-
-fn take_frame(buf: &mut BytesMut) -> Frame {
-    loop {
-        if buf.starts_with(b"\r\n\r\n") {
-            buf.advance(4);
-            return Frame::Ping;
-        }
-        if buf.len() <= 3 && b"\r\n\r\n".starts_with(&buf[..]) {
-            return Frame::NeedMore;
-        }
-        if buf.starts_with(b"\r\n") {
-            // A stray CRLF (e.g. a pong) before a message (§7.5).
-            buf.advance(2);
-            continue;
-        }
-        break;
-    }
-    let Some(end) = message::find_head_end(buf) else {
-        return if buf.len() > MAX_MESSAGE_BYTES { Frame::Fatal(None) } else { Frame::NeedMore };
-    };
-    let head = match message::parse_head(&buf[..end]) {
-        Ok(h) => h,
-        Err(e) => return Frame::Fatal(Some(e)),
-    };
-    let len = match head.content_length() {
-        Ok(Some(n)) => n,
-        Ok(None) => {
-            return Frame::Fatal(Some(message::answerable_from_head(&head, 400, "Content-Length required over TCP")))
-        }
-        Err(_) => return Frame::Fatal(Some(message::answerable_from_head(&head, 400, "Bad Content-Length"))),
-    };
-    if end.saturating_add(len) > MAX_MESSAGE_BYTES {
-        return Frame::Fatal(Some(message::answerable_from_head(&head, 413, "Request Entity Too Large")));
-    }
-    if buf.len() < end + len {
-        return Frame::NeedMore;
-    }
-    buf.advance(end);
-    let body = buf.split_to(len).freeze();
-    Frame::Message(head, body)
-}
-
-async fn run_connection(
-    stream: TcpStream,
-    peer: SocketAddr,
-    id: u64,
-    transport: Arc<Transport>,
-    dispatch: Arc<dyn Dispatch>,
-) {
-    let _ = stream.set_nodelay(true);
-    let local = match stream.local_addr() {
-        Ok(a) => a,
-        Err(e) => {
-            tracing::debug!(error = %e, "TCP connection without local address");
-            return;
-        }
-    };
-    let (mut rd, mut wr) = stream.into_split();
-    let (tx, mut rx) = mpsc::channel::<Bytes>(TCP_QUEUE);
-    // The writer lives as long as anyone (a transaction, a call) can still send on this
-    // connection, even after the peer stopped sending.
-    tokio::spawn(async move {
-        while let Some(bytes) = rx.recv().await {
-            if let Err(e) = wr.write_all(&bytes).await {
-                tracing::debug!(error = %e, "TCP write failed");
-                break;
-            }
-        }
-        let _ = wr.shutdown().await;
-    });
-    let flow = Flow::Tcp { peer, conn: TcpConn { id, local, tx } };
-    tracing::debug!(%peer, id, "TCP connection open");
-    let mut buf = BytesMut::with_capacity(8 * 1024);
-    'conn: loop {
-        loop {
-            match take_frame(&mut buf) {
-                Frame::Message(head, body) => match message::finish(head, body) {
-                    Ok(msg) => dispatch.dispatch(msg, flow.clone()),
-                    Err(e) => answer_parse_error(&transport, &flow, e),
-                },
-                Frame::Ping => {
-                    let _ = transport.send(&flow, Bytes::from_static(b"\r\n"));
-                }
-                Frame::NeedMore => break,
-                Frame::Fatal(err) => {
-                    if let Some(e) = err {
-                        answer_parse_error(&transport, &flow, e);
-                    }
-                    tracing::debug!(%peer, id, "closing TCP connection: framing lost");
-                    break 'conn;
-                }
-            }
-        }
-        match tokio::time::timeout(TCP_IDLE, rd.read_buf(&mut buf)).await {
-            Ok(Ok(0)) => break,
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => {
-                tracing::debug!(error = %e, "TCP read failed");
-                break;
-            }
-            Err(_) => {
-                tracing::debug!(%peer, id, "closing idle TCP connection");
-                break;
-            }
-        }
-    }
-    tracing::debug!(%peer, id, "TCP connection closed by peer or framing");
-}
-
 /// Everything the network can make the SIP layer parse, in one call: the bytes as a
 /// UDP datagram and as a TCP byte stream, and for each request its conversion to
 /// rsip, its SDP body and INFO digits. The entry point of the fuzz target (`fuzz/`)
@@ -452,47 +256,4 @@ pub fn parse_untrusted(data: &[u8]) -> usize {
         }
     }
     n
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn frame(text: &str) -> (Vec<String>, BytesMut) {
-        let mut buf = BytesMut::from(text.as_bytes());
-        let mut out = Vec::new();
-        loop {
-            match take_frame(&mut buf) {
-                Frame::Message(_, body) => out.push(format!("msg:{}", String::from_utf8_lossy(&body))),
-                Frame::Ping => out.push("ping".into()),
-                Frame::NeedMore => break,
-                Frame::Fatal(e) => {
-                    out.push(format!("fatal:{}", e.map(|e| e.to_string()).unwrap_or_default()));
-                    break;
-                }
-            }
-        }
-        (out, buf)
-    }
-
-    const OPT: &str = "OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bKa\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\n";
-
-    #[test]
-    fn frames_by_content_length() {
-        let two = format!("\r\n\r\n{OPT}Content-Length: 3\r\n\r\nabc{OPT}Content-Length: 0\r\n\r\n{OPT}Content-Len");
-        let (out, rest) = frame(&two);
-        assert_eq!(out, vec!["ping", "msg:abc", "msg:"]);
-        assert!(rest.starts_with(b"OPTIONS"));
-        let (out, _) = frame(&format!("{OPT}Content-Length: 5\r\n\r\nab"));
-        assert!(out.is_empty());
-        let (out, _) = frame(&format!("{OPT}\r\n"));
-        assert_eq!(out, vec!["fatal:400 Content-Length required over TCP"]);
-        let (out, _) = frame(&format!("{OPT}Content-Length: 999999\r\n\r\n"));
-        assert_eq!(out, vec!["fatal:413 Request Entity Too Large"]);
-        let (out, _) = frame("\r\n");
-        assert!(out.is_empty());
-        let big = "X".repeat(MAX_MESSAGE_BYTES + 10);
-        let (out, _) = frame(&big);
-        assert_eq!(out, vec!["fatal:"]);
-    }
 }
