@@ -330,6 +330,15 @@ impl PhoneNumber {
         Ok(PhoneNumber(format!("+{international}")))
     }
 
+    /// The number as shown to somebody who is not its owner (a staff member
+    /// checking a ticket code): the first three and the last four characters, the
+    /// rest hidden — `+81•••••5678`.
+    pub fn masked(&self) -> String {
+        let s = self.as_str();
+        let n = s.chars().count();
+        s.chars().enumerate().map(|(i, c)| if i < 3 || i + 4 >= n { c } else { '•' }).collect()
+    }
+
     /// The number with its leading `+`.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -363,6 +372,12 @@ impl From<PhoneNumber> for String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_masked_number_keeps_only_its_country_and_last_four_digits() {
+        assert_eq!(PhoneNumber::parse("+819012345678").unwrap().masked(), "+81••••••5678");
+        assert_eq!(PhoneNumber::parse("+442079460100").unwrap().masked(), "+44••••••0100");
+    }
 
     #[test]
     fn real_world_forms() {

@@ -391,10 +391,13 @@ impl Store {
         let mut tries = 0;
         loop {
             match attempt().await {
-                Err(e) if e.is_conflict() && tries < 8 => {
+                // Many racers on one row (fifty issue calls for one ticket) each lose
+                // several rounds; on a loaded machine a transaction takes longer and
+                // loses more, so there are tries enough for that (a few seconds at most).
+                Err(e) if e.is_conflict() && tries < 12 => {
                     tries += 1;
                     // Jitter so the racers do not collide again in lockstep.
-                    let ms = rand::random_range(1..(5u64 << tries.min(5)));
+                    let ms = rand::random_range(1..(5u64 << tries.min(6)));
                     tokio::time::sleep(Duration::from_millis(ms)).await;
                 }
                 other => return other,
@@ -651,6 +654,14 @@ impl Store {
 
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Whether the database takes a write now (one row of `health`, committed):
+    /// a full disk or a read-only file fails every write while reads still answer.
+    pub async fn write_probe(&self, at: Timestamp) -> Result<(), StoreError> {
+        let mut w = self.write_conn().await?;
+        sqlx::query("UPDATE health SET checked_at = $1 WHERE id = 1").bind(at).execute(w.conn()).await?;
         Ok(())
     }
 }

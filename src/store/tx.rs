@@ -1071,6 +1071,20 @@ impl StoreTx {
         Ok(q.fetch_all(self.raw_conn()).await?.into_iter().collect())
     }
 
+    /// Take purchase `id` for this transaction: another transaction that takes it
+    /// waits until this one ends, on every gateway, so what this one counts and
+    /// writes about it (wrong staff PINs, say) is not counted twice. On PostgreSQL
+    /// a row lock (`FOR UPDATE`); on SQLite the writer's turn already serializes
+    /// write transactions. `false`: no such purchase.
+    pub async fn lock_purchase(&mut self, id: &str) -> Result<bool, StoreError> {
+        let sql = match self.params {
+            Params::Numbered => "SELECT id FROM purchases WHERE id = $1 FOR UPDATE",
+            Params::Plain => "SELECT id FROM purchases WHERE id = $1",
+        };
+        let row: Option<(String,)> = sqlx::query_as(sql).bind(id).fetch_optional(self.conn().await?).await?;
+        Ok(row.is_some())
+    }
+
     /// Replace the event's staff PIN: its PIN epoch goes one up (the PIN before
     /// stops admitting), journalled as `staff_pin_rotated` by `actor`. The new
     /// epoch, or `None` for no such event.

@@ -7,6 +7,7 @@
 
 mod account;
 mod admin;
+mod guard;
 mod pages;
 mod shop;
 mod ticket;
@@ -71,6 +72,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/a/{token}", get(ticket::admission))
         .route("/a/{token}/admit", post(ticket::admit))
         .route("/verify/{code}", get(ticket::verify))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), guard::guard))
         .with_state(state)
 }
 
@@ -215,6 +217,9 @@ pub(crate) enum WebError {
     /// Too many requests of a kind that mails somebody (try again later).
     #[error("{0}")]
     RateLimited(String),
+    /// A form posted from another site (see `guard`).
+    #[error("{0}")]
+    CrossSite(String),
     #[error(transparent)]
     Unexpected(#[from] AppError),
 }
@@ -244,7 +249,7 @@ impl WebError {
             WebError::NotFound(_) => StatusCode::NOT_FOUND,
             WebError::Conflict(_) => StatusCode::CONFLICT,
             WebError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            WebError::StaffOnly(_) => StatusCode::FORBIDDEN,
+            WebError::StaffOnly(_) | WebError::CrossSite(_) => StatusCode::FORBIDDEN,
             WebError::TooManyTries(_) | WebError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             WebError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -259,6 +264,9 @@ impl WebError {
             WebError::StaffOnly(_) => "Venue staff enter the event's staff PIN to admit.",
             WebError::TooManyTries(_) => "Ask the organizer for the staff PIN; this ticket takes PINs again later.",
             WebError::RateLimited(_) => "Please try again in an hour.",
+            WebError::CrossSite(_) => {
+                "Nothing was done. Open the page again from the link in your mail and send it from there."
+            }
             _ => "",
         }
     }

@@ -31,18 +31,27 @@ pub(super) async fn home(State(web): State<Web>, headers: HeaderMap) -> Response
     )
 }
 
+/// Liveness and readiness: the database answers reads *and* takes a write (a
+/// full disk fails every write while reads still answer), and the dialplan.
 pub(super) async fn health(State(web): State<Web>) -> Response {
     // A refused dialplan reload does not make the gateway unhealthy (the previous
     // dialplan still serves), so it is reported here without changing the status code.
     let dialplan = dialplan_status(&web);
-    match web.app.store.ping().await {
+    let database = match web.app.store.ping().await {
+        Ok(()) => web.app.store.write_probe(crate::store::now()).await.map_err(|e| format!("not writable: {e}")),
+        Err(e) => Err(e.to_string()),
+    };
+    match database {
         Ok(()) => (StatusCode::OK, axum::Json(json!({"status": "ok", "database": "ok", "dialplan": dialplan})))
             .into_response(),
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            axum::Json(json!({"status": "degraded", "database": e.to_string(), "dialplan": dialplan})),
-        )
-            .into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "health: database failing");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(json!({"status": "degraded", "database": e, "dialplan": dialplan})),
+            )
+                .into_response()
+        }
     }
 }
 

@@ -224,48 +224,57 @@ pub(super) async fn admit(
         let (seen, e) = purchase_of(&web, &claims).await?;
         let pid = seen.id;
         // Staff admit, not the holder: the event's staff PIN (see `Links::staff_pin`).
-        // Wrong PINs are journalled per ticket, so the lockout holds on every gateway
-        // and across restarts; a locked ticket is told so on a read, without a write.
-        let window = super::PIN_WINDOW.as_secs() as i64;
-        let wrong = web.app.store.journal_count_since(&pid, super::PIN_REFUSED, now() - window).await?;
-        if wrong >= super::PIN_TRIES {
-            return Err(WebError::TooManyTries(format!(
-                "{} wrong staff PINs for this ticket: it takes none for {} minutes",
-                super::PIN_TRIES,
-                window / 60
-            )));
-        }
-        match form.get("staff_pin").map(|pin| web.app.links.is_staff_pin(&e.id, e.staff_pin_epoch, pin)) {
-            Some(true) => {}
-            Some(false) => {
-                let mut tx = web.app.store.begin().await?;
-                tx.journal("purchase", &pid, super::PIN_REFUSED, None, None, "web:admit", "{}");
-                tx.commit().await?;
-                tracing::info!(purchase = %pid, "admit refused: wrong staff PIN");
-                return Err(WebError::StaffOnly("wrong staff PIN".into()));
-            }
-            None => return Err(WebError::StaffOnly("staff only: the staff PIN is missing".into())),
-        }
-        let at = now();
-        if at > e.admission_closes || at < e.admission_opens {
-            return Err(WebError::Conflict("admission is not open for this event now".into()));
-        }
-        let mut tx = web.app.store.begin().await?;
-        let mut p = tx.purchase(&pid).await?.ok_or_else(|| WebError::NotFound("no such purchase".into()))?;
-        match p.admit(at) {
-            Ok(t) => {
-                tx.save_purchase(&p, &t, "web:admit", at).await?;
-                tx.commit().await?;
-            }
-            Err(DomainError::AlreadyAdmitted { at }) => {
-                return Err(WebError::Conflict(format!("already admitted at {} (UTC)", fmt_utc(Some(at)))));
-            }
-            Err(e) => return Err(WebError::Conflict(e.to_string())),
-        }
+        let pin =
+            form.get("staff_pin").ok_or_else(|| WebError::StaffOnly("staff only: the staff PIN is missing".into()))?;
+        // One transaction per press, again from the start if another gateway's press
+        // won the race (so the loser is told "already admitted", never a 500).
+        let p = Store::retry(|| admit_once(&web, &pid, &e, pin)).await?;
         admission_page(&web, &headers, &token, &p, &e).await
     }
     .await;
     finish(&web, &headers, r)
+}
+
+/// One press of "admit" on purchase `pid`. Wrong PINs are journalled per ticket,
+/// so the lockout holds on every gateway and across restarts; the ticket is taken
+/// first ([`crate::store::StoreTx::lock_purchase`]), so presses at once are
+/// counted one after the other and no more than [`super::PIN_TRIES`] are tried.
+async fn admit_once(web: &Web, pid: &str, e: &EventView, pin: &str) -> Result<Purchase, WebError> {
+    let window = super::PIN_WINDOW.as_secs() as i64;
+    let at = now();
+    let mut tx = web.app.store.begin().await?;
+    if !tx.lock_purchase(pid).await? {
+        return Err(WebError::NotFound("no such purchase".into()));
+    }
+    let wrong = tx.journal_counts_since(&[pid], super::PIN_REFUSED, at - window).await?;
+    if wrong.get(pid).copied().unwrap_or(0) >= super::PIN_TRIES {
+        return Err(WebError::TooManyTries(format!(
+            "{} wrong staff PINs for this ticket: it takes none for {} minutes",
+            super::PIN_TRIES,
+            window / 60
+        )));
+    }
+    if !web.app.links.is_staff_pin(&e.id, e.staff_pin_epoch, pin) {
+        tx.journal("purchase", pid, super::PIN_REFUSED, None, None, "web:admit", "{}");
+        tx.commit().await?;
+        tracing::info!(purchase = %pid, "admit refused: wrong staff PIN");
+        return Err(WebError::StaffOnly("wrong staff PIN".into()));
+    }
+    if at > e.admission_closes || at < e.admission_opens {
+        return Err(WebError::Conflict("admission is not open for this event now".into()));
+    }
+    let mut p = tx.purchase(pid).await?.ok_or_else(|| WebError::NotFound("no such purchase".into()))?;
+    match p.admit(at) {
+        Ok(t) => {
+            tx.save_purchase(&p, &t, "web:admit", at).await?;
+            tx.commit().await?;
+            Ok(p)
+        }
+        Err(DomainError::AlreadyAdmitted { at }) => {
+            Err(WebError::Conflict(format!("already admitted at {} (UTC)", fmt_utc(Some(at)))))
+        }
+        Err(e) => Err(WebError::Conflict(e.to_string())),
+    }
 }
 
 /// Staff check a ticket code (the signed code printed on the ticket page).
@@ -273,7 +282,10 @@ pub(super) async fn verify_code(web: &Web, code: &str) -> Result<serde_json::Val
     let claims = check_link(web, code, Purpose::TicketCode)?;
     let (p, e) = purchase_of(web, &claims).await?;
     Ok(json!({
-        "valid": p.issued && p.payment_status == PaymentStatus::Paid, "state": p.state(), "purchase_id": p.id, "phone": p.phone, "event_name": e.name,
+        // Whoever holds the code sees whose ticket it is only as far as staff need to
+        // compare it with the holder's phone: masked.
+        "valid": p.issued && p.payment_status == PaymentStatus::Paid, "state": p.state(), "purchase_id": p.id,
+        "phone": p.phone.masked(), "event_name": e.name,
         "seats": p.seats, "admission": p.admission.as_str(),
     }))
 }

@@ -3,6 +3,7 @@
 
 mod account;
 mod admin;
+mod admit;
 mod browser;
 mod cancellation;
 mod dialplan;
@@ -25,3 +26,4 @@ mod sipp;
 mod slowloris;
 mod spoofing;
 mod takeover;
+mod web_guard;

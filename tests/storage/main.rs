@@ -11,6 +11,7 @@ mod crash;
 mod events;
 mod outbox;
 mod phone_users;
+mod plans;
 mod process;
 mod races;
 mod two_gateways;

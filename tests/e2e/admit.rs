@@ -1,0 +1,86 @@
+//! Staff pressing "admit" (the hardening issue, item 11): presses at once on two
+//! gateways sharing a database get one admission and one "already admitted"
+//! (409), never a 500; and wrong staff PINs fired at once are counted one after
+//! the other, so no more than five are ever tried.
+
+use crate::helpers::*;
+
+/// Two gateways on one database (`backend`) and one signing key (kept in the
+/// returned directory), with the admission link of a ticket.
+async fn two_gateways(backend: &str) -> Option<(TestGateway, TestGateway, String, Db, tempfile::TempDir)> {
+    let (url, db) = fresh_database(backend).await?;
+    let keys = tempfile::tempdir().unwrap();
+    let key = keys.path().join("signing-key.pem");
+    let shared = |c: &mut dialticket::config::Config| {
+        c.database_url = url.clone();
+        c.signing_key = key.clone();
+    };
+    let a = spawn_gateway_with(shared).await;
+    let b = spawn_gateway_with(shared).await;
+    let link = a.admission_link("+819088880001", "open-rehearsal").await;
+    Some((a, b, link, db, keys))
+}
+
+async fn presses_at_once_admit_once(backend: &str) {
+    let Some((a, b, link, _db, _keys)) = two_gateways(backend).await else { return };
+    let (pin, _) = a.staff_pins("open-rehearsal");
+    let on_b = link.replacen(&a.base, &b.base, 1);
+    let (admit_a, admit_b) = (format!("{link}/admit"), format!("{on_b}/admit"));
+    let fields = [("staff_pin", pin.as_str())];
+    // Presses at once, half on each gateway (two staff, double and triple taps).
+    let presses = (0..32).map(|i| {
+        let (gw, url) = if i % 2 == 0 { (&a, &admit_a) } else { (&b, &admit_b) };
+        gw.post(url, &fields)
+    });
+    let answers = futures::future::join_all(presses).await;
+    let mut statuses: Vec<u16> = answers.iter().map(|(s, _)| *s).collect();
+    statuses.sort();
+    let mut want = vec![409; 32];
+    want[0] = 200;
+    assert_eq!(statuses, want, "one admission, the rest already admitted: {answers:?}");
+    for (_, body) in answers.iter().filter(|(s, _)| *s == 409) {
+        assert!(body["error"].as_str().unwrap_or_default().contains("already admitted"), "{body}");
+    }
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_gateways_admitting_at_once_admit_once_on_sqlite() {
+    presses_at_once_admit_once("sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_gateways_admitting_at_once_admit_once_on_postgres() {
+    presses_at_once_admit_once("postgres").await;
+}
+
+async fn wrong_pins_at_once_are_counted_in_turn(backend: &str) {
+    let Some((a, b, link, _db, _keys)) = two_gateways(backend).await else { return };
+    let (_, wrong) = a.staff_pins("open-rehearsal");
+    let on_b = link.replacen(&a.base, &b.base, 1);
+    let presses = (0..12).map(|i| {
+        let url = if i % 2 == 0 { format!("{link}/admit") } else { format!("{on_b}/admit") };
+        let gw = if i % 2 == 0 { &a } else { &b };
+        async move { gw.post(&url, &[("staff_pin", wrong)]).await.0 }
+    });
+    let mut statuses = futures::future::join_all(presses).await;
+    statuses.sort();
+    let tried = statuses.iter().filter(|s| **s == 403).count();
+    let locked = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!((tried, locked), (5, 7), "five wrong PINs tried, the rest refused unseen: {statuses:?}");
+    let journal = a.app.store.journal_all().await.unwrap();
+    assert_eq!(journal.iter().filter(|j| j.action == "staff-pin-refused").count(), 5);
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn wrong_staff_pins_at_once_are_counted_in_turn_on_sqlite() {
+    wrong_pins_at_once_are_counted_in_turn("sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn wrong_staff_pins_at_once_are_counted_in_turn_on_postgres() {
+    wrong_pins_at_once_are_counted_in_turn("postgres").await;
+}
