@@ -83,6 +83,19 @@ pub enum Charge {
     },
 }
 
+impl Charge {
+    /// The settled result of a provider's final answer (to a challenge, to a
+    /// line's consent); an answer that settles nothing is the provider's error.
+    pub fn settled(self, what: &str) -> Result<crate::domain::PaymentResult, PaymentError> {
+        use crate::domain::PaymentResult;
+        match self {
+            Charge::Approved { reference } => Ok(PaymentResult::Approved { reference }),
+            Charge::Declined { reason } => Ok(PaymentResult::Declined { reason }),
+            other => Err(PaymentError::BadCallback(format!("unexpected {what} answer {other:?}"))),
+        }
+    }
+}
+
 /// How long a carrier-billing order waits for its line's consent call.
 pub const CONSENT_MINUTES: i64 = 15;
 

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::app::{App, AppError};
 use crate::domain::{PaymentResult, PaymentStatus, Purchase};
-use crate::payment::{Callback, Charge, PaymentError};
+use crate::payment::{Callback, PaymentError};
 use crate::store::{now, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -46,11 +46,7 @@ pub async fn answer_challenge(app: &App, purchase_id: &str, code: &str) -> Resul
         let reference = p.payment_ref.clone().unwrap_or_default();
         let provider =
             app.payments.for_reference(&reference).ok_or(PaymentError::MethodUnavailable(reference.clone()))?;
-        let result = match provider.confirm_challenge(&reference, code)? {
-            Charge::Approved { reference } => PaymentResult::Approved { reference },
-            Charge::Declined { reason } => PaymentResult::Declined { reason },
-            other => return Err(PaymentError::BadCallback(format!("unexpected challenge answer {other:?}")).into()),
-        };
+        let result = provider.confirm_challenge(&reference, code)?.settled("challenge")?;
         let event = tx.event(&p.event_id).await?.ok_or(SettlementError::UnknownPurchase)?;
         app.settle_payment(&mut tx, &mut p, &event, &result, "web:challenge", at).await?;
         tx.commit().await?;

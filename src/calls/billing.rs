@@ -13,7 +13,7 @@ use serde_json::json;
 use super::{refusal_mail, refuse};
 use crate::app::{App, AppError};
 use crate::domain::PaymentResult;
-use crate::payment::{Charge, PaymentError};
+use crate::payment::PaymentError;
 use crate::sip::{CallDecision, IncomingCall};
 use crate::store::StoreTx;
 
@@ -36,22 +36,16 @@ pub(super) async fn confirm(
         let reference = p.payment_ref.clone().unwrap_or_default();
         let provider =
             app.payments.for_reference(&reference).ok_or(PaymentError::MethodUnavailable(reference.clone()))?;
-        let result = match provider.consent(&reference, line)? {
-            Charge::Approved { reference } => PaymentResult::Approved { reference },
-            Charge::Declined { reason } => PaymentResult::Declined { reason },
-            other => return Err(PaymentError::BadCallback(format!("unexpected consent answer {other:?}")).into()),
-        };
+        let result = provider.consent(&reference, line)?.settled("consent")?;
         let Some(event) = tx.event(&p.event_id).await? else { continue };
-        let outcome = match &result {
-            PaymentResult::Approved { .. } => "approved",
-            PaymentResult::Declined { .. } => "declined",
-        };
+        let ok = matches!(result, PaymentResult::Approved { .. });
         app.settle_payment(tx, &mut p, &event, &result, actor, at).await?;
-        let detail = json!({"line": line, "outcome": outcome}).to_string();
+        let detail = json!({"line": line, "outcome": if ok { "approved" } else { "declined" }}).to_string();
         tx.journal("purchase", &p.id, "billing-consent", None, None, actor, &detail);
-        match result {
-            PaymentResult::Approved { .. } => approved += 1,
-            PaymentResult::Declined { .. } => declined += 1,
+        if ok {
+            approved += 1;
+        } else {
+            declined += 1;
         }
     }
     match (approved, declined) {

@@ -794,6 +794,11 @@ impl StoreTx {
             .bind(phone.as_str())
             .fetch_all(self.conn().await?)
             .await?;
+        self.purchases(ids).await
+    }
+
+    /// The purchases with `ids`, in that order, each loaded for saving (its version kept).
+    async fn purchases(&mut self, ids: Vec<(String,)>) -> Result<Vec<Purchase>, StoreError> {
         let mut out = Vec::with_capacity(ids.len());
         for (id,) in ids {
             if let Some(p) = self.purchase(&id).await? {
@@ -814,13 +819,7 @@ impl StoreTx {
         .bind(at)
         .fetch_all(self.conn().await?)
         .await?;
-        let mut out = Vec::with_capacity(ids.len());
-        for (id,) in ids {
-            if let Some(p) = self.purchase(&id).await? {
-                out.push(p);
-            }
-        }
-        Ok(out)
+        self.purchases(ids).await
     }
 
     pub async fn purchase(&mut self, id: &str) -> Result<Option<Purchase>, StoreError> {

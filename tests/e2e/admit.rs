@@ -9,14 +9,7 @@ use crate::helpers::*;
 /// returned directory), with the admission link of a ticket.
 async fn two_gateways(backend: &str) -> Option<(TestGateway, TestGateway, String, Db, tempfile::TempDir)> {
     let (url, db) = fresh_database(backend).await?;
-    let keys = tempfile::tempdir().unwrap();
-    let key = keys.path().join("signing-key.pem");
-    let shared = |c: &mut dialticket::config::Config| {
-        c.database_url = url.clone();
-        c.signing_key = key.clone();
-    };
-    let a = spawn_gateway_with(shared).await;
-    let b = spawn_gateway_with(shared).await;
+    let (a, b, keys) = spawn_two_gateways(&url).await;
     let link = a.admission_link("+819088880001", "open-rehearsal").await;
     Some((a, b, link, db, keys))
 }

@@ -75,6 +75,20 @@ pub async fn spawn_gateway_with(customize: impl FnOnce(&mut Config)) -> TestGate
     TestGateway { sip, base, mailbox, app, browser: Browser::new(), stop: Some(stop), task: Some(task), _dir: dir }
 }
 
+/// Two gateways sharing the database at `url` and one link-signing key (kept in
+/// the returned directory): the deployment of `compose.yaml`, in one process.
+pub async fn spawn_two_gateways(url: &str) -> (TestGateway, TestGateway, tempfile::TempDir) {
+    let keys = tempfile::tempdir().expect("tempdir");
+    let key = keys.path().join("signing-key.pem");
+    let shared = |c: &mut Config| {
+        c.database_url = url.to_string();
+        c.signing_key = key.clone();
+    };
+    let a = spawn_gateway_with(shared).await;
+    let b = spawn_gateway_with(shared).await;
+    (a, b, keys)
+}
+
 /// A gateway configuration that keeps its SQLite database and signing key in
 /// `dir` (`shared.db`, `key.pem`), so a gateway started again with it (a
 /// restart) finds them.
@@ -155,6 +169,17 @@ impl TestGateway {
         let (status, page) = self.get(&url).await;
         assert_eq!(status, 200, "{page}");
         (url, page)
+    }
+
+    /// Post `event_id`'s order form under `shop` (a purchase link or `/buy`) for one
+    /// seat of its first seat type, with `fields` (payment, recipient, …) besides.
+    pub async fn order_form(&self, shop: &str, event_id: &str, fields: &[(&str, &str)]) -> (u16, Value) {
+        let (url, page) = self.event_form(shop, event_id).await;
+        let token = page["form"]["form_token"].as_str().expect("form token").to_string();
+        let seat = page["event"]["seat_types"][0]["code"].as_str().expect("seat type").to_string();
+        let mut all = vec![("form_token", token.as_str()), ("seat_type", seat.as_str()), ("quantity", "1")];
+        all.extend_from_slice(fields);
+        self.post(&url, &all).await
     }
 
     /// Buy `quantity` seats of the event's first seat type via the purchase pages.

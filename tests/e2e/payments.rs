@@ -9,12 +9,7 @@ use crate::helpers::*;
 async fn order(gw: &TestGateway, phone: &str, event: &str, payment: &[(&str, &str)]) -> (u16, Value) {
     gw.call(phone, PURCHASE).await;
     let link = gw.link(&gw.mail(phone, "purchase link").await, "/p/");
-    let (url, page) = gw.event_form(&link, event).await;
-    let token = page["form"]["form_token"].as_str().unwrap().to_string();
-    let seat = page["event"]["seat_types"][0]["code"].as_str().unwrap().to_string();
-    let mut fields = vec![("form_token", token.as_str()), ("seat_type", seat.as_str()), ("quantity", "1")];
-    fields.extend_from_slice(payment);
-    gw.post(&url, &fields).await
+    gw.order_form(&link, event, payment).await
 }
 
 async fn callback(gw: &TestGateway, body: &str, signature: Option<&str>) -> (u16, Value) {
@@ -164,17 +159,8 @@ async fn carrier_billing_waits_for_a_consent_call_from_the_billed_line() {
 
     // A web order naming a stranger's line: nothing is billed unless that line calls.
     let stranger = "+819077779999";
-    let (url, page) = gw.event_form("/buy", "open-rehearsal").await;
-    let token = page["form"]["form_token"].as_str().unwrap().to_string();
-    let fields = [
-        ("form_token", token.as_str()),
-        ("seat_type", "GA"),
-        ("quantity", "1"),
-        ("payment_method", "carrier"),
-        ("recipient", "+819077771111"),
-        ("billing_phone", stranger),
-    ];
-    let (status, o) = gw.post(&url, &fields).await;
+    let fields = [("payment_method", "carrier"), ("recipient", "+819077771111"), ("billing_phone", stranger)];
+    let (status, o) = gw.order_form("/buy", "open-rehearsal", &fields).await;
     assert_eq!((status, o["status"].as_str()), (202, Some("consent")), "{o}");
     assert_eq!(o["billing_phone"], stranger);
     let web_order = o["purchase_id"].as_str().unwrap().to_string();

@@ -15,17 +15,8 @@ const CHALLENGE_CARD: &str = "4000 0027 6000 3184";
 
 /// Post the order form of `open-rehearsal` under `shop` (a purchase link or `/buy`).
 async fn order(gw: &TestGateway, shop: &str, recipient: &str, card: &str) -> (u16, Value) {
-    let (url, page) = gw.event_form(shop, "open-rehearsal").await;
-    let token = page["form"]["form_token"].as_str().unwrap().to_string();
-    let fields = [
-        ("form_token", token.as_str()),
-        ("seat_type", "GA"),
-        ("quantity", "1"),
-        ("payment_method", "card"),
-        ("card_number", card),
-        ("recipient", recipient),
-    ];
-    gw.post(&url, &fields).await
+    let fields = [("payment_method", "card"), ("card_number", card), ("recipient", recipient)];
+    gw.order_form(shop, "open-rehearsal", &fields).await
 }
 
 /// The token inside a `/pay/{token}/challenge` URL.

@@ -38,35 +38,8 @@ async fn start_shipped_edge(gateways: &[SocketAddr], carriers: &str, dir: &Path)
         cfg.push('\n');
     }
     assert!(cfg.contains(&format!("!CARRIER_NETS!{carriers}!")), "the shipped config names its carriers");
-    let path = dir.join("kamailio.cfg");
-    std::fs::write(&path, cfg).unwrap();
-    let log = std::fs::File::create(dir.join("kamailio.log")).unwrap();
-    let mut peer = Peer::spawn(
-        "kamailio",
-        Command::new("kamailio")
-            .arg("-f")
-            .arg(&path)
-            .args(["-DD", "-E", "-m", "32", "-M", "8", "-Y"])
-            .arg(dir)
-            .arg("-P")
-            .arg(dir.join("kamailio.pid"))
-            .stdout(Stdio::null())
-            .stderr(log),
-    );
     let edge: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    for _ in 0..50 {
-        if let Ok(Some(status)) = peer.child.try_wait() {
-            panic!(
-                "Kamailio exited ({status}):\n{}",
-                std::fs::read_to_string(dir.join("kamailio.log")).unwrap_or_default()
-            );
-        }
-        if sipp(edge, "options_uac.xml", "442079460100", "+819000000009").await.out.status.success() {
-            return (peer, edge);
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("Kamailio did not come up:\n{}", std::fs::read_to_string(dir.join("kamailio.log")).unwrap_or_default());
+    (run_kamailio(&cfg, dir, edge).await, edge)
 }
 
 /// A call through the edge from `source`, claiming `from`, with `headers` added.

@@ -433,11 +433,18 @@ request_route {{
 "#,
         mpath = kamailio_modules().display()
     );
+    let proxy: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    (run_kamailio(&cfg, dir, proxy).await, proxy)
+}
+
+/// Kamailio with configuration `cfg` (written to `dir`, its log beside it),
+/// listening on `proxy`; returns once our sipp OPTIONS goes through it to a gateway.
+async fn run_kamailio(cfg: &str, dir: &Path, proxy: SocketAddr) -> Peer {
     let cfg_path = dir.join("kamailio.cfg");
     std::fs::write(&cfg_path, cfg).unwrap();
     let log = std::fs::File::create(dir.join("kamailio.log")).unwrap();
     // -Y and -P must be absolute: Kamailio changes directory to /.
-    let peer = Peer::spawn(
+    let mut peer = Peer::spawn(
         "kamailio",
         Command::new("kamailio")
             .arg("-f")
@@ -449,22 +456,17 @@ request_route {{
             .stdout(Stdio::null())
             .stderr(log),
     );
-    let proxy: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    // Ready when our sipp OPTIONS goes through it to the gateway.
-    let mut peer = peer;
+    let log = || std::fs::read_to_string(dir.join("kamailio.log")).unwrap_or_default();
     for _ in 0..50 {
         if let Ok(Some(status)) = peer.child.try_wait() {
-            panic!(
-                "Kamailio exited ({status}):\n{}",
-                std::fs::read_to_string(dir.join("kamailio.log")).unwrap_or_default()
-            );
+            panic!("Kamailio exited ({status}):\n{}", log());
         }
         if sipp(proxy, "options_uac.xml", "442079460100", "+819000000009").await.out.status.success() {
-            return (peer, proxy);
+            return peer;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    panic!("Kamailio did not come up:\n{}", std::fs::read_to_string(dir.join("kamailio.log")).unwrap_or_default());
+    panic!("Kamailio did not come up:\n{}", log());
 }
 
 #[tokio::test]
@@ -577,14 +579,7 @@ async fn kamailio_signs_with_secsipid_and_the_gateway_verifies_the_passport() {
 #[tokio::test]
 async fn kamailio_balances_two_gateways_sharing_one_postgres() {
     let Some((url, _db)) = fresh_database("postgres").await else { return };
-    let keys = tempfile::tempdir().unwrap();
-    let key = keys.path().join("signing-key.pem");
-    let shared = |c: &mut dialticket::config::Config| {
-        c.database_url = url.clone();
-        c.signing_key = key.clone();
-    };
-    let a = spawn_gateway_with(shared).await;
-    let b = spawn_gateway_with(shared).await;
+    let (a, b, _keys) = spawn_two_gateways(&url).await;
     let dir = tempfile::tempdir().unwrap();
     let (peer, proxy) = start_kamailio(Relay::Dispatch(&[a.sip, b.sip]), dir.path(), "", "").await;
 
