@@ -30,7 +30,7 @@ pub(crate) async fn guard(State(web): State<Web>, req: Request, next: Next) -> R
         Some(from) => {
             tracing::info!(path = %req.uri().path(), %from, "cross-site form post refused");
             let headers = req.headers().clone();
-            WebError::CrossSite(format!("this form was sent from another site ({from})")).render(&web, &headers)
+            WebError::CrossSite("this form was sent from another site".into()).render(&web, &headers)
         }
         None => next.run(req).await,
     };

@@ -255,12 +255,31 @@ impl WebError {
         }
     }
 
+    /// What the page says on top, in words a caller understands (the HTTP reason
+    /// phrase stays in the JSON's `title`).
+    fn heading(&self) -> &'static str {
+        match self {
+            WebError::Link(LinkError::Expired) => "This link has expired",
+            WebError::Link(LinkError::Replaced) => "This link was replaced",
+            WebError::Link(LinkError::Key(_)) | WebError::Unexpected(_) => "Something went wrong",
+            WebError::Link(_) => "This link does not work",
+            WebError::NotFound(_) => "Not found",
+            WebError::Conflict(_) => "That could not be done",
+            WebError::Invalid(_) => "Please check what you entered",
+            WebError::StaffOnly(_) => "Staff only",
+            WebError::TooManyTries(_) => "Too many tries",
+            WebError::RateLimited(_) => "Too many requests",
+            WebError::CrossSite(_) => "Sent from another site",
+        }
+    }
+
     fn hint(&self) -> &'static str {
         match self {
             WebError::Link(LinkError::Expired) => "Call the number again to get a fresh link.",
             WebError::Link(LinkError::Replaced) => "A newer mail replaced this one: open the link in the latest mail.",
+            WebError::Unexpected(_) | WebError::Link(LinkError::Key(_)) => "Please try again in a moment.",
             WebError::Link(_) => "Open the link exactly as it arrived in your mail, or call again for a new one.",
-            WebError::Unexpected(_) => "Please try again in a moment.",
+            WebError::Invalid(_) => "Nothing was done. Go back, correct it and send it again.",
             WebError::StaffOnly(_) => "Venue staff enter the event's staff PIN to admit.",
             WebError::TooManyTries(_) => "Ask the organizer for the staff PIN; this ticket takes PINs again later.",
             WebError::RateLimited(_) => "Please try again in an hour.",
@@ -279,12 +298,17 @@ impl WebError {
                 tracing::error!(error = %e, "request failed");
                 "Something went wrong on our side.".to_string()
             }
+            WebError::Link(e @ LinkError::Key(_)) => {
+                tracing::error!(error = %e, "link signing key");
+                "Something went wrong on our side.".to_string()
+            }
             other => other.to_string(),
         };
         let body = serde_json::json!({
             "error": message,
             "status": status.as_u16(),
             "title": status.canonical_reason().unwrap_or("Error"),
+            "heading": self.heading(),
             "message": message,
             "hint": self.hint(),
         });

@@ -17,6 +17,7 @@ use crate::events::EventView;
 use crate::links::Purpose;
 use crate::payment::{Charge, ChargeRequest, PaymentError};
 use crate::phone::PhoneNumber;
+use crate::settlement::SettlementError;
 use crate::store::{now, Store};
 
 /// Where a purchase starts: a signed purchase link mailed to a caller (the
@@ -199,7 +200,7 @@ fn typed_phone(web: &Web, raw: &str, what: &str) -> Result<PhoneNumber, WebError
 /// What a carrier-billing payer is told: call the confirmation number from the line.
 fn consent_instructions(number: &str, line: &PhoneNumber, amount: &str, until: i64) -> String {
     format!(
-        "Call {number} from {line} by {} (UTC) to confirm that {amount} is billed with that phone's bill. \
+        "To put {amount} on the phone bill of {line}, call {number} from that phone by {} (UTC). \
          Nothing is billed until that call.",
         fmt_utc(Some(until))
     )
@@ -216,7 +217,7 @@ async fn order(web: &Web, headers: &HeaderMap, shop: &Shop, event_id: &str, form
             return Err(WebError::Conflict("this form was already used".into()));
         }
         let event = app.store.event(&p.event_id).await?.ok_or_else(|| WebError::NotFound("event gone".into()))?;
-        return order_result(web, headers, &p, &event, None).await;
+        return order_result(web, headers, &p, &event, None, None).await;
     }
     let holder = match (form.recipient.trim(), &shop.buyer) {
         ("", Some(buyer)) => buyer.clone(),
@@ -314,13 +315,14 @@ async fn order(web: &Web, headers: &HeaderMap, shop: &Shop, event_id: &str, form
                 "event": MailEvent::from(&event), "seats": p.seats.join(", "), "amount": amount,
                 "instructions": consent_instructions(&number, &payer.phone, &amount, expires_at),
                 "expires": fmt_utc(Some(expires_at)), "phone": p.phone.as_str(), "purchase_id": p.id,
+                "confirm_number": number, "billing_phone": payer.phone.as_str(),
             });
             app.queue_mail(&mut tx, payer, "payment-instructions", &ctx, at).await?;
         }
     }
     tx.commit().await?;
     app.mail_wake.notify_one();
-    order_result(web, headers, &p, &event, declined).await
+    order_result(web, headers, &p, &event, declined, None).await
 }
 
 async fn order_result(
@@ -329,13 +331,14 @@ async fn order_result(
     p: &Purchase,
     event: &EventView,
     declined: Option<String>,
+    wrong_code: Option<String>,
 ) -> PageResult {
     let at = now();
     let links = &web.app.links;
     let reference = p.payment_ref.clone().unwrap_or_default();
     // One status a client can act on: paid → call the issue number; challenge →
     // answer it; pending → pay at the store; anything else → it did not go through.
-    let (status, http, extra) = match p.payment_status {
+    let (status, mut http, extra) = match p.payment_status {
         PaymentStatus::Paid => (
             "paid",
             StatusCode::OK,
@@ -387,6 +390,11 @@ async fn order_result(
     if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
         b.extend(e.clone());
     }
+    // A wrong challenge code: the same form again, saying so (not a dead end).
+    if let Some(wrong) = wrong_code.filter(|_| status == "challenge") {
+        body["error"] = json!(wrong);
+        http = StatusCode::UNPROCESSABLE_ENTITY;
+    }
     Ok(respond(web, headers, http, "order.html", &body))
 }
 
@@ -406,13 +414,19 @@ pub(super) async fn challenge(
     let r = async {
         let claims = check_link(&web, &token, Purpose::CardChallenge)?;
         let pid = claims.pid.ok_or_else(|| WebError::NotFound("this link names no purchase".into()))?;
-        let p = crate::settlement::answer_challenge(&web.app, &pid, &form.code).await.map_err(|e| match e {
-            crate::settlement::SettlementError::Payment(e) => WebError::Invalid(e.to_string()),
-            crate::settlement::SettlementError::App(e) => WebError::Unexpected(e),
-            other => WebError::NotFound(other.to_string()),
-        })?;
+        let (p, wrong) = match crate::settlement::answer_challenge(&web.app, &pid, &form.code).await {
+            Ok(p) => (p, None),
+            Err(SettlementError::Payment(e @ PaymentError::WrongChallengeCode)) => {
+                let p =
+                    web.app.store.purchase(&pid).await?.ok_or_else(|| WebError::NotFound("no such purchase".into()))?;
+                (p, Some(e.to_string()))
+            }
+            Err(SettlementError::Payment(e)) => return Err(WebError::Invalid(e.to_string())),
+            Err(SettlementError::App(e)) => return Err(WebError::Unexpected(e)),
+            Err(other) => return Err(WebError::NotFound(other.to_string())),
+        };
         let event = web.app.store.event(&p.event_id).await?.ok_or_else(|| WebError::NotFound("event gone".into()))?;
-        order_result(&web, &headers, &p, &event, None).await
+        order_result(&web, &headers, &p, &event, None, wrong).await
     }
     .await;
     finish(&web, &headers, r)

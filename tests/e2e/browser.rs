@@ -1,6 +1,7 @@
 //! A real browser: headless Chromium, driven over WebDriver by chromedriver (both
 //! from Debian, installed by scripts/test.sh), opens the pages as a person would —
-//! it renders the HTML, types into the form and presses its button.
+//! on a phone-sized screen (390×844), it renders the HTML, types into the form and
+//! presses its button.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -11,6 +12,9 @@ use crate::helpers::*;
 
 /// WebDriver's key for an element reference (W3C WebDriver §12.1).
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// The screen the pages are looked at on: a phone's, in CSS pixels.
+const PHONE_SCREEN: (u32, u32) = (390, 844);
 
 /// One chromedriver with one headless Chromium session, on loopback.
 struct Chromium {
@@ -50,6 +54,9 @@ impl Chromium {
             "browserName": "chrome",
             "goog:chromeOptions": {
                 "binary": "/usr/bin/chromium",
+                // A phone's screen (a desktop window cannot be made this narrow).
+                "mobileEmulation": {"deviceMetrics":
+                    {"width": PHONE_SCREEN.0, "height": PHONE_SCREEN.1, "pixelRatio": 1}},
                 // Root in CI has no sandbox to drop into; no GPU, small /dev/shm.
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                          format!("--user-data-dir={}", profile.path().display())],
@@ -102,6 +109,23 @@ impl Chromium {
     async fn click(&self, css: &str) {
         let el = self.find(css).await;
         self.call(reqwest::Method::POST, &format!("/element/{el}/click"), Some(json!({}))).await;
+    }
+
+    /// Whether the first element matching `css` is shown (not hidden by the page's CSS).
+    async fn displayed(&self, css: &str) -> bool {
+        let el = self.find(css).await;
+        self.call(reqwest::Method::GET, &format!("/element/{el}/displayed"), None).await == true
+    }
+
+    async fn attribute(&self, css: &str, name: &str) -> String {
+        let el = self.find(css).await;
+        let value = self.call(reqwest::Method::GET, &format!("/element/{el}/attribute/{name}"), None).await;
+        value.as_str().unwrap_or_default().to_string()
+    }
+
+    /// The page's title, as the tab shows it.
+    async fn title(&self) -> String {
+        self.call(reqwest::Method::GET, "/title", None).await.as_str().unwrap_or_default().to_string()
     }
 
     /// The rendered text of the first element matching `css`, as a person sees it,
@@ -200,6 +224,48 @@ async fn a_caller_moves_their_mail_and_names_themself_in_chromium() {
     chromium.text_when(".state", |t| t == "Saved").await;
     let (_, page) = gw.get(&format!("{shop}/profile")).await;
     assert_eq!(page["profile"]["name"], "Yamada Hanako");
+    chromium.quit().await;
+    gw.stop().await;
+}
+
+/// A caller pays with their phone bill, on the phone's browser: from the purchase
+/// link to the event, picks carrier billing (its "Phone to bill" shows only then,
+/// filled with this phone) and buys. The page says to call the confirm-billing
+/// number from this phone; nothing is paid until that call. The call from the
+/// line (its number asserted by the trusted loopback proxy) pays the order, and
+/// the issue guide from the mail says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_pays_with_the_phone_bill_in_chromium_and_consents_by_calling() {
+    let gw = spawn_gateway().await;
+    let phone = "+819011110028";
+    assert_eq!(gw.call(phone, PURCHASE).await.final_status, 200);
+    let shop = gw.link(&gw.mail(phone, "purchase link").await, "/p/");
+
+    let chromium = Chromium::start().await;
+    chromium.goto(&shop).await;
+    chromium.click("a[href$='/events/open-rehearsal']").await;
+    chromium.text_when("h1", |t| t == "Open Rehearsal (any day)").await;
+    assert!(!chromium.displayed("#billing_phone").await, "the phone to bill shows only for carrier billing");
+    chromium.click("label[for=pay-carrier]").await;
+    assert!(chromium.displayed("#billing_phone").await);
+    assert_eq!(chromium.attribute("#billing_phone", "value").await, phone, "this phone's bill, unless changed");
+    chromium.click("form button[type=submit]").await;
+
+    chromium.text_when("h1", |t| t == "Confirm carrier billing").await;
+    assert_eq!(chromium.title().await, "Confirm carrier billing");
+    let page = chromium.text_when("body", |t| t.contains("Nothing is billed until that call")).await;
+    assert!(page.contains(&format!("on the phone bill of {phone}, call this number from that phone")), "{page}");
+    assert_eq!(chromium.text_when("a.button", |t| !t.is_empty()).await, format!("Call {CONFIRM_BILLING}"));
+    assert_eq!(chromium.attribute("a.button", "href").await, format!("tel:{CONFIRM_BILLING}"));
+    let how = gw.mail(phone, "How to pay").await;
+    assert!(how.text.contains(CONFIRM_BILLING), "{}", how.text);
+    assert!(gw.mails(phone, "Payment received").is_empty(), "nothing is paid before the call");
+
+    // The call from this phone says yes.
+    assert_eq!(call_as(&gw, phone, CONFIRM_BILLING, true).await, 200);
+    let guide = gw.link(&gw.mail(phone, "Payment received").await, "/g/");
+    chromium.goto(&guide).await;
+    chromium.text_when(".card", |t| t.contains("payment paid")).await;
     chromium.quit().await;
     gw.stop().await;
 }

@@ -18,6 +18,8 @@ pub const PURCHASE: &str = "+442079460100";
 pub const ISSUE: &str = "+442079460101";
 pub const USAGE: &str = "+442079460102";
 pub const PURCHASE_MISSED_CALL: &str = "+442079460110";
+/// The confirm-billing number of the default dialplan (`identity = "trusted-peer"`).
+pub const CONFIRM_BILLING: &str = "+442079460103";
 pub const MAIL_WAIT: Duration = Duration::from_secs(15);
 
 pub fn repo(path: &str) -> PathBuf {
@@ -234,6 +236,19 @@ impl TestGateway {
             let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
         }
     }
+}
+
+/// A call from `line` whose number a trusted peer asserts (P-Asserted-Identity
+/// from the loopback proxy of the default dialplan), or only claims in From
+/// from an untrusted address; its final status.
+pub async fn call_as(gw: &TestGateway, line: &str, to: &str, asserted: bool) -> u16 {
+    let mut opts = CallOptions::new(gw.sip, line, to);
+    if asserted {
+        opts.pai = Some(format!("<tel:{line}>"));
+    } else {
+        opts.local_ip = "127.0.0.66".parse().unwrap();
+    }
+    gw.call_with(opts).await.final_status
 }
 
 /// Run the openssl tool in `dir`; its standard output.

@@ -97,6 +97,9 @@ async fn a_card_challenge_must_be_answered() {
     let url = order["challenge_url"].as_str().unwrap().to_string();
     let (status, wrong) = gw.post(&url, &[("code", "000000")]).await;
     assert_eq!(status, 422, "{wrong}");
+    // A wrong code is not a dead end: the challenge is asked again.
+    assert_eq!((wrong["status"].as_str(), wrong["challenge_url"].is_string()), (Some("challenge"), true), "{wrong}");
+    assert!(wrong["error"].as_str().unwrap_or_default().contains("wrong"), "{wrong}");
     let (status, paid) = gw.post(&url, &[("code", "123456")]).await;
     assert_eq!(status, 200, "{paid}");
     assert_eq!(paid["status"], "paid");
@@ -107,22 +110,6 @@ async fn a_card_challenge_must_be_answered() {
 /// The payment status of purchase `id`, as stored.
 async fn status_of(gw: &TestGateway, id: String) -> dialticket::domain::PaymentStatus {
     gw.app.store.purchase(&id).await.unwrap().unwrap().payment_status
-}
-
-/// The confirm-billing number of the default dialplan (`identity = "trusted-peer"`).
-const CONFIRM_BILLING: &str = "+442079460103";
-
-/// A call from `line` whose number a trusted peer asserts (P-Asserted-Identity
-/// from the loopback proxy of the default dialplan), or only claims in From
-/// from an untrusted address.
-async fn call_as(gw: &TestGateway, line: &str, to: &str, asserted: bool) -> u16 {
-    let mut opts = dialticket_sim::sip::CallOptions::new(gw.sip, line, to);
-    if asserted {
-        opts.pai = Some(format!("<tel:{line}>"));
-    } else {
-        opts.local_ip = "127.0.0.66".parse().unwrap();
-    }
-    gw.call_with(opts).await.final_status
 }
 
 /// Carrier billing puts the charge on a line's phone bill, so it waits for that
