@@ -34,11 +34,18 @@ impl crate::store::IsConflict for SettlementError {
     }
 }
 
+/// Wrong confirmation codes one card challenge takes; the next wrong one declines
+/// the order (as a card issuer would), so the code cannot be guessed.
+pub const CHALLENGE_TRIES: i64 = 5;
+const CHALLENGE_REFUSED: &str = "challenge-code-refused";
+
 /// The buyer answered the card issuer's challenge.
 pub async fn answer_challenge(app: &App, purchase_id: &str, code: &str) -> Result<Purchase, SettlementError> {
     Store::retry(|| async {
         let at = now();
         let mut tx = app.store.begin().await?;
+        // Answers at once are counted one after the other (see `StoreTx::lock_purchase`).
+        tx.lock_purchase(purchase_id).await?;
         let mut p = tx.purchase(purchase_id).await?.ok_or(SettlementError::UnknownPurchase)?;
         if p.payment_status != PaymentStatus::Pending {
             return Ok(p); // already settled (a second tap): show the result
@@ -46,7 +53,20 @@ pub async fn answer_challenge(app: &App, purchase_id: &str, code: &str) -> Resul
         let reference = p.payment_ref.clone().unwrap_or_default();
         let provider =
             app.payments.for_reference(&reference).ok_or(PaymentError::MethodUnavailable(reference.clone()))?;
-        let result = provider.confirm_challenge(&reference, code)?.settled("challenge")?;
+        let result = match provider.confirm_challenge(&reference, code) {
+            Err(PaymentError::WrongChallengeCode) => {
+                let wrong = tx.journal_counts_since(&[purchase_id], CHALLENGE_REFUSED, p.reserved_at).await?;
+                if wrong.get(purchase_id).copied().unwrap_or(0) + 1 < CHALLENGE_TRIES {
+                    tx.journal("purchase", purchase_id, CHALLENGE_REFUSED, None, None, "web:challenge", "{}");
+                    tx.commit().await?;
+                    return Err(PaymentError::WrongChallengeCode.into());
+                }
+                let reason =
+                    format!("{CHALLENGE_TRIES} wrong confirmation codes: the card issuer declined the payment");
+                crate::domain::PaymentResult::Declined { reason }
+            }
+            answer => answer?.settled("challenge")?,
+        };
         let event = tx.event(&p.event_id).await?.ok_or(SettlementError::UnknownPurchase)?;
         app.settle_payment(&mut tx, &mut p, &event, &result, "web:challenge", at).await?;
         tx.commit().await?;

@@ -107,6 +107,27 @@ async fn a_card_challenge_must_be_answered() {
     gw.stop().await;
 }
 
+/// The confirmation code cannot be guessed: the fifth wrong one declines the order
+/// (seats released), and no code settles it after that.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_challenge_codes_decline_the_order_on_the_fifth() {
+    let gw = spawn_gateway().await;
+    let phone = "+819077770009";
+    let pay = [("payment_method", "card"), ("card_number", "4000 0027 6000 3184")];
+    let (_, order) = order(&gw, phone, "open-rehearsal", &pay).await;
+    let url = order["challenge_url"].as_str().unwrap().to_string();
+    let id = order["purchase_id"].as_str().unwrap().to_string();
+    for _ in 1..dialticket::settlement::CHALLENGE_TRIES {
+        assert_eq!(gw.post(&url, &[("code", "000000")]).await.0, 422);
+    }
+    let (status, last) = gw.post(&url, &[("code", "000001")]).await;
+    assert_eq!((status, last["status"].as_str()), (402, Some("declined")), "{last}");
+    assert_eq!(status_of(&gw, id.clone()).await.as_str(), "declined");
+    let (_, after) = gw.post(&url, &[("code", "123456")]).await;
+    assert_eq!(after["status"], "declined", "the right code comes too late: {after}");
+    gw.stop().await;
+}
+
 /// The payment status of purchase `id`, as stored.
 async fn status_of(gw: &TestGateway, id: String) -> dialticket::domain::PaymentStatus {
     gw.app.store.purchase(&id).await.unwrap().unwrap().payment_status
