@@ -240,6 +240,21 @@ impl TestGateway {
     }
 }
 
+/// `url` (a signed link) with one byte in the middle of its token's signature
+/// flipped: still a well-formed token (base64url of 64 bytes), whose signature no
+/// longer matches. (Changing the last base64 character would, one time in four,
+/// change only its unused bits: a check that never looked at the signature could
+/// still refuse that as bad base64.)
+pub fn tamper_signature(url: &str) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let (signed, signature) = url.rsplit_once('.').expect("a signed token");
+    let mut bytes = b64.decode(signature).expect("a base64url signature");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    format!("{signed}.{}", b64.encode(bytes))
+}
+
 /// Run the openssl tool in `dir`; its standard output.
 pub fn openssl(dir: &Path, args: &[&str]) -> Vec<u8> {
     let out = std::process::Command::new("openssl")
