@@ -251,7 +251,12 @@ pub fn rotate(path: &Path) -> Result<(String, String), LinkError> {
     }
     let retired = dir.join(format!("{old_kid}.pem"));
     if !retired.exists() {
+        // Its age is the file's age by our clock (`retired_keys`), so it is stamped
+        // with our clock too, not with the filesystem's (a file server's, or the
+        // kernel's under a test that moves the process's clock).
         write_private(&retired, key_pem(&old)?.as_bytes())
+            .and_then(|()| std::fs::File::options().write(true).open(&retired))
+            .and_then(|f| f.set_modified(std::time::SystemTime::now()))
             .map_err(|e| LinkError::Key(format!("{}: {e}", retired.display())))?;
     }
     let new = SigningKey::from_bytes(&rand::random::<[u8; 32]>());
