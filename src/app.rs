@@ -20,6 +20,9 @@ pub struct App {
     pub dialplan: DialplanHandle,
     /// Reloads of the dialplan: generation, failures, last error (for `/healthz`, `/dialplan`).
     pub dialplan_status: crate::dialplan::reload::SharedStatus,
+    /// The STIR/SHAKEN trust store the SIP endpoint verifies with, and its reloads
+    /// (for `/healthz`, `/metrics`).
+    pub stir_trust: Arc<crate::identity::stir::LiveTrust>,
     /// Poke the mail worker after an enqueue.
     pub mail_wake: Arc<Notify>,
     pub carrier_mail_template: String,

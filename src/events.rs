@@ -3,20 +3,35 @@
 //!
 //! Loading is an upsert: event details are replaced, seats are only added,
 //! so reloading a file never puts a sold seat back on sale.
+//!
+//! An event's times are absolute (RFC 3339, `2027-03-14T19:00:00+09:00`) or
+//! relative to the day the catalog is loaded ([`CatalogTime`],
+//! `today+100d 19:00 +09:00`): a demo or test catalog written that way is
+//! current whenever it is loaded. A file is read as a [`CatalogSource`] and its
+//! times fixed at the moment of loading ([`CatalogFile::parse`]).
 
 use std::path::Path;
 
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 
+mod time;
+
+pub use time::{CatalogTime, CatalogTimeError};
+
+/// A catalog with its times fixed (`T` = `DateTime<FixedOffset>`, what the store
+/// loads), or as written in the file (`T` = [`CatalogTime`]: [`CatalogSource`]).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CatalogFile {
+pub struct CatalogFile<T = DateTime<FixedOffset>> {
     #[serde(default)]
     pub organizers: Vec<OrganizerDef>,
-    #[serde(default)]
-    pub events: Vec<EventDef>,
+    #[serde(default = "Vec::new")]
+    pub events: Vec<EventDef<T>>,
 }
+
+/// A catalog as written: its times absolute or relative to the load.
+pub type CatalogSource = CatalogFile<CatalogTime>;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -43,7 +58,7 @@ pub struct OrganizerDef {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct EventDef {
+pub struct EventDef<T = DateTime<FixedOffset>> {
     pub id: String,
     pub organizer: String,
     pub genre: String,
@@ -53,17 +68,17 @@ pub struct EventDef {
     #[serde(default)]
     pub region: String,
     pub venue: String,
-    pub starts_at: DateTime<FixedOffset>,
-    pub doors_open: DateTime<FixedOffset>,
-    pub curtain: DateTime<FixedOffset>,
-    pub sale_start: DateTime<FixedOffset>,
-    pub sale_end: DateTime<FixedOffset>,
+    pub starts_at: T,
+    pub doors_open: T,
+    pub curtain: T,
+    pub sale_start: T,
+    pub sale_end: T,
     /// Defaults to `doors_open`.
-    #[serde(default)]
-    pub admission_opens: Option<DateTime<FixedOffset>>,
+    #[serde(default = "none")]
+    pub admission_opens: Option<T>,
     /// Defaults to four hours after `starts_at`.
-    #[serde(default)]
-    pub admission_closes: Option<DateTime<FixedOffset>>,
+    #[serde(default = "none")]
+    pub admission_closes: Option<T>,
     /// Purchases can be cancelled until this many days before `starts_at`.
     #[serde(default)]
     pub cancellable_days: i64,
@@ -76,6 +91,10 @@ pub struct EventDef {
 
 fn default_currency() -> String {
     "JPY".into()
+}
+
+fn none<T>() -> Option<T> {
+    None
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -120,11 +139,28 @@ pub enum CatalogError {
 }
 
 impl CatalogFile {
+    /// Read and check the catalog at `path`, its relative times fixed now.
     pub fn load(path: &Path) -> Result<CatalogFile, CatalogError> {
-        let text =
-            std::fs::read_to_string(path).map_err(|e| CatalogError::Read(path.display().to_string(), e.to_string()))?;
-        let file: CatalogFile =
-            toml::from_str(&text).map_err(|e| CatalogError::Parse(path.display().to_string(), e.to_string()))?;
+        Self::load_at(path, Utc::now())
+    }
+
+    /// Read and check the catalog at `path` as if loaded at `loaded`.
+    pub fn load_at(path: &Path, loaded: DateTime<Utc>) -> Result<CatalogFile, CatalogError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| CatalogError::Read(shown.clone(), e.to_string()))?;
+        Self::parse_named(&shown, &text, loaded)
+    }
+
+    /// Parse and check a catalog (TOML text, e.g. posted to `/admin/catalog`),
+    /// its relative times fixed as loaded at `loaded`.
+    pub fn parse(text: &str, loaded: DateTime<Utc>) -> Result<CatalogFile, CatalogError> {
+        Self::parse_named("catalog", text, loaded)
+    }
+
+    fn parse_named(source: &str, text: &str, loaded: DateTime<Utc>) -> Result<CatalogFile, CatalogError> {
+        let written: CatalogSource =
+            toml::from_str(text).map_err(|e| CatalogError::Parse(source.to_string(), e.to_string()))?;
+        let file = written.at(loaded)?;
         file.validate()?;
         Ok(file)
     }
@@ -151,6 +187,44 @@ impl CatalogFile {
             }
         }
         Ok(())
+    }
+}
+
+impl CatalogSource {
+    /// The catalog with every time fixed as loaded at `loaded`.
+    pub fn at(self, loaded: DateTime<Utc>) -> Result<CatalogFile, CatalogError> {
+        let events = self.events.into_iter().map(|e| e.at(loaded)).collect::<Result<_, _>>()?;
+        Ok(CatalogFile { organizers: self.organizers, events })
+    }
+}
+
+impl EventDef<CatalogTime> {
+    fn at(self, loaded: DateTime<Utc>) -> Result<EventDef, CatalogError> {
+        let id = self.id.clone();
+        let fix = |field: &str, t: CatalogTime| {
+            t.at(loaded).map_err(|e| CatalogError::Invalid(id.clone(), format!("{field}: {e}")))
+        };
+        let fix_opt = |field: &str, t: Option<CatalogTime>| t.map(|t| fix(field, t)).transpose();
+        Ok(EventDef {
+            starts_at: fix("starts_at", self.starts_at)?,
+            doors_open: fix("doors_open", self.doors_open)?,
+            curtain: fix("curtain", self.curtain)?,
+            sale_start: fix("sale_start", self.sale_start)?,
+            sale_end: fix("sale_end", self.sale_end)?,
+            admission_opens: fix_opt("admission_opens", self.admission_opens)?,
+            admission_closes: fix_opt("admission_closes", self.admission_closes)?,
+            id: self.id,
+            organizer: self.organizer,
+            genre: self.genre,
+            name: self.name,
+            description: self.description,
+            region: self.region,
+            venue: self.venue,
+            cancellable_days: self.cancellable_days,
+            contact: self.contact,
+            currency: self.currency,
+            seat_types: self.seat_types,
+        })
     }
 }
 
@@ -228,13 +302,114 @@ impl EventView {
 
 #[cfg(test)]
 mod tests {
+    use chrono::TimeDelta;
+
     use super::*;
 
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn event<'a>(f: &'a CatalogFile, id: &str) -> &'a EventDef {
+        f.events.iter().find(|e| e.id == id).unwrap_or_else(|| panic!("{id} in the catalog"))
+    }
+
+    /// The demo catalog is current whenever it is loaded: today, in two years, in 2040.
     #[test]
-    fn demo_catalog_parses() {
-        let f = CatalogFile::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/events/demo.toml"))).unwrap();
-        assert!(!f.events.is_empty());
-        assert!(f.events.iter().all(|e| e.seat_types.iter().all(|s| !s.seat_codes().is_empty())));
+    fn demo_catalog_is_current_whenever_it_is_loaded() {
+        let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/events/demo.toml"));
+        assert!(CatalogFile::load(path).is_ok());
+        for loaded in [Utc::now(), Utc::now() + TimeDelta::days(2 * 365), utc("2040-02-29T23:30:00Z")] {
+            let f = CatalogFile::load_at(path, loaded).unwrap();
+            assert!(f.events.iter().all(|e| e.seat_types.iter().all(|s| !s.seat_codes().is_empty())));
+            let days_from_load = |t: DateTime<FixedOffset>| (t.with_timezone(&Utc) - loaded).num_days();
+
+            // On sale, about a hundred days ahead, still cancellable for months.
+            let gala = event(&f, "spring-gala-2027");
+            assert!(gala.sale_start.with_timezone(&Utc) < loaded && loaded < gala.sale_end.with_timezone(&Utc));
+            assert!((99..=100).contains(&days_from_load(gala.starts_at)), "{loaded}: {}", gala.starts_at);
+            assert!(days_from_load(gala.starts_at) - gala.cancellable_days > 90);
+
+            // On sale and open for admission from long before to long after; started, so not cancellable.
+            let rehearsal = event(&f, "open-rehearsal");
+            let windows = [
+                (rehearsal.sale_start, rehearsal.sale_end),
+                (rehearsal.admission_opens.unwrap(), rehearsal.admission_closes.unwrap()),
+            ];
+            for (opens, closes) in windows {
+                assert!(days_from_load(opens) <= -364 && days_from_load(closes) >= 3649, "{loaded}: {opens}..{closes}");
+            }
+            assert!(rehearsal.starts_at.with_timezone(&Utc) < loaded);
+        }
+    }
+
+    const RELATIVE: &str = r#"
+[[events]]
+id = "late-set"
+organizer = "jazz-club"
+genre = "Jazz"
+name = "Late Set"
+venue = "Blue Note, Tokyo"
+starts_at = "today+30d 21:00 +09:00"
+doors_open = "today+30d 20:30 +09:00"
+curtain = "2027-06-01T21:00:00+09:00"
+sale_start = "today-1d 00:00 +09:00"
+sale_end = "today+30d 20:00 +09:00"
+admission_closes = "today+30d 23:00 +09:00"
+
+[[events.seat_types]]
+code = "T"
+name = "Table"
+price = 7000
+count = 20
+"#;
+
+    #[test]
+    fn a_catalog_is_fixed_at_the_time_it_is_loaded() {
+        let times = |loaded: &str| {
+            let f = CatalogFile::parse(RELATIVE, utc(loaded)).unwrap();
+            let e = &f.events[0];
+            [Some(e.starts_at), Some(e.doors_open), Some(e.curtain), Some(e.sale_start), Some(e.sale_end)]
+                .into_iter()
+                .chain([e.admission_opens, e.admission_closes])
+                .map(|t| t.map(|t| t.to_rfc3339()).unwrap_or_default())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            times("2026-12-06T01:00:00Z"),
+            [
+                "2027-01-05T21:00:00+09:00",
+                "2027-01-05T20:30:00+09:00",
+                "2027-06-01T21:00:00+09:00",
+                "2026-12-05T00:00:00+09:00",
+                "2027-01-05T20:00:00+09:00",
+                "",
+                "2027-01-05T23:00:00+09:00"
+            ]
+        );
+        assert_eq!(
+            times("2028-12-05T01:00:00Z"),
+            [
+                "2029-01-04T21:00:00+09:00",
+                "2029-01-04T20:30:00+09:00",
+                "2027-06-01T21:00:00+09:00",
+                "2028-12-04T00:00:00+09:00",
+                "2029-01-04T20:00:00+09:00",
+                "",
+                "2029-01-04T23:00:00+09:00"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_bad_time_names_its_place() {
+        let bad = RELATIVE.replace("today+30d 20:00 +09:00", "today+30 20:00 +09:00");
+        let e = CatalogFile::parse(&bad, Utc::now()).unwrap_err().to_string();
+        assert!(e.starts_with("catalog: ") && e.contains("line 12") && e.contains("+N d or -N d"), "{e}");
+        // Fixed at loading, the sale must still end after it starts.
+        let reversed = RELATIVE.replace("today-1d 00:00 +09:00", "today+31d 00:00 +09:00");
+        let e = CatalogFile::parse(&reversed, Utc::now()).unwrap_err().to_string();
+        assert_eq!(e, "event 'late-set': sale_end must be after sale_start");
     }
 
     #[test]

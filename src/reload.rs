@@ -1,13 +1,50 @@
 //! What sets off a hot reload, shared by the dialplan ([`crate::dialplan::reload`])
 //! and the STIR/SHAKEN trust store ([`crate::identity::stir::LiveTrust`]): a file
 //! change under a watched directory (gathered until the directory is quiet, as
-//! editors save in several steps) or SIGHUP.
+//! editors save in several steps) or SIGHUP; and how an attempt is recorded for
+//! `/healthz`.
 
 use std::path::Path;
 use std::time::Duration;
 
+use chrono::{SecondsFormat, Utc};
 use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
+use serde::Serialize;
 use tokio::sync::{mpsc, watch};
+
+/// One reload attempt, as `/healthz` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Attempt {
+    /// RFC 3339, UTC.
+    pub at: String,
+    /// `file change` or `SIGHUP`.
+    pub trigger: String,
+    pub outcome: Outcome,
+}
+
+impl Attempt {
+    /// An attempt set off by `trigger` that ended as `outcome`, now.
+    pub fn now(trigger: &str, outcome: Outcome) -> Attempt {
+        Attempt { at: timestamp(), trigger: trigger.to_string(), outcome }
+    }
+}
+
+/// How a reload attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Read and swapped in.
+    Reloaded,
+    /// The files were as already loaded: nothing to do.
+    Unchanged,
+    /// The files failed to load: what was in use before stays in use.
+    Refused,
+}
+
+/// Now, RFC 3339 in UTC to the second, as reload statuses show times.
+pub fn timestamp() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)
+}
 
 /// How long the directory must be quiet before a change is read.
 const QUIET: Duration = Duration::from_millis(200);

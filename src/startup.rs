@@ -115,12 +115,18 @@ impl Gateway {
         ));
         let ceilings = Arc::new(crate::flood::Ceilings::default());
         let mail_wake = Arc::new(Notify::new());
+        let trust = match &config.stir_trust_dir {
+            Some(dir) => TrustStore::load(dir).map_err(StartupError::Stir)?,
+            None => TrustStore::default(),
+        };
+        let stir_trust = Arc::new(LiveTrust::new(config.stir_trust_dir.clone(), trust));
         let app = Arc::new(App {
             store: store.clone(),
             links,
             templates: templates.clone(),
             dialplan: dialplan.clone(),
             dialplan_status: reloader.status(),
+            stir_trust,
             mail_wake: mail_wake.clone(),
             carrier_mail_template: config.carrier_mail_template.clone(),
             local_outbox: delivery.is_local(),
@@ -138,15 +144,10 @@ impl Gateway {
             None if sip_addr.ip().is_unspecified() => return Err(StartupError::RtpIp(sip_addr)),
             None => sip_addr.ip(),
         };
-        let trust = match &config.stir_trust_dir {
-            Some(dir) => TrustStore::load(dir).map_err(StartupError::Stir)?,
-            None => TrustStore::default(),
-        };
         let mut sip_config = SipConfig::new(dialplan, Arc::new(prompts), rtp_ip);
         sip_config.rtp_ports = config.rtp_ports;
         sip_config.tcp.message_timeout = std::time::Duration::from_secs(config.tcp_message_timeout);
-        let trust = Arc::new(LiveTrust::new(config.stir_trust_dir.clone(), trust));
-        sip_config.stir = StirSettings { trust, max_age: config.stir_max_age };
+        sip_config.stir = StirSettings { trust: app.stir_trust.clone(), max_age: config.stir_max_age };
         sip_config.flood = flood;
         sip_config.ceilings = ceilings;
         // DKIM for what leaves over SMTP, as the From address's domain.

@@ -218,6 +218,8 @@ fn sighup_reloads_the_dialplan_and_sigterm_stops_the_gateway_in_order() {
         .env("DIALTICKET_DATABASE_URL", format!("sqlite://{}", dir.path().join("t.db").display()))
         .env("DIALTICKET_SIGNING_KEY", dir.path().join("key.pem"))
         .env("DIALTICKET_DIALPLANS", &plans)
+        // Its own payment mode: a dialticket.toml in the working directory is not in the repository.
+        .env("DIALTICKET_PAYMENT_MODE", "sandbox")
         .env("RUST_LOG", "info")
         .arg("serve")
         .stdout(Stdio::piped())

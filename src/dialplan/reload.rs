@@ -15,13 +15,13 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use chrono::{SecondsFormat, Utc};
 use notify::RecursiveMode;
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 
 use super::{check, read_sources, Dialplan, DialplanHandle, Known};
-use crate::reload::{hangup_signal, next_trigger, watch_files, Hangup};
+use crate::reload::{hangup_signal, next_trigger, timestamp as now, watch_files, Hangup};
+pub use crate::reload::{Attempt, Outcome};
 use crate::store::Store;
 
 /// What `/healthz` and `/dialplan` show about the live dialplan and its reloads.
@@ -44,33 +44,11 @@ pub struct ReloadStatus {
     pub last_error: Option<Vec<String>>,
 }
 
-/// One reload attempt.
-#[derive(Debug, Clone, Serialize)]
-pub struct Attempt {
-    pub at: String,
-    /// `file change` or `SIGHUP`.
-    pub trigger: String,
-    /// `reloaded`, `unchanged` or `refused`.
-    pub outcome: Outcome,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Outcome {
-    Reloaded,
-    Unchanged,
-    Refused,
-}
-
 /// Shared view of [`ReloadStatus`] for the web pages.
 pub type SharedStatus = Arc<Mutex<ReloadStatus>>;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-fn now() -> String {
-    Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// Owns the live dialplan's sender; reloads on request, on file change and on SIGHUP.
@@ -191,7 +169,7 @@ impl Reloader {
                 Outcome::Refused
             }
         };
-        status.last_attempt = Some(Attempt { at: now(), trigger: trigger.to_string(), outcome });
+        status.last_attempt = Some(Attempt::now(trigger, outcome));
         outcome
     }
 

@@ -13,15 +13,15 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use p256::ecdsa::signature::Verifier;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::phone::PhoneNumber;
-use crate::reload::{hangup_signal, next_trigger, watch_files};
+use crate::reload::{hangup_signal, next_trigger, timestamp, watch_files, Attempt, Outcome};
 
 /// SHAKEN attestation levels (RFC 8588 §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -89,38 +89,83 @@ pub struct TrustStore {
 /// The trust store in use. It is read again, whole, when a file under its
 /// directory changes or on SIGHUP ([`LiveTrust::run`]): a new anchor or cached
 /// certificate takes effect without a restart. A directory that fails to load
-/// leaves the store before it in use.
+/// leaves the store before it in use, and the refusal is recorded in its
+/// [`TrustStatus`] (`/healthz` shows it under `stir`, `/metrics` counts it).
 #[derive(Debug, Default)]
 pub struct LiveTrust {
     dir: Option<PathBuf>,
     current: RwLock<Arc<TrustStore>>,
+    status: Mutex<TrustStatus>,
+}
+
+/// What `/healthz` (`stir`) and `/metrics` show about the trust store in use and
+/// its reloads.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TrustStatus {
+    /// `stir_trust_dir` (`None`: not configured, no PASSporT verifies).
+    pub dir: Option<PathBuf>,
+    /// The trust anchors and cached certificates of the store in use.
+    pub anchors: usize,
+    pub certs: usize,
+    /// When the store in use was loaded (RFC 3339, UTC).
+    pub loaded_at: String,
+    /// Reloads swapped in since start-up.
+    pub reloads: u64,
+    /// Reloads refused because the directory failed to load.
+    pub reload_failures: u64,
+    pub last_attempt: Option<Attempt>,
+    /// Why the last reload was refused; cleared by the next one that succeeds.
+    pub last_error: Option<String>,
 }
 
 impl LiveTrust {
     /// `store` as loaded from `dir` (`None`: nothing to reload, nothing trusted).
     pub fn new(dir: Option<PathBuf>, store: TrustStore) -> LiveTrust {
-        LiveTrust { dir, current: RwLock::new(Arc::new(store)) }
+        let status = TrustStatus {
+            dir: dir.clone(),
+            anchors: store.anchors.len(),
+            certs: store.certs.len(),
+            loaded_at: timestamp(),
+            ..TrustStatus::default()
+        };
+        LiveTrust { dir, current: RwLock::new(Arc::new(store)), status: Mutex::new(status) }
     }
 
     pub fn current(&self) -> Arc<TrustStore> {
         self.current.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// The store in use and how its reloads went.
+    pub fn status(&self) -> TrustStatus {
+        self.status.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
     /// Read the directory again; on failure the current store stays.
     pub fn reload(&self, trigger: &str) -> Result<(), String> {
         let Some(dir) = &self.dir else { return Ok(()) };
-        match TrustStore::load(dir) {
+        let loaded = TrustStore::load(dir);
+        let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        let (outcome, result) = match loaded {
             Ok(store) => {
                 let (anchors, certs) = (store.anchors.len(), store.certs.len());
                 *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(store);
                 tracing::info!(trigger, anchors, certs, dir = %dir.display(), "STIR/SHAKEN trust store reloaded");
-                Ok(())
+                status.anchors = anchors;
+                status.certs = certs;
+                status.loaded_at = timestamp();
+                status.reloads += 1;
+                status.last_error = None;
+                (Outcome::Reloaded, Ok(()))
             }
             Err(error) => {
                 tracing::warn!(trigger, %error, "STIR/SHAKEN trust store not reloaded; the one before stays in use");
-                Err(error)
+                status.reload_failures += 1;
+                status.last_error = Some(error.clone());
+                (Outcome::Refused, Err(error))
             }
-        }
+        };
+        status.last_attempt = Some(Attempt::now(trigger, outcome));
+        result
     }
 
     /// Reload on changes under the directory and on SIGHUP, until `stop` turns true.
@@ -307,7 +352,34 @@ fn issued_by_anchor(cert: &X509Certificate<'_>, anchors: &[Vec<u8>]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::StirError;
+    use super::*;
+
+    /// A refused reload is recorded (for `/healthz` and `/metrics`) and leaves the
+    /// store before it in use; the next good one clears it.
+    #[test]
+    fn a_refused_reload_is_recorded_and_the_store_before_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("anchors")).unwrap();
+        let live = LiveTrust::new(Some(dir.path().to_path_buf()), TrustStore::load(dir.path()).unwrap());
+        let before = live.current();
+        let fresh = live.status();
+        assert_eq!((fresh.reloads, fresh.reload_failures, fresh.last_attempt, fresh.last_error), (0, 0, None, None));
+
+        std::fs::write(dir.path().join("certs.toml"), "this is [not toml").unwrap();
+        assert!(live.reload("SIGHUP").is_err());
+        let refused = live.status();
+        assert_eq!((refused.reloads, refused.reload_failures), (0, 1));
+        assert_eq!(refused.last_attempt.map(|a| (a.trigger, a.outcome)), Some(("SIGHUP".into(), Outcome::Refused)));
+        assert!(refused.last_error.is_some_and(|e| e.contains("certs.toml")));
+        assert!(Arc::ptr_eq(&before, &live.current()), "the store before stays in use");
+
+        std::fs::remove_file(dir.path().join("certs.toml")).unwrap();
+        live.reload("file change").unwrap();
+        let mended = live.status();
+        assert_eq!((mended.reloads, mended.reload_failures, mended.last_error), (1, 1, None));
+        assert_eq!(mended.last_attempt.map(|a| a.outcome), Some(Outcome::Reloaded));
+        assert!(!Arc::ptr_eq(&before, &live.current()));
+    }
 
     #[test]
     fn reason_headers_name_the_rfc_8224_refusal() {

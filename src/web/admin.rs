@@ -83,13 +83,11 @@ pub(super) async fn load_catalog(State(web): State<Web>, headers: HeaderMap, bod
     if let Some(r) = refused(&web, &headers) {
         return r;
     }
-    let catalog: CatalogFile = match toml::from_str(&body) {
+    // Relative times (`today+30d 19:00 +09:00`) are fixed as of this request.
+    let catalog = match CatalogFile::parse(&body, chrono::Utc::now()) {
         Ok(c) => c,
-        Err(e) => return deny(StatusCode::UNPROCESSABLE_ENTITY, &format!("catalog: {e}")),
+        Err(e) => return deny(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()),
     };
-    if let Err(e) = catalog.validate() {
-        return deny(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string());
-    }
     match web.app.store.load_catalog(&catalog).await {
         Ok((events, seats)) => Json(json!({
             "organizers": catalog.organizers.len(), "events": events, "seats_added": seats,

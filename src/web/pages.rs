@@ -34,25 +34,42 @@ pub(super) async fn home(State(web): State<Web>, headers: HeaderMap) -> Response
 /// Liveness and readiness: the database answers reads *and* takes a write (a
 /// full disk fails every write while reads still answer), and the dialplan.
 pub(super) async fn health(State(web): State<Web>) -> Response {
-    // A refused dialplan reload does not make the gateway unhealthy (the previous
-    // dialplan still serves), so it is reported here without changing the status code.
-    let dialplan = dialplan_status(&web);
+    // A refused reload (dialplan, STIR/SHAKEN trust store) does not make the gateway
+    // unhealthy (what was loaded before still serves), so it is reported here
+    // without changing the status code.
+    let (dialplan, stir) = (dialplan_status(&web), stir_status(&web));
     let database = match web.app.store.ping().await {
         Ok(()) => web.app.store.write_probe(crate::store::now()).await.map_err(|e| format!("not writable: {e}")),
         Err(e) => Err(e.to_string()),
     };
     match database {
-        Ok(()) => (StatusCode::OK, axum::Json(json!({"status": "ok", "database": "ok", "dialplan": dialplan})))
-            .into_response(),
+        Ok(()) => {
+            (StatusCode::OK, axum::Json(json!({"status": "ok", "database": "ok", "dialplan": dialplan, "stir": stir})))
+                .into_response()
+        }
         Err(e) => {
             tracing::warn!(error = %e, "health: database failing");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(json!({"status": "degraded", "database": e, "dialplan": dialplan})),
+                axum::Json(json!({"status": "degraded", "database": e, "dialplan": dialplan, "stir": stir})),
             )
                 .into_response()
         }
     }
+}
+
+/// The STIR/SHAKEN trust store in use and its reloads; `state` is `off` (no
+/// `stir_trust_dir`), `ok` or `last reload refused`.
+fn stir_status(web: &Web) -> serde_json::Value {
+    let status = web.app.stir_trust.status();
+    let state = match (&status.dir, &status.last_error) {
+        (None, _) => "off",
+        (Some(_), Some(_)) => "last reload refused",
+        (Some(_), None) => "ok",
+    };
+    let mut v = json!(status);
+    v["state"] = json!(state);
+    v
 }
 
 fn dialplan_status(web: &Web) -> serde_json::Value {
@@ -63,12 +80,14 @@ fn dialplan_status(web: &Web) -> serde_json::Value {
     v
 }
 
-/// Prometheus text exposition (version 0.0.4): the flood limiter and the dialplan.
+/// Prometheus text exposition (version 0.0.4): the flood limiter, the dialplan, the
+/// STIR/SHAKEN trust store and the mail outbox.
 /// Counts only, nothing about callers; the HTTP listener is on loopback by default.
 pub(super) async fn metrics(State(web): State<Web>) -> Response {
     use std::fmt::Write;
     let f = web.app.flood.stats(std::time::Instant::now());
     let d = web.app.dialplan_status.lock().map(|s| s.clone()).unwrap_or_else(|p| p.into_inner().clone());
+    let stir = web.app.stir_trust.status();
     let mut out = String::new();
     let mut metric = |name: &str, kind: &str, help: &str, samples: &[(&str, u64)]| {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
@@ -122,6 +141,24 @@ pub(super) async fn metrics(State(web): State<Web>) -> Response {
         "gauge",
         "1 while the last reload was refused (the previous dialplan is live).",
         &[("", u64::from(d.last_error.is_some()))],
+    );
+    metric(
+        "dialticket_stir_trust_reloads_total",
+        "counter",
+        "STIR/SHAKEN trust store reloads swapped in.",
+        &[("", stir.reloads)],
+    );
+    metric(
+        "dialticket_stir_trust_reload_failures_total",
+        "counter",
+        "STIR/SHAKEN trust store reloads refused (the directory failed to load).",
+        &[("", stir.reload_failures)],
+    );
+    metric(
+        "dialticket_stir_trust_last_reload_failed",
+        "gauge",
+        "1 while the last trust store reload was refused (the store before it is in use).",
+        &[("", u64::from(stir.last_error.is_some()))],
     );
     // The outbox: mail that waits (an SMTP relay down, a wrong password) shows here
     // before callers complain.

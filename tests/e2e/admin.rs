@@ -25,11 +25,11 @@ organizer = "jazz-club"
 genre = "Jazz"
 name = "Late Set"
 venue = "Blue Note, Tokyo"
-starts_at = "2027-06-01T21:00:00+09:00"
-doors_open = "2027-06-01T20:30:00+09:00"
-curtain = "2027-06-01T21:00:00+09:00"
-sale_start = "2026-01-01T00:00:00+09:00"
-sale_end = "2027-06-01T20:00:00+09:00"
+starts_at = "today+30d 21:00 +09:00"
+doors_open = "today+30d 20:30 +09:00"
+curtain = "today+30d 21:00 +09:00"
+sale_start = "today-1d 00:00 +09:00"
+sale_end = "today+30d 20:00 +09:00"
 cancellable_days = 1
 
 [[events.seat_types]]

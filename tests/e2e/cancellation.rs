@@ -49,7 +49,7 @@ async fn cancelling_before_the_deadline_refunds_and_frees_the_seats() {
 async fn cancelling_after_the_deadline_is_refused() {
     let gw = spawn_gateway().await;
     let phone = "+819055550002";
-    // The open rehearsal started on 2026-01-01 with no cancellation period.
+    // The open rehearsal started the day before the catalog was loaded, with no cancellation period.
     let (_, guide_mail) = gw.paid_purchase(phone, "open-rehearsal").await;
     let guide = gw.link(&guide_mail, "/g/");
     let (_, page) = gw.get(&guide).await;

@@ -138,6 +138,35 @@ impl TestGateway {
             .collect()
     }
 
+    /// How many mails to `phone` whose subject contains `subject` are in the outbox
+    /// (queued or sent). A mail is queued in the same transaction as the decision
+    /// that sends it (a call's answer, a page's POST), so once that call or request
+    /// has ended the count is final: no waiting to see whether another mail comes.
+    pub async fn queued(&self, phone: &str, subject: &str) -> usize {
+        let to = Self::address(phone);
+        let outbox = self.app.store.outbox(10_000).await.expect("outbox");
+        outbox.iter().filter(|m| m.to_addr == to && m.subject.contains(subject)).count()
+    }
+
+    /// `/healthz`'s `part` (`dialplan`, `stir`) once `ready` holds: reloads run in
+    /// the background after a file changes, so a test waits for the recorded
+    /// outcome as an operator watching the health page would. The bound only
+    /// guards against a hang.
+    pub async fn health(&self, part: &str, ready: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + MAIL_WAIT;
+        let mut last = Value::Null;
+        while tokio::time::Instant::now() < deadline {
+            let (status, health) = self.get("/healthz").await;
+            assert_eq!(status, 200, "{health}");
+            last = health[part].clone();
+            if ready(&last) {
+                return last;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("/healthz {part} never got there; last: {last}");
+    }
+
     pub fn subjects(&self) -> Vec<String> {
         self.mailbox.messages().iter().map(|m| format!("{:?} {}", m.envelope_to, m.subject)).collect()
     }
@@ -249,6 +278,21 @@ pub async fn call_as(gw: &TestGateway, line: &str, to: &str, asserted: bool) -> 
         opts.local_ip = "127.0.0.66".parse().unwrap();
     }
     gw.call_with(opts).await.final_status
+}
+
+/// `url` (a signed link) with one byte in the middle of its token's signature
+/// flipped: still a well-formed token (base64url of 64 bytes), whose signature no
+/// longer matches. (Changing the last base64 character would, one time in four,
+/// change only its unused bits: a check that never looked at the signature could
+/// still refuse that as bad base64.)
+pub fn tamper_signature(url: &str) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let (signed, signature) = url.rsplit_once('.').expect("a signed token");
+    let mut bytes = b64.decode(signature).expect("a base64url signature");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    format!("{signed}.{}", b64.encode(bytes))
 }
 
 /// Run the openssl tool in `dir`; its standard output.

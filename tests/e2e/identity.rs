@@ -159,9 +159,9 @@ async fn passports_are_verified_and_each_attack_gets_its_rfc_8224_answer() {
     let report = call(&gw, attacker, VERIFIED_A, Some(rogue)).await;
     assert_eq!(refused(&report), (437, "Unsupported Credential"), "{report:?}");
 
-    // Nothing went to the attacker's number.
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    assert!(gw.mails(attacker, "purchase link").is_empty());
+    // Nothing went to the attacker's number: every call above has been answered,
+    // and none queued a mail.
+    assert_eq!(gw.queued(attacker, "").await, 0, "{:?}", gw.app.store.outbox(100).await.unwrap());
 
     // On a number that does not ask for verification, a bad PASSporT is recorded and
     // the call goes on as unverified.
@@ -252,8 +252,10 @@ async fn purchase_links_are_capped_per_number_and_hour() {
     // In announce mode the caller hears why.
     let report = gw.call(caller, PURCHASE).await;
     assert!(report.answered && report.rtp_packets > 50, "too-many-requests prompt: {report:?}");
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    assert_eq!(gw.mails(caller, "purchase link").len(), 2, "two links, then none");
+    // The refused calls have been answered: what they queued is all they will.
+    assert_eq!(gw.queued(caller, "purchase link").await, 2, "two links, then none");
+    gw.mailbox.wait_for_count(2, MAIL_WAIT).await.unwrap();
+    assert_eq!(gw.mails(caller, "purchase link").len(), 2);
     // Another number is not affected.
     gw.call("+819055550002", PURCHASE_MISSED_CALL).await;
     gw.mail("+819055550002", "purchase link").await;
@@ -264,7 +266,7 @@ async fn purchase_links_are_capped_per_number_and_hour() {
 
 /// The trust store is read again when a file in it changes: an operator adding a
 /// CA's anchor makes that CA's PASSporTs verify without a restart, and a broken
-/// file is refused with the store before it staying in use.
+/// file is refused (recorded on `/healthz`) with the store before it staying in use.
 #[tokio::test]
 async fn a_new_trust_anchor_takes_effect_without_a_restart() {
     let (gw, dir) = gateway().await;
@@ -273,26 +275,40 @@ async fn a_new_trust_anchor_takes_effect_without_a_restart() {
     let by = |key: &[u8], x5u: &str| Passport::new(caller, VERIFIED_A, "A").sign(key, x5u).expect("signs");
     let report = call(&gw, caller, VERIFIED_A, Some(by(&rogue, ROGUE_X5U))).await;
     assert_eq!(refused(&report), (437, "Unsupported Credential"), "{report:?}");
+    let start = gw.health("stir", |s| s["state"] == "ok").await;
+    assert_eq!((start["anchors"].as_u64(), start["certs"].as_u64()), (Some(1), Some(2)), "{start}");
 
-    // A broken certificate index: not taken; the good CA still verifies.
+    // A broken certificate index (written whole, by a rename): the reload is
+    // refused, and only once it is on record is the call placed — the good CA
+    // still verifies with the store before.
     let trust = dir.path().join("stir");
     let index = std::fs::read_to_string(trust.join("certs.toml")).expect("certs.toml");
-    std::fs::write(trust.join("certs.toml"), "this is [not toml").expect("write");
-    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    replace(&trust.join("certs.toml"), "this is [not toml");
+    let refusal = gw.health("stir", |s| s["reload_failures"] == 1).await;
+    assert_eq!(refusal["state"], "last reload refused", "{refusal}");
+    assert!(refusal["last_error"].as_str().is_some_and(|e| e.contains("certs.toml")), "{refusal}");
+    assert_eq!(refusal["last_attempt"]["outcome"], "refused", "{refusal}");
+    let metrics = reqwest::get(format!("{}/metrics", gw.base)).await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("\ndialticket_stir_trust_reload_failures_total 1\n"), "{metrics}");
+    assert!(metrics.contains("\ndialticket_stir_trust_last_reload_failed 1\n"), "{metrics}");
     let report = call(&gw, caller, VERIFIED_A, Some(by(&good, X5U))).await;
     assert_eq!(report.final_status, 200, "the store before stayed in use: {report:?}");
 
-    // The index mended and the rogue CA added as an anchor: its PASSporT now verifies.
-    std::fs::write(trust.join("certs.toml"), index).expect("write");
+    // The index mended and the rogue CA added as an anchor: once that store is
+    // loaded, its PASSporT verifies.
+    replace(&trust.join("certs.toml"), &index);
     std::fs::copy(dir.path().join("rogue-ca.pem"), trust.join("anchors/rogue.pem")).expect("anchor");
-    let mut report = call(&gw, caller, VERIFIED_A, Some(by(&rogue, ROGUE_X5U))).await;
-    for _ in 0..20 {
-        if report.final_status == 200 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-        report = call(&gw, caller, VERIFIED_A, Some(by(&rogue, ROGUE_X5U))).await;
-    }
+    let mended = gw.health("stir", |s| s["state"] == "ok" && s["anchors"] == 2 && s["certs"] == 2).await;
+    assert_eq!(mended["last_attempt"]["outcome"], "reloaded", "{mended}");
+    let report = call(&gw, caller, VERIFIED_A, Some(by(&rogue, ROGUE_X5U))).await;
     assert_eq!((report.final_status, report.answered), (200, true), "{report:?}");
     gw.stop().await;
+}
+
+/// Replace `path`'s contents at once (a new file renamed over it), as editors and
+/// configuration tools do: a reload never reads it half-written.
+fn replace(path: &Path, text: &str) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).expect("write");
+    std::fs::rename(&tmp, path).expect("rename");
 }

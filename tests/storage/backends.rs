@@ -5,11 +5,11 @@ use dialticket::store::Store;
 
 pub use crate::helpers::{fresh_database, Db};
 
-/// A connected store with `catalog` (TOML text) loaded.
+/// A connected store with `catalog` (TOML text, its relative times fixed now) loaded.
 pub async fn store_with(backend: &str, catalog: &str) -> Option<(Store, Db)> {
     let (url, db) = fresh_database(backend).await?;
     let store = Store::connect(&url).await.expect("connect and migrate");
-    let file: CatalogFile = toml::from_str(catalog).expect("catalog");
+    let file = CatalogFile::parse(catalog, chrono::Utc::now()).expect("catalog");
     store.load_catalog(&file).await.expect("load catalog");
     Some((store, db))
 }

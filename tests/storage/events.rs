@@ -27,7 +27,7 @@ async fn a_staff_pin_rotation_is_kept_and_journalled(backend: &str) {
     assert_eq!(rotate(&store, "open-rehearsal").await, Some(1), "{backend}");
     assert_eq!(rotate(&store, "open-rehearsal").await, Some(2), "{backend}");
     assert_eq!(rotate(&store, "no-such-event").await, None, "{backend}");
-    let file = toml::from_str(CATALOG).unwrap();
+    let file = dialticket::events::CatalogFile::parse(CATALOG, chrono::Utc::now()).unwrap();
     store.load_catalog(&file).await.unwrap();
     assert_eq!(epoch(&store).await, 2, "{backend}: the catalog's upsert keeps the epoch");
     let journal = store.journal_for("open-rehearsal").await.unwrap();
