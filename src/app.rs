@@ -11,6 +11,7 @@ use crate::domain::Purchase;
 use crate::events::EventView;
 use crate::links::Links;
 use crate::mail::{self, MailError, Templates};
+use crate::phone::PhoneNumber;
 use crate::store::{PhoneUser, Store, StoreError, StoreTx};
 
 pub struct App {
@@ -39,6 +40,8 @@ pub struct App {
     pub flood: Arc<crate::flood::Limiter>,
     /// The SIP endpoint's ceilings per dialled number, for metrics.
     pub ceilings: Arc<crate::flood::Ceilings>,
+    /// Bytes free where the SQLite database lives below which `/healthz` is 503.
+    pub disk_min_free: u64,
     /// The mail outbox's backlog, and the ceiling beyond which purchase calls hear
     /// "busy" rather than queue more ([`App::mail_backlog_full`]).
     pub backlog: MailBacklog,
@@ -170,7 +173,37 @@ pub const UNCALLED_WINDOW_SECS: i64 = 24 * 3600;
 /// The journal action counting them, on the phone user.
 const UNCALLED_MAIL: &str = "mail-to-uncalled";
 
+/// Mails about an order that anybody's web order can make us send a phone, for
+/// free — a declined payment, how to pay (convenience store, carrier consent), a
+/// hold that ran out — go to one phone at most this many times in
+/// [`UNCALLED_WINDOW_SECS`], whether it ever called us or not: otherwise anyone
+/// could name a customer's number in a form again and again.
+pub const ORDER_MAILS: i64 = 3;
+const ORDER_MAIL: &str = "order-mail";
+
 impl App {
+    /// [`App::queue_mail`] for a mail about an order (see [`ORDER_MAILS`]): `None`
+    /// when `user` had its share today (the journal says so).
+    pub async fn queue_order_mail<C: Serialize>(
+        &self,
+        tx: &mut StoreTx,
+        user: &PhoneUser,
+        template: &'static str,
+        ctx: &C,
+        at: i64,
+    ) -> Result<Option<i64>, AppError> {
+        let id = user.user_number.as_str();
+        let sent = tx.journal_counts_since(&[id], ORDER_MAIL, at - UNCALLED_WINDOW_SECS).await?;
+        let detail = serde_json::json!({ "template": template }).to_string();
+        if sent.get(id).copied().unwrap_or(0) >= ORDER_MAILS {
+            tracing::info!(phone = %user.phone, template, "order mail over the phone's daily share: not sent");
+            tx.journal("phone-user", id, "order-mail-suppressed", None, None, "system", &detail);
+            return Ok(None);
+        }
+        tx.journal("phone-user", id, ORDER_MAIL, None, None, "system", &detail);
+        self.queue_mail(tx, user, template, ctx, at).await
+    }
+
     /// Put `template` for `user` in the outbox, inside `tx` (its bodies are
     /// rendered from `ctx` when it is sent: see [`mail::Letter`]). `None`: not
     /// queued, because `user` never called us and had its share of mail
@@ -206,6 +239,24 @@ impl App {
             .number_for(action, event)
             .map(|n| n.to_string())
             .unwrap_or_else(|| "(not configured)".into())
+    }
+
+    /// Whether the dialplan takes consent calls for carrier billing of `event`: a
+    /// `confirm-billing` rule over a block of numbers (`_+44207946013XXX`).
+    pub fn takes_billing_consent(&self, event: &str) -> bool {
+        self.dialplan.borrow().number_block_for(Action::ConfirmBilling, Some(event)).is_some()
+    }
+
+    /// The number the payer of carrier-billed purchase `pid` calls to consent: the
+    /// confirm-billing block's prefix and, in its free digits, a code derived from
+    /// the purchase. Each order has its own number, so one call consents to one
+    /// order — never to another order somebody else made to bill the same line.
+    pub fn consent_number(&self, event: &str, pid: &str) -> Option<PhoneNumber> {
+        let (prefix, digits) = self.dialplan.borrow().number_block_for(Action::ConfirmBilling, Some(event))?;
+        let d = self.links.derive_secret(&format!("billing-consent:{pid}"));
+        let n = u64::from_be_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]]);
+        let code = n % 10u64.checked_pow(u32::try_from(digits).ok()?)?;
+        PhoneNumber::parse(&format!("{prefix}{code:0digits$}")).ok()
     }
 
     /// The issue-guide mail for a freshly paid purchase.
@@ -267,7 +318,7 @@ impl App {
                 if let Some(b) = payer.as_ref().or(holder.as_ref()) {
                     let url = self.links.url(crate::links::Purpose::Purchase, &b.phone, None, at)?;
                     let ctx = serde_json::json!({"url": url, "event": MailEvent::from(event), "reason": reason});
-                    self.queue_mail(tx, b, "payment-declined", &ctx, at).await?;
+                    self.queue_order_mail(tx, b, "payment-declined", &ctx, at).await?;
                 }
                 Ok(Some(reason.clone()))
             }

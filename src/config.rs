@@ -28,6 +28,7 @@
 //! | `purchase_links_per_hour` | `DIALTICKET_PURCHASE_LINKS_PER_HOUR` | `10` (purchase-link mails per caller number per hour) |
 //! | `flood_block_time` | `DIALTICKET_FLOOD_BLOCK_TIME` | `30` (seconds a flooding source or caller stays blocked) |
 //! | `mail_backlog_limit` | `DIALTICKET_MAIL_BACKLOG_LIMIT` | `5000` (mails waiting to be sent; beyond it purchase calls hear "busy, call again" and queue nothing; `0`: no ceiling) |
+//! | `disk_min_free_mb` | `DIALTICKET_DISK_MIN_FREE_MB` | `64` (MiB free where the SQLite database lives below which `/healthz` answers 503: a call's transaction may no longer fit) |
 //! | `payment_mode` | `DIALTICKET_PAYMENT_MODE` | unset: the gateway refuses to start; `sandbox` (the demo's `dialticket.toml`): the sandbox providers, every page and mail says "test mode" |
 //! | `tcp_message_timeout` | `DIALTICKET_TCP_MESSAGE_TIMEOUT` | `10` (seconds a SIP/TCP connection gets for its first complete message, and for any message once begun; see `sip::tcp`) |
 
@@ -79,6 +80,8 @@ pub struct Config {
     pub flood_block_time: u64,
     /// Mails waiting to be sent beyond which purchase calls are turned away (0: never).
     pub mail_backlog_limit: i64,
+    /// MiB free on the SQLite database's file system below which `/healthz` is 503.
+    pub disk_min_free_mb: u64,
     /// Which payment providers run; `None` refuses to start (no silent sandbox).
     pub payment_mode: Option<crate::payment::PaymentMode>,
     /// Seconds a SIP/TCP connection gets to complete its first message (and any message
@@ -155,6 +158,7 @@ struct FileConfig {
     flood_block_time: Option<u64>,
     payment_mode: Option<String>,
     mail_backlog_limit: Option<i64>,
+    disk_min_free_mb: Option<u64>,
     tcp_message_timeout: Option<u64>,
 }
 
@@ -187,6 +191,7 @@ impl Default for Config {
             flood_block_time: 30,
             payment_mode: None,
             mail_backlog_limit: 5000,
+            disk_min_free_mb: 64,
             tcp_message_timeout: 10,
         }
     }
@@ -319,6 +324,13 @@ impl Config {
                     value: v.clone(),
                     message: "must be a whole number ≥ 0 (0: no ceiling)".into(),
                 })?;
+        }
+        if let Some(v) = pick("disk_min_free_mb", fc.disk_min_free_mb.map(|v| v.to_string())) {
+            c.disk_min_free_mb = v.trim().parse().map_err(|_| ConfigError::Value {
+                key: "disk_min_free_mb".into(),
+                value: v.clone(),
+                message: "must be a whole number of MiB ≥ 0".into(),
+            })?;
         }
         if let Some(v) = pick("payment_mode", fc.payment_mode) {
             c.payment_mode = Some(v.parse().map_err(|e: crate::payment::PaymentModeError| ConfigError::Value {

@@ -158,7 +158,7 @@ async fn expire(
         let reason = "Your reservation expired before it was paid, and the seats were released. Call the purchase number to start again.";
         let ctx = json!({"reason": reason, "phone": p.phone.as_str(), "url": ""});
         // Sent now, whatever time the expiry is judged at.
-        app.queue_mail(tx, &holder, "refusal", &ctx, now()).await?;
+        app.queue_order_mail(tx, &holder, "refusal", &ctx, now()).await?;
     }
     Ok(())
 }

@@ -137,6 +137,7 @@ impl Gateway {
             flood: flood.clone(),
             ceilings: ceilings.clone(),
             backlog: crate::app::MailBacklog::new(config.mail_backlog_limit),
+            disk_min_free: config.disk_min_free_mb.saturating_mul(1024 * 1024),
         });
         // SDP must carry an address the caller can send RTP to; a wildcard bind gives none.
         let rtp_ip = match config.rtp_ip {

@@ -2,11 +2,13 @@
 //! is placed on one terminal and confirmed on the named phone).
 //!
 //! Carrier billing puts the charge on a phone line's bill, so only that line's
-//! owner may agree to it: an order paid this way waits ([`Charge::AwaitConsent`])
-//! until a call from the line reaches a `confirm-billing` number. The call
-//! settles every such order the line pays for (of the rule's event, if it names
-//! one) with the carrier, and the issue guide goes out as for any payment.
-//! Whoever typed the number into a form has no say: they cannot call from it.
+//! owner may agree to it: an order paid this way waits
+//! ([`crate::payment::Charge::AwaitConsent`]) until a call from the line reaches
+//! the order's own number in the `confirm-billing` block ([`App::consent_number`]).
+//! The call settles that one order with the carrier, and the issue guide goes out
+//! as for any payment. Whoever typed the line into a form has no say: they cannot
+//! call from it; and an owner consenting to their own order consents to nothing
+//! else that waits for the same line.
 
 use serde_json::json;
 
@@ -30,7 +32,7 @@ pub(super) async fn confirm(
     let mut approved = 0;
     let mut declined = 0;
     for mut p in tx.awaiting_consent(&user.user_number, at).await? {
-        if call.rule.event.as_deref().is_some_and(|e| e != p.event_id) {
+        if app.consent_number(&p.event_id, &p.id).as_ref() != Some(&call.dialed) {
             continue;
         }
         let reference = p.payment_ref.clone().unwrap_or_default();
@@ -50,7 +52,7 @@ pub(super) async fn confirm(
     }
     match (approved, declined) {
         (0, 0) => {
-            let reason = "There is no order waiting for this phone's consent to carrier billing. Orders wait 15 minutes for the call; after that, order again.";
+            let reason = "No order is waiting for this phone's consent on the number you called. Each order has its own number, shown with the order; orders wait 15 minutes for the call, then order again.";
             refusal_mail(app, tx, &user, reason, at).await?;
             tx.journal("phone-user", &user.user_number, "billing-consent-refused", None, None, actor, "{}");
             Ok(refuse(403, "Nothing To Confirm", "nothing-to-confirm"))

@@ -342,6 +342,17 @@ impl Dialplan {
             .map(|(_, _, n)| n)
     }
 
+    /// The block of numbers (see [`NumberMatch::block`]) of the rule for `action`
+    /// (per-event rule first): its fixed prefix and free digits.
+    pub fn number_block_for(&self, action: Action, event: Option<&str>) -> Option<(String, usize)> {
+        self.rules()
+            .into_iter()
+            .filter(|r| r.action == action && (r.event.is_none() || r.event.as_deref() == event))
+            .filter_map(|r| r.number.block().map(|b| (r.event.is_none(), !r.unconditional(), b)))
+            .min_by_key(|(any_event, conditional, _)| (*any_event, *conditional))
+            .map(|(_, _, b)| b)
+    }
+
     /// All rules, in file order.
     pub fn rules(&self) -> Vec<Arc<Rule>> {
         let mut v = self.rules.clone();

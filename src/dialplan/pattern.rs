@@ -321,6 +321,19 @@ impl NumberMatch {
         }
     }
 
+    /// A block of numbers, `_+44207946013XXX`: a fixed E.164 prefix and the count
+    /// of free digits after it — numbers a rule hands out one at a time (one per
+    /// order waiting for its payer's consent, say). `None` for anything else.
+    pub fn block(&self) -> Option<(String, usize)> {
+        let NumberMatch::Pattern(p) = self else { return None };
+        let body: String = p.text.trim_start_matches('_').chars().filter(|c| !matches!(c, '-' | ' ')).collect();
+        let body = body.strip_prefix('+').unwrap_or(&body);
+        let free = body.chars().rev().take_while(|c| c.eq_ignore_ascii_case(&'x')).count();
+        let fixed = &body[..body.len() - free];
+        (free > 0 && !fixed.is_empty() && fixed.chars().all(|c| c.is_ascii_digit()))
+            .then(|| (format!("+{fixed}"), free))
+    }
+
     /// Does this match every number `other` matches? `false` when it cannot be
     /// decided (a regex covering a pattern, say), so `check` never warns wrongly.
     pub fn covers(&self, other: &NumberMatch) -> bool {
@@ -362,6 +375,17 @@ impl Serialize for NumberMatch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_block_is_a_fixed_prefix_and_free_digits() {
+        let block = |t: &str| NumberMatch::e164_pattern(t).unwrap().block();
+        assert_eq!(block("_+44207946013XXX"), Some(("+44207946013".to_string(), 3)));
+        assert_eq!(block("_44 2079 4601 3xx"), Some(("+44207946013".to_string(), 2)));
+        for other in ["_+4420794601X.", "_+442079460[1-3]XX", "_XXX", "_+44207946013"] {
+            assert_eq!(block(other), None, "{other}");
+        }
+        assert_eq!(NumberMatch::Exact(PhoneNumber::parse("+442079460103").unwrap()).block(), None);
+    }
 
     fn p(s: &str) -> Pattern {
         Pattern::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"))

@@ -110,6 +110,8 @@ pub struct Store {
     /// No SMTP server: mails are delivered to the local outbox as they are
     /// enqueued (see [`Store::with_local_outbox`]).
     local_outbox: bool,
+    /// SQLite: the database file (for the free space where it lives).
+    file: Option<PathBuf>,
 }
 
 /// Every SQLite connection: WAL (readers never block the writer), fsync only at
@@ -337,7 +339,7 @@ impl Store {
         };
         let checkpointer =
             writer.as_ref().map(|w| Arc::new(Checkpointer::start(pool.clone(), w.clone(), file.clone())));
-        Ok(Store { pool, backend, writer, _checkpointer: checkpointer, local_outbox: false })
+        Ok(Store { pool, backend, writer, _checkpointer: checkpointer, local_outbox: false, file })
     }
 
     /// Mails go nowhere but the local outbox (no SMTP server): store them as
@@ -655,6 +657,17 @@ impl Store {
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    /// Bytes free to unprivileged writers on the file system of the SQLite database
+    /// (`None` on PostgreSQL, whose disk is the server's, or if it cannot be read).
+    /// A small write may still fit where a call's transaction no longer does, so
+    /// `/healthz` looks at this too.
+    pub fn free_space(&self) -> Option<u64> {
+        let file = self.file.as_ref()?;
+        let dir = file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+        let st = rustix::fs::statvfs(dir).ok()?;
+        Some(st.f_bavail.saturating_mul(st.f_frsize))
     }
 
     /// Whether the database takes a write now (one row of `health`, committed):

@@ -38,20 +38,28 @@ pub(super) async fn health(State(web): State<Web>) -> Response {
     // unhealthy (what was loaded before still serves), so it is reported here
     // without changing the status code.
     let (dialplan, stir) = (dialplan_status(&web), stir_status(&web));
-    let database = match web.app.store.ping().await {
-        Ok(()) => web.app.store.write_probe(crate::store::now()).await.map_err(|e| format!("not writable: {e}")),
+    let store = &web.app.store;
+    let free = store.free_space();
+    let database = match store.ping().await {
+        Ok(()) => match free {
+            Some(bytes) if bytes < web.app.disk_min_free => {
+                Err(format!("not writable: the disk is nearly full ({} MiB free)", bytes / (1024 * 1024)))
+            }
+            _ => store.write_probe(crate::store::now()).await.map_err(|e| format!("not writable: {e}")),
+        },
         Err(e) => Err(e.to_string()),
     };
     match database {
         Ok(()) => {
-            (StatusCode::OK, axum::Json(json!({"status": "ok", "database": "ok", "dialplan": dialplan, "stir": stir})))
-                .into_response()
+            let body =
+                json!({"status": "ok", "database": "ok", "disk_free_bytes": free, "dialplan": dialplan, "stir": stir});
+            (StatusCode::OK, axum::Json(body)).into_response()
         }
         Err(e) => {
             tracing::warn!(error = %e, "health: database failing");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(json!({"status": "degraded", "database": e, "dialplan": dialplan, "stir": stir})),
+                axum::Json(json!({"status": "degraded", "database": e, "disk_free_bytes": free, "dialplan": dialplan, "stir": stir})),
             )
                 .into_response()
         }

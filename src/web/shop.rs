@@ -107,7 +107,7 @@ async fn shop_event(web: &Web, headers: &HeaderMap, shop: Shop, event_id: &str) 
         .payments
         .all()
         .map(|p| {
-            let available = p.method() != "carrier" || confirm_number(web, event_id).is_some();
+            let available = p.method() != "carrier" || web.app.takes_billing_consent(event_id);
             json!({"code": p.method(), "name": p.name(), "available": available, "input": p.input()})
         })
         .collect();
@@ -130,7 +130,7 @@ async fn shop_event(web: &Web, headers: &HeaderMap, shop: Shop, event_id: &str) 
                 "recipient_required": shop.buyer.is_none(),
                 "payment_methods": methods,
                 // Carrier billing is consented to by a call from the line that pays.
-                "confirm_billing_number": confirm_number(web, event_id),
+                "takes_billing_consent": web.app.takes_billing_consent(event_id),
             },
         }),
     ))
@@ -187,8 +187,8 @@ pub(super) async fn web_shop_order(
 }
 
 /// The number a carrier-billing payer calls to consent, if the dialplan has one.
-fn confirm_number(web: &Web, event_id: &str) -> Option<String> {
-    web.app.dialplan.borrow().number_for(Action::ConfirmBilling, Some(event_id)).map(|n| n.to_string())
+fn confirm_number(web: &Web, event_id: &str, pid: &str) -> String {
+    web.app.consent_number(event_id, pid).map(|n| n.to_string()).unwrap_or_default()
 }
 
 /// A phone number typed into the order form, read in the dialplan's numbering plan.
@@ -227,7 +227,7 @@ async fn order(web: &Web, headers: &HeaderMap, shop: &Shop, event_id: &str, form
     // Carrier billing charges the line that pays, never one named by somebody else
     // without its owner's consent: a call from that line confirms it.
     let billing_line = match (form.payment_method.as_str(), form.billing_phone.trim(), &shop.buyer) {
-        ("carrier", _, _) if confirm_number(web, event_id).is_none() => {
+        ("carrier", _, _) if !web.app.takes_billing_consent(event_id) => {
             return Err(WebError::Invalid(
                 "carrier billing is not available: the dialplan has no confirm-billing number".into(),
             ))
@@ -300,7 +300,7 @@ async fn order(web: &Web, headers: &HeaderMap, shop: &Shop, event_id: &str, form
                 "instructions": instructions, "expires": fmt_utc(Some(expires_at)), "phone": p.phone.as_str(),
                 "purchase_id": p.id,
             });
-            app.queue_mail(&mut tx, payer, "payment-instructions", &ctx, at).await?;
+            app.queue_order_mail(&mut tx, payer, "payment-instructions", &ctx, at).await?;
         }
         Charge::Challenge { reference, expires_at } => {
             let t = p.await_payment(&reference, expires_at).map_err(|e| WebError::Conflict(e.to_string()))?;
@@ -309,7 +309,16 @@ async fn order(web: &Web, headers: &HeaderMap, shop: &Shop, event_id: &str, form
         Charge::AwaitConsent { reference, expires_at } => {
             let t = p.await_payment(&reference, expires_at).map_err(|e| WebError::Conflict(e.to_string()))?;
             tx.save_purchase(&p, &t, "web:order", at).await?;
-            let number = confirm_number(web, event_id).unwrap_or_default();
+            // The line's other orders waiting for its consent have numbers of their own;
+            // should this one's come out the same (one in a thousand), order again.
+            let number = confirm_number(web, event_id, &p.id);
+            for other in tx.awaiting_consent(&payer.user_number, at).await? {
+                if other.id != p.id && confirm_number(web, &other.event_id, &other.id) == number {
+                    return Err(WebError::Conflict(
+                        "another order waits for this phone's consent on the same number: please order again".into(),
+                    ));
+                }
+            }
             let amount = event.price_display(p.amount);
             let ctx = json!({
                 "event": MailEvent::from(&event), "seats": p.seats.join(", "), "amount": amount,
@@ -317,7 +326,7 @@ async fn order(web: &Web, headers: &HeaderMap, shop: &Shop, event_id: &str, form
                 "expires": fmt_utc(Some(expires_at)), "phone": p.phone.as_str(), "purchase_id": p.id,
                 "confirm_number": number, "billing_phone": payer.phone.as_str(),
             });
-            app.queue_mail(&mut tx, payer, "payment-instructions", &ctx, at).await?;
+            app.queue_order_mail(&mut tx, payer, "payment-instructions", &ctx, at).await?;
         }
     }
     tx.commit().await?;
@@ -353,7 +362,7 @@ async fn order_result(
                    "hold_until": p.hold_until}),
         ),
         PaymentStatus::Pending if reference.starts_with("carrier_") => {
-            let number = confirm_number(web, &p.event_id).unwrap_or_default();
+            let number = confirm_number(web, &p.event_id, &p.id);
             let payer = web.app.store.phone_user_by_number(&p.user_number).await?;
             let line = payer.map(|u| u.phone).unwrap_or_else(|| p.phone.clone());
             let until = p.hold_until.unwrap_or(at);

@@ -230,8 +230,8 @@ async fn a_caller_moves_their_mail_and_names_themself_in_chromium() {
 
 /// A caller pays with their phone bill, on the phone's browser: from the purchase
 /// link to the event, picks carrier billing (its "Phone to bill" shows only then,
-/// filled with this phone) and buys. The page says to call the confirm-billing
-/// number from this phone; nothing is paid until that call. The call from the
+/// filled with this phone) and buys. The page says to call the order's own
+/// confirm-billing number from this phone; nothing is paid until that call. The call from the
 /// line (its number asserted by the trusted loopback proxy) pays the order, and
 /// the issue guide from the mail says so.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -255,14 +255,17 @@ async fn a_caller_pays_with_the_phone_bill_in_chromium_and_consents_by_calling()
     assert_eq!(chromium.title().await, "Confirm carrier billing");
     let page = chromium.text_when("body", |t| t.contains("Nothing is billed until that call")).await;
     assert!(page.contains(&format!("on the phone bill of {phone}, call this number from that phone")), "{page}");
-    assert_eq!(chromium.text_when("a.button", |t| !t.is_empty()).await, format!("Call {CONFIRM_BILLING}"));
-    assert_eq!(chromium.attribute("a.button", "href").await, format!("tel:{CONFIRM_BILLING}"));
+    // The order's own number in the confirm-billing block, as a button to call.
+    let button = chromium.text_when("a.button", |t| t.starts_with(&format!("Call {CONFIRM_BILLING}"))).await;
+    let number = button.trim_start_matches("Call ").to_string();
+    assert_eq!(number.len(), CONFIRM_BILLING.len() + 3, "{button}");
+    assert_eq!(chromium.attribute("a.button", "href").await, format!("tel:{number}"));
     let how = gw.mail(phone, "How to pay").await;
-    assert!(how.text.contains(CONFIRM_BILLING), "{}", how.text);
+    assert!(how.text.contains(&number), "{}", how.text);
     assert!(gw.mails(phone, "Payment received").is_empty(), "nothing is paid before the call");
 
-    // The call from this phone says yes.
-    assert_eq!(call_as(&gw, phone, CONFIRM_BILLING, true).await, 200);
+    // The call from this phone says yes (early media: heard, not billed).
+    assert_eq!(call_as(&gw, phone, &number, true).await, 603);
     let guide = gw.link(&gw.mail(phone, "Payment received").await, "/g/");
     chromium.goto(&guide).await;
     chromium.text_when(".card", |t| t.contains("payment paid")).await;

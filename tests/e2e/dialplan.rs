@@ -213,7 +213,7 @@ async fn the_live_dialplan_and_its_routing_can_be_read_over_http() {
         view["dialplan"]["rules"].as_array().expect("rules").iter().filter_map(|r| r["number"].as_str()).collect();
     assert_eq!(
         numbers,
-        [PURCHASE, "+442079460101", "+442079460102", "+442079460103", PURCHASE_MISSED_CALL, "+442079460120"],
+        [PURCHASE, "+442079460101", "+442079460102", PURCHASE_MISSED_CALL, "+442079460120", "_+44207946013XXX"],
         "{view}"
     );
     assert_eq!(view["dialplan"]["trunks"][0]["name"], "loopback-proxy", "{view}");

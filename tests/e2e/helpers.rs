@@ -19,7 +19,9 @@ pub const ISSUE: &str = "+442079460101";
 pub const USAGE: &str = "+442079460102";
 pub const PURCHASE_MISSED_CALL: &str = "+442079460110";
 /// The confirm-billing number of the default dialplan (`identity = "trusted-peer"`).
-pub const CONFIRM_BILLING: &str = "+442079460103";
+/// The confirm-billing block of the default dialplan: an order's consent number is
+/// this and three digits of its own.
+pub const CONFIRM_BILLING: &str = "+44207946013";
 pub const MAIL_WAIT: Duration = Duration::from_secs(15);
 
 pub fn repo(path: &str) -> PathBuf {

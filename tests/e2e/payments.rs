@@ -134,8 +134,10 @@ async fn status_of(gw: &TestGateway, id: String) -> dialticket::domain::PaymentS
 }
 
 /// Carrier billing puts the charge on a line's phone bill, so it waits for that
-/// line's consent: a call from it to the confirm-billing number. Naming a line
-/// in a form bills nothing (an outside test had `/buy` bill any number it named).
+/// line's consent: a call from it to the order's own number in the
+/// confirm-billing block. Naming a line in a form bills nothing (an outside test
+/// had `/buy` bill any number it named), and a line's owner consenting to their
+/// own order consents to nothing else that waits for the same line.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn carrier_billing_waits_for_a_consent_call_from_the_billed_line() {
     let gw = spawn_gateway().await;
@@ -143,27 +145,31 @@ async fn carrier_billing_waits_for_a_consent_call_from_the_billed_line() {
     let buyer = "+819077770004";
     let (status, o) = order(&gw, buyer, "open-rehearsal", &carrier).await;
     assert_eq!((status, o["status"].as_str()), (202, Some("consent")), "{o}");
-    assert_eq!(
-        (o["billing_phone"].as_str(), o["confirm_number"].as_str()),
-        (Some(buyer), Some(CONFIRM_BILLING)),
-        "{o}"
-    );
+    assert_eq!(o["billing_phone"].as_str(), Some(buyer), "{o}");
+    let number = o["confirm_number"].as_str().unwrap().to_string();
+    assert!(number.starts_with(CONFIRM_BILLING) && number.len() == CONFIRM_BILLING.len() + 3, "{o}");
     let id = o["purchase_id"].as_str().unwrap().to_string();
     let how = gw.mail(buyer, "How to pay").await;
-    assert!(how.text.contains(CONFIRM_BILLING), "{}", how.text);
+    assert!(how.text.contains(&number), "{}", how.text);
+
+    // Somebody else's order billing the same line, waiting too.
+    let fields = [("payment_method", "carrier"), ("recipient", "+819077771112"), ("billing_phone", buyer)];
+    let (_, theirs) = gw.order_form("/buy", "open-rehearsal", &fields).await;
+    let theirs_id = theirs["purchase_id"].as_str().unwrap().to_string();
+    assert_ne!(theirs["confirm_number"], number.as_str(), "each order has its own number: {theirs}");
 
     // A spoofed caller ID (claimed in From, from an untrusted address) cannot consent.
-    assert_eq!(call_as(&gw, buyer, CONFIRM_BILLING, false).await, 403);
+    assert_eq!(call_as(&gw, buyer, &number, false).await, 403);
     assert_eq!(status_of(&gw, id.clone()).await.as_str(), "pending", "a spoofed call consented to billing");
-    // The line itself can.
-    assert_eq!(call_as(&gw, buyer, CONFIRM_BILLING, true).await, 200);
+    // The line itself can, to its own order only (early media: the caller hears it, pays nothing).
+    assert_eq!(call_as(&gw, buyer, &number, true).await, 603);
     assert_eq!(status_of(&gw, id.clone()).await.as_str(), "paid");
+    assert_eq!(status_of(&gw, theirs_id.clone()).await.as_str(), "pending", "the other order was not consented to");
     gw.mail(buyer, "Payment received").await;
-    // Nothing else waits for this line now: a second call is told so (the answered
-    // call plays why, and the mail says it too).
-    assert_eq!(call_as(&gw, buyer, CONFIRM_BILLING, true).await, 200);
+    // Nothing waits on that number now: a second call is told so (by voice and mail).
+    assert_eq!(call_as(&gw, buyer, &number, true).await, 403);
     let told = gw.mail(buyer, "could not").await;
-    assert!(told.text.contains("no order waiting for this phone's consent"), "{}", told.text);
+    assert!(told.text.contains("No order is waiting for this phone's consent"), "{}", told.text);
 
     // A web order naming a stranger's line: nothing is billed unless that line calls.
     let stranger = "+819077779999";
@@ -173,16 +179,17 @@ async fn carrier_billing_waits_for_a_consent_call_from_the_billed_line() {
     assert_eq!(o["billing_phone"], stranger);
     let web_order = o["purchase_id"].as_str().unwrap().to_string();
     assert_eq!(status_of(&gw, web_order.clone()).await.as_str(), "pending");
-    // The hold runs out unpaid: the seats go back on sale, nothing was billed.
+    // The holds run out unpaid: the seats go back on sale, nothing was billed.
     let in_an_hour = dialticket::store::now() + 3600;
-    assert_eq!(dialticket::settlement::expire_holds(&gw.app, in_an_hour).await.unwrap(), 1);
+    assert_eq!(dialticket::settlement::expire_holds(&gw.app, in_an_hour).await.unwrap(), 2);
     assert_eq!(status_of(&gw, web_order).await.as_str(), "expired");
+    assert_eq!(status_of(&gw, theirs_id).await.as_str(), "expired");
 
     // A line the carrier refuses: the consent call settles the order as declined.
     let refused = "+819077770000";
     let (status, o) = order(&gw, refused, "open-rehearsal", &carrier).await;
     assert_eq!((status, o["status"].as_str()), (202, Some("consent")), "{o}");
-    assert_eq!(call_as(&gw, refused, CONFIRM_BILLING, true).await, 200);
+    assert_eq!(call_as(&gw, refused, o["confirm_number"].as_str().unwrap(), true).await, 403);
     assert_eq!(status_of(&gw, o["purchase_id"].as_str().unwrap().to_string()).await.as_str(), "declined");
     gw.stop().await;
 }

@@ -104,3 +104,21 @@ async fn health_says_so_when_the_database_takes_no_writes() {
     assert_eq!(gw.get("/healthz").await.0, 200, "writable again");
     gw.stop().await;
 }
+
+/// A small write may still fit where a call's transaction does not (an outside
+/// test filled the disk: calls failed "database or disk is full" while a one-row
+/// probe went through), so the free space where the database lives counts too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_says_so_when_the_disk_is_nearly_full() {
+    // More free space asked for than any disk has: as if this one were full.
+    let gw = spawn_gateway_with(|c| c.disk_min_free_mb = u64::MAX / (1024 * 1024)).await;
+    let (status, health) = gw.get("/healthz").await;
+    assert_eq!(status, 503, "{health}");
+    assert!(health["database"].as_str().unwrap().contains("disk is nearly full"), "{health}");
+    assert!(health["disk_free_bytes"].as_u64().is_some(), "{health}");
+    gw.stop().await;
+    let gw = spawn_gateway().await;
+    let (status, health) = gw.get("/healthz").await;
+    assert_eq!((status, health["database"].as_str()), (200, Some("ok")), "{health}");
+    gw.stop().await;
+}
