@@ -164,6 +164,7 @@ async fn main() -> ExitCode {
                     }
                 }
             }
+            raise_open_files_limit();
             // Ctrl-C, or SIGTERM (what `docker stop` and systemd send): stop taking
             // calls, let those in progress and the mails being sent finish, then exit.
             let shutdown = async {
@@ -487,5 +488,29 @@ fn dialplan_route(path: &Path, to: &str, from: Option<&str>, source: Option<IpAd
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+/// Every call holds sockets (RTP, TCP) and a flood holds thousands; the common soft
+/// limit of 1,024 open files would turn a flood into "too many open files" errors
+/// (an outside test saw 11,532 `500`s). Raise the soft limit to the hard one, as
+/// servers do at start; say so if that is still low.
+fn raise_open_files_limit() {
+    #[cfg(unix)]
+    {
+        use rustix::process::{getrlimit, setrlimit, Resource};
+        let mut limit = getrlimit(Resource::Nofile);
+        if limit.current < limit.maximum {
+            limit.current = limit.maximum;
+            if let Err(e) = setrlimit(Resource::Nofile, limit.clone()) {
+                tracing::warn!(error = %e, "could not raise the open-files limit");
+            }
+        }
+        let now = getrlimit(Resource::Nofile).current;
+        if now.is_some_and(|n| n < 65_536) {
+            tracing::warn!(open_files = ?now, "the open-files limit is low for a flood: raise it (ulimit -n, LimitNOFILE=)");
+        } else {
+            tracing::info!(open_files = ?now, "open-files limit");
+        }
     }
 }

@@ -767,8 +767,8 @@ impl Endpoint {
             // Missed-call mode never answers, so the caller is not billed.
             (AnswerMode::MissedCall, CallDecision::Announce { .. }) => self.reject(&stx, rule.reject_code, ""),
             // Busy (the handler's mail backlog is full): never answered, whatever the mode.
-            (AnswerMode::Announce, CallDecision::Refuse { code: 486, reason, prompt: Some(prompt) }) => {
-                self.early_media(stx, offer, &rule, &dialed, &prompt, 486, &reason).await
+            (_, CallDecision::Refuse { code: 486, reason, prompt: Some(prompt) }) => {
+                self.busy_saying(stx, offer, &rule, &dialed, &prompt, &reason).await
             }
             (AnswerMode::Announce, CallDecision::Announce { prompt })
             | (AnswerMode::Announce, CallDecision::Refuse { prompt: Some(prompt), .. }) => {
@@ -789,11 +789,30 @@ impl Endpoint {
     /// "Busy, please call again" (RFC 3261 §21.4.24, 486 Busy Here): never answered,
     /// so it costs the caller nothing; the prompt plays as early media unless the
     /// number is in missed-call mode.
+    ///
+    /// Busy is what a flood gets, so when the gateway is crowded (a quarter of
+    /// `max_calls` in progress) the prompt is left out: a few seconds of RTP for
+    /// each of thousands of callers a second would cost more than the calls it
+    /// turns away.
     async fn busy(&self, stx: ServerTxHandle, offer: Option<Offer>, rule: &Rule, dialed: &PhoneNumber) {
+        self.busy_saying(stx, offer, rule, dialed, "busy-call-again", "Busy Here").await
+    }
+
+    async fn busy_saying(
+        &self,
+        stx: ServerTxHandle,
+        offer: Option<Offer>,
+        rule: &Rule,
+        dialed: &PhoneNumber,
+        prompt: &str,
+        reason: &str,
+    ) {
+        let crowded = self.active_calls.load(Ordering::Relaxed) > self.config.max_calls / 4;
         match rule.answer {
-            AnswerMode::MissedCall => self.reply(&stx, 486, "Busy Here"),
+            AnswerMode::MissedCall => self.reply(&stx, 486, reason),
+            _ if crowded => self.reply(&stx, 486, reason),
             AnswerMode::Announce | AnswerMode::EarlyMedia => {
-                self.early_media(stx, offer, rule, dialed, "busy-call-again", 486, "Busy Here").await
+                self.early_media(stx, offer, rule, dialed, prompt, 486, reason).await
             }
         }
     }
