@@ -502,7 +502,7 @@ fn raise_open_files_limit() {
         let mut limit = getrlimit(Resource::Nofile);
         if limit.current < limit.maximum {
             limit.current = limit.maximum;
-            if let Err(e) = setrlimit(Resource::Nofile, limit.clone()) {
+            if let Err(e) = setrlimit(Resource::Nofile, limit) {
                 tracing::warn!(error = %e, "could not raise the open-files limit");
             }
         }
