@@ -12,7 +12,7 @@ use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -844,15 +844,23 @@ impl Endpoint {
     async fn bind_rtp(&self, stx: &ServerTxHandle) -> Option<(UdpSocket, SocketAddr)> {
         let rtp = match media::bind_rtp(self.config.rtp_ip, self.config.rtp_ports).await {
             Ok(s) => s,
+            // Out of ports or of file descriptors (a flood, or a low `ulimit -n`): the
+            // caller may try again later (RFC 3261 §21.5.4), and the log says so once a
+            // second, not once a call.
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse || matches!(e.raw_os_error(), Some(23 | 24)) => {
+                static LOGGED_AT: AtomicU64 = AtomicU64::new(0);
+                let second = unix_now().max(0) as u64;
+                if LOGGED_AT.swap(second, Ordering::Relaxed) != second {
+                    tracing::warn!(error = %e, rtp_ip = %self.config.rtp_ip, "no RTP socket to be had: calls get 503 meanwhile");
+                }
+                let mut resp = self.response(stx, 503, "No RTP Port Free");
+                resp.headers.push("Retry-After", "5");
+                self.send(stx, resp);
+                return None;
+            }
             Err(e) => {
                 tracing::error!(error = %e, rtp_ip = %self.config.rtp_ip, "cannot bind an RTP socket");
-                if e.kind() == std::io::ErrorKind::AddrInUse {
-                    let mut resp = self.response(stx, 503, "No RTP Port Free");
-                    resp.headers.push("Retry-After", "5");
-                    self.send(stx, resp);
-                } else {
-                    self.reply(stx, 500, "");
-                }
+                self.reply(stx, 500, "");
                 return None;
             }
         };
