@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use dialticket::config::Config;
-use dialticket::dialplan::{self, CallFacts, Checked, Dialplan, Known};
+use dialticket::dialplan::{self, CallFacts, Checked, Dialplan, KnownNames};
 use dialticket::events::CatalogFile;
 use dialticket::media::Prompts;
 use dialticket::startup::Gateway;
@@ -422,7 +422,7 @@ async fn dialplan_check(path: &Path, event_files: &[PathBuf], config: &Config) -
         }
     };
     let checked = match dialplan::read_sources(path) {
-        Ok(sources) => dialplan::check::check_sources(&sources, &Known { events, prompts }),
+        Ok(sources) => dialplan::check::check_sources(&sources, &KnownNames { events, prompts }),
         Err(d) => Checked { plan: None, diagnostics: vec![d] },
     };
     for d in &checked.diagnostics {

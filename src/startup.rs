@@ -19,7 +19,7 @@ use crate::app::App;
 use crate::calls::Calls;
 use crate::config::Config;
 use crate::dialplan::reload::{self, Reloader};
-use crate::dialplan::{self, DialplanErrors, Known};
+use crate::dialplan::{self, DialplanErrors, KnownNames};
 use crate::flood::{Allowlist, FloodConfig, Limiter};
 use crate::identity::stir::{LiveTrust, TrustStore};
 use crate::identity::StirSettings;
@@ -83,7 +83,7 @@ impl Gateway {
         let store = Store::connect(&config.database_url).await?.with_local_outbox(delivery.is_local());
         // Checked like `dialticket dialplan check` does: prompt files and the database's events.
         let prompt_names: BTreeSet<(String, String)> = prompts.list().into_iter().collect();
-        let known = Known { events: reload::known_events(&store).await, prompts: Some(prompt_names.clone()) };
+        let known = KnownNames { events: reload::known_events(&store).await, prompts: Some(prompt_names.clone()) };
         let plan = dialplan::check::check_sources(&dialplan_files, &known).into_result()?;
         for w in &plan.warnings {
             tracing::warn!("dialplan: {w}");

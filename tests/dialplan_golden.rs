@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use dialticket::dialplan::{self, Known};
+use dialticket::dialplan::{self, KnownNames};
 
 const CASES: &str = "tests/dialplans";
 
@@ -177,7 +177,7 @@ fn line_endings_do_not_change_diagnostics() {
         let crlf: Vec<(PathBuf, String)> = sources.iter().map(|(f, t)| (f.clone(), t.replace('\n', "\r\n"))).collect();
         // Where and how bad; the TOML parser words a syntax error around a stray '\r' differently.
         let show = |s: &[(PathBuf, String)]| {
-            dialplan::check::check_sources(s, &Known::default())
+            dialplan::check::check_sources(s, &KnownNames::default())
                 .diagnostics
                 .iter()
                 .map(|d| format!("{}: {:?}", d.at, d.severity))

@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::check::Known;
+use super::check::KnownNames;
 use super::diagnostic::{did_you_mean, Diagnostic, Location};
-use super::format::{FileDefs, NumberDef, OutsideKind, PrefixesDef, Val};
+use super::format::{FileDefs, Located, NumberDef, OutsideKind, PrefixesDef};
 use super::pattern::NumberMatch;
 use super::policy::{AnonymousPolicy, IdentityPolicy, RateLimits};
 use super::{Action, AnswerMode, Dialplan, Hours, OutsideHours, Rule, Trunk};
@@ -20,7 +20,7 @@ const DEFAULT_REJECT_CODE: u16 = 603; // Decline
 const DEFAULT_OUTSIDE_CODE: u16 = 480;
 
 /// Merge `files`; names of events and prompts are checked against `known`.
-pub(super) fn build(files: Vec<(PathBuf, FileDefs)>, known: &Known, diags: &mut Vec<Diagnostic>) -> Dialplan {
+pub(super) fn build(files: Vec<(PathBuf, FileDefs)>, known: &KnownNames, diags: &mut Vec<Diagnostic>) -> Dialplan {
     let mut plan = Dialplan {
         files: files.iter().map(|(f, _)| f.clone()).collect(),
         country_code: None,
@@ -58,7 +58,7 @@ pub(super) fn build(files: Vec<(PathBuf, FileDefs)>, known: &Known, diags: &mut 
 
     let mut files = files;
     // Every CIDR seen so far, to find overlaps: (trunk name, network, where written).
-    let mut networks: Vec<(String, Val<ipnet::IpNet>)> = Vec::new();
+    let mut networks: Vec<(String, Located<ipnet::IpNet>)> = Vec::new();
     for (_, defs) in &mut files {
         for t in defs.trunks.drain(..) {
             if let Some(prev) = plan.trunks.iter().find(|x| x.name == t.name.value) {
@@ -138,8 +138,8 @@ pub(super) fn build(files: Vec<(PathBuf, FileDefs)>, known: &Known, diags: &mut 
 fn number_match(
     plan: &Dialplan,
     what: &str,
-    exact_or_pattern: Option<&Val<String>>,
-    regex: Option<&Val<String>>,
+    exact_or_pattern: Option<&Located<String>>,
+    regex: Option<&Located<String>>,
     diags: &mut Vec<Diagnostic>,
 ) -> Result<Option<NumberMatch>, ()> {
     match (exact_or_pattern, regex) {
@@ -382,7 +382,12 @@ fn outside_hours(n: &NumberDef, has_hours: bool, diags: &mut Vec<Diagnostic>) ->
 
 /// A source address must belong to one trunk: with overlapping CIDRs the first
 /// trunk would silently win, and its trust settings with it.
-fn overlaps(trunk: &str, net: &Val<ipnet::IpNet>, seen: &[(String, Val<ipnet::IpNet>)], diags: &mut Vec<Diagnostic>) {
+fn overlaps(
+    trunk: &str,
+    net: &Located<ipnet::IpNet>,
+    seen: &[(String, Located<ipnet::IpNet>)],
+    diags: &mut Vec<Diagnostic>,
+) {
     let (a, at) = (net.value, &net.at);
     for (other, b) in seen {
         let b_net = b.value;
@@ -405,7 +410,7 @@ fn overlaps(trunk: &str, net: &Val<ipnet::IpNet>, seen: &[(String, Val<ipnet::Ip
 }
 
 /// Events and prompts a rule names, checked against what is known to exist.
-fn references(plan: &Dialplan, n: &NumberDef, known: &Known, diags: &mut Vec<Diagnostic>) {
+fn references(plan: &Dialplan, n: &NumberDef, known: &KnownNames, diags: &mut Vec<Diagnostic>) {
     if let (Some(e), Some(events)) = (&n.event, &known.events) {
         if !events.contains(&e.value) {
             let hint = did_you_mean(&e.value, events.iter().map(String::as_str))
@@ -430,7 +435,7 @@ fn references(plan: &Dialplan, n: &NumberDef, known: &Known, diags: &mut Vec<Dia
                     "unknown prompt '{}'{hint}: there is no {}.wav for {}",
                     p.value,
                     p.value,
-                    Known::prompt_languages(language).join(" or ")
+                    KnownNames::prompt_languages(language).join(" or ")
                 ),
             ));
         }

@@ -18,14 +18,14 @@ use super::{build, format, Dialplan, OutsideHours, Rule};
 
 /// Names a dialplan may refer to that live outside it; `None` = not checked.
 #[derive(Debug, Clone, Default)]
-pub struct Known {
+pub struct KnownNames {
     /// Event ids (from the database or catalog files).
     pub events: Option<BTreeSet<String>>,
     /// `(language, prompt name)` of every prompt file.
     pub prompts: Option<BTreeSet<(String, String)>>,
 }
 
-impl Known {
+impl KnownNames {
     /// The languages a prompt is looked up in, in order (as `media::Prompts::get` does).
     pub fn prompt_languages(language: &str) -> Vec<&str> {
         let primary = language.split(['-', '_']).next().unwrap_or(language);
@@ -72,7 +72,7 @@ impl Checked {
 }
 
 /// Check `(file name, contents)` pairs, in the order given.
-pub fn check_sources(sources: &[(PathBuf, String)], known: &Known) -> Checked {
+pub fn check_sources(sources: &[(PathBuf, String)], known: &KnownNames) -> Checked {
     let mut diags = Vec::new();
     let files = sources.iter().map(|(f, text)| (f.clone(), format::read_file(f, text, &mut diags))).collect();
     let mut plan = build::build(files, known, &mut diags);
@@ -167,7 +167,7 @@ mod tests {
     use super::*;
 
     fn check(text: &str) -> Vec<String> {
-        let known = Known {
+        let known = KnownNames {
             events: Some(["spring-gala-2027".to_string()].into()),
             prompts: Some([("en".to_string(), "welcome".to_string())].into()),
         };

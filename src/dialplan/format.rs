@@ -49,7 +49,7 @@ const RATE_LIMIT: &[&str] = &["per_caller", "per_source", "per_number"];
 
 /// A value and where it was written.
 #[derive(Debug, Clone)]
-pub(super) struct Val<T> {
+pub(super) struct Located<T> {
     pub value: T,
     pub at: Location,
     /// The value is a one-line string written without escapes, so a byte offset
@@ -57,7 +57,7 @@ pub(super) struct Val<T> {
     plain: bool,
 }
 
-impl<T> Val<T> {
+impl<T> Located<T> {
     /// The location of byte `offset` inside a string value.
     pub fn at_offset(&self, offset: usize) -> Location
     where
@@ -83,7 +83,7 @@ pub(super) struct PolicyDef {
 #[derive(Debug)]
 pub(super) struct SettingsDef {
     pub at: Location,
-    pub country_code: Option<Val<String>>,
+    pub country_code: Option<Located<String>>,
     pub prefixes: PrefixesDef,
     pub language: Option<String>,
     pub policy: PolicyDef,
@@ -92,10 +92,10 @@ pub(super) struct SettingsDef {
 #[derive(Debug)]
 pub(super) struct TrunkDef {
     pub at: Location,
-    pub name: Val<String>,
-    pub cidrs: Vec<Val<IpNet>>,
+    pub name: Located<String>,
+    pub cidrs: Vec<Located<IpNet>>,
     pub trust_pai: bool,
-    pub country_code: Option<Val<String>>,
+    pub country_code: Option<Located<String>>,
     pub prefixes: PrefixesDef,
     pub rewrite: Vec<Rewrite>,
     pub policy: PolicyDef,
@@ -105,9 +105,9 @@ pub(super) struct TrunkDef {
 /// numbering plan comes from its country code).
 #[derive(Debug, Default)]
 pub(super) struct PrefixesDef {
-    pub national: Option<Val<String>>,
+    pub national: Option<Located<String>>,
     /// One prefix or several; an empty list (international numbers only with `+`) is allowed.
-    pub international: Option<Val<Vec<String>>>,
+    pub international: Option<Located<Vec<String>>>,
 }
 
 /// What a rule with business hours does outside them.
@@ -121,21 +121,21 @@ pub(super) enum OutsideKind {
 #[derive(Debug)]
 pub(super) struct NumberDef {
     pub at: Location,
-    pub number: Option<Val<String>>,
-    pub regex: Option<Val<String>>,
-    pub caller: Option<Val<String>>,
-    pub caller_regex: Option<Val<String>>,
-    pub trunk: Option<Val<String>>,
-    pub action: Option<Val<Action>>,
-    pub event: Option<Val<String>>,
+    pub number: Option<Located<String>>,
+    pub regex: Option<Located<String>>,
+    pub caller: Option<Located<String>>,
+    pub caller_regex: Option<Located<String>>,
+    pub trunk: Option<Located<String>>,
+    pub action: Option<Located<Action>>,
+    pub event: Option<Located<String>>,
     pub answer: Option<AnswerMode>,
     pub reject_code: Option<u16>,
-    pub prompt: Option<Val<String>>,
+    pub prompt: Option<Located<String>>,
     pub language: Option<String>,
-    pub hours: Option<Val<String>>,
-    pub outside_hours: Option<Val<OutsideKind>>,
-    pub outside_prompt: Option<Val<String>>,
-    pub outside_code: Option<Val<u16>>,
+    pub hours: Option<Located<String>>,
+    pub outside_hours: Option<Located<OutsideKind>>,
+    pub outside_prompt: Option<Located<String>>,
+    pub outside_code: Option<Located<u16>>,
     pub policy: PolicyDef,
 }
 
@@ -144,7 +144,7 @@ pub(super) struct NumberDef {
 pub(super) struct FileDefs {
     pub settings: Option<SettingsDef>,
     pub trunks: Vec<TrunkDef>,
-    pub hours: Vec<(Val<String>, Option<Hours>)>,
+    pub hours: Vec<(Located<String>, Option<Hours>)>,
     pub numbers: Vec<NumberDef>,
 }
 
@@ -241,7 +241,7 @@ impl Cx<'_> {
         self.error(at, format!("`{key}` must be {want}, not {}", type_name(v.get_ref())));
     }
 
-    fn val<T>(&self, v: &Value<'_>, value: T) -> Val<T> {
+    fn val<T>(&self, v: &Value<'_>, value: T) -> Located<T> {
         let span = v.span();
         let raw = self.text.get(span.clone()).unwrap_or_default();
         let plain = match v.get_ref() {
@@ -251,10 +251,10 @@ impl Cx<'_> {
             }
             _ => false,
         };
-        Val { value, at: self.loc(span), plain }
+        Located { value, at: self.loc(span), plain }
     }
 
-    fn string(&mut self, t: &Table<'_>, key: &str) -> Option<Val<String>> {
+    fn string(&mut self, t: &Table<'_>, key: &str) -> Option<Located<String>> {
         let v = self.get(t, key)?;
         match v.get_ref() {
             DeValue::String(s) => Some(self.val(v, s.to_string())),
@@ -276,7 +276,7 @@ impl Cx<'_> {
         }
     }
 
-    fn integer(&mut self, t: &Table<'_>, key: &str, range: Range<i64>, meaning: &str) -> Option<Val<i64>> {
+    fn integer(&mut self, t: &Table<'_>, key: &str, range: Range<i64>, meaning: &str) -> Option<Located<i64>> {
         let v = self.get(t, key)?;
         let DeValue::Integer(i) = v.get_ref() else {
             self.wrong_type(key, v, "an integer");
@@ -293,13 +293,13 @@ impl Cx<'_> {
         }
     }
 
-    fn sip_code(&mut self, t: &Table<'_>, key: &str) -> Option<Val<u16>> {
+    fn sip_code(&mut self, t: &Table<'_>, key: &str) -> Option<Located<u16>> {
         let v = self.integer(t, key, 400..700, "a 4xx, 5xx or 6xx SIP status")?;
-        Some(Val { value: v.value as u16, at: v.at, plain: false })
+        Some(Located { value: v.value as u16, at: v.at, plain: false })
     }
 
     /// An array of strings; a single string is accepted as a one-element array.
-    fn strings(&mut self, t: &Table<'_>, key: &str) -> Vec<Val<String>> {
+    fn strings(&mut self, t: &Table<'_>, key: &str) -> Vec<Located<String>> {
         let Some(v) = self.get(t, key) else { return Vec::new() };
         match v.get_ref() {
             DeValue::String(s) => vec![self.val(v, s.to_string())],
@@ -321,10 +321,10 @@ impl Cx<'_> {
     }
 
     /// One of a fixed set of words.
-    fn choice<T: Copy>(&mut self, t: &Table<'_>, key: &str, options: &[(&str, T)]) -> Option<Val<T>> {
+    fn choice<T: Copy>(&mut self, t: &Table<'_>, key: &str, options: &[(&str, T)]) -> Option<Located<T>> {
         let s = self.string(t, key)?;
         if let Some((_, value)) = options.iter().find(|(name, _)| *name == s.value) {
-            return Some(Val { value: *value, at: s.at, plain: false });
+            return Some(Located { value: *value, at: s.at, plain: false });
         }
         let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
         let hint = did_you_mean(&s.value, names.iter().copied()).map(|n| format!(" (did you mean \"{n}\"?)"));
@@ -364,7 +364,7 @@ impl Cx<'_> {
         out
     }
 
-    fn required_string(&mut self, t: &Table<'_>, key: &str, at: &Location, section: &str) -> Option<Val<String>> {
+    fn required_string(&mut self, t: &Table<'_>, key: &str, at: &Location, section: &str) -> Option<Located<String>> {
         if t.get(key).is_none() {
             self.error(at.clone(), format!("{section} needs `{key}`"));
             return None;
@@ -372,7 +372,7 @@ impl Cx<'_> {
         self.string(t, key)
     }
 
-    fn country_code(&mut self, t: &Table<'_>) -> Option<Val<String>> {
+    fn country_code(&mut self, t: &Table<'_>) -> Option<Located<String>> {
         let cc = self.string(t, "country_code")?;
         let ok = !cc.value.is_empty()
             && cc.value.len() <= 3
@@ -421,7 +421,7 @@ impl Cx<'_> {
                         );
                     }
                 }
-                ok.then_some(Val { value: prefixes, at, plain: false })
+                ok.then_some(Located { value: prefixes, at, plain: false })
             }
             Some(v) => {
                 self.wrong_type("international_prefix", v, "a string or an array of strings");
@@ -521,7 +521,7 @@ impl Cx<'_> {
                 Some(net) if net.trunc() != net => {
                     self.error(c.at, format!("'{}' has host bits set: write the network, {}", c.value, net.trunc()))
                 }
-                Some(net) => cidrs.push(Val { value: net, at: c.at, plain: false }),
+                Some(net) => cidrs.push(Located { value: net, at: c.at, plain: false }),
                 None => self.error(c.at, format!("'{}' is not an address or CIDR (e.g. 192.0.2.0/24)", c.value)),
             }
         }
@@ -565,7 +565,7 @@ impl Cx<'_> {
         })
     }
 
-    fn hours(&mut self, t: &Table<'_>, at: Location) -> Option<(Val<String>, Option<Hours>)> {
+    fn hours(&mut self, t: &Table<'_>, at: Location) -> Option<(Located<String>, Option<Hours>)> {
         self.check_keys(t, "[[hours]]", HOURS);
         let name = self.required_string(t, "name", &at, "an [[hours]] block")?;
         let tz = self.required_string(t, "time_zone", &at, "an [[hours]] block").and_then(|tz| {

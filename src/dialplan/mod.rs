@@ -44,7 +44,7 @@ use std::sync::Arc;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize, Serializer};
 
-pub use check::{Checked, Known};
+pub use check::{Checked, KnownNames};
 pub use diagnostic::{Diagnostic, DialplanErrors, Location, Severity};
 pub use hours::Hours;
 pub use pattern::{NumberMatch, Pattern};
@@ -276,18 +276,18 @@ impl Dialplan {
     /// Load and validate every `*.toml` file of `path` (a directory, or a single file),
     /// without checking event or prompt names.
     pub fn load_dir(path: &Path) -> Result<Dialplan, DialplanErrors> {
-        Self::load(path, &Known::default())
+        Self::load(path, &KnownNames::default())
     }
 
     /// Load and validate `path`, checking event and prompt names against `known`.
-    pub fn load(path: &Path, known: &Known) -> Result<Dialplan, DialplanErrors> {
+    pub fn load(path: &Path, known: &KnownNames) -> Result<Dialplan, DialplanErrors> {
         let sources = read_sources(path).map_err(|d| DialplanErrors(vec![d]))?;
         check::check_sources(&sources, known).into_result()
     }
 
     /// Build a dialplan from `(file name, contents)` pairs (the unit under test).
     pub fn from_sources(sources: &[(PathBuf, String)]) -> Result<Dialplan, DialplanErrors> {
-        check::check_sources(sources, &Known::default()).into_result()
+        check::check_sources(sources, &KnownNames::default()).into_result()
     }
 
     /// The trunk a source address belongs to, if any.

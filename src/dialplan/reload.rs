@@ -19,7 +19,7 @@ use notify::RecursiveMode;
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 
-use super::{check, read_sources, Dialplan, DialplanHandle, Known};
+use super::{check, read_sources, Dialplan, DialplanHandle, KnownNames};
 use crate::reload::{hangup_signal, next_trigger, timestamp as now, watch_files, Hangup};
 pub use crate::reload::{Attempt, Outcome};
 use crate::store::Store;
@@ -125,7 +125,7 @@ impl Reloader {
                     Some(store) => known_events(store).await,
                     None => None,
                 };
-                let known = Known { events, prompts: self.prompts.clone() };
+                let known = KnownNames { events, prompts: self.prompts.clone() };
                 let checked = check::check_sources(&sources, &known);
                 match checked.plan {
                     Some(plan) => Ok(Some((plan, sources))),
@@ -203,7 +203,7 @@ mod tests {
 
     fn reloader(dir: &Path) -> Reloader {
         let sources = read_sources(dir).unwrap();
-        let plan = check::check_sources(&sources, &Known::default()).into_result().unwrap();
+        let plan = check::check_sources(&sources, &KnownNames::default()).into_result().unwrap();
         Reloader::new(dir.to_path_buf(), plan, sources, None, None)
     }
 
