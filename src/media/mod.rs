@@ -1,12 +1,18 @@
-//! Media: SDP offer/answer, announcement prompts, and RTP playback.
+//! Media: what a call sends and hears besides SIP. The SIP layer reads the caller's SDP before
+//! any ticket work ([`negotiate`]: 488 when nothing fits), then the endpoint binds the call's RTP
+//! port, answers, plays the prompts the call's handler chose and collects the keys pressed.
 //!
-//! * SDP (RFC 4566) offer/answer (RFC 3264), kept small and strict: one audio
-//!   stream, G.711 only (PCMU preferred, then PCMA), telephone-event
-//!   (RFC 4733) remembered when offered.
-//! * [`Prompts`]: `prompts/<lang>/<name>.wav`, 8 kHz mono µ-law (or 16-bit PCM /
-//!   A-law) WAV, decoded once at start-up into both G.711 laws.
-//! * [`play`]: RTP (RFC 3550) packets of 20 ms paced from a monotonic clock,
-//!   with symmetric RTP (RFC 4961) so callers behind NAT still hear us.
+//! | file | what lives there | rules from |
+//! |---|---|---|
+//! | [`sdp`] | SDP parsing and offer/answer: [`negotiate`] an offer and [`answer_sdp`] it; for an INVITE without SDP, our [`offer_sdp`] and [`read_answer`] | RFC 4566, RFC 3264 |
+//! | [`g711`] | [`Codec`] (PCMU, PCMA) and the µ-law / A-law conversions | RFC 3551 §4.5.14 |
+//! | [`prompts`] | the prompt catalogue [`Prompts`] (`prompts/<lang>/<name>.wav`, read once into both laws) and the WAV reader | |
+//! | [`rtp`] | [`RtpStream`]: 20 ms pacing from a monotonic clock, latching to the caller's source; [`bind_rtp`] | RFC 3550, RFC 3551, RFC 4961 |
+//! | [`dtmf`] | key presses: telephone-events in the RTP stream ([`DtmfDetector`]) and SIP INFO bodies ([`dtmf_from_info`]) | RFC 4733 |
+//!
+//! Kept small on purpose: one audio stream, G.711 only, nothing transcoded during a call, and
+//! incoming RTCP ignored. Everything public is re-exported here, so callers write
+//! `media::parse_sdp` or `media::Prompts` without knowing which file holds it.
 
 pub mod dtmf;
 pub mod g711;

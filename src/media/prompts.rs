@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use super::g711::{alaw_to_linear, linear_to_alaw, linear_to_ulaw, ulaw_to_linear, Codec, SAMPLE_RATE};
 
+/// Why a WAV file is refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum WavError {
     #[error("not a RIFF/WAVE file")]

@@ -40,7 +40,7 @@ pub struct PlayStats {
     pub latched: bool,
 }
 
-/// Where and how to send our side of the call, from offer/answer.
+/// Where and how to send our side of the call, from offer/answer (RFC 3264 §6.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MediaTarget {
     /// The caller's RTP address from SDP; `None` when it gave none we can use
@@ -157,7 +157,7 @@ impl<'s> RtpStream<'s> {
         self.target
     }
 
-    /// New offer/answer (a re-INVITE): codec, direction or address may change. A new
+    /// New offer/answer (a re-INVITE, RFC 3264 §8): codec, direction or address may change. A new
     /// address forgets the latched source, so a transferred or resumed call is followed.
     pub fn set_target(&mut self, target: MediaTarget) {
         if target.dest != self.target.dest {
@@ -215,7 +215,8 @@ impl<'s> RtpStream<'s> {
         let mut buf = [0u8; 1500];
         while let Ok((n, from)) = self.socket.try_recv_from(&mut buf) {
             let Ok(rtp) = rtp_rs::RtpReader::new(&buf[..n]) else { continue };
-            // RTCP shares the version bits; its packet types 200–204 read as PT 72–76 with the marker.
+            // RTCP shares the version bits; its packet types 200–204 read as PT 72–76 with the marker
+            // (RFC 5761 §4).
             if (72..=76).contains(&(buf[1] & 0x7F)) {
                 continue;
             }

@@ -15,6 +15,7 @@ use super::g711::{Codec, SAMPLE_RATE};
 /// Payload type we use for telephone-event in our own offers (dynamic range, RFC 3551 §3).
 pub const OUR_TELEPHONE_EVENT_PT: u8 = 101;
 
+/// Why an SDP body or an offer is refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SdpError {
     #[error("malformed SDP: {0}")]
@@ -72,7 +73,7 @@ impl Direction {
     }
 }
 
-/// One `m=` section.
+/// One media description: an `m=` line and the lines under it (RFC 4566 §5.14).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MediaDescription {
     pub media: String,
@@ -80,7 +81,7 @@ pub struct MediaDescription {
     pub proto: String,
     pub formats: Vec<String>,
     pub connection: Option<IpAddr>,
-    /// `a=rtpmap:<pt> <encoding>/<clock rate>`, encoding name upper-cased.
+    /// `a=rtpmap:<pt> <encoding>/<clock rate>` (RFC 4566 §6), encoding name upper-cased.
     pub rtpmap: Vec<(u8, String, u32)>,
     pub direction: Option<Direction>,
 }
@@ -171,7 +172,7 @@ pub fn parse_sdp(body: &[u8]) -> Result<SessionDescription, SdpError> {
     Ok(sd)
 }
 
-/// The result of offer/answer for the audio stream.
+/// The result of offer/answer for the audio stream (RFC 3264 §6.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Negotiated {
     pub codec: Codec,
@@ -193,7 +194,8 @@ fn telephone_event_pt(m: &MediaDescription) -> Option<u8> {
     m.rtpmap.iter().find(|(_, name, rate)| name == "TELEPHONE-EVENT" && *rate == SAMPLE_RATE).map(|(pt, _, _)| *pt)
 }
 
-/// Choose our codec from an offer: the first audio RTP/AVP stream, PCMU if offered, else PCMA.
+/// Choose our codec from an offer: the first audio RTP/AVP stream, PCMU if offered, else PCMA
+/// (RFC 3264 §6.1: the answer takes its formats from the offer).
 pub fn negotiate(offer: &SessionDescription) -> Result<Negotiated, SdpError> {
     let mut saw_audio = false;
     for (index, m) in offer.media.iter().enumerate() {
@@ -231,7 +233,7 @@ pub fn negotiate(offer: &SessionDescription) -> Result<Negotiated, SdpError> {
     Err(if saw_audio { SdpError::NoCommonCodec } else { SdpError::NoAudio })
 }
 
-/// Read the answer to our own offer (late offer: the answer comes in the ACK).
+/// Read the answer to our own offer (late offer: the answer comes in the ACK; RFC 3264 §7).
 pub fn read_answer(answer: &SessionDescription) -> Result<Negotiated, SdpError> {
     let mut n = negotiate(answer)?;
     // The answer tells us its own direction; ours is the mirror image.
@@ -245,6 +247,7 @@ pub fn read_answer(answer: &SessionDescription) -> Result<Negotiated, SdpError> 
     Ok(n)
 }
 
+/// `v=`, `o=` (RFC 4566 §5.2), `s=`, `c=` (§5.7) and `t=`: the lines before our `m=` line.
 fn origin_and_connection(sdp: &mut String, local: IpAddr, session_id: u64, version: u64) {
     let addrtype = if local.is_ipv4() { "IP4" } else { "IP6" };
     let _ = write!(sdp, "v=0\r\no=dialticket {session_id} {version} IN {addrtype} {local}\r\ns=dialticket\r\nc=IN {addrtype} {local}\r\nt=0 0\r\n");
@@ -287,7 +290,7 @@ pub fn answer_sdp_version(
     sdp
 }
 
-/// Our offer, for an INVITE that came without one (RFC 3261 §13.2.1 late offer).
+/// Our offer (RFC 3264 §5), for an INVITE that came without one (RFC 3261 §13.2.1 late offer).
 pub fn offer_sdp(local: SocketAddr, session_id: u64) -> String {
     offer_sdp_version(local, session_id, session_id)
 }
