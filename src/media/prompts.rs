@@ -300,6 +300,28 @@ mod tests {
         assert_eq!(parse_wav(&streaming), Ok(Audio::Ulaw(vec![5, 6])));
     }
 
+    /// PCM files that this reader takes and a stricter one (hound 3.5) refuses; see the module doc.
+    #[test]
+    fn pcm_wav_shapes_we_keep_accepting() {
+        let pcm = [0x10, 0x00, 0xF0, 0xFF];
+        let samples = Ok(Audio::Linear(vec![16, -16]));
+        // An odd-sized chunk before the data, with its pad byte: `wav` writes a 3-byte LIST chunk.
+        assert_eq!(parse_wav(&wav(1, 1, 8000, 16, &pcm, &[])), samples);
+        // A streaming writer's data size.
+        let mut streaming = wav(1, 1, 8000, 16, &pcm, &[]);
+        let at = streaming.len() - 8;
+        streaming[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(parse_wav(&streaming), samples);
+        // A data chunk of odd length: the half sample at the end is dropped.
+        assert_eq!(parse_wav(&wav(1, 1, 8000, 16, &pcm[..3], &[])), Ok(Audio::Linear(vec![16])));
+        // A 20-byte fmt chunk.
+        assert_eq!(parse_wav(&wav(1, 1, 8000, 16, &pcm, &[0, 0, 0, 0])), samples);
+        // A byte rate of 0 (it is at offset 28: RIFF header 12, chunk header 8, tag, channels, rate).
+        let mut no_byte_rate = wav(1, 1, 8000, 16, &pcm, &[]);
+        no_byte_rate[28..32].fill(0);
+        assert_eq!(parse_wav(&no_byte_rate), samples);
+    }
+
     #[test]
     fn shipped_prompts_load() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts");
