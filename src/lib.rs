@@ -15,6 +15,7 @@
 //! | [`domain`] | ticket state machine, pure, no I/O |
 //! | [`profile`] | a phone user's profile (the holder's name on tickets) and handset, pure |
 //! | [`store`] | SQLite or PostgreSQL via sqlx: one transaction per change, journal + outbox rows |
+//! | [`auth`] | organizer passwords: Argon2id hashing and checking, pure |
 //! | [`payment`], [`settlement`] | payment providers (sandbox), callbacks, challenges, hold expiry |
 //! | [`mail`] | outbox worker, templates, SMTP or the local outbox; where a phone's mail goes |
 //! | [`links`] | purpose-bound signed tokens for mailed links |
@@ -25,6 +26,7 @@
 //! `docs/architecture.md` follows one call through all of them.
 
 pub mod app;
+pub mod auth;
 pub mod calls;
 pub mod config;
 pub mod dialplan;

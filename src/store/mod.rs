@@ -21,6 +21,7 @@ mod outbox;
 mod rows;
 mod tx;
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -408,10 +409,21 @@ impl Store {
     }
 
     /// Load (upsert) a catalog file.
+    ///
+    /// Organizer passwords are hashed first, once: not inside the transaction
+    /// (on SQLite, every write would wait for Argon2) nor again on each retry.
     pub async fn load_catalog(&self, file: &CatalogFile) -> Result<(usize, usize), StoreError> {
+        let mut password_hashes = HashMap::new();
+        for o in &file.organizers {
+            if let Some(pw) = &o.password {
+                let hash = crate::auth::hash_password(pw)
+                    .map_err(|e| StoreError::Corrupt(format!("password hashing: {e}")))?;
+                password_hashes.insert(o.id.as_str(), hash);
+            }
+        }
         Store::retry(|| async {
             let mut tx = self.begin().await?;
-            let seats = tx.load_catalog(file).await?;
+            let seats = tx.load_catalog(file, &password_hashes).await?;
             tx.commit().await?;
             Ok::<_, StoreError>(seats)
         })
@@ -636,16 +648,14 @@ impl Store {
         Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
-    /// Check an organizer's password against its stored Argon2 hash.
-    pub async fn organizer_login(&self, organizer_id: &str, password: &str) -> Result<bool, StoreError> {
-        use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    /// An organizer's stored password hash (`None`: no such organizer, or no
+    /// password set). Checked with [`crate::auth::verify_password`].
+    pub async fn organizer_password_hash(&self, organizer_id: &str) -> Result<Option<String>, StoreError> {
         let row: Option<(Option<String>,)> = sqlx::query_as("SELECT password_hash FROM organizers WHERE id = $1")
             .bind(organizer_id)
             .fetch_optional(&self.pool)
             .await?;
-        let Some((Some(hash),)) = row else { return Ok(false) };
-        let Ok(parsed) = PasswordHash::new(&hash) else { return Ok(false) };
-        Ok(argon2::Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        Ok(row.and_then(|(hash,)| hash))
     }
 
     /// The whole journal, oldest first (CSV export).

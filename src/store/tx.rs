@@ -1167,8 +1167,13 @@ impl StoreTx {
         self.write(&sql, vec![json_param(&rows)?.into()]).await
     }
 
-    /// Upsert a catalog; returns the number of seats added.
-    pub(super) async fn load_catalog(&mut self, file: &CatalogFile) -> Result<usize, StoreError> {
+    /// Upsert a catalog; returns the number of seats added. `password_hashes`:
+    /// each organizer's new password hash, by organizer id (see [`super::Store::load_catalog`]).
+    pub(super) async fn load_catalog(
+        &mut self,
+        file: &CatalogFile,
+        password_hashes: &HashMap<&str, String>,
+    ) -> Result<usize, StoreError> {
         let t = super::now();
         for o in &file.organizers {
             sqlx::query(
@@ -1189,9 +1194,9 @@ impl StoreTx {
             .bind(&o.notes)
             .execute(self.conn().await?)
             .await?;
-            if let Some(pw) = &o.password {
+            if let Some(hash) = password_hashes.get(o.id.as_str()) {
                 sqlx::query("UPDATE organizers SET password_hash = $1 WHERE id = $2")
-                    .bind(hash_password(pw)?)
+                    .bind(hash)
                     .bind(&o.id)
                     .execute(self.conn().await?)
                     .await?;
@@ -1278,16 +1283,6 @@ impl StoreTx {
         }
         Ok(seats_added)
     }
-}
-
-/// An Argon2id PHC string for an organizer password.
-fn hash_password(password: &str) -> Result<String, StoreError> {
-    use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
-    let salt = SaltString::generate(&mut OsRng);
-    argon2::Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| StoreError::Corrupt(format!("password hashing: {e}")))
 }
 
 /// Load a purchase outside a write transaction (pages).

@@ -60,9 +60,11 @@ async fn caller(web: &Web, headers: &HeaderMap) -> Result<Caller, Response> {
         let decoded = base64::engine::general_purpose::STANDARD.decode(basic.trim()).unwrap_or_default();
         let text = String::from_utf8_lossy(&decoded);
         if let Some((id, password)) = text.split_once(':') {
-            match web.app.store.organizer_login(id, password).await {
-                Ok(true) => return Ok(Caller::Organizer(id.to_string())),
-                Ok(false) => {}
+            match web.app.store.organizer_password_hash(id).await {
+                Ok(Some(hash)) if crate::auth::verify_password(password, &hash) => {
+                    return Ok(Caller::Organizer(id.to_string()))
+                }
+                Ok(_) => {}
                 Err(e) => return Err(internal(e)),
             }
         }

@@ -123,7 +123,10 @@ async fn organizers_register_events_and_see_sales_billing_and_journal() {
     assert_eq!(organizer_sales(&base, "jazz-club", "so what, kind of blue").await, 200);
     assert_eq!(organizer_sales(&base, "jazz-club", "wrong").await, 401);
     assert_eq!(organizer_sales(&base, "other-hall", "another password 123").await, 403);
-    assert!(gw.app.store.organizer_login("jazz-club", "so what, kind of blue").await.unwrap());
+    // The store keeps an Argon2id hash of it, never the password.
+    let hash = gw.app.store.organizer_password_hash("jazz-club").await.unwrap().expect("a password hash");
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    assert!(dialticket::auth::verify_password("so what, kind of blue", &hash));
 
     let (status, csv) = admin(reqwest::Method::GET, &format!("{base}/admin/journal.csv"), Some(TOKEN), None).await;
     assert_eq!(status, 200);
