@@ -20,6 +20,7 @@
 mod outbox;
 mod rows;
 mod tx;
+mod writer;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -105,179 +106,14 @@ pub struct Store {
     /// connection, in FIFO order, instead of meeting in SQLite's busy handler
     /// (which sleeps, retries and blocks a thread per waiting writer). `None` on
     /// PostgreSQL, where writers run concurrently on pooled connections.
-    writer: Option<Arc<tokio::sync::Mutex<tx::Writer>>>,
+    writer: Option<Arc<tokio::sync::Mutex<writer::Writer>>>,
     /// SQLite: the background checkpointer.
-    _checkpointer: Option<Arc<Checkpointer>>,
+    _checkpointer: Option<Arc<writer::Checkpointer>>,
     /// No SMTP server: mails are delivered to the local outbox as they are
     /// enqueued (see [`Store::with_local_outbox`]).
     local_outbox: bool,
     /// SQLite: the database file (for the free space where it lives).
     file: Option<PathBuf>,
-}
-
-/// Every SQLite connection: WAL (readers never block the writer), fsync only at
-/// checkpoints, foreign keys, a wait on the file lock (other processes), and a
-/// log cut back to 64 MB when it starts over.
-/// Checkpoints are left to [`Checkpointer`] (no `wal_autocheckpoint`), so the
-/// fsync they end with never happens inside a write transaction's turn.
-/// Statement journals (a multi-row statement keeps one, to undo itself alone) are
-/// kept in memory rather than in a temporary file: under load they were a fifth
-/// of the writer's time, in `pwrite`. The page cache stays at SQLite's default
-/// (2 MB): with 32 MB, every commit spent ~5 % of the gateway's CPU in
-/// `pcache1TruncateUnsafe` walking the larger cache's hash table.
-const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                              PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-                              PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864; \
-                              PRAGMA temp_store = MEMORY;";
-
-/// How often the WAL is copied back into the database file.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
-
-/// A checkpoint pass this short leaves little for the catch-up in the writer's turn.
-const QUICK_PASS: Duration = Duration::from_millis(3);
-
-/// WAL frames (pages) after which the log is made to start over: 64 MB of 4 KB
-/// pages, the size the log file is cut back to when it starts over.
-const RESTART_FRAMES: i64 = 16384;
-
-/// See [`Store::write_conn`].
-enum WriteConn {
-    Writer(tokio::sync::OwnedMutexGuard<tx::Writer>),
-    Pooled(sqlx::pool::PoolConnection<sqlx::Any>),
-}
-
-impl WriteConn {
-    fn conn(&mut self) -> &mut sqlx::AnyConnection {
-        match self {
-            WriteConn::Writer(turn) => &mut turn.conn,
-            WriteConn::Pooled(c) => c,
-        }
-    }
-}
-
-/// Copies SQLite's write-ahead log back into the database file in the
-/// background (`wal_checkpoint(PASSIVE)`: it never blocks the writer or readers),
-/// instead of the writer doing it — with an fsync — every thousand pages in the
-/// middle of some call's transaction. Stops with the last clone of the store.
-///
-/// The log only starts over from its beginning once a checkpoint has caught up
-/// with it, and under steady writes a passive one never does: new frames arrive
-/// while it copies. So when the log has grown past [`RESTART_FRAMES`], the
-/// checkpointer runs passive checkpoints back to back until one is quick, then
-/// takes the writer's turn (writes wait) for a last one with little left to copy;
-/// the next write starts the log over. Without this the log grew without bound
-/// under load (1.7 GB after 140,000 calls), and every page read searched it.
-/// That turn is the longest wait a write sees (timed at 4,800 calls/s: p50 9 ms,
-/// p90 30 ms), so it comes once per 64 MB of log, about once a second at that rate
-/// (at 16 MB, four times as often, p99 INVITE→final doubled).
-struct Checkpointer(tokio::task::AbortHandle);
-
-impl Checkpointer {
-    /// `file`: the database file, synced as the catch-up nears (see [`Self::converge`]).
-    fn start(pool: AnyPool, writer: Arc<tokio::sync::Mutex<tx::Writer>>, file: Option<PathBuf>) -> Checkpointer {
-        let task = tokio::spawn(async move {
-            let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            // The log's length when a catch-up last left it fully copied.
-            let mut settled = None;
-            loop {
-                tick.tick().await;
-                let passive = sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)");
-                let frames = match passive.fetch_one(&pool).await {
-                    Ok((_busy, frames, _copied)) => frames,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "SQLite checkpoint failed; retrying");
-                        continue;
-                    }
-                };
-                // Left fully copied by the last catch-up and not written since (idle): the
-                // next write starts the log over by itself. (A passive checkpoint that
-                // reports everything copied is not enough: under load, writes land
-                // between it and the next transaction, which then cannot start over.)
-                if frames < RESTART_FRAMES || settled == Some(frames) {
-                    continue;
-                }
-                // Every write waits while the catch-up runs, so it should find little to copy:
-                // first copy, outside the turn, what was written during the checkpoint
-                // before, until one pass is quick (each copies what came in during the last).
-                let Some(passes_us) = Self::converge(&pool, file.as_ref()).await else { continue };
-                let mut turn = writer.lock().await;
-                let held = std::time::Instant::now();
-                turn.settle().await;
-                let catch_up = sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)");
-                let held_ms = || held.elapsed().as_secs_f64() * 1000.0;
-                match catch_up.fetch_one(&mut turn.conn).await {
-                    Ok((_, log, copied)) if log == copied => {
-                        settled = Some(log);
-                        tracing::debug!(frames, ?passes_us, held_ms = held_ms(), "SQLite log caught up")
-                    }
-                    Ok((_, log, copied)) => {
-                        tracing::debug!(
-                            frames,
-                            log,
-                            copied,
-                            held_ms = held_ms(),
-                            "SQLite log not caught up: a reader held on"
-                        )
-                    }
-                    Err(e) => tracing::warn!(error = %e, "SQLite checkpoint (restart) failed; retrying"),
-                }
-            }
-        });
-        Checkpointer(task.abort_handle())
-    }
-}
-
-impl Checkpointer {
-    /// Passive checkpoints back to back, each followed by a sync of the files
-    /// ([`Self::sync_files`]), until one such round takes under [`QUICK_PASS`] (a few
-    /// at most): how long each round took in µs, `None` if a checkpoint failed.
-    ///
-    /// A passive pass copies pages into the database file without syncing it (only a
-    /// pass that catches up does), so without the syncs the catch-up's own fsync wrote
-    /// out everything the passes had copied — tens of milliseconds with every write
-    /// waiting (p90 23–28 ms at 4,800 calls/s). Synced here, outside the writer's
-    /// turn, it finds only what came in during the last round.
-    async fn converge(pool: &AnyPool, file: Option<&PathBuf>) -> Option<Vec<u64>> {
-        let mut rounds = Vec::new();
-        for _ in 0..6 {
-            let started = std::time::Instant::now();
-            let pass = sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)");
-            if let Err(e) = pass.fetch_one(pool).await {
-                tracing::warn!(error = %e, "SQLite checkpoint failed; retrying");
-                return None;
-            }
-            if let Some(file) = file {
-                Self::sync_files(file.clone()).await;
-            }
-            rounds.push(started.elapsed().as_micros() as u64);
-            if started.elapsed() < QUICK_PASS {
-                break;
-            }
-        }
-        Some(rounds)
-    }
-
-    /// fsync the database file and its log. A failure is only logged: the
-    /// catch-up syncs them itself, so nothing is lost, it only takes longer.
-    async fn sync_files(file: PathBuf) {
-        let synced = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-            let mut log = file.clone().into_os_string();
-            log.push("-wal");
-            std::fs::File::open(&log)?.sync_data()?;
-            std::fs::File::open(&file)?.sync_data()
-        })
-        .await;
-        if let Ok(Err(e)) = synced {
-            tracing::debug!(error = %e, "SQLite files not synced before the catch-up");
-        }
-    }
-}
-
-impl Drop for Checkpointer {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
 }
 
 pub fn now() -> Timestamp {
@@ -319,7 +155,7 @@ impl Store {
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
-                        conn.execute(SQLITE_PRAGMAS).await?;
+                        conn.execute(writer::SQLITE_PRAGMAS).await?;
                     }
                     Ok(())
                 })
@@ -333,13 +169,13 @@ impl Store {
         let writer = match backend {
             Backend::Sqlite => {
                 let mut conn = sqlx::AnyConnection::connect_with(&options).await?;
-                conn.execute(SQLITE_PRAGMAS).await?;
-                Some(Arc::new(tokio::sync::Mutex::new(tx::Writer { conn, open: false })))
+                conn.execute(writer::SQLITE_PRAGMAS).await?;
+                Some(Arc::new(tokio::sync::Mutex::new(writer::Writer { conn, open: false })))
             }
             Backend::Postgres => None,
         };
         let checkpointer =
-            writer.as_ref().map(|w| Arc::new(Checkpointer::start(pool.clone(), w.clone(), file.clone())));
+            writer.as_ref().map(|w| Arc::new(writer::Checkpointer::start(pool.clone(), w.clone(), file.clone())));
         Ok(Store { pool, backend, writer, _checkpointer: checkpointer, local_outbox: false, file })
     }
 
@@ -355,31 +191,15 @@ impl Store {
         self.backend
     }
 
-    /// A connection for a single write statement outside a transaction (the mail
-    /// worker's). On SQLite it is the writer connection, in its turn: the statement
-    /// queues with the transactions instead of meeting them in the busy handler, and
-    /// no other connection writes — a write from another connection makes the
-    /// writer's next transaction drop its page cache and read it again (timed under
-    /// load: ~0.6 ms more per transaction). A transaction the last turn left open is
-    /// rolled back first. On PostgreSQL, a pooled connection.
-    async fn write_conn(&self) -> Result<WriteConn, StoreError> {
-        match &self.writer {
-            Some(w) => {
-                let mut turn = w.clone().lock_owned().await;
-                turn.settle().await;
-                Ok(WriteConn::Writer(turn))
-            }
-            None => Ok(WriteConn::Pooled(self.pool.acquire().await?)),
-        }
-    }
-
     /// Start a write transaction.
     ///
     /// On SQLite this waits for the writer's turn (see [`Store`]); do not open a
     /// second write transaction while holding one.
     pub async fn begin(&self) -> Result<StoreTx, StoreError> {
         match &self.writer {
-            Some(w) => Ok(StoreTx::writer(tx::WriterTurn::take(w.clone().lock_owned().await).await, self.local_outbox)),
+            Some(w) => {
+                Ok(StoreTx::writer(writer::WriterTurn::take(w.clone().lock_owned().await).await, self.local_outbox))
+            }
             None => Ok(StoreTx::pooled(self.pool.begin().await?, self.backend, self.local_outbox)),
         }
     }

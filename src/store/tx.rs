@@ -59,19 +59,19 @@ pub struct CallRecord<'a> {
 
 /// One write transaction. Dropping it without [`StoreTx::commit`] rolls back.
 pub struct StoreTx {
-    conn: Conn,
+    pub(super) conn: Conn,
     /// Version of every purchase loaded in this transaction, for the optimistic check on save.
-    versions: HashMap<String, i64>,
+    pub(super) versions: HashMap<String, i64>,
     /// Journal entries of this transaction, written in one statement at commit
     /// (or before the journal is read in it): a call's journal is one round trip.
     journal: Vec<JournalRow>,
-    params: Params,
+    pub(super) params: Params,
     /// Mails are enqueued as delivered to the local outbox (no SMTP server).
-    local_outbox: bool,
+    pub(super) local_outbox: bool,
     /// SQLite's writer: statements nobody reads a result of (`BEGIN`, inserts),
     /// kept to go in one round trip with the next statement that must run now,
     /// or with `COMMIT`. `None`: every statement runs when it is made.
-    deferred: Option<Deferred>,
+    pub(super) deferred: Option<super::writer::Deferred>,
 }
 
 /// A journal entry waiting for its transaction's commit.
@@ -114,7 +114,7 @@ pub struct NewMail<'a> {
 /// in a list it searches once per parameter, which is quadratic in a statement
 /// of hundreds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Params {
+pub(super) enum Params {
     Numbered,
     Plain,
 }
@@ -247,7 +247,7 @@ fn mail_values(m: &NewMail<'_>, local_outbox: bool) -> [Value; 12] {
 /// [`json_rows`]), a string, number or `null`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
-enum Value {
+pub(super) enum Value {
     Text(Option<String>),
     Int(Option<i64>),
 }
@@ -283,7 +283,7 @@ impl From<Option<i64>> for Value {
 }
 
 /// The bound parameters of a statement (or of several sent together).
-fn arguments(values: &[Value]) -> Result<AnyArguments<'_>, StoreError> {
+pub(super) fn arguments(values: &[Value]) -> Result<AnyArguments<'_>, StoreError> {
     let mut args = AnyArguments::default();
     for v in values {
         match v {
@@ -295,87 +295,12 @@ fn arguments(values: &[Value]) -> Result<AnyArguments<'_>, StoreError> {
     Ok(args)
 }
 
-/// Statements waiting to be sent together (SQLite's writer, see [`StoreTx::write`]).
-#[derive(Debug, Default)]
-struct Deferred {
-    sql: String,
-    values: Vec<Value>,
-}
-
 /// The connection a transaction runs on.
-enum Conn {
+pub(super) enum Conn {
     /// A pooled connection in a sqlx transaction (PostgreSQL: many writers at once).
     Pooled(Transaction<'static, Any>),
     /// SQLite's one writer connection, held for this transaction's turn.
-    Writer(WriterTurn),
-}
-
-/// SQLite's writer connection. Every write transaction runs on it in turn, so
-/// one connection (and the one sqlx worker thread behind it) does all writing:
-/// no pool checkout per transaction, no writers meeting in SQLite's busy handler.
-pub(super) struct Writer {
-    pub(super) conn: AnyConnection,
-    /// A transaction on it was left open (dropped without commit, or its future
-    /// cancelled): the next turn rolls it back first.
-    pub(super) open: bool,
-}
-
-/// A turn on the writer connection. A turn that ends without a commit (an error,
-/// a repeated call key, a cancelled future) is rolled back by a task that keeps
-/// the turn until it is done — Drop cannot wait — or, without a runtime, by the
-/// next turn.
-pub(super) struct WriterTurn {
-    guard: Option<tokio::sync::OwnedMutexGuard<Writer>>,
-    committed: bool,
-}
-
-impl Writer {
-    /// Roll back a transaction the last turn left open, so this turn starts clean.
-    pub(super) async fn settle(&mut self) {
-        if self.open {
-            // "no transaction is active" is fine: the open transaction may have ended with its error.
-            let _ = sqlx::query("ROLLBACK").execute(&mut self.conn).await;
-            self.open = false;
-        }
-    }
-}
-
-impl WriterTurn {
-    /// Take the writer for a transaction. Its `BEGIN IMMEDIATE` is sent with the
-    /// transaction's first statement (see [`StoreTx::write`]).
-    pub(super) async fn take(mut guard: tokio::sync::OwnedMutexGuard<Writer>) -> WriterTurn {
-        guard.settle().await;
-        guard.open = true;
-        WriterTurn { guard: Some(guard), committed: false }
-    }
-
-    fn conn(&mut self) -> &mut AnyConnection {
-        match &mut self.guard {
-            Some(g) => &mut g.conn,
-            // Only Drop takes the guard.
-            None => unreachable!("writer turn used after it ended"),
-        }
-    }
-
-    /// The transaction's `COMMIT` went through.
-    fn committed(mut self) {
-        self.committed = true;
-        if let Some(g) = self.guard.as_mut() {
-            g.open = false;
-        }
-    }
-}
-
-impl Drop for WriterTurn {
-    fn drop(&mut self) {
-        if self.committed {
-            return;
-        }
-        let Some(mut guard) = self.guard.take() else { return };
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            rt.spawn(async move { guard.settle().await });
-        }
-    }
+    Writer(super::writer::WriterTurn),
 }
 
 impl StoreTx {
@@ -387,12 +312,12 @@ impl StoreTx {
         StoreTx::new(Conn::Pooled(tx), params, local_outbox, None)
     }
 
-    pub(super) fn writer(turn: WriterTurn, local_outbox: bool) -> Self {
-        let begin = Deferred { sql: "BEGIN IMMEDIATE;\n".into(), values: Vec::new() };
-        StoreTx::new(Conn::Writer(turn), Params::Plain, local_outbox, Some(begin))
-    }
-
-    fn new(conn: Conn, params: Params, local_outbox: bool, deferred: Option<Deferred>) -> Self {
+    pub(super) fn new(
+        conn: Conn,
+        params: Params,
+        local_outbox: bool,
+        deferred: Option<super::writer::Deferred>,
+    ) -> Self {
         StoreTx { conn, versions: HashMap::new(), journal: Vec::new(), params, local_outbox, deferred }
     }
 
@@ -402,61 +327,10 @@ impl StoreTx {
         Ok(self.raw_conn())
     }
 
-    fn raw_conn(&mut self) -> &mut AnyConnection {
+    pub(super) fn raw_conn(&mut self) -> &mut AnyConnection {
         match &mut self.conn {
             Conn::Pooled(tx) => tx,
             Conn::Writer(turn) => turn.conn(),
-        }
-    }
-
-    /// Run a statement whose result nobody reads. On SQLite's writer it waits for
-    /// the next statement that must run now, or for `COMMIT`, and goes with it:
-    /// each statement is a round trip to sqlx's SQLite thread (two thread wake-ups,
-    /// 0.1–0.7 ms when the machine is busy), so a transaction of a few inserts is one trip
-    /// instead of one per insert, `BEGIN` and `COMMIT`. A failing deferred
-    /// statement fails whatever it went with; the transaction is then rolled back
-    /// as any failed one. On PostgreSQL (no parameters in multi-statement
-    /// queries) it runs at once.
-    async fn write(&mut self, sql: &str, values: Vec<Value>) -> Result<(), StoreError> {
-        match &mut self.deferred {
-            Some(d) => {
-                d.sql.push_str(sql);
-                d.sql.push_str(";\n");
-                d.values.extend(values);
-            }
-            None => {
-                sqlx::query_with(sql, arguments(&values)?).execute(self.raw_conn()).await?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Send the deferred statements, with `last` after them, in one round trip.
-    async fn send_deferred(&mut self, last: Option<&str>) -> Result<(), StoreError> {
-        let Some(d) = self.deferred.as_mut() else { return Ok(()) };
-        if let Some(last) = last {
-            d.sql.push_str(last);
-        }
-        if d.sql.is_empty() {
-            return Ok(());
-        }
-        let Deferred { sql, values } = std::mem::take(d);
-        sqlx::query_with(&sql, arguments(&values)?).execute(self.raw_conn()).await?;
-        Ok(())
-    }
-
-    /// A statement to run now whose result is read (`sql`, its parameters `values`),
-    /// sent after what was deferred (see [`StoreTx::write`]) in the same round trip:
-    /// the text to send and all the parameters, in order.
-    fn after_deferred(&mut self, sql: String, values: Vec<Value>) -> (String, Vec<Value>) {
-        match self.deferred.as_mut() {
-            Some(d) if !d.sql.is_empty() => {
-                let Deferred { sql: mut all, values: mut before } = std::mem::take(d);
-                all.push_str(&sql);
-                before.extend(values);
-                (all, before)
-            }
-            _ => (sql, values),
         }
     }
 
