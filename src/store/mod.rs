@@ -17,6 +17,7 @@
 //! - SQLite write transactions start with `BEGIN IMMEDIATE` so writers queue
 //!   on the database lock instead of failing when a read lock is upgraded.
 
+mod calls;
 mod outbox;
 mod rows;
 mod tx;
@@ -31,9 +32,10 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Connection, Executor, Row};
 
+pub use calls::{CallIdentityRow, CallRecord};
 pub use outbox::OutboxBacklog;
 pub use rows::{JournalEntry, MailBody, OutboxMail, PhoneUser};
-pub use tx::{new_user_number, CallRecord, NewMail, StoreTx, TouchUser};
+pub use tx::{new_user_number, NewMail, StoreTx, TouchUser};
 
 use crate::domain::{Purchase, Timestamp};
 use crate::events::{CatalogFile, EventView, SeatTypeView};
@@ -76,19 +78,6 @@ impl From<sqlx::Error> for StoreError {
         }
         StoreError::Db(e)
     }
-}
-
-/// The caller of a recorded call and how far their number was trusted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CallIdentityRow {
-    pub caller: String,
-    /// Which header the number came from (`PAssertedIdentity`, `RemotePartyId`, `From`).
-    pub source: String,
-    pub trusted: bool,
-    /// `A`, `B` or `C`, if a PASSporT or a trusted `verstat` vouched for the number.
-    pub attestation: Option<String>,
-    /// JSON: `{"kind":"none"}`, `{"kind":"passport","x5u":…}`, `{"kind":"failed","code":438,…}`…
-    pub verification: String,
 }
 
 /// Which database is behind the pool.
@@ -306,24 +295,6 @@ impl Store {
     pub async fn purchase(&self, id: &str) -> Result<Option<Purchase>, StoreError> {
         let mut conn = self.pool.acquire().await?;
         tx::load_purchase(&mut conn, id).await
-    }
-
-    /// Who a call was from, as recorded, by call key (`Call-ID CSeq`).
-    pub async fn call_identity(&self, call_key: &str) -> Result<Option<CallIdentityRow>, StoreError> {
-        let row = sqlx::query(
-            "SELECT caller, identity_source, trusted, attestation, verification FROM calls WHERE call_key = $1",
-        )
-        .bind(call_key)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(r) = row else { return Ok(None) };
-        Ok(Some(CallIdentityRow {
-            caller: r.try_get("caller")?,
-            source: r.try_get("identity_source")?,
-            trusted: r.try_get::<i64, _>("trusted")? != 0,
-            attestation: r.try_get("attestation")?,
-            verification: r.try_get::<Option<String>, _>("verification")?.unwrap_or_default(),
-        }))
     }
 
     pub async fn phone_user(&self, phone: &PhoneNumber) -> Result<Option<PhoneUser>, StoreError> {

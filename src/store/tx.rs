@@ -41,22 +41,6 @@ pub fn new_user_number() -> String {
 /// How many user numbers are drawn at once (see [`new_user_number`]).
 pub const USER_NUMBER_BATCH: usize = 16_384;
 
-/// The record of one INVITE handed to the ticket logic.
-#[derive(Debug, Clone)]
-pub struct CallRecord<'a> {
-    pub call_key: &'a str,
-    pub action: &'a str,
-    pub dialed: &'a str,
-    pub caller: &'a str,
-    pub identity_source: &'a str,
-    pub trusted: bool,
-    pub source: &'a str,
-    /// STIR/SHAKEN attestation (`A`/`B`/`C`), if any.
-    pub attestation: Option<&'a str>,
-    /// How the identity was verified, as JSON.
-    pub verification: &'a str,
-}
-
 /// One write transaction. Dropping it without [`StoreTx::commit`] rolls back.
 pub struct StoreTx {
     pub(super) conn: Conn,
@@ -122,7 +106,7 @@ pub(super) enum Params {
 /// `rows` rows of `row` (e.g. `"($, $, 'x')"`) for a multi-row `VALUES`, every
 /// `$` a parameter in turn, numbered from `from` when numbered: one statement
 /// for many rows, on SQLite and PostgreSQL.
-fn values(params: Params, from: usize, rows: usize, row: &str) -> String {
+pub(super) fn values(params: Params, from: usize, rows: usize, row: &str) -> String {
     let mut out = String::with_capacity(rows * (row.len() + 8));
     let mut n = from;
     for i in 0..rows {
@@ -158,7 +142,7 @@ fn param(params: Params, n: usize) -> String {
 /// once and kept: with a multi-row `VALUES`, every size of group was a new
 /// statement to parse (under load ~5 % of the gateway's CPU, in SQLite's parser
 /// on the writer's thread). The `WHERE` lets SQLite parse an upsert after it.
-fn json_rows(params: Params, n: usize, columns: &str) -> String {
+pub(super) fn json_rows(params: Params, n: usize, columns: &str) -> String {
     let columns: Vec<String> = columns
         .chars()
         .enumerate()
@@ -181,7 +165,7 @@ fn json_rows(params: Params, n: usize, columns: &str) -> String {
 }
 
 /// A list of texts as parameter `n`, for `IN (…)` (a JSON array, see [`json_rows`]).
-fn json_list(params: Params, n: usize) -> String {
+pub(super) fn json_list(params: Params, n: usize) -> String {
     match params {
         Params::Plain => "SELECT value FROM json_each(?)".to_string(),
         Params::Numbered => format!("SELECT value FROM jsonb_array_elements_text(CAST(${n} AS jsonb))"),
@@ -189,29 +173,8 @@ fn json_list(params: Params, n: usize) -> String {
 }
 
 /// The parameter for [`json_rows`] or [`json_list`].
-fn json_param<T: serde::Serialize + ?Sized>(rows: &T) -> Result<String, StoreError> {
+pub(super) fn json_param<T: serde::Serialize + ?Sized>(rows: &T) -> Result<String, StoreError> {
     serde_json::to_string(rows).map_err(|e| StoreError::Corrupt(format!("rows as JSON: {e}")))
-}
-
-const CALL_INSERT: &str = "INSERT INTO calls (call_key, action, dialed, caller, identity_source, trusted, source,
-                                              attestation, verification, outcome, created_at) ";
-const CALL_ROW: &str = "($, $, $, $, $, $, $, $, $, $, $)";
-const CALL_COLUMNS: &str = "tttttitttti";
-
-fn call_values(c: &CallRecord<'_>, outcome: Option<&str>, at: Timestamp) -> [Value; 11] {
-    [
-        c.call_key.into(),
-        c.action.into(),
-        c.dialed.into(),
-        c.caller.into(),
-        c.identity_source.into(),
-        (c.trusted as i64).into(),
-        c.source.into(),
-        c.attestation.into(),
-        c.verification.into(),
-        outcome.into(),
-        at.into(),
-    ]
 }
 
 const MAIL_INSERT: &str = "INSERT INTO mail_outbox (to_addr, template, lang, subject, data, body_text, body_html,
@@ -322,7 +285,7 @@ impl StoreTx {
     }
 
     /// The connection for a statement to run now: what was deferred is sent first.
-    async fn conn(&mut self) -> Result<&mut AnyConnection, StoreError> {
+    pub(super) async fn conn(&mut self) -> Result<&mut AnyConnection, StoreError> {
         self.send_deferred(None).await?;
         Ok(self.raw_conn())
     }
@@ -343,85 +306,6 @@ impl StoreTx {
             Conn::Pooled(tx) => tx.commit().await?,
             Conn::Writer(turn) => turn.committed(),
         }
-        Ok(())
-    }
-
-    /// Claim an idempotency key for a call, before its work (the outcome follows
-    /// with [`StoreTx::finish_call`]). `Some(outcome)` if this key was already
-    /// handled (the stored outcome is to be repeated, nothing redone).
-    pub async fn claim_call(&mut self, c: &CallRecord<'_>, at: Timestamp) -> Result<Option<String>, StoreError> {
-        self.insert_call(c, None, at).await
-    }
-
-    /// Record a handled call with its outcome, at the end of the call's transaction.
-    /// `Some(outcome)` if the key was recorded before: the caller must then roll this
-    /// transaction back and answer with the stored outcome (a repeat changes nothing).
-    /// One statement where [`StoreTx::claim_call`] + [`StoreTx::finish_call`] take two.
-    pub async fn record_call(
-        &mut self,
-        c: &CallRecord<'_>,
-        outcome: &str,
-        at: Timestamp,
-    ) -> Result<Option<String>, StoreError> {
-        self.insert_call(c, Some(outcome), at).await
-    }
-
-    /// Insert the call's row unless its key is there; `Some(stored outcome)` if it was.
-    async fn insert_call(
-        &mut self,
-        c: &CallRecord<'_>,
-        outcome: Option<&str>,
-        at: Timestamp,
-    ) -> Result<Option<String>, StoreError> {
-        let sql =
-            format!("{CALL_INSERT}VALUES {} ON CONFLICT (call_key) DO NOTHING", values(self.params, 1, 1, CALL_ROW));
-        let row = call_values(c, outcome, at);
-        let args = arguments(&row)?;
-        let r = sqlx::query_with(&sql, args).execute(self.conn().await?).await?;
-        if r.rows_affected() == 1 {
-            return Ok(None);
-        }
-        let (previous,): (Option<String>,) = sqlx::query_as("SELECT outcome FROM calls WHERE call_key = $1")
-            .bind(c.call_key)
-            .fetch_one(self.conn().await?)
-            .await?;
-        Ok(Some(previous.unwrap_or_default()))
-    }
-
-    /// The stored outcomes of those of `keys` that were recorded before.
-    pub async fn recorded_calls(&mut self, keys: &[&str]) -> Result<HashMap<String, String>, StoreError> {
-        if keys.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let sql = format!("SELECT call_key, outcome FROM calls WHERE call_key IN ({})", json_list(self.params, 1));
-        let (sql, values) = self.after_deferred(sql, vec![json_param(keys)?.into()]);
-        let q = sqlx::query_as_with::<_, (String, Option<String>), _>(&sql, arguments(&values)?);
-        let rows = q.fetch_all(self.raw_conn()).await?;
-        Ok(rows.into_iter().map(|(k, o)| (k, o.unwrap_or_default())).collect())
-    }
-
-    /// Record handled calls with their outcomes in one statement. A key recorded
-    /// before (look with [`StoreTx::recorded_calls`] first) fails the statement
-    /// as a [`StoreError::Conflict`].
-    pub async fn record_calls(&mut self, calls: &[(CallRecord<'_>, &str)], at: Timestamp) -> Result<(), StoreError> {
-        // In key order, so concurrent transactions (PostgreSQL) wait on each other's keys
-        // in one order rather than deadlock.
-        let mut calls: Vec<_> = calls.iter().collect();
-        calls.sort_by_key(|(c, _)| c.call_key);
-        if calls.is_empty() {
-            return Ok(());
-        }
-        let sql = format!("{CALL_INSERT}{}", json_rows(self.params, 1, CALL_COLUMNS));
-        let rows: Vec<_> = calls.iter().map(|(c, outcome)| call_values(c, Some(*outcome), at)).collect();
-        self.write(&sql, vec![json_param(&rows)?.into()]).await
-    }
-
-    pub async fn finish_call(&mut self, call_key: &str, outcome: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE calls SET outcome = $1 WHERE call_key = $2")
-            .bind(outcome)
-            .bind(call_key)
-            .execute(self.conn().await?)
-            .await?;
         Ok(())
     }
 
