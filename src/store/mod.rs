@@ -21,6 +21,7 @@ mod calls;
 mod outbox;
 mod rows;
 mod tx;
+mod users;
 mod writer;
 
 use std::collections::HashMap;
@@ -34,12 +35,12 @@ use sqlx::{AnyPool, Connection, Executor, Row};
 
 pub use calls::{CallIdentityRow, CallRecord};
 pub use outbox::OutboxBacklog;
-pub use rows::{JournalEntry, MailBody, OutboxMail, PhoneUser};
-pub use tx::{new_user_number, NewMail, StoreTx, TouchUser};
+pub use rows::{JournalEntry, MailBody, OutboxMail};
+pub use tx::{NewMail, StoreTx};
+pub use users::{new_user_number, PhoneUser, TouchUser};
 
 use crate::domain::{Purchase, Timestamp};
 use crate::events::{CatalogFile, EventView, SeatTypeView};
-use crate::phone::PhoneNumber;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -295,47 +296,6 @@ impl Store {
     pub async fn purchase(&self, id: &str) -> Result<Option<Purchase>, StoreError> {
         let mut conn = self.pool.acquire().await?;
         tx::load_purchase(&mut conn, id).await
-    }
-
-    pub async fn phone_user(&self, phone: &PhoneNumber) -> Result<Option<PhoneUser>, StoreError> {
-        let r = sqlx::query("SELECT * FROM phone_users WHERE phone = $1")
-            .bind(phone.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
-        r.map(|r| rows::phone_user(&r)).transpose()
-    }
-
-    /// The phone user with `user_number` (e.g. a purchase's payer).
-    pub async fn phone_user_by_number(&self, user_number: &str) -> Result<Option<PhoneUser>, StoreError> {
-        let r = sqlx::query("SELECT * FROM phone_users WHERE user_number = $1")
-            .bind(user_number)
-            .fetch_optional(&self.pool)
-            .await?;
-        r.map(|r| rows::phone_user(&r)).transpose()
-    }
-
-    /// A phone user's profile (`None`: never saved).
-    pub async fn profile(&self, user_number: &str) -> Result<Option<crate::profile::Profile>, StoreError> {
-        let r = sqlx::query("SELECT name, postal_address, birth_date FROM user_profiles WHERE user_number = $1")
-            .bind(user_number)
-            .fetch_optional(&self.pool)
-            .await?;
-        r.map(|r| {
-            Ok(crate::profile::Profile {
-                name: r.try_get("name")?,
-                postal_address: r.try_get("postal_address")?,
-                birth_date: r.try_get("birth_date")?,
-            })
-        })
-        .transpose()
-    }
-
-    /// The profile of the user whose phone holds a ticket (`None`: no user or no profile).
-    pub async fn holder_profile(&self, phone: &PhoneNumber) -> Result<Option<crate::profile::Profile>, StoreError> {
-        match self.phone_user(phone).await? {
-            Some(user) => self.profile(&user.user_number).await,
-            None => Ok(None),
-        }
     }
 
     pub async fn purchase_by_form_token(&self, token: &str) -> Result<Option<Purchase>, StoreError> {

@@ -6,52 +6,6 @@ use sqlx::Row;
 
 use super::StoreError;
 use crate::events::EventView;
-use crate::phone::PhoneNumber;
-
-/// A phone user (seed 000 fig. 10).
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct PhoneUser {
-    pub phone: PhoneNumber,
-    pub user_number: String,
-    /// The registered address (`None`: the carrier's, see [`crate::mail::address_for`]).
-    pub mail_address: Option<String>,
-    /// Raised by each change of the registered address (see [`crate::mail::registration`]).
-    pub mail_epoch: i64,
-    /// When the registered address last changed.
-    pub mail_changed_at: Option<i64>,
-    /// The browser of the phone that opened its purchase link (the seed's model ID).
-    pub handset_model: Option<String>,
-    pub language: String,
-    pub registered_at: i64,
-    pub last_access_at: i64,
-    pub access_count: i64,
-    /// When this phone last called us (`None`: never — a web order named it).
-    pub last_call_at: Option<i64>,
-}
-
-impl PhoneUser {
-    /// Whether this phone ever called us (rather than being named by a web order).
-    pub fn has_called(&self) -> bool {
-        self.last_call_at.is_some()
-    }
-
-    /// A user as a first call registers it at `at` (before it is stored).
-    pub fn new(phone: PhoneNumber, user_number: String, language: &str, at: i64) -> PhoneUser {
-        PhoneUser {
-            phone,
-            user_number,
-            mail_address: None,
-            mail_epoch: 0,
-            mail_changed_at: None,
-            handset_model: None,
-            language: language.to_string(),
-            registered_at: at,
-            last_access_at: at,
-            access_count: 0,
-            last_call_at: Some(at),
-        }
-    }
-}
 
 /// A mail waiting in (or delivered from) the outbox.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -91,27 +45,6 @@ pub struct JournalEntry {
     pub to_state: Option<String>,
     pub actor: String,
     pub detail: String,
-}
-
-pub(super) fn phone(s: &str) -> Result<PhoneNumber, StoreError> {
-    PhoneNumber::parse(s).map_err(|_| StoreError::Corrupt(format!("phone number '{s}'")))
-}
-
-pub(super) fn phone_user(r: &AnyRow) -> Result<PhoneUser, StoreError> {
-    let p: String = r.try_get("phone")?;
-    Ok(PhoneUser {
-        phone: phone(&p)?,
-        user_number: r.try_get("user_number")?,
-        mail_address: r.try_get("mail_address")?,
-        mail_epoch: r.try_get("mail_epoch")?,
-        mail_changed_at: r.try_get("mail_changed_at")?,
-        handset_model: r.try_get("handset_model")?,
-        language: r.try_get("language")?,
-        registered_at: r.try_get("registered_at")?,
-        last_access_at: r.try_get("last_access_at")?,
-        access_count: r.try_get("access_count")?,
-        last_call_at: r.try_get("last_call_at")?,
-    })
 }
 
 pub(super) fn event(r: &AnyRow) -> Result<EventView, StoreError> {

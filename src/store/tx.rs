@@ -7,39 +7,13 @@ use sqlx::AnyConnection;
 use sqlx::Arguments;
 use sqlx::{Any, Row, Transaction};
 
-use super::rows::{self, PhoneUser};
+use super::rows;
+use super::users::stored_phone;
+use super::PhoneUser;
 use super::StoreError;
 use crate::domain::{AdmissionState, IssueGuideState, PaymentStatus, Purchase, Reservation, Timestamp, Transition};
 use crate::events::{CatalogFile, EventView};
 use crate::phone::PhoneNumber;
-
-/// A random user number for a new phone user (seed 000: issued on the first call).
-///
-/// Each number is drawn uniformly, but they are handed out from a sorted batch
-/// of [`USER_NUMBER_BATCH`]: consecutive new users get ascending numbers (but
-/// for one wrap from the largest to the smallest), so
-/// their entries in the user-number index (and the journal's entity index,
-/// keyed by it) land on neighbouring B-tree pages instead of one random page
-/// each. The database then writes a few pages per commit of new callers where
-/// it wrote one per caller.
-pub fn new_user_number() -> String {
-    static BATCH: std::sync::Mutex<Vec<u64>> = std::sync::Mutex::new(Vec::new());
-    let mut batch = BATCH.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    if batch.is_empty() {
-        batch.extend((0..USER_NUMBER_BATCH).map(|_| rand::random_range(0..10_000_000_000u64)));
-        // Descending, so that `pop` hands them out ascending; started at a random
-        // place (wrapping round once), so the first number after a start is not
-        // the batch's smallest.
-        batch.sort_unstable_by(|a, b| b.cmp(a));
-        let start = rand::random_range(0..batch.len());
-        batch.rotate_left(start);
-    }
-    let n = batch.pop().unwrap_or_else(|| rand::random_range(0..10_000_000_000u64));
-    format!("{n:010}")
-}
-
-/// How many user numbers are drawn at once (see [`new_user_number`]).
-pub const USER_NUMBER_BATCH: usize = 16_384;
 
 /// One write transaction. Dropping it without [`StoreTx::commit`] rolls back.
 pub struct StoreTx {
@@ -68,17 +42,6 @@ struct JournalRow {
     to: Option<String>,
     actor: String,
     detail: String,
-}
-
-/// A phone user to find or register (see [`StoreTx::touch_phone_users`]).
-pub struct TouchUser<'a> {
-    pub phone: &'a PhoneNumber,
-    pub language: &'a str,
-    /// The user number should this phone be new.
-    pub user_number: &'a str,
-    pub at: Timestamp,
-    /// The phone is calling us now (a web order naming it is not a call).
-    pub called: bool,
 }
 
 /// A mail for the outbox (see [`StoreTx::enqueue_mails`]): its template, the
@@ -306,194 +269,6 @@ impl StoreTx {
             Conn::Pooled(tx) => tx.commit().await?,
             Conn::Writer(turn) => turn.committed(),
         }
-        Ok(())
-    }
-
-    /// Find or create the phone user of a caller and count the access: one
-    /// upsert (this is on every call's path). A new user gets a random user
-    /// number (seed 000: issued on first call); should it collide with another
-    /// user's, the unique index says so and the whole transaction is retried
-    /// ([`StoreError::Conflict`]) with a new draw. The call is recorded as the
-    /// phone's latest ([`PhoneUser::has_called`]).
-    pub async fn touch_caller(
-        &mut self,
-        phone: &PhoneNumber,
-        language: &str,
-        at: Timestamp,
-    ) -> Result<PhoneUser, StoreError> {
-        self.touch_one(phone, language, at, true).await
-    }
-
-    /// [`StoreTx::touch_caller`] for a phone that is not calling: one named by a
-    /// web order, or acting on a page its purchase link opened.
-    pub async fn touch_phone_user(
-        &mut self,
-        phone: &PhoneNumber,
-        language: &str,
-        at: Timestamp,
-    ) -> Result<PhoneUser, StoreError> {
-        self.touch_one(phone, language, at, false).await
-    }
-
-    async fn touch_one(
-        &mut self,
-        phone: &PhoneNumber,
-        language: &str,
-        at: Timestamp,
-        called: bool,
-    ) -> Result<PhoneUser, StoreError> {
-        let user_number = new_user_number();
-        let touch = TouchUser { phone, language, user_number: &user_number, at, called };
-        let mut users = self.touch_phone_users(&[touch]).await?;
-        users.pop().ok_or_else(|| StoreError::Corrupt(format!("no phone user returned for {phone}")))
-    }
-
-    /// [`StoreTx::touch_phone_user`] for many phones in one statement, each new one
-    /// registered under its `user_number` (drawn with [`new_user_number`] beforehand,
-    /// e.g. to render a mail ahead); the users
-    /// come back in the order asked. The phones must be distinct (PostgreSQL
-    /// refuses to update one row twice in a statement).
-    pub async fn touch_phone_users(&mut self, users: &[TouchUser<'_>]) -> Result<Vec<PhoneUser>, StoreError> {
-        // Rows are locked in phone order, so concurrent transactions (PostgreSQL)
-        // queue on a shared phone rather than deadlock.
-        let mut sorted: Vec<&TouchUser> = users.iter().collect();
-        sorted.sort_by_key(|u| u.phone.as_str());
-        let mut returned = HashMap::new();
-        if !sorted.is_empty() {
-            let sql = format!(
-                "INSERT INTO phone_users (phone, user_number, language, registered_at, last_access_at, access_count, last_call_at)
-                 {}
-                 ON CONFLICT (phone) DO UPDATE
-                    SET access_count = phone_users.access_count + 1, last_access_at = excluded.last_access_at,
-                        last_call_at = COALESCE(excluded.last_call_at, phone_users.last_call_at)
-                 RETURNING *",
-                json_rows(self.params, 1, "tttiiii")
-            );
-            let rows: Vec<[Value; 7]> = sorted
-                .iter()
-                .map(|u| {
-                    [
-                        u.phone.as_str().into(),
-                        u.user_number.into(),
-                        u.language.into(),
-                        u.at.into(),
-                        u.at.into(),
-                        1i64.into(),
-                        u.called.then_some(u.at).into(),
-                    ]
-                })
-                .collect();
-            let (sql, values) = self.after_deferred(sql, vec![json_param(&rows)?.into()]);
-            let q = sqlx::query_with(&sql, arguments(&values)?);
-            // RETURNING gives no order: the rows are matched to the phones asked for.
-            for r in q.fetch_all(self.raw_conn()).await? {
-                let user = rows::phone_user(&r)?;
-                returned.insert(user.phone.as_str().to_string(), user);
-            }
-        }
-        let mut out = Vec::with_capacity(users.len());
-        for u in users {
-            let user = returned
-                .remove(u.phone.as_str())
-                .ok_or_else(|| StoreError::Corrupt(format!("no phone user returned for {}", u.phone)))?;
-            if user.access_count == 1 {
-                self.journal_at("phone-user", &user.user_number, "registered", None, None, "system", "{}", u.at);
-            }
-            out.push(user);
-        }
-        Ok(out)
-    }
-
-    /// A phone user, without counting an access.
-    pub async fn phone_user(&mut self, phone: &PhoneNumber) -> Result<Option<PhoneUser>, StoreError> {
-        let r = sqlx::query("SELECT * FROM phone_users WHERE phone = $1")
-            .bind(phone.as_str())
-            .fetch_optional(self.conn().await?)
-            .await?;
-        r.map(|r| rows::phone_user(&r)).transpose()
-    }
-
-    pub async fn phone_user_by_number(&mut self, user_number: &str) -> Result<Option<PhoneUser>, StoreError> {
-        let r = sqlx::query("SELECT * FROM phone_users WHERE user_number = $1")
-            .bind(user_number)
-            .fetch_optional(self.conn().await?)
-            .await?;
-        r.map(|r| rows::phone_user(&r)).transpose()
-    }
-
-    /// Register `address` as where `phone`'s mail goes (`None`: back to the
-    /// carrier's address), journalled as `mail-address-changed` by `actor`; the
-    /// user's mail epoch goes one up (older confirmation links go stale). A phone
-    /// that never called is registered here with no access counted (an admin's
-    /// mapping made ahead of the first call). Returns the user as it is now.
-    pub async fn set_mail_address(
-        &mut self,
-        phone: &PhoneNumber,
-        address: Option<&str>,
-        actor: &str,
-        at: Timestamp,
-    ) -> Result<PhoneUser, StoreError> {
-        let r = sqlx::query(
-            "INSERT INTO phone_users
-                (phone, user_number, language, registered_at, last_access_at, access_count,
-                 mail_address, mail_epoch, mail_changed_at)
-             VALUES ($1, $2, 'en', $3, $3, 0, $4, 1, $3)
-             ON CONFLICT (phone) DO UPDATE
-                SET mail_address = excluded.mail_address, mail_changed_at = excluded.mail_changed_at,
-                    mail_epoch = phone_users.mail_epoch + 1
-             RETURNING *",
-        )
-        .bind(phone.as_str())
-        .bind(new_user_number())
-        .bind(at)
-        .bind(address)
-        .fetch_one(self.conn().await?)
-        .await?;
-        let user = rows::phone_user(&r)?;
-        let detail = serde_json::json!({ "address": address }).to_string();
-        self.journal_at("phone-user", &user.user_number, "mail-address-changed", None, None, actor, &detail, at);
-        Ok(user)
-    }
-
-    /// Save a phone user's profile (all of it: a field left empty is cleared),
-    /// journalled as `profile-updated` with the fields given, not their values.
-    pub async fn save_profile(
-        &mut self,
-        user_number: &str,
-        profile: &crate::profile::Profile,
-        actor: &str,
-        at: Timestamp,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO user_profiles (user_number, name, postal_address, birth_date, updated_at)
-             VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (user_number) DO UPDATE
-                SET name = excluded.name, postal_address = excluded.postal_address,
-                    birth_date = excluded.birth_date, updated_at = excluded.updated_at",
-        )
-        .bind(user_number)
-        .bind(profile.name.as_deref())
-        .bind(profile.postal_address.as_deref())
-        .bind(profile.birth_date.as_deref())
-        .bind(at)
-        .execute(self.conn().await?)
-        .await?;
-        let detail = serde_json::json!({ "fields": profile.fields() }).to_string();
-        self.journal_at("phone-user", user_number, "profile-updated", None, None, actor, &detail, at);
-        Ok(())
-    }
-
-    /// Record the handset a phone user's purchase link was opened on (seed 000's
-    /// model ID), when it differs from the one recorded.
-    pub async fn note_handset(&mut self, phone: &PhoneNumber, model: &str) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE phone_users SET handset_model = $2
-             WHERE phone = $1 AND (handset_model IS NULL OR handset_model <> $2)",
-        )
-        .bind(phone.as_str())
-        .bind(model)
-        .execute(self.conn().await?)
-        .await?;
         Ok(())
     }
 
@@ -874,7 +649,7 @@ impl StoreTx {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn journal_at(
+    pub(super) fn journal_at(
         &mut self,
         entity: &str,
         entity_id: &str,
@@ -1065,7 +840,7 @@ async fn load_purchase_versioned(conn: &mut AnyConnection, id: &str) -> Result<O
     let p = Purchase {
         id: r.try_get("id")?,
         user_number: r.try_get("user_number")?,
-        phone: rows::phone(&phone)?,
+        phone: stored_phone(&phone)?,
         event_id: r.try_get("event_id")?,
         seat_type: r.try_get("seat_type")?,
         seats: seats.into_iter().map(|(s,)| s).collect(),
@@ -1092,21 +867,6 @@ async fn load_purchase_versioned(conn: &mut AnyConnection, id: &str) -> Result<O
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn user_numbers_are_ten_random_digits_handed_out_ascending() {
-        let drawn: Vec<String> = (0..2_000).map(|_| new_user_number()).collect();
-        assert!(drawn.iter().all(|n| n.len() == 10 && n.bytes().all(|b| b.is_ascii_digit())), "{drawn:?}");
-        let numbers: Vec<u64> = drawn.iter().map(|n| n.parse().unwrap()).collect();
-        // Ascending but for one wrap within a batch and one new batch at most (other
-        // tests draw too, from the same batches).
-        let descents = numbers.windows(2).filter(|w| w[1] < w[0]).count();
-        assert!(descents <= 2, "{descents} descents");
-        // Spread over the whole range, not a counter: 2,000 ascending draws of a
-        // 16,384 batch cover about an eighth of it.
-        let span = numbers.iter().max().unwrap() - numbers.iter().min().unwrap();
-        assert!(span > 100_000_000, "span {span}");
-    }
 
     #[test]
     fn multi_row_values_number_every_parameter() {
