@@ -19,6 +19,7 @@
 
 mod calls;
 mod outbox;
+mod purchases;
 mod rows;
 mod tx;
 mod users;
@@ -39,7 +40,7 @@ pub use rows::{JournalEntry, MailBody, OutboxMail};
 pub use tx::{NewMail, StoreTx};
 pub use users::{new_user_number, PhoneUser, TouchUser};
 
-use crate::domain::{Purchase, Timestamp};
+use crate::domain::Timestamp;
 use crate::events::{CatalogFile, EventView, SeatTypeView};
 
 #[derive(Debug, thiserror::Error)]
@@ -252,16 +253,6 @@ impl Store {
         Ok(out)
     }
 
-    /// The token id of the purchase's current link for `purpose`, if one was
-    /// recorded (see [`StoreTx::set_link_head`]).
-    pub async fn link_head(&self, purchase_id: &str, purpose: &str) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT jti FROM link_heads WHERE purchase_id = $1 AND purpose = $2")
-            .bind(purchase_id)
-            .bind(purpose)
-            .fetch_optional(&self.pool)
-            .await?)
-    }
-
     pub async fn event(&self, id: &str) -> Result<Option<EventView>, StoreError> {
         let Some(r) = sqlx::query("SELECT * FROM events WHERE id = $1").bind(id).fetch_optional(&self.pool).await?
         else {
@@ -291,22 +282,6 @@ impl Store {
                 })
             })
             .collect()
-    }
-
-    pub async fn purchase(&self, id: &str) -> Result<Option<Purchase>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        tx::load_purchase(&mut conn, id).await
-    }
-
-    pub async fn purchase_by_form_token(&self, token: &str) -> Result<Option<Purchase>, StoreError> {
-        let id: Option<(String,)> = sqlx::query_as("SELECT id FROM purchases WHERE form_token = $1")
-            .bind(token)
-            .fetch_optional(&self.pool)
-            .await?;
-        match id {
-            Some((id,)) => self.purchase(&id).await,
-            None => Ok(None),
-        }
     }
 
     /// How many `action` entries `entity_id` has in the journal since `since`.
@@ -383,20 +358,6 @@ impl Store {
         .fetch_one(&self.pool)
         .await?;
         Ok(Some((name, tickets.unwrap_or(0), paid.unwrap_or(0))))
-    }
-
-    /// Unpaid reservations whose hold has run out (their seats go back on sale).
-    pub async fn expired_holds(&self, at: Timestamp, limit: i64) -> Result<Vec<String>, StoreError> {
-        let rows: Vec<(String,)> = sqlx::query_as(
-            "SELECT id FROM purchases WHERE payment_status = 'pending' AND COALESCE(hold_until, reserved_at + $1) <= $2
-             ORDER BY reserved_at LIMIT $3",
-        )
-        .bind(crate::domain::HOLD_SECS)
-        .bind(at)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
     /// An organizer's stored password hash (`None`: no such organizer, or no

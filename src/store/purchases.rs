@@ -1,0 +1,406 @@
+//! Purchases: seats reserved and the purchase created, loaded (with its
+//! version) and saved as the domain changed it, seats given back, the current
+//! link of each purpose (link heads), carrier-billing orders waiting for the
+//! line's consent, and payment callbacks recorded once by their event id.
+//!
+//! Several gateways may write at once (PostgreSQL): a seat is taken with a
+//! guarded update, so it is never sold twice, and a purchase is saved only at
+//! the version it was loaded at — otherwise [`StoreError::Conflict`], and the
+//! whole transaction is run again ([`Store::retry`]).
+
+use sqlx::{AnyConnection, Row};
+
+use super::tx::Params;
+use super::users::stored_phone;
+use super::{PhoneUser, Store, StoreError, StoreTx};
+use crate::domain::{AdmissionState, IssueGuideState, PaymentStatus, Purchase, Reservation, Timestamp, Transition};
+use crate::events::EventView;
+use crate::phone::PhoneNumber;
+
+impl Store {
+    pub async fn purchase(&self, id: &str) -> Result<Option<Purchase>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        load_purchase(&mut conn, id).await
+    }
+
+    pub async fn purchase_by_form_token(&self, token: &str) -> Result<Option<Purchase>, StoreError> {
+        let id: Option<(String,)> = sqlx::query_as("SELECT id FROM purchases WHERE form_token = $1")
+            .bind(token)
+            .fetch_optional(&self.pool)
+            .await?;
+        match id {
+            Some((id,)) => self.purchase(&id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The token id of the purchase's current link for `purpose`, if one was
+    /// recorded (see [`StoreTx::set_link_head`]).
+    pub async fn link_head(&self, purchase_id: &str, purpose: &str) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT jti FROM link_heads WHERE purchase_id = $1 AND purpose = $2")
+            .bind(purchase_id)
+            .bind(purpose)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// Unpaid reservations whose hold has run out (their seats go back on sale).
+    pub async fn expired_holds(&self, at: Timestamp, limit: i64) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT id FROM purchases WHERE payment_status = 'pending' AND COALESCE(hold_until, reserved_at + $1) <= $2
+             ORDER BY reserved_at LIMIT $3",
+        )
+        .bind(crate::domain::HOLD_SECS)
+        .bind(at)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+}
+
+impl StoreTx {
+    pub async fn purchase(&mut self, id: &str) -> Result<Option<Purchase>, StoreError> {
+        let loaded = load_purchase_versioned(self.conn().await?, id).await?;
+        Ok(loaded.map(|(p, version)| {
+            self.versions.insert(p.id.clone(), version);
+            p
+        }))
+    }
+
+    /// The phone's purchases, oldest first.
+    pub async fn purchases_for_phone(&mut self, phone: &PhoneNumber) -> Result<Vec<Purchase>, StoreError> {
+        let ids: Vec<(String,)> = sqlx::query_as("SELECT id FROM purchases WHERE phone = $1 ORDER BY reserved_at, id")
+            .bind(phone.as_str())
+            .fetch_all(self.conn().await?)
+            .await?;
+        self.purchases(ids).await
+    }
+
+    /// The purchases with `ids`, in that order, each loaded for saving (its version kept).
+    async fn purchases(&mut self, ids: Vec<(String,)>) -> Result<Vec<Purchase>, StoreError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for (id,) in ids {
+            if let Some(p) = self.purchase(&id).await? {
+                out.push(p);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The carrier-billing orders paid by `user_number` that still wait for the
+    /// line's consent call at `at` (their hold not run out), oldest first.
+    pub async fn awaiting_consent(&mut self, user_number: &str, at: Timestamp) -> Result<Vec<Purchase>, StoreError> {
+        let ids: Vec<(String,)> = sqlx::query_as(
+            "SELECT id FROM purchases WHERE user_number = $1 AND payment_status = 'pending'
+               AND substr(payment_ref, 1, 8) = 'carrier_' AND hold_until > $2 ORDER BY reserved_at, id",
+        )
+        .bind(user_number)
+        .bind(at)
+        .fetch_all(self.conn().await?)
+        .await?;
+        self.purchases(ids).await
+    }
+
+    /// Take purchase `id` for this transaction: another transaction that takes it
+    /// waits until this one ends, on every gateway, so what this one counts and
+    /// writes about it (wrong staff PINs, say) is not counted twice. On PostgreSQL
+    /// a row lock (`FOR UPDATE`); on SQLite the writer's turn already serializes
+    /// write transactions. `false`: no such purchase.
+    pub async fn lock_purchase(&mut self, id: &str) -> Result<bool, StoreError> {
+        let sql = match self.params {
+            Params::Numbered => "SELECT id FROM purchases WHERE id = $1 FOR UPDATE",
+            Params::Plain => "SELECT id FROM purchases WHERE id = $1",
+        };
+        let row: Option<(String,)> = sqlx::query_as(sql).bind(id).fetch_optional(self.conn().await?).await?;
+        Ok(row.is_some())
+    }
+
+    /// Reserve `quantity` free seats of a type and create the purchase (payment
+    /// pending), paid for by `user` and held by `holder` — the phone that will
+    /// issue and use the ticket (the same phone unless it is a gift).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn reserve(
+        &mut self,
+        user: &PhoneUser,
+        holder: &PhoneNumber,
+        event: &EventView,
+        seat_type: &str,
+        quantity: u32,
+        payment_method: &str,
+        form_token: &str,
+        at: Timestamp,
+    ) -> Result<Purchase, StoreError> {
+        let price: Option<(i64,)> = sqlx::query_as("SELECT price FROM seat_types WHERE event_id = $1 AND code = $2")
+            .bind(&event.id)
+            .bind(seat_type)
+            .fetch_optional(self.conn().await?)
+            .await?;
+        let Some((price,)) = price else {
+            return Err(StoreError::NoSuchSeatType(seat_type.to_string()));
+        };
+        let id = uuid::Uuid::new_v4().simple().to_string()[..16].to_string();
+        let seats = self.take_seats(&event.id, seat_type, quantity as usize, &id, at).await?;
+        let starts =
+            chrono::DateTime::parse_from_rfc3339(&event.starts_at).map(|d| d.timestamp()).unwrap_or(event.sale_end);
+        let p = Purchase::reserved(Reservation {
+            id,
+            user_number: user.user_number.clone(),
+            phone: holder.clone(),
+            event_id: event.id.clone(),
+            seat_type: seat_type.to_string(),
+            seats,
+            unit_price: price,
+            payment_method: payment_method.to_string(),
+            reserved_at: at,
+            cancellable_until: starts - event.cancellable_days * 86400,
+        });
+        sqlx::query(
+            "INSERT INTO purchases (id, user_number, phone, event_id, seat_type, quantity, amount, reserved_at,
+               cancellable_until, payment_method, payment_status, issue_guide_state, admission_state, form_token, version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 0)",
+        )
+        .bind(&p.id)
+        .bind(&p.user_number)
+        .bind(p.phone.as_str())
+        .bind(&p.event_id)
+        .bind(&p.seat_type)
+        .bind(p.quantity as i64)
+        .bind(p.amount)
+        .bind(p.reserved_at)
+        .bind(p.cancellable_until)
+        .bind(&p.payment_method)
+        .bind(p.payment_status.as_str())
+        .bind(p.issue_guide.as_str())
+        .bind(p.admission.as_str())
+        .bind(form_token)
+        .execute(self.conn().await?)
+        .await?;
+        self.versions.insert(p.id.clone(), 0);
+        Ok(p)
+    }
+
+    /// Mark `quantity` free seats sold, best positions first. Each seat is taken
+    /// with `WHERE state = 'free'` and the row count checked, so a racing buyer
+    /// who took it first makes us pick another instead of selling it twice.
+    async fn take_seats(
+        &mut self,
+        event_id: &str,
+        seat_type: &str,
+        quantity: usize,
+        purchase_id: &str,
+        at: Timestamp,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut taken: Vec<String> = Vec::with_capacity(quantity);
+        for _round in 0..16 {
+            let need = quantity - taken.len();
+            let candidates: Vec<(String,)> = sqlx::query_as(
+                "SELECT seat_code FROM seats WHERE event_id = $1 AND seat_type = $2 AND state = 'free'
+                 ORDER BY position LIMIT $3",
+            )
+            .bind(event_id)
+            .bind(seat_type)
+            .bind(need as i64)
+            .fetch_all(self.conn().await?)
+            .await?;
+            if candidates.len() < need {
+                return Err(StoreError::NotEnoughSeats {
+                    seat_type: seat_type.to_string(),
+                    available: (taken.len() + candidates.len()) as i64,
+                });
+            }
+            for (seat,) in candidates {
+                let r = sqlx::query(
+                    "UPDATE seats SET state = 'sold', purchase_id = $1, reserved_at = $2
+                     WHERE event_id = $3 AND seat_code = $4 AND state = 'free'",
+                )
+                .bind(purchase_id)
+                .bind(at)
+                .bind(event_id)
+                .bind(&seat)
+                .execute(self.conn().await?)
+                .await?;
+                if r.rows_affected() == 1 {
+                    taken.push(seat);
+                }
+            }
+            if taken.len() == quantity {
+                return Ok(taken);
+            }
+        }
+        Err(StoreError::Conflict)
+    }
+
+    /// Give a declined purchase's seats back.
+    pub async fn release_seats(&mut self, purchase_id: &str, at: Timestamp) -> Result<(), StoreError> {
+        sqlx::query("UPDATE seats SET state = 'free', purchase_id = NULL, cancelled_at = $1 WHERE purchase_id = $2")
+            .bind(at)
+            .bind(purchase_id)
+            .execute(self.conn().await?)
+            .await?;
+        Ok(())
+    }
+
+    /// Write back a purchase changed by the domain, with its journal rows.
+    /// Fails with [`StoreError::Conflict`] if another transaction changed it
+    /// since it was loaded here (the caller retries from the start).
+    pub async fn save_purchase(
+        &mut self,
+        p: &Purchase,
+        transitions: &[Transition],
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let version = *self
+            .versions
+            .get(&p.id)
+            .ok_or_else(|| StoreError::Corrupt(format!("purchase {} saved without being loaded", p.id)))?;
+        let r = sqlx::query(
+            "UPDATE purchases SET payment_status = $1, payment_ref = $2, issue_guide_state = $3, issue_call_count = $4,
+               issued = $5, issued_at = $6, usage_call_count = $7, admission_state = $8, permit_issued_at = $9,
+               admitted_at = $10, hold_until = $11, version = version + 1
+             WHERE id = $12 AND version = $13",
+        )
+        .bind(p.payment_status.as_str())
+        .bind(&p.payment_ref)
+        .bind(p.issue_guide.as_str())
+        .bind(p.issue_call_count as i64)
+        .bind(p.issued as i64)
+        .bind(p.issued_at)
+        .bind(p.usage_call_count as i64)
+        .bind(p.admission.as_str())
+        .bind(p.permit_issued_at)
+        .bind(p.admitted_at)
+        .bind(p.hold_until)
+        .bind(&p.id)
+        .bind(version)
+        .execute(self.conn().await?)
+        .await?;
+        if r.rows_affected() != 1 {
+            return Err(StoreError::Conflict);
+        }
+        self.versions.insert(p.id.clone(), version + 1);
+        for t in transitions {
+            self.journal_at("purchase", &p.id, t.action, Some(&t.from), Some(&t.to), actor, "{}", at);
+        }
+        Ok(())
+    }
+
+    /// Record `jti` as the purchase's current link for `purpose` (a re-issue:
+    /// older links of that purpose stop working; `purpose` as in
+    /// `links::Purpose::as_str`).
+    pub async fn set_link_head(
+        &mut self,
+        purchase_id: &str,
+        purpose: &str,
+        jti: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO link_heads (purchase_id, purpose, jti, issued_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (purchase_id, purpose) DO UPDATE SET jti = excluded.jti, issued_at = excluded.issued_at",
+        )
+        .bind(purchase_id)
+        .bind(purpose)
+        .bind(jti)
+        .bind(at)
+        .execute(self.conn().await?)
+        .await?;
+        Ok(())
+    }
+
+    /// The purchase paid (or being paid) with a provider's charge reference.
+    pub async fn purchase_by_payment_ref(&mut self, reference: &str) -> Result<Option<Purchase>, StoreError> {
+        let id: Option<(String,)> = sqlx::query_as("SELECT id FROM purchases WHERE payment_ref = $1")
+            .bind(reference)
+            .fetch_optional(self.conn().await?)
+            .await?;
+        match id {
+            Some((id,)) => self.purchase(&id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Record a provider callback by its event id. `Some(outcome)` if it was seen before.
+    pub async fn claim_payment_event(
+        &mut self,
+        event_id: &str,
+        reference: &str,
+        status: &str,
+        at: Timestamp,
+    ) -> Result<Option<String>, StoreError> {
+        let r = sqlx::query(
+            "INSERT INTO payment_events (event_id, reference, status, outcome, received_at) VALUES ($1, $2, $3, '', $4)
+             ON CONFLICT (event_id) DO NOTHING",
+        )
+        .bind(event_id)
+        .bind(reference)
+        .bind(status)
+        .bind(at)
+        .execute(self.conn().await?)
+        .await?;
+        if r.rows_affected() == 1 {
+            return Ok(None);
+        }
+        let (outcome,): (String,) = sqlx::query_as("SELECT outcome FROM payment_events WHERE event_id = $1")
+            .bind(event_id)
+            .fetch_one(self.conn().await?)
+            .await?;
+        Ok(Some(outcome))
+    }
+
+    pub async fn finish_payment_event(&mut self, event_id: &str, outcome: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE payment_events SET outcome = $1 WHERE event_id = $2")
+            .bind(outcome)
+            .bind(event_id)
+            .execute(self.conn().await?)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Load a purchase outside a write transaction (pages).
+async fn load_purchase(conn: &mut AnyConnection, id: &str) -> Result<Option<Purchase>, StoreError> {
+    Ok(load_purchase_versioned(conn, id).await?.map(|(p, _)| p))
+}
+
+async fn load_purchase_versioned(conn: &mut AnyConnection, id: &str) -> Result<Option<(Purchase, i64)>, StoreError> {
+    let Some(r) = sqlx::query("SELECT * FROM purchases WHERE id = $1").bind(id).fetch_optional(&mut *conn).await?
+    else {
+        return Ok(None);
+    };
+    let seats: Vec<(String,)> = sqlx::query_as("SELECT seat_code FROM seats WHERE purchase_id = $1 ORDER BY position")
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?;
+    let bad = |what: &str| StoreError::Corrupt(format!("purchase {id}: {what}"));
+    let phone: String = r.try_get("phone")?;
+    let status: String = r.try_get("payment_status")?;
+    let guide: String = r.try_get("issue_guide_state")?;
+    let admission: String = r.try_get("admission_state")?;
+    let p = Purchase {
+        id: r.try_get("id")?,
+        user_number: r.try_get("user_number")?,
+        phone: stored_phone(&phone)?,
+        event_id: r.try_get("event_id")?,
+        seat_type: r.try_get("seat_type")?,
+        seats: seats.into_iter().map(|(s,)| s).collect(),
+        quantity: r.try_get::<i64, _>("quantity")? as u32,
+        amount: r.try_get("amount")?,
+        reserved_at: r.try_get("reserved_at")?,
+        cancellable_until: r.try_get("cancellable_until")?,
+        payment_method: r.try_get("payment_method")?,
+        payment_status: PaymentStatus::parse(&status).ok_or_else(|| bad("payment_status"))?,
+        payment_ref: r.try_get("payment_ref")?,
+        issue_guide: IssueGuideState::parse(&guide).ok_or_else(|| bad("issue_guide_state"))?,
+        issue_call_count: r.try_get::<i64, _>("issue_call_count")? as u32,
+        issued: r.try_get::<i64, _>("issued")? != 0,
+        issued_at: r.try_get("issued_at")?,
+        usage_call_count: r.try_get::<i64, _>("usage_call_count")? as u32,
+        admission: AdmissionState::parse(&admission).ok_or_else(|| bad("admission_state"))?,
+        permit_issued_at: r.try_get("permit_issued_at")?,
+        admitted_at: r.try_get("admitted_at")?,
+        hold_until: r.try_get("hold_until")?,
+    };
+    Ok(Some((p, r.try_get("version")?)))
+}
