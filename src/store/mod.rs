@@ -35,9 +35,9 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Connection, Executor, Row};
 
 pub use calls::{CallIdentityRow, CallRecord};
-pub use outbox::OutboxBacklog;
-pub use rows::{JournalEntry, MailBody, OutboxMail};
-pub use tx::{NewMail, StoreTx};
+pub use outbox::{MailBody, NewMail, OutboxBacklog, OutboxMail};
+pub use rows::JournalEntry;
+pub use tx::StoreTx;
 pub use users::{new_user_number, PhoneUser, TouchUser};
 
 use crate::domain::Timestamp;

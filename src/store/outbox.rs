@@ -1,8 +1,53 @@
-//! The outbox's statements: what the mail worker sends, claims and records,
-//! and what monitoring and the admin read of it.
+//! The outbox: every mail to send, enqueued in the transaction of the change it
+//! tells of ([`StoreTx::enqueue_mail`]), so a crash loses neither; then what the
+//! mail worker sends, claims and records, and what monitoring and the admin
+//! read of it. A mail keeps its template, language and data, not its bodies:
+//! they are rendered when it is sent or shown.
 
-use super::{rows, OutboxMail, Store, StoreError};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::tx::{arguments, json_param, json_rows, values, Value};
+use super::{Store, StoreError, StoreTx};
 use crate::domain::Timestamp;
+
+/// A mail waiting in (or delivered from) the outbox.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OutboxMail {
+    pub id: i64,
+    pub to_addr: String,
+    pub template: String,
+    pub subject: String,
+    pub body: MailBody,
+    pub state: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub sent_at: Option<i64>,
+}
+
+/// An outbox mail's bodies: the template's language and data, rendered when the
+/// mail is sent or looked at (`crate::mail::Templates::bodies`), or — mails
+/// queued before migration 0007 — the rendered text and HTML.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum MailBody {
+    Data { lang: String, data: String },
+    Rendered { text: String, html: String },
+}
+
+/// A mail for the outbox (see [`StoreTx::enqueue_mails`]): its template, the
+/// language and data (JSON) its bodies are rendered from when it is sent, and
+/// its subject, rendered now.
+pub struct NewMail<'a> {
+    pub to: &'a str,
+    pub template: &'a str,
+    pub lang: &'a str,
+    pub subject: &'a str,
+    pub data: &'a str,
+    pub at: Timestamp,
+}
 
 /// See [`Store::outbox_backlog`].
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -14,13 +59,41 @@ pub struct OutboxBacklog {
     pub oldest_undelivered: Option<Timestamp>,
 }
 
+const MAIL_INSERT: &str = "INSERT INTO mail_outbox (to_addr, template, lang, subject, data, body_text, body_html,
+                                                    state, attempts, next_attempt_at, created_at, sent_at) ";
+const MAIL_ROW: &str = "($, $, $, $, $, $, $, $, $, $, $, $)";
+const MAIL_COLUMNS: &str = "ttttttttiiii";
+
+/// A new mail's row: pending for the mail worker, or (no SMTP server) delivered
+/// to the local outbox at once. The body columns are '' (see migration 0007).
+fn mail_values(m: &NewMail<'_>, local_outbox: bool) -> [Value; 12] {
+    let (state, attempts, sent_at) = match local_outbox {
+        true => ("local", 1i64, Some(m.at)),
+        false => ("pending", 0, None),
+    };
+    [
+        m.to.into(),
+        m.template.into(),
+        m.lang.into(),
+        m.subject.into(),
+        m.data.into(),
+        "".into(),
+        "".into(),
+        state.into(),
+        attempts.into(),
+        m.at.into(),
+        m.at.into(),
+        sent_at.into(),
+    ]
+}
+
 impl Store {
     pub async fn outbox(&self, limit: i64) -> Result<Vec<OutboxMail>, StoreError> {
         let rows = sqlx::query("SELECT * FROM mail_outbox ORDER BY id DESC LIMIT $1")
             .bind(limit)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(rows::outbox_mail).collect()
+        rows.iter().map(outbox_mail_from_row).collect()
     }
 
     /// Undelivered mails for monitoring: how many are `pending` (waiting for a first
@@ -52,7 +125,7 @@ impl Store {
 
     pub async fn outbox_mail(&self, id: i64) -> Result<Option<OutboxMail>, StoreError> {
         let r = sqlx::query("SELECT * FROM mail_outbox WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
-        r.as_ref().map(rows::outbox_mail).transpose()
+        r.as_ref().map(outbox_mail_from_row).transpose()
     }
 
     /// Mails due for (re)sending: pending ones whose time has come, and ones a
@@ -72,7 +145,7 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(rows::outbox_mail).collect()
+        rows.iter().map(outbox_mail_from_row).collect()
     }
 
     /// Local outbox (no SMTP server): mark up to `limit` due mails delivered to
@@ -188,4 +261,45 @@ impl Store {
         .await?;
         Ok(())
     }
+}
+
+impl StoreTx {
+    /// Enqueue a mail with this transaction: it exists, and is sent, only if the
+    /// transaction commits. Returns the mail's id.
+    pub async fn enqueue_mail(&mut self, mail: &NewMail<'_>) -> Result<i64, StoreError> {
+        let sql = format!("{MAIL_INSERT}VALUES {} RETURNING id", values(self.params, 1, 1, MAIL_ROW));
+        let mail = mail_values(mail, self.local_outbox);
+        let args = arguments(&mail)?;
+        let r = sqlx::query_with(&sql, args).fetch_one(self.conn().await?).await?;
+        Ok(r.try_get(0)?)
+    }
+
+    /// [`StoreTx::enqueue_mail`] for many mails in one statement.
+    pub async fn enqueue_mails(&mut self, mails: &[NewMail<'_>]) -> Result<(), StoreError> {
+        if mails.is_empty() {
+            return Ok(());
+        }
+        let sql = format!("{MAIL_INSERT}{}", json_rows(self.params, 1, MAIL_COLUMNS));
+        let rows: Vec<_> = mails.iter().map(|m| mail_values(m, self.local_outbox)).collect();
+        self.write(&sql, vec![json_param(&rows)?.into()]).await
+    }
+}
+
+fn outbox_mail_from_row(r: &AnyRow) -> Result<OutboxMail, StoreError> {
+    Ok(OutboxMail {
+        id: r.try_get("id")?,
+        to_addr: r.try_get("to_addr")?,
+        template: r.try_get("template")?,
+        subject: r.try_get("subject")?,
+        body: match r.try_get::<Option<String>, _>("data")? {
+            Some(data) => MailBody::Data { lang: r.try_get::<Option<String>, _>("lang")?.unwrap_or_default(), data },
+            None => MailBody::Rendered { text: r.try_get("body_text")?, html: r.try_get("body_html")? },
+        },
+        state: r.try_get("state")?,
+        attempts: r.try_get("attempts")?,
+        next_attempt_at: r.try_get("next_attempt_at")?,
+        last_error: r.try_get("last_error")?,
+        created_at: r.try_get("created_at")?,
+        sent_at: r.try_get("sent_at")?,
+    })
 }

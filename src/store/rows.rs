@@ -7,32 +7,6 @@ use sqlx::Row;
 use super::StoreError;
 use crate::events::EventView;
 
-/// A mail waiting in (or delivered from) the outbox.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct OutboxMail {
-    pub id: i64,
-    pub to_addr: String,
-    pub template: String,
-    pub subject: String,
-    pub body: MailBody,
-    pub state: String,
-    pub attempts: i64,
-    pub next_attempt_at: i64,
-    pub last_error: Option<String>,
-    pub created_at: i64,
-    pub sent_at: Option<i64>,
-}
-
-/// An outbox mail's bodies: the template's language and data, rendered when the
-/// mail is sent or looked at (`crate::mail::Templates::bodies`), or — mails
-/// queued before migration 0007 — the rendered text and HTML.
-#[derive(Debug, Clone, serde::Serialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
-pub enum MailBody {
-    Data { lang: String, data: String },
-    Rendered { text: String, html: String },
-}
-
 /// A journal row.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct JournalEntry {
@@ -68,25 +42,6 @@ pub(super) fn event(r: &AnyRow) -> Result<EventView, StoreError> {
         currency: r.try_get("currency")?,
         seat_types: Vec::new(),
         staff_pin_epoch: r.try_get("staff_pin_epoch")?,
-    })
-}
-
-pub(super) fn outbox_mail(r: &AnyRow) -> Result<OutboxMail, StoreError> {
-    Ok(OutboxMail {
-        id: r.try_get("id")?,
-        to_addr: r.try_get("to_addr")?,
-        template: r.try_get("template")?,
-        subject: r.try_get("subject")?,
-        body: match r.try_get::<Option<String>, _>("data")? {
-            Some(data) => MailBody::Data { lang: r.try_get::<Option<String>, _>("lang")?.unwrap_or_default(), data },
-            None => MailBody::Rendered { text: r.try_get("body_text")?, html: r.try_get("body_html")? },
-        },
-        state: r.try_get("state")?,
-        attempts: r.try_get("attempts")?,
-        next_attempt_at: r.try_get("next_attempt_at")?,
-        last_error: r.try_get("last_error")?,
-        created_at: r.try_get("created_at")?,
-        sent_at: r.try_get("sent_at")?,
     })
 }
 

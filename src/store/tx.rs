@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use sqlx::any::AnyArguments;
 use sqlx::AnyConnection;
 use sqlx::Arguments;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Transaction};
 
 use super::rows;
 use super::StoreError;
@@ -39,18 +39,6 @@ struct JournalRow {
     to: Option<String>,
     actor: String,
     detail: String,
-}
-
-/// A mail for the outbox (see [`StoreTx::enqueue_mails`]): its template, the
-/// language and data (JSON) its bodies are rendered from when it is sent, and
-/// its subject, rendered now.
-pub struct NewMail<'a> {
-    pub to: &'a str,
-    pub template: &'a str,
-    pub lang: &'a str,
-    pub subject: &'a str,
-    pub data: &'a str,
-    pub at: Timestamp,
 }
 
 /// How a statement built here writes its bound parameters: PostgreSQL numbers
@@ -135,34 +123,6 @@ pub(super) fn json_list(params: Params, n: usize) -> String {
 /// The parameter for [`json_rows`] or [`json_list`].
 pub(super) fn json_param<T: serde::Serialize + ?Sized>(rows: &T) -> Result<String, StoreError> {
     serde_json::to_string(rows).map_err(|e| StoreError::Corrupt(format!("rows as JSON: {e}")))
-}
-
-const MAIL_INSERT: &str = "INSERT INTO mail_outbox (to_addr, template, lang, subject, data, body_text, body_html,
-                                                    state, attempts, next_attempt_at, created_at, sent_at) ";
-const MAIL_ROW: &str = "($, $, $, $, $, $, $, $, $, $, $, $)";
-const MAIL_COLUMNS: &str = "ttttttttiiii";
-
-/// A new mail's row: pending for the mail worker, or (no SMTP server) delivered
-/// to the local outbox at once. The body columns are '' (see migration 0007).
-fn mail_values(m: &NewMail<'_>, local_outbox: bool) -> [Value; 12] {
-    let (state, attempts, sent_at) = match local_outbox {
-        true => ("local", 1i64, Some(m.at)),
-        false => ("pending", 0, None),
-    };
-    [
-        m.to.into(),
-        m.template.into(),
-        m.lang.into(),
-        m.subject.into(),
-        m.data.into(),
-        "".into(),
-        "".into(),
-        state.into(),
-        attempts.into(),
-        m.at.into(),
-        m.at.into(),
-        sent_at.into(),
-    ]
 }
 
 /// A bound parameter kept with its statement (see [`StoreTx::write`]): owned,
@@ -272,24 +232,6 @@ impl StoreTx {
     pub async fn event(&mut self, id: &str) -> Result<Option<EventView>, StoreError> {
         let r = sqlx::query("SELECT * FROM events WHERE id = $1").bind(id).fetch_optional(self.conn().await?).await?;
         r.as_ref().map(rows::event).transpose()
-    }
-
-    pub async fn enqueue_mail(&mut self, mail: &NewMail<'_>) -> Result<i64, StoreError> {
-        let sql = format!("{MAIL_INSERT}VALUES {} RETURNING id", values(self.params, 1, 1, MAIL_ROW));
-        let mail = mail_values(mail, self.local_outbox);
-        let args = arguments(&mail)?;
-        let r = sqlx::query_with(&sql, args).fetch_one(self.conn().await?).await?;
-        Ok(r.try_get(0)?)
-    }
-
-    /// [`StoreTx::enqueue_mail`] for many mails in one statement.
-    pub async fn enqueue_mails(&mut self, mails: &[NewMail<'_>]) -> Result<(), StoreError> {
-        if mails.is_empty() {
-            return Ok(());
-        }
-        let sql = format!("{MAIL_INSERT}{}", json_rows(self.params, 1, MAIL_COLUMNS));
-        let rows: Vec<_> = mails.iter().map(|m| mail_values(m, self.local_outbox)).collect();
-        self.write(&sql, vec![json_param(&rows)?.into()]).await
     }
 
     /// How many `action` entries each of `entity_ids` has in the journal since
