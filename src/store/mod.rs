@@ -18,6 +18,7 @@
 //!   on the database lock instead of failing when a read lock is upgraded.
 
 mod calls;
+mod journal;
 mod outbox;
 mod purchases;
 mod rows;
@@ -35,8 +36,8 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Connection, Executor, Row};
 
 pub use calls::{CallIdentityRow, CallRecord};
+pub use journal::JournalEntry;
 pub use outbox::{MailBody, NewMail, OutboxBacklog, OutboxMail};
-pub use rows::JournalEntry;
 pub use tx::StoreTx;
 pub use users::{new_user_number, PhoneUser, TouchUser};
 
@@ -284,26 +285,6 @@ impl Store {
             .collect()
     }
 
-    /// How many `action` entries `entity_id` has in the journal since `since`.
-    pub async fn journal_count_since(&self, entity_id: &str, action: &str, since: i64) -> Result<i64, StoreError> {
-        let (n,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM journal WHERE entity_id = $1 AND action = $2 AND at >= $3")
-                .bind(entity_id)
-                .bind(action)
-                .bind(since)
-                .fetch_one(&self.pool)
-                .await?;
-        Ok(n)
-    }
-
-    pub async fn journal_for(&self, entity_id: &str) -> Result<Vec<JournalEntry>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM journal WHERE entity_id = $1 ORDER BY seq")
-            .bind(entity_id)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(rows::journal).collect()
-    }
-
     /// Count rows of a table matching a state, for tests and the admin view.
     pub async fn count_seats(&self, event_id: &str, state: &str) -> Result<i64, StoreError> {
         let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM seats WHERE event_id = $1 AND state = $2")
@@ -368,12 +349,6 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.and_then(|(hash,)| hash))
-    }
-
-    /// The whole journal, oldest first (CSV export).
-    pub async fn journal_all(&self) -> Result<Vec<JournalEntry>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM journal ORDER BY seq").fetch_all(&self.pool).await?;
-        rows.iter().map(rows::journal).collect()
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {

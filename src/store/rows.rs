@@ -7,20 +7,6 @@ use sqlx::Row;
 use super::StoreError;
 use crate::events::EventView;
 
-/// A journal row.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct JournalEntry {
-    pub seq: i64,
-    pub at: i64,
-    pub entity: String,
-    pub entity_id: String,
-    pub action: String,
-    pub from_state: Option<String>,
-    pub to_state: Option<String>,
-    pub actor: String,
-    pub detail: String,
-}
-
 pub(super) fn event(r: &AnyRow) -> Result<EventView, StoreError> {
     Ok(EventView {
         id: r.try_get("id")?,
@@ -42,19 +28,5 @@ pub(super) fn event(r: &AnyRow) -> Result<EventView, StoreError> {
         currency: r.try_get("currency")?,
         seat_types: Vec::new(),
         staff_pin_epoch: r.try_get("staff_pin_epoch")?,
-    })
-}
-
-pub(super) fn journal(r: &AnyRow) -> Result<JournalEntry, StoreError> {
-    Ok(JournalEntry {
-        seq: r.try_get("seq")?,
-        at: r.try_get("at")?,
-        entity: r.try_get("entity")?,
-        entity_id: r.try_get("entity_id")?,
-        action: r.try_get("action")?,
-        from_state: r.try_get("from_state")?,
-        to_state: r.try_get("to_state")?,
-        actor: r.try_get("actor")?,
-        detail: r.try_get("detail")?,
     })
 }

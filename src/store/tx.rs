@@ -7,9 +7,9 @@ use sqlx::AnyConnection;
 use sqlx::Arguments;
 use sqlx::{Any, Transaction};
 
+use super::journal::JournalRow;
 use super::rows;
 use super::StoreError;
-use crate::domain::Timestamp;
 use crate::events::{CatalogFile, EventView};
 
 /// One write transaction. Dropping it without [`StoreTx::commit`] rolls back.
@@ -19,7 +19,7 @@ pub struct StoreTx {
     pub(super) versions: HashMap<String, i64>,
     /// Journal entries of this transaction, written in one statement at commit
     /// (or before the journal is read in it): a call's journal is one round trip.
-    journal: Vec<JournalRow>,
+    pub(super) journal: Vec<JournalRow>,
     pub(super) params: Params,
     /// Mails are enqueued as delivered to the local outbox (no SMTP server).
     pub(super) local_outbox: bool,
@@ -27,18 +27,6 @@ pub struct StoreTx {
     /// kept to go in one round trip with the next statement that must run now,
     /// or with `COMMIT`. `None`: every statement runs when it is made.
     pub(super) deferred: Option<super::writer::Deferred>,
-}
-
-/// A journal entry waiting for its transaction's commit.
-struct JournalRow {
-    at: Timestamp,
-    entity: String,
-    entity_id: String,
-    action: String,
-    from: Option<String>,
-    to: Option<String>,
-    actor: String,
-    detail: String,
 }
 
 /// How a statement built here writes its bound parameters: PostgreSQL numbers
@@ -77,7 +65,7 @@ pub(super) fn values(params: Params, from: usize, rows: usize, row: &str) -> Str
 }
 
 /// Parameter `n` (numbered from 1) as written in a statement.
-fn param(params: Params, n: usize) -> String {
+pub(super) fn param(params: Params, n: usize) -> String {
     values(params, n, 1, "$")
 }
 
@@ -234,30 +222,6 @@ impl StoreTx {
         r.as_ref().map(rows::event).transpose()
     }
 
-    /// How many `action` entries each of `entity_ids` has in the journal since
-    /// `since`, in one statement (entities without such entries are missing from the map).
-    pub async fn journal_counts_since(
-        &mut self,
-        entity_ids: &[&str],
-        action: &str,
-        since: i64,
-    ) -> Result<HashMap<String, i64>, StoreError> {
-        self.flush_journal().await?;
-        if entity_ids.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let sql = format!(
-            "SELECT entity_id, COUNT(*) FROM journal WHERE action = {} AND at >= {} AND entity_id IN ({})
-             GROUP BY entity_id",
-            param(self.params, 1),
-            param(self.params, 2),
-            json_list(self.params, 3)
-        );
-        let (sql, values) = self.after_deferred(sql, vec![action.into(), since.into(), json_param(entity_ids)?.into()]);
-        let q = sqlx::query_as_with::<_, (String, i64), _>(&sql, arguments(&values)?);
-        Ok(q.fetch_all(self.raw_conn()).await?.into_iter().collect())
-    }
-
     /// Replace the event's staff PIN: its PIN epoch goes one up (the PIN before
     /// stops admitting), journalled as `staff_pin_rotated` by `actor`. The new
     /// epoch, or `None` for no such event.
@@ -272,73 +236,6 @@ impl StoreTx {
             self.journal("event", event_id, "staff_pin_rotated", None, None, actor, &format!("{{\"epoch\":{n}}}"));
         }
         Ok(epoch.map(|(n,)| n))
-    }
-
-    /// Append to the journal (written at commit, with the transaction).
-    #[allow(clippy::too_many_arguments)]
-    pub fn journal(
-        &mut self,
-        entity: &str,
-        entity_id: &str,
-        action: &str,
-        from: Option<&str>,
-        to: Option<&str>,
-        actor: &str,
-        detail: &str,
-    ) {
-        self.journal_at(entity, entity_id, action, from, to, actor, detail, super::now())
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn journal_at(
-        &mut self,
-        entity: &str,
-        entity_id: &str,
-        action: &str,
-        from: Option<&str>,
-        to: Option<&str>,
-        actor: &str,
-        detail: &str,
-        at: Timestamp,
-    ) {
-        self.journal.push(JournalRow {
-            at,
-            entity: entity.into(),
-            entity_id: entity_id.into(),
-            action: action.into(),
-            from: from.map(str::to_string),
-            to: to.map(str::to_string),
-            actor: actor.into(),
-            detail: detail.into(),
-        });
-    }
-
-    /// Write the journal entries so far, in one statement (deferred on SQLite's writer).
-    async fn flush_journal(&mut self) -> Result<(), StoreError> {
-        let pending = std::mem::take(&mut self.journal);
-        if pending.is_empty() {
-            return Ok(());
-        }
-        let sql = format!(
-            "INSERT INTO journal (at, entity, entity_id, action, from_state, to_state, actor, detail) {}",
-            json_rows(self.params, 1, "ittttttt")
-        );
-        let rows: Vec<[Value; 8]> = pending
-            .iter()
-            .map(|j| {
-                [
-                    j.at.into(),
-                    j.entity.as_str().into(),
-                    j.entity_id.as_str().into(),
-                    j.action.as_str().into(),
-                    j.from.as_deref().into(),
-                    j.to.as_deref().into(),
-                    j.actor.as_str().into(),
-                    j.detail.as_str().into(),
-                ]
-            })
-            .collect();
-        self.write(&sql, vec![json_param(&rows)?.into()]).await
     }
 
     /// Upsert a catalog; returns the number of seats added. `password_hashes`:
