@@ -18,22 +18,21 @@
 //!   on the database lock instead of failing when a read lock is upgraded.
 
 mod calls;
+mod catalog;
 mod journal;
 mod outbox;
 mod purchases;
-mod rows;
 mod tx;
 mod users;
 mod writer;
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Connection, Executor, Row};
+use sqlx::{AnyPool, Connection, Executor};
 
 pub use calls::{CallIdentityRow, CallRecord};
 pub use journal::JournalEntry;
@@ -42,7 +41,6 @@ pub use tx::StoreTx;
 pub use users::{new_user_number, PhoneUser, TouchUser};
 
 use crate::domain::Timestamp;
-use crate::events::{CatalogFile, EventView, SeatTypeView};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -218,137 +216,6 @@ impl Store {
                 other => return other,
             }
         }
-    }
-
-    /// Load (upsert) a catalog file.
-    ///
-    /// Organizer passwords are hashed first, once: not inside the transaction
-    /// (on SQLite, every write would wait for Argon2) nor again on each retry.
-    pub async fn load_catalog(&self, file: &CatalogFile) -> Result<(usize, usize), StoreError> {
-        let mut password_hashes = HashMap::new();
-        for o in &file.organizers {
-            if let Some(pw) = &o.password {
-                let hash = crate::auth::hash_password(pw)
-                    .map_err(|e| StoreError::Corrupt(format!("password hashing: {e}")))?;
-                password_hashes.insert(o.id.as_str(), hash);
-            }
-        }
-        Store::retry(|| async {
-            let mut tx = self.begin().await?;
-            let seats = tx.load_catalog(file, &password_hashes).await?;
-            tx.commit().await?;
-            Ok::<_, StoreError>(seats)
-        })
-        .await
-        .map(|seats| (file.events.len(), seats))
-    }
-
-    pub async fn events(&self) -> Result<Vec<EventView>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM events ORDER BY starts_at, id").fetch_all(&self.pool).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            let mut e = rows::event(&r)?;
-            e.seat_types = self.seat_types(&e.id).await?;
-            out.push(e);
-        }
-        Ok(out)
-    }
-
-    pub async fn event(&self, id: &str) -> Result<Option<EventView>, StoreError> {
-        let Some(r) = sqlx::query("SELECT * FROM events WHERE id = $1").bind(id).fetch_optional(&self.pool).await?
-        else {
-            return Ok(None);
-        };
-        let mut e = rows::event(&r)?;
-        e.seat_types = self.seat_types(&e.id).await?;
-        Ok(Some(e))
-    }
-
-    async fn seat_types(&self, event_id: &str) -> Result<Vec<SeatTypeView>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT t.code, t.name, t.price,
-                    (SELECT COUNT(*) FROM seats s WHERE s.event_id = t.event_id AND s.seat_type = t.code AND s.state = 'free') AS available
-             FROM seat_types t WHERE t.event_id = $1 ORDER BY t.price DESC, t.code",
-        )
-        .bind(event_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(SeatTypeView {
-                    code: r.try_get("code")?,
-                    name: r.try_get("name")?,
-                    price: r.try_get("price")?,
-                    available: r.try_get("available")?,
-                })
-            })
-            .collect()
-    }
-
-    /// Count rows of a table matching a state, for tests and the admin view.
-    pub async fn count_seats(&self, event_id: &str, state: &str) -> Result<i64, StoreError> {
-        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM seats WHERE event_id = $1 AND state = $2")
-            .bind(event_id)
-            .bind(state)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(n)
-    }
-
-    /// Seats per type and state for the organizer's sales view: `free`, `held`
-    /// (reserved, payment pending) and `sold` (paid, issued or admitted).
-    pub async fn seat_counts(&self, event_id: &str) -> Result<Vec<(String, String, i64)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT s.seat_type AS seat_type,
-                    CASE WHEN s.state = 'free' THEN 'free' WHEN p.payment_status = 'pending' THEN 'held' ELSE 'sold' END AS st,
-                    COUNT(*) AS n
-             FROM seats s LEFT JOIN purchases p ON p.id = s.purchase_id
-             WHERE s.event_id = $1 GROUP BY s.seat_type, st ORDER BY s.seat_type, st",
-        )
-        .bind(event_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(|r| Ok((r.try_get("seat_type")?, r.try_get("st")?, r.try_get("n")?))).collect()
-    }
-
-    /// Paid purchases of an event: (reserved at, tickets, amount), for per-day sales.
-    pub async fn paid_sales(&self, event_id: &str) -> Result<Vec<(Timestamp, i64, i64)>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT reserved_at, quantity, amount FROM purchases WHERE event_id = $1 AND payment_status = 'paid'
-             ORDER BY reserved_at",
-        )
-        .bind(event_id)
-        .fetch_all(&self.pool)
-        .await?)
-    }
-
-    /// Tickets sold (paid, not refunded) over all of an organizer's events, and what was paid in.
-    pub async fn organizer_totals(&self, organizer_id: &str) -> Result<Option<(String, i64, i64)>, StoreError> {
-        let org: Option<(String,)> = sqlx::query_as("SELECT name FROM organizers WHERE id = $1")
-            .bind(organizer_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        let Some((name,)) = org else { return Ok(None) };
-        let (tickets, paid): (Option<i64>, Option<i64>) = sqlx::query_as(
-            "SELECT CAST(SUM(p.quantity) AS BIGINT), (SELECT paid FROM organizer_billing WHERE organizer_id = $1)
-             FROM purchases p JOIN events e ON e.id = p.event_id
-             WHERE e.organizer_id = $2 AND p.payment_status = 'paid'",
-        )
-        .bind(organizer_id)
-        .bind(organizer_id)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(Some((name, tickets.unwrap_or(0), paid.unwrap_or(0))))
-    }
-
-    /// An organizer's stored password hash (`None`: no such organizer, or no
-    /// password set). Checked with [`crate::auth::verify_password`].
-    pub async fn organizer_password_hash(&self, organizer_id: &str) -> Result<Option<String>, StoreError> {
-        let row: Option<(Option<String>,)> = sqlx::query_as("SELECT password_hash FROM organizers WHERE id = $1")
-            .bind(organizer_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.and_then(|(hash,)| hash))
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {
