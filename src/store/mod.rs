@@ -187,9 +187,10 @@ impl Store {
     /// second write transaction while holding one.
     pub async fn begin(&self) -> Result<StoreTx, StoreError> {
         match &self.writer {
-            Some(w) => {
-                Ok(StoreTx::writer(writer::WriterTurn::take(w.clone().lock_owned().await).await, self.local_outbox))
-            }
+            Some(w) => Ok(StoreTx::writer(
+                writer::WriterTransaction::take(w.clone().lock_owned().await).await,
+                self.local_outbox,
+            )),
             None => Ok(StoreTx::pooled(self.pool.begin().await?, self.backend, self.local_outbox)),
         }
     }

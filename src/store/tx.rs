@@ -169,7 +169,7 @@ pub(super) enum Conn {
     /// A pooled connection in a sqlx transaction (PostgreSQL: many writers at once).
     Pooled(Transaction<'static, Any>),
     /// SQLite's one writer connection, held for this transaction's turn.
-    Writer(super::writer::WriterTurn),
+    Writer(super::writer::WriterTransaction),
 }
 
 impl StoreTx {

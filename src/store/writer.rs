@@ -1,7 +1,7 @@
 //! SQLite's one writer. SQLite lets one connection write at a time; rather than
 //! have writers meet in its busy handler (which sleeps, retries and blocks a
 //! thread per waiting writer), every write takes a turn on one connection, in
-//! FIFO order — transactions ([`WriterTurn`]) and the mail worker's single
+//! FIFO order — transactions ([`WriterTransaction`]) and the mail worker's single
 //! statements ([`Store::write_conn`]) alike. Within a transaction's turn,
 //! statements nobody reads a result of are deferred ([`StoreTx::write`]) and
 //! sent with the next one that must run, or with `COMMIT`. [`Checkpointer`]
@@ -66,22 +66,22 @@ impl Writer {
     }
 }
 
-/// A turn on the writer connection. A turn that ends without a commit (an error,
+/// A write transaction holding the writer connection (its turn). A turn that ends without a commit (an error,
 /// a repeated call key, a cancelled future) is rolled back by a task that keeps
 /// the turn until it is done — Drop cannot wait — or, without a runtime, by the
 /// next turn.
-pub(super) struct WriterTurn {
+pub(super) struct WriterTransaction {
     guard: Option<tokio::sync::OwnedMutexGuard<Writer>>,
     committed: bool,
 }
 
-impl WriterTurn {
+impl WriterTransaction {
     /// Take the writer for a transaction. Its `BEGIN IMMEDIATE` is sent with the
     /// transaction's first statement (see [`StoreTx::write`]).
-    pub(super) async fn take(mut guard: tokio::sync::OwnedMutexGuard<Writer>) -> WriterTurn {
+    pub(super) async fn take(mut guard: tokio::sync::OwnedMutexGuard<Writer>) -> WriterTransaction {
         guard.settle().await;
         guard.open = true;
-        WriterTurn { guard: Some(guard), committed: false }
+        WriterTransaction { guard: Some(guard), committed: false }
     }
 
     pub(super) fn conn(&mut self) -> &mut AnyConnection {
@@ -101,7 +101,7 @@ impl WriterTurn {
     }
 }
 
-impl Drop for WriterTurn {
+impl Drop for WriterTransaction {
     fn drop(&mut self) {
         if self.committed {
             return;
@@ -158,7 +158,7 @@ pub(super) struct Deferred {
 impl StoreTx {
     /// A transaction in `turn`: its `BEGIN IMMEDIATE` waits to go with the first
     /// statement that must run (see [`StoreTx::write`]).
-    pub(super) fn writer(turn: WriterTurn, local_outbox: bool) -> Self {
+    pub(super) fn writer(turn: WriterTransaction, local_outbox: bool) -> Self {
         let begin = Deferred { sql: "BEGIN IMMEDIATE;\n".into(), values: Vec::new() };
         StoreTx::new(Conn::Writer(turn), Params::Plain, local_outbox, Some(begin))
     }
