@@ -67,6 +67,7 @@ use serde::{Serialize, Serializer};
 
 use crate::dialplan::policy::{Rate, RateLimits};
 use crate::phone::{PhoneNumber, PhoneNumberError};
+use crate::sync::lock;
 
 /// Requests starting something new per source address, where neither the
 /// dialplan's `[settings]` nor the address's trunk sets `rate_limit.per_source`.
@@ -398,10 +399,6 @@ struct Block {
     until: Instant,
     refused: u64,
     dropped: u64,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The dialplan never gives `0/…` (its parser refuses it) nor a zero period;

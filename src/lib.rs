@@ -22,6 +22,7 @@
 //! | [`web`] | the pages behind the links (GET shows, POST acts), the admin API |
 //! | [`reload`] | what sets off a hot reload (file change, SIGHUP): dialplan and STIR/SHAKEN trust store |
 //! | [`config`], [`startup`], [`telemetry`] | configuration and wiring |
+//! | [`sync`] | the poison-tolerant `lock()` every shared table uses |
 //!
 //! `docs/architecture.md` follows one call through all of them.
 
@@ -45,5 +46,6 @@ pub mod settlement;
 pub mod sip;
 pub mod startup;
 pub mod store;
+pub mod sync;
 pub mod telemetry;
 pub mod web;

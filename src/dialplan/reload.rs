@@ -13,7 +13,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use notify::RecursiveMode;
 use serde::Serialize;
@@ -23,6 +23,7 @@ use super::{check, read_sources, Dialplan, DialplanHandle, KnownNames};
 use crate::reload::{hangup_signal, next_trigger, timestamp as now, watch_files, Hangup};
 pub use crate::reload::{Attempt, Outcome};
 use crate::store::Store;
+use crate::sync::lock;
 
 /// What `/healthz` and `/dialplan` show about the live dialplan and its reloads.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -46,10 +47,6 @@ pub struct ReloadStatus {
 
 /// Shared view of [`ReloadStatus`] for the web pages.
 pub type SharedStatus = Arc<Mutex<ReloadStatus>>;
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// Owns the live dialplan's sender; reloads on request, on file change and on SIGHUP.
 pub struct Reloader {

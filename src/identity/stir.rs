@@ -132,23 +132,23 @@ impl LiveTrust {
     }
 
     pub fn current(&self) -> Arc<TrustStore> {
-        self.current.read().unwrap_or_else(|p| p.into_inner()).clone()
+        crate::sync::read(&self.current).clone()
     }
 
     /// The store in use and how its reloads went.
     pub fn status(&self) -> TrustStatus {
-        self.status.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        crate::sync::lock(&self.status).clone()
     }
 
     /// Read the directory again; on failure the current store stays.
     pub fn reload(&self, trigger: &str) -> Result<(), String> {
         let Some(dir) = &self.dir else { return Ok(()) };
         let loaded = TrustStore::load(dir);
-        let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        let mut status = crate::sync::lock(&self.status);
         let (outcome, result) = match loaded {
             Ok(store) => {
                 let (anchors, certs) = (store.anchors.len(), store.certs.len());
-                *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(store);
+                *crate::sync::write(&self.current) = Arc::new(store);
                 tracing::info!(trigger, anchors, certs, dir = %dir.display(), "STIR/SHAKEN trust store reloaded");
                 status.anchors = anchors;
                 status.certs = certs;

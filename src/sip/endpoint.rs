@@ -13,7 +13,7 @@ use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -33,6 +33,7 @@ use crate::flood::{self, Allowlist, FloodConfig, Key, Limiter, Verdict};
 use crate::identity::{self, IdentityError};
 use crate::media::{self, Codec, MediaEvent, MediaTarget, Playback, Prompt, Prompts, RtpStream};
 use crate::phone::PhoneNumber;
+use crate::sync::lock;
 
 /// Methods we implement, for Allow (§20.5) in OPTIONS and 405 responses.
 pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO";
@@ -159,10 +160,6 @@ fn flood_retry_after(d: Duration) -> String {
 /// Seconds since the Unix epoch (PASSporT `iat` is in these).
 fn unix_now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// A dialog as seen from our (UAS) side (§12.1.1).

@@ -16,7 +16,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -25,6 +25,7 @@ use tokio::time::{sleep, sleep_until, Instant};
 
 use super::message::{self, format_host_port, Headers, Method, OutgoingRequest, Request, Response};
 use super::transport::{Flow, Transport};
+use crate::sync::lock;
 
 /// RFC 3261 timer base values (§17.1.1.1, table 4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,11 +158,6 @@ impl std::fmt::Debug for ServerTx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServerTx").field("key", &self.key).field("flow", &self.flow).finish()
     }
-}
-
-/// A poisoned lock only means another task panicked mid-update; the state is still usable.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl ServerTx {

@@ -89,7 +89,7 @@ impl ConnTable {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        crate::sync::lock(&self.state)
     }
 
     /// A place for connection `id` from `ip` (`trunk`: a configured trunk's address).
