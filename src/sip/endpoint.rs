@@ -19,13 +19,14 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{mpsc, watch};
-use tokio::time::{sleep, sleep_until, Instant};
+use tokio::time::{sleep, Instant};
 use tracing::Instrument;
 
 use super::message::{self, format_host_port, Headers, Message, Method, NameAddr, OutgoingRequest, Request, Response};
 use super::offer::{self, Offer, Refusal};
 use super::tcp::{self, TcpLimits};
-use super::transaction::{Incoming, Limits, ServerTxHandle, Timers, TransactionLayer, TxKey};
+use super::timers::{Retransmission, Tick, Timers};
+use super::transaction::{Incoming, Limits, ServerTxHandle, TransactionLayer, TxKey};
 use super::transport::{self, Dispatch, Flow, Transport};
 use super::{CallDecision, CallHandler, IncomingCall, Menu};
 use crate::dialplan::{AnonymousPolicy, AnswerMode, CallFacts, DialplanHandle, Rule};
@@ -200,7 +201,7 @@ async fn run_phase(stream: &mut RtpStream<'_>, phase: &mut Phase) -> io::Result<
 enum Step {
     Media(io::Result<MediaEvent>),
     Sip(Option<DialogEvent>),
-    Retransmit,
+    Retransmit(Tick),
 }
 
 /// Our side of a confirmed dialog's session (§12, RFC 3264 §8).
@@ -216,36 +217,36 @@ struct CallDialog {
     pending: Option<PendingAck>,
 }
 
-/// A 2xx to a re-INVITE, retransmitted T1 doubling to T2 until its ACK (§13.3.1.4).
+/// A 2xx to a re-INVITE, retransmitted until its ACK (§13.3.1.4).
 struct PendingAck {
     cseq: u32,
     bytes: Bytes,
     flow: Flow,
-    next: Instant,
-    interval: Duration,
-    give_up: Instant,
+    schedule: Retransmission,
     /// We offered in the 200 (the re-INVITE had no SDP); the answer is in the ACK.
     answer_in_ack: bool,
 }
 
 impl CallDialog {
-    fn retransmit_at(&self) -> Instant {
-        self.pending.as_ref().map(|p| p.next.min(p.give_up)).unwrap_or_else(Instant::now)
+    /// The pending 2xx's next retransmission or give-up; never, without one.
+    async fn tick(&mut self) -> Tick {
+        match self.pending.as_mut() {
+            Some(p) => p.schedule.tick().await,
+            None => std::future::pending().await,
+        }
     }
 
-    /// Retransmit the pending 2xx; `false` once 64·T1 passed without an ACK.
-    fn retransmit(&mut self, transport: &Transport, t: Timers) -> bool {
-        let Some(p) = self.pending.as_mut() else { return true };
-        let now = Instant::now();
-        if now >= p.give_up {
+    /// Retransmit the pending 2xx, or (on [`Tick::GiveUp`]) drop it: `false` once
+    /// 64·T1 passed without an ACK.
+    fn retransmit(&mut self, tick: Tick, transport: &Transport) -> bool {
+        let Some(p) = self.pending.as_ref() else { return true };
+        if tick == Tick::GiveUp {
             self.pending = None;
             return false;
         }
         if let Err(e) = transport.send(&p.flow, p.bytes.clone()) {
             tracing::debug!(error = %e, "2xx retransmission failed");
         }
-        p.interval = (p.interval * 2).min(t.t2);
-        p.next = now + p.interval;
         true
     }
 
@@ -1022,7 +1023,7 @@ impl Endpoint {
             let step = tokio::select! {
                 r = run_phase(&mut stream, &mut phase) => Step::Media(r),
                 ev = events.recv() => Step::Sip(ev),
-                _ = sleep_until(dialog.retransmit_at()), if dialog.pending.is_some() => Step::Retransmit,
+                tick = dialog.tick() => Step::Retransmit(tick),
             };
             match step {
                 Step::Media(Ok(MediaEvent::Finished)) => {
@@ -1069,8 +1070,8 @@ impl Endpoint {
                 Step::Sip(Some(DialogEvent::ReInvite(stx, reinvite))) => {
                     self.answer_reinvite(&mut dialog, &mut stream, stx, &reinvite)
                 }
-                Step::Retransmit => {
-                    if !dialog.retransmit(self.layer.transport(), self.layer.timers()) {
+                Step::Retransmit(tick) => {
+                    if !dialog.retransmit(tick, self.layer.transport()) {
                         // §14.2 / §13.3.1.4: no ACK for the re-INVITE's 2xx; the session is in doubt.
                         tracing::info!("no ACK for the re-INVITE's 200 OK; ending the call");
                         break false;
@@ -1148,15 +1149,11 @@ impl Endpoint {
             tracing::info!(dest = ?t.dest, send = t.send, codec = ?t.codec, "re-INVITE: media updated");
             stream.set_target(t);
         }
-        let t = self.layer.timers();
-        let now = Instant::now();
         dialog.pending = Some(PendingAck {
             cseq: req.cseq.seq,
             bytes: ok.to_bytes(),
             flow,
-            next: now + t.t1,
-            interval: t.t1,
-            give_up: now + t.timeout(),
+            schedule: Retransmission::start(self.layer.timers(), true),
             answer_in_ack: offer.is_none(),
         });
     }
@@ -1237,10 +1234,7 @@ impl Endpoint {
         events: &mut mpsc::Receiver<DialogEvent>,
         digits: &mut Vec<char>,
     ) -> AckOutcome {
-        let t = self.layer.timers();
-        let give_up = Instant::now() + t.timeout();
-        let mut interval = t.t1;
-        let mut next = Instant::now() + interval;
+        let mut schedule = Retransmission::start(self.layer.timers(), true);
         loop {
             tokio::select! {
                 ev = events.recv() => match ev {
@@ -1254,14 +1248,14 @@ impl Endpoint {
                         self.send(&stx, resp);
                     }
                 },
-                _ = sleep_until(next) => {
-                    if let Err(e) = self.layer.transport().send(flow, ok.clone()) {
-                        tracing::debug!(error = %e, "2xx retransmission failed");
+                tick = schedule.tick() => match tick {
+                    Tick::Resend => {
+                        if let Err(e) = self.layer.transport().send(flow, ok.clone()) {
+                            tracing::debug!(error = %e, "2xx retransmission failed");
+                        }
                     }
-                    interval = (interval * 2).min(t.t2);
-                    next = Instant::now() + interval;
-                }
-                _ = sleep_until(give_up) => return AckOutcome::Timeout,
+                    Tick::GiveUp => return AckOutcome::Timeout,
+                },
             }
         }
     }

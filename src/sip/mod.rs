@@ -21,6 +21,7 @@ pub mod message;
 mod offer;
 mod strict;
 pub mod tcp;
+pub mod timers;
 pub mod transaction;
 pub mod transport;
 
@@ -33,7 +34,8 @@ mod testutil;
 
 pub use endpoint::{serve, SipConfig};
 pub use tcp::TcpLimits;
-pub use transaction::{Limits, Timers};
+pub use timers::Timers;
+pub use transaction::Limits;
 pub use transport::parse_untrusted;
 
 /// A new call, as the ticket logic sees it. Handed over once per INVITE

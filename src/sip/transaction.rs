@@ -17,32 +17,15 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, Weak};
-use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::sync::{mpsc, watch, Notify};
-use tokio::time::{sleep, sleep_until, Instant};
+use tokio::time::sleep;
 
 use super::message::{self, format_host_port, Headers, Method, OutgoingRequest, Request, Response};
+use super::timers::{Retransmission, Tick, Timers};
 use super::transport::{Flow, Transport};
 use crate::sync::lock;
-
-/// RFC 3261 timer base values (§17.1.1.1, table 4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Timers {
-    /// RTT estimate: first retransmission interval.
-    pub t1: Duration,
-    /// Cap on retransmission intervals for non-INVITE requests and INVITE responses.
-    pub t2: Duration,
-    /// How long a message may stay in the network.
-    pub t4: Duration,
-}
-
-impl Default for Timers {
-    fn default() -> Self {
-        Timers { t1: Duration::from_millis(500), t2: Duration::from_secs(4), t4: Duration::from_secs(5) }
-    }
-}
 
 /// Bounds on the server transaction table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,13 +42,6 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits { max_transactions: 500_000, max_transactions_per_source: 1_000 }
-    }
-}
-
-impl Timers {
-    /// 64·T1: Timers B, F, H, J and L, and the 2xx retransmission limit (§13.3.1.4).
-    pub fn timeout(&self) -> Duration {
-        self.t1 * 64
     }
 }
 
@@ -253,23 +229,19 @@ impl ServerTx {
         let t = self.timers;
         tokio::spawn(async move {
             if tx.invite && code >= 300 {
-                // §17.2.1: Timer G retransmits (UDP only) from T1 doubling to T2, Timer H gives up.
-                let give_up = Instant::now() + t.timeout();
-                let mut interval = t.t1;
-                let mut next = Instant::now() + interval;
+                // §17.2.1: Timer G retransmits (UDP only), Timer H gives up.
+                let mut schedule = Retransmission::start(t, !reliable);
                 loop {
                     tokio::select! {
                         _ = tx.ack.notified() => break,
-                        _ = sleep_until(next), if !reliable => {
-                            tx.resend_last();
-                            interval = (interval * 2).min(t.t2);
-                            next = Instant::now() + interval;
-                        }
-                        _ = sleep_until(give_up) => {
-                            tracing::info!(code, "no ACK for the final response (Timer H)");
-                            tx.terminate();
-                            return;
-                        }
+                        tick = schedule.tick() => match tick {
+                            Tick::Resend => tx.resend_last(),
+                            Tick::GiveUp => {
+                                tracing::info!(code, "no ACK for the final response (Timer H)");
+                                tx.terminate();
+                                return;
+                            }
+                        },
                     }
                 }
                 // Confirmed: Timer I absorbs ACK retransmissions.
@@ -470,26 +442,23 @@ impl TransactionLayer {
         let _cleanup = ClientGuard { layer: self, branch };
         let bytes = req.to_bytes();
         self.transport.send(flow, bytes.clone())?;
-        let t = self.timers;
-        let give_up = Instant::now() + t.timeout();
-        let mut interval = t.t1;
-        let mut next = Instant::now() + interval;
+        // Timer E retransmits (UDP only), Timer F gives up.
+        let mut schedule = Retransmission::start(self.timers, !flow.is_reliable());
         loop {
             tokio::select! {
                 r = rx.recv() => match r {
                     Some(resp) if resp.code >= 200 => return Ok(resp),
-                    // After a provisional response Timer E fires every T2 (§17.1.2.2).
-                    Some(_) => interval = t.t2,
+                    Some(_) => schedule.slow_down(),
                     None => return Err(TxError::Timeout),
                 },
-                _ = sleep_until(next), if !flow.is_reliable() => {
-                    if let Err(e) = self.transport.send(flow, bytes.clone()) {
-                        tracing::debug!(error = %e, "request retransmission failed");
+                tick = schedule.tick() => match tick {
+                    Tick::Resend => {
+                        if let Err(e) = self.transport.send(flow, bytes.clone()) {
+                            tracing::debug!(error = %e, "request retransmission failed");
+                        }
                     }
-                    interval = (interval * 2).min(t.t2);
-                    next = Instant::now() + interval;
-                }
-                _ = sleep_until(give_up) => return Err(TxError::Timeout),
+                    Tick::GiveUp => return Err(TxError::Timeout),
+                },
             }
         }
     }
