@@ -1,6 +1,6 @@
 //! The SIP message entry point: whatever arrives on the SIP socket (as a UDP
 //! datagram or a TCP byte stream) goes through `parse_untrusted`, which parses,
-//! frames, converts to rsip, and reads the SDP and INFO bodies. It must never
+//! frames, reads the name-addr headers, the SDP and INFO bodies. It must never
 //! panic, whatever the bytes.
 #![no_main]
 

@@ -20,11 +20,8 @@ pub mod stir;
 
 pub use stir::Attestation;
 
-use std::net::IpAddr;
-
-use crate::dialplan::Dialplan;
 use crate::phone::{split_subscriber, NumberingPlan, PhoneNumber, PhoneNumberError};
-use crate::sip::message::{canonical_name, split_outside_quotes, NameAddr};
+use crate::sip::message::{split_outside_quotes, NameAddr, Request};
 
 /// Which header the caller's number was taken from.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -91,19 +88,14 @@ pub enum IdentityError {
     Unusable(String),
 }
 
-/// Work out the caller of `req`, which arrived from `source`.
-pub fn caller_identity(
-    req: &rsip::Request,
-    source: IpAddr,
-    dialplan: &Dialplan,
-) -> Result<CallerIdentity, IdentityError> {
-    let headers = named_headers(req);
-    let values = |name: &'static str| headers.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.as_str());
-
-    let trunk = dialplan.trunk_for(source);
-    let trusted = trunk.is_some_and(|t| t.trust_pai);
-    // The trunk's numbering plan (else the dialplan's) completes national and local numbers.
-    let plan = dialplan.numbering_plan_for(trunk);
+/// Work out the caller of `req`. `trusted`: it came from a trunk whose assertions
+/// we believe (the dialplan's `trust_pai`); `plan` completes national and local
+/// numbers (the trunk's numbering plan, else the dialplan's).
+///
+/// The request is the gateway's own parse ([`crate::sip::message`]): compact
+/// header names are already spelled out, and `From` is already parsed.
+pub fn caller_identity(req: &Request, trusted: bool, plan: &NumberingPlan) -> Result<CallerIdentity, IdentityError> {
+    let values = |name: &'static str| req.headers.get_all(name);
 
     // RFC 3323 §4.2: Privacy = priv-value *(";" priv-value); several headers may appear.
     let privacy_requested = values("Privacy")
@@ -133,21 +125,7 @@ pub fn caller_identity(
     if privacy_requested {
         return Err(IdentityError::Anonymous);
     }
-    let from = values("From").next().ok_or_else(|| IdentityError::Unusable("no From header".into()))?;
-    let from = NameAddr::parse(from).map_err(|e| IdentityError::Unusable(format!("From: {e}")))?;
-    to_identity(&from, IdentitySource::From, false, plan)
-}
-
-/// Every header as (canonical name, value), whether rsip typed it or not.
-fn named_headers(req: &rsip::Request) -> Vec<(String, String)> {
-    req.headers
-        .iter()
-        .filter_map(|h| {
-            let text = h.to_string();
-            let (name, value) = text.split_once(':')?;
-            Some((canonical_name(name.trim()), value.trim().to_string()))
-        })
-        .collect()
+    to_identity(&req.from, IdentitySource::From, false, plan)
 }
 
 /// The parsable entries of a comma-separated identity header; unparsable ones are skipped.
@@ -234,23 +212,20 @@ impl Default for StirSettings {
 /// `orig` must be the caller's normalized number and `dest` the normalized
 /// dialled number.
 pub fn attest(
-    req: &rsip::Request,
+    req: &Request,
     caller: &CallerIdentity,
     dialed: &PhoneNumber,
     trusted_upstream: bool,
     settings: &StirSettings,
     now: i64,
 ) -> Result<(Attestation, Verification), stir::StirError> {
-    let headers = named_headers(req);
-    let values = |name: &'static str| headers.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.as_str());
+    let values = |name: &'static str| req.headers.get_all(name);
     if trusted_upstream {
         let verstat = match caller.source {
             IdentitySource::PAssertedIdentity => {
                 values("P-Asserted-Identity").flat_map(list_entries).find_map(|na| verstat_of(&na))
             }
-            IdentitySource::From => {
-                values("From").next().and_then(|v| NameAddr::parse(v).ok()).and_then(|na| verstat_of(&na))
-            }
+            IdentitySource::From => verstat_of(&req.from),
             IdentitySource::RemotePartyId => None,
         };
         if let Some(value) = verstat {
@@ -311,6 +286,8 @@ mod tests {
     use super::*;
     use std::path::PathBuf;
 
+    use crate::dialplan::Dialplan;
+
     const PLAN: &str = r#"
 [settings]
 country_code = "44"
@@ -339,16 +316,23 @@ action = "purchase"
         Dialplan::from_sources(&[(PathBuf::from("t.toml"), PLAN.to_string())]).unwrap()
     }
 
-    fn invite(headers: &[(&str, &str)]) -> rsip::Request {
+    fn invite(headers: &[(&str, &str)]) -> Request {
         let mut text = String::from("INVITE sip:+442079460200@gw.example SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKx\r\nTo: <sip:+442079460200@gw.example>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n");
         for (n, v) in headers {
             text.push_str(&format!("{n}: {v}\r\n"));
         }
         text.push_str("\r\n");
         match crate::sip::message::parse_datagram(text.as_bytes()) {
-            Ok(crate::sip::message::Message::Request(r)) => r.to_rsip(),
+            Ok(crate::sip::message::Message::Request(r)) => r,
             other => panic!("test INVITE did not parse: {other:?}"),
         }
+    }
+
+    /// The caller of `req` arriving from `source`, as the gateway looks it up: the
+    /// trunk's `trust_pai` and numbering plan.
+    fn identify(req: &Request, source: &str, plan: &Dialplan) -> Result<CallerIdentity, IdentityError> {
+        let trunk = plan.trunk_for(source.parse().unwrap());
+        caller_identity(req, trunk.is_some_and(|t| t.trust_pai), plan.numbering_plan_for(trunk))
     }
 
     const UNTRUSTED: &str = "203.0.113.9";
@@ -599,7 +583,7 @@ action = "purchase"
         ];
         let plan = plan();
         for (name, src, headers, want) in cases {
-            let got = caller_identity(&invite(&headers), src.parse().unwrap(), &plan);
+            let got = identify(&invite(&headers), src, &plan);
             match (got, want) {
                 (Ok(id), Ok((num, source, trusted))) => {
                     assert_eq!(id.number.as_str(), num, "{name}");
@@ -614,25 +598,13 @@ action = "purchase"
 
     #[test]
     fn display_name_is_kept() {
-        let id = caller_identity(
+        let id = identify(
             &invite(&[("From", "\"Alice \\\"A\\\" Smith\" <sip:+442079460100@example.com>;tag=1")]),
-            UNTRUSTED.parse().unwrap(),
+            UNTRUSTED,
             &plan(),
         )
         .unwrap();
         assert_eq!(id.display_name.as_deref(), Some("Alice \"A\" Smith"));
-    }
-
-    #[test]
-    fn missing_from_is_unusable() {
-        let req = rsip::Request {
-            method: rsip::Method::Invite,
-            uri: rsip::Uri::default(),
-            version: rsip::Version::V2,
-            headers: Default::default(),
-            body: vec![],
-        };
-        assert!(matches!(caller_identity(&req, UNTRUSTED.parse().unwrap(), &plan()), Err(IdentityError::Unusable(_))));
     }
 
     /// `verstat` counts only where TS 24.229 / ATIS-1000074 put it, on the identity
@@ -642,7 +614,7 @@ action = "purchase"
     fn verstat_counts_only_in_the_identity_the_number_came_from() {
         let attested = |headers: &[(&str, &str)]| {
             let req = invite(headers);
-            let caller = caller_identity(&req, PROXY.parse().unwrap(), &plan()).expect("caller");
+            let caller = identify(&req, PROXY, &plan()).expect("caller");
             let dialed = PhoneNumber::parse("+442079460200").unwrap();
             attest(&req, &caller, &dialed, true, &StirSettings::default(), 0).map(|(a, _)| a).ok()
         };

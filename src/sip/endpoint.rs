@@ -623,8 +623,10 @@ impl Endpoint {
         let to = to.as_ref();
         // Rules may match on the caller, so the caller is worked out first; an anonymous or
         // unusable caller is refused only once we know the number exists.
-        let rsip_req = req.to_rsip();
-        let caller = identity::caller_identity(&rsip_req, source, &dialplan);
+        // The trunk it came over (if any): whether we believe its assertions, and its numbering plan.
+        let trunk = dialplan.trunk_for(source);
+        let trusted_upstream = trunk.is_some_and(|t| t.trust_pai);
+        let caller = identity::caller_identity(&req, trusted_upstream, dialplan.numbering_plan_for(trunk));
         let facts = CallFacts {
             to,
             from: caller.as_ref().ok().map(|c| &c.number),
@@ -662,8 +664,7 @@ impl Endpoint {
         };
         // STIR/SHAKEN (RFC 8224 §6.2): verify whenever there is something to verify, so the
         // attestation is known and recorded; refuse on failure only where the number needs it.
-        let trusted_upstream = dialplan.trunk_for(source).is_some_and(|t| t.trust_pai);
-        match identity::attest(&rsip_req, &caller, &dialed, trusted_upstream, &self.config.stir, unix_now()) {
+        match identity::attest(&req, &caller, &dialed, trusted_upstream, &self.config.stir, unix_now()) {
             Ok((attestation, how)) => {
                 caller.attestation = Some(attestation);
                 caller.verification = how;

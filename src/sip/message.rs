@@ -1,12 +1,14 @@
 //! SIP message parsing, limits and building (RFC 3261 §7, §8.2, §18.3, §20, §25).
 //!
-//! rsip 0.4's tokenizer rejects a whole message for things real peers send
-//! every day: `tel:` and IPv6 Request-URIs, IPv6 `Via` sent-by, compact header
-//! names (`v:`, `i:`, RFC 3261 §7.3.3), folded header lines (§7.3.1), several
-//! `Via` values on one line, and LWS before `;` in `Via`. So this module frames
-//! and tokenizes the message itself, validates the headers a response needs,
-//! and converts to [`rsip::Request`] only at the edge where other code wants
-//! rsip's types ([`Request::to_rsip`], used by [`crate::identity`]).
+//! The gateway parses SIP itself. rsip 0.4's tokenizer rejects a whole message
+//! for things real peers send every day: `tel:` and IPv6 Request-URIs, IPv6
+//! `Via` sent-by, compact header names (`v:`, `i:`, RFC 3261 §7.3.3), folded
+//! header lines (§7.3.1), several `Via` values on one line, and LWS before `;`
+//! in `Via`; and RFC 4475's torture messages need answers rsip cannot give
+//! (`sip::strict`). So this module frames and tokenizes the message, validates
+//! the headers a response needs, and hands every layer above ([`crate::identity`]
+//! included) the same parsed [`Request`]. rsip stays in the simulator
+//! (`sim/`), which builds the requests a softphone sends.
 //!
 //! Nothing here panics on peer input: every index comes from a `find` of an
 //! ASCII byte, and every number goes through a checked parse.
@@ -916,46 +918,6 @@ impl Request {
     pub fn max_forwards(&self) -> Option<u8> {
         self.headers.get("Max-Forwards").and_then(|v| v.trim().parse().ok())
     }
-
-    /// The request as an [`rsip::Request`], for code written against rsip's types.
-    /// A Request-URI rsip cannot represent (`tel:`, IPv6) becomes its closest rsip form.
-    pub fn to_rsip(&self) -> rsip::Request {
-        let method = match &self.method {
-            Method::Invite => rsip::Method::Invite,
-            Method::Ack => rsip::Method::Ack,
-            Method::Cancel => rsip::Method::Cancel,
-            Method::Bye => rsip::Method::Bye,
-            Method::Options => rsip::Method::Options,
-            Method::Info => rsip::Method::Info,
-            Method::Other(m) => m.parse().unwrap_or(rsip::Method::Options),
-        };
-        let uri = rsip::Uri::try_from(self.uri.as_str()).unwrap_or_else(|_| rsip::Uri {
-            scheme: Some(match self.uri.scheme.as_str() {
-                "sip" => rsip::Scheme::Sip,
-                "sips" => rsip::Scheme::Sips,
-                other => rsip::Scheme::Other(other.to_string()),
-            }),
-            auth: self.uri.user.as_ref().map(|u| rsip::Auth { user: u.clone(), password: None }),
-            host_with_port: rsip::HostWithPort {
-                host: match self.uri.host.parse::<std::net::IpAddr>() {
-                    Ok(ip) => rsip::Host::IpAddr(ip),
-                    Err(_) => rsip::Host::Domain(self.uri.host.clone().into()),
-                },
-                port: self.uri.port.map(Into::into),
-            },
-            params: Vec::new(),
-            headers: Vec::new(),
-        });
-        let headers: Vec<rsip::Header> = self.headers.iter().map(|(n, v)| to_rsip_header(n, v)).collect();
-        rsip::Request { method, uri, version: rsip::Version::V2, headers: headers.into(), body: self.body.to_vec() }
-    }
-}
-
-/// One header as rsip's typed-name enum (rsip maps the name; unknown ones become `Other`).
-pub fn to_rsip_header(name: &str, value: &str) -> rsip::Header {
-    let tok = rsip::headers::header::Tokenizer::from((name.as_bytes(), value.as_bytes()));
-    let header: Result<rsip::Header, rsip::Error> = tok.try_into();
-    header.unwrap_or_else(|_| rsip::Header::Other(name.to_string(), value.to_string()))
 }
 
 fn stamp_top_via(headers: &mut Headers, via: &str) {
@@ -1127,9 +1089,9 @@ bodyEXTRA";
         assert_eq!(r.from.uri.param("user").and_then(|p| p.value.as_deref()), Some("phone"));
         assert_eq!(r.header("Subject"), Some("a b"));
         assert_eq!(&r.body[..], b"body");
-        let rs = r.to_rsip();
-        assert_eq!(rs.method, rsip::Method::Invite);
-        assert!(rs.headers.iter().any(|h| matches!(h, rsip::Header::CallId(_))));
+        // Compact names are spelled out, so the layers above ask for one name only.
+        assert_eq!(r.header("Call-ID"), Some("x1@y"));
+        assert_eq!(r.headers.get_all("From").count(), 1);
     }
 
     #[test]
@@ -1149,8 +1111,8 @@ bodyEXTRA";
         let r = request(text);
         assert_eq!(r.uri.scheme, "tel");
         assert_eq!(r.uri.user.as_deref(), Some("+44-20-7946-0200"));
-        // rsip cannot parse this URI, but the conversion must still work.
-        let _ = r.to_rsip();
+        assert_eq!(r.from.uri.scheme, "tel");
+        assert_eq!(r.from.uri.user.as_deref(), Some("+442079460100"));
     }
 
     #[test]

@@ -213,15 +213,21 @@ pub async fn run_udp(
 }
 
 /// Everything the network can make the SIP layer parse, in one call: the bytes as a
-/// UDP datagram and as a TCP byte stream, and for each request its conversion to
-/// rsip, its SDP body and INFO digits. The entry point of the fuzz target (`fuzz/`)
+/// UDP datagram and as a TCP byte stream, and for each request the name-addr lists
+/// the layers above read (identity headers, Contact, Record-Route), its SDP body and
+/// INFO digits. The entry point of the fuzz target (`fuzz/`)
 /// and of the mutation test over `tests/corpus/sip/`; it must never panic.
 pub fn parse_untrusted(data: &[u8]) -> usize {
     fn exercise(msg: &Message) -> usize {
         match msg {
             Message::Request(req) => {
-                let rs = req.to_rsip();
-                let mut n = rs.headers.iter().count();
+                let mut n = 0;
+                for name in ["P-Asserted-Identity", "Remote-Party-ID", "Contact", "Record-Route"] {
+                    for value in req.headers.get_all(name) {
+                        let entries = message::split_outside_quotes(value, b',');
+                        n += entries.into_iter().filter(|e| message::NameAddr::parse(e).is_ok()).count();
+                    }
+                }
                 if let Ok(sd) = crate::media::parse_sdp(&req.body) {
                     n += sd.media.len();
                     if let Ok(neg) = crate::media::negotiate(&sd) {
