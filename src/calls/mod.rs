@@ -42,9 +42,10 @@ impl Calls {
     }
 }
 
-/// What is recorded of a call handed to the ticket logic (with its outcome,
-/// under its idempotency key Call-ID + CSeq).
-struct CallFacts {
+/// The row a call handed to the ticket logic leaves in the calls table (with its
+/// outcome, under its idempotency key Call-ID + CSeq); [`CallRecord`] is its
+/// borrowed form for the store.
+struct CallRow {
     key: String,
     action: String,
     dialed: String,
@@ -56,9 +57,9 @@ struct CallFacts {
     verification: String,
 }
 
-impl CallFacts {
-    fn of(call: &IncomingCall) -> CallFacts {
-        CallFacts {
+impl CallRow {
+    fn of(call: &IncomingCall) -> CallRow {
+        CallRow {
             key: format!("{} {}", call.call_id, call.cseq),
             action: format!("{:?}", call.rule.action).to_lowercase(),
             dialed: call.dialed.to_string(),
@@ -228,7 +229,7 @@ async fn handle(app: &App, purchases: &Purchases, call: &IncomingCall) -> Result
         Action::Purchase => {
             let rule = &call.rule;
             let actor = format!("call:{}", call.call_id);
-            let facts = Some(CallFacts::of(call));
+            let facts = Some(CallRow::of(call));
             let (number, proven) = (&call.caller.number, call.caller.is_proven());
             let work = purchase::Work::new(app, number, proven, &rule.language, rule.event.as_deref(), facts, actor)?;
             purchases.submit(work).await
@@ -239,7 +240,7 @@ async fn handle(app: &App, purchases: &Purchases, call: &IncomingCall) -> Result
 
 async fn attempt(app: &App, call: &IncomingCall) -> Result<CallDecision, AppError> {
     let at = now();
-    let facts = CallFacts::of(call);
+    let facts = CallRow::of(call);
     let mut tx = app.store.begin().await?;
     let actor = format!("call:{}", call.call_id);
     let decision = match call.rule.action {

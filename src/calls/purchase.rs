@@ -25,7 +25,7 @@ use std::sync::Arc;
 use serde_json::json;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
-use super::{decode, encode, refuse, CallFacts};
+use super::{decode, encode, refuse, CallRow};
 use crate::app::{App, AppError};
 use crate::links::Purpose;
 use crate::mail::{self, Letter};
@@ -41,7 +41,7 @@ const QUEUE: usize = 4096;
 /// The queue of purchase calls and the tasks committing them.
 #[derive(Clone)]
 pub(super) struct Purchases {
-    queue: mpsc::Sender<Request>,
+    queue: mpsc::Sender<QueuedPurchase>,
 }
 
 /// One purchase call's work: everything decided and rendered outside the
@@ -51,7 +51,7 @@ pub(super) struct Work {
     language: String,
     /// The call to record with its outcome (`None`: a menu "resend" in a call
     /// already recorded).
-    call: Option<CallFacts>,
+    call: Option<CallRow>,
     actor: String,
     at: i64,
     /// Somebody vouched for the caller's number ([`crate::identity::CallerIdentity::is_proven`]):
@@ -60,7 +60,8 @@ pub(super) struct Work {
     link: PurchaseLink,
 }
 
-struct Request {
+/// A purchase call waiting for its group's transaction, and where its decision goes.
+struct QueuedPurchase {
     work: Work,
     reply: oneshot::Sender<Result<CallDecision, AppError>>,
 }
@@ -92,7 +93,7 @@ impl Work {
         proven: bool,
         language: &str,
         event: Option<&str>,
-        call: Option<CallFacts>,
+        call: Option<CallRow>,
         actor: String,
     ) -> Result<Work, AppError> {
         let at = now();
@@ -148,13 +149,13 @@ impl Purchases {
     /// Queue the call's work and wait until it is committed.
     pub(super) async fn submit(&self, work: Work) -> Result<CallDecision, AppError> {
         let (reply, answer) = oneshot::channel();
-        self.queue.send(Request { work, reply }).await.map_err(|_| AppError::Stopped)?;
+        self.queue.send(QueuedPurchase { work, reply }).await.map_err(|_| AppError::Stopped)?;
         answer.await.map_err(|_| AppError::Stopped)?
     }
 }
 
 /// Take groups off the queue and commit them, until the queue is closed and empty.
-async fn run(app: Arc<App>, queue: Arc<Mutex<mpsc::Receiver<Request>>>) {
+async fn run(app: Arc<App>, queue: Arc<Mutex<mpsc::Receiver<QueuedPurchase>>>) {
     let mut carried = VecDeque::new();
     loop {
         let mut group = Group::default();
@@ -182,14 +183,14 @@ async fn run(app: Arc<App>, queue: Arc<Mutex<mpsc::Receiver<Request>>>) {
 
 #[derive(Default)]
 struct Group {
-    requests: Vec<Request>,
+    requests: Vec<QueuedPurchase>,
     phones: HashSet<PhoneNumber>,
     keys: HashSet<String>,
 }
 
 impl Group {
     /// Add what is waiting in the queue, without waiting.
-    fn fill(&mut self, rx: &mut mpsc::Receiver<Request>, later: &mut VecDeque<Request>) {
+    fn fill(&mut self, rx: &mut mpsc::Receiver<QueuedPurchase>, later: &mut VecDeque<QueuedPurchase>) {
         while self.requests.len() < MAX_GROUP {
             match rx.try_recv() {
                 Ok(r) => self.take(r, later),
@@ -199,7 +200,7 @@ impl Group {
     }
 
     /// Add `r`, or leave it for a later group: full, or its phone or call key is in this one.
-    fn take(&mut self, r: Request, later: &mut VecDeque<Request>) {
+    fn take(&mut self, r: QueuedPurchase, later: &mut VecDeque<QueuedPurchase>) {
         let key = r.work.call.as_ref().map(|c| c.key.clone());
         if self.requests.len() >= MAX_GROUP
             || self.phones.contains(&r.work.phone)
@@ -224,7 +225,7 @@ fn link_sent(proven: bool) -> &'static str {
     }
 }
 
-async fn commit(app: &App, requests: Vec<Request>) {
+async fn commit(app: &App, requests: Vec<QueuedPurchase>) {
     let (works, replies): (Vec<Work>, Vec<_>) = requests.into_iter().map(|r| (r.work, r.reply)).unzip();
     let all: Vec<&Work> = works.iter().collect();
     let started = std::time::Instant::now();
@@ -405,8 +406,8 @@ mod tests {
         Gateway::build(config).await.expect("gateway builds").app()
     }
 
-    fn call(key: &str, caller: &PhoneNumber) -> CallFacts {
-        CallFacts {
+    fn call(key: &str, caller: &PhoneNumber) -> CallRow {
+        CallRow {
             key: key.into(),
             action: "purchase".into(),
             dialed: "+442079460100".into(),
@@ -424,7 +425,7 @@ mod tests {
         let mut requests = Vec::new();
         for work in works {
             let (reply, answer) = oneshot::channel();
-            requests.push(Request { work, reply });
+            requests.push(QueuedPurchase { work, reply });
             answers.push(answer);
         }
         commit(app, requests).await;

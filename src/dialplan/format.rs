@@ -18,7 +18,7 @@ use toml::Spanned;
 use super::diagnostic::{did_you_mean, Diagnostic, Location};
 use super::hours::{Hours, OpenRange};
 use super::pattern::Pattern;
-use super::policy::{AnonymousPolicy, Attestation, IdentityPolicy, Rate, RateLimits};
+use super::policy::{AnonymousPolicy, IdentityPolicy, MinAttestation, Rate, RateLimits};
 use super::{Action, AnswerMode, Rewrite};
 
 const TOP: &[&str] = &["settings", "trunks", "hours", "numbers"];
@@ -457,9 +457,11 @@ impl Cx<'_> {
             "identity",
             &[("any", Kind::Any), ("trusted-peer", Kind::TrustedPeer), ("verified", Kind::Verified)],
         );
-        let attestation = self.choice(t, "attestation", &[("A", Attestation::A), ("B", Attestation::B)]);
+        let attestation = self.choice(t, "attestation", &[("A", MinAttestation::A), ("B", MinAttestation::B)]);
         let identity = match (kind.as_ref().map(|k| k.value), attestation) {
-            (Some(Kind::Verified), a) => Some(IdentityPolicy::Verified(a.map(|a| a.value).unwrap_or(Attestation::A))),
+            (Some(Kind::Verified), a) => {
+                Some(IdentityPolicy::Verified(a.map(|a| a.value).unwrap_or(MinAttestation::A)))
+            }
             (k, Some(a)) => {
                 self.error(a.at, "`attestation` only applies to identity = \"verified\"");
                 k.map(|k| if matches!(k, Kind::Any) { IdentityPolicy::Any } else { IdentityPolicy::TrustedPeer })

@@ -48,7 +48,7 @@ pub use check::{Checked, KnownNames};
 pub use diagnostic::{Diagnostic, DialplanErrors, Location, Severity};
 pub use hours::Hours;
 pub use pattern::{NumberMatch, Pattern};
-pub use policy::{AnonymousPolicy, IdentityPolicy, RateLimits, Refusal};
+pub use policy::{AnonymousPolicy, IdentityPolicy, PolicyRefusal, RateLimits};
 pub use route::{CallFacts, NoRoute, Routed, Trace};
 
 use crate::phone::{split_subscriber, NumberingPlan, PhoneNumber, PhoneNumberError};

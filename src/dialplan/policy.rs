@@ -21,12 +21,12 @@ pub enum IdentityPolicy {
     /// The number must be asserted (P-Asserted-Identity / Remote-Party-ID) by a trusted trunk.
     TrustedPeer,
     /// A verified STIR/SHAKEN PASSporT (RFC 8224/8588) with at least this attestation.
-    Verified(Attestation),
+    Verified(MinAttestation),
 }
 
 /// The weakest STIR/SHAKEN attestation a `verified` number accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Attestation {
+pub enum MinAttestation {
     /// Full attestation only.
     A,
     /// Full or partial.
@@ -38,8 +38,8 @@ impl IdentityPolicy {
         match self {
             IdentityPolicy::Any => 0,
             IdentityPolicy::TrustedPeer => 1,
-            IdentityPolicy::Verified(Attestation::B) => 2,
-            IdentityPolicy::Verified(Attestation::A) => 3,
+            IdentityPolicy::Verified(MinAttestation::B) => 2,
+            IdentityPolicy::Verified(MinAttestation::A) => 3,
         }
     }
 
@@ -58,18 +58,18 @@ impl IdentityPolicy {
     /// [`crate::identity::attest`]); a caller without one gets RFC 8224's 428. The
     /// endpoint answers a failed verification with its own, more precise code
     /// (436/437/438/403 Stale Date) before asking here.
-    pub fn admits(self, caller: &CallerIdentity) -> Result<(), Refusal> {
+    pub fn admits(self, caller: &CallerIdentity) -> Result<(), PolicyRefusal> {
         use crate::identity::Attestation as Shaken;
         match self {
             IdentityPolicy::Any => Ok(()),
             IdentityPolicy::TrustedPeer if caller.trusted => Ok(()),
             // RFC 3261 §21.4.4: we understood the request and will not serve this caller.
-            IdentityPolicy::TrustedPeer => Err(Refusal { code: 403, reason: "Caller identity not trusted" }),
+            IdentityPolicy::TrustedPeer => Err(PolicyRefusal { code: 403, reason: "Caller identity not trusted" }),
             IdentityPolicy::Verified(min) => match (caller.attestation, min) {
-                (None, _) => Err(Refusal { code: 428, reason: "Use Identity Header" }),
-                (Some(Shaken::A), _) | (Some(Shaken::B), Attestation::B) => Ok(()),
+                (None, _) => Err(PolicyRefusal { code: 428, reason: "Use Identity Header" }),
+                (Some(Shaken::A), _) | (Some(Shaken::B), MinAttestation::B) => Ok(()),
                 // Verified, but the signer vouches for less than this number asks.
-                (Some(_), _) => Err(Refusal { code: 403, reason: "Caller attestation too weak" }),
+                (Some(_), _) => Err(PolicyRefusal { code: 403, reason: "Caller attestation too weak" }),
             },
         }
     }
@@ -85,8 +85,8 @@ impl fmt::Display for IdentityPolicy {
         match self {
             IdentityPolicy::Any => f.write_str("any"),
             IdentityPolicy::TrustedPeer => f.write_str("trusted-peer"),
-            IdentityPolicy::Verified(Attestation::A) => f.write_str("verified (attestation A)"),
-            IdentityPolicy::Verified(Attestation::B) => f.write_str("verified (attestation A or B)"),
+            IdentityPolicy::Verified(MinAttestation::A) => f.write_str("verified (attestation A)"),
+            IdentityPolicy::Verified(MinAttestation::B) => f.write_str("verified (attestation A or B)"),
         }
     }
 }
@@ -99,7 +99,7 @@ impl Serialize for IdentityPolicy {
 
 /// A refusal the SIP endpoint sends as the final response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Refusal {
+pub struct PolicyRefusal {
     pub code: u16,
     pub reason: &'static str,
 }
@@ -230,7 +230,7 @@ mod tests {
         use IdentityPolicy::*;
         assert_eq!(Any.stricter(TrustedPeer), TrustedPeer);
         assert_eq!(TrustedPeer.stricter(Any), TrustedPeer);
-        assert_eq!(Verified(Attestation::B).stricter(Verified(Attestation::A)), Verified(Attestation::A));
+        assert_eq!(Verified(MinAttestation::B).stricter(Verified(MinAttestation::A)), Verified(MinAttestation::A));
     }
 
     fn caller(trusted: bool, attestation: Option<crate::identity::Attestation>) -> CallerIdentity {
@@ -254,8 +254,8 @@ mod tests {
     #[test]
     fn verified_needs_an_attestation_at_least_as_strong() {
         use crate::identity::Attestation::{A, B, C};
-        let a = IdentityPolicy::Verified(Attestation::A);
-        let a_or_b = IdentityPolicy::Verified(Attestation::B);
+        let a = IdentityPolicy::Verified(MinAttestation::A);
+        let a_or_b = IdentityPolicy::Verified(MinAttestation::B);
         // An asserted identity is not a verified one.
         assert_eq!(a.admits(&caller(true, None)).unwrap_err().code, 428);
         assert_eq!(a.admits(&caller(false, Some(A))), Ok(()));

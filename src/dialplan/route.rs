@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::json;
 
-use super::policy::{AnonymousPolicy, IdentityPolicy, RateLimits, Refusal};
+use super::policy::{AnonymousPolicy, IdentityPolicy, PolicyRefusal, RateLimits};
 use super::{Dialplan, Location, OutsideHours, Rule, Trunk};
 use crate::identity::CallerIdentity;
 use crate::phone::{PhoneNumber, PhoneNumberError};
@@ -49,7 +49,7 @@ pub struct Routed {
 
 impl Routed {
     /// May this caller use the number? `Err` is the SIP refusal to send.
-    pub fn admit(&self, caller: &CallerIdentity) -> Result<(), Refusal> {
+    pub fn admit(&self, caller: &CallerIdentity) -> Result<(), PolicyRefusal> {
         self.identity.admits(caller)
     }
 }

@@ -23,7 +23,7 @@ use tokio::time::{sleep, Instant};
 use tracing::Instrument;
 
 use super::message::{self, format_host_port, Headers, Message, Method, NameAddr, OutgoingRequest, Request, Response};
-use super::offer::{self, Offer, Refusal};
+use super::offer::{self, Offer, OfferRefusal};
 use super::tcp::{self, TcpLimits};
 use super::timers::{Retransmission, Tick, Timers};
 use super::transaction::{Incoming, Limits, ServerTxHandle, TransactionLayer, TxKey};
@@ -882,20 +882,20 @@ impl Endpoint {
     }
 
     /// Answer an (re-)INVITE refused for its body (see [`offer`]).
-    fn refuse_offer(&self, stx: &ServerTxHandle, refusal: Refusal) {
+    fn refuse_offer(&self, stx: &ServerTxHandle, refusal: OfferRefusal) {
         tracing::info!(?refusal, "offer refused");
         match refusal {
             // §21.4.13
-            Refusal::UnsupportedType | Refusal::UnsupportedEncoding => {
+            OfferRefusal::UnsupportedType | OfferRefusal::UnsupportedEncoding => {
                 let mut resp = self.response(stx, 415, "Unsupported Media Type");
                 match refusal {
-                    Refusal::UnsupportedEncoding => resp.headers.push("Accept-Encoding", "identity"),
+                    OfferRefusal::UnsupportedEncoding => resp.headers.push("Accept-Encoding", "identity"),
                     _ => resp.headers.push("Accept", "application/sdp"),
                 }
                 self.send(stx, resp);
             }
-            Refusal::Malformed => self.reply(stx, 400, "Malformed SDP"),
-            Refusal::NotAcceptable => self.not_acceptable(stx, stx.flow()),
+            OfferRefusal::Malformed => self.reply(stx, 400, "Malformed SDP"),
+            OfferRefusal::NotAcceptable => self.not_acceptable(stx, stx.flow()),
         }
     }
 

@@ -22,7 +22,7 @@ pub type Offer = (SessionDescription, Negotiated);
 
 /// Why an INVITE (or re-INVITE) is refused for its body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
+pub enum OfferRefusal {
     /// 415 with `Accept: application/sdp` (§8.2.3, §21.4.13).
     UnsupportedType,
     /// 415 with `Accept-Encoding: identity` (§8.2.3).
@@ -36,23 +36,23 @@ pub enum Refusal {
 /// §8.2.3: the body's encoding and type. Only SDP is understood, and no content
 /// coding; a body without a Content-Type is taken as SDP (lenient: it is the only
 /// body an INVITE carries in practice).
-fn content_ok(req: &Request) -> Result<(), Refusal> {
+fn content_ok(req: &Request) -> Result<(), OfferRefusal> {
     if req.body.is_empty() {
         return Ok(());
     }
     let encoding = req.header("Content-Encoding").map(str::trim).filter(|e| !e.is_empty());
     if encoding.is_some_and(|e| !e.eq_ignore_ascii_case("identity")) {
-        return Err(Refusal::UnsupportedEncoding);
+        return Err(OfferRefusal::UnsupportedEncoding);
     }
     let content_type = req.header("Content-Type").map(|c| c.split(';').next().unwrap_or_default().trim());
     if content_type.is_some_and(|c| !c.eq_ignore_ascii_case("application/sdp")) {
-        return Err(Refusal::UnsupportedType);
+        return Err(OfferRefusal::UnsupportedType);
     }
     Ok(())
 }
 
 /// The request's SDP, if it has a body (§8.2.3 checked first).
-pub fn read(req: &Request) -> Result<Option<SessionDescription>, Refusal> {
+pub fn read(req: &Request) -> Result<Option<SessionDescription>, OfferRefusal> {
     content_ok(req)?;
     if req.body.is_empty() {
         return Ok(None);
@@ -61,14 +61,14 @@ pub fn read(req: &Request) -> Result<Option<SessionDescription>, Refusal> {
         Ok(sd) => Ok(Some(sd)),
         Err(e) => {
             tracing::info!(error = %e, "malformed SDP offer");
-            Err(Refusal::Malformed)
+            Err(OfferRefusal::Malformed)
         }
     }
 }
 
 /// Check a new INVITE for a rule in `mode`, before any ticket work. `Ok(None)`: no
 /// offer to answer (none in the INVITE, or missed-call mode, which answers none).
-pub fn check(req: &Request, mode: AnswerMode) -> Result<Option<Offer>, Refusal> {
+pub fn check(req: &Request, mode: AnswerMode) -> Result<Option<Offer>, OfferRefusal> {
     if mode == AnswerMode::MissedCall {
         content_ok(req)?;
         return Ok(None);
@@ -78,7 +78,7 @@ pub fn check(req: &Request, mode: AnswerMode) -> Result<Option<Offer>, Refusal> 
         Ok(n) => Ok(Some((sd, n))),
         Err(e) => {
             tracing::info!(error = %e, "no acceptable media in the offer");
-            Err(Refusal::NotAcceptable)
+            Err(OfferRefusal::NotAcceptable)
         }
     }
 }
