@@ -25,13 +25,6 @@ pub mod timers;
 pub mod transaction;
 pub mod transport;
 
-#[cfg(test)]
-mod robustness;
-#[cfg(test)]
-mod tests;
-#[cfg(test)]
-mod testutil;
-
 pub use endpoint::{serve, SipConfig};
 pub use tcp::TcpLimits;
 pub use timers::Timers;

@@ -1,5 +1,6 @@
-//! Raw-SIP test helpers: a server on loopback with a fake call handler, and
-//! phones (UDP or TCP) that speak SIP as plain text, the way a real peer would.
+//! Raw-SIP test helpers: the SIP endpoint alone on loopback (port 0) with a
+//! fake call handler, and phones (UDP or TCP) that speak SIP as plain text, the
+//! way a real peer would. Most tests start with [`spawn`]: a server and a phone.
 
 use std::io;
 use std::net::SocketAddr;
@@ -13,10 +14,10 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
-use super::message::{self, Message, Request, Response};
-use super::{serve, CallDecision, CallHandler, HandlerFuture, IncomingCall, Menu, SipConfig, Timers};
-use crate::dialplan::Dialplan;
-use crate::media::{Audio, Prompt, Prompts};
+use dialticket::dialplan::Dialplan;
+use dialticket::media::{self, Audio, Prompt, Prompts};
+use dialticket::sip::message::{self, Message, NameAddr, Request, Response};
+use dialticket::sip::{serve, CallDecision, CallHandler, HandlerFuture, IncomingCall, Menu, SipConfig, Timers};
 
 pub const PLAN: &str = r#"
 [settings]
@@ -160,6 +161,13 @@ pub async fn start_configured(handler: FakeHandler, plan: &str, customize: impl 
         let _ = stopped.await;
     }));
     TestServer { udp: udp_addr, tcp: tcp_addr, handler, stop: Some(stop), task, _dialplan: dialplan_tx }
+}
+
+/// A server with `handler` and the test dialplan, and a UDP phone to call it from.
+pub async fn spawn(handler: FakeHandler) -> (TestServer, Phone) {
+    let srv = start(handler).await;
+    let phone = Phone::new(srv.udp).await;
+    (srv, phone)
 }
 
 impl TestServer {
@@ -318,12 +326,12 @@ pub fn sdp_offer_dir(rtp: SocketAddr, payload_types: &str, direction: &str, vers
 /// RFC 4733 packets for one key press, as a phone sends them: three updates with a
 /// growing duration, then the end packet three times (§2.5.1.4), one timestamp.
 pub fn dtmf_packets(digit: char, ssrc: u32, first_seq: u16, timestamp: u32) -> Vec<Vec<u8>> {
-    let event = crate::media::dtmf_event(digit).expect("a DTMF digit");
+    let event = media::dtmf_event(digit).expect("a DTMF digit");
     let mut out = Vec::new();
     for (i, (end, duration)) in
         [(false, 160u16), (false, 320), (false, 480), (true, 640), (true, 640), (true, 640)].into_iter().enumerate()
     {
-        let payload = crate::media::TelephoneEvent { event, end, volume: 10, duration }.to_bytes();
+        let payload = media::TelephoneEvent { event, end, volume: 10, duration }.to_bytes();
         let packet = rtp_rs::RtpPacketBuilder::new()
             .payload_type(101)
             .ssrc(ssrc)
@@ -361,6 +369,9 @@ pub fn expect_request(m: Message) -> Request {
 
 /// How long a phone waits for the server (virtual time under `pause()`).
 pub const WAIT: Duration = Duration::from_secs(5);
+/// Longer than any retransmission interval (T2 = 4 s): under paused time, a phone
+/// that hears nothing for this long will hear nothing more.
+pub const QUIET: Duration = Duration::from_secs(10);
 
 /// A UDP phone.
 pub struct Phone {
@@ -417,6 +428,14 @@ impl Phone {
 
     pub async fn recv(&self) -> Message {
         self.try_recv(WAIT).await.expect("no message from the server")
+    }
+
+    /// Under paused time (`start_paused`): nothing arrives for [`QUIET`], so nothing
+    /// the server had scheduled (a retransmission at T1…T2) is still to come.
+    pub async fn assert_quiet(&self, why: &str) {
+        if let Some(m) = self.try_recv(QUIET).await {
+            panic!("{why}: got {m:?}");
+        }
     }
 
     pub async fn response(&self) -> Response {
@@ -488,4 +507,61 @@ pub async fn collect_rtp(sock: &UdpSocket, wait: Duration) -> Vec<(SocketAddr, V
         out.push((from, buf[..n].to_vec()));
     }
     out
+}
+
+/// The To tag of a response ("" without one).
+pub fn to_tag(r: &Response) -> String {
+    r.headers
+        .get("To")
+        .and_then(|t| NameAddr::parse(t).ok())
+        .and_then(|n| n.tag().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// A socket to receive the gateway's RTP on.
+pub async fn rtp_socket() -> (UdpSocket, SocketAddr) {
+    let s = UdpSocket::bind("127.0.0.1:0").await.expect("bind RTP");
+    let a = s.local_addr().expect("RTP addr");
+    (s, a)
+}
+
+/// Where the gateway wants our RTP, from its SDP.
+pub fn rtp_target(resp: &Response) -> SocketAddr {
+    let sd = media::parse_sdp(&resp.body).expect("SDP");
+    SocketAddr::new(sd.media[0].connection.or(sd.connection).expect("c="), sd.media[0].port)
+}
+
+/// Place a call with an offer (PCMU and telephone-event) and ACK its 200.
+pub async fn answered(phone: &Phone, call: &Call, rtp_addr: SocketAddr) -> Response {
+    phone.send(&call.invite(Some(&sdp_offer(rtp_addr, "0 101")), "")).await;
+    let ok = phone.final_response().await;
+    assert_eq!(ok.code, 200);
+    phone.send(&call.ack(&ok, None)).await;
+    ok
+}
+
+/// The BYE that ends the call (skipping any retransmitted responses), answered.
+pub async fn await_bye(phone: &Phone, wait: Duration) -> Request {
+    loop {
+        match phone.try_recv(wait).await.expect("a BYE from the gateway") {
+            Message::Request(r) if r.method == message::Method::Bye => {
+                phone.send(&ok_for(&r)).await;
+                return r;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A request outside any call: `extra` goes right after the To header (e.g. `;tag=x`).
+pub fn simple(method: &str, phone: &Phone, extra: &str) -> String {
+    format!(
+        "{method} sip:{PURCHASE}@{} SIP/2.0\r\nVia: SIP/2.0/UDP {};branch={}\r\nFrom: <sip:{CALLER}@{}>;tag=a\r\nTo: <sip:{PURCHASE}@{}>{extra}\r\nCall-ID: {}@x\r\nCSeq: 7 {method}\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+        phone.server,
+        phone.addr,
+        message::new_branch(),
+        phone.addr,
+        phone.server,
+        message::new_tag()
+    )
 }

@@ -17,9 +17,11 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tokio::io::AsyncWriteExt;
 
-use super::message::{self, Message};
-use super::testutil::*;
-use super::transport::parse_untrusted;
+use dialticket::media;
+use dialticket::sip::message::{self, Message};
+use dialticket::sip::parse_untrusted;
+
+use crate::helpers::*;
 
 fn corpus() -> Vec<(String, Vec<u8>)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/sip");
@@ -57,7 +59,7 @@ fn corpus_parses_or_is_refused_without_panicking() {
         }
         if name.starts_with("valid_") && name.contains("invite_sdp") {
             let Ok(Message::Request(req)) = parsed else { panic!("{name}") };
-            assert!(crate::media::negotiate(&crate::media::parse_sdp(&req.body).unwrap()).is_ok());
+            assert!(media::negotiate(&media::parse_sdp(&req.body).unwrap()).is_ok());
         }
     }
 }
@@ -206,8 +208,7 @@ fn seeded_mutations_never_panic() {
 
 #[tokio::test]
 async fn a_live_server_survives_the_corpus_over_udp_and_tcp() {
-    let srv = start(FakeHandler::announce("short")).await;
-    let phone = Phone::new(srv.udp).await;
+    let (srv, phone) = spawn(FakeHandler::announce("short")).await;
     for (_, data) in corpus() {
         phone.send_bytes(&data[..data.len().min(65_000)]).await;
     }
