@@ -34,13 +34,14 @@
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rsip::prelude::*;
 use rsip::Header;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpSocket, UdpSocket};
+use tokio::time::Instant;
 use tracing::{debug, warn};
 
 use crate::SimError;
@@ -201,7 +202,7 @@ impl Conn {
             Transport::Tcp => {
                 let sock = if opts.gateway.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
                 sock.bind(local)?;
-                let stream = tokio::time::timeout_at(deadline.into(), sock.connect(opts.gateway))
+                let stream = tokio::time::timeout_at(deadline, sock.connect(opts.gateway))
                     .await
                     .map_err(|_| SimError::Timeout(format!("TCP connect to {}", opts.gateway)))??;
                 stream.set_nodelay(true)?;
@@ -765,7 +766,7 @@ impl Call {
                     let (n, _) = r?;
                     self.stats.on_datagram(&self.rtp_buf[..n]);
                 }
-                _ = tokio::time::sleep_until(wake.into()) => return Ok(None),
+                _ = tokio::time::sleep_until(wake) => return Ok(None),
             }
         }
     }

@@ -1,13 +1,16 @@
 //! The SIP UAC against tiny fake gateways (UAS) written right here.
+//!
+//! Timers (A, B, E) are checked under `tokio::time::pause()`: in virtual time
+//! a retransmission is due at exactly T1, whatever the machine is busy with.
 
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use dialticket_sim::sip::{place_call, CallOptions, Transport};
 use dialticket_sim::SimError;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
-use tokio::time::timeout;
+use tokio::time::{timeout, Instant};
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -283,7 +286,7 @@ async fn anonymous_call_withholds_caller_id() {
     assert!(report.provisional.is_empty());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn invite_is_retransmitted_per_timer_a() {
     let (sock, uas) = uas_socket().await;
     let gw = tokio::spawn(async move {
@@ -299,13 +302,13 @@ async fn invite_is_retransmitted_per_timer_a() {
     });
     let report = place_call(CallOptions::new(uas, "+819012345678", "+442079460100")).await.unwrap();
     let gap = gw.await.unwrap();
-    assert!(gap >= Duration::from_millis(400) && gap < Duration::from_millis(1000), "{gap:?}");
+    assert_eq!(gap, Duration::from_millis(500), "Timer A fires at T1");
     assert_eq!(report.final_status, 486);
     assert_eq!(report.final_reason, "Busy Here");
-    assert!(report.setup_time >= Duration::from_millis(400));
+    assert_eq!(report.setup_time, Duration::from_millis(500));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn softphone_hangs_up_after_hangup_after_and_retransmits_bye() {
     let (sock, uas) = uas_socket().await;
     let gw = tokio::spawn(async move {
@@ -346,10 +349,11 @@ async fn softphone_hangs_up_after_hangup_after_and_retransmits_bye() {
     let started = Instant::now();
     let report = place_call(opts).await.unwrap();
     let gap = gw.await.unwrap();
-    assert!(gap >= Duration::from_millis(400), "Timer E gap {gap:?}");
+    assert_eq!(gap, Duration::from_millis(500), "Timer E fires at T1");
     assert!(report.answered);
     assert!(!report.bye_from_gateway);
-    assert!(started.elapsed() >= Duration::from_millis(600));
+    // hangup_after (200 ms), then the BYE answered at its first retransmission (500 ms).
+    assert_eq!(started.elapsed(), Duration::from_millis(700));
 }
 
 /// Reads one Content-Length framed SIP message from a TCP stream.
@@ -413,7 +417,7 @@ async fn tcp_call_without_offer_answers_in_ack() {
     assert!(report.bye_from_gateway);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn silent_gateway_times_out() {
     let (sock, uas) = uas_socket().await;
     let gw = tokio::spawn(async move {
@@ -429,8 +433,7 @@ async fn silent_gateway_times_out() {
     let started = Instant::now();
     let err = place_call(opts).await.unwrap_err();
     assert!(matches!(err, SimError::Timeout(_)), "{err}");
-    let elapsed = started.elapsed();
-    assert!(elapsed >= Duration::from_millis(1150) && elapsed < Duration::from_millis(2500));
+    assert_eq!(started.elapsed(), Duration::from_millis(1200), "the call's own timeout, before Timer B");
     assert_eq!(gw.await.unwrap(), 2, "INVITE at 0 s and 0.5 s (next would be 1.5 s)");
 }
 
