@@ -8,9 +8,10 @@ use std::sync::Arc;
 
 use super::check::KnownNames;
 use super::diagnostic::{did_you_mean, Diagnostic, Location};
-use super::format::{FileDefs, Located, NumberDef, OutsideKind, PrefixesDef};
+use super::format::{FileDefs, NumberDef, OutsideKind, PrefixesDef};
 use super::pattern::NumberMatch;
 use super::policy::{AnonymousPolicy, IdentityPolicy, RateLimits};
+use super::toml_values::Located;
 use super::{Action, AnswerMode, Dialplan, Hours, OutsideHours, Rule, Trunk};
 use crate::phone::{NumberingPlan, PhoneNumber};
 

@@ -34,6 +34,7 @@ pub mod pattern;
 pub mod policy;
 pub mod reload;
 pub mod route;
+mod toml_values;
 
 use std::collections::HashMap;
 use std::fmt;
