@@ -57,7 +57,6 @@ use std::collections::HashMap;
 use std::fmt;
 use std::hash::BuildHasher;
 use std::net::IpAddr;
-use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -66,8 +65,13 @@ use ipnet::IpNet;
 use serde::{Serialize, Serializer};
 
 use crate::dialplan::policy::{Rate, RateLimits};
-use crate::phone::{PhoneNumber, PhoneNumberError};
 use crate::sync::lock;
+
+mod ceilings;
+mod key;
+
+pub use ceilings::Ceilings;
+pub use key::{source_of, Key, KeyError};
 
 /// Requests starting something new per source address, where neither the
 /// dialplan's `[settings]` nor the address's trunk sets `rate_limit.per_source`.
@@ -83,140 +87,6 @@ const FORCED_SWEEP_GAP: Duration = Duration::from_secs(1);
 /// Shards of a large table; small tables (tests) use one, so the bound is not split too thin.
 const SHARDS: usize = 16;
 const MIN_KEYS_PER_SHARD: usize = 64;
-
-/// The source a request is counted against: an IPv4 address (IPv4-mapped IPv6
-/// addresses count as IPv4), the loopback `::1`, or else the IPv6 /64 the address
-/// is in, as its first address. A /64 is the least a site gets (RFC 6177) and
-/// hosts pick addresses in it freely (RFC 8981), so one sender has billions of
-/// addresses: counting each alone would let it walk past every limit.
-pub fn source_of(ip: IpAddr) -> IpAddr {
-    match ip.to_canonical() {
-        IpAddr::V6(v6) if !v6.is_loopback() => {
-            IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1)))
-        }
-        other => other,
-    }
-}
-
-/// Whether [`source_of`] stands for a whole /64 rather than one address.
-fn is_prefix(ip: &IpAddr) -> bool {
-    matches!(ip, IpAddr::V6(v6) if !v6.is_loopback())
-}
-
-/// What requests are counted by.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Key {
-    /// Where a request came from, as [`source_of`] counts it.
-    Source(IpAddr),
-    /// The caller's number, as claimed: nobody vouched for it (a `From` header, or
-    /// a STIR/SHAKEN attestation C).
-    Caller(PhoneNumber),
-    /// The caller's number, proven: asserted by a trusted peer, or attested A or B
-    /// by a PASSporT (or a trusted upstream's `verstat`). Counted apart from
-    /// [`Key::Caller`], so calls that merely claim a number — anyone can put it in
-    /// `From` — cannot spend its owner's budget.
-    ProvenCaller(PhoneNumber),
-}
-
-impl Key {
-    /// The caller's key: [`Key::ProvenCaller`] when `proven`.
-    pub fn caller(number: PhoneNumber, proven: bool) -> Key {
-        if proven {
-            Key::ProvenCaller(number)
-        } else {
-            Key::Caller(number)
-        }
-    }
-
-    /// `source`, `caller` or `proven-caller`.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Key::Source(_) => "source",
-            Key::Caller(_) => "caller",
-            Key::ProvenCaller(_) => "proven-caller",
-        }
-    }
-
-    /// The key as [`Key::from_str`] reads it back: `source:127.0.0.2`,
-    /// `source:2001:db8:1:2::/64`, `caller:+819012345678`,
-    /// `proven-caller:+819012345678` (the admin API's form, also its JSON form).
-    pub fn to_admin_string(&self) -> String {
-        match self {
-            Key::Source(ip) if is_prefix(ip) => format!("source:{ip}/64"),
-            Key::Source(ip) => format!("source:{ip}"),
-            Key::Caller(n) => format!("caller:{n}"),
-            Key::ProvenCaller(n) => format!("proven-caller:{n}"),
-        }
-    }
-
-    /// One key per source as counted: `::ffff:192.0.2.1` is `192.0.2.1`, and
-    /// `2001:db8:1:2::5` is `2001:db8:1:2::` (its /64).
-    fn canonical(&self) -> Option<Key> {
-        match self {
-            Key::Source(ip) if source_of(*ip) != *ip => Some(Key::Source(source_of(*ip))),
-            _ => None,
-        }
-    }
-}
-
-/// `source 127.0.0.2`, `source 2001:db8:1:2::/64`, `caller +819012345678` (for logs).
-impl fmt::Display for Key {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Key::Source(ip) if is_prefix(ip) => write!(f, "source {ip}/64"),
-            Key::Source(ip) => write!(f, "source {ip}"),
-            Key::Caller(n) => write!(f, "caller {n}"),
-            Key::ProvenCaller(n) => write!(f, "proven caller {n}"),
-        }
-    }
-}
-
-/// A key the admin API could not read.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum KeyError {
-    #[error("'{0}' is not a flood key: write source:ADDRESS, caller:+NUMBER or proven-caller:+NUMBER")]
-    Malformed(String),
-    #[error("'{0}' is not an IP address")]
-    BadAddress(String),
-    #[error("not a caller number: {0}")]
-    BadNumber(#[from] PhoneNumberError),
-}
-
-/// Reads `source:127.0.0.2`, `source:::1`, `source:[::1]`, `caller:+819012345678`,
-/// `proven-caller:+819012345678`, and the [`Display`](fmt::Display) form with a
-/// space instead of the colon (`proven caller +81…`). An IPv6
-/// address reads as its /64 (`source:2001:db8:1:2::5` and `source:2001:db8:1:2::/64`
-/// are one key).
-impl FromStr for Key {
-    type Err = KeyError;
-
-    fn from_str(s: &str) -> Result<Key, KeyError> {
-        let s = s.trim();
-        if let Some(rest) = s.strip_prefix("proven-caller:").or_else(|| s.strip_prefix("proven caller ")) {
-            return Ok(Key::ProvenCaller(PhoneNumber::parse(rest.trim())?));
-        }
-        let malformed = || KeyError::Malformed(s.to_string());
-        let (kind, value) = s.split_once(|c: char| c == ':' || c.is_whitespace()).ok_or_else(malformed)?;
-        let value = value.trim();
-        match kind {
-            "source" => {
-                let bare = value.strip_prefix('[').and_then(|v| v.strip_suffix(']')).unwrap_or(value);
-                let bare = bare.strip_suffix("/64").filter(|b| b.contains(':')).unwrap_or(bare);
-                let ip: IpAddr = bare.parse().map_err(|_| KeyError::BadAddress(value.to_string()))?;
-                Ok(Key::Source(source_of(ip)))
-            }
-            "caller" => Ok(Key::Caller(PhoneNumber::parse(value)?)),
-            _ => Err(malformed()),
-        }
-    }
-}
-
-/// As [`Key::to_admin_string`], so a JSON listing can be fed back to `unblock`.
-impl Serialize for Key {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&self.to_admin_string())
-    }
-}
 
 /// What to do with one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -603,51 +473,6 @@ impl Limiter {
     }
 }
 
-/// Ceilings on how many calls one dialled number takes (`rate_limit.per_number`):
-/// what a distributed flood — many addresses, random caller numbers, each under
-/// its own limits — still adds up to on one number. Unlike [`Limiter`]'s keys, a
-/// number over its ceiling is not blocked: each call finds a token or not, so the
-/// number keeps serving at its rate while the excess hears "busy, call again".
-#[derive(Debug, Default)]
-pub struct Ceilings {
-    buckets: Mutex<HashMap<PhoneNumber, Bucket>>,
-    /// Calls turned away since start.
-    over: AtomicU64,
-}
-
-/// Dialled numbers tracked at most (pattern rules can take any number of them).
-const MAX_CEILING_NUMBERS: usize = 10_000;
-
-impl Ceilings {
-    /// Take one call for `number` under `rate` at `now`: `false` when the number is
-    /// over its ceiling.
-    pub fn take(&self, number: &PhoneNumber, rate: Rate, now: Instant) -> bool {
-        let rate = sane(rate);
-        let mut buckets = lock(&self.buckets);
-        if !buckets.contains_key(number) && buckets.len() >= MAX_CEILING_NUMBERS {
-            buckets.retain(|_, b| !b.idle(now));
-            if buckets.len() >= MAX_CEILING_NUMBERS {
-                return true; // fail open, as the limiter does
-            }
-        }
-        let bucket = buckets.entry(number.clone()).or_insert_with(|| Bucket::full(rate, now));
-        bucket.rate = rate;
-        bucket.tokens = bucket.tokens_at(now);
-        bucket.last = bucket.last.max(now);
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            return true;
-        }
-        self.over.fetch_add(1, Ordering::Relaxed);
-        false
-    }
-
-    /// Calls turned away by a ceiling since start.
-    pub fn over_total(&self) -> u64 {
-        self.over.load(Ordering::Relaxed)
-    }
-}
-
 fn ceil_secs(d: Duration) -> u64 {
     d.as_secs() + u64::from(d.subsec_nanos() > 0)
 }
@@ -662,6 +487,7 @@ fn floor_secs_ser<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> 
 
 #[cfg(test)]
 mod tests {
+    use crate::phone::PhoneNumber;
     use std::net::{Ipv4Addr, Ipv6Addr};
     use std::sync::Arc;
 
