@@ -154,7 +154,15 @@ async fn resend(app: &App, purchases: &Purchases, call: &IncomingCall) -> Result
         Action::Purchase => {
             let rule = &call.rule;
             let (number, proven) = (&call.caller.number, call.caller.is_proven());
-            let work = purchase::Work::new(app, number, proven, &rule.language, rule.event.as_deref(), None, actor)?;
+            let work = purchase::PreparedPurchase::new(
+                app,
+                number,
+                proven,
+                &rule.language,
+                rule.event.as_deref(),
+                None,
+                actor,
+            )?;
             purchases.submit(work).await?
         }
         Action::Issue => {
@@ -231,7 +239,15 @@ async fn handle(app: &App, purchases: &Purchases, call: &IncomingCall) -> Result
             let actor = format!("call:{}", call.call_id);
             let facts = Some(CallRow::of(call));
             let (number, proven) = (&call.caller.number, call.caller.is_proven());
-            let work = purchase::Work::new(app, number, proven, &rule.language, rule.event.as_deref(), facts, actor)?;
+            let work = purchase::PreparedPurchase::new(
+                app,
+                number,
+                proven,
+                &rule.language,
+                rule.event.as_deref(),
+                facts,
+                actor,
+            )?;
             purchases.submit(work).await
         }
         _ => Store::retry(|| attempt(app, call)).await,

@@ -44,9 +44,9 @@ pub(super) struct Purchases {
     queue: mpsc::Sender<QueuedPurchase>,
 }
 
-/// One purchase call's work: everything decided and rendered outside the
+/// One purchase call, prepared: everything decided and rendered outside the
 /// database's transaction.
-pub(super) struct Work {
+pub(super) struct PreparedPurchase {
     phone: PhoneNumber,
     language: String,
     /// The call to record with its outcome (`None`: a menu "resend" in a call
@@ -62,7 +62,7 @@ pub(super) struct Work {
 
 /// A purchase call waiting for its group's transaction, and where its decision goes.
 struct QueuedPurchase {
-    work: Work,
+    work: PreparedPurchase,
     reply: oneshot::Sender<Result<CallDecision, AppError>>,
 }
 
@@ -85,7 +85,7 @@ impl PurchaseLink {
     }
 }
 
-impl Work {
+impl PreparedPurchase {
     /// The work of a purchase call from `phone`, its link made now.
     pub(super) fn new(
         app: &App,
@@ -95,12 +95,12 @@ impl Work {
         event: Option<&str>,
         call: Option<CallRow>,
         actor: String,
-    ) -> Result<Work, AppError> {
+    ) -> Result<PreparedPurchase, AppError> {
         let at = now();
         let user = PhoneUser::new(phone.clone(), new_user_number(), language, at);
         let url = link_url(app, event, phone, at)?;
         let (letter, to) = letter(app, &url, &user)?;
-        Ok(Work {
+        Ok(PreparedPurchase {
             phone: phone.clone(),
             language: language.to_string(),
             call,
@@ -147,7 +147,7 @@ impl Purchases {
     }
 
     /// Queue the call's work and wait until it is committed.
-    pub(super) async fn submit(&self, work: Work) -> Result<CallDecision, AppError> {
+    pub(super) async fn submit(&self, work: PreparedPurchase) -> Result<CallDecision, AppError> {
         let (reply, answer) = oneshot::channel();
         self.queue.send(QueuedPurchase { work, reply }).await.map_err(|_| AppError::Stopped)?;
         answer.await.map_err(|_| AppError::Stopped)?
@@ -158,12 +158,12 @@ impl Purchases {
 async fn run(app: Arc<App>, queue: Arc<Mutex<mpsc::Receiver<QueuedPurchase>>>) {
     let mut carried = VecDeque::new();
     loop {
-        let mut group = Group::default();
+        let mut group = CommitGroup::default();
         let mut later = VecDeque::new();
         for r in carried.drain(..) {
             group.take(r, &mut later);
         }
-        if group.requests.is_empty() {
+        if group.queued.is_empty() {
             // Idle: wait for the queue (with several workers, one waits on it, the rest on its lock).
             let mut rx = queue.lock().await;
             match rx.recv().await {
@@ -177,21 +177,23 @@ async fn run(app: Arc<App>, queue: Arc<Mutex<mpsc::Receiver<QueuedPurchase>>>) {
             group.fill(&mut rx, &mut later);
         }
         carried = later;
-        commit(&app, group.requests).await;
+        commit(&app, group.queued).await;
     }
 }
 
+/// The purchase calls committed in one transaction: each phone and each call key
+/// at most once.
 #[derive(Default)]
-struct Group {
-    requests: Vec<QueuedPurchase>,
+struct CommitGroup {
+    queued: Vec<QueuedPurchase>,
     phones: HashSet<PhoneNumber>,
     keys: HashSet<String>,
 }
 
-impl Group {
+impl CommitGroup {
     /// Add what is waiting in the queue, without waiting.
     fn fill(&mut self, rx: &mut mpsc::Receiver<QueuedPurchase>, later: &mut VecDeque<QueuedPurchase>) {
-        while self.requests.len() < MAX_GROUP {
+        while self.queued.len() < MAX_GROUP {
             match rx.try_recv() {
                 Ok(r) => self.take(r, later),
                 Err(_) => break,
@@ -202,7 +204,7 @@ impl Group {
     /// Add `r`, or leave it for a later group: full, or its phone or call key is in this one.
     fn take(&mut self, r: QueuedPurchase, later: &mut VecDeque<QueuedPurchase>) {
         let key = r.work.call.as_ref().map(|c| c.key.clone());
-        if self.requests.len() >= MAX_GROUP
+        if self.queued.len() >= MAX_GROUP
             || self.phones.contains(&r.work.phone)
             || key.as_ref().is_some_and(|k| self.keys.contains(k))
         {
@@ -211,7 +213,7 @@ impl Group {
         }
         self.phones.insert(r.work.phone.clone());
         self.keys.extend(key);
-        self.requests.push(r);
+        self.queued.push(r);
     }
 }
 
@@ -226,8 +228,8 @@ fn link_sent(proven: bool) -> &'static str {
 }
 
 async fn commit(app: &App, requests: Vec<QueuedPurchase>) {
-    let (works, replies): (Vec<Work>, Vec<_>) = requests.into_iter().map(|r| (r.work, r.reply)).unzip();
-    let all: Vec<&Work> = works.iter().collect();
+    let (works, replies): (Vec<PreparedPurchase>, Vec<_>) = requests.into_iter().map(|r| (r.work, r.reply)).unzip();
+    let all: Vec<&PreparedPurchase> = works.iter().collect();
     let started = std::time::Instant::now();
     let result = attempt_retried(app, &all).await;
     tracing::debug!(calls = all.len(), us = started.elapsed().as_micros() as u64, "purchase calls committed");
@@ -253,21 +255,29 @@ async fn commit(app: &App, requests: Vec<QueuedPurchase>) {
     app.mail_wake.notify_one();
 }
 
+/// Which user numbers new callers get in an attempt.
+#[derive(Clone, Copy)]
+enum UserNumbers {
+    /// Those drawn with each call's link, ahead of the transaction.
+    DrawnAhead,
+    /// Fresh ones: an earlier attempt lost a race — possibly a number drawn ahead
+    /// was taken meanwhile (the unique index said so). Their mails are then made
+    /// again below, as for any caller whose record differs.
+    Redrawn,
+}
+
 /// [`attempt`], again after a lost race (with fresh user numbers for new callers).
-async fn attempt_retried(app: &App, works: &[&Work]) -> Result<Vec<CallDecision>, AppError> {
+async fn attempt_retried(app: &App, works: &[&PreparedPurchase]) -> Result<Vec<CallDecision>, AppError> {
     let mut tries = 0;
     Store::retry(|| {
         tries += 1;
-        attempt(app, works, tries > 1)
+        attempt(app, works, if tries > 1 { UserNumbers::Redrawn } else { UserNumbers::DrawnAhead })
     })
     .await
 }
 
-/// One transaction for the group; a decision per call, in order. `again`: an
-/// earlier attempt lost a race — possibly a new caller's user number, drawn ahead,
-/// was taken meanwhile (the unique index said so), so new callers get fresh ones
-/// (their mails are then made again below, as for any caller whose record differs).
-async fn attempt(app: &App, works: &[&Work], again: bool) -> Result<Vec<CallDecision>, AppError> {
+/// One transaction for the group; a decision per call, in order.
+async fn attempt(app: &App, works: &[&PreparedPurchase], numbers: UserNumbers) -> Result<Vec<CallDecision>, AppError> {
     let mut tx = app.store.begin().await?;
     // A call key recorded before (a repeated request) gets its first answer and changes nothing.
     let keys: Vec<&str> = works.iter().filter_map(|w| w.call.as_ref().map(|c| c.key.as_str())).collect();
@@ -277,14 +287,15 @@ async fn attempt(app: &App, works: &[&Work], again: bool) -> Result<Vec<CallDeci
     if decisions.iter().any(Option::is_some) {
         tracing::info!(repeated = recorded.len(), "repeated call keys: answering as before, changing nothing");
     }
-    let fresh: Vec<&Work> = works.iter().zip(&decisions).filter(|(_, d)| d.is_none()).map(|(w, _)| *w).collect();
+    let fresh: Vec<&PreparedPurchase> =
+        works.iter().zip(&decisions).filter(|(_, d)| d.is_none()).map(|(w, _)| *w).collect();
     if fresh.is_empty() {
         return Ok(decisions.into_iter().flatten().collect());
     }
 
-    let drawn: Vec<String> = match again {
-        true => fresh.iter().map(|_| new_user_number()).collect(),
-        false => fresh.iter().map(|w| w.link.user.user_number.clone()).collect(),
+    let drawn: Vec<String> = match numbers {
+        UserNumbers::Redrawn => fresh.iter().map(|_| new_user_number()).collect(),
+        UserNumbers::DrawnAhead => fresh.iter().map(|w| w.link.user.user_number.clone()).collect(),
     };
     let touch: Vec<TouchUser> = fresh
         .iter()
@@ -420,7 +431,7 @@ mod tests {
         }
     }
 
-    async fn commit_group(app: &App, works: Vec<Work>) -> Vec<CallDecision> {
+    async fn commit_group(app: &App, works: Vec<PreparedPurchase>) -> Vec<CallDecision> {
         let mut answers = Vec::new();
         let mut requests = Vec::new();
         for work in works {
@@ -445,7 +456,7 @@ mod tests {
         let first = PhoneNumber::parse("+819012340011").expect("phone");
         let second = PhoneNumber::parse("+819012340012").expect("phone");
         let work = |key: &str, phone: &PhoneNumber| {
-            Work::new(&app, phone, false, "en", None, Some(call(key, phone)), "test".into()).expect("work")
+            PreparedPurchase::new(&app, phone, false, "en", None, Some(call(key, phone)), "test".into()).expect("work")
         };
         let answered = commit_group(&app, vec![work("a@test 1 INVITE", &first)]).await;
         assert_eq!(answered, vec![CallDecision::Announce { prompt: "purchase-link-sent".into() }]);
@@ -469,7 +480,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let app = app(dir.path()).await;
         let caller = PhoneNumber::parse("+819012340001").expect("phone");
-        let work = Work::new(&app, &caller, false, "en", None, None, "test".into()).expect("work");
+        let work = PreparedPurchase::new(&app, &caller, false, "en", None, None, "test".into()).expect("work");
         let taken = work.link.user.user_number.clone();
 
         // Someone else registers under that number first.
