@@ -152,17 +152,7 @@ async fn resend(app: &App, purchases: &Purchases, call: &IncomingCall) -> Result
     let actor = format!("call:{}:menu", call.call_id);
     let decision = match call.rule.action {
         Action::Purchase => {
-            let rule = &call.rule;
-            let (number, proven) = (&call.caller.number, call.caller.is_proven());
-            let work = purchase::PreparedPurchase::new(
-                app,
-                number,
-                proven,
-                &rule.language,
-                rule.event.as_deref(),
-                None,
-                actor,
-            )?;
+            let work = purchase::PreparedPurchase::for_call(app, call, None, actor)?;
             purchases.submit(work).await?
         }
         Action::Issue => {
@@ -235,19 +225,8 @@ async fn handle(app: &App, purchases: &Purchases, call: &IncomingCall) -> Result
             Ok(refuse(486, "Busy Here", "busy-call-again"))
         }
         Action::Purchase => {
-            let rule = &call.rule;
             let actor = format!("call:{}", call.call_id);
-            let facts = Some(CallRow::of(call));
-            let (number, proven) = (&call.caller.number, call.caller.is_proven());
-            let work = purchase::PreparedPurchase::new(
-                app,
-                number,
-                proven,
-                &rule.language,
-                rule.event.as_deref(),
-                facts,
-                actor,
-            )?;
+            let work = purchase::PreparedPurchase::for_call(app, call, Some(CallRow::of(call)), actor)?;
             purchases.submit(work).await
         }
         _ => Store::retry(|| attempt(app, call)).await,

@@ -30,7 +30,7 @@ use crate::app::{App, AppError};
 use crate::links::Purpose;
 use crate::mail::{self, Letter};
 use crate::phone::PhoneNumber;
-use crate::sip::CallDecision;
+use crate::sip::{CallDecision, IncomingCall};
 use crate::store::{new_user_number, now, Backend, NewMail, PhoneUser, Store, TouchUser};
 
 /// Calls in one group at most.
@@ -86,7 +86,20 @@ impl PurchaseLink {
 }
 
 impl PreparedPurchase {
-    /// The work of a purchase call from `phone`, its link made now.
+    /// A purchase call from `incoming`'s caller (see [`PreparedPurchase::new`]).
+    pub(super) fn for_call(
+        app: &App,
+        incoming: &IncomingCall,
+        call: Option<CallRow>,
+        actor: String,
+    ) -> Result<PreparedPurchase, AppError> {
+        let (phone, proven) = (&incoming.caller.number, incoming.caller.is_proven());
+        let rule = &incoming.rule;
+        PreparedPurchase::new(app, phone, proven, &rule.language, rule.event.as_deref(), call, actor)
+    }
+
+    /// A purchase call from `phone`, its link made now; `call` is what to record
+    /// (`None`: a menu "resend" in a call already recorded).
     pub(super) fn new(
         app: &App,
         phone: &PhoneNumber,

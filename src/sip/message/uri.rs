@@ -20,25 +20,42 @@ impl fmt::Display for Param {
     }
 }
 
+/// A left-to-right scan's place with respect to quoted strings (RFC 3261 §25.1:
+/// `quoted-string` with `quoted-pair` escapes).
+#[derive(Default)]
+struct Quotes {
+    inside: bool,
+    escaped: bool,
+}
+
+impl Quotes {
+    /// Take the next byte: whether it is part of a quoted string (its quotes included).
+    fn quoted(&mut self, b: u8) -> bool {
+        if self.inside {
+            if self.escaped {
+                self.escaped = false;
+            } else if b == b'\\' {
+                self.escaped = true;
+            } else if b == b'"' {
+                self.inside = false;
+            }
+            return true;
+        }
+        self.inside = b == b'"';
+        self.inside
+    }
+}
+
 /// Split `s` at `sep` bytes that are outside double quotes and angle brackets.
 /// Used for comma-separated header lists (§7.3.1) and `;` parameter lists.
 pub fn split_outside_quotes(s: &str, sep: u8) -> Vec<&str> {
     let mut parts = Vec::new();
-    let bytes = s.as_bytes();
-    let (mut in_quotes, mut angle, mut escaped, mut start) = (false, 0u32, false, 0usize);
-    for (i, &b) in bytes.iter().enumerate() {
-        if in_quotes {
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_quotes = false;
-            }
+    let (mut quotes, mut angle, mut start) = (Quotes::default(), 0u32, 0usize);
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        if quotes.quoted(b) {
             continue;
         }
         match b {
-            b'"' => in_quotes = true,
             b'<' => angle += 1,
             b'>' => angle = angle.saturating_sub(1),
             _ if b == sep && angle == 0 => {
@@ -54,23 +71,8 @@ pub fn split_outside_quotes(s: &str, sep: u8) -> Vec<&str> {
 
 /// Index of the first `target` byte outside a quoted string.
 pub(super) fn find_outside_quotes(s: &str, target: u8) -> Option<usize> {
-    let (mut in_quotes, mut escaped) = (false, false);
-    for (i, &b) in s.as_bytes().iter().enumerate() {
-        if in_quotes {
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_quotes = false;
-            }
-        } else if b == b'"' {
-            in_quotes = true;
-        } else if b == target {
-            return Some(i);
-        }
-    }
-    None
+    let mut quotes = Quotes::default();
+    s.as_bytes().iter().position(|&b| !quotes.quoted(b) && b == target)
 }
 
 /// Parse `;a=b;c` (leading `;` optional). Names are lower-cased (parameter
