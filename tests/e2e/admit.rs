@@ -9,7 +9,7 @@ use crate::helpers::*;
 /// returned directory), with the admission link of a ticket.
 async fn two_gateways(backend: &str) -> Option<(TestGateway, TestGateway, String, Db, tempfile::TempDir)> {
     let (url, db) = fresh_database(backend).await?;
-    let (a, b, keys) = spawn_two_gateways(&url).await;
+    let (a, b, keys) = spawn_two_gateways_one_relay(&url).await;
     let link = a.admission_link("+819088880001", "open-rehearsal").await;
     Some((a, b, link, db, keys))
 }

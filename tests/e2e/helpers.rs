@@ -80,7 +80,9 @@ pub async fn spawn_gateway_with(customize: impl FnOnce(&mut Config)) -> TestGate
 }
 
 /// Two gateways sharing the database at `url` and one link-signing key (kept in
-/// the returned directory): the deployment of `compose.yaml`, in one process.
+/// the returned directory): the deployment of `compose.yaml`, in one process,
+/// each with its own mailbox (so a test sees which gateway's worker sent a mail;
+/// either may send any queued mail: see [`spawn_two_gateways_one_relay`]).
 pub async fn spawn_two_gateways(url: &str) -> (TestGateway, TestGateway, tempfile::TempDir) {
     let keys = tempfile::tempdir().expect("tempdir");
     let key = keys.path().join("signing-key.pem");
@@ -90,6 +92,29 @@ pub async fn spawn_two_gateways(url: &str) -> (TestGateway, TestGateway, tempfil
     };
     let a = spawn_gateway_with(shared).await;
     let b = spawn_gateway_with(shared).await;
+    (a, b, keys)
+}
+
+/// [`spawn_two_gateways`] with one mail relay, as `compose.yaml` has: each
+/// gateway's mail worker claims from the shared outbox, so a mail queued by one
+/// may be sent by the other — a test that waits for a mail must read the one
+/// mailbox both send to (`a.mailbox` and `b.mailbox` are it).
+pub async fn spawn_two_gateways_one_relay(url: &str) -> (TestGateway, TestGateway, tempfile::TempDir) {
+    let keys = tempfile::tempdir().expect("tempdir");
+    let key = keys.path().join("signing-key.pem");
+    let a = spawn_gateway_with(|c| {
+        c.database_url = url.to_string();
+        c.signing_key = key.clone();
+    })
+    .await;
+    let relay = format!("smtp://{}", a.mailbox.addr());
+    let mut b = spawn_gateway_with(|c| {
+        c.database_url = url.to_string();
+        c.signing_key = key.clone();
+        c.smtp_url = Some(relay);
+    })
+    .await;
+    b.mailbox = a.mailbox.clone();
     (a, b, keys)
 }
 
