@@ -10,7 +10,8 @@
 //!   sends an INVITE (with an SDP offer), follows the transaction
 //!   (retransmissions per RFC 3261 Timers A/B/E, ACK for 2xx and non-2xx),
 //!   counts the RTP announcement the gateway streams, answers the gateway's
-//!   BYE or hangs up itself, and returns a [`sip::CallReport`].
+//!   BYE or hangs up itself, and returns a [`sip::CallReport`]. It presses keys
+//!   as a phone does ([`dtmf`]: RFC 4733 telephone-events in the RTP stream).
 //! * [`smtp`] — [`smtp::SmtpSink`], a small SMTP server that accepts every
 //!   message, parses it with `mail-parser` and exposes it as
 //!   [`smtp::ReceivedMail`] (subject, text, html, links, tel: links). It can
@@ -26,6 +27,7 @@
 //! for the command line: `softphone call`, `softphone mailbox`,
 //! `softphone open`.
 
+pub mod dtmf;
 pub mod error;
 pub mod sip;
 pub mod smtp;

@@ -16,6 +16,9 @@
 //!    after [`CallOptions::hangup_after`], sends its own BYE (CSeq 2,
 //!    retransmitted per Timer E on UDP) and waits for the 200.
 //!
+//! Keys in [`CallOptions::press`] are sent once the call is answered, as RFC 4733
+//! telephone-events on the RTP socket ([`crate::dtmf`]).
+//!
 //! Requests from the gateway other than BYE and ACK (OPTIONS, INFO, UPDATE,
 //! re-INVITE, ...) are answered with 200 OK. RTP is counted during the whole
 //! call (early media included); each datagram is parsed with `rtp-rs` and
@@ -32,6 +35,7 @@
 //! Request-URI and Route headers, not the destination). Responses to the
 //! gateway's requests go back to the address the request came from.
 
+use std::collections::VecDeque;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
@@ -100,6 +104,10 @@ pub struct CallOptions {
     /// The INVITE's body as `(Content-Type, body)` instead of our SDP offer: e.g. an
     /// offer of codecs the gateway lacks, or a body that is not SDP at all.
     pub invite_body: Option<(String, String)>,
+    /// Keys to press once the call is answered, as RFC 4733 telephone-events to
+    /// the RTP address and payload type of the gateway's SDP answer (see
+    /// [`crate::dtmf`]). An answer without telephone-event ends the call with an error.
+    pub press: Vec<crate::dtmf::KeyPress>,
 }
 
 impl CallOptions {
@@ -119,6 +127,7 @@ impl CallOptions {
             timeout: Duration::from_secs(30),
             offer_sdp: true,
             invite_body: None,
+            press: Vec::new(),
         }
     }
 }
@@ -748,6 +757,9 @@ struct FinalResponse {
     reason: String,
 }
 
+/// Key-press packets and when to send each, in order.
+type KeyPackets = VecDeque<(Instant, Vec<u8>)>;
+
 /// Our BYE transaction.
 struct ByeTx {
     msg: String,
@@ -855,7 +867,8 @@ impl Call {
             let ack_body = (!self.opts.offer_sdp && report.answer_sdp.is_some()).then(|| self.uac.sdp.clone());
             let ack = self.uac.in_dialog(&dialog, "ACK", 1, ack_body.as_deref());
             self.conn.send_request(&ack).await?;
-            report.bye_from_gateway = self.confirmed(&dialog, &ack).await?;
+            let answer_sdp = report.answer_sdp.clone();
+            report.bye_from_gateway = self.confirmed(&dialog, &ack, answer_sdp.as_deref()).await?;
         } else {
             let ack = self.uac.ack_non2xx(&to_value);
             self.conn.send_request(&ack).await?;
@@ -943,12 +956,35 @@ impl Call {
         }
     }
 
+    /// The key presses of [`CallOptions::press`], each packet with when to send it.
+    fn key_packets(&self, answer_sdp: Option<&str>) -> Result<(SocketAddr, KeyPackets), SimError> {
+        if self.opts.press.is_empty() {
+            return Ok((self.opts.gateway, VecDeque::new()));
+        }
+        let (to, payload_type) = answer_sdp
+            .and_then(crate::dtmf::answer_media)
+            .ok_or_else(|| SimError::Sip("keys to press, but the answer offers no telephone-event".into()))?;
+        let answered = Instant::now();
+        let packets = crate::dtmf::packets(&self.opts.press, payload_type, rand::random());
+        Ok((to, packets.into_iter().map(|(after, p)| (answered + after, p)).collect()))
+    }
+
     /// Runs the confirmed dialog until someone hangs up. Returns whether the gateway did.
-    async fn confirmed(&mut self, dialog: &Dialog, ack: &str) -> Result<bool, SimError> {
+    async fn confirmed(&mut self, dialog: &Dialog, ack: &str, answer_sdp: Option<&str>) -> Result<bool, SimError> {
         let hangup_at = self.opts.hangup_after.map(|d| Instant::now() + d);
         let mut bye: Option<ByeTx> = None;
+        let (media, mut keys) = self.key_packets(answer_sdp)?;
         loop {
+            let now = Instant::now();
+            while keys.front().is_some_and(|(at, _)| *at <= now) {
+                if let Some((_, packet)) = keys.pop_front() {
+                    self.rtp.send_to(&packet, media).await?;
+                }
+            }
             let mut wake = self.deadline;
+            if let Some((at, _)) = keys.front() {
+                wake = wake.min(*at);
+            }
             match &bye {
                 None => {
                     if let Some(t) = hangup_at {

@@ -258,6 +258,23 @@ impl SmtpSink {
             .map_err(|n| SimError::Timeout(format!("no matching mail within {timeout:?} ({n} messages received)")))
     }
 
+    /// Waits until at least `n` messages match `pred` and returns those, oldest first.
+    pub async fn wait_for_matching<F: Fn(&ReceivedMail) -> bool>(
+        &self,
+        n: usize,
+        pred: F,
+        timeout: Duration,
+    ) -> Result<Vec<ReceivedMail>, SimError> {
+        self.wait_until(timeout, |msgs| {
+            let found: Vec<ReceivedMail> = msgs.iter().filter(|m| pred(m)).cloned().collect();
+            (found.len() >= n).then_some(found)
+        })
+        .await
+        .map_err(|got| {
+            SimError::Timeout(format!("{n} matching mails not received within {timeout:?} ({got} messages)"))
+        })
+    }
+
     /// Waits until at least `n` messages have been received and returns all of them.
     pub async fn wait_for_count(&self, n: usize, timeout: Duration) -> Result<Vec<ReceivedMail>, SimError> {
         self.wait_until(timeout, |msgs| (msgs.len() >= n).then(|| msgs.to_vec()))

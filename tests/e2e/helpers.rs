@@ -155,6 +155,17 @@ impl TestGateway {
             })
     }
 
+    /// Wait for `n` mails to `phone` whose subject contains `subject`; all of those.
+    pub async fn mails_at_least(&self, phone: &str, subject: &str, n: usize) -> Vec<ReceivedMail> {
+        let to = Self::address(phone);
+        self.mailbox
+            .wait_for_matching(n, |m| m.envelope_to.iter().any(|t| t == &to) && m.subject.contains(subject), MAIL_WAIT)
+            .await
+            .unwrap_or_else(|e| {
+                panic!("not {n} mails to {to} with subject containing {subject:?}: {e}; got {:?}", self.subjects())
+            })
+    }
+
     /// Mails to `phone` whose subject contains `subject`.
     pub fn mails(&self, phone: &str, subject: &str) -> Vec<ReceivedMail> {
         let to = Self::address(phone);

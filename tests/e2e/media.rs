@@ -28,3 +28,23 @@ async fn rtp_takes_a_port_of_the_configured_range() {
     assert!(report.rtp_packets >= 25, "announcement not heard: {report:?}");
     gw.stop().await;
 }
+
+/// A caller's key press reaches the menu the way a phone sends it: RFC 4733
+/// telephone-events in the RTP stream (the simulator's `press`). "1" on the
+/// purchase number mails the link again: two mails, the second for the key.
+#[tokio::test]
+async fn a_key_pressed_on_the_phone_resends_the_purchase_link() {
+    let gw = spawn_gateway().await;
+    let caller = "+819011110090";
+    let mut opts = dialticket_sim::sip::CallOptions::new(gw.sip, caller, PURCHASE);
+    opts.press = dialticket_sim::dtmf::KeyPress::sequence(std::time::Duration::from_millis(300), "1");
+    let report = gw.call_with(opts).await;
+    assert!(report.answered, "{report:?}");
+    assert!(report.bye_from_gateway, "the gateway ends the call after the menu: {report:?}");
+    let links = gw.mails_at_least(caller, "purchase link", 2).await;
+    assert_eq!(links.len(), 2, "one link for the call, one for the key: {:?}", gw.subjects());
+    // The menu takes one choice per call: the journal has the call's link and the key's.
+    let sent = gw.app.store.journal_all().await.unwrap();
+    assert_eq!(sent.iter().filter(|j| j.action.starts_with("purchase-link-sent")).count(), 2);
+    gw.stop().await;
+}

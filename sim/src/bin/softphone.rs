@@ -52,6 +52,10 @@ enum Command {
         /// Hang up this many seconds after the answer if the gateway has not.
         #[arg(long, value_name = "SECS")]
         hangup_after: Option<f64>,
+        /// Keys to press once answered (RFC 4733 in the RTP stream): the first
+        /// half a second after the answer, then one a second; e.g. `--press 1`.
+        #[arg(long, value_name = "DIGITS", value_parser = digits)]
+        press: Option<String>,
         /// Extra INVITE header, "Name: value" (repeatable).
         #[arg(long = "header", value_name = "NAME: VALUE")]
         headers: Vec<String>,
@@ -127,6 +131,7 @@ async fn call(cmd: Command) -> anyhow::Result<ExitCode> {
         anonymous,
         tcp,
         hangup_after,
+        press,
         headers,
         timeout,
         local_ip,
@@ -153,6 +158,9 @@ async fn call(cmd: Command) -> anyhow::Result<ExitCode> {
     opts.timeout = seconds(timeout, "--timeout")?;
     opts.local_ip = local_ip;
     opts.offer_sdp = !no_sdp;
+    if let Some(keys) = press {
+        opts.press = dialticket_sim::dtmf::KeyPress::sequence(Duration::from_millis(500), &keys);
+    }
     opts.extra_headers.extend(identity.map(|v| ("Identity".to_string(), v)));
     for h in headers {
         let (name, value) = h.split_once(':').ok_or_else(|| anyhow!("--header {h:?}: expected \"Name: value\""))?;
@@ -233,5 +241,13 @@ async fn main() -> ExitCode {
             eprintln!("softphone: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `--press`: DTMF digits only (0-9, *, #, A-D).
+fn digits(s: &str) -> Result<String, String> {
+    match s.chars().all(|c| dialticket_sim::dtmf::event_code(c).is_some()) {
+        true => Ok(s.to_string()),
+        false => Err(format!("{s:?}: digits 0-9, *, #, A-D only")),
     }
 }
