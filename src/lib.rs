@@ -5,7 +5,8 @@
 //!
 //! | module | concern |
 //! |---|---|
-//! | [`sip`] | UDP/TCP transport, RFC 3261 transactions, the call endpoint |
+//! | [`sip`] | UDP/TCP transport, RFC 3261 transactions, dialogs, the call endpoint |
+//! | [`admission`] | whether a new INVITE is taken: route, identity, STIR/SHAKEN, flood limits, body (the policy seam) |
 //! | [`dialplan`] | which rule takes a call: trunks, numbers and patterns, policies, hours; check, route, hot reload |
 //! | [`identity`] | who is calling (P-Asserted-Identity / From, trust, E.164) |
 //! | [`flood`] | flood and abuse limiter, like Kamailio's pike: per-source and per-caller token buckets, blocks |
@@ -26,6 +27,7 @@
 //!
 //! `docs/architecture.md` follows one call through all of them.
 
+pub mod admission;
 pub mod app;
 pub mod auth;
 pub mod calls;

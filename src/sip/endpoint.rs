@@ -29,9 +29,10 @@ use super::timers::{Retransmission, Tick, Timers};
 use super::transaction::{Incoming, Limits, ServerTxHandle, TransactionLayer, TxKey};
 use super::transport::{self, Dispatch, Flow, Transport};
 use super::{CallDecision, CallHandler, IncomingCall, Menu};
-use crate::dialplan::{AnonymousPolicy, AnswerMode, CallFacts, DialplanHandle, Rule};
-use crate::flood::{self, Allowlist, FloodConfig, Key, Limiter, Verdict};
-use crate::identity::{self, IdentityError};
+use crate::admission::{Admission, Admitted, Refusal, SourceVerdict};
+use crate::dialplan::{AnswerMode, DialplanHandle, Rule};
+use crate::flood::{self, Allowlist, FloodConfig, Limiter};
+use crate::identity;
 use crate::media::{self, Codec, MediaEvent, MediaTarget, Playback, Prompt, Prompts, RtpStream};
 use crate::phone::PhoneNumber;
 use crate::sync::lock;
@@ -122,7 +123,10 @@ pub async fn serve(
     let layer = TransactionLayer::new(transport.clone(), config.timers, config.limits);
     let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
     let grace = config.shutdown_grace;
+    let admission =
+        Admission::new(config.dialplan.clone(), config.stir.clone(), config.flood.clone(), config.ceilings.clone());
     let endpoint = Arc::new(Endpoint {
+        admission,
         config,
         handler,
         layer,
@@ -151,16 +155,6 @@ pub async fn serve(
     stop_udp.send_replace(true);
     let _ = udp_task.await;
     Ok(())
-}
-
-/// Retry-After (RFC 3261 §20.33) in whole seconds, at least 1.
-fn flood_retry_after(d: Duration) -> String {
-    (d.as_secs() + u64::from(d.subsec_nanos() > 0)).max(1).to_string()
-}
-
-/// Seconds since the Unix epoch (PASSporT `iat` is in these).
-fn unix_now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
 /// A dialog as seen from our (UAS) side (§12.1.1).
@@ -267,6 +261,7 @@ impl CallDialog {
 }
 
 struct Endpoint {
+    admission: Admission,
     config: SipConfig,
     handler: Arc<dyn CallHandler>,
     layer: Arc<TransactionLayer>,
@@ -293,7 +288,7 @@ impl Dispatch for Dispatcher {
     }
 
     fn is_trunk(&self, ip: IpAddr) -> bool {
-        self.0.config.dialplan.borrow().trunk_for(ip).is_some()
+        self.0.admission.is_trunk(ip)
     }
 }
 
@@ -327,7 +322,7 @@ impl Endpoint {
                     return;
                 }
                 // Configured trunks (a proxy in front of us) carry everyone's calls: no per-source cap.
-                let trusted = self.config.dialplan.borrow().trunk_for(flow.peer().ip()).is_some();
+                let trusted = self.admission.is_trunk(flow.peer().ip());
                 match self.layer.on_request(req, flow, trusted) {
                     Incoming::Absorbed => {}
                     Incoming::OverLimit { per_source, req, flow } => self.over_limit(per_source, &req, &flow),
@@ -338,35 +333,23 @@ impl Endpoint {
         }
     }
 
-    /// The per-source flood limit (like Kamailio's pike), counted on requests that
-    /// start something new: not ACKs, not requests inside a dialog, not
-    /// retransmissions of a transaction we have. A configured trunk carries
-    /// everybody's calls and is limited only if its own `rate_limit.per_source`
-    /// says so; any other address by the dialplan's default (or ours). Over the
-    /// limit: a stateless 503 with Retry-After, then silence (see [`crate::flood`]).
+    /// The per-source flood limit ([`Admission::check_source`]), counted on requests
+    /// that start something new: not ACKs, not requests inside a dialog, not
+    /// retransmissions of a transaction we have. Over the limit: a stateless 503
+    /// with Retry-After, then silence (see [`crate::flood`]).
     fn within_flood_limit(&self, req: &Request, flow: &Flow) -> bool {
         if req.method == Method::Ack || req.to.tag().is_some() || self.layer.find(&TxKey::for_request(req)).is_some() {
             return true;
         }
-        let ip = flow.peer().ip();
-        // The limiter's allowlist exempts trunks without a `per_source` of their own.
-        let rate = {
-            let dialplan = self.config.dialplan.borrow();
-            let trunk_rate = dialplan.trunk_for(ip).and_then(|t| t.rate_limit.per_source);
-            trunk_rate.or(dialplan.rate_limit.per_source).unwrap_or(flood::DEFAULT_PER_SOURCE)
-        };
-        match self.config.flood.check(&Key::Source(ip), rate, std::time::Instant::now()) {
-            Verdict::Allow => true,
-            Verdict::Refuse { retry_after, newly_blocked } => {
-                if newly_blocked {
-                    tracing::warn!(source = %ip, %rate, ?retry_after, "flood: source blocked");
-                }
+        match self.admission.check_source(flow.peer().ip()) {
+            SourceVerdict::Allow => true,
+            SourceVerdict::Refuse { retry_after } => {
                 if req.method != Method::Cancel {
-                    self.stateless_503(req, flow, &flood_retry_after(retry_after));
+                    self.stateless_503(req, flow, &retry_after.to_string());
                 }
                 false
             }
-            Verdict::Drop => false,
+            SourceVerdict::Drop => false,
         }
     }
 
@@ -606,142 +589,19 @@ impl Endpoint {
     }
 
     async fn run_call(self: Arc<Self>, stx: ServerTxHandle, req: Request) {
-        let flow = stx.flow().clone();
-        let dialplan = self.config.dialplan.borrow().clone();
-        let source = flow.peer().ip();
-        // The dialled number is the Request-URI user part (for tel: URIs the number itself)
-        // with its telephone-subscriber parameters (a `phone-context` completes a local
-        // number); the dialplan rewrites it per trunk and normalizes it to E.164.
-        let user = req.uri.user.as_deref().unwrap_or_default();
-        let tel_context = (req.uri.scheme == "tel" && !user.contains(';'))
-            .then(|| req.uri.param("phone-context").and_then(|p| p.value.as_deref()))
-            .flatten();
-        let to = match tel_context {
-            Some(ctx) => std::borrow::Cow::Owned(format!("{user};phone-context={ctx}")),
-            None => std::borrow::Cow::Borrowed(user),
+        let mut admitted = self.admission.admit(&req, stx.flow().peer());
+        let reason_header = match &mut admitted {
+            Ok(a) => a.reason_header.take(),
+            Err(r) => r.reason_header.take(),
         };
-        let to = to.as_ref();
-        // Rules may match on the caller, so the caller is worked out first; an anonymous or
-        // unusable caller is refused only once we know the number exists.
-        // The trunk it came over (if any): whether we believe its assertions, and its numbering plan.
-        let trunk = dialplan.trunk_for(source);
-        let trusted_upstream = trunk.is_some_and(|t| t.trust_pai);
-        let caller = identity::caller_identity(&req, trusted_upstream, dialplan.numbering_plan_for(trunk));
-        let facts = CallFacts {
-            to,
-            from: caller.as_ref().ok().map(|c| &c.number),
-            source: Some(source),
-            at: chrono::Utc::now(),
-        };
-        let routed = match dialplan.route(&facts) {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::info!(uri = %req.uri, "{e}");
-                return self.reply(&stx, 404, "Not Found");
-            }
-        };
-        let (rule, dialed) = (routed.rule.clone(), routed.dialed.clone());
-        let mut caller = match caller {
-            Ok(c) => c,
-            Err(IdentityError::Anonymous) => {
-                tracing::info!(%dialed, policy = %routed.anonymous, "anonymous caller refused");
-                return match (routed.anonymous, rule.answer) {
-                    (AnonymousPolicy::Reject, _) | (_, AnswerMode::MissedCall) => {
-                        self.reply(&stx, 433, "Anonymity Disallowed")
-                    }
-                    // RFC 5079 §5: say why, as early media so the call costs nothing.
-                    (AnonymousPolicy::Announce, _) => {
-                        let offer = offer::check(&req, AnswerMode::EarlyMedia).ok().flatten();
-                        self.early_media(stx, offer, &rule, &dialed, "anonymous-refused", 433, "Anonymity Disallowed")
-                            .await
-                    }
-                };
-            }
-            Err(IdentityError::Unusable(why)) => {
-                tracing::info!(%dialed, why, "caller number unusable");
-                return self.reply(&stx, 403, "Caller number unusable");
-            }
-        };
-        // STIR/SHAKEN (RFC 8224 §6.2): verify whenever there is something to verify, so the
-        // attestation is known and recorded; refuse on failure only where the number needs it.
-        match identity::attest(&req, &caller, &dialed, trusted_upstream, &self.config.stir, unix_now()) {
-            Ok((attestation, how)) => {
-                caller.attestation = Some(attestation);
-                caller.verification = how;
-            }
-            Err(e) => {
-                let (code, reason) = e.sip_status();
-                if e != identity::stir::StirError::Missing {
-                    caller.verification = identity::Verification::Failed { code, reason: e.to_string() };
-                }
-                if routed.identity.needs_verification() {
-                    tracing::info!(%dialed, caller = %caller.number, error = %e, "caller identity not verified");
-                    return self.refuse_identity(stx, &req, &rule, &dialed, code, reason).await;
-                }
-                // RFC 9410: the call goes on, and the signer upstream learns why its
-                // Identity header failed from the responses (not for a missing one).
-                if e != identity::stir::StirError::Missing {
-                    stx.add_sticky_header("Reason", e.reason_header());
-                }
-            }
+        if let Some(value) = reason_header {
+            stx.add_sticky_header("Reason", value);
         }
-        if let Err(refused) = routed.admit(&caller) {
-            tracing::info!(%dialed, caller = %caller.number, policy = %routed.identity, "caller identity too weak for this number");
-            return self.refuse_identity(stx, &req, &rule, &dialed, refused.code, refused.reason).await;
-        }
-        // The body is checked before the ticket logic runs (RFC 3261 §8.2.3, RFC 3264 §6;
-        // see sip::offer): a call refused for its offer mails nothing, issues nothing,
-        // records nothing.
-        let offer = match offer::check(&req, rule.answer) {
-            Ok(o) => o,
-            Err(refusal) => return self.refuse_offer(&stx, refusal),
+        let Admitted { call, offer, .. } = match admitted {
+            Ok(a) => a,
+            Err(refusal) => return self.refuse(stx, refusal).await,
         };
-        // The per-caller limit, for callers we would serve: a refused spoofer spends nothing
-        // of the real owner's budget, and calls that only claim the number count apart
-        // from calls that prove it (see `flood::Key::ProvenCaller`).
-        let rate = routed.rate_limit.per_caller.unwrap_or(flood::DEFAULT_PER_CALLER);
-        let key = Key::caller(caller.number.clone(), caller.is_proven());
-        match self.config.flood.check(&key, rate, std::time::Instant::now()) {
-            Verdict::Allow => {}
-            Verdict::Refuse { retry_after, newly_blocked } => {
-                if newly_blocked {
-                    tracing::warn!(caller = %caller.number, %rate, ?retry_after, "flood: caller blocked");
-                }
-                let mut resp = self.response(&stx, 503, "Service Unavailable");
-                resp.headers.push("Retry-After", flood_retry_after(retry_after));
-                return self.send(&stx, resp);
-            }
-            // A transaction exists, so it is answered; tersely.
-            Verdict::Drop => return self.reply(&stx, 503, ""),
-        }
-        // The number's ceiling: what all callers together may bring it (a distributed
-        // flood passes every per-source and per-caller limit). Beyond it: busy, and no
-        // ticket work at all.
-        if let Some(rate) = routed.rate_limit.per_number {
-            if !self.config.ceilings.take(&dialed, rate, std::time::Instant::now()) {
-                tracing::info!(%dialed, %rate, "number over its ceiling: busy");
-                return self.busy(stx, offer, &rule, &dialed).await;
-            }
-        }
-        tracing::debug!(rule = %routed.matched_at, trunk = ?routed.trunk, "dialplan rule matched");
-        tracing::info!(
-            %dialed,
-            caller = %caller.number,
-            source = ?caller.source,
-            trusted = caller.trusted,
-            attestation = ?caller.attestation,
-            verification = %caller.verification,
-            action = ?rule.action,
-            "incoming call"
-        );
-        let call = IncomingCall {
-            call_id: req.call_id.clone(),
-            cseq: req.cseq.seq,
-            dialed: dialed.clone(),
-            caller,
-            source: flow.peer(),
-            rule: rule.clone(),
-        };
+        let (rule, dialed) = (&call.rule, &call.dialed);
         // The handler runs in its own task: if the caller cancels, the ticket logic still
         // finishes what it started, and we stop waiting for it.
         let handling = tokio::spawn(self.handler.handle(call.clone()).in_current_span());
@@ -761,42 +621,64 @@ impl Endpoint {
         };
         tracing::info!(?decision, "handler decided");
         let menu = self.handler.menu(&call, &decision);
+        let rule = rule.clone();
         match (rule.answer, decision) {
             (AnswerMode::MissedCall, CallDecision::Refuse { code, reason, .. }) => self.reject(&stx, code, &reason),
             // Missed-call mode never answers, so the caller is not billed.
             (AnswerMode::MissedCall, CallDecision::Announce { .. }) => self.reject(&stx, rule.reject_code, ""),
             // Busy (the handler's mail backlog is full): never answered, whatever the mode.
             (_, CallDecision::Refuse { code: 486, reason, prompt: Some(prompt) }) => {
-                self.busy_saying(stx, offer, &rule, &dialed, &prompt, &reason).await
+                self.busy_saying(stx, offer, &rule, dialed, &prompt, &reason).await
             }
             (AnswerMode::Announce, CallDecision::Announce { prompt })
             | (AnswerMode::Announce, CallDecision::Refuse { prompt: Some(prompt), .. }) => {
+                let dialed = dialed.clone();
                 self.answer_and_play(stx, &req, offer, &rule, &dialed, &prompt, menu, call).await
             }
             (AnswerMode::Announce | AnswerMode::EarlyMedia, CallDecision::Refuse { code, reason, prompt: None }) => {
                 self.reject(&stx, code, &reason)
             }
             (AnswerMode::EarlyMedia, CallDecision::Announce { prompt }) => {
-                self.early_media(stx, offer, &rule, &dialed, &prompt, rule.reject_code, "").await
+                self.early_media(stx, offer, &rule, dialed, &prompt, rule.reject_code, "").await
             }
             (AnswerMode::EarlyMedia, CallDecision::Refuse { code, reason, prompt: Some(prompt) }) => {
-                self.early_media(stx, offer, &rule, &dialed, &prompt, code, &reason).await
+                self.early_media(stx, offer, &rule, dialed, &prompt, code, &reason).await
             }
         }
     }
 
-    /// "Busy, please call again" (RFC 3261 §21.4.24, 486 Busy Here): never answered,
-    /// so it costs the caller nothing; the prompt plays as early media unless the
-    /// number is in missed-call mode.
-    ///
-    /// Busy is what a flood gets, so when the gateway is crowded (a quarter of
-    /// `max_calls` in progress) the prompt is left out: a few seconds of RTP for
-    /// each of thousands of callers a second would cost more than the calls it
-    /// turns away.
-    async fn busy(&self, stx: ServerTxHandle, offer: Option<Offer>, rule: &Rule, dialed: &PhoneNumber) {
-        self.busy_saying(stx, offer, rule, dialed, "busy-call-again", "Busy Here").await
+    /// Tell the caller admission's refusal: the body's 415/400/488, or the final
+    /// response — after its prompt as early media where there is one (RFC 3960).
+    async fn refuse(&self, stx: ServerTxHandle, refusal: Refusal) {
+        let Refusal { code, reason, prompt, retry_after, body, .. } = refusal;
+        if let Some(body) = body {
+            return self.refuse_offer(&stx, body);
+        }
+        match prompt {
+            Some(p) if !(code == 486 && self.crowded()) => {
+                self.early_media(stx, p.offer, &p.rule, &p.dialed, p.name, code, reason).await
+            }
+            _ => {
+                let mut resp = self.response(&stx, code, reason);
+                if let Some(secs) = retry_after {
+                    resp.headers.push("Retry-After", secs.to_string());
+                }
+                self.send(&stx, resp)
+            }
+        }
     }
 
+    /// Busy is what a flood gets, so when the gateway is crowded (a quarter of
+    /// `max_calls` in progress) a busy prompt is left out: a few seconds of RTP for
+    /// each of thousands of callers a second would cost more than the calls it
+    /// turns away.
+    fn crowded(&self) -> bool {
+        self.active_calls.load(Ordering::Relaxed) > self.config.max_calls / 4
+    }
+
+    /// "Busy, please call again" (RFC 3261 §21.4.24, 486 Busy Here) as the handler
+    /// asked: never answered, so it costs the caller nothing; the prompt plays as
+    /// early media unless the number is in missed-call mode or we are [crowded](Self::crowded).
     async fn busy_saying(
         &self,
         stx: ServerTxHandle,
@@ -806,34 +688,11 @@ impl Endpoint {
         prompt: &str,
         reason: &str,
     ) {
-        let crowded = self.active_calls.load(Ordering::Relaxed) > self.config.max_calls / 4;
         match rule.answer {
             AnswerMode::MissedCall => self.reply(&stx, 486, reason),
-            _ if crowded => self.reply(&stx, 486, reason),
+            _ if self.crowded() => self.reply(&stx, 486, reason),
             AnswerMode::Announce | AnswerMode::EarlyMedia => {
                 self.early_media(stx, offer, rule, dialed, prompt, 486, reason).await
-            }
-        }
-    }
-
-    /// Refuse a caller whose identity this number does not accept. Unless the number
-    /// is in missed-call mode, the caller hears why first (`identity-refused`, as early
-    /// media: nothing is billed); then the final `code`.
-    async fn refuse_identity(
-        &self,
-        stx: ServerTxHandle,
-        req: &Request,
-        rule: &Rule,
-        dialed: &PhoneNumber,
-        code: u16,
-        reason: &str,
-    ) {
-        match rule.answer {
-            AnswerMode::MissedCall => self.reply(&stx, code, reason),
-            AnswerMode::Announce | AnswerMode::EarlyMedia => {
-                // An offer we cannot take only means the caller hears nothing before the code.
-                let offer = offer::check(req, AnswerMode::EarlyMedia).ok().flatten();
-                self.early_media(stx, offer, rule, dialed, "identity-refused", code, reason).await
             }
         }
     }
@@ -848,7 +707,8 @@ impl Endpoint {
             // second, not once a call.
             Err(e) if e.kind() == std::io::ErrorKind::AddrInUse || matches!(e.raw_os_error(), Some(23 | 24)) => {
                 static LOGGED_AT: AtomicU64 = AtomicU64::new(0);
-                let second = unix_now().max(0) as u64;
+                let second =
+                    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
                 if LOGGED_AT.swap(second, Ordering::Relaxed) != second {
                     tracing::warn!(error = %e, rtp_ip = %self.config.rtp_ip, "no RTP socket to be had: calls get 503 meanwhile");
                 }
@@ -887,14 +747,18 @@ impl Endpoint {
         match refusal {
             // §21.4.13
             OfferRefusal::UnsupportedType | OfferRefusal::UnsupportedEncoding => {
-                let mut resp = self.response(stx, 415, "Unsupported Media Type");
+                let (code, reason) = refusal.status();
+                let mut resp = self.response(stx, code, reason);
                 match refusal {
                     OfferRefusal::UnsupportedEncoding => resp.headers.push("Accept-Encoding", "identity"),
                     _ => resp.headers.push("Accept", "application/sdp"),
                 }
                 self.send(stx, resp);
             }
-            OfferRefusal::Malformed => self.reply(stx, 400, "Malformed SDP"),
+            OfferRefusal::Malformed => {
+                let (code, reason) = refusal.status();
+                self.reply(stx, code, reason)
+            }
             OfferRefusal::NotAcceptable => self.not_acceptable(stx, stx.flow()),
         }
     }

@@ -18,7 +18,7 @@ use crate::phone::PhoneNumber;
 
 pub mod endpoint;
 pub mod message;
-mod offer;
+pub mod offer;
 mod strict;
 pub mod tcp;
 pub mod timers;

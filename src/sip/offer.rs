@@ -5,16 +5,17 @@
 //! else happens. For an INVITE that will be answered with media (announce and
 //! early-media modes), whether we can answer its offer at all (RFC 3264 §6; 488
 //! per RFC 3261 §13.3.1.1) is known at the same moment. So both are checked
-//! before [`super::CallHandler::handle`]: a call the caller will hear fail never
-//! mails a link, never re-issues a ticket (which would revoke the caller's
-//! earlier link), and leaves no journal row or call record.
+//! before [`super::CallHandler::handle`], by [`crate::admission`]: a call the
+//! caller will hear fail never mails a link, never re-issues a ticket (which
+//! would revoke the caller's earlier link), and leaves no journal row or call
+//! record.
 //!
 //! Missed-call mode never answers: no offer is ever answered, so its SDP is not
 //! read and its codecs do not matter (the call is the caller ID). §8.2.3 still
-//! applies to its body's Content-Type and Content-Encoding.
+//! applies to its body's Content-Type and Content-Encoding ([`content_ok`]
+//! alone; admission picks which check a rule's answer mode needs).
 
 use super::message::Request;
-use crate::dialplan::AnswerMode;
 use crate::media::{self, Negotiated, SessionDescription};
 
 /// An offer we can answer: the caller's description and what we chose from it.
@@ -33,10 +34,21 @@ pub enum OfferRefusal {
     NotAcceptable,
 }
 
+impl OfferRefusal {
+    /// The final response it gets: 415 (§21.4.13), 400, or 488 (§21.4.26).
+    pub fn status(self) -> (u16, &'static str) {
+        match self {
+            OfferRefusal::UnsupportedType | OfferRefusal::UnsupportedEncoding => (415, "Unsupported Media Type"),
+            OfferRefusal::Malformed => (400, "Malformed SDP"),
+            OfferRefusal::NotAcceptable => (488, "Not Acceptable Here"),
+        }
+    }
+}
+
 /// §8.2.3: the body's encoding and type. Only SDP is understood, and no content
 /// coding; a body without a Content-Type is taken as SDP (lenient: it is the only
 /// body an INVITE carries in practice).
-fn content_ok(req: &Request) -> Result<(), OfferRefusal> {
+pub fn content_ok(req: &Request) -> Result<(), OfferRefusal> {
     if req.body.is_empty() {
         return Ok(());
     }
@@ -66,13 +78,9 @@ pub fn read(req: &Request) -> Result<Option<SessionDescription>, OfferRefusal> {
     }
 }
 
-/// Check a new INVITE for a rule in `mode`, before any ticket work. `Ok(None)`: no
-/// offer to answer (none in the INVITE, or missed-call mode, which answers none).
-pub fn check(req: &Request, mode: AnswerMode) -> Result<Option<Offer>, OfferRefusal> {
-    if mode == AnswerMode::MissedCall {
-        content_ok(req)?;
-        return Ok(None);
-    }
+/// An INVITE's offer, if it has one, and what we would answer it with (§8.2.3
+/// first, then RFC 3264 §6). `Ok(None)`: no offer (a late offer, §13.2.1).
+pub fn answerable(req: &Request) -> Result<Option<Offer>, OfferRefusal> {
     let Some(sd) = read(req)? else { return Ok(None) };
     match media::negotiate(&sd) {
         Ok(n) => Ok(Some((sd, n))),
