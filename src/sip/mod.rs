@@ -16,6 +16,9 @@ use crate::dialplan::Rule;
 use crate::identity::CallerIdentity;
 use crate::phone::PhoneNumber;
 
+mod announce;
+mod call;
+mod dialog;
 pub mod endpoint;
 pub mod message;
 pub mod offer;
