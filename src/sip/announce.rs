@@ -63,7 +63,7 @@ impl Endpoint {
         call: IncomingCall,
     ) {
         let flow = stx.flow().clone();
-        let Some((rtp, rtp_addr)) = self.bind_rtp(&stx).await else { return };
+        let Some((stx, rtp, rtp_addr)) = self.bind_rtp(stx).await else { return };
         let session_id = media::new_session_id();
         let local_sdp = match &offer {
             Some((o, n)) => media::answer_sdp(o, n, rtp_addr, session_id),
@@ -76,7 +76,7 @@ impl Endpoint {
         let mut dialog = CallDialog::register(self, req, &stx, session_id, rtp_addr, contact.clone());
         let mut ringing = self.response(&stx, 180, "Ringing");
         ringing.headers.push("Contact", contact.clone());
-        if stx.respond(&ringing).is_err() {
+        if stx.provisional(&ringing).is_err() {
             return; // cancelled meanwhile
         }
         let mut ok = self.response(&stx, 200, "OK");

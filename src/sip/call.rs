@@ -23,7 +23,6 @@ use super::endpoint::Endpoint;
 use super::message::Request;
 use super::offer::{Offer, OfferRefusal};
 use super::transaction::ServerTxHandle;
-use super::transport::Flow;
 use super::CallDecision;
 use crate::admission::{Admitted, Refusal};
 use crate::dialplan::{AnswerMode, Rule};
@@ -56,13 +55,13 @@ impl Endpoint {
                 Ok(d) => d,
                 Err(e) => {
                     tracing::error!(error = %e, "call handler failed");
-                    return self.reply(&stx, 500, "");
+                    return self.reply(stx, 500, "");
                 }
             },
             _ = stx.final_response_sent() => return,
             _ = sleep(HANDLER_TIMEOUT) => {
                 tracing::error!(timeout = ?HANDLER_TIMEOUT, "call handler did not decide in time");
-                return self.reply(&stx, 503, "");
+                return self.reply(stx, 503, "");
             }
         };
         tracing::info!(?decision, "handler decided");
@@ -72,9 +71,9 @@ impl Endpoint {
         let rule = call.rule.clone();
         let dialed = &call.dialed;
         match (rule.answer, decision) {
-            (AnswerMode::MissedCall, CallDecision::Refuse { code, reason, .. }) => self.reject(&stx, code, &reason),
+            (AnswerMode::MissedCall, CallDecision::Refuse { code, reason, .. }) => self.reject(stx, code, &reason),
             // Missed-call mode never answers, so the caller is not billed.
-            (AnswerMode::MissedCall, CallDecision::Announce { .. }) => self.reject(&stx, rule.reject_code, ""),
+            (AnswerMode::MissedCall, CallDecision::Announce { .. }) => self.reject(stx, rule.reject_code, ""),
             // Busy (the handler's mail backlog is full): never answered, whatever the mode.
             (_, CallDecision::Refuse { code: 486, reason, prompt: Some(prompt) }) => {
                 self.busy_saying(stx, offer, &rule, dialed, &prompt, &reason).await
@@ -84,7 +83,7 @@ impl Endpoint {
                 self.answer_and_play(stx, &req, offer, &prompt, menu, call).await
             }
             (AnswerMode::Announce | AnswerMode::EarlyMedia, CallDecision::Refuse { code, reason, prompt: None }) => {
-                self.reject(&stx, code, &reason)
+                self.reject(stx, code, &reason)
             }
             (AnswerMode::EarlyMedia, CallDecision::Announce { prompt }) => {
                 self.early_media(stx, offer, &rule, dialed, &prompt, rule.reject_code, "").await
@@ -96,7 +95,7 @@ impl Endpoint {
     }
 
     /// Reject with a final status, sanitizing what the handler asked for.
-    fn reject(&self, stx: &ServerTxHandle, code: u16, reason: &str) {
+    fn reject(&self, stx: ServerTxHandle, code: u16, reason: &str) {
         let code = if (300..=699).contains(&code) {
             code
         } else {
@@ -112,7 +111,7 @@ impl Endpoint {
     async fn refuse(&self, stx: ServerTxHandle, refusal: Refusal) {
         let Refusal { code, reason, prompt, retry_after, body, .. } = refusal;
         if let Some(body) = body {
-            return self.refuse_offer(&stx, body);
+            return self.refuse_offer(stx, body);
         }
         match prompt {
             Some(p) if !(code == 486 && self.crowded()) => {
@@ -123,7 +122,7 @@ impl Endpoint {
                 if let Some(secs) = retry_after {
                     resp.headers.push("Retry-After", secs.to_string());
                 }
-                self.send(&stx, resp)
+                self.send(stx, resp)
             }
         }
     }
@@ -149,8 +148,8 @@ impl Endpoint {
         reason: &str,
     ) {
         match rule.answer {
-            AnswerMode::MissedCall => self.reply(&stx, 486, reason),
-            _ if self.crowded() => self.reply(&stx, 486, reason),
+            AnswerMode::MissedCall => self.reply(stx, 486, reason),
+            _ if self.crowded() => self.reply(stx, 486, reason),
             AnswerMode::Announce | AnswerMode::EarlyMedia => {
                 self.early_media(stx, offer, rule, dialed, prompt, 486, reason).await
             }
@@ -178,15 +177,15 @@ impl Endpoint {
             Some((o, n)) if n.direction.can_send() => (o, n),
             Some(_) | None => {
                 tracing::info!("no offer to send early media to; rejecting at once");
-                return self.reject(&stx, code, reason);
+                return self.reject(stx, code, reason);
             }
         };
-        let Some((rtp, rtp_addr)) = self.bind_rtp(&stx).await else { return };
+        let Some((stx, rtp, rtp_addr)) = self.bind_rtp(stx).await else { return };
         let mut progress = self.response(&stx, 183, "Session Progress");
         progress.headers.push("Contact", self.contact(&flow, dialed));
         progress.headers.push("Content-Type", "application/sdp");
         progress.body = Bytes::from(media::answer_sdp(&offer, &negotiated, rtp_addr, media::new_session_id()));
-        if stx.respond(&progress).is_err() {
+        if stx.provisional(&progress).is_err() {
             return; // cancelled meanwhile
         }
         tracing::info!(rtp = %rtp_addr, codec = ?negotiated.codec, "early media");
@@ -212,12 +211,13 @@ impl Endpoint {
             _ = sleep(PLAYOUT_TAIL) => {}
             _ = stx.final_response_sent() => return,
         }
-        self.reject(&stx, code, reason);
+        self.reject(stx, code, reason);
     }
 
-    /// Bind the call's RTP socket; on failure the INVITE is answered here: 503 when
-    /// every port of `rtp_ports` is taken (try again shortly), else 500.
-    pub(super) async fn bind_rtp(&self, stx: &ServerTxHandle) -> Option<(UdpSocket, SocketAddr)> {
+    /// Bind the call's RTP socket, and hand `stx` back with it; on failure the
+    /// INVITE is answered here: 503 when every port of `rtp_ports` is taken (try
+    /// again shortly), else 500.
+    pub(super) async fn bind_rtp(&self, stx: ServerTxHandle) -> Option<(ServerTxHandle, UdpSocket, SocketAddr)> {
         let rtp = match media::bind_rtp(self.config.rtp_ip, self.config.rtp_ports).await {
             Ok(s) => s,
             // Out of ports or of file descriptors (a flood, or a low `ulimit -n`): the
@@ -230,7 +230,7 @@ impl Endpoint {
                 if LOGGED_AT.swap(second, Ordering::Relaxed) != second {
                     tracing::warn!(error = %e, rtp_ip = %self.config.rtp_ip, "no RTP socket to be had: calls get 503 meanwhile");
                 }
-                let mut resp = self.response(stx, 503, "No RTP Port Free");
+                let mut resp = self.response(&stx, 503, "No RTP Port Free");
                 resp.headers.push("Retry-After", "5");
                 self.send(stx, resp);
                 return None;
@@ -242,7 +242,7 @@ impl Endpoint {
             }
         };
         match rtp.local_addr() {
-            Ok(a) => Some((rtp, a)),
+            Ok(a) => Some((stx, rtp, a)),
             Err(e) => {
                 tracing::error!(error = %e, "RTP socket has no local address");
                 self.reply(stx, 500, "");
@@ -252,32 +252,28 @@ impl Endpoint {
     }
 
     /// 488 for an offer we cannot take (§13.3.1.1 / RFC 3264 §6), with a Warning saying why (§20.43).
-    pub(super) fn not_acceptable(&self, stx: &ServerTxHandle, flow: &Flow) {
-        let mut resp = self.response(stx, 488, "Not Acceptable Here");
-        resp.headers.push("Warning", format!("305 {} \"Incompatible media format\"", self.advertised(flow)));
+    pub(super) fn not_acceptable(&self, stx: ServerTxHandle) {
+        let (code, reason) = OfferRefusal::NotAcceptable.status();
+        let mut resp = self.response(&stx, code, reason);
+        let warning = format!("305 {} \"Incompatible media format\"", self.advertised(stx.flow()));
+        resp.headers.push("Warning", warning);
         resp.headers.push("Accept", "application/sdp");
         self.send(stx, resp);
     }
 
-    /// Answer an (re-)INVITE refused for its body (see [`offer`]).
-    pub(super) fn refuse_offer(&self, stx: &ServerTxHandle, refusal: OfferRefusal) {
+    /// Answer an (re-)INVITE refused for its body (see [`super::offer`]).
+    pub(super) fn refuse_offer(&self, stx: ServerTxHandle, refusal: OfferRefusal) {
         tracing::info!(?refusal, "offer refused");
-        match refusal {
+        let (code, reason) = refusal.status();
+        let header = match refusal {
             // §21.4.13
-            OfferRefusal::UnsupportedType | OfferRefusal::UnsupportedEncoding => {
-                let (code, reason) = refusal.status();
-                let mut resp = self.response(stx, code, reason);
-                match refusal {
-                    OfferRefusal::UnsupportedEncoding => resp.headers.push("Accept-Encoding", "identity"),
-                    _ => resp.headers.push("Accept", "application/sdp"),
-                }
-                self.send(stx, resp);
-            }
-            OfferRefusal::Malformed => {
-                let (code, reason) = refusal.status();
-                self.reply(stx, code, reason)
-            }
-            OfferRefusal::NotAcceptable => self.not_acceptable(stx, stx.flow()),
-        }
+            OfferRefusal::UnsupportedType => ("Accept", "application/sdp"),
+            OfferRefusal::UnsupportedEncoding => ("Accept-Encoding", "identity"),
+            OfferRefusal::Malformed => return self.reply(stx, code, reason),
+            OfferRefusal::NotAcceptable => return self.not_acceptable(stx),
+        };
+        let mut resp = self.response(&stx, code, reason);
+        resp.headers.push(header.0, header.1);
+        self.send(stx, resp);
     }
 }

@@ -101,8 +101,8 @@ impl Drop for Registration<'_> {
 
 /// 500 with a random Retry-After of up to 10 s for an INVITE that arrives while
 /// the previous one in the dialog has no ACK yet (§14.2).
-fn previous_invite_pending(endpoint: &Endpoint, stx: &ServerTxHandle) {
-    let mut resp = endpoint.response(stx, 500, "Previous INVITE Pending");
+fn previous_invite_pending(endpoint: &Endpoint, stx: ServerTxHandle) {
+    let mut resp = endpoint.response(&stx, 500, "Previous INVITE Pending");
     resp.headers.push("Retry-After", rand::random_range(0..=10u32).to_string());
     endpoint.send(stx, resp);
 }
@@ -213,7 +213,7 @@ impl<'a> CallDialog<'a> {
                     Some(DialogEvent::Bye) | None => return AckOutcome::HungUp,
                     Some(DialogEvent::Digit(d)) => digits.push(d),
                     // §14.2: our INVITE transaction has no ACK yet; try again shortly.
-                    Some(DialogEvent::ReInvite(stx, _)) => previous_invite_pending(self.endpoint, &stx),
+                    Some(DialogEvent::ReInvite(stx, _)) => previous_invite_pending(self.endpoint, stx),
                 },
                 tick = schedule.tick() => match tick {
                     Tick::Resend => {
@@ -267,7 +267,7 @@ impl<'a> CallDialog<'a> {
                 ev = self.events.recv() => match ev {
                     Some(DialogEvent::Bye) | None => return tracing::info!("caller hung up"),
                     // Too late to change anything: refuse, the BYE follows (§14.2 allows it).
-                    Some(DialogEvent::ReInvite(stx, _)) => self.endpoint.reply(&stx, 488, ""),
+                    Some(DialogEvent::ReInvite(stx, _)) => self.endpoint.reply(stx, 488, ""),
                     Some(DialogEvent::Ack(_)) | Some(DialogEvent::Digit(_)) => {}
                 }
             }
@@ -357,17 +357,17 @@ impl<'a> CallDialog<'a> {
         let endpoint = self.endpoint;
         // §12.2.2: requests in a dialog come with increasing CSeq; an older one is out of order.
         if req.cseq.seq <= self.remote_cseq {
-            return endpoint.reply(&stx, 500, "CSeq Out of Order");
+            return endpoint.reply(stx, 500, "CSeq Out of Order");
         }
         self.remote_cseq = req.cseq.seq;
         if self.pending.is_some() {
             // §14.2: a new INVITE while the previous one is not finished (no ACK yet).
-            return previous_invite_pending(endpoint, &stx);
+            return previous_invite_pending(endpoint, stx);
         }
         let flow = stx.flow().clone();
         let offer = match offer::read(req) {
             Ok(o) => o,
-            Err(refusal) => return endpoint.refuse_offer(&stx, refusal),
+            Err(refusal) => return endpoint.refuse_offer(stx, refusal),
         };
         let (sdp, target) = match &offer {
             Some(sd) => match media::negotiate(sd) {
@@ -378,7 +378,7 @@ impl<'a> CallDialog<'a> {
                 }
                 Err(e) => {
                     tracing::info!(error = %e, "re-INVITE offer refused; the session stays as it was");
-                    return endpoint.not_acceptable(&stx, &flow);
+                    return endpoint.not_acceptable(stx);
                 }
             },
             None => {

@@ -256,34 +256,35 @@ impl Endpoint {
         resp
     }
 
-    pub(super) fn send(&self, stx: &ServerTxHandle, resp: Response) {
+    pub(super) fn send(&self, stx: ServerTxHandle, resp: Response) {
         if let Err(e) = stx.respond(&resp) {
             tracing::debug!(code = resp.code, error = %e, "response not sent");
         }
     }
 
-    pub(super) fn reply(&self, stx: &ServerTxHandle, code: u16, reason: &str) {
-        self.send(stx, self.response(stx, code, reason));
+    pub(super) fn reply(&self, stx: ServerTxHandle, code: u16, reason: &str) {
+        let resp = self.response(&stx, code, reason);
+        self.send(stx, resp);
     }
 
     fn on_new_request(self: &Arc<Self>, stx: ServerTxHandle, req: Request) {
         // A UAS can answer OPTIONS with Max-Forwards 0 itself (§11, §16.3 step 3); for
         // anything else 0 means the request looped or went too far.
         if req.max_forwards() == Some(0) && req.method != Method::Options {
-            return self.reply(&stx, 483, "Too Many Hops");
+            return self.reply(stx, 483, "Too Many Hops");
         }
         // §8.2.2.3: we support no extensions, so any Require is refused (never for CANCEL).
         if req.method != Method::Cancel {
             if let Some(required) = req.header("Require").filter(|r| !r.trim().is_empty()) {
                 let mut resp = self.response(&stx, 420, "Bad Extension");
                 resp.headers.push("Unsupported", required.to_string());
-                return self.send(&stx, resp);
+                return self.send(stx, resp);
             }
         }
         // §12.2.2: a request inside a dialog we do not have (ended, or never ours) gets 481.
         if req.to.tag().is_some() && req.method != Method::Cancel && !self.dialogs.contains(&DialogId::of_request(&req))
         {
-            return self.reply(&stx, 481, "");
+            return self.reply(stx, 481, "");
         }
         match &req.method {
             Method::Invite if req.to.tag().is_some() => self.to_dialog(stx, req),
@@ -300,13 +301,13 @@ impl Endpoint {
                 resp.headers.push("Accept-Language", "en, ja");
                 // No option tags: we implement no extensions that need one (RFC 3581 rport needs none).
                 resp.headers.push("Supported", "");
-                self.send(&stx, resp);
+                self.send(stx, resp);
             }
             Method::Ack => {} // never a new transaction
             Method::Other(_) => {
                 let mut resp = self.response(&stx, 405, "Method Not Allowed");
                 resp.headers.push("Allow", ALLOW);
-                self.send(&stx, resp);
+                self.send(stx, resp);
             }
         }
     }
@@ -330,7 +331,7 @@ impl Endpoint {
             Some(events) => {
                 let _ = events.try_send(DialogEvent::ReInvite(stx, Box::new(req)));
             }
-            None => self.reply(&stx, 481, ""),
+            None => self.reply(stx, 481, ""),
         }
     }
 
@@ -343,22 +344,22 @@ impl Endpoint {
             None => None,
         };
         let Some(events) = events else {
-            return self.reply(&stx, 481, ""); // INFO exists only inside a dialog (RFC 6086 §4.2.1)
+            return self.reply(stx, 481, ""); // INFO exists only inside a dialog (RFC 6086 §4.2.1)
         };
         if req.body.is_empty() {
-            return self.reply(&stx, 200, "OK");
+            return self.reply(stx, 200, "OK");
         }
         let content_type = req.header("Content-Type").unwrap_or_default();
         match media::dtmf_from_info(content_type, &req.body) {
             Some(digit) => {
-                self.reply(&stx, 200, "OK");
+                self.reply(stx, 200, "OK");
                 tracing::debug!(%digit, "DTMF (SIP INFO)");
                 let _ = events.try_send(DialogEvent::Digit(digit));
             }
             None => {
                 let mut resp = self.response(&stx, 415, "Unsupported Media Type");
                 resp.headers.push("Accept", "application/dtmf-relay, application/dtmf");
-                self.send(&stx, resp);
+                self.send(stx, resp);
             }
         }
     }
@@ -367,14 +368,14 @@ impl Endpoint {
         if self.draining.load(Ordering::SeqCst) {
             let mut resp = self.response(&stx, 503, "Service Unavailable");
             resp.headers.push("Retry-After", "30");
-            return self.send(&stx, resp);
+            return self.send(stx, resp);
         }
         if self.active_calls.fetch_add(1, Ordering::Relaxed) >= self.config.max_calls {
             self.active_calls.fetch_sub(1, Ordering::Relaxed);
             tracing::warn!(max_calls = self.config.max_calls, "call limit reached; answering 503");
             let mut resp = self.response(&stx, 503, "Service Unavailable");
             resp.headers.push("Retry-After", "5");
-            return self.send(&stx, resp);
+            return self.send(stx, resp);
         }
         let alive = lock(&self.calls_alive).clone();
         let span = tracing::info_span!("call", call_id = %req.call_id);
@@ -391,18 +392,18 @@ impl Endpoint {
 
     fn on_cancel(&self, stx: ServerTxHandle, req: Request) {
         let Some(invite) = self.layer.find(&TxKey::invite_for_cancel(&req)) else {
-            return self.reply(&stx, 481, "");
+            return self.reply(stx, 481, "");
         };
         // §9.2: answer the CANCEL with the To tag of the INVITE's responses; if no final
         // response went out yet, the INVITE ends with 487 (whoever sends a final first wins).
         let mut ok = message::response_for(stx.request_headers(), 200, "OK", Some(invite.to_tag()));
         ok.headers.push("Server", self.config.user_agent.clone());
-        self.send(&stx, ok);
+        self.send(stx, ok);
         if invite.is_pending() {
             let mut terminated =
                 message::response_for(invite.request_headers(), 487, "Request Terminated", Some(invite.to_tag()));
             terminated.headers.push("Server", self.config.user_agent.clone());
-            if invite.respond(&terminated).is_ok() {
+            if invite.cancel_with(&terminated).is_ok() {
                 tracing::info!("call cancelled by the caller");
             }
         }
@@ -412,10 +413,10 @@ impl Endpoint {
         let events = self.dialogs.of(&req);
         match events {
             Some(events) => {
-                self.reply(&stx, 200, "OK");
+                self.reply(stx, 200, "OK");
                 let _ = events.try_send(DialogEvent::Bye);
             }
-            None => self.reply(&stx, 481, ""),
+            None => self.reply(stx, 481, ""),
         }
     }
 

@@ -49,6 +49,10 @@ impl Default for Limits {
 pub enum TxError {
     #[error("the transaction already has a final response")]
     AlreadyFinal,
+    #[error("{0} is not a provisional response")]
+    NotProvisional(u16),
+    #[error("{0} is not a final response")]
+    NotFinal(u16),
     #[error("no final response before Timer F")]
     Timeout,
     #[error("transport: {0}")]
@@ -174,9 +178,18 @@ impl ServerTx {
         let _ = rx.wait_for(|sent| *sent).await;
     }
 
+    /// §9.2: a CANCEL ends the INVITE it names with `terminated` (487), unless a
+    /// final response went out first. The CANCEL's task holds no handle on the
+    /// INVITE's transaction (the call's task does), so this is the one final
+    /// response that can race the handle's: whichever comes first is sent, the
+    /// other gets [`TxError::AlreadyFinal`].
+    pub fn cancel_with(self: &Arc<Self>, terminated: &Response) -> Result<(), TxError> {
+        self.respond(terminated)
+    }
+
     /// Send a response. Provisional responses may repeat; the first final response
     /// wins and later ones get [`TxError::AlreadyFinal`].
-    pub fn respond(self: &Arc<Self>, resp: &Response) -> Result<(), TxError> {
+    fn respond(self: &Arc<Self>, resp: &Response) -> Result<(), TxError> {
         let bytes = resp.to_bytes();
         let is_final = resp.code >= 200;
         {
@@ -260,16 +273,70 @@ impl ServerTx {
     }
 }
 
-/// The TU's handle on a server transaction. If it is dropped before a final response
-/// was sent (a bug, or a panic in the call task), the caller still gets a 500 rather
-/// than ringing until its own timer fires.
+/// The TU's handle on a server transaction in its Proceeding state (§17.2.1,
+/// §17.2.2), in the manner of ezk's typed transactions: provisional responses go
+/// out through `&self` ([`Self::provisional`]), and the final response consumes
+/// the handle ([`Self::respond`]), so code that answers twice does not compile.
+///
+/// Two things stay checked at run time: a CANCEL's 487 ([`ServerTx::cancel_with`])
+/// comes from another task and may win the race, after which the handle's final
+/// gets [`TxError::AlreadyFinal`]; and a response's class is its runtime code, so
+/// a 1xx given as the final (or a final as a provisional) is refused with
+/// [`TxError::NotFinal`] ([`TxError::NotProvisional`]).
+///
+/// If the handle is dropped before a final response was sent (a bug, a panic in
+/// the call task, or a re-INVITE its call could not take), the caller still gets a
+/// 500 rather than ringing until its own timer fires.
 #[derive(Debug)]
 pub struct ServerTxHandle(Arc<ServerTx>);
 
-impl std::ops::Deref for ServerTxHandle {
-    type Target = Arc<ServerTx>;
-    fn deref(&self) -> &Arc<ServerTx> {
-        &self.0
+impl ServerTxHandle {
+    /// A provisional (1xx) response; it may be repeated or followed by others.
+    pub fn provisional(&self, resp: &Response) -> Result<(), TxError> {
+        if resp.code >= 200 {
+            return Err(TxError::NotProvisional(resp.code));
+        }
+        self.0.respond(resp)
+    }
+
+    /// The final response (2xx-6xx), which ends the TU's part in the transaction;
+    /// retransmissions and ACKs are the transaction's (§17.2.1) or, after a 2xx, the
+    /// dialog's (§13.3.1.4).
+    pub fn respond(self, resp: &Response) -> Result<(), TxError> {
+        if resp.code < 200 {
+            return Err(TxError::NotFinal(resp.code));
+        }
+        self.0.respond(resp)
+    }
+
+    /// The flow the request came on; responses go back on it.
+    pub fn flow(&self) -> &Flow {
+        self.0.flow()
+    }
+
+    /// See [`ServerTx::to_tag`].
+    pub fn to_tag(&self) -> &str {
+        self.0.to_tag()
+    }
+
+    /// See [`ServerTx::request_headers`].
+    pub fn request_headers(&self) -> &Headers {
+        self.0.request_headers()
+    }
+
+    /// See [`ServerTx::add_sticky_header`].
+    pub fn add_sticky_header(&self, name: &str, value: String) {
+        self.0.add_sticky_header(name, value)
+    }
+
+    /// See [`ServerTx::sticky_headers`].
+    pub fn sticky_headers(&self) -> Vec<(String, String)> {
+        self.0.sticky_headers()
+    }
+
+    /// See [`ServerTx::final_response_sent`] (a CANCEL's 487 ends it too).
+    pub async fn final_response_sent(&self) {
+        self.0.final_response_sent().await
     }
 }
 
