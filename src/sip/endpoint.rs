@@ -6,10 +6,10 @@
 //! limit first ([`Admission::check_source`]); then the transaction layer absorbs
 //! retransmissions, and what is left is dispatched:
 //!
-//! * a new INVITE gets its own task ([`super::call`]: admission, the handler,
+//! * a new INVITE gets its own task (`call.rs`: admission, the handler,
 //!   the answer), within `max_calls`, and not while shutting down;
 //! * ACK, BYE, INFO and re-INVITEs inside a dialog go to the call that owns it
-//!   ([`super::dialog`]), or get 481;
+//!   (`dialog.rs`), or get 481;
 //! * CANCEL ends a pending INVITE with 487 (§9.2); OPTIONS is answered here
 //!   (§11.2), and every other method with 405.
 //!

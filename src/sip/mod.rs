@@ -1,11 +1,32 @@
-//! SIP: transport (UDP/TCP), server transactions, and the call endpoint.
+//! SIP: the stack (parsing, UDP/TCP transport, transactions, dialogs) and the
+//! call endpoint above it.
 //!
-//! This layer knows nothing about tickets. For each new INVITE it looks the
-//! dialled number up in the dialplan, works out who is calling
-//! ([`crate::identity`]), and asks the [`CallHandler`] what to do; then it
-//! answers (SDP + RTP announcement + BYE), plays early media and rejects, or
+//! The SIP layer knows nothing of tickets, and its stack knows nothing of policy:
+//! `message`, `strict`, `offer`, `transport`, `tcp`, `timers`, `transaction` and
+//! `dialog` import no dialplan, identity, flood limiter or call handler. Above
+//! them sits the transaction user. The [`endpoint`] dispatches every request to
+//! its transaction, its dialog or a new call's task. That task (`call`) asks
+//! [`crate::admission`] (the policy seam: dialplan, caller identity, STIR/SHAKEN,
+//! flood limits, the body) whether the call is taken and, if so, asks the
+//! [`CallHandler`] once what to do; then it answers (SDP + RTP announcement +
+//! BYE: `announce`, with the UAS `dialog`), plays early media and rejects, or
 //! rejects, per the handler's [`CallDecision`] and the rule's answer mode. An
 //! answered call may offer a small DTMF [`Menu`] ("press 1 to resend the link").
+//!
+//! The types handed across are defined here. An [`IncomingCall`] carries the
+//! dialplan rule and the caller's identity as admission found them: the call
+//! flow reads the rule's answer mode and language, and the handler acts on the rest.
+//!
+//! | file | what |
+//! |---|---|
+//! | `message/`, `strict.rs` | parsing, limits, building; RFC 4475 strictness |
+//! | `transport.rs`, `tcp/` | UDP and TCP: framing, connections, where responses go |
+//! | `transaction.rs`, `timers.rs` | server and client transactions (RFC 3261 §17), typed handles |
+//! | `endpoint.rs` | the dispatcher |
+//! | `call.rs` | one new INVITE: admission's answer, the handler, reject or early media |
+//! | `announce.rs` | an answered call: 180/200, the announcement and the menu |
+//! | `dialog.rs` | the UAS dialog: 2xx until its ACK, re-INVITE, INFO, BYE |
+//! | `offer.rs` | the INVITE's body and SDP offer, checked before the handler |
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -35,7 +35,7 @@ pub struct Limits {
     /// `max_transactions / 64` (two transactions per call, INVITE and BYE).
     pub max_transactions: usize,
     /// Live server transactions per source that is not a configured trunk (an IPv4
-    /// address, or an IPv6 /64: see [`crate::flood::source_of`]).
+    /// address, or an IPv6 /64: see [`super::transport::source_of`]).
     pub max_transactions_per_source: usize,
 }
 
@@ -442,7 +442,7 @@ impl TransactionLayer {
             return Incoming::Ack(req);
         }
         // Counted as the flood limiter counts sources: an IPv6 sender by its /64.
-        let source = crate::flood::source_of(flow.peer().ip());
+        let source = super::transport::source_of(flow.peer().ip());
         let held = table.per_source.get(&source).copied().unwrap_or(0);
         if table.map.len() >= self.limits.max_transactions {
             return Incoming::OverLimit { per_source: false, req: Box::new(req), flow };

@@ -263,3 +263,17 @@ pub fn parse_untrusted(data: &[u8]) -> usize {
     }
     n
 }
+
+/// The source a request is counted against: an IPv4 address (IPv4-mapped IPv6
+/// addresses count as IPv4), the loopback `::1`, or else the IPv6 /64 the address
+/// is in, as its first address. A /64 is the least a site gets (RFC 6177) and
+/// hosts pick addresses in it freely (RFC 8981), so one sender has billions of
+/// addresses: counting each alone would let it walk past every limit.
+pub fn source_of(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) if !v6.is_loopback() => {
+            IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1)))
+        }
+        other => other,
+    }
+}

@@ -7,7 +7,7 @@
 //! - **Connections** in all [4,096]; the last [256] places only for configured
 //!   trunks (dialplan `trunks`), so the proxy in front is never locked out.
 //! - **Per source** [64], a source being an IPv4 address or an IPv6 /64
-//!   ([`crate::flood::source_of`]): one host has a whole /64 to pick from.
+//!   ([`super::transport::source_of`]): one host has a whole /64 to pick from.
 //! - **Room for new sources**: once [3,072] connections are open, a source already
 //!   holding [2] gets no more, so a few sources cannot take the rest of the table
 //!   and a newcomer still gets in. If the table is full all the same (thousands of

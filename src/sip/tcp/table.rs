@@ -10,7 +10,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::TcpLimits;
-use crate::flood::source_of;
+use crate::sip::transport::source_of;
 
 /// A connection that has not completed a message for this long may be closed to make
 /// room when the table is full; younger ones are left their first moments.
