@@ -49,6 +49,7 @@ async fn declined_card_sends_an_apology_with_a_fresh_link_and_releases_the_seats
     // The fresh link works: buying with a good card succeeds.
     let (status, order) = gw.buy(&fresh, "spring-gala-2027", 2, "4242424242424242").await;
     assert_eq!(status, 200, "{order}");
+    gw.settle().await;
     assert!(gw.mails(phone, "Payment received").len() <= 1);
     gw.stop().await;
 }
@@ -138,6 +139,7 @@ async fn usage_call_for_an_admitted_ticket_gets_a_clear_answer() {
     assert_eq!(report.final_status, 200, "answered so the caller hears why: {report:?}");
     let refusal = gw.mail(phone, "could not").await;
     assert!(refusal.text.contains("already been used for admission"), "{}", refusal.text);
+    gw.settle().await;
     assert_eq!(gw.mails(phone, "Admission page").len(), 1, "no second admission page");
     gw.stop().await;
 }

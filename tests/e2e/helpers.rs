@@ -186,6 +186,25 @@ impl TestGateway {
         outbox.iter().filter(|m| m.to_addr == to && m.subject.contains(subject)).count()
     }
 
+    /// Wait until the outbox holds no mail `pending` or `sending`: every mail queued
+    /// so far has been delivered (or given up on), so the sink holds all it will
+    /// get from what has happened so far, and counting it checks a state rather
+    /// than a moment ("no second mail came within N ms"). A mail is queued with the
+    /// decision that sends it, so once the calls and posts that could queue one
+    /// have returned, this is the end of their mail. The bound only guards
+    /// against a hang.
+    pub async fn settle(&self) {
+        let deadline = tokio::time::Instant::now() + MAIL_WAIT;
+        loop {
+            let backlog = self.app.store.outbox_backlog().await.expect("outbox backlog");
+            if backlog.pending + backlog.sending == 0 {
+                return;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "the outbox never settled: {backlog:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// `/healthz`'s `part` (`dialplan`, `stir`) once `ready` holds: reloads run in
     /// the background after a file changes, so a test waits for the recorded
     /// outcome as an operator watching the health page would. The bound only

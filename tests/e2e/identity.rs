@@ -223,6 +223,7 @@ async fn a_spoofed_caller_id_from_an_untrusted_network_is_refused_on_a_trusted_p
     let report = gw.call_with(opts).await;
     assert_eq!(report.final_status, 200, "{report:?}");
     gw.mail(victim, "purchase link").await;
+    gw.settle().await;
     assert_eq!(gw.mails(victim, "purchase link").len(), 1, "only the asserted call mailed the victim");
     gw.stop().await;
 }
@@ -254,7 +255,7 @@ async fn purchase_links_are_capped_per_number_and_hour() {
     assert!(report.answered && report.rtp_packets > 50, "too-many-requests prompt: {report:?}");
     // The refused calls have been answered: what they queued is all they will.
     assert_eq!(gw.queued(caller, "purchase link").await, 2, "two links, then none");
-    gw.mailbox.wait_for_count(2, MAIL_WAIT).await.unwrap();
+    gw.settle().await;
     assert_eq!(gw.mails(caller, "purchase link").len(), 2);
     // Another number is not affected.
     gw.call("+819055550002", PURCHASE_MISSED_CALL).await;
