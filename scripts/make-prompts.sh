@@ -59,6 +59,30 @@ billing-refused|Your carrier did not accept billing for this order. Please check
 busy-call-again|We are very busy right now. Please call again in a few minutes.
 TEXTS
 
+# Parts the usage call reads seats and gates from ("Your seats: seat A 1 2, gate B"):
+# digits and letters one by one, as phone support spells a code.
+while IFS='|' read -r name text; do
+    [ -n "$name" ] && make en en-gb 165 "$name" "$text"
+done <<'TEXTS'
+your-seats|Your seats:
+seat|seat
+gate|gate
+press-1-repeat-2-resend|To hear it again, press 1. To have the page sent again, press 2.
+digit-0|zero
+digit-1|one
+digit-2|two
+digit-3|three
+digit-4|four
+digit-5|five
+digit-6|six
+digit-7|seven
+digit-8|eight
+digit-9|nine
+TEXTS
+for letter in A B C D E F G H I J K L M N O P Q R S T U V W X Y Z; do
+    make en en-gb 165 "letter-${letter,,}" "$letter"
+done
+
 # Japanese: espeak-ng reads kana reliably (kanji readings are hit and miss), so the
 # texts are written in kana.
 if espeak-ng -v ja -w "$tmp/probe.wav" "てすと" 2>/dev/null && [ "$(soxi -s "$tmp/probe.wav")" -gt 0 ]; then
@@ -82,6 +106,50 @@ billing-confirmed|ありがとうございます。ごちゅうもんは でん�
 nothing-to-confirm|かくにんを まっている ごちゅうもんは ありません。
 billing-refused|けいやくの でんわがいしゃが この せいきゅうを うけつけませんでした。メールを ごかくにんください。
 busy-call-again|ただいま たいへん こみあっています。しばらくしてから おかけなおしください。
+TEXTS
+    while IFS='|' read -r name text; do
+        [ -n "$name" ] && make ja ja 170 "$name" "$text"
+    done <<'TEXTS'
+your-seats|おせきは、
+seat|せき
+gate|ゲート
+press-1-repeat-2-resend|もういちど きく ばあいは 1を、ページを もういちど おおくりする ばあいは 2を おしてください。
+digit-0|ぜろ
+digit-1|いち
+digit-2|に
+digit-3|さん
+digit-4|よん
+digit-5|ご
+digit-6|ろく
+digit-7|なな
+digit-8|はち
+digit-9|きゅう
+letter-a|エー
+letter-b|ビー
+letter-c|シー
+letter-d|ディー
+letter-e|イー
+letter-f|エフ
+letter-g|ジー
+letter-h|エイチ
+letter-i|アイ
+letter-j|ジェー
+letter-k|ケー
+letter-l|エル
+letter-m|エム
+letter-n|エヌ
+letter-o|オー
+letter-p|ピー
+letter-q|キュー
+letter-r|アール
+letter-s|エス
+letter-t|ティー
+letter-u|ユー
+letter-v|ブイ
+letter-w|ダブリュー
+letter-x|エックス
+letter-y|ワイ
+letter-z|ゼット
 TEXTS
 else
     echo "espeak-ng has no usable Japanese voice; skipping prompts/ja" >&2
