@@ -59,6 +59,6 @@ pub(super) async fn confirm(
         }
         // The carrier said no for every order: each got its apology mail.
         (0, _) => Ok(refuse(403, "Billing Refused", "billing-refused")),
-        _ => Ok(CallDecision::Announce { prompt: "billing-confirmed".into() }),
+        _ => Ok(CallDecision::announce("billing-confirmed")),
     }
 }

@@ -117,7 +117,7 @@ impl CallHandler for Calls {
     fn menu(&self, call: &IncomingCall, decision: &CallDecision) -> Option<Menu> {
         match (call.rule.action, decision) {
             (Action::Purchase | Action::Issue, CallDecision::Announce { .. }) => {
-                Some(Menu { prompt: "press-1-to-resend".into(), digits: "1".into() })
+                Some(Menu::new("press-1-to-resend", "1"))
             }
             _ => None,
         }
@@ -169,7 +169,7 @@ async fn resend(app: &App, purchases: &Purchases, call: &IncomingCall) -> Result
         _ => return Ok(None),
     };
     Ok(match decision {
-        CallDecision::Announce { prompt } | CallDecision::Refuse { prompt: Some(prompt), .. } => Some(prompt),
+        CallDecision::Announce { prompt, .. } | CallDecision::Refuse { prompt: Some(prompt), .. } => Some(prompt),
         CallDecision::Refuse { prompt: None, .. } => None,
     })
 }
@@ -181,7 +181,8 @@ fn refuse(code: u16, reason: &str, prompt: &str) -> CallDecision {
 /// Decisions are stored with the call so a repeat answers the same way.
 fn encode(d: &CallDecision) -> String {
     match d {
-        CallDecision::Announce { prompt } => json!({"announce": prompt}).to_string(),
+        CallDecision::Announce { prompt, then } if then.is_empty() => json!({"announce": prompt}).to_string(),
+        CallDecision::Announce { prompt, then } => json!({"announce": prompt, "then": then}).to_string(),
         CallDecision::Refuse { code, reason, prompt } => {
             json!({"refuse": code, "reason": reason, "prompt": prompt}).to_string()
         }
@@ -191,7 +192,11 @@ fn encode(d: &CallDecision) -> String {
 fn decode(s: &str) -> CallDecision {
     let v: serde_json::Value = serde_json::from_str(s).unwrap_or_default();
     if let Some(p) = v.get("announce").and_then(|p| p.as_str()) {
-        return CallDecision::Announce { prompt: p.to_string() };
+        let then = v
+            .get("then")
+            .and_then(|t| t.as_array())
+            .map(|t| t.iter().filter_map(|p| p.as_str()).map(str::to_string).collect());
+        return CallDecision::Announce { prompt: p.to_string(), then: then.unwrap_or_default() };
     }
     match v.get("refuse").and_then(|c| c.as_u64()) {
         Some(code) => CallDecision::Refuse {
@@ -242,9 +247,7 @@ async fn attempt(app: &App, call: &IncomingCall) -> Result<CallDecision, AppErro
         Action::Issue => issue(app, &mut tx, call, &actor, at).await?,
         Action::Usage => usage(app, &mut tx, call, &actor, at).await?,
         Action::ConfirmBilling => billing::confirm(app, &mut tx, call, &actor, at).await?,
-        Action::Announce => {
-            CallDecision::Announce { prompt: call.rule.prompt.clone().unwrap_or_else(|| "welcome".into()) }
-        }
+        Action::Announce => CallDecision::announce(call.rule.prompt.clone().unwrap_or_else(|| "welcome".into())),
         Action::Reject => CallDecision::Refuse { code: call.rule.reject_code, reason: "Rejected".into(), prompt: None },
         // Never here: `handle` gives purchase calls to the group committer.
         Action::Purchase => internal_error(),
@@ -315,7 +318,7 @@ async fn issue(
         );
         return Ok(refuse(403, "Nothing To Issue", "nothing-to-issue"));
     }
-    Ok(CallDecision::Announce { prompt: if any_new { "ticket-sent" } else { "ticket-resent" }.into() })
+    Ok(CallDecision::announce(if any_new { "ticket-sent" } else { "ticket-resent" }))
 }
 
 /// Usage-confirmation call (seed 000 S220–S234): issue the admission permit and mail the admission page.
@@ -364,7 +367,7 @@ async fn usage(
         }
     }
     if sent > 0 {
-        return Ok(CallDecision::Announce { prompt: "admission-sent".into() });
+        return Ok(CallDecision::announce("admission-sent"));
     }
     let (reason, code, status, prompt) = if let Some(t) = admitted_at {
         (
@@ -437,12 +440,18 @@ mod tests {
     #[test]
     fn decisions_round_trip() {
         for d in [
-            CallDecision::Announce { prompt: "ticket-sent".into() },
+            CallDecision::announce("ticket-sent"),
+            CallDecision::Announce {
+                prompt: "admission-sent".into(),
+                then: vec!["your-seats".into(), "letter-a".into()],
+            },
             refuse(409, "Already Admitted", "already-admitted"),
             CallDecision::Refuse { code: 603, reason: "Decline".into(), prompt: None },
         ] {
             assert_eq!(decode(&encode(&d)), d);
         }
         assert!(matches!(decode("garbage"), CallDecision::Refuse { code: 500, .. }));
+        // Decisions stored before announcements had parts.
+        assert_eq!(decode(r#"{"announce":"ticket-sent"}"#), CallDecision::announce("ticket-sent"));
     }
 }

@@ -367,7 +367,7 @@ async fn attempt(app: &App, works: &[&PreparedPurchase], numbers: UserNumbers) -
             false => Some(letter(app, &w.link.url, user)?),
         });
         tx.journal("phone-user", &user.user_number, link_sent(w.proven), None, None, &w.actor, "{}");
-        fresh_decisions.push(CallDecision::Announce { prompt: "purchase-link-sent".into() });
+        fresh_decisions.push(CallDecision::announce("purchase-link-sent"));
         sent.push(true);
     }
     let mails: Vec<NewMail> = fresh
@@ -472,11 +472,11 @@ mod tests {
             PreparedPurchase::new(&app, phone, false, "en", None, Some(call(key, phone)), "test".into()).expect("work")
         };
         let answered = commit_group(&app, vec![work("a@test 1 INVITE", &first)]).await;
-        assert_eq!(answered, vec![CallDecision::Announce { prompt: "purchase-link-sent".into() }]);
+        assert_eq!(answered, vec![CallDecision::announce("purchase-link-sent")]);
 
         let again = commit_group(&app, vec![work("a@test 1 INVITE", &first), work("b@test 1 INVITE", &second)]).await;
         assert_eq!(again[0], answered[0], "the repeat is answered as the first time");
-        assert_eq!(again[1], CallDecision::Announce { prompt: "purchase-link-sent".into() });
+        assert_eq!(again[1], CallDecision::announce("purchase-link-sent"));
         let user = app.store.phone_user(&first).await.expect("read").expect("registered");
         assert_eq!(user.access_count, 1, "the repeat did not count as an access");
         let mails = app.store.outbox(10).await.expect("outbox");
@@ -506,7 +506,7 @@ mod tests {
         tx.commit().await.expect("commit");
 
         let decisions = commit_group(&app, vec![work]).await;
-        assert_eq!(decisions, vec![CallDecision::Announce { prompt: "purchase-link-sent".into() }]);
+        assert_eq!(decisions, vec![CallDecision::announce("purchase-link-sent")]);
         let user = app.store.phone_user(&caller).await.expect("read").expect("registered");
         assert_ne!(user.user_number, taken);
         // The mail carries the number the caller got, not the one drawn first.

@@ -46,6 +46,13 @@ enum Step {
     Dialog(Event),
 }
 
+/// What an answered call hears: a prompt, its parts, and the menu after them.
+pub(super) struct Announcement<'a> {
+    pub prompt: &'a str,
+    pub then: &'a [String],
+    pub menu: Option<Menu>,
+}
+
 impl Endpoint {
     /// 180, 200 with SDP, wait for the ACK, play the prompt (and the menu), BYE
     /// (§13.3.1, §15.1.1). In between, the dialog answers re-INVITEs (hold, resume,
@@ -58,8 +65,7 @@ impl Endpoint {
         stx: ServerTxHandle,
         req: &Request,
         offer: Option<Offer>,
-        prompt_name: &str,
-        menu: Option<Menu>,
+        announcement: Announcement<'_>,
         call: IncomingCall,
     ) {
         let flow = stx.flow().clone();
@@ -138,36 +144,49 @@ impl Endpoint {
         for d in early_digits {
             stream.push_digit(d);
         }
-        if self.play(&mut dialog, &mut stream, prompt_name, menu, &call).await {
+        if self.play(&mut dialog, &mut stream, announcement, &call).await {
             return tracing::info!("caller hung up during the announcement");
         }
         dialog.hang_up().await;
     }
 
-    /// The announcement, then the menu's prompt and pause (a key pressed gets the
-    /// handler's reply played instead); `true` when the caller hung up meanwhile.
+    /// The announcement (its prompt, then its parts), then the menu's prompt and
+    /// pause (a key pressed gets the handler's reply played instead, or the
+    /// announcement again for the menu's repeat key); `true` when the caller hung
+    /// up meanwhile.
     async fn play(
         &self,
         dialog: &mut CallDialog<'_>,
         stream: &mut RtpStream<'_>,
-        prompt_name: &str,
-        menu: Option<Menu>,
+        Announcement { prompt: prompt_name, then, menu }: Announcement<'_>,
         call: &IncomingCall,
     ) -> bool {
         let prompts = &self.config.prompts;
         let lang = call.rule.language.as_str();
-        let mut queue: VecDeque<Arc<Prompt>> = VecDeque::from([prompts.get_or_tone(lang, prompt_name)]);
+        let mut announcement = vec![prompts.get_or_tone(lang, prompt_name)];
+        for part in then {
+            match prompts.get(lang, part) {
+                Some(p) => announcement.push(p),
+                None => tracing::warn!(prompt = %part, lang, "announcement part missing; skipped"),
+            }
+        }
         // A menu is offered only if its prompt exists: a tone cannot tell the caller what to press.
-        let menu = menu.filter(|m| match prompts.get(lang, &m.prompt) {
-            Some(p) => {
-                queue.push_back(p);
-                true
-            }
-            None => {
+        let (menu, menu_prompt) = match menu.map(|m| (prompts.get(lang, &m.prompt), m)) {
+            Some((Some(p), m)) => (Some(m), Some(p)),
+            Some((None, m)) => {
                 tracing::warn!(prompt = %m.prompt, lang, "menu prompt missing; no menu offered");
-                false
+                (None, None)
             }
-        });
+            None => (None, None),
+        };
+        let again = |queue: &mut VecDeque<Arc<Prompt>>| {
+            queue.clear();
+            queue.extend(announcement.iter().cloned());
+            queue.extend(menu_prompt.iter().cloned());
+        };
+        let mut queue = VecDeque::new();
+        again(&mut queue);
+        let mut repeats = 0;
         let mut menu_open = menu.is_some();
         let mut waited = false;
         let mut phase = match queue.pop_front() {
@@ -194,6 +213,22 @@ impl Endpoint {
                             Phase::Listen(Instant::now() + self.config.menu_wait)
                         }
                         None => return false,
+                    };
+                }
+                Step::Media(Ok(MediaEvent::Digit(digit)))
+                    if menu_open && menu.as_ref().is_some_and(|m| m.repeat == Some(digit)) =>
+                {
+                    if repeats >= Menu::REPEATS {
+                        tracing::debug!(%digit, "repeat refused: heard enough times");
+                        continue;
+                    }
+                    repeats += 1;
+                    tracing::info!(%digit, repeats, "menu: the announcement again");
+                    again(&mut queue);
+                    waited = false;
+                    phase = match queue.pop_front() {
+                        Some(p) => Phase::Play(Playback::new(p)),
+                        None => Phase::Listen(Instant::now()),
                     };
                 }
                 Step::Media(Ok(MediaEvent::Digit(digit))) => {

@@ -18,6 +18,7 @@ use tokio::net::UdpSocket;
 use tokio::time::sleep;
 use tracing::Instrument;
 
+use super::announce::Announcement;
 use super::dialog::PLAYOUT_TAIL;
 use super::endpoint::Endpoint;
 use super::message::Request;
@@ -78,14 +79,16 @@ impl Endpoint {
             (_, CallDecision::Refuse { code: 486, reason, prompt: Some(prompt) }) => {
                 self.busy_saying(stx, offer, &rule, dialed, &prompt, &reason).await
             }
-            (AnswerMode::Announce, CallDecision::Announce { prompt })
-            | (AnswerMode::Announce, CallDecision::Refuse { prompt: Some(prompt), .. }) => {
-                self.answer_and_play(stx, &req, offer, &prompt, menu, call).await
+            (AnswerMode::Announce, CallDecision::Announce { prompt, then }) => {
+                self.answer_and_play(stx, &req, offer, Announcement { prompt: &prompt, then: &then, menu }, call).await
+            }
+            (AnswerMode::Announce, CallDecision::Refuse { prompt: Some(prompt), .. }) => {
+                self.answer_and_play(stx, &req, offer, Announcement { prompt: &prompt, then: &[], menu }, call).await
             }
             (AnswerMode::Announce | AnswerMode::EarlyMedia, CallDecision::Refuse { code, reason, prompt: None }) => {
                 self.reject(stx, code, &reason)
             }
-            (AnswerMode::EarlyMedia, CallDecision::Announce { prompt }) => {
+            (AnswerMode::EarlyMedia, CallDecision::Announce { prompt, .. }) => {
                 self.early_media(stx, offer, &rule, dialed, &prompt, rule.reject_code, "").await
             }
             (AnswerMode::EarlyMedia, CallDecision::Refuse { code, reason, prompt: Some(prompt) }) => {

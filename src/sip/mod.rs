@@ -73,25 +73,49 @@ pub struct IncomingCall {
 /// What the handler wants done with the call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CallDecision {
-    /// Answer and play `prompt` (a prompt name, e.g. `purchase-link-sent`) —
-    /// or, if the rule is in missed-call mode, reject with the rule's code.
-    Announce { prompt: String },
+    /// Answer and play `prompt` (a prompt name, e.g. `purchase-link-sent`), then
+    /// each of `then` (parts put together for this call, e.g. the caller's seats
+    /// read out: `your-seats`, `seat`, `letter-a`, `digit-1`; a part missing from
+    /// the catalogue is skipped, not replaced by a tone) — or, if the rule is in
+    /// missed-call mode, reject with the rule's code. As early media, `prompt` only.
+    Announce { prompt: String, then: Vec<String> },
     /// Refuse. In announce mode a `prompt` is still played (the call is answered
     /// so the caller hears why, e.g. "there is no paid ticket"); without a prompt,
     /// or in missed-call mode, `code` is sent as the final response.
     Refuse { code: u16, reason: String, prompt: Option<String> },
 }
 
+impl CallDecision {
+    /// Answer and play `prompt` alone.
+    pub fn announce(prompt: impl Into<String>) -> CallDecision {
+        CallDecision::Announce { prompt: prompt.into(), then: Vec::new() }
+    }
+}
+
 /// A small DTMF menu offered after an answered call's announcement. Keys come as
 /// RFC 4733 telephone-events or SIP INFO; the first key in `digits` is handed to
-/// [`CallHandler::on_digit`] (one choice per call), others are ignored.
+/// [`CallHandler::on_digit`] (one choice per call), others are ignored — but for
+/// `repeat`, which plays the announcement and the menu again (up to
+/// [`Menu::REPEATS`] times) without asking the handler.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Menu {
     /// Prompt that offers the choice, played after the announcement (e.g.
     /// `press-1-to-resend`). If it is missing, no menu is offered.
     pub prompt: String,
-    /// The keys that mean something, e.g. `"1"`.
+    /// The keys handed to the handler, e.g. `"1"`.
     pub digits: String,
+    /// The key that plays the announcement again ("press 1 to hear it again").
+    pub repeat: Option<char>,
+}
+
+impl Menu {
+    /// How many times one call may hear its announcement again.
+    pub const REPEATS: u32 = 3;
+
+    /// A menu of `digits` for the handler, offered by `prompt`, with no repeat key.
+    pub fn new(prompt: impl Into<String>, digits: impl Into<String>) -> Menu {
+        Menu { prompt: prompt.into(), digits: digits.into(), repeat: None }
+    }
 }
 
 /// A boxed future, as the handler's methods return them.

@@ -178,8 +178,7 @@ async fn early_media_plays_in_183_then_rejects() {
 
 #[tokio::test(start_paused = true)]
 async fn cancel_gets_200_and_the_invite_487() {
-    let (srv, phone) =
-        spawn(FakeHandler::new(CallDecision::Announce { prompt: "short".into() }, Duration::from_secs(30))).await;
+    let (srv, phone) = spawn(FakeHandler::new(CallDecision::announce("short"), Duration::from_secs(30))).await;
     let call = phone.call(PURCHASE, CALLER);
     phone.send(&call.invite(None, "")).await;
     assert_eq!(phone.response().await.code, 100);
@@ -224,7 +223,7 @@ async fn cancel_during_early_media_stops_it() {
 
 #[tokio::test]
 async fn call_limit_answers_503() {
-    let slow = FakeHandler::new(CallDecision::Announce { prompt: "short".into() }, Duration::from_secs(30));
+    let slow = FakeHandler::new(CallDecision::announce("short"), Duration::from_secs(30));
     let srv = start_configured(slow, PLAN, |c| c.max_calls = 1).await;
     let phone = Phone::new(srv.udp).await;
     let first = phone.call(PURCHASE, CALLER);
@@ -246,8 +245,7 @@ async fn call_limit_answers_503() {
 
 #[tokio::test(start_paused = true)]
 async fn a_handler_that_never_decides_gets_503() {
-    let srv =
-        start(FakeHandler::new(CallDecision::Announce { prompt: "short".into() }, Duration::from_secs(3600))).await;
+    let srv = start(FakeHandler::new(CallDecision::announce("short"), Duration::from_secs(3600))).await;
     let phone = Phone::new(srv.udp).await;
     let call = phone.call(PURCHASE, CALLER);
     phone.send(&call.invite(None, "")).await;

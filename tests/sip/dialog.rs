@@ -1,12 +1,14 @@
 //! Inside an answered call's dialog: re-INVITEs (hold, resume, late offer), the
 //! caller's BYE, DTMF (RFC 4733 and SIP INFO) and the menu.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use dialticket::media::{self, Direction};
 use dialticket::sip::message::{new_branch, Response};
+use dialticket::sip::CallDecision;
 
 use crate::helpers::*;
 
@@ -192,5 +194,32 @@ async fn menu_waits_for_a_key_then_hangs_up() {
     assert_eq!(packets.len(), SHORT_PACKETS + MENU_PACKETS, "announcement, then the menu prompt");
     assert_eq!(packets[SHORT_PACKETS].1[12], 0x33, "menu prompt after the announcement");
     assert!(srv.handler.pressed().is_empty());
+    srv.shutdown().await;
+}
+
+/// An announcement with parts (`then`): the prompt, each part that exists (a missing
+/// one skipped, no tone), the menu; the repeat key plays all of it again without
+/// asking the handler, and the menu then waits as before.
+#[tokio::test(start_paused = true)]
+async fn the_repeat_key_plays_the_announcement_and_its_parts_again() {
+    let decision = CallDecision::Announce { prompt: "short".into(), then: vec!["part".into(), "no-such-part".into()] };
+    let (srv, phone) = spawn(FakeHandler::new(decision, Duration::ZERO).with_repeat_menu()).await;
+    let (rtp, rtp_addr) = rtp_socket().await;
+    let call = phone.call(PURCHASE, CALLER);
+    let ok = answered(&phone, &call, rtp_addr).await;
+    let round = SHORT_PACKETS + PART_PACKETS + MENU_PACKETS;
+    let first_bytes = |packets: &[(SocketAddr, Vec<u8>)]| packets.iter().map(|(_, p)| p[12]).collect::<Vec<u8>>();
+    let mut want = vec![0x55; SHORT_PACKETS];
+    want.extend([0x44; PART_PACKETS]);
+    want.extend([0x33; MENU_PACKETS]);
+    let first = recv_rtp(&rtp, round).await;
+    assert_eq!(first_bytes(&first), want, "prompt, part, menu");
+    for p in dtmf_packets('1', 42, 100, 8000) {
+        rtp.send_to(&p, rtp_target(&ok)).await.unwrap();
+    }
+    let again = recv_rtp(&rtp, round).await;
+    assert_eq!(first_bytes(&again), want, "all of it again");
+    await_bye(&phone, Duration::from_secs(10)).await;
+    assert!(srv.handler.pressed().is_empty(), "the repeat key is the SIP layer's: {:?}", srv.handler.pressed());
     srv.shutdown().await;
 }

@@ -54,6 +54,8 @@ pub const CALLER: &str = "+442079460999";
 pub const SHORT_PACKETS: usize = 10;
 /// Packets in the `menu` test prompt (100 ms).
 pub const MENU_PACKETS: usize = 5;
+/// Packets in the `part` test prompt (60 ms), an announcement's part.
+pub const PART_PACKETS: usize = 3;
 
 /// A handler that records every call and answers with a fixed decision after a delay.
 pub struct FakeHandler {
@@ -72,7 +74,13 @@ impl FakeHandler {
 
     /// Offer "press 1" (prompt `menu`); pressing it plays `short`.
     pub fn with_menu(mut self) -> Self {
-        self.menu = Some(Menu { prompt: "menu".into(), digits: "1".into() });
+        self.menu = Some(Menu::new("menu", "1"));
+        self
+    }
+
+    /// Offer "press 1 to hear it again, 2 for the handler" (prompt `menu`).
+    pub fn with_repeat_menu(mut self) -> Self {
+        self.menu = Some(Menu { repeat: Some('1'), ..Menu::new("menu", "2") });
         self
     }
 
@@ -81,7 +89,7 @@ impl FakeHandler {
     }
 
     pub fn announce(prompt: &str) -> Self {
-        Self::new(CallDecision::Announce { prompt: prompt.into() }, Duration::ZERO)
+        Self::new(CallDecision::announce(prompt), Duration::ZERO)
     }
 
     pub fn count(&self) -> usize {
@@ -131,6 +139,7 @@ pub fn test_prompts() -> Prompts {
     prompts.insert("en", Prompt::from_audio("short", Audio::Ulaw(vec![0x55; SHORT_PACKETS * 160])));
     prompts.insert("en", Prompt::from_audio("long", Audio::Ulaw(vec![0x55; 8000 * 5])));
     prompts.insert("en", Prompt::from_audio("menu", Audio::Ulaw(vec![0x33; MENU_PACKETS * 160])));
+    prompts.insert("en", Prompt::from_audio("part", Audio::Ulaw(vec![0x44; PART_PACKETS * 160])));
     prompts
 }
 
@@ -497,6 +506,19 @@ impl TcpPhone {
             }
         }
     }
+}
+
+/// Read exactly `n` RTP packets from `sock` (each within 5 s); (source, packet) pairs.
+pub async fn recv_rtp(sock: &UdpSocket, n: usize) -> Vec<(SocketAddr, Vec<u8>)> {
+    let mut out = Vec::with_capacity(n);
+    let mut buf = [0u8; 2048];
+    while out.len() < n {
+        match tokio::time::timeout(Duration::from_secs(5), sock.recv_from(&mut buf)).await {
+            Ok(Ok((len, from))) => out.push((from, buf[..len].to_vec())),
+            other => panic!("RTP packet {} of {n} did not come: {other:?}", out.len() + 1),
+        }
+    }
+    out
 }
 
 /// Read RTP packets from `sock` until `wait` passes without one; returns (source, packet) pairs.
