@@ -25,6 +25,7 @@ use crate::store::{now, CallRecord, PhoneUser, Store, StoreTx};
 
 mod billing;
 mod purchase;
+mod speech;
 
 use purchase::Purchases;
 
@@ -113,11 +114,16 @@ impl CallHandler for Calls {
         )
     }
 
-    /// "Press 1 to resend": after a purchase link or a ticket went out.
+    /// "Press 1 to resend": after a purchase link or a ticket went out. After the
+    /// admission page went out and the seats were read: "1 to hear it again, 2 to
+    /// have the page sent again".
     fn menu(&self, call: &IncomingCall, decision: &CallDecision) -> Option<Menu> {
         match (call.rule.action, decision) {
             (Action::Purchase | Action::Issue, CallDecision::Announce { .. }) => {
                 Some(Menu::new("press-1-to-resend", "1"))
+            }
+            (Action::Usage, CallDecision::Announce { .. }) => {
+                Some(Menu { repeat: Some('1'), ..Menu::new("press-1-repeat-2-resend", "2") })
             }
             _ => None,
         }
@@ -129,7 +135,8 @@ impl CallHandler for Calls {
         let span = tracing::info_span!("menu", call_id = %call.call_id, %digit);
         Box::pin(
             async move {
-                if digit != '1' {
+                let resend_key = if call.rule.action == Action::Usage { '2' } else { '1' };
+                if digit != resend_key {
                     return None;
                 }
                 match resend(&app, &purchases, &call).await {
@@ -145,9 +152,10 @@ impl CallHandler for Calls {
     }
 }
 
-/// Menu "1": the call's own work once more, without recording the call again
-/// (it is already counted): a fresh purchase link, or the ticket mail again (the
-/// domain re-sends, never re-issues). Returns the prompt.
+/// Menu "1" (on the usage number "2"): the call's own work once more, without
+/// recording the call again (it is already counted): a fresh purchase link, the
+/// ticket mail again (the domain re-sends, never re-issues), or the admission page
+/// again. Returns the prompt.
 async fn resend(app: &App, purchases: &Purchases, call: &IncomingCall) -> Result<Option<String>, AppError> {
     let actor = format!("call:{}:menu", call.call_id);
     let decision = match call.rule.action {
@@ -155,11 +163,14 @@ async fn resend(app: &App, purchases: &Purchases, call: &IncomingCall) -> Result
             let work = purchase::PreparedPurchase::for_call(app, call, None, actor)?;
             purchases.submit(work).await?
         }
-        Action::Issue => {
+        Action::Issue | Action::Usage => {
             Store::retry(|| async {
                 let at = now();
                 let mut tx = app.store.begin().await?;
-                let decision = issue(app, &mut tx, call, &actor, at).await?;
+                let decision = match call.rule.action {
+                    Action::Issue => issue(app, &mut tx, call, &actor, at).await?,
+                    _ => usage(app, &mut tx, call, &actor, at).await?,
+                };
                 tx.commit().await?;
                 app.mail_wake.notify_one();
                 Ok::<_, AppError>(decision)
@@ -331,6 +342,7 @@ async fn usage(
 ) -> Result<CallDecision, AppError> {
     let (user, purchases) = caller_purchases(tx, call, at).await?;
     let mut sent = 0;
+    let mut spoken: Vec<String> = Vec::new();
     let mut issued_any = false;
     let mut admitted_at: Option<i64> = None;
     let mut outside: Option<i64> = None;
@@ -358,6 +370,7 @@ async fn usage(
                 });
                 app.queue_mail(tx, &user, "admission", &ctx, at).await?;
                 sent += 1;
+                spoken.extend(p.seats.iter().cloned());
             }
             Err(DomainError::AlreadyAdmitted { at: t }) => admitted_at = Some(admitted_at.map_or(t, |a| a.max(t))),
             Err(DomainError::OutsideAdmissionWindow) => {
@@ -367,7 +380,8 @@ async fn usage(
         }
     }
     if sent > 0 {
-        return Ok(CallDecision::announce("admission-sent"));
+        // The seats read out after "sent", so the caller hears them at the gate.
+        return Ok(CallDecision::Announce { prompt: "admission-sent".into(), then: speech::seats(&spoken) });
     }
     let (reason, code, status, prompt) = if let Some(t) = admitted_at {
         (

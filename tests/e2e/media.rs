@@ -48,3 +48,42 @@ async fn a_key_pressed_on_the_phone_resends_the_purchase_link() {
     assert_eq!(sent.iter().filter(|j| j.action.starts_with("purchase-link-sent")).count(), 2);
     gw.stop().await;
 }
+
+/// The usage call reads the caller's seats after "your admission page has been
+/// sent", and offers "1 to hear it again, 2 to have the page sent again": pressing
+/// 1 then 2 (as a phone sends keys) replays the reading and mails the page again.
+#[tokio::test]
+async fn the_usage_call_reads_the_seats_and_mails_the_page_again_on_2() {
+    let gw = spawn_gateway().await;
+    let phone = "+819011110091";
+    gw.paid_purchase(phone, "open-rehearsal").await;
+    gw.call(phone, ISSUE).await;
+    gw.mail(phone, "Your ticket").await;
+    let plain = gw.call(phone, USAGE).await;
+    let mut opts = dialticket_sim::sip::CallOptions::new(gw.sip, phone, USAGE);
+    // "1" during the reading (heard again), "2" a second later (mailed again).
+    opts.press = dialticket_sim::dtmf::KeyPress::sequence(std::time::Duration::from_millis(500), "12");
+    let pressed = gw.call_with(opts).await;
+    assert!(pressed.answered && pressed.bye_from_gateway, "{pressed:?}");
+    // The first call, the second and its "2": three admission pages.
+    let pages = gw.mails_at_least(phone, "Admission page", 3).await;
+    assert_eq!(pages.len(), 3, "{:?}", gw.subjects());
+
+    // What the first call said: "sent", then the seats spelt from recorded parts.
+    let key = format!("{} 1", plain.call_id);
+    let mut tx = gw.app.store.begin().await.unwrap();
+    let outcome = tx.recorded_calls(&[key.as_str()]).await.unwrap().remove(&key).expect("the call is recorded");
+    drop(tx);
+    let said: serde_json::Value = serde_json::from_str(&outcome).unwrap();
+    assert_eq!(said["announce"], "admission-sent", "{said}");
+    let parts: Vec<&str> = said["then"].as_array().expect("parts").iter().filter_map(|p| p.as_str()).collect();
+    assert_eq!(parts.first(), Some(&"your-seats"), "{said}");
+    assert!(parts.contains(&"seat") && parts.iter().any(|p| p.starts_with("digit-")), "{said}");
+    // Every part is a recorded prompt in both languages: nothing falls back to a tone.
+    for part in &parts {
+        for lang in ["en", "ja"] {
+            assert!(repo(&format!("prompts/{lang}/{part}.wav")).exists(), "no prompts/{lang}/{part}.wav");
+        }
+    }
+    gw.stop().await;
+}

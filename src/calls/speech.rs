@@ -1,0 +1,43 @@
+//! What a call says that is put together for the caller: their seats read out
+//! from recorded parts (`prompts/<lang>/`: `your-seats`, `seat`, `digit-0`…`digit-9`,
+//! `letter-a`…`letter-z`). A seat code is spelt one character at a time, as phone
+//! support reads codes out ("A-12": seat, A, one, two); characters with no part
+//! (the dash) are left out.
+
+/// The parts that read `seats` aloud (empty when there are none).
+pub(super) fn seats<S: AsRef<str>>(seats: &[S]) -> Vec<String> {
+    if seats.is_empty() {
+        return Vec::new();
+    }
+    let mut parts = vec!["your-seats".to_string()];
+    for seat in seats {
+        parts.push("seat".to_string());
+        parts.extend(spell(seat.as_ref()));
+    }
+    parts
+}
+
+/// `code` one character at a time: digits and ASCII letters, nothing else.
+fn spell(code: &str) -> impl Iterator<Item = String> + '_ {
+    code.chars().filter_map(|c| match c {
+        '0'..='9' => Some(format!("digit-{c}")),
+        c if c.is_ascii_alphabetic() => Some(format!("letter-{}", c.to_ascii_lowercase())),
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seats_are_spelt_character_by_character() {
+        assert_eq!(
+            seats(&["A-12", "GA-3"]),
+            ["your-seats", "seat", "letter-a", "digit-1", "digit-2", "seat", "letter-g", "letter-a", "digit-3"]
+        );
+        assert!(seats::<&str>(&[]).is_empty());
+        // Nothing outside the recorded parts: no prompt name is made from what a catalog wrote.
+        assert_eq!(seats(&["Ü/9"]), ["your-seats", "seat", "digit-9"]);
+    }
+}
