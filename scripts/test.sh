@@ -25,6 +25,8 @@ command -v pg_virtualenv >/dev/null 2>&1 && [ -d /usr/lib/postgresql ] || need+=
 [ -x /usr/sbin/dovecot ] || need+=(dovecot-core)
 # Mail as receivers check it (tests/e2e/mail.rs): DKIM verified by dkimpy.
 /usr/bin/python3 -c 'import dkim' >/dev/null 2>&1 || need+=(python3-dkim)
+# The door's QR codes read as a camera would (tests/e2e/door.rs): zbarimg.
+command -v zbarimg >/dev/null 2>&1 || need+=(zbar-tools)
 # A real browser for the pages (tests/e2e/browser.rs): headless Chromium driven over WebDriver.
 command -v chromedriver >/dev/null 2>&1 && command -v chromium >/dev/null 2>&1 || need+=(chromium chromium-driver)
 if [ ${#need[@]} -gt 0 ]; then

@@ -129,6 +129,8 @@ pub enum AppError {
     Domain(#[from] crate::domain::DomainError),
     #[error(transparent)]
     Payment(#[from] crate::payment::PaymentError),
+    #[error(transparent)]
+    Qr(#[from] crate::door::qr::QrError),
     /// The work queue it needed is gone: the gateway is shutting down.
     #[error("the gateway is shutting down")]
     Stopped,

@@ -380,6 +380,18 @@ impl Purchase {
             }
         }
     }
+
+    /// One of its seats was admitted at the door ([`crate::door`]): the ticket
+    /// counts as used from the first (so it can no longer be cancelled), and its
+    /// other seats still go in one by one. No change after the first.
+    pub fn seat_admitted(&mut self, now: Timestamp) -> Vec<Transition> {
+        if self.admission != AdmissionState::PermitIssued {
+            return Vec::new();
+        }
+        self.admission = AdmissionState::Admitted;
+        self.admitted_at = Some(now);
+        vec![Transition::new("admission", "permit-issued", "admitted")]
+    }
 }
 
 #[cfg(test)]

@@ -34,6 +34,7 @@ pub mod calls;
 pub mod config;
 pub mod dialplan;
 pub mod domain;
+pub mod door;
 pub mod events;
 pub mod flood;
 pub mod identity;

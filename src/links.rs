@@ -279,6 +279,9 @@ pub struct Links {
     decoding: DecodingKey,
     /// Retired keys by key id: they verify, they do not sign.
     retired: HashMap<String, DecodingKey>,
+    /// The same retired keys as Ed25519 public keys, for the seats' ticket codes
+    /// ([`crate::door::code`]), which are signed bytes rather than JWTs.
+    retired_public: Vec<ed25519_dalek::VerifyingKey>,
     public_url: String,
     secret: [u8; 32],
 }
@@ -312,6 +315,7 @@ impl Links {
             }
             if info.kid != links.kid {
                 links.retired.insert(info.kid, DecodingKey::from_ed_der(&retired.verifying_key().to_bytes()));
+                links.retired_public.push(retired.verifying_key());
             }
         }
         Ok(links)
@@ -332,6 +336,7 @@ impl Links {
             header_b64: b64.encode(header_json),
             decoding,
             retired: HashMap::new(),
+            retired_public: Vec::new(),
             public_url: public_url.trim_end_matches('/').to_string(),
             secret: key.to_bytes(),
         })
@@ -350,6 +355,18 @@ impl Links {
 
     pub fn kid(&self) -> &str {
         &self.kid
+    }
+
+    /// The key that signs the seats' ticket codes ([`crate::door::code`]): the
+    /// link-signing key, so a rotation moves codes on as it does links.
+    pub fn code_signing_key(&self) -> &SigningKey {
+        &self.signing
+    }
+
+    /// The keys a ticket code may be signed with: the signing key's, then the
+    /// retired ones' (they verify the codes they signed, like their links).
+    pub fn code_verifying_keys(&self) -> Vec<ed25519_dalek::VerifyingKey> {
+        std::iter::once(self.signing.verifying_key()).chain(self.retired_public.iter().copied()).collect()
     }
 
     /// The key ids that verify links: the signing key's, then the retired ones'.

@@ -1,5 +1,5 @@
 //! The `dialticket` command: `serve`, `dialplan check`, `dialplan route`, `events load`,
-//! `events staff-pin`, `keys list|rotate`, `users mail`.
+//! `events staff-pin`, `keys list|rotate`, `users mail`, `staff add|revoke|list`.
 
 /// mimalloc instead of glibc's malloc: under load a call's many small, short-lived
 /// allocations cost glibc about a fifth of the gateway's CPU (perf: `_int_malloc`,
@@ -57,6 +57,35 @@ enum Command {
     Users {
         #[command(subcommand)]
         command: UsersCommand,
+    },
+    /// Venue staff accounts, who scan tickets at the door (docs/checkin.md).
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum StaffCommand {
+    /// Make a staff account for EVENT and print its one-time login URL; with
+    /// `--api`, also a line `api-token: <token>` for a scanning device. Only
+    /// their hashes are stored: they are shown this once.
+    Add {
+        #[arg(long)]
+        event: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        gate: Option<String>,
+        #[arg(long)]
+        api: bool,
+    },
+    /// Revoke staff account ID: its login URL, sessions and API tokens stop at once.
+    Revoke { id: String },
+    /// An event's staff accounts.
+    List {
+        #[arg(long)]
+        event: String,
     },
 }
 
@@ -206,6 +235,7 @@ async fn main() -> ExitCode {
         Command::Users { command: UsersCommand::Mail { phone, address, carrier } } => {
             user_mail(&phone, address.as_deref(), carrier, &config).await
         }
+        Command::Staff { command } => staff(command, &config).await,
         Command::Events { command: EventsCommand::StaffPin { event, rotate } } => {
             staff_pin(&event, rotate, &config).await
         }
@@ -273,6 +303,11 @@ fn keys(command: KeysCommand, config: &Config) -> ExitCode {
             )
         }),
     };
+    report(result)
+}
+
+/// What a command printed, or its error: its exit code.
+fn report(result: Result<String, impl std::fmt::Display>) -> ExitCode {
     match result {
         Ok(text) => {
             println!("{text}");
@@ -326,6 +361,47 @@ async fn user_mail(phone: &str, address: Option<&str>, carrier: bool, config: &C
             ExitCode::FAILURE
         }
     }
+}
+
+/// `dialticket staff add|revoke|list` (journalled on the event, actor `cli`).
+async fn staff(command: StaffCommand, config: &Config) -> ExitCode {
+    let result = async {
+        let store = Store::connect(&config.database_url).await.map_err(|e| e.to_string())?;
+        let at = dialticket::store::now();
+        match command {
+            StaffCommand::Add { event, name, gate, api } => {
+                if store.event(&event).await.map_err(|e| e.to_string())?.is_none() {
+                    return Err(format!("no event '{event}' in {}", config.database_url));
+                }
+                let made = store.add_staff(&event, &name, gate.as_deref(), api, "cli", at).await;
+                let made = made.map_err(|e| e.to_string())?;
+                let base = config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.http_listen));
+                let mut out = vec![
+                    format!("staff {} ({name}) for {event}", made.staff.id),
+                    format!("login: {base}/staff/login/{}", made.login_token),
+                ];
+                out.extend(made.api_token.map(|t| format!("api-token: {t}")));
+                Ok(out.join("\n"))
+            }
+            StaffCommand::Revoke { id } => {
+                let mut tx = store.begin().await.map_err(|e| e.to_string())?;
+                let staff = tx.revoke_staff(&id, "cli", at).await.map_err(|e| e.to_string())?;
+                let staff = staff.ok_or_else(|| format!("no staff account '{id}'"))?;
+                tx.commit().await.map_err(|e| e.to_string())?;
+                Ok(format!("staff {id} ({}) revoked: its login, sessions and API tokens no longer work", staff.name))
+            }
+            StaffCommand::List { event } => {
+                let staff = store.staff_of_event(&event).await.map_err(|e| e.to_string())?;
+                let line = |s: &dialticket::store::Staff| {
+                    let gate = s.gate.as_deref().map(|g| format!(" gate {g}")).unwrap_or_default();
+                    format!("{}  {}{gate}{}", s.id, s.name, if s.revoked { "  (revoked)" } else { "" })
+                };
+                Ok(staff.iter().map(line).collect::<Vec<_>>().join("\n"))
+            }
+        }
+    }
+    .await;
+    report(result)
 }
 
 /// `dialticket events staff-pin EVENT [--rotate]`: the PIN from the configured

@@ -300,13 +300,15 @@ async fn issue(
             continue;
         };
         any_new |= outcome == IssueOutcome::Issued;
-        // Issued again: the ticket link mailed before stops working.
+        // Issued again: the ticket link mailed before stops working, and so do the seats' codes.
         let link = app.links.mint(Purpose::Ticket, &p.phone, Some(&p.id), at)?;
         tx.set_link_head(&p.id, Purpose::Ticket.as_str(), &link.jti, at).await?;
+        let tickets = issue_seat_codes(app, tx, &p, at).await?;
         let ctx = json!({
             "url": link.url,
             "event": MailEvent::from(&event),
             "seats": p.seats.join(", "),
+            "tickets": tickets,
             "usage_number": app.number_for(Action::Usage, Some(&event.id)),
             "resent": outcome == IssueOutcome::Resent,
             "phone": p.phone.as_str(),
@@ -330,6 +332,27 @@ async fn issue(
         return Ok(refuse(403, "Nothing To Issue", "nothing-to-issue"));
     }
     Ok(CallDecision::announce(if any_new { "ticket-sent" } else { "ticket-resent" }))
+}
+
+/// Each seat of `p` issued anew (its epoch moves on: the codes before answer
+/// "revoked"), its code signed and its reference recorded; what the ticket mail
+/// shows of each: the seat, its position (the QR image's name) and reference.
+async fn issue_seat_codes(
+    app: &App,
+    tx: &mut StoreTx,
+    p: &crate::domain::Purchase,
+    at: i64,
+) -> Result<Vec<serde_json::Value>, AppError> {
+    let key = app.links.code_signing_key();
+    let mut codes = Vec::new();
+    let mut shown = Vec::new();
+    for seat in tx.reissue_seats(&p.id).await? {
+        let reference = crate::door::code::SeatCode::sign(key, &p.event_id, seat.position, seat.epoch).reference();
+        shown.push(json!({"seat": seat.seat_code, "position": seat.position, "reference": reference.display()}));
+        codes.push((seat.position, seat.epoch, reference.as_str().to_string()));
+    }
+    tx.record_ticket_codes(&p.event_id, &p.id, &codes, at).await?;
+    Ok(shown)
 }
 
 /// Usage-confirmation call (seed 000 S220–S234): issue the admission permit and mail the admission page.

@@ -31,6 +31,9 @@ pub enum Key {
     /// [`Key::Caller`], so calls that merely claim a number — anyone can put it in
     /// `From` — cannot spend its owner's budget.
     ProvenCaller(PhoneNumber),
+    /// A scanning device at the door: the start of its staff token's SHA-256 (hex),
+    /// counted by the scanning API's own limiter (`web/staff.rs`).
+    Device(String),
 }
 
 impl Key {
@@ -49,6 +52,7 @@ impl Key {
             Key::Source(_) => "source",
             Key::Caller(_) => "caller",
             Key::ProvenCaller(_) => "proven-caller",
+            Key::Device(_) => "device",
         }
     }
 
@@ -61,6 +65,7 @@ impl Key {
             Key::Source(ip) => format!("source:{ip}"),
             Key::Caller(n) => format!("caller:{n}"),
             Key::ProvenCaller(n) => format!("proven-caller:{n}"),
+            Key::Device(d) => format!("device:{d}"),
         }
     }
 
@@ -82,6 +87,7 @@ impl fmt::Display for Key {
             Key::Source(ip) => write!(f, "source {ip}"),
             Key::Caller(n) => write!(f, "caller {n}"),
             Key::ProvenCaller(n) => write!(f, "proven caller {n}"),
+            Key::Device(d) => write!(f, "device {d}"),
         }
     }
 }
@@ -121,6 +127,7 @@ impl FromStr for Key {
                 Ok(Key::Source(source_of(ip)))
             }
             "caller" => Ok(Key::Caller(PhoneNumber::parse(value)?)),
+            "device" if !value.is_empty() => Ok(Key::Device(value.to_string())),
             _ => Err(malformed()),
         }
     }

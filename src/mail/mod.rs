@@ -257,7 +257,8 @@ mod tests {
         let ctx = serde_json::json!({
             "url": "http://127.0.0.1:8080/x/ey<&>", "phone": "+819012345678", "user_number": "0123456789",
             "event": {"name": "Gala <live>", "venue": "Hall", "starts": "Sat 14 Mar 2027, 19:00", "doors_open": "18:00", "contact": "c@example"},
-            "seats": "A-1, A-2", "quantity": 2, "amount": "¥19,600", "issue_number": "+442079460101",
+            "seats": "A-1, A-2", "quantity": 2,
+            "tickets": [{"seat": "A-1", "position": 1, "reference": "K7QF2-M9XTA"}], "amount": "¥19,600", "issue_number": "+442079460101",
             "usage_number": "+442079460102", "reason": "There is no paid ticket for this phone number.",
             "purchase_id": "p1", "resent": false, "permit_issued_at": "19:01",
             "instructions": "Pay at any convenience store with payment number 1234-5678-9012",

@@ -251,7 +251,14 @@ impl StoreTx {
             .bind(&e.currency)
             .execute(self.conn().await?)
             .await?;
-            let mut position = 0i64;
+            // A new seat comes after the event's others in sale order: its position
+            // names it in ticket codes (`door::code`), so it is never one that a seat
+            // loaded before already has.
+            let (last,): (Option<i64>,) = sqlx::query_as("SELECT MAX(position) FROM seats WHERE event_id = $1")
+                .bind(&e.id)
+                .fetch_one(self.conn().await?)
+                .await?;
+            let mut position = last.unwrap_or(0);
             for s in &e.seat_types {
                 sqlx::query(
                     "INSERT INTO seat_types (event_id, code, name, price) VALUES ($1, $2, $3, $4)
@@ -264,7 +271,6 @@ impl StoreTx {
                 .execute(self.conn().await?)
                 .await?;
                 for code in s.seat_codes() {
-                    position += 1;
                     let r = sqlx::query(
                         "INSERT INTO seats (event_id, seat_code, seat_type, position, price, state)
                          VALUES ($1, $2, $3, $4, $5, 'free') ON CONFLICT (event_id, seat_code) DO NOTHING",
@@ -272,10 +278,11 @@ impl StoreTx {
                     .bind(&e.id)
                     .bind(&code)
                     .bind(&s.code)
-                    .bind(position)
+                    .bind(position + 1)
                     .bind(s.price)
                     .execute(self.conn().await?)
                     .await?;
+                    position += r.rows_affected() as i64;
                     seats_added += r.rows_affected() as usize;
                 }
             }

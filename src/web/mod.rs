@@ -10,6 +10,7 @@ mod admin;
 mod guard;
 mod pages;
 mod shop;
+mod staff;
 mod ticket;
 
 use std::sync::Arc;
@@ -35,7 +36,7 @@ pub fn router(app: Arc<App>) -> Router {
     let mut pages = page_templates();
     // Sandbox payments: every page says that no real money moves.
     pages.add_global("test_mode", app.payments.test_mode());
-    let state = Web { app, pages: Arc::new(pages) };
+    let state = Web { app, pages: Arc::new(pages), scans: staff::scan_limiter() };
     Router::new()
         .route("/", get(pages::home))
         .route("/healthz", get(pages::health))
@@ -71,7 +72,11 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/t/{token}/cancel", post(ticket::cancel_from_ticket))
         .route("/a/{token}", get(ticket::admission))
         .route("/a/{token}/admit", post(ticket::admit))
+        .route("/t/{token}/qr/{file}", get(ticket::seat_qr))
         .route("/verify/{code}", get(ticket::verify))
+        .route("/staff", get(staff::home))
+        .route("/staff/login/{token}", get(staff::login_page).post(staff::login))
+        .route("/staff/api/scan", post(staff::scan))
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard::guard))
         .with_state(state)
 }
@@ -80,6 +85,8 @@ pub fn router(app: Arc<App>) -> Router {
 pub(crate) struct Web {
     pub app: Arc<App>,
     pub pages: Arc<Environment<'static>>,
+    /// Scans per device at the door (`POST /staff/api/scan`).
+    pub scans: Arc<crate::flood::Limiter>,
 }
 
 // ---- what several pages show ----
@@ -153,6 +160,7 @@ fn page_templates() -> Environment<'static> {
         ("address_confirm.html", include_str!("templates/address_confirm.html")),
         ("address_done.html", include_str!("templates/address_done.html")),
         ("profile.html", include_str!("templates/profile.html")),
+        ("staff.html", include_str!("templates/staff.html")),
     ] {
         // The templates are compiled into the binary; a syntax error is a build defect caught by the tests.
         if let Err(e) = env.add_template(name, src) {

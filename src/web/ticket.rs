@@ -7,13 +7,15 @@ use std::collections::HashMap;
 
 use axum::extract::{Form, Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::{check_link, event_json, finish, fmt_utc, respond, PageResult, Web, WebError};
-use crate::app::MailEvent;
+use crate::app::{AppError, MailEvent};
 use crate::dialplan::Action;
 use crate::domain::{DomainError, PaymentStatus, Purchase};
+use crate::door::code::{Reference, SeatCode};
+use crate::door::ScanResult;
 use crate::events::EventView;
 use crate::links::{Claims, Purpose};
 use crate::store::{now, Store};
@@ -149,7 +151,8 @@ pub(super) async fn ticket(State(web): State<Web>, Path(token): Path<String>, he
         if !p.issued {
             return Err(WebError::Conflict("this ticket has not been issued".into()));
         }
-        let code = web.app.links.sign(Purpose::TicketCode, &p.phone, Some(&p.id), now())?;
+        let tickets = seat_tickets(&web, &p, &e).await?;
+        let verify_url = tickets.first().and_then(|t| t["verify_url"].as_str()).unwrap_or_default().to_string();
         Ok(respond(
             &web,
             &headers,
@@ -160,10 +163,63 @@ pub(super) async fn ticket(State(web): State<Web>, Path(token): Path<String>, he
                 "quantity": p.quantity, "admission": p.admission.as_str(),
                 "state": p.state(), "cancellation": cancellation(&p), "cancel_url": format!("/t/{token}/cancel"),
                 "usage_number": web.app.number_for(Action::Usage, Some(&e.id)),
-                "verify_url": format!("/verify/{code}"), "code": code,
+                "tickets": tickets, "verify_url": verify_url,
                 "holder_name": holder_name(&web, &p).await?,
             }),
         ))
+    }
+    .await;
+    finish(&web, &headers, r)
+}
+
+/// Each seat of an issued purchase as its own ticket: its code (signed now, for
+/// the seat's current epoch), QR code, reference and admission.
+async fn seat_tickets(web: &Web, p: &Purchase, e: &EventView) -> Result<Vec<serde_json::Value>, WebError> {
+    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+    let key = web.app.links.code_signing_key();
+    let offset = crate::door::venue_offset(&e.starts_at);
+    let mut out = Vec::new();
+    for (seat, reference) in web.app.store.seat_tickets(&p.id).await? {
+        let code = SeatCode::sign(key, &p.event_id, seat.position, seat.epoch).text();
+        let qr = crate::door::qr::svg(&code, 232).map_err(AppError::from)?;
+        let admitted = seat.admitted.as_ref();
+        out.push(json!({
+            "seat": seat.seat_code, "position": seat.position, "code": code, "qr_svg": qr,
+            "reference": reference.as_deref().and_then(Reference::parse).map(|r| r.display()),
+            "verify_url": format!("/verify/{}", utf8_percent_encode(&code, NON_ALPHANUMERIC)),
+            "qr_png": format!("qr/{}.png", seat.position),
+            "admitted": admitted.is_some(),
+            "admitted_at_display": admitted.map(|a| crate::door::display_time(a.at, offset)),
+            "gate": admitted.and_then(|a| a.gate.clone()),
+        }));
+    }
+    Ok(out)
+}
+
+/// A seat's QR code as a PNG (`/t/{token}/qr/{position}.png`), for the ticket mail:
+/// most mail clients show no inline SVG. Opened with the ticket's link, so a
+/// re-issue (which revokes the link) stops the old mail's images too.
+pub(super) async fn seat_qr(
+    State(web): State<Web>,
+    Path((token, file)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let r = async {
+        let claims = check_link(&web, &token, Purpose::Ticket)?;
+        let (p, _) = purchase_of(&web, &claims).await?;
+        let position: u32 = file
+            .strip_suffix(".png")
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| WebError::NotFound("no such QR code".into()))?;
+        let seats = web.app.store.seat_tickets(&p.id).await?;
+        let seat = seats
+            .iter()
+            .map(|(s, _)| s)
+            .find(|s| s.position == position && p.issued)
+            .ok_or_else(|| WebError::NotFound("no such seat on this ticket".into()))?;
+        let code = SeatCode::sign(web.app.links.code_signing_key(), &p.event_id, seat.position, seat.epoch).text();
+        let png = crate::door::qr::png(&code, 4).map_err(AppError::from)?;
+        Ok(([(axum::http::header::CONTENT_TYPE, "image/png")], png).into_response())
     }
     .await;
     finish(&web, &headers, r)
@@ -264,21 +320,33 @@ async fn admit_once(web: &Web, pid: &str, e: &EventView, pin: &str) -> Result<Pu
         return Err(WebError::Conflict("admission is not open for this event now".into()));
     }
     let mut p = tx.purchase(pid).await?.ok_or_else(|| WebError::NotFound("no such purchase".into()))?;
-    match p.admit(at) {
-        Ok(t) => {
-            tx.save_purchase(&p, &t, "web:admit", at).await?;
-            tx.commit().await?;
-            Ok(p)
-        }
-        Err(DomainError::AlreadyAdmitted { at }) => {
-            Err(WebError::Conflict(format!("already admitted at {} (UTC)", fmt_utc(Some(at)))))
-        }
-        Err(e) => Err(WebError::Conflict(e.to_string())),
+    // The PIN admits every seat not admitted yet (some may have been scanned at the door).
+    let (transitions, first) = match p.admit(at) {
+        Ok(t) => (t, None),
+        Err(DomainError::AlreadyAdmitted { at }) => (Vec::new(), Some(at)),
+        Err(e) => return Err(WebError::Conflict(e.to_string())),
+    };
+    let seats = tx.admit_purchase_seats(pid, at).await?;
+    if let (Some(first), true) = (first, seats.is_empty()) {
+        return Err(WebError::Conflict(format!("already admitted at {} (UTC)", fmt_utc(Some(first)))));
     }
+    if !transitions.is_empty() {
+        tx.save_purchase(&p, &transitions, "web:admit", at).await?;
+    }
+    for seat in &seats {
+        let detail = json!({"purchase": pid, "via": "staff-pin"}).to_string();
+        tx.journal("seat", &format!("{}/{seat}", e.id), "admission", None, Some("admitted"), "web:admit", &detail);
+    }
+    tx.commit().await?;
+    Ok(p)
 }
 
-/// Staff check a ticket code (the signed code printed on the ticket page).
+/// Staff check a ticket code: a seat's code or typed reference, or the signed
+/// purchase code that ticket pages showed before seats had codes of their own.
 pub(super) async fn verify_code(web: &Web, code: &str) -> Result<serde_json::Value, WebError> {
+    if !code.starts_with("ey") {
+        return verify_seat_code(web, code).await;
+    }
     let claims = check_link(web, code, Purpose::TicketCode)?;
     let (p, e) = purchase_of(web, &claims).await?;
     Ok(json!({
@@ -287,6 +355,40 @@ pub(super) async fn verify_code(web: &Web, code: &str) -> Result<serde_json::Val
         "valid": p.issued && p.payment_status == PaymentStatus::Paid, "state": p.state(), "purchase_id": p.id,
         "phone": p.phone.masked(), "event_name": e.name,
         "seats": p.seats, "admission": p.admission.as_str(),
+    }))
+}
+
+/// What a seat's code would answer at the door now, without admitting anybody.
+async fn verify_seat_code(web: &Web, code: &str) -> Result<serde_json::Value, WebError> {
+    let events = web.app.store.events().await?;
+    let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
+    // Read in a transaction the scans' way, rolled back (dropped): it changes nothing.
+    let mut tx = web.app.store.begin().await?;
+    let issued = super::staff::resolve(&web.app, &mut tx, code, &ids).await?;
+    let found = match &issued {
+        Ok(issued) => super::staff::holding(&mut tx, issued).await?.map(|h| (issued.epoch, h)),
+        Err(_) => None,
+    };
+    drop(tx);
+    let Some((epoch, (seat, p))) = found else {
+        return Ok(json!({"valid": false, "result": issued.err().unwrap_or(ScanResult::Invalid), "seats": []}));
+    };
+    let e = events.iter().find(|e| e.id == seat.event_id).ok_or_else(|| WebError::NotFound("no such event".into()))?;
+    let window = crate::domain::AdmissionWindow { opens: e.admission_opens, closes: e.admission_closes };
+    let facts = crate::door::Holding {
+        purchase_id: p.id.clone(),
+        payment: p.payment_status,
+        issued: p.issued,
+        permit: p.admission,
+    };
+    let result = crate::door::decide(&seat, &facts, epoch, window, now());
+    let genuine = !matches!(result, ScanResult::Invalid | ScanResult::Revoked | ScanResult::Cancelled);
+    let admission = if seat.admitted.is_some() { "admitted" } else { p.admission.as_str() };
+    Ok(json!({
+        // Masked: whoever holds the code sees only what staff need to compare with the holder's phone.
+        "valid": genuine, "result": result, "reason": result.reason(), "state": p.state(), "purchase_id": p.id,
+        "phone": p.phone.masked(), "event_name": e.name, "seats": [seat.seat_code], "seat": seat.seat_code,
+        "admission": admission,
     }))
 }
 

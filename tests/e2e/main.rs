@@ -7,6 +7,7 @@ mod admit;
 mod browser;
 mod cancellation;
 mod dialplan;
+mod door;
 mod failures;
 mod flood;
 mod gifts;

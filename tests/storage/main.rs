@@ -8,6 +8,7 @@ mod helpers;
 
 mod backends;
 mod crash;
+mod door;
 mod events;
 mod outbox;
 mod phone_users;

@@ -1,0 +1,235 @@
+//! The door: each seat of a purchase is its own ticket, with its own signed
+//! code ([`code`]), QR code ([`qr`]) and admission. This module decides what a
+//! scan answers, from facts the store has loaded; it does no I/O (the scanning
+//! API in `web/staff.rs` loads, asks [`decide`], and writes what it says).
+//!
+//! The rules, in the order they are checked (docs/checkin.md):
+//! 1. the purchase the code was issued for is no longer paid → `cancelled`;
+//! 2. the seat was issued again since (a later epoch, or another purchase) → `revoked`;
+//! 3. the seat was admitted already → `already_admitted` (when, gate, by whom);
+//! 4. outside the event's admission window → `not_open`;
+//! 5. the holder has not made the usage-confirmation call → `not_confirmed`
+//!    (the call is what makes the seats admissible, seed 000 S220–S234);
+//! 6. otherwise → `admitted`. Single entry per event: no check-out.
+
+pub mod code;
+pub mod qr;
+
+use serde::Serialize;
+
+use crate::domain::{AdmissionState, AdmissionWindow, PaymentStatus, Timestamp};
+
+/// What a scan answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScanResult {
+    Admitted,
+    AlreadyAdmitted,
+    Revoked,
+    Invalid,
+    WrongEvent,
+    NotOpen,
+    Cancelled,
+    NotConfirmed,
+}
+
+impl ScanResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScanResult::Admitted => "admitted",
+            ScanResult::AlreadyAdmitted => "already_admitted",
+            ScanResult::Revoked => "revoked",
+            ScanResult::Invalid => "invalid",
+            ScanResult::WrongEvent => "wrong_event",
+            ScanResult::NotOpen => "not_open",
+            ScanResult::Cancelled => "cancelled",
+            ScanResult::NotConfirmed => "not_confirmed",
+        }
+    }
+
+    /// Whether the holder goes in.
+    pub fn admits(self) -> bool {
+        self == ScanResult::Admitted
+    }
+
+    /// What staff are told, in words.
+    pub fn reason(self) -> &'static str {
+        match self {
+            ScanResult::Admitted => "admitted: let the holder in",
+            ScanResult::AlreadyAdmitted => "this seat was admitted already: a copy of the ticket, or scanned twice",
+            ScanResult::Revoked => "revoked: a newer ticket was issued for this seat (the holder called the issue number again); ask for the latest one",
+            ScanResult::Invalid => "not a ticket code of this gateway (forged, damaged or mistyped)",
+            ScanResult::WrongEvent => "a ticket for another event",
+            ScanResult::NotOpen => "admission is not open for this event now",
+            ScanResult::Cancelled => "this ticket was cancelled and refunded",
+            ScanResult::NotConfirmed => "the holder has not called the usage-confirmation number yet: ask them to call it from the ticket's phone, then scan again",
+        }
+    }
+}
+
+/// A seat's admission, once it has happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Admission {
+    pub at: Timestamp,
+    pub gate: Option<String>,
+    /// The staff account's name (`None`: admitted with the event's staff PIN, or before per-seat admission).
+    pub by: Option<String>,
+}
+
+/// A seat's ticket state as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeatTicket {
+    pub event_id: String,
+    pub seat_code: String,
+    pub position: u32,
+    /// The purchase holding the seat now (none: back on sale).
+    pub purchase_id: Option<String>,
+    /// How many times the seat has been issued (a code of an earlier epoch is revoked).
+    pub epoch: u16,
+    pub admitted: Option<Admission>,
+}
+
+/// What the door needs to know of the purchase a code was issued for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holding {
+    pub purchase_id: String,
+    pub payment: PaymentStatus,
+    pub issued: bool,
+    /// The admission permit (the usage-confirmation call).
+    pub permit: AdmissionState,
+}
+
+/// What one scan of a genuine code of this event decides: `code_epoch` is the
+/// epoch in the code (or of the typed reference), `holding` the purchase it was
+/// issued for.
+pub fn decide(
+    seat: &SeatTicket,
+    holding: &Holding,
+    code_epoch: u16,
+    window: AdmissionWindow,
+    now: Timestamp,
+) -> ScanResult {
+    if holding.payment != PaymentStatus::Paid {
+        return ScanResult::Cancelled;
+    }
+    if !holding.issued {
+        return ScanResult::Invalid;
+    }
+    if code_epoch < seat.epoch || seat.purchase_id.as_deref() != Some(holding.purchase_id.as_str()) {
+        return ScanResult::Revoked;
+    }
+    if code_epoch > seat.epoch {
+        // Signed by us for an epoch the seat never reached: not something we issued.
+        return ScanResult::Invalid;
+    }
+    if seat.admitted.is_some() {
+        return ScanResult::AlreadyAdmitted;
+    }
+    if !window.contains(now) {
+        return ScanResult::NotOpen;
+    }
+    if holding.permit == AdmissionState::None {
+        return ScanResult::NotConfirmed;
+    }
+    ScanResult::Admitted
+}
+
+/// `at` as the venue's clock shows it (`offset`: the event's UTC offset, from its
+/// start time), e.g. `2027-03-14 19:02:11 +09:00`; UTC, labelled, without one.
+pub fn display_time(at: Timestamp, offset: Option<chrono::FixedOffset>) -> String {
+    let Some(t) = chrono::DateTime::from_timestamp(at, 0) else { return String::new() };
+    match offset {
+        Some(o) => t.with_timezone(&o).format("%Y-%m-%d %H:%M:%S %:z").to_string(),
+        None => t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+    }
+}
+
+/// The venue's UTC offset, read from an event's start time (RFC 3339 with offset).
+pub fn venue_offset(starts_at: &str) -> Option<chrono::FixedOffset> {
+    chrono::DateTime::parse_from_rfc3339(starts_at).ok().map(|d| *d.offset())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WINDOW: AdmissionWindow = AdmissionWindow { opens: 1000, closes: 2000 };
+
+    fn seat() -> SeatTicket {
+        SeatTicket {
+            event_id: "gala".into(),
+            seat_code: "A-1".into(),
+            position: 1,
+            purchase_id: Some("p1".into()),
+            epoch: 2,
+            admitted: None,
+        }
+    }
+
+    fn holding() -> Holding {
+        Holding {
+            purchase_id: "p1".into(),
+            payment: PaymentStatus::Paid,
+            issued: true,
+            permit: AdmissionState::PermitIssued,
+        }
+    }
+
+    #[test]
+    fn a_current_code_of_a_confirmed_holder_inside_the_window_admits() {
+        assert_eq!(decide(&seat(), &holding(), 2, WINDOW, 1500), ScanResult::Admitted);
+        // The purchase counts as admitted once a seat is: its other seats still go in.
+        let h = Holding { permit: AdmissionState::Admitted, ..holding() };
+        assert_eq!(decide(&seat(), &h, 2, WINDOW, 1500), ScanResult::Admitted);
+        assert!(ScanResult::Admitted.admits() && !ScanResult::AlreadyAdmitted.admits());
+    }
+
+    #[test]
+    fn each_refusal_in_its_order() {
+        let s = seat();
+        let h = holding();
+        let refunded = Holding { payment: PaymentStatus::Refunded, ..h.clone() };
+        assert_eq!(decide(&s, &refunded, 1, WINDOW, 1500), ScanResult::Cancelled, "cancelled before revoked");
+        assert_eq!(decide(&s, &h, 1, WINDOW, 1500), ScanResult::Revoked);
+        let resold = SeatTicket { purchase_id: Some("p2".into()), ..s.clone() };
+        assert_eq!(decide(&resold, &h, 2, WINDOW, 1500), ScanResult::Revoked);
+        assert_eq!(decide(&s, &h, 3, WINDOW, 1500), ScanResult::Invalid);
+        let not_issued = Holding { issued: false, ..h.clone() };
+        assert_eq!(decide(&s, &not_issued, 2, WINDOW, 1500), ScanResult::Invalid);
+        let admitted = SeatTicket {
+            admitted: Some(Admission { at: 1400, gate: Some("B".into()), by: Some("Ken".into()) }),
+            ..s.clone()
+        };
+        assert_eq!(decide(&admitted, &h, 2, WINDOW, 2500), ScanResult::AlreadyAdmitted, "already before not open");
+        assert_eq!(decide(&s, &h, 2, WINDOW, 999), ScanResult::NotOpen);
+        assert_eq!(decide(&s, &h, 2, WINDOW, 2001), ScanResult::NotOpen);
+        let unconfirmed = Holding { permit: AdmissionState::None, ..h };
+        assert_eq!(decide(&s, &unconfirmed, 2, WINDOW, 1500), ScanResult::NotConfirmed);
+        assert_eq!(decide(&s, &unconfirmed, 2, WINDOW, 999), ScanResult::NotOpen, "not open before not confirmed");
+    }
+
+    #[test]
+    fn results_have_their_wire_names_and_a_reason() {
+        for r in [
+            ScanResult::Admitted,
+            ScanResult::AlreadyAdmitted,
+            ScanResult::Revoked,
+            ScanResult::Invalid,
+            ScanResult::WrongEvent,
+            ScanResult::NotOpen,
+            ScanResult::Cancelled,
+            ScanResult::NotConfirmed,
+        ] {
+            assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
+            assert!(!r.reason().is_empty());
+        }
+    }
+
+    #[test]
+    fn times_show_in_the_venue_offset_or_labelled_utc() {
+        let offset = venue_offset("2027-03-14T19:00:00+09:00");
+        assert_eq!(display_time(0, offset), "1970-01-01 09:00:00 +09:00");
+        assert_eq!(display_time(0, None), "1970-01-01 00:00:00 UTC");
+        assert_eq!(venue_offset("not a time"), None);
+    }
+}

@@ -1,0 +1,336 @@
+//! Venue staff: the one-time login (a stub the staff app builds on) and the
+//! scanning API devices call at the door (docs/checkin.md).
+//!
+//! - `GET /staff/login/{token}` shows whose login it is; `POST` uses it up and
+//!   sets the session cookie (GET changes nothing: link scanners pre-open URLs).
+//! - `GET /staff` — who is signed in (the staff app comes here).
+//! - `POST /staff/api/scan` — `Authorization: Bearer <api-token>` (or the session
+//!   cookie), JSON `{"code": "…"}`: a seat's code or its typed reference. One
+//!   transaction per scan: the seat admitted with a guarded update, the journal
+//!   row (every scan, with staff and gate), the purchase marked used on its first seat.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+use super::{finish, respond, Web, WebError};
+use crate::app::App;
+use crate::domain::AdmissionWindow;
+use crate::door::code::{Reference, SeatCode};
+use crate::door::{self, Holding, ScanResult, SeatTicket};
+use crate::events::EventView;
+use crate::flood::{FloodConfig, Key, Limiter, Verdict};
+use crate::store::{new_token, now, IssuedCode, Staff, Store, StoreError, StoreTx, TokenKind};
+
+/// The session cookie a login sets.
+const COOKIE: &str = "dialticket_staff";
+/// Scans one token may send: a burst of this many, refilled at this rate a second.
+pub(crate) const SCANS_PER_SECOND: u32 = 20;
+
+/// The scanning devices' limiter: a token over [`SCANS_PER_SECOND`] is refused
+/// (429) for a second. The SIP endpoint's limiter, with its own table.
+pub(crate) fn scan_limiter() -> Arc<Limiter> {
+    let config = FloodConfig { block_time: Duration::from_secs(1), refusals_before_drop: u32::MAX, max_keys: 10_000 };
+    Arc::new(Limiter::new(config, crate::flood::Allowlist::none()))
+}
+
+fn scan_rate() -> crate::dialplan::policy::Rate {
+    crate::dialplan::policy::Rate { count: SCANS_PER_SECOND, per: Duration::from_secs(1) }
+}
+
+fn json_error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({"error": message, "status": status.as_u16()}))).into_response()
+}
+
+/// The staff member a request is from: a device's bearer token, else a browser's
+/// session cookie. The token is returned too (the rate limit counts per token).
+async fn staff_of(web: &Web, headers: &HeaderMap) -> Result<Option<(Staff, String)>, StoreError> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(|t| (t.trim().to_string(), TokenKind::Api));
+    let cookie = || {
+        let cookies = headers.get_all(header::COOKIE).into_iter().filter_map(|v| v.to_str().ok());
+        cookies.flat_map(|c| c.split(';')).find_map(|c| {
+            let (name, value) = c.trim().split_once('=')?;
+            (name == COOKIE).then(|| (value.to_string(), TokenKind::Session))
+        })
+    };
+    let Some((token, kind)) = bearer.or_else(cookie) else { return Ok(None) };
+    Ok(web.app.store.staff_by_token(&token, kind).await?.map(|s| (s, token)))
+}
+
+pub(super) async fn scan(State(web): State<Web>, headers: HeaderMap, body: Bytes) -> Response {
+    let (staff, token) = match staff_of(&web, &headers).await {
+        Ok(Some(found)) => found,
+        Ok(None) => {
+            let mut r = json_error(StatusCode::UNAUTHORIZED, "a staff API token is needed (Authorization: Bearer …)");
+            r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            return r;
+        }
+        Err(e) => return unexpected(e.into()),
+    };
+    let key = Key::Device(crate::store::token_hash(&token)[..16].to_string());
+    if let verdict @ (Verdict::Refuse { .. } | Verdict::Drop) = web.scans.check(&key, scan_rate(), Instant::now()) {
+        let mut r = json_error(StatusCode::TOO_MANY_REQUESTS, "too many scans from this device: slow down");
+        let after = verdict.retry_after_secs().unwrap_or(1).to_string();
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_str(&after).unwrap_or(HeaderValue::from_static("1")));
+        return r;
+    }
+    let code = match serde_json::from_slice::<Value>(&body) {
+        Ok(v) => match v.get("code").and_then(Value::as_str) {
+            Some(code) => code.to_string(),
+            None => {
+                return json_error(StatusCode::BAD_REQUEST, "send JSON {\"code\": \"…\"}: a ticket code or reference")
+            }
+        },
+        Err(_) => return json_error(StatusCode::BAD_REQUEST, "the body is not JSON: send {\"code\": \"…\"}"),
+    };
+    let event = match web.app.store.event(&staff.event_id).await {
+        Ok(Some(e)) => e,
+        Ok(None) => return json_error(StatusCode::FORBIDDEN, "this staff account's event is gone"),
+        Err(e) => return unexpected(e.into()),
+    };
+    match Store::retry(|| scan_once(&web.app, &staff, &event, &code)).await {
+        Ok(verdict) => {
+            let holder = match &verdict.holder_phone {
+                Some(phone) => web.app.store.holder_profile(phone).await.ok().flatten().and_then(|p| p.name),
+                None => None,
+            };
+            (StatusCode::OK, Json(verdict.json(&event, holder))).into_response()
+        }
+        Err(e) => unexpected(e),
+    }
+}
+
+fn unexpected(e: WebError) -> Response {
+    tracing::error!(error = %e, "scan failed");
+    json_error(StatusCode::INTERNAL_SERVER_ERROR, "something went wrong on our side; scan again")
+}
+
+/// What one scan decided, for its answer.
+struct ScanOutcome {
+    result: ScanResult,
+    seat: Option<SeatTicket>,
+    admission: Option<door::Admission>,
+    holder_phone: Option<crate::phone::PhoneNumber>,
+    window: AdmissionWindow,
+}
+
+impl ScanOutcome {
+    fn json(&self, event: &EventView, holder_name: Option<String>) -> Value {
+        let offset = door::venue_offset(&event.starts_at);
+        let reason = match self.result {
+            ScanResult::NotOpen => format!(
+                "admission is open from {} to {}",
+                door::display_time(self.window.opens, offset),
+                door::display_time(self.window.closes, offset)
+            ),
+            r => r.reason().to_string(),
+        };
+        let a = self.admission.as_ref();
+        json!({
+            "result": self.result, "reason": reason, "admits": self.result.admits(),
+            "event": event.id, "event_name": event.name,
+            "seat": self.seat.as_ref().map(|s| &s.seat_code), "position": self.seat.as_ref().map(|s| s.position),
+            "admitted_at": a.map(|a| a.at), "admitted_at_display": a.map(|a| door::display_time(a.at, offset)),
+            "gate": a.and_then(|a| a.gate.clone()), "by": a.and_then(|a| a.by.clone()),
+            "holder_name": holder_name,
+        })
+    }
+}
+
+/// Which issued code `text` is — a seat's code (its signature checked with the
+/// gateway's keys) or a typed reference — among the codes of `events` (one for
+/// a scan; every event for `/verify`). `Err`: `invalid`, or `wrong_event` for a
+/// genuine code of an event not among them.
+pub(super) async fn resolve(
+    app: &App,
+    tx: &mut StoreTx,
+    text: &str,
+    events: &[&str],
+) -> Result<Result<IssuedCode, ScanResult>, StoreError> {
+    if let Some(reference) = Reference::parse(text) {
+        let codes = tx.codes_by_reference(reference.as_str()).await?;
+        let ours = codes.iter().find(|c| events.contains(&c.event_id.as_str()));
+        return Ok(match (ours, codes.is_empty()) {
+            (Some(c), _) => Ok(c.clone()),
+            (None, true) => Err(ScanResult::Invalid),
+            (None, false) => Err(ScanResult::WrongEvent),
+        });
+    }
+    let Ok(code) = SeatCode::verify(text, &app.links.code_verifying_keys()) else {
+        return Ok(Err(ScanResult::Invalid));
+    };
+    let p = code.payload;
+    let Some(event) = events.iter().find(|e| door::code::event_tag(e) == p.event_tag) else {
+        return Ok(Err(ScanResult::WrongEvent));
+    };
+    if let Some(issued) = tx.issued_code(event, p.position, p.epoch).await? {
+        return Ok(Ok(issued));
+    }
+    // A ticket issued before seats had codes of their own (epoch 0): the seat's purchase.
+    let seat = tx.seat_at(event, p.position).await?;
+    Ok(match seat.and_then(|s| s.purchase_id.filter(|_| s.epoch == 0 && p.epoch == 0)) {
+        Some(purchase_id) => {
+            Ok(IssuedCode { event_id: event.to_string(), position: p.position, epoch: 0, purchase_id })
+        }
+        None => Err(ScanResult::Invalid),
+    })
+}
+
+/// The seat and purchase an issued code names, as they are in `tx`.
+pub(super) async fn holding(
+    tx: &mut StoreTx,
+    issued: &IssuedCode,
+) -> Result<Option<(SeatTicket, crate::domain::Purchase)>, StoreError> {
+    let Some(seat) = tx.seat_at(&issued.event_id, issued.position).await? else { return Ok(None) };
+    Ok(tx.purchase(&issued.purchase_id).await?.map(|p| (seat, p)))
+}
+
+/// One scan, one transaction (run again from the start if it lost a race).
+async fn scan_once(app: &App, staff: &Staff, event: &EventView, text: &str) -> Result<ScanOutcome, WebError> {
+    let at = now();
+    let window = AdmissionWindow { opens: event.admission_opens, closes: event.admission_closes };
+    let actor = format!("staff:{}", staff.id);
+    let mut tx = app.store.begin().await?;
+    let mut verdict =
+        ScanOutcome { result: ScanResult::Invalid, seat: None, admission: None, holder_phone: None, window };
+    let issued = match resolve(app, &mut tx, text, &[&event.id]).await? {
+        Ok(issued) => issued,
+        Err(result) => {
+            verdict.result = result;
+            let detail = json!({"result": result, "staff": staff.name, "gate": staff.gate});
+            tx.journal("staff", &staff.id, "scan", None, Some(result.as_str()), &actor, &detail.to_string());
+            tx.commit().await?;
+            return Ok(verdict);
+        }
+    };
+    // Scans of one ticket's seats wait for each other (on every gateway).
+    tx.lock_purchase(&issued.purchase_id).await?;
+    let Some((seat, mut p)) = holding(&mut tx, &issued).await? else {
+        return Err(WebError::Unexpected(
+            StoreError::Corrupt(format!("issued code of a missing seat: {issued:?}")).into(),
+        ));
+    };
+    let facts = Holding { purchase_id: p.id.clone(), payment: p.payment_status, issued: p.issued, permit: p.admission };
+    let mut result = door::decide(&seat, &facts, issued.epoch, window, at);
+    if result.admits() {
+        if tx.admit_seat(&event.id, seat.position, issued.epoch, at, staff.gate.as_deref(), Some(&staff.id)).await? {
+            let transitions = p.seat_admitted(at);
+            if !transitions.is_empty() {
+                tx.save_purchase(&p, &transitions, &actor, at).await?;
+            }
+            verdict.admission = Some(door::Admission { at, gate: staff.gate.clone(), by: Some(staff.name.clone()) });
+        } else {
+            // Another scan got there first (it committed while this one waited).
+            result = ScanResult::AlreadyAdmitted;
+        }
+    }
+    let seat = match result {
+        ScanResult::AlreadyAdmitted if verdict.admission.is_none() => tx.seat_at(&event.id, seat.position).await?,
+        _ => Some(seat),
+    };
+    if result == ScanResult::AlreadyAdmitted {
+        verdict.admission = seat.as_ref().and_then(|s| s.admitted.clone());
+    }
+    let seat_id = format!("{}/{}", event.id, seat.as_ref().map_or("?", |s| s.seat_code.as_str()));
+    let detail = json!({
+        "result": result, "staff": staff.name, "gate": staff.gate, "purchase": p.id, "epoch": issued.epoch,
+        "position": issued.position,
+    });
+    tx.journal("seat", &seat_id, "scan", None, Some(result.as_str()), &actor, &detail.to_string());
+    tx.commit().await?;
+    verdict.result = result;
+    verdict.seat = seat;
+    verdict.holder_phone = Some(p.phone);
+    Ok(verdict)
+}
+
+// ---- the login stub ----
+
+fn staff_json(staff: &Staff, event: Option<&EventView>) -> Value {
+    json!({"staff": {"id": staff.id, "name": staff.name, "gate": staff.gate},
+           "event": {"id": staff.event_id, "name": event.map(|e| e.name.clone())}})
+}
+
+/// The login page: whose login this is, and the button that uses it.
+pub(super) async fn login_page(State(web): State<Web>, Path(token): Path<String>, headers: HeaderMap) -> Response {
+    let r = async {
+        let staff = web.app.store.staff_by_token(&token, TokenKind::Login).await?.ok_or_else(used_or_unknown)?;
+        let event = web.app.store.event(&staff.event_id).await?;
+        let mut data = staff_json(&staff, event.as_ref());
+        data["login_url"] = json!(format!("/staff/login/{token}"));
+        Ok(respond(&web, &headers, StatusCode::OK, "staff.html", &data))
+    }
+    .await;
+    finish(&web, &headers, r)
+}
+
+fn used_or_unknown() -> WebError {
+    WebError::StaffOnly("this login link was used already or is not valid: ask for a new one".into())
+}
+
+/// Use the login link: a session for this browser (cookie), then the staff page.
+pub(super) async fn login(State(web): State<Web>, Path(token): Path<String>, headers: HeaderMap) -> Response {
+    let r = async {
+        let at = now();
+        let session = new_token();
+        let mut tx = web.app.store.begin().await?;
+        let staff = tx.use_login_token(&token, at).await?.ok_or_else(used_or_unknown)?;
+        tx.add_staff_token(&staff.id, &session, TokenKind::Session, at).await?;
+        tx.journal("staff", &staff.id, "login", None, None, &format!("staff:{}", staff.id), "{}");
+        tx.commit().await?;
+        let secure = if web.app.links.public_url().starts_with("https:") { "; Secure" } else { "" };
+        let cookie = format!("{COOKIE}={session}; Path=/staff; HttpOnly; SameSite=Strict{secure}");
+        let mut resp = (StatusCode::SEE_OTHER, [(header::LOCATION, "/staff")]).into_response();
+        resp.headers_mut()
+            .insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|e| WebError::Invalid(e.to_string()))?);
+        Ok(resp)
+    }
+    .await;
+    finish(&web, &headers, r)
+}
+
+/// Who is signed in (the staff app is built here).
+pub(super) async fn home(State(web): State<Web>, headers: HeaderMap) -> Response {
+    let r = async {
+        let (staff, _) = staff_of(&web, &headers)
+            .await?
+            .ok_or_else(|| WebError::StaffOnly("not signed in: open the login link you were given".into()))?;
+        let event = web.app.store.event(&staff.event_id).await?;
+        let mut data = staff_json(&staff, event.as_ref());
+        data["signed_in"] = json!(true);
+        Ok(respond(&web, &headers, StatusCode::OK, "staff.html", &data))
+    }
+    .await;
+    finish(&web, &headers, r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_device_gets_twenty_scans_a_second_and_others_are_not_held_up() {
+        let limiter = scan_limiter();
+        let (device, other) = (Key::Device("0123456789abcdef".into()), Key::Device("fedcba9876543210".into()));
+        let t0 = Instant::now();
+        for i in 0..SCANS_PER_SECOND {
+            assert!(limiter.check(&device, scan_rate(), t0).is_allow(), "scan {i}");
+        }
+        assert!(matches!(limiter.check(&device, scan_rate(), t0), Verdict::Refuse { .. }));
+        assert!(limiter.check(&other, scan_rate(), t0).is_allow());
+        // Refused for a second, then it scans again.
+        assert!(limiter.check(&device, scan_rate(), t0 + Duration::from_secs(2)).is_allow());
+        assert_eq!(device.to_admin_string().parse::<Key>().ok(), Some(device));
+    }
+}

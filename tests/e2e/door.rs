@@ -1,0 +1,306 @@
+//! The door (issue 18): every seat its own ticket with a signed code, drawn as a
+//! QR code on the ticket page, scanned by staff devices through
+//! `POST /staff/api/scan`. The QR code is read as a camera would: the page's
+//! inline SVG rasterized (resvg) and decoded by zbarimg (Debian's zbar-tools).
+
+use std::path::Path;
+
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+const EVENT: &str = "open-rehearsal";
+
+/// A ticket of `quantity` seats of `event_id` bought and issued for `phone`:
+/// the ticket page's link and JSON.
+async fn issued_ticket(gw: &TestGateway, phone: &str, event_id: &str, quantity: u32) -> (String, Value) {
+    assert_eq!(gw.call(phone, PURCHASE).await.final_status, 200);
+    let link = gw.link(&gw.mail(phone, "purchase link").await, "/p/");
+    let (status, order) = gw.buy(&link, event_id, quantity, "4242 4242 4242 4242").await;
+    assert_eq!(status, 200, "{order}");
+    gw.mail(phone, "Payment received").await;
+    assert_eq!(gw.call(phone, ISSUE).await.final_status, 200);
+    let ticket = gw.link(&gw.mail(phone, "Your ticket").await, "/t/");
+    let (status, page) = gw.get(&ticket).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["tickets"].as_array().map(Vec::len), Some(quantity as usize), "{page}");
+    (ticket, page)
+}
+
+/// A staff account for `event_id` (at `gate`) and its scanning device's token.
+async fn device(gw: &TestGateway, event_id: &str, name: &str, gate: Option<&str>) -> (String, String) {
+    let made = gw.app.store.add_staff(event_id, name, gate, true, "test", dialticket::store::now()).await.unwrap();
+    (made.staff.id, made.api_token.expect("an API token"))
+}
+
+/// One scan: the HTTP status and the JSON answer.
+async fn scan(base: &str, token: Option<&str>, code: &str) -> (u16, Value) {
+    scan_body(base, token, &json!({ "code": code }).to_string()).await
+}
+
+async fn scan_body(base: &str, token: Option<&str>, body: &str) -> (u16, Value) {
+    let mut req = reqwest::Client::new()
+        .post(format!("{base}/staff/api/scan"))
+        .header("content-type", "application/json")
+        .body(body.to_string());
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await.expect("scan request");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// What zbarimg reads in the PNG `png`.
+fn zbar(dir: &Path, png: &[u8]) -> String {
+    let file = dir.join("qr.png");
+    std::fs::write(&file, png).unwrap();
+    let out = std::process::Command::new("zbarimg")
+        .args(["--quiet", "--raw", "-Sdisable", "-Sqrcode.enable"])
+        .arg(&file)
+        .output()
+        .expect("zbarimg is installed (scripts/test.sh installs zbar-tools)");
+    assert!(out.status.success(), "zbarimg: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim_end_matches('\n').to_string()
+}
+
+/// The first inline `<svg>` of `html`, rasterized at 4× as a PNG.
+fn first_svg_as_png(html: &str) -> Vec<u8> {
+    let start = html.find("<svg").expect("an inline SVG on the page");
+    let end = html[start..].find("</svg>").expect("its end") + start + "</svg>".len();
+    let tree = resvg::usvg::Tree::from_str(&html[start..end], &resvg::usvg::Options::default()).expect("SVG parses");
+    let size = tree.size().to_int_size();
+    let mut pixmap = resvg::tiny_skia::Pixmap::new(size.width() * 4, size.height() * 4).expect("pixmap");
+    resvg::render(&tree, resvg::tiny_skia::Transform::from_scale(4.0, 4.0), &mut pixmap.as_mut());
+    pixmap.encode_png().expect("PNG")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_qr_code_on_the_ticket_page_scans_as_admitted_once_the_holder_has_called() {
+    let gw = spawn_gateway().await;
+    let dir = tempfile::tempdir().unwrap();
+    let phone = "+819077770001";
+    let (ticket, page) = issued_ticket(&gw, phone, EVENT, 1).await;
+    let seat = &page["tickets"][0];
+    let code = seat["code"].as_str().unwrap().to_string();
+    assert_eq!(code.len(), 116, "{code}");
+    assert!(!code.contains("819077770001"), "no phone number in the code");
+
+    // The page's QR code, read as a camera would, is the seat's code.
+    let (status, html) = gw.browser.get_html(&ticket).await.unwrap();
+    assert_eq!(status, 200);
+    assert!(!html.contains("<script"), "no JavaScript on the ticket page");
+    assert_eq!(zbar(dir.path(), &first_svg_as_png(&html)), code);
+    // The mail shows the same code as a PNG, and the reference in its text.
+    let mail = gw.mail(phone, "Your ticket").await;
+    let reference = seat["reference"].as_str().expect("a reference").to_string();
+    assert!(mail.text.contains(&reference), "{}", mail.text);
+    let png_url = format!("{ticket}/qr/{}.png", seat["position"]);
+    // (The HTML writes `/` as `&#x2f;` in attributes.)
+    let html_mail = mail.html.as_deref().unwrap_or_default().replace("&#x2f;", "/");
+    assert!(html_mail.contains(&format!("<img src=\"{png_url}\"")), "{html_mail}");
+    let png = reqwest::get(&png_url).await.unwrap();
+    assert_eq!(png.headers()["content-type"], "image/png");
+    assert_eq!(zbar(dir.path(), &png.bytes().await.unwrap()), code);
+
+    let (_, token) = device(&gw, EVENT, "Aiko", Some("B")).await;
+    // Before the usage-confirmation call the seat is not admissible yet.
+    let (status, answer) = scan(&gw.base, Some(&token), &code).await;
+    assert_eq!((status, answer["result"].as_str()), (200, Some("not_confirmed")), "{answer}");
+    assert!(answer["reason"].as_str().unwrap().contains("usage-confirmation"), "{answer}");
+    assert_eq!(gw.call(phone, USAGE).await.final_status, 200);
+
+    let (status, answer) = scan(&gw.base, Some(&token), &code).await;
+    assert_eq!((status, answer["result"].as_str()), (200, Some("admitted")), "{answer}");
+    assert_eq!(
+        (answer["seat"].as_str(), answer["gate"].as_str(), answer["by"].as_str()),
+        (Some("GA-1"), Some("B"), Some("Aiko"))
+    );
+    assert!(answer["admitted_at"].is_i64(), "{answer}");
+    assert!(answer["admitted_at_display"].as_str().unwrap().ends_with("+09:00"), "the venue's clock: {answer}");
+    let (_, again) = scan(&gw.base, Some(&token), &format!("{code}\n")).await;
+    assert_eq!(again["result"], "already_admitted", "{again}");
+    assert_eq!(
+        (&again["admitted_at"], &again["gate"], &again["by"]),
+        (&answer["admitted_at"], &answer["gate"], &answer["by"])
+    );
+
+    // The ticket page and the code check say so; the check shows the phone masked.
+    let (_, page) = gw.get(&ticket).await;
+    assert_eq!(page["tickets"][0]["admitted"], true, "{page}");
+    assert_eq!(page["admission"], "admitted");
+    let (status, check) = gw.get(page["tickets"][0]["verify_url"].as_str().unwrap()).await;
+    assert_eq!(status, 200, "{check}");
+    assert_eq!((check["admission"].as_str(), check["phone"].as_str()), (Some("admitted"), Some("+81••••••0001")));
+    // Each scan is journalled on the seat, with staff and gate.
+    let journal = gw.app.store.journal_for(&format!("{EVENT}/GA-1")).await.unwrap();
+    let scans: Vec<_> = journal.iter().filter(|j| j.action == "scan").map(|j| j.to_state.clone().unwrap()).collect();
+    assert_eq!(scans, ["not_confirmed", "admitted", "already_admitted"]);
+    assert!(journal.iter().all(|j| j.detail.contains("\"gate\":\"B\"") && j.detail.contains("Aiko")), "{journal:?}");
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_seats_of_one_purchase_are_admitted_separately_by_code_and_by_typed_reference() {
+    let gw = spawn_gateway().await;
+    let phone = "+819077770002";
+    let (_, page) = issued_ticket(&gw, phone, EVENT, 2).await;
+    assert_eq!(gw.call(phone, USAGE).await.final_status, 200);
+    let (_, token) = device(&gw, EVENT, "Ken", None).await;
+    let (first, second) = (&page["tickets"][0], &page["tickets"][1]);
+    assert_ne!(first["code"], second["code"]);
+    let (_, a) = scan(&gw.base, Some(&token), first["code"].as_str().unwrap()).await;
+    assert_eq!((a["result"].as_str(), &a["seat"]), (Some("admitted"), &first["seat"]), "{a}");
+    // The second seat is still to come: typed as staff would, lower case, no dash.
+    let typed = second["reference"].as_str().unwrap().replace('-', "").to_lowercase();
+    let (_, b) = scan(&gw.base, Some(&token), &typed).await;
+    assert_eq!((b["result"].as_str(), &b["seat"]), (Some("admitted"), &second["seat"]), "{b}");
+    let (_, c) = scan(&gw.base, Some(&token), second["reference"].as_str().unwrap()).await;
+    assert_eq!(c["result"], "already_admitted", "{c}");
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reissued_tickets_old_code_and_reference_are_revoked() {
+    let gw = spawn_gateway().await;
+    let phone = "+819077770003";
+    let (_, before) = issued_ticket(&gw, phone, EVENT, 1).await;
+    assert_eq!(gw.call(phone, ISSUE).await.final_status, 200);
+    let (_, after) = gw.get(&gw.link(&gw.mail(phone, "Your ticket again").await, "/t/")).await;
+    let (old, new) = (&before["tickets"][0], &after["tickets"][0]);
+    assert_ne!(old["code"], new["code"]);
+    assert_ne!(old["reference"], new["reference"]);
+    assert_eq!(gw.call(phone, USAGE).await.final_status, 200);
+    let (_, token) = device(&gw, EVENT, "Mai", None).await;
+    for stale in [&old["code"], &old["reference"]] {
+        let (status, answer) = scan(&gw.base, Some(&token), stale.as_str().unwrap()).await;
+        assert_eq!((status, answer["result"].as_str()), (200, Some("revoked")), "{answer}");
+    }
+    let (_, answer) = scan(&gw.base, Some(&token), new["code"].as_str().unwrap()).await;
+    assert_eq!(answer["result"], "admitted", "{answer}");
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_codes_are_invalid_and_another_events_codes_wrong_event() {
+    let gw = spawn_gateway().await;
+    let (_, rehearsal) = issued_ticket(&gw, "+819077770004", EVENT, 1).await;
+    let (_, gala) = issued_ticket(&gw, "+819077770005", "spring-gala-2027", 1).await;
+    let (_, token) = device(&gw, EVENT, "Ren", None).await;
+    let code = rehearsal["tickets"][0]["code"].as_str().unwrap().to_string();
+
+    // Signed by another key, cut short, lower-cased, re-encoded with a byte changed, garbage.
+    let forged = dialticket::door::code::SeatCode::sign(
+        &ed25519_dalek::SigningKey::from_bytes(&[9; 32]),
+        EVENT,
+        rehearsal["tickets"][0]["position"].as_u64().unwrap() as u32,
+        1,
+    )
+    .text();
+    let mut bytes = base45::decode(&code).unwrap();
+    bytes[3] ^= 1;
+    let changed = base45::encode(&bytes);
+    for bad in [forged.as_str(), &code[..100], &code.to_lowercase(), &changed, "", "K7QF2-M9XTA", "💥", "%%%%"] {
+        let (status, answer) = scan(&gw.base, Some(&token), bad).await;
+        assert_eq!((status, answer["result"].as_str()), (200, Some("invalid")), "{bad}: {answer}");
+    }
+    for body in ["not json", "{}", "{\"code\": 5}"] {
+        assert_eq!(scan_body(&gw.base, Some(&token), body).await.0, 400, "{body}");
+    }
+    // A genuine ticket of another event: its code and its reference.
+    for other in [&gala["tickets"][0]["code"], &gala["tickets"][0]["reference"]] {
+        let (status, answer) = scan(&gw.base, Some(&token), other.as_str().unwrap()).await;
+        assert_eq!((status, answer["result"].as_str()), (200, Some("wrong_event")), "{answer}");
+    }
+    // At its own event, months before its doors open.
+    let (_, gala_token) = device(&gw, "spring-gala-2027", "Sora", None).await;
+    let (_, answer) = scan(&gw.base, Some(&gala_token), gala["tickets"][0]["code"].as_str().unwrap()).await;
+    assert_eq!(answer["result"], "not_open", "{answer}");
+    // A garbage code at /verify is a page saying so, not an error.
+    let (status, check) = gw.get("/verify/not-a-code").await;
+    assert_eq!((status, &check["valid"]), (200, &json!(false)), "{check}");
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_are_made_and_revoked_with_the_cli_and_a_revoked_token_gets_401() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = spawn_gateway_with(state_in(dir.path())).await;
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_dialticket"))
+            .args(args)
+            .env("DIALTICKET_DATABASE_URL", format!("sqlite://{}", dir.path().join("shared.db").display()))
+            .env("DIALTICKET_PUBLIC_URL", &gw.base)
+            .output()
+            .expect("dialticket runs");
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let printed = cli(&["staff", "add", "--event", EVENT, "--name", "Yui", "--gate", "North", "--api"]);
+    let line = |prefix: &str| {
+        printed
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .unwrap_or_else(|| panic!("{prefix} in {printed}"))
+            .trim()
+            .to_string()
+    };
+    let (login, token) = (line("login: "), line("api-token: "));
+    let id = printed.split_whitespace().nth(1).unwrap().to_string();
+    assert!(login.starts_with(&format!("{}/staff/login/", gw.base)), "{printed}");
+
+    // The login link: GET shows it, POST uses it (once) for a session cookie.
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    assert_eq!(client.get(&login).send().await.unwrap().status(), 200);
+    let used = client.post(&login).send().await.unwrap();
+    assert_eq!(used.status(), 303);
+    let cookie = used.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    assert!(cookie.starts_with("dialticket_staff="), "{cookie}");
+    assert_eq!(client.post(&login).send().await.unwrap().status(), 403, "a login link works once");
+    let home = client.get(format!("{}/staff", gw.base)).header("cookie", &cookie).header("accept", "application/json");
+    let home: Value = home.send().await.unwrap().json().await.unwrap();
+    assert_eq!((home["staff"]["name"].as_str(), home["staff"]["gate"].as_str()), (Some("Yui"), Some("North")));
+
+    assert_eq!(scan(&gw.base, Some(&token), "x").await.0, 200);
+    assert_eq!(scan(&gw.base, None, "x").await.0, 401);
+    assert_eq!(scan(&gw.base, Some("not-a-token"), "x").await.0, 401);
+    assert!(cli(&["staff", "list", "--event", EVENT]).contains(&id));
+    assert!(cli(&["staff", "revoke", &id]).contains("revoked"));
+    assert_eq!(scan(&gw.base, Some(&token), "x").await.0, 401, "a revoked staff account's token");
+    let home = client.get(format!("{}/staff", gw.base)).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(home.status(), 403, "and its sessions");
+    gw.stop().await;
+}
+
+/// Two devices on two gateways sharing one database scan one code at once.
+async fn scans_at_once_admit_once(backend: &str) {
+    let Some((url, _db)) = fresh_database(backend).await else { return };
+    let (a, b, _keys) = spawn_two_gateways_one_relay(&url).await;
+    let phone = "+819077770006";
+    let (_, page) = issued_ticket(&a, phone, EVENT, 1).await;
+    assert_eq!(a.call(phone, USAGE).await.final_status, 200);
+    let code = page["tickets"][0]["code"].as_str().unwrap().to_string();
+    let (_, one) = device(&a, EVENT, "Gate A", Some("A")).await;
+    let (_, two) = device(&a, EVENT, "Gate B", Some("B")).await;
+    let scans = (0..16).map(|i| {
+        let (base, token) = if i % 2 == 0 { (&a.base, &one) } else { (&b.base, &two) };
+        scan(base, Some(token), &code)
+    });
+    let answers = futures::future::join_all(scans).await;
+    let results: Vec<&str> =
+        answers.iter().map(|(s, v)| if *s == 200 { v["result"].as_str().unwrap() } else { "error" }).collect();
+    assert_eq!(results.iter().filter(|r| **r == "admitted").count(), 1, "{answers:?}");
+    assert_eq!(results.iter().filter(|r| **r == "already_admitted").count(), 15, "{answers:?}");
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_devices_scanning_at_once_admit_once_on_sqlite() {
+    scans_at_once_admit_once("sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_devices_scanning_at_once_admit_once_on_postgres() {
+    scans_at_once_admit_once("postgres").await;
+}
