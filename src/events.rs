@@ -12,7 +12,7 @@
 
 use std::path::Path;
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, FixedOffset, Offset, Utc};
 use serde::{Deserialize, Serialize};
 
 mod time;
@@ -276,6 +276,21 @@ impl EventView {
 }
 
 impl EventView {
+    /// The venue's UTC offset: the one its start time is written with (the
+    /// catalog's times are the venue's local time with its offset).
+    pub fn venue_offset(&self) -> FixedOffset {
+        DateTime::parse_from_rfc3339(&self.starts_at).map(|d| *d.offset()).unwrap_or_else(|_| Utc.fix())
+    }
+
+    /// `at` on the venue's clock, labelled with its offset: `2026-12-06 19:02:11 (UTC+09:00)`.
+    pub fn venue_time(&self, at: i64) -> String {
+        let offset = self.venue_offset();
+        match DateTime::from_timestamp(at, 0) {
+            Some(t) => format!("{} (UTC{offset})", t.with_timezone(&offset).format("%Y-%m-%d %H:%M:%S")),
+            None => String::new(),
+        }
+    }
+
     /// "¥9,800" for yen, "12.50 GBP"-style minor units otherwise.
     pub fn price_display(&self, amount: i64) -> String {
         let grouped = |n: i64| {
@@ -426,5 +441,33 @@ count = 20
         let g =
             SeatTypeDef { code: "GA".into(), name: "GA".into(), price: 1, rows: vec![], seats_per_row: 0, count: 2 };
         assert_eq!(g.seat_codes(), vec!["GA-1", "GA-2"]);
+    }
+
+    #[test]
+    fn times_show_on_the_venue_clock_labelled() {
+        let mut e = EventView {
+            id: "gala".into(),
+            organizer: "o".into(),
+            genre: "g".into(),
+            name: "Gala".into(),
+            description: String::new(),
+            region: String::new(),
+            venue: "Hall".into(),
+            starts_at: "2027-03-14T19:00:00+09:00".into(),
+            doors_open: String::new(),
+            curtain: String::new(),
+            sale_start: 0,
+            sale_end: 0,
+            admission_opens: 0,
+            admission_closes: 0,
+            cancellable_days: 0,
+            contact: String::new(),
+            currency: "JPY".into(),
+            seat_types: Vec::new(),
+            staff_pin_epoch: 0,
+        };
+        assert_eq!(e.venue_time(0), "1970-01-01 09:00:00 (UTC+09:00)");
+        e.starts_at = "not a time".into();
+        assert_eq!(e.venue_time(0), "1970-01-01 00:00:00 (UTC+00:00)");
     }
 }

@@ -134,21 +134,6 @@ pub fn decide(
     ScanResult::Admitted
 }
 
-/// `at` as the venue's clock shows it (`offset`: the event's UTC offset, from its
-/// start time), e.g. `2027-03-14 19:02:11 +09:00`; UTC, labelled, without one.
-pub fn display_time(at: Timestamp, offset: Option<chrono::FixedOffset>) -> String {
-    let Some(t) = chrono::DateTime::from_timestamp(at, 0) else { return String::new() };
-    match offset {
-        Some(o) => t.with_timezone(&o).format("%Y-%m-%d %H:%M:%S %:z").to_string(),
-        None => t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-    }
-}
-
-/// The venue's UTC offset, read from an event's start time (RFC 3339 with offset).
-pub fn venue_offset(starts_at: &str) -> Option<chrono::FixedOffset> {
-    chrono::DateTime::parse_from_rfc3339(starts_at).ok().map(|d| *d.offset())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -223,13 +208,5 @@ mod tests {
             assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
             assert!(!r.reason().is_empty());
         }
-    }
-
-    #[test]
-    fn times_show_in_the_venue_offset_or_labelled_utc() {
-        let offset = venue_offset("2027-03-14T19:00:00+09:00");
-        assert_eq!(display_time(0, offset), "1970-01-01 09:00:00 +09:00");
-        assert_eq!(display_time(0, None), "1970-01-01 00:00:00 UTC");
-        assert_eq!(venue_offset("not a time"), None);
     }
 }

@@ -4,8 +4,9 @@
 //! A mailed link's URL is the credential to its page, so no page may leak it or
 //! let another site use it: no `Referer` to outside (`Referrer-Policy`), no
 //! copy in a shared cache (`Cache-Control: no-store`), no framing
-//! (`frame-ancestors`, `X-Frame-Options`), no script at all (the pages work
-//! without JavaScript, so the Content-Security-Policy allows none), no MIME
+//! (`frame-ancestors`, `X-Frame-Options`), no script but our own files (the
+//! pages work without JavaScript; a few load one from `/assets/` to stay live,
+//! so the Content-Security-Policy allows `'self'` and no inline script), no MIME
 //! sniffing. And a state-changing request must come from our own pages: a
 //! browser says where a form was posted from (`Origin`, `Sec-Fetch-Site`), and
 //! one from another site is refused before any handler runs (OWASP's CSRF
@@ -20,8 +21,8 @@ use axum::response::Response;
 
 use super::{Web, WebError};
 
-const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; \
-                   frame-ancestors 'none'; base-uri 'none'";
+const CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; \
+                   img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// The middleware: refuse a cross-site write, else run the handler, then add the headers.
 pub(crate) async fn guard(State(web): State<Web>, req: Request, next: Next) -> Response {

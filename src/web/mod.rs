@@ -7,6 +7,8 @@
 
 mod account;
 mod admin;
+mod admission;
+mod assets;
 mod guard;
 mod pages;
 mod shop;
@@ -70,9 +72,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/g/{token}/cancel", post(ticket::cancel_from_guide))
         .route("/t/{token}", get(ticket::ticket))
         .route("/t/{token}/cancel", post(ticket::cancel_from_ticket))
-        .route("/a/{token}", get(ticket::admission))
-        .route("/a/{token}/admit", post(ticket::admit))
+        .route("/a/{token}", get(admission::admission))
+        .route("/a/{token}/admit", post(admission::admit))
         .route("/t/{token}/qr/{file}", get(ticket::seat_qr))
+        .route("/assets/{name}", get(assets::asset))
         .route("/verify/{code}", get(ticket::verify))
         .route("/staff", get(staff::home))
         .route("/staff/login/{token}", get(staff::login_page).post(staff::login))

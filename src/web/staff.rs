@@ -127,12 +127,11 @@ struct ScanOutcome {
 
 impl ScanOutcome {
     fn json(&self, event: &EventView, holder_name: Option<String>) -> Value {
-        let offset = door::venue_offset(&event.starts_at);
         let reason = match self.result {
             ScanResult::NotOpen => format!(
                 "admission is open from {} to {}",
-                door::display_time(self.window.opens, offset),
-                door::display_time(self.window.closes, offset)
+                event.venue_time(self.window.opens),
+                event.venue_time(self.window.closes)
             ),
             r => r.reason().to_string(),
         };
@@ -141,7 +140,7 @@ impl ScanOutcome {
             "result": self.result, "reason": reason, "admits": self.result.admits(),
             "event": event.id, "event_name": event.name,
             "seat": self.seat.as_ref().map(|s| &s.seat_code), "position": self.seat.as_ref().map(|s| s.position),
-            "admitted_at": a.map(|a| a.at), "admitted_at_display": a.map(|a| door::display_time(a.at, offset)),
+            "admitted_at": a.map(|a| a.at), "admitted_at_display": a.map(|a| event.venue_time(a.at)),
             "gate": a.and_then(|a| a.gate.clone()), "by": a.and_then(|a| a.by.clone()),
             "holder_name": holder_name,
         })

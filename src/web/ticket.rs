@@ -13,14 +13,14 @@ use serde_json::json;
 use super::{check_link, event_json, finish, fmt_utc, respond, PageResult, Web, WebError};
 use crate::app::{AppError, MailEvent};
 use crate::dialplan::Action;
-use crate::domain::{DomainError, PaymentStatus, Purchase};
+use crate::domain::{PaymentStatus, Purchase};
 use crate::door::code::{Reference, SeatCode};
 use crate::door::ScanResult;
 use crate::events::EventView;
 use crate::links::{Claims, Purpose};
 use crate::store::{now, Store};
 
-async fn purchase_of(web: &Web, claims: &Claims) -> Result<(Purchase, EventView), WebError> {
+pub(super) async fn purchase_of(web: &Web, claims: &Claims) -> Result<(Purchase, EventView), WebError> {
     let pid = claims.pid.as_deref().ok_or_else(|| WebError::NotFound("this link names no purchase".into()))?;
     let p = web.app.store.purchase(pid).await?.ok_or_else(|| WebError::NotFound("no such purchase".into()))?;
     if p.phone != claims.sub {
@@ -177,7 +177,6 @@ pub(super) async fn ticket(State(web): State<Web>, Path(token): Path<String>, he
 async fn seat_tickets(web: &Web, p: &Purchase, e: &EventView) -> Result<Vec<serde_json::Value>, WebError> {
     use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
     let key = web.app.links.code_signing_key();
-    let offset = crate::door::venue_offset(&e.starts_at);
     let mut out = Vec::new();
     for (seat, reference) in web.app.store.seat_tickets(&p.id).await? {
         let code = SeatCode::sign(key, &p.event_id, seat.position, seat.epoch).text();
@@ -189,7 +188,7 @@ async fn seat_tickets(web: &Web, p: &Purchase, e: &EventView) -> Result<Vec<serd
             "verify_url": format!("/verify/{}", utf8_percent_encode(&code, NON_ALPHANUMERIC)),
             "qr_png": format!("qr/{}.png", seat.position),
             "admitted": admitted.is_some(),
-            "admitted_at_display": admitted.map(|a| crate::door::display_time(a.at, offset)),
+            "admitted_at_display": admitted.map(|a| e.venue_time(a.at)),
             "gate": admitted.and_then(|a| a.gate.clone()),
         }));
     }
@@ -226,119 +225,8 @@ pub(super) async fn seat_qr(
 }
 
 /// The name the ticket's holder gave in their profile (see [`crate::profile`]), if any.
-async fn holder_name(web: &Web, p: &Purchase) -> Result<Option<String>, WebError> {
+pub(super) async fn holder_name(web: &Web, p: &Purchase) -> Result<Option<String>, WebError> {
     Ok(web.app.store.holder_profile(&p.phone).await?.and_then(|profile| profile.name))
-}
-
-fn admission_json(token: &str, p: &Purchase, e: &EventView, holder_name: Option<String>) -> serde_json::Value {
-    use crate::domain::AdmissionState;
-    let at = now();
-    let (state, refusal) = match p.admission {
-        AdmissionState::Admitted => ("admitted", None),
-        AdmissionState::PermitIssued if at > e.admission_closes => {
-            ("refused", Some("admission has closed for this event"))
-        }
-        AdmissionState::PermitIssued => ("valid", None),
-        AdmissionState::None => ("refused", Some("no admission permit; call the usage-confirmation number")),
-    };
-    json!({
-        "state": state, "refusal": refusal, "purchase_id": p.id, "phone": p.phone, "event": event_json(e, at),
-        "seats": p.seats, "quantity": p.quantity, "admission": p.admission.as_str(),
-        "permit_issued_at": p.permit_issued_at, "permit_issued_at_display": fmt_utc(p.permit_issued_at),
-        "admitted_at": p.admitted_at, "admitted_at_display": fmt_utc(p.admitted_at),
-        "now": at, "now_display": fmt_utc(Some(at)),
-        "admit_url": format!("/a/{token}/admit"),
-        "holder_name": holder_name,
-    })
-}
-
-/// The admission page (live state) of purchase `p`, opened with `token`.
-async fn admission_page(web: &Web, headers: &HeaderMap, token: &str, p: &Purchase, e: &EventView) -> PageResult {
-    let data = admission_json(token, p, e, holder_name(web, p).await?);
-    Ok(respond(web, headers, StatusCode::OK, "admission.html", &data))
-}
-
-pub(super) async fn admission(State(web): State<Web>, Path(token): Path<String>, headers: HeaderMap) -> Response {
-    let r = async {
-        let claims = check_link(&web, &token, Purpose::Admission)?;
-        let (p, e) = purchase_of(&web, &claims).await?;
-        admission_page(&web, &headers, &token, &p, &e).await
-    }
-    .await;
-    finish(&web, &headers, r)
-}
-
-/// Staff press "admit": the one POST that uses up the ticket.
-pub(super) async fn admit(
-    State(web): State<Web>,
-    Path(token): Path<String>,
-    headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
-) -> Response {
-    let r = async {
-        let claims = check_link(&web, &token, Purpose::Admission)?;
-        let (seen, e) = purchase_of(&web, &claims).await?;
-        let pid = seen.id;
-        // Staff admit, not the holder: the event's staff PIN (see `Links::staff_pin`).
-        let pin =
-            form.get("staff_pin").ok_or_else(|| WebError::StaffOnly("staff only: the staff PIN is missing".into()))?;
-        // One transaction per press, again from the start if another gateway's press
-        // won the race (so the loser is told "already admitted", never a 500).
-        let p = Store::retry(|| admit_once(&web, &pid, &e, pin)).await?;
-        admission_page(&web, &headers, &token, &p, &e).await
-    }
-    .await;
-    finish(&web, &headers, r)
-}
-
-/// One press of "admit" on purchase `pid`. Wrong PINs are journalled per ticket,
-/// so the lockout holds on every gateway and across restarts; the ticket is taken
-/// first ([`crate::store::StoreTx::lock_purchase`]), so presses at once are
-/// counted one after the other and no more than [`super::PIN_TRIES`] are tried.
-async fn admit_once(web: &Web, pid: &str, e: &EventView, pin: &str) -> Result<Purchase, WebError> {
-    let window = super::PIN_WINDOW.as_secs() as i64;
-    let at = now();
-    let mut tx = web.app.store.begin().await?;
-    if !tx.lock_purchase(pid).await? {
-        return Err(WebError::NotFound("no such purchase".into()));
-    }
-    let wrong = tx.journal_counts_since(&[pid], super::PIN_REFUSED, at - window).await?;
-    if wrong.get(pid).copied().unwrap_or(0) >= super::PIN_TRIES {
-        return Err(WebError::TooManyTries(format!(
-            "{} wrong staff PINs for this ticket: it takes none for {} minutes",
-            super::PIN_TRIES,
-            window / 60
-        )));
-    }
-    if !web.app.links.is_staff_pin(&e.id, e.staff_pin_epoch, pin) {
-        tx.journal("purchase", pid, super::PIN_REFUSED, None, None, "web:admit", "{}");
-        tx.commit().await?;
-        tracing::info!(purchase = %pid, "admit refused: wrong staff PIN");
-        return Err(WebError::StaffOnly("wrong staff PIN".into()));
-    }
-    if at > e.admission_closes || at < e.admission_opens {
-        return Err(WebError::Conflict("admission is not open for this event now".into()));
-    }
-    let mut p = tx.purchase(pid).await?.ok_or_else(|| WebError::NotFound("no such purchase".into()))?;
-    // The PIN admits every seat not admitted yet (some may have been scanned at the door).
-    let (transitions, first) = match p.admit(at) {
-        Ok(t) => (t, None),
-        Err(DomainError::AlreadyAdmitted { at }) => (Vec::new(), Some(at)),
-        Err(e) => return Err(WebError::Conflict(e.to_string())),
-    };
-    let seats = tx.admit_purchase_seats(pid, at).await?;
-    if let (Some(first), true) = (first, seats.is_empty()) {
-        return Err(WebError::Conflict(format!("already admitted at {} (UTC)", fmt_utc(Some(first)))));
-    }
-    if !transitions.is_empty() {
-        tx.save_purchase(&p, &transitions, "web:admit", at).await?;
-    }
-    for seat in &seats {
-        let detail = json!({"purchase": pid, "via": "staff-pin"}).to_string();
-        tx.journal("seat", &format!("{}/{seat}", e.id), "admission", None, Some("admitted"), "web:admit", &detail);
-    }
-    tx.commit().await?;
-    Ok(p)
 }
 
 /// Staff check a ticket code: a seat's code or typed reference, or the signed

@@ -123,6 +123,38 @@ impl Chromium {
         value.as_str().unwrap_or_default().to_string()
     }
 
+    /// The current value of a property of the first element matching `css` (an
+    /// input's `value`: what has been typed into it).
+    async fn property(&self, css: &str, name: &str) -> String {
+        let el = self.find(css).await;
+        let value = self.call(reqwest::Method::GET, &format!("/element/{el}/property/{name}"), None).await;
+        value.as_str().unwrap_or_default().to_string()
+    }
+
+    /// The attribute `name` of the first element matching `css`, once it satisfies
+    /// `want` (waiting up to `within`; then the test fails with what it saw).
+    async fn attribute_when(&self, css: &str, name: &str, within: Duration, want: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            let seen = self.attribute(css, name).await;
+            if want(&seen) {
+                return seen;
+            }
+            assert!(Instant::now() < deadline, "{css} [{name}] never showed what was wanted; last seen: {seen:?}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// The address the tab shows.
+    async fn current_url(&self) -> String {
+        self.call(reqwest::Method::GET, "/url", None).await.as_str().unwrap_or_default().to_string()
+    }
+
+    /// Reload the page, as the browser's reload button does.
+    async fn reload(&self) {
+        self.call(reqwest::Method::POST, "/refresh", Some(json!({}))).await;
+    }
+
     /// The page's title, as the tab shows it.
     async fn title(&self) -> String {
         self.call(reqwest::Method::GET, "/title", None).await.as_str().unwrap_or_default().to_string()
@@ -171,7 +203,9 @@ async fn staff_admit_a_ticket_in_chromium_with_the_staff_pin() {
 
     chromium.type_into("input[name=staff_pin]", wrong).await;
     chromium.click("form button[type=submit]").await;
-    chromium.text_when("body", |t| t.contains("wrong staff PIN")).await;
+    chromium.text_when("[role=alert]", |t| t.contains("wrong staff PIN")).await;
+    // The refusal is shown on the admission page itself, the PIN field empty to try again.
+    assert_eq!(chromium.property("input[name=staff_pin]", "value").await, "");
     let (_, page) = gw.get(&admission).await;
     assert_eq!(page["state"], "valid", "a wrong PIN leaves the ticket unused: {page}");
 
@@ -179,10 +213,49 @@ async fn staff_admit_a_ticket_in_chromium_with_the_staff_pin() {
     chromium.type_into("input[name=staff_pin]", &pin).await;
     chromium.click("form button[type=submit]").await;
     chromium.text_when(".state", |t| t.starts_with("ADMITTED at")).await;
+    // Sent back to the page (POST-redirect-GET): a reload repeats nothing.
+    assert_eq!(chromium.current_url().await, admission);
+    chromium.reload().await;
+    chromium.text_when(".state", |t| t.starts_with("ADMITTED at")).await;
     // The live page shows it too, without the admit form.
     chromium.goto(&admission).await;
     chromium.text_when(".state", |t| t.starts_with("ADMITTED at")).await;
     assert_eq!(chromium.count("input[name=staff_pin]").await, 0, "no admit form once admitted");
+    chromium.quit().await;
+    gw.stop().await;
+}
+
+/// The admission page is live without reloading: a staff PIN half typed survives
+/// three rounds of the page asking for its state (15 s), the clock moves, an admit
+/// made on another device shows up in place (the form goes; no reload, so no
+/// "405" from a POST's URL), and reloading then shows the page again.
+#[tokio::test]
+async fn the_admission_page_stays_live_without_reloading_in_chromium() {
+    let gw = spawn_gateway().await;
+    let phone = "+819011110092";
+    let admission = gw.admission_link(phone, "open-rehearsal").await;
+    let (pin, _) = gw.staff_pins("open-rehearsal");
+
+    let chromium = Chromium::start().await;
+    chromium.goto(&admission).await;
+    chromium.text_when(".state", |t| t.starts_with("VALID")).await;
+    let clock = chromium.text_when("[data-live=clock]", |t| t.contains("(UTC+")).await;
+    chromium.type_into("input[name=staff_pin]", "12").await;
+    chromium
+        .attribute_when("main", "data-polls", Duration::from_secs(40), |v| v.parse::<u32>().unwrap_or(0) >= 3)
+        .await;
+    assert_eq!(chromium.property("input[name=staff_pin]", "value").await, "12", "the half-typed PIN is untouched");
+    assert_ne!(chromium.text_when("[data-live=clock]", |_| true).await, clock, "the clock moves");
+    assert_eq!(chromium.current_url().await, admission, "the page never navigated");
+
+    // Admitted from elsewhere: the open page shows it at its next check.
+    let (status, page) = gw.post(&format!("{admission}/admit"), &[("staff_pin", pin.as_str())]).await;
+    assert_eq!(status, 200, "{page}");
+    chromium.text_when(".state", |t| t.starts_with("ADMITTED at")).await;
+    assert_eq!(chromium.count("input[name=staff_pin]").await, 0, "no admit form once admitted");
+    chromium.reload().await;
+    chromium.text_when(".state", |t| t.starts_with("ADMITTED at")).await;
+    assert!(!chromium.text_when("body", |_| true).await.contains("405"));
     chromium.quit().await;
     gw.stop().await;
 }

@@ -1,0 +1,270 @@
+//! The admission page the holder's phone shows at the door (`/a/{token}`), and
+//! admitting with the staff PIN there.
+//!
+//! The page is live without reloading itself: a reload would wipe what staff
+//! are typing, and after an admit would land on the POST's URL. Instead
+//! `/assets/admission.js` asks for the same URL as JSON every few seconds and
+//! updates the state, the clock and the time of the last check in place; without
+//! JavaScript the page has a plain refresh link. An admit is a POST answered
+//! with a redirect to the page (POST-redirect-GET), so reloading after it
+//! repeats nothing. The page shows the real state: valid, admitted (when),
+//! locked (too many wrong PINs, until when), not open yet, closed, cancelled,
+//! no permit — every time on the venue's clock, labelled with its offset.
+
+use std::collections::HashMap;
+
+use axum::extract::{Form, Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::ticket::{holder_name, purchase_of};
+use super::{check_link, event_json, finish, respond, wants_json, PageResult, Web, WebError};
+use crate::domain::{AdmissionState, DomainError, PaymentStatus, Purchase};
+use crate::events::EventView;
+use crate::links::Purpose;
+use crate::store::{now, Store};
+
+/// How often the page asks for its state.
+const POLL_SECONDS: u32 = 5;
+
+/// What the page says, in order of precedence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DoorState {
+    Cancelled,
+    Admitted,
+    NoPermit,
+    NotOpen,
+    Closed,
+    Locked,
+    Valid,
+}
+
+impl DoorState {
+    fn of(p: &Purchase, e: &EventView, locked: bool, at: i64) -> DoorState {
+        if p.payment_status != PaymentStatus::Paid {
+            return DoorState::Cancelled;
+        }
+        match p.admission {
+            AdmissionState::Admitted => DoorState::Admitted,
+            AdmissionState::None => DoorState::NoPermit,
+            AdmissionState::PermitIssued if at < e.admission_opens => DoorState::NotOpen,
+            AdmissionState::PermitIssued if at > e.admission_closes => DoorState::Closed,
+            AdmissionState::PermitIssued if locked => DoorState::Locked,
+            AdmissionState::PermitIssued => DoorState::Valid,
+        }
+    }
+
+    /// The word in the JSON (`valid`, `admitted` and `refused` as before, plus the finer states).
+    fn as_str(self) -> &'static str {
+        match self {
+            DoorState::Cancelled => "cancelled",
+            DoorState::Admitted => "admitted",
+            DoorState::NoPermit => "refused",
+            DoorState::NotOpen => "not_open",
+            DoorState::Closed => "closed",
+            DoorState::Locked => "locked",
+            DoorState::Valid => "valid",
+        }
+    }
+
+    /// Green, amber or red.
+    fn tone(self) -> &'static str {
+        match self {
+            DoorState::Valid => "ok",
+            DoorState::Admitted | DoorState::Locked | DoorState::NotOpen => "warn",
+            _ => "bad",
+        }
+    }
+}
+
+/// When the ticket's PIN lockout ends, if it is locked now: [`super::PIN_TRIES`]
+/// wrong PINs within [`super::PIN_WINDOW`] (the journal of the purchase counts them).
+async fn locked_until(web: &Web, pid: &str, at: i64) -> Result<Option<i64>, WebError> {
+    let window = super::PIN_WINDOW.as_secs() as i64;
+    let mut refused: Vec<i64> = web
+        .app
+        .store
+        .journal_for(pid)
+        .await?
+        .into_iter()
+        .filter(|j| j.action == super::PIN_REFUSED && j.at > at - window)
+        .map(|j| j.at)
+        .collect();
+    if (refused.len() as i64) < super::PIN_TRIES {
+        return Ok(None);
+    }
+    refused.sort_unstable();
+    // The lock lifts when the oldest of the last PIN_TRIES refusals leaves the window.
+    let oldest = refused[refused.len() - super::PIN_TRIES as usize];
+    Ok(Some(oldest + window))
+}
+
+fn admission_json(
+    token: &str,
+    p: &Purchase,
+    e: &EventView,
+    holder_name: Option<String>,
+    locked_until: Option<i64>,
+) -> serde_json::Value {
+    let at = now();
+    let state = DoorState::of(p, e, locked_until.is_some(), at);
+    let (headline, refusal) = match state {
+        DoorState::Valid => ("VALID — show this to the staff".to_string(), None),
+        DoorState::Admitted => (format!("ADMITTED at {}", p.admitted_at.map(|t| e.venue_time(t)).unwrap_or_default()), None),
+        DoorState::Locked => (
+            "LOCKED — too many wrong staff PINs".to_string(),
+            Some(format!(
+                "Too many wrong staff PINs: this ticket takes none until {}. Staff can still check it in with the staff app.",
+                locked_until.map(|t| e.venue_time(t)).unwrap_or_default()
+            )),
+        ),
+        DoorState::NotOpen => (
+            "NOT OPEN YET".to_string(),
+            Some(format!("Admission opens at {}.", e.venue_time(e.admission_opens))),
+        ),
+        DoorState::Closed => ("CLOSED".to_string(), Some("Admission has closed for this event.".to_string())),
+        DoorState::Cancelled => {
+            ("CANCELLED".to_string(), Some("This ticket was cancelled and refunded; it admits nobody.".to_string()))
+        }
+        DoorState::NoPermit => (
+            "NOT CONFIRMED".to_string(),
+            Some("No admission permit yet: call the usage-confirmation number from the ticket's phone.".to_string()),
+        ),
+    };
+    let time = |t: Option<i64>| t.map(|t| e.venue_time(t)).unwrap_or_default();
+    json!({
+        "state": state.as_str(), "tone": state.tone(), "headline": headline, "refusal": refusal,
+        "purchase_id": p.id, "phone": p.phone, "event": event_json(e, at),
+        "seats": p.seats, "quantity": p.quantity, "admission": p.admission.as_str(),
+        "permit_issued_at": p.permit_issued_at, "permit_issued_at_display": time(p.permit_issued_at),
+        "admitted_at": p.admitted_at, "admitted_at_display": time(p.admitted_at),
+        "locked_until": locked_until, "locked_until_display": time(locked_until),
+        "now": at, "now_display": e.venue_time(at),
+        // The venue's offset from UTC in minutes, for the page's moving clock.
+        "venue_offset_minutes": e.venue_offset().local_minus_utc() / 60,
+        "poll_seconds": POLL_SECONDS,
+        "page_url": format!("/a/{token}"),
+        "admit_url": format!("/a/{token}/admit"),
+        "holder_name": holder_name,
+    })
+}
+
+/// The admission page (live state) of purchase `p`, opened with `token`;
+/// `status` and `error` for an admit that was refused.
+async fn admission_page(
+    web: &Web,
+    headers: &HeaderMap,
+    token: &str,
+    p: &Purchase,
+    e: &EventView,
+    refused: Option<WebError>,
+) -> PageResult {
+    let locked = locked_until(web, &p.id, now()).await?;
+    let mut data = admission_json(token, p, e, holder_name(web, p).await?, locked);
+    let status = match refused {
+        Some(err) => {
+            let status = err.status();
+            data["error"] = json!(err.to_string());
+            status
+        }
+        None => StatusCode::OK,
+    };
+    Ok(respond(web, headers, status, "admission.html", &data))
+}
+
+pub(super) async fn admission(State(web): State<Web>, Path(token): Path<String>, headers: HeaderMap) -> Response {
+    let r = async {
+        let claims = check_link(&web, &token, Purpose::Admission)?;
+        let (p, e) = purchase_of(&web, &claims).await?;
+        admission_page(&web, &headers, &token, &p, &e, None).await
+    }
+    .await;
+    finish(&web, &headers, r)
+}
+
+/// Staff press "admit": the one POST that uses up the ticket. A browser is sent
+/// back to the page (303), so a reload shows the page instead of posting again;
+/// a refused admit shows the page with the reason, the PIN field empty. JSON
+/// clients get the page's JSON, or the error.
+pub(super) async fn admit(
+    State(web): State<Web>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let r = async {
+        let claims = check_link(&web, &token, Purpose::Admission)?;
+        let (seen, e) = purchase_of(&web, &claims).await?;
+        let pid = seen.id.clone();
+        let outcome = match form.get("staff_pin") {
+            // Staff admit, not the holder: the event's staff PIN (see `Links::staff_pin`).
+            None => Err(WebError::StaffOnly("staff only: the staff PIN is missing".into())),
+            // One transaction per press, again from the start if another gateway's press
+            // won the race (so the loser is told "already admitted", never a 500).
+            Some(pin) => Store::retry(|| admit_once(&web, &pid, &e, pin)).await,
+        };
+        match (outcome, wants_json(&headers)) {
+            (Ok(p), true) => admission_page(&web, &headers, &token, &p, &e, None).await,
+            (Err(err), true) => Err(err),
+            (Ok(_), false) => Ok((StatusCode::SEE_OTHER, [(header::LOCATION, format!("/a/{token}"))]).into_response()),
+            (Err(WebError::Unexpected(err)), false) => Err(WebError::Unexpected(err)),
+            (Err(err), false) => {
+                let p = web.app.store.purchase(&pid).await?.unwrap_or(seen);
+                admission_page(&web, &headers, &token, &p, &e, Some(err)).await
+            }
+        }
+    }
+    .await;
+    finish(&web, &headers, r)
+}
+
+/// One press of "admit" on purchase `pid`. Wrong PINs are journalled per ticket,
+/// so the lockout holds on every gateway and across restarts; the ticket is taken
+/// first ([`crate::store::StoreTx::lock_purchase`]), so presses at once are
+/// counted one after the other and no more than [`super::PIN_TRIES`] are tried.
+async fn admit_once(web: &Web, pid: &str, e: &EventView, pin: &str) -> Result<Purchase, WebError> {
+    let window = super::PIN_WINDOW.as_secs() as i64;
+    let at = now();
+    let mut tx = web.app.store.begin().await?;
+    if !tx.lock_purchase(pid).await? {
+        return Err(WebError::NotFound("no such purchase".into()));
+    }
+    let wrong = tx.journal_counts_since(&[pid], super::PIN_REFUSED, at - window).await?;
+    if wrong.get(pid).copied().unwrap_or(0) >= super::PIN_TRIES {
+        return Err(WebError::TooManyTries(format!(
+            "{} wrong staff PINs for this ticket: it takes none for {} minutes",
+            super::PIN_TRIES,
+            window / 60
+        )));
+    }
+    if !web.app.links.is_staff_pin(&e.id, e.staff_pin_epoch, pin) {
+        tx.journal("purchase", pid, super::PIN_REFUSED, None, None, "web:admit", "{}");
+        tx.commit().await?;
+        tracing::info!(purchase = %pid, "admit refused: wrong staff PIN");
+        return Err(WebError::StaffOnly("wrong staff PIN".into()));
+    }
+    if at > e.admission_closes || at < e.admission_opens {
+        return Err(WebError::Conflict("admission is not open for this event now".into()));
+    }
+    let mut p = tx.purchase(pid).await?.ok_or_else(|| WebError::NotFound("no such purchase".into()))?;
+    // The PIN admits every seat not admitted yet (some may have been scanned at the door).
+    let (transitions, first) = match p.admit(at) {
+        Ok(t) => (t, None),
+        Err(DomainError::AlreadyAdmitted { at }) => (Vec::new(), Some(at)),
+        Err(e) => return Err(WebError::Conflict(e.to_string())),
+    };
+    let seats = tx.admit_purchase_seats(pid, at).await?;
+    if let (Some(first), true) = (first, seats.is_empty()) {
+        return Err(WebError::Conflict(format!("already admitted at {}", e.venue_time(first))));
+    }
+    if !transitions.is_empty() {
+        tx.save_purchase(&p, &transitions, "web:admit", at).await?;
+    }
+    for seat in &seats {
+        let detail = json!({"purchase": pid, "via": "staff-pin"}).to_string();
+        tx.journal("seat", &format!("{}/{seat}", e.id), "admission", None, Some("admitted"), "web:admit", &detail);
+    }
+    tx.commit().await?;
+    Ok(p)
+}
