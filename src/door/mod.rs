@@ -47,6 +47,20 @@ impl ScanResult {
         }
     }
 
+    /// The verdict in one or two words, as the staff app shows it across the screen.
+    pub fn headline(self) -> &'static str {
+        match self {
+            ScanResult::Admitted => "ADMIT",
+            ScanResult::AlreadyAdmitted => "ALREADY ADMITTED",
+            ScanResult::Revoked => "REVOKED",
+            ScanResult::Invalid => "INVALID",
+            ScanResult::WrongEvent => "WRONG EVENT",
+            ScanResult::NotOpen => "NOT OPEN",
+            ScanResult::Cancelled => "CANCELLED",
+            ScanResult::NotConfirmed => "NOT CONFIRMED",
+        }
+    }
+
     /// Whether the holder goes in.
     pub fn admits(self) -> bool {
         self == ScanResult::Admitted

@@ -39,7 +39,7 @@ use sqlx::{AnyPool, Connection, Executor};
 pub use calls::{CallIdentityRow, CallRecord};
 pub use journal::JournalEntry;
 pub use outbox::{MailBody, NewMail, OutboxBacklog, OutboxMail};
-pub use seats::{IssuedCode, Reissued};
+pub use seats::{DoorCounts, IssuedCode, Reissued};
 pub use staff::{new_token, token_hash, NewStaff, Staff, TokenKind};
 pub use tx::StoreTx;
 pub use users::{new_user_number, PhoneUser, TouchUser};

@@ -30,6 +30,16 @@ pub struct Reissued {
     pub epoch: u16,
 }
 
+/// The door's counters for an event: seats expected (sold and paid), seats
+/// admitted, and admitted per gate (`None`: admitted with the staff PIN, or by a
+/// staff account without a gate).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DoorCounts {
+    pub expected: i64,
+    pub admitted: i64,
+    pub gates: Vec<(Option<String>, i64)>,
+}
+
 /// The highest epoch a seat gets: a code carries it in 16 bits. A purchase whose
 /// holder called the issue number that often is re-sent the codes it has.
 const MAX_EPOCH: i64 = u16::MAX as i64;
@@ -117,6 +127,25 @@ impl Store {
 
     pub async fn seat_at(&self, event_id: &str, position: u32) -> Result<Option<SeatTicket>, StoreError> {
         seat_at(&mut *self.pool.acquire().await?, event_id, position).await
+    }
+
+    /// The door's counters for `event_id` (two indexed reads).
+    pub async fn door_counts(&self, event_id: &str) -> Result<DoorCounts, StoreError> {
+        let (expected,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM seats s JOIN purchases p ON p.id = s.purchase_id
+             WHERE s.event_id = $1 AND p.payment_status = 'paid'",
+        )
+        .bind(event_id)
+        .fetch_one(&self.pool)
+        .await?;
+        let gates: Vec<(Option<String>, i64)> = sqlx::query_as(
+            "SELECT admitted_gate, COUNT(*) FROM seats WHERE event_id = $1 AND admitted_at IS NOT NULL
+             GROUP BY admitted_gate ORDER BY admitted_gate",
+        )
+        .bind(event_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(DoorCounts { expected, admitted: gates.iter().map(|(_, n)| n).sum(), gates })
     }
 
     pub async fn issued_code(

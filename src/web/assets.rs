@@ -9,8 +9,10 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 /// Every asset: name, content type, body.
-const ASSETS: &[(&str, &str, &str)] =
-    &[("admission.js", "text/javascript; charset=utf-8", include_str!("assets/admission.js"))];
+const ASSETS: &[(&str, &str, &str)] = &[
+    ("admission.js", "text/javascript; charset=utf-8", include_str!("assets/admission.js")),
+    ("staff.js", "text/javascript; charset=utf-8", include_str!("assets/staff.js")),
+];
 
 pub(super) async fn asset(Path(name): Path<String>) -> Response {
     match ASSETS.iter().find(|(n, _, _)| *n == name) {

@@ -13,6 +13,7 @@ mod guard;
 mod pages;
 mod shop;
 mod staff;
+mod staff_app;
 mod ticket;
 
 use std::sync::Arc;
@@ -77,7 +78,9 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/t/{token}/qr/{file}", get(ticket::seat_qr))
         .route("/assets/{name}", get(assets::asset))
         .route("/verify/{code}", get(ticket::verify))
-        .route("/staff", get(staff::home))
+        .route("/staff", get(staff_app::home))
+        .route("/staff/scan", post(staff_app::scan_form))
+        .route("/staff/api/counts", get(staff_app::counts))
         .route("/staff/login/{token}", get(staff::login_page).post(staff::login))
         .route("/staff/api/scan", post(staff::scan))
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard::guard))

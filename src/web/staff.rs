@@ -50,7 +50,7 @@ fn json_error(status: StatusCode, message: &str) -> Response {
 
 /// The staff member a request is from: a device's bearer token, else a browser's
 /// session cookie. The token is returned too (the rate limit counts per token).
-async fn staff_of(web: &Web, headers: &HeaderMap) -> Result<Option<(Staff, String)>, StoreError> {
+pub(super) async fn staff_of(web: &Web, headers: &HeaderMap) -> Result<Option<(Staff, String)>, StoreError> {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -77,14 +77,6 @@ pub(super) async fn scan(State(web): State<Web>, headers: HeaderMap, body: Bytes
         }
         Err(e) => return unexpected(e.into()),
     };
-    let key = Key::Device(crate::store::token_hash(&token)[..16].to_string());
-    if let verdict @ (Verdict::Refuse { .. } | Verdict::Drop) = web.scans.check(&key, scan_rate(), Instant::now()) {
-        let mut r = json_error(StatusCode::TOO_MANY_REQUESTS, "too many scans from this device: slow down");
-        let after = verdict.retry_after_secs().unwrap_or(1).to_string();
-        r.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_str(&after).unwrap_or(HeaderValue::from_static("1")));
-        return r;
-    }
     let code = match serde_json::from_slice::<Value>(&body) {
         Ok(v) => match v.get("code").and_then(Value::as_str) {
             Some(code) => code.to_string(),
@@ -94,20 +86,38 @@ pub(super) async fn scan(State(web): State<Web>, headers: HeaderMap, body: Bytes
         },
         Err(_) => return json_error(StatusCode::BAD_REQUEST, "the body is not JSON: send {\"code\": \"…\"}"),
     };
+    match scan_for(&web, &staff, &token, &code).await {
+        Ok(verdict) => (StatusCode::OK, Json(verdict)).into_response(),
+        Err(refused) => refused,
+    }
+}
+
+/// One scan of `code` by `staff` (signed in with `token`): the verdict's JSON, or
+/// the response refusing the scan itself (429 for a device over its rate, 403
+/// for an account whose event is gone, 500).
+pub(super) async fn scan_for(web: &Web, staff: &Staff, token: &str, code: &str) -> Result<Value, Response> {
+    let key = Key::Device(crate::store::token_hash(token)[..16].to_string());
+    if let verdict @ (Verdict::Refuse { .. } | Verdict::Drop) = web.scans.check(&key, scan_rate(), Instant::now()) {
+        let mut r = json_error(StatusCode::TOO_MANY_REQUESTS, "too many scans from this device: slow down");
+        let after = verdict.retry_after_secs().unwrap_or(1).to_string();
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_str(&after).unwrap_or(HeaderValue::from_static("1")));
+        return Err(r);
+    }
     let event = match web.app.store.event(&staff.event_id).await {
         Ok(Some(e)) => e,
-        Ok(None) => return json_error(StatusCode::FORBIDDEN, "this staff account's event is gone"),
-        Err(e) => return unexpected(e.into()),
+        Ok(None) => return Err(json_error(StatusCode::FORBIDDEN, "this staff account's event is gone")),
+        Err(e) => return Err(unexpected(e.into())),
     };
-    match Store::retry(|| scan_once(&web.app, &staff, &event, &code)).await {
+    match Store::retry(|| scan_once(&web.app, staff, &event, code)).await {
         Ok(verdict) => {
             let holder = match &verdict.holder_phone {
                 Some(phone) => web.app.store.holder_profile(phone).await.ok().flatten().and_then(|p| p.name),
                 None => None,
             };
-            (StatusCode::OK, Json(verdict.json(&event, holder))).into_response()
+            Ok(verdict.json(&event, holder))
         }
-        Err(e) => unexpected(e),
+        Err(e) => Err(unexpected(e)),
     }
 }
 
@@ -138,6 +148,7 @@ impl ScanOutcome {
         let a = self.admission.as_ref();
         json!({
             "result": self.result, "reason": reason, "admits": self.result.admits(),
+            "headline": self.result.headline(),
             "event": event.id, "event_name": event.name,
             "seat": self.seat.as_ref().map(|s| &s.seat_code), "position": self.seat.as_ref().map(|s| s.position),
             "admitted_at": a.map(|a| a.at), "admitted_at_display": a.map(|a| event.venue_time(a.at)),
@@ -256,7 +267,7 @@ async fn scan_once(app: &App, staff: &Staff, event: &EventView, text: &str) -> R
 
 // ---- the login stub ----
 
-fn staff_json(staff: &Staff, event: Option<&EventView>) -> Value {
+pub(super) fn staff_json(staff: &Staff, event: Option<&EventView>) -> Value {
     json!({"staff": {"id": staff.id, "name": staff.name, "gate": staff.gate},
            "event": {"id": staff.event_id, "name": event.map(|e| e.name.clone())}})
 }
@@ -294,21 +305,6 @@ pub(super) async fn login(State(web): State<Web>, Path(token): Path<String>, hea
         resp.headers_mut()
             .insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|e| WebError::Invalid(e.to_string()))?);
         Ok(resp)
-    }
-    .await;
-    finish(&web, &headers, r)
-}
-
-/// Who is signed in (the staff app is built here).
-pub(super) async fn home(State(web): State<Web>, headers: HeaderMap) -> Response {
-    let r = async {
-        let (staff, _) = staff_of(&web, &headers)
-            .await?
-            .ok_or_else(|| WebError::StaffOnly("not signed in: open the login link you were given".into()))?;
-        let event = web.app.store.event(&staff.event_id).await?;
-        let mut data = staff_json(&staff, event.as_ref());
-        data["signed_in"] = json!(true);
-        Ok(respond(&web, &headers, StatusCode::OK, "staff.html", &data))
     }
     .await;
     finish(&web, &headers, r)

@@ -145,6 +145,30 @@ impl Chromium {
         }
     }
 
+    /// Keys typed into whatever has the focus, as a keyboard-wedge barcode scanner
+    /// types them (WebDriver actions, not aimed at an element); `\n` is Enter.
+    async fn keyboard(&self, text: &str) {
+        let keys: Vec<Value> = text
+            .chars()
+            .map(|c| if c == '\n' { '\u{E007}' } else { c })
+            .flat_map(|c| {
+                [json!({"type": "keyDown", "value": c.to_string()}), json!({"type": "keyUp", "value": c.to_string()})]
+            })
+            .collect();
+        let actions = json!({"actions": [{"type": "key", "id": "wedge", "actions": keys}]});
+        self.call(reqwest::Method::POST, "/actions", Some(actions)).await;
+    }
+
+    /// Save what the screen shows as a PNG in `DIALTICKET_SCREENSHOTS` (a folder),
+    /// when that is set: the pictures in docs/ are made this way.
+    async fn screenshot(&self, name: &str) {
+        let Ok(dir) = std::env::var("DIALTICKET_SCREENSHOTS") else { return };
+        let shot = self.call(reqwest::Method::GET, "/screenshot", None).await;
+        use base64::Engine as _;
+        let png = base64::engine::general_purpose::STANDARD.decode(shot.as_str().unwrap_or_default()).expect("PNG");
+        std::fs::write(std::path::Path::new(&dir).join(format!("{name}.png")), png).expect("screenshot written");
+    }
+
     /// The address the tab shows.
     async fn current_url(&self) -> String {
         self.call(reqwest::Method::GET, "/url", None).await.as_str().unwrap_or_default().to_string()
@@ -256,6 +280,60 @@ async fn the_admission_page_stays_live_without_reloading_in_chromium() {
     chromium.reload().await;
     chromium.text_when(".state", |t| t.starts_with("ADMITTED at")).await;
     assert!(!chromium.text_when("body", |_| true).await.contains("405"));
+    chromium.quit().await;
+    gw.stop().await;
+}
+
+/// Venue staff sign in on their own phone with their one-time link and check
+/// tickets in at `/staff`: a wedge scanner types a ticket's reference and Enter
+/// into the field that has the focus; the verdict fills the screen (ADMIT, the
+/// seat) and the counters move; the same ticket again is ALREADY ADMITTED, with
+/// when, at which gate and by whom; the field is ready for the next scan.
+#[tokio::test]
+async fn staff_check_tickets_in_with_the_staff_app_in_chromium() {
+    let gw = spawn_gateway().await;
+    let phone = "+819011110093";
+    let admission = gw.admission_link(phone, "open-rehearsal").await;
+    let ticket = gw.link(&gw.mail(phone, "Your ticket").await, "/t/");
+    let (_, page) = gw.get(&ticket).await;
+    let reference = page["tickets"][0]["reference"].as_str().expect("a reference").to_string();
+    let seat = page["tickets"][0]["seat"].as_str().expect("a seat").to_string();
+    let made = gw
+        .app
+        .store
+        .add_staff("open-rehearsal", "Aiko", Some("B"), false, "test", dialticket::store::now())
+        .await
+        .unwrap();
+
+    let chromium = Chromium::start().await;
+    chromium.goto(&ticket).await;
+    chromium.text_when("h1", |t| !t.is_empty()).await;
+    chromium.screenshot("ticket-en").await;
+    chromium.goto(&admission).await;
+    chromium.text_when(".state", |t| t.starts_with("VALID")).await;
+    chromium.screenshot("admission-en").await;
+
+    chromium.goto(&format!("{}/staff/login/{}", gw.base, made.login_token)).await;
+    chromium.click("form button[type=submit]").await;
+    chromium.text_when("[data-live=headline]", |t| t == "Ready").await;
+    assert_eq!(chromium.current_url().await, format!("{}/staff", gw.base));
+    chromium.keyboard(&format!("{reference}\n")).await;
+    chromium.text_when("[data-live=headline]", |t| t == "ADMIT").await;
+    assert_eq!(chromium.text_when("[data-live=seat]", |_| true).await, format!("Seat {seat}"));
+    assert_eq!(chromium.attribute("[data-live=verdict]", "class").await, "verdict ok");
+    chromium.text_when("[data-live=counts]", |t| t.starts_with("Admitted 1 of") && t.contains("gate B: 1")).await;
+    chromium.screenshot("staff-admit-en").await;
+    assert_eq!(chromium.property("input[name=code]", "value").await, "", "ready for the next scan");
+
+    chromium.keyboard(&format!("{reference}\n")).await;
+    chromium.text_when("[data-live=headline]", |t| t == "ALREADY ADMITTED").await;
+    let when = chromium.text_when("[data-live=when]", |t| !t.is_empty()).await;
+    assert!(when.contains("(UTC+09:00) at gate B by Aiko"), "{when}");
+    assert_eq!(chromium.attribute("[data-live=verdict]", "class").await, "verdict bad");
+    chromium.screenshot("staff-already-en").await;
+    // The admission page on the holder's phone shows it too.
+    let (_, page) = gw.get(&admission).await;
+    assert_eq!(page["state"], "admitted", "{page}");
     chromium.quit().await;
     gw.stop().await;
 }

@@ -1,0 +1,115 @@
+// The staff check-in app: the field takes what a keyboard-wedge scanner types
+// (the code, then Enter), a typed reference, or what the camera reads where the
+// browser has BarcodeDetector. Each scan goes to the scanning API; the verdict
+// fills the screen and the field is ready for the next one. Without this script
+// the same form posts to /staff/scan and the verdict comes back as the page.
+(function () {
+  "use strict";
+  var root = document.querySelector("[data-staff-app]");
+  if (!root) { return; }
+  var scanUrl = root.getAttribute("data-scan-url");
+  var countsUrl = root.getAttribute("data-counts-url");
+  var form = root.querySelector('[data-live="scan-form"]');
+  var input = form.querySelector("input[name=code]");
+  var busy = false;
+  var scans = 0;
+
+  function live(name) { return root.querySelector('[data-live="' + name + '"]'); }
+  function text(name, value) { live(name).textContent = value || ""; }
+
+  function showCounts(c) {
+    var line = "Admitted " + c.admitted + " of " + c.expected;
+    (c.gates || []).forEach(function (g) { line += " · gate " + g.gate + ": " + g.admitted; });
+    live("counts").textContent = line;
+  }
+  function refreshCounts() {
+    fetch(countsUrl, { headers: { "Accept": "application/json" }, cache: "no-store", credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (c) { if (c) { showCounts(c); } })
+      .catch(function () {});
+  }
+  function showVerdict(v) {
+    var box = live("verdict");
+    box.className = "verdict " + (v.admits ? "ok" : "bad");
+    text("headline", v.headline);
+    text("reason", v.reason);
+    text("seat", v.seat ? "Seat " + v.seat : "");
+    text("holder", v.holder_name ? "Holder " + v.holder_name : "");
+    var when = "";
+    if (v.admitted_at_display) {
+      when = "Admitted " + v.admitted_at_display + (v.gate ? " at gate " + v.gate : "") + (v.by ? " by " + v.by : "");
+    }
+    text("when", when);
+    scans += 1;
+    root.setAttribute("data-scans", String(scans));
+  }
+  function showProblem(message) {
+    var box = live("verdict");
+    box.className = "verdict bad";
+    text("headline", "NOT CHECKED");
+    text("reason", message);
+    text("seat", ""); text("holder", ""); text("when", "");
+    scans += 1;
+    root.setAttribute("data-scans", String(scans));
+  }
+  function scan(code) {
+    code = (code || "").trim();
+    if (!code || busy) { return; }
+    busy = true;
+    fetch(scanUrl, {
+      method: "POST", credentials: "same-origin", cache: "no-store",
+      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      body: JSON.stringify({ code: code })
+    })
+      .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })
+      .then(function (res) {
+        if (res.ok) { showVerdict(res.body); refreshCounts(); } else { showProblem(res.body.error || "refused"); }
+      })
+      .catch(function () { showProblem("No connection to the gateway: the code was not checked. Try again."); })
+      .then(function () { busy = false; input.value = ""; input.focus(); });
+  }
+  form.addEventListener("submit", function (e) { e.preventDefault(); scan(input.value); });
+  // A wedge scanner types into whatever has the focus: keep it on the field.
+  input.addEventListener("blur", function () {
+    setTimeout(function () { if (!document.querySelector("video:not([hidden])")) { input.focus(); } }, 300);
+  });
+
+  // The camera, where the browser reads QR codes itself.
+  var cameraButton = live("camera");
+  if ("BarcodeDetector" in window && navigator.mediaDevices) {
+    cameraButton.hidden = false;
+    cameraButton.addEventListener("click", function () {
+      var video = live("video");
+      var detector = new window.BarcodeDetector({ formats: ["qr_code"] });
+      var last = "", lastAt = 0;
+      navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } }).then(function (stream) {
+        video.srcObject = stream;
+        video.hidden = false;
+        return video.play().then(function () {
+          var timer = setInterval(function () {
+            detector.detect(video).then(function (found) {
+              if (!found.length) { return; }
+              var value = found[0].rawValue;
+              var now = Date.now();
+              // The same code held in front of the camera is one scan, not one per frame.
+              if (value === last && now - lastAt < 3000) { return; }
+              last = value; lastAt = now;
+              scan(value);
+            }).catch(function () {});
+          }, 250);
+          cameraButton.textContent = "Stop the camera";
+          cameraButton.onclick = function () {
+            clearInterval(timer);
+            stream.getTracks().forEach(function (t) { t.stop(); });
+            video.hidden = true;
+            cameraButton.textContent = "Use the camera";
+            cameraButton.onclick = null;
+            input.focus();
+          };
+        });
+      }).catch(function () { showProblem("The camera could not be opened: type or scan the code instead."); });
+    }, { once: true });
+  }
+  setInterval(refreshCounts, 10000);
+  input.focus();
+})();
