@@ -86,6 +86,11 @@ pub struct EventDef<T = DateTime<FixedOffset>> {
     pub contact: String,
     #[serde(default = "default_currency")]
     pub currency: String,
+    /// Staff may admit with the event's staff PIN on the holder's phone (the
+    /// admission page's form): an opt-in fallback for a venue without the staff
+    /// app. Off for a new event; left as it is when a reload does not say.
+    #[serde(default)]
+    pub staff_pin_admission: Option<bool>,
     pub seat_types: Vec<SeatTypeDef>,
 }
 
@@ -223,6 +228,7 @@ impl EventDef<CatalogTime> {
             cancellable_days: self.cancellable_days,
             contact: self.contact,
             currency: self.currency,
+            staff_pin_admission: self.staff_pin_admission,
             seat_types: self.seat_types,
         })
     }
@@ -252,6 +258,8 @@ pub struct EventView {
     /// Which staff PIN admits its tickets (see `Links::staff_pin`); not shown on pages.
     #[serde(skip)]
     pub staff_pin_epoch: i64,
+    /// Whether staff may admit with the PIN on the holder's phone (see [`EventDef::staff_pin_admission`]).
+    pub pin_admission: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -465,6 +473,7 @@ count = 20
             currency: "JPY".into(),
             seat_types: Vec::new(),
             staff_pin_epoch: 0,
+            pin_admission: false,
         };
         assert_eq!(e.venue_time(0), "1970-01-01 09:00:00 (UTC+09:00)");
         e.starts_at = "not a time".into();

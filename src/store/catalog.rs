@@ -151,6 +151,23 @@ impl StoreTx {
         r.as_ref().map(event_from_row).transpose()
     }
 
+    /// Let staff admit `event_id`'s tickets with the staff PIN on the holder's
+    /// phone, or stop it (the catalog's `staff_pin_admission`, changed without a
+    /// reload), journalled by `actor`. `false` for no such event.
+    pub async fn set_pin_admission(&mut self, event_id: &str, on: bool, actor: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE events SET pin_admission = $1 WHERE id = $2")
+            .bind(i64::from(on))
+            .bind(event_id)
+            .execute(self.conn().await?)
+            .await?
+            .rows_affected()
+            > 0;
+        if done {
+            self.journal("event", event_id, "pin_admission", None, Some(if on { "on" } else { "off" }), actor, "{}");
+        }
+        Ok(done)
+    }
+
     /// Replace the event's staff PIN: its PIN epoch goes one up (the PIN before
     /// stops admitting), journalled as `staff_pin_rotated` by `actor`. The new
     /// epoch, or `None` for no such event.
@@ -223,14 +240,16 @@ impl StoreTx {
             let closes = e.admission_closes.map(|d| d.timestamp()).unwrap_or(e.starts_at.timestamp() + 4 * 3600);
             sqlx::query(
                 "INSERT INTO events (id, organizer_id, genre, name, description, region, venue, starts_at, doors_open, curtain,
-                   sale_start, sale_end, admission_opens, admission_closes, cancellable_days, contact, currency)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+                   sale_start, sale_end, admission_opens, admission_closes, cancellable_days, contact, currency,
+                   pin_admission)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, COALESCE($18, 0))
                  ON CONFLICT (id) DO UPDATE SET organizer_id = excluded.organizer_id, genre = excluded.genre,
                    name = excluded.name, description = excluded.description, region = excluded.region,
                    venue = excluded.venue, starts_at = excluded.starts_at, doors_open = excluded.doors_open,
                    curtain = excluded.curtain, sale_start = excluded.sale_start, sale_end = excluded.sale_end,
                    admission_opens = excluded.admission_opens, admission_closes = excluded.admission_closes,
-                   cancellable_days = excluded.cancellable_days, contact = excluded.contact, currency = excluded.currency",
+                   cancellable_days = excluded.cancellable_days, contact = excluded.contact, currency = excluded.currency,
+                   pin_admission = COALESCE($18, events.pin_admission)",
             )
             .bind(&e.id)
             .bind(&e.organizer)
@@ -249,6 +268,7 @@ impl StoreTx {
             .bind(e.cancellable_days)
             .bind(&e.contact)
             .bind(&e.currency)
+            .bind(e.staff_pin_admission.map(i64::from))
             .execute(self.conn().await?)
             .await?;
             // A new seat comes after the event's others in sale order: its position
@@ -313,5 +333,6 @@ fn event_from_row(r: &AnyRow) -> Result<EventView, StoreError> {
         currency: r.try_get("currency")?,
         seat_types: Vec::new(),
         staff_pin_epoch: r.try_get("staff_pin_epoch")?,
+        pin_admission: r.try_get::<i64, _>("pin_admission")? != 0,
     })
 }

@@ -146,6 +146,7 @@ fn admission_json(
         "poll_seconds": POLL_SECONDS,
         "page_url": format!("/a/{token}"),
         "admit_url": format!("/a/{token}/admit"),
+        "pin_admission": e.pin_admission,
         "holder_name": holder_name,
     })
 }
@@ -198,6 +199,11 @@ pub(super) async fn admit(
         let (seen, e) = purchase_of(&web, &claims).await?;
         let pid = seen.id.clone();
         let outcome = match form.get("staff_pin") {
+            // Staff check tickets in with the staff app; the PIN on the holder's phone is
+            // an organizer's opt-in (a shared PIN typed where anybody watching learns it).
+            _ if !e.pin_admission => Err(WebError::StaffOnly(
+                "this event's staff check tickets in with the staff app: show them your ticket's QR code".into(),
+            )),
             // Staff admit, not the holder: the event's staff PIN (see `Links::staff_pin`).
             None => Err(WebError::StaffOnly("staff only: the staff PIN is missing".into())),
             // One transaction per press, again from the start if another gateway's press

@@ -156,6 +156,7 @@ async fn a_leaked_staff_pin_is_replaced_and_the_old_one_stops_admitting() {
     let base = gw.base.clone();
     let post = reqwest::Method::POST;
     assert_eq!(admin(post.clone(), &format!("{base}/admin/catalog"), Some(TOKEN), Some(CATALOG)).await.0, 200);
+    gw.allow_pin_admission("open-rehearsal").await;
     let (old_pin, _) = gw.staff_pins("open-rehearsal");
     let admission = gw.admission_link("+819066660009", "open-rehearsal").await;
     let rotate = |event: &str| format!("{base}/admin/events/{event}/staff-pin");

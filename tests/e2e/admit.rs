@@ -16,6 +16,7 @@ async fn two_gateways(backend: &str) -> Option<(TestGateway, TestGateway, String
 
 async fn presses_at_once_admit_once(backend: &str) {
     let Some((a, b, link, _db, _keys)) = two_gateways(backend).await else { return };
+    a.allow_pin_admission("open-rehearsal").await;
     let (pin, _) = a.staff_pins("open-rehearsal");
     let on_b = link.replacen(&a.base, &b.base, 1);
     let (admit_a, admit_b) = (format!("{link}/admit"), format!("{on_b}/admit"));
@@ -50,6 +51,7 @@ async fn two_gateways_admitting_at_once_admit_once_on_postgres() {
 
 async fn wrong_pins_at_once_are_counted_in_turn(backend: &str) {
     let Some((a, b, link, _db, _keys)) = two_gateways(backend).await else { return };
+    a.allow_pin_admission("open-rehearsal").await;
     let (_, wrong) = a.staff_pins("open-rehearsal");
     let on_b = link.replacen(&a.base, &b.base, 1);
     let presses = (0..12).map(|i| {
@@ -76,4 +78,22 @@ async fn wrong_staff_pins_at_once_are_counted_in_turn_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn wrong_staff_pins_at_once_are_counted_in_turn_on_postgres() {
     wrong_pins_at_once_are_counted_in_turn("postgres").await;
+}
+
+/// Without the organizer's opt-in (the default), the holder's admission page
+/// offers no PIN field, and an admit with the right PIN is refused (403): staff
+/// check tickets in with the staff app. The ticket stays valid.
+#[tokio::test]
+async fn without_the_opt_in_the_holders_page_admits_nobody_with_the_pin() {
+    let gw = spawn_gateway().await;
+    let link = gw.admission_link("+819088880009", "open-rehearsal").await;
+    let (pin, _) = gw.staff_pins("open-rehearsal");
+    let (status, page) = gw.post(&format!("{link}/admit"), &[("staff_pin", pin.as_str())]).await;
+    assert_eq!(status, 403, "{page}");
+    assert!(page["error"].as_str().unwrap_or_default().contains("staff app"), "{page}");
+    let (_, page) = gw.get(&link).await;
+    assert_eq!((page["state"].as_str(), page["pin_admission"].as_bool()), (Some("valid"), Some(false)), "{page}");
+    let (_, html) = gw.browser.get_html(&link).await.expect("the page");
+    assert!(html.contains("VALID") && !html.contains("name=\"staff_pin\""), "{html}");
+    gw.stop().await;
 }

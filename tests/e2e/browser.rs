@@ -219,6 +219,7 @@ async fn staff_admit_a_ticket_in_chromium_with_the_staff_pin() {
     let gw = spawn_gateway().await;
     let phone = "+819011110026";
     let admission = gw.admission_link(phone, "open-rehearsal").await;
+    gw.allow_pin_admission("open-rehearsal").await;
     let (pin, wrong) = gw.staff_pins("open-rehearsal");
 
     let chromium = Chromium::start().await;
@@ -258,6 +259,7 @@ async fn the_admission_page_stays_live_without_reloading_in_chromium() {
     let gw = spawn_gateway().await;
     let phone = "+819011110092";
     let admission = gw.admission_link(phone, "open-rehearsal").await;
+    gw.allow_pin_admission("open-rehearsal").await;
     let (pin, _) = gw.staff_pins("open-rehearsal");
 
     let chromium = Chromium::start().await;
@@ -311,6 +313,7 @@ async fn staff_check_tickets_in_with_the_staff_app_in_chromium() {
     chromium.screenshot("ticket-en").await;
     chromium.goto(&admission).await;
     chromium.text_when(".state", |t| t.starts_with("VALID")).await;
+    assert_eq!(chromium.count("input[name=staff_pin]").await, 0, "no PIN on the holder's phone by default");
     chromium.screenshot("admission-en").await;
 
     chromium.goto(&format!("{}/staff/login/{}", gw.base, made.login_token)).await;

@@ -132,6 +132,7 @@ async fn usage_call_for_an_admitted_ticket_gets_a_clear_answer() {
     let gw = spawn_gateway().await;
     let phone = "+819011110006";
     let admission = gw.admission_link(phone, "open-rehearsal").await;
+    gw.allow_pin_admission("open-rehearsal").await;
     let (pin, _) = gw.staff_pins("open-rehearsal");
     assert_eq!(gw.post(&format!("{admission}/admit"), &[("staff_pin", pin.as_str())]).await.0, 200);
 
@@ -293,6 +294,7 @@ async fn admitting_takes_the_staff_pin_and_guessing_is_cut_off() {
     let phone = "+819011110016";
     let admission = gw.admission_link(phone, "open-rehearsal").await;
     let admit = format!("{admission}/admit");
+    gw.allow_pin_admission("open-rehearsal").await;
     let (pin, wrong) = gw.staff_pins("open-rehearsal");
 
     let (status, page) = gw.post(&admit, &[]).await;
@@ -315,7 +317,10 @@ async fn admitting_takes_the_staff_pin_and_guessing_is_cut_off() {
     let path = &admission[admission.find("/a/").unwrap()..];
     let (status, page) = gw.post(&format!("{path}/admit"), &[("staff_pin", pin.as_str())]).await;
     assert_eq!(status, 429, "{page}");
+    // The page says so (it said VALID while locked before), and until when.
     let (_, page) = gw.get(path).await;
-    assert_eq!(page["state"], "valid", "{page}");
+    assert_eq!(page["state"], "locked", "{page}");
+    assert!(page["locked_until"].as_i64().unwrap_or(0) > page["now"].as_i64().unwrap_or(i64::MAX), "{page}");
+    assert_eq!(page["admission"], "permit-issued", "the ticket itself is still unused: {page}");
     gw.stop().await;
 }

@@ -307,6 +307,14 @@ impl TestGateway {
         self.link(&self.mail(phone, "Admission page").await, "/a/")
     }
 
+    /// Let staff admit `event_id`'s tickets with the staff PIN on the holder's phone
+    /// (an organizer's opt-in; the demo catalog leaves it off).
+    pub async fn allow_pin_admission(&self, event_id: &str) {
+        let mut tx = self.app.store.begin().await.expect("begin");
+        assert!(tx.set_pin_admission(event_id, true, "test").await.expect("set"), "no event {event_id}");
+        tx.commit().await.expect("commit");
+    }
+
     /// `event_id`'s staff PIN, and a PIN that is not it.
     pub fn staff_pins(&self, event_id: &str) -> (String, &'static str) {
         let pin = self.app.links.staff_pin(event_id, 0);

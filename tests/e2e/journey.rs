@@ -100,6 +100,7 @@ async fn the_whole_journey_over_sip_smtp_and_http() {
     assert_eq!(gw.get(&admission_link).await.1["state"], "valid");
 
     // 7. Staff admit (POST) with the event's staff PIN; the page then shows the live state.
+    gw.allow_pin_admission("open-rehearsal").await;
     let pin = gw.app.links.staff_pin("open-rehearsal", 0);
     let (status, page) = gw.post(&format!("{admission_link}/admit"), &[("staff_pin", pin.as_str())]).await;
     assert_eq!(status, 200, "{page}");
