@@ -13,6 +13,7 @@
 //! 6. otherwise → `admitted`. Single entry per event: no check-out.
 
 pub mod code;
+pub mod live;
 pub mod qr;
 
 use serde::Serialize;
@@ -31,6 +32,8 @@ pub enum ScanResult {
     NotOpen,
     Cancelled,
     NotConfirmed,
+    /// A live code ([`live`]) whose digits are not the current ones: a screenshot.
+    Stale,
 }
 
 impl ScanResult {
@@ -44,6 +47,7 @@ impl ScanResult {
             ScanResult::NotOpen => "not_open",
             ScanResult::Cancelled => "cancelled",
             ScanResult::NotConfirmed => "not_confirmed",
+            ScanResult::Stale => "stale",
         }
     }
 
@@ -58,6 +62,7 @@ impl ScanResult {
             ScanResult::NotOpen => "NOT OPEN",
             ScanResult::Cancelled => "CANCELLED",
             ScanResult::NotConfirmed => "NOT CONFIRMED",
+            ScanResult::Stale => "STALE",
         }
     }
 
@@ -77,6 +82,7 @@ impl ScanResult {
             ScanResult::NotOpen => "admission is not open for this event now",
             ScanResult::Cancelled => "this ticket was cancelled and refunded",
             ScanResult::NotConfirmed => "the holder has not called the usage-confirmation number yet: ask them to call it from the ticket's phone, then scan again",
+            ScanResult::Stale => "the admission page's live code has run out: a screenshot or a copy. Ask the holder to open the live page and scan it again",
         }
     }
 }
@@ -218,6 +224,7 @@ mod tests {
             ScanResult::NotOpen,
             ScanResult::Cancelled,
             ScanResult::NotConfirmed,
+            ScanResult::Stale,
         ] {
             assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
             assert!(!r.reason().is_empty());

@@ -20,7 +20,10 @@ use serde_json::json;
 
 use super::ticket::{holder_name, purchase_of};
 use super::{check_link, event_json, finish, respond, wants_json, PageResult, Web, WebError};
+use crate::app::AppError;
 use crate::domain::{AdmissionState, DomainError, PaymentStatus, Purchase};
+use crate::door::code::SeatCode;
+use crate::door::{live, SeatTicket};
 use crate::events::EventView;
 use crate::links::Purpose;
 use crate::store::{now, Store};
@@ -41,17 +44,19 @@ enum DoorState {
 }
 
 impl DoorState {
-    fn of(p: &Purchase, e: &EventView, locked: bool, at: i64) -> DoorState {
+    /// `seats_left`: the purchase's seats not admitted yet (each seat enters on
+    /// its own; the purchase counts as used from its first).
+    fn of(p: &Purchase, e: &EventView, locked: bool, seats_left: usize, at: i64) -> DoorState {
         if p.payment_status != PaymentStatus::Paid {
             return DoorState::Cancelled;
         }
         match p.admission {
-            AdmissionState::Admitted => DoorState::Admitted,
             AdmissionState::None => DoorState::NoPermit,
-            AdmissionState::PermitIssued if at < e.admission_opens => DoorState::NotOpen,
-            AdmissionState::PermitIssued if at > e.admission_closes => DoorState::Closed,
-            AdmissionState::PermitIssued if locked => DoorState::Locked,
-            AdmissionState::PermitIssued => DoorState::Valid,
+            AdmissionState::Admitted if seats_left == 0 => DoorState::Admitted,
+            _ if at < e.admission_opens => DoorState::NotOpen,
+            _ if at > e.admission_closes => DoorState::Closed,
+            _ if locked => DoorState::Locked,
+            _ => DoorState::Valid,
         }
     }
 
@@ -106,10 +111,14 @@ fn admission_json(
     e: &EventView,
     holder_name: Option<String>,
     locked_until: Option<i64>,
+    seats_left: usize,
 ) -> serde_json::Value {
     let at = now();
-    let state = DoorState::of(p, e, locked_until.is_some(), at);
+    let state = DoorState::of(p, e, locked_until.is_some(), seats_left, at);
     let (headline, refusal) = match state {
+        DoorState::Valid if seats_left < p.seats.len() => {
+            (format!("VALID — {seats_left} of {} seats still to enter", p.seats.len()), None)
+        }
         DoorState::Valid => ("VALID — show this to the staff".to_string(), None),
         DoorState::Admitted => (format!("ADMITTED at {}", p.admitted_at.map(|t| e.venue_time(t)).unwrap_or_default()), None),
         DoorState::Locked => (
@@ -136,7 +145,7 @@ fn admission_json(
     json!({
         "state": state.as_str(), "tone": state.tone(), "headline": headline, "refusal": refusal,
         "purchase_id": p.id, "phone": p.phone, "event": event_json(e, at),
-        "seats": p.seats, "quantity": p.quantity, "admission": p.admission.as_str(),
+        "seats": p.seats, "quantity": p.quantity, "admission": p.admission.as_str(), "seats_left": seats_left,
         "permit_issued_at": p.permit_issued_at, "permit_issued_at_display": time(p.permit_issued_at),
         "admitted_at": p.admitted_at, "admitted_at_display": time(p.admitted_at),
         "locked_until": locked_until, "locked_until_display": time(locked_until),
@@ -162,7 +171,12 @@ async fn admission_page(
     refused: Option<WebError>,
 ) -> PageResult {
     let locked = locked_until(web, &p.id, now()).await?;
-    let mut data = admission_json(token, p, e, holder_name(web, p).await?, locked);
+    let seats = web.app.store.seat_tickets(&p.id).await?;
+    let left: Vec<_> = seats.into_iter().map(|(s, _)| s).filter(|s| s.admitted.is_none()).collect();
+    let mut data = admission_json(token, p, e, holder_name(web, p).await?, locked, left.len());
+    if data["state"] == "valid" {
+        data["live"] = live_codes(web, p, &left, now())?.into();
+    }
     let status = match refused {
         Some(err) => {
             let status = err.status();
@@ -172,6 +186,24 @@ async fn admission_page(
         None => StatusCode::OK,
     };
     Ok(respond(web, headers, status, "admission.html", &data))
+}
+
+/// The live code of each seat not admitted yet (see [`crate::door::live`]): its
+/// QR code and digits for the step holding `at`, and when they change.
+fn live_codes(web: &Web, p: &Purchase, seats: &[SeatTicket], at: i64) -> Result<Vec<serde_json::Value>, WebError> {
+    let at = u64::try_from(at).unwrap_or_default();
+    let mut out = Vec::new();
+    for seat in seats {
+        let code = SeatCode::sign(web.app.links.code_signing_key(), &p.event_id, seat.position, seat.epoch).text();
+        let secret = web.app.links.derive_secret(&live::secret_label(&p.event_id, seat.position, seat.epoch));
+        let digits = live::digits(&secret, at);
+        let qr = crate::door::qr::svg(&live::text(&code, &digits), 200).map_err(AppError::from)?;
+        out.push(json!({
+            "seat": seat.seat_code, "position": seat.position, "digits": digits, "qr_svg": qr,
+            "changes_at": live::step_ends(at),
+        }));
+    }
+    Ok(out)
 }
 
 pub(super) async fn admission(State(web): State<Web>, Path(token): Path<String>, headers: HeaderMap) -> Response {

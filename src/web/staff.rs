@@ -214,6 +214,11 @@ async fn scan_once(app: &App, staff: &Staff, event: &EventView, text: &str) -> R
     let mut tx = app.store.begin().await?;
     let mut verdict =
         ScanOutcome { result: ScanResult::Invalid, seat: None, admission: None, holder_phone: None, window };
+    // A live code from the admission page: the seat's code, then the digits of now.
+    let (text, live_digits) = match door::live::split(text) {
+        Some((code, digits)) => (code, Some(digits)),
+        None => (text, None),
+    };
     let issued = match resolve(app, &mut tx, text, &[&event.id]).await? {
         Ok(issued) => issued,
         Err(result) => {
@@ -233,6 +238,12 @@ async fn scan_once(app: &App, staff: &Staff, event: &EventView, text: &str) -> R
     };
     let facts = Holding { purchase_id: p.id.clone(), payment: p.payment_status, issued: p.issued, permit: p.admission };
     let mut result = door::decide(&seat, &facts, issued.epoch, window, at);
+    if let (true, Some(digits)) = (result.admits(), live_digits) {
+        let secret = app.links.derive_secret(&door::live::secret_label(&event.id, issued.position, issued.epoch));
+        if !door::live::accepts(&secret, digits, u64::try_from(at).unwrap_or_default()) {
+            result = ScanResult::Stale;
+        }
+    }
     if result.admits() {
         if tx.admit_seat(&event.id, seat.position, issued.epoch, at, staff.gate.as_deref(), Some(&staff.id)).await? {
             let transitions = p.seat_admitted(at);

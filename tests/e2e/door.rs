@@ -160,6 +160,43 @@ async fn two_seats_of_one_purchase_are_admitted_separately_by_code_and_by_typed_
     gw.stop().await;
 }
 
+/// The admission page's live code (a QR of the seat's code and the digits of
+/// now, renewed every 15 s): its QR decodes to the code and digits shown, it
+/// scans as admitted; the same code with other digits (a screenshot of an
+/// earlier step) is stale and admits nobody; an admitted seat's live code goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admission_pages_live_code_admits_and_a_stale_one_is_refused() {
+    let gw = spawn_gateway().await;
+    let phone = "+819077770009";
+    let (_, ticket) = issued_ticket(&gw, phone, EVENT, 2).await;
+    assert_eq!(gw.call(phone, USAGE).await.final_status, 200);
+    let admission = gw.link(&gw.mail(phone, "Admission page").await, "/a/");
+    let (_, token) = device(&gw, EVENT, "Kenji", Some("A")).await;
+    let (_, page) = gw.get(&admission).await;
+    let live = page["live"].as_array().expect("live codes").clone();
+    assert_eq!(live.len(), 2, "{page}");
+    let (first, second) = (&ticket["tickets"][0], &ticket["tickets"][1]);
+    assert_eq!(live[0]["position"], first["position"]);
+    let digits = live[0]["digits"].as_str().expect("digits");
+    let text = format!("{}/{digits}", first["code"].as_str().unwrap());
+    // What the page's QR code holds is exactly that.
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(zbar(dir.path(), &first_svg_as_png(live[0]["qr_svg"].as_str().unwrap())), text);
+
+    // A screenshot of another step: every digit off by one.
+    let other: String =
+        digits.chars().map(|c| char::from(b'0' + (c.to_digit(10).unwrap_or(0) as u8 + 1) % 10)).collect();
+    let (_, stale) = scan(&gw.base, Some(&token), &format!("{}/{other}", second["code"].as_str().unwrap())).await;
+    assert_eq!(stale["result"], "stale", "{stale}");
+    let (_, ok) = scan(&gw.base, Some(&token), &text).await;
+    assert_eq!((ok["result"].as_str(), &ok["seat"]), (Some("admitted"), &first["seat"]), "{ok}");
+    let (_, page) = gw.get(&admission).await;
+    let left: Vec<&Value> = page["live"].as_array().map(|l| l.iter().collect()).unwrap_or_default();
+    assert_eq!(left.len(), 1, "only the seat still to come keeps a live code: {page}");
+    assert_eq!(left[0]["position"], second["position"]);
+    gw.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reissued_tickets_old_code_and_reference_are_revoked() {
     let gw = spawn_gateway().await;

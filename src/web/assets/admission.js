@@ -43,6 +43,23 @@
       var form = live("admit-form");
       if (form && data.state !== "valid") { form.remove(); }
     }
+    // The live codes: each seat's QR code and digits for this step; gone once admitted.
+    var codes = live("codes");
+    if (codes) {
+      var current = {};
+      (data.live || []).forEach(function (l) { current[String(l.position)] = l; });
+      Array.prototype.forEach.call(codes.querySelectorAll("[data-live-seat]"), function (box) {
+        var l = current[box.getAttribute("data-live-seat")];
+        if (!l) { box.remove(); return; }
+        var digits = box.querySelector('[data-live-part="digits"]');
+        if (digits.textContent !== l.digits) {
+          // The SVG is drawn by the gateway from a code it signed: no caller-made text in it.
+          box.querySelector('[data-live-part="qr"]').innerHTML = l.qr_svg;
+          digits.textContent = l.digits;
+        }
+      });
+      if (!codes.querySelector("[data-live-seat]")) { codes.remove(); }
+    }
     state = data.state;
     skew = data.now * 1000 - Date.now();
     lastChecked = data.now_display;
