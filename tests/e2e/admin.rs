@@ -243,6 +243,8 @@ async fn the_admin_sends_a_mail_refused_for_good_again() {
     // The caller calls again meanwhile and gets a newer purchase link.
     assert_eq!(gw.call(phone, PURCHASE_MISSED_CALL).await.final_status, 603);
     gw.mail(phone, "purchase link").await;
+    // The sink has it before the worker records it as sent: wait for the record.
+    gw.settle().await;
     let (status, body) = admin(post.clone(), &retry(id), Some(TOKEN), None).await;
     assert_eq!(status, 409, "{body}");
     assert!(body.contains("was followed by mail") && body.contains("anyway=true"), "{body}");
