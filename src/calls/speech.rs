@@ -4,13 +4,19 @@
 //! support reads codes out ("A-12": seat, A, one, two); characters with no part
 //! (the dash) are left out.
 
-/// The parts that read `seats` aloud (empty when there are none).
+/// Seats read aloud at most: each takes two or three seconds to spell, and a
+/// caller at the gate should not hold on for half a minute (the admission page
+/// lists them all).
+pub(super) const SEATS_READ: usize = 4;
+
+/// The parts that read `seats` aloud, the first [`SEATS_READ`] of them (empty
+/// when there are none).
 pub(super) fn seats<S: AsRef<str>>(seats: &[S]) -> Vec<String> {
     if seats.is_empty() {
         return Vec::new();
     }
     let mut parts = vec!["your-seats".to_string()];
-    for seat in seats {
+    for seat in seats.iter().take(SEATS_READ) {
         parts.push("seat".to_string());
         parts.extend(spell(seat.as_ref()));
     }
@@ -37,6 +43,9 @@ mod tests {
             ["your-seats", "seat", "letter-a", "digit-1", "digit-2", "seat", "letter-g", "letter-a", "digit-3"]
         );
         assert!(seats::<&str>(&[]).is_empty());
+        // Ten seats: the first four are read.
+        let ten: Vec<String> = (1..=10).map(|n| format!("A-{n}")).collect();
+        assert_eq!(seats(&ten).iter().filter(|p| *p == "seat").count(), SEATS_READ);
         // Nothing outside the recorded parts: no prompt name is made from what a catalog wrote.
         assert_eq!(seats(&["Ü/9"]), ["your-seats", "seat", "digit-9"]);
     }
