@@ -18,6 +18,8 @@ pub struct App {
     pub store: Store,
     pub links: Links,
     pub templates: Arc<Templates>,
+    /// The pages' words in every language (see [`crate::i18n`]).
+    pub catalogs: Arc<crate::i18n::Catalogs>,
     pub dialplan: DialplanHandle,
     /// Reloads of the dialplan: generation, failures, last error (for `/healthz`, `/dialplan`).
     pub dialplan_status: crate::dialplan::reload::SharedStatus,
@@ -152,15 +154,14 @@ pub struct MailEvent {
     pub contact: String,
 }
 
-impl From<&EventView> for MailEvent {
-    fn from(e: &EventView) -> Self {
+impl MailEvent {
+    /// The event as a mail or page in `lang` shows it: times on the venue's clock.
+    pub fn new(e: &EventView, lang: &str) -> Self {
         MailEvent {
             name: e.name.clone(),
             venue: e.venue.clone(),
-            starts: e.starts_display(),
-            doors_open: chrono::DateTime::parse_from_rfc3339(&e.doors_open)
-                .map(|d| d.format("%H:%M").to_string())
-                .unwrap_or_else(|_| e.doors_open.clone()),
+            starts: e.starts(lang),
+            doors_open: e.doors(lang),
             contact: e.contact.clone(),
         }
     }
@@ -236,9 +237,14 @@ impl App {
 
     /// The number to call for `action` (per-event rule first), as shown in mails and pages.
     pub fn number_for(&self, action: Action, event: Option<&str>) -> String {
+        self.number_in(action, event, None)
+    }
+
+    /// The number to tell a caller who speaks `lang` (see [`crate::dialplan::Dialplan::number_in`]).
+    pub fn number_in(&self, action: Action, event: Option<&str>, lang: Option<&str>) -> String {
         self.dialplan
             .borrow()
-            .number_for(action, event)
+            .number_in(action, event, lang)
             .map(|n| n.to_string())
             .unwrap_or_else(|| "(not configured)".into())
     }
@@ -270,14 +276,14 @@ impl App {
         e: &EventView,
         at: i64,
     ) -> Result<(), AppError> {
-        let url = self.links.url(crate::links::Purpose::IssueGuide, &p.phone, Some(&p.id), at)?;
+        let url = self.links.url_in(crate::links::Purpose::IssueGuide, &p.phone, Some(&p.id), &user.language, at)?;
         let ctx = serde_json::json!({
             "url": url,
-            "event": MailEvent::from(e),
+            "event": MailEvent::new(e, &user.language),
             "seats": p.seats.join(", "),
             "quantity": p.quantity,
             "amount": e.price_display(p.amount),
-            "issue_number": self.number_for(Action::Issue, Some(&e.id)),
+            "issue_number": self.number_in(Action::Issue, Some(&e.id), Some(&user.language)),
             "phone": p.phone.as_str(),
             "purchase_id": p.id,
         });
@@ -318,8 +324,9 @@ impl App {
                 tx.release_seats(&p.id, at).await?;
                 // Seed 000: on decline, an apology with a fresh purchase URL.
                 if let Some(b) = payer.as_ref().or(holder.as_ref()) {
-                    let url = self.links.url(crate::links::Purpose::Purchase, &b.phone, None, at)?;
-                    let ctx = serde_json::json!({"url": url, "event": MailEvent::from(event), "reason": reason});
+                    let url = self.links.url_in(crate::links::Purpose::Purchase, &b.phone, None, &b.language, at)?;
+                    let ctx =
+                        serde_json::json!({"url": url, "event": MailEvent::new(event, &b.language), "reason": reason});
                     self.queue_order_mail(tx, b, "payment-declined", &ctx, at).await?;
                 }
                 Ok(Some(reason.clone()))

@@ -15,6 +15,7 @@
 //! | `dkim_selector` | `DIALTICKET_DKIM_SELECTOR` | `dialticket` (the key is published at `<selector>._domainkey.<domain>`) |
 //! | `dialplans` | `DIALTICKET_DIALPLANS` | `dialplans` |
 //! | `mail_templates` | `DIALTICKET_MAIL_TEMPLATES` | `mail-templates` |
+//! | `locales` | `DIALTICKET_LOCALES` | `locales` (pages' message catalogs, one folder per language; English and Japanese are also compiled in) |
 //! | `prompts` | `DIALTICKET_PROMPTS` | `prompts` |
 //! | `signing_key` | `DIALTICKET_SIGNING_KEY` | `var/signing-key.pem` (generated if absent) |
 //! | `carrier_mail_template` | `DIALTICKET_CARRIER_MAIL_TEMPLATE` | `{e164}@sms.example.net` |
@@ -57,6 +58,8 @@ pub struct Config {
     pub dkim_selector: String,
     pub dialplans: PathBuf,
     pub mail_templates: PathBuf,
+    /// The pages' message catalogs (`<lang>/*.ftl`); see [`crate::i18n::Catalogs::load`].
+    pub locales: PathBuf,
     pub prompts: PathBuf,
     pub signing_key: PathBuf,
     /// Mail address for callers without a registered one: `{e164}` → `+8190…`, `{digits}` → `8190…`.
@@ -144,6 +147,7 @@ struct FileConfig {
     dkim_selector: Option<String>,
     dialplans: Option<PathBuf>,
     mail_templates: Option<PathBuf>,
+    locales: Option<PathBuf>,
     prompts: Option<PathBuf>,
     signing_key: Option<PathBuf>,
     carrier_mail_template: Option<String>,
@@ -177,6 +181,7 @@ impl Default for Config {
             dkim_selector: "dialticket".into(),
             dialplans: "dialplans".into(),
             mail_templates: "mail-templates".into(),
+            locales: "locales".into(),
             prompts: "prompts".into(),
             signing_key: "var/signing-key.pem".into(),
             carrier_mail_template: "{e164}@sms.example.net".into(),
@@ -257,6 +262,9 @@ impl Config {
         }
         if let Some(v) = pick("mail_templates", fc.mail_templates.map(|p| p.display().to_string())) {
             c.mail_templates = v.into();
+        }
+        if let Some(v) = pick("locales", fc.locales.map(|p| p.display().to_string())) {
+            c.locales = v.into();
         }
         if let Some(v) = pick("prompts", fc.prompts.map(|p| p.display().to_string())) {
             c.prompts = v.into();

@@ -13,6 +13,8 @@
 use std::path::Path;
 
 use chrono::{DateTime, FixedOffset, Offset, Utc};
+
+use crate::i18n::{Style, Zone};
 use serde::{Deserialize, Serialize};
 
 mod time;
@@ -86,6 +88,11 @@ pub struct EventDef<T = DateTime<FixedOffset>> {
     pub contact: String,
     #[serde(default = "default_currency")]
     pub currency: String,
+    /// The venue's IANA time zone (`Asia/Tokyo`): every time a page or mail shows
+    /// is on this clock, labelled (JST). Unset: the offset the times are written
+    /// with (labelled `GMT+9`); left as it is when a reload does not say.
+    #[serde(default)]
+    pub time_zone: Option<String>,
     /// Staff may admit with the event's staff PIN on the holder's phone (the
     /// admission page's form): an opt-in fallback for a venue without the staff
     /// app. Off for a new event; left as it is when a reload does not say.
@@ -187,6 +194,22 @@ impl CatalogFile {
                     return bad(&format!("seat type '{}' has a negative price", s.code));
                 }
             }
+            if let Some(name) = &e.time_zone {
+                let Ok(tz) = name.parse::<chrono_tz::Tz>() else {
+                    return bad(&format!("time_zone '{name}' is not an IANA time zone (e.g. Asia/Tokyo)"));
+                };
+                // A time written with another offset than the venue's clock has then is
+                // a typo that would show the wrong hour to every buyer.
+                for (field, t) in [("starts_at", e.starts_at), ("doors_open", e.doors_open), ("curtain", e.curtain)] {
+                    let venue = t.with_timezone(&tz).offset().fix();
+                    if venue != *t.offset() {
+                        return bad(&format!(
+                            "{field} is written with offset {} but {name} is at {venue} then",
+                            t.offset()
+                        ));
+                    }
+                }
+            }
             if !self.organizers.iter().any(|o| o.id == e.organizer) {
                 // The organizer may already be in the database; the store checks that.
             }
@@ -228,6 +251,7 @@ impl EventDef<CatalogTime> {
             cancellable_days: self.cancellable_days,
             contact: self.contact,
             currency: self.currency,
+            time_zone: self.time_zone,
             staff_pin_admission: self.staff_pin_admission,
             seat_types: self.seat_types,
         })
@@ -254,6 +278,8 @@ pub struct EventView {
     pub cancellable_days: i64,
     pub contact: String,
     pub currency: String,
+    /// IANA zone, or empty (see [`EventDef::time_zone`]).
+    pub time_zone: String,
     pub seat_types: Vec<SeatTypeView>,
     /// Which staff PIN admits its tickets (see `Links::staff_pin`); not shown on pages.
     #[serde(skip)]
@@ -275,52 +301,41 @@ impl EventView {
         self.sale_start <= now && now < self.sale_end
     }
 
-    /// "Sat 14 Mar 2027, 19:00" in the venue's own offset.
-    pub fn starts_display(&self) -> String {
-        DateTime::parse_from_rfc3339(&self.starts_at)
-            .map(|d| d.format("%a %-d %b %Y, %H:%M").to_string())
-            .unwrap_or_else(|_| self.starts_at.clone())
-    }
-}
-
-impl EventView {
-    /// The venue's UTC offset: the one its start time is written with (the
-    /// catalog's times are the venue's local time with its offset).
-    pub fn venue_offset(&self) -> FixedOffset {
-        DateTime::parse_from_rfc3339(&self.starts_at).map(|d| *d.offset()).unwrap_or_else(|_| Utc.fix())
+    /// The venue's clock: its IANA zone, else the offset its start time is
+    /// written with (the catalog's times are the venue's local time).
+    pub fn zone(&self) -> Zone {
+        let offset = DateTime::parse_from_rfc3339(&self.starts_at).map(|d| *d.offset()).unwrap_or_else(|_| Utc.fix());
+        Zone::named_or(&self.time_zone, offset)
     }
 
-    /// `at` on the venue's clock, labelled with its offset: `2026-12-06 19:02:11 (UTC+09:00)`.
-    pub fn venue_time(&self, at: i64) -> String {
-        let offset = self.venue_offset();
-        match DateTime::from_timestamp(at, 0) {
-            Some(t) => format!("{} (UTC{offset})", t.with_timezone(&offset).format("%Y-%m-%d %H:%M:%S")),
-            None => String::new(),
-        }
+    /// `at` on the venue's clock in `lang`, labelled: `2027年3月14日(日) 19:00 JST`.
+    pub fn when(&self, lang: &str, at: i64, style: Style) -> String {
+        crate::i18n::when(lang, self.zone(), at, style)
+    }
+
+    /// When it starts, in `lang`: "Sun 14 Mar 2027, 19:00 JST".
+    pub fn starts(&self, lang: &str) -> String {
+        self.when(lang, rfc3339_secs(&self.starts_at), Style::DateTime)
+    }
+
+    /// When doors open, in `lang`: "18:00 JST".
+    pub fn doors(&self, lang: &str) -> String {
+        self.when(lang, rfc3339_secs(&self.doors_open), Style::Time)
+    }
+
+    /// A moment at the door (an admission), to the second: `2027年3月14日(日) 19:02:11 JST`.
+    pub fn venue_time(&self, lang: &str, at: i64) -> String {
+        self.when(lang, at, Style::DateTimeSecs)
     }
 
     /// "¥9,800" for yen, "12.50 GBP"-style minor units otherwise.
     pub fn price_display(&self, amount: i64) -> String {
-        let grouped = |n: i64| {
-            let s = n.abs().to_string();
-            let mut out = String::new();
-            for (i, c) in s.chars().enumerate() {
-                if i > 0 && (s.len() - i) % 3 == 0 {
-                    out.push(',');
-                }
-                out.push(c);
-            }
-            if n < 0 {
-                format!("-{out}")
-            } else {
-                out
-            }
-        };
-        match self.currency.as_str() {
-            "JPY" => format!("¥{}", grouped(amount)),
-            c => format!("{}.{:02} {c}", grouped(amount / 100), (amount % 100).abs()),
-        }
+        crate::i18n::format::money(&self.currency, amount)
     }
+}
+
+fn rfc3339_secs(s: &str) -> i64 {
+    DateTime::parse_from_rfc3339(s).map(|d| d.timestamp()).unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -471,12 +486,52 @@ count = 20
             cancellable_days: 0,
             contact: String::new(),
             currency: "JPY".into(),
+            time_zone: String::new(),
             seat_types: Vec::new(),
             staff_pin_epoch: 0,
             pin_admission: false,
         };
-        assert_eq!(e.venue_time(0), "1970-01-01 09:00:00 (UTC+09:00)");
+        // No zone recorded: the offset the start is written with, never "UTC".
+        assert_eq!(e.venue_time("en", 0), "Thu 1 Jan 1970, 09:00:00 GMT+9");
+        assert_eq!(e.starts("ja"), "2027年3月14日(日) 19:00 GMT+9");
+        e.time_zone = "Asia/Tokyo".into();
+        assert_eq!(e.starts("ja"), "2027年3月14日(日) 19:00 JST");
+        assert_eq!(e.venue_time("ja", 0), "1970年1月1日(木) 09:00:00 JST");
         e.starts_at = "not a time".into();
-        assert_eq!(e.venue_time(0), "1970-01-01 00:00:00 (UTC+00:00)");
+        e.time_zone = String::new();
+        assert_eq!(e.venue_time("en", 0), "Thu 1 Jan 1970, 00:00:00 GMT");
+    }
+
+    #[test]
+    fn a_time_zone_must_be_real_and_agree_with_the_times() {
+        let catalog = |zone: &str, offset: &str| {
+            format!(
+                r#"[[events]]
+id = "gala"
+organizer = "o"
+genre = "Music"
+name = "Gala"
+venue = "Hall"
+time_zone = "{zone}"
+starts_at = "2027-07-14T19:00:00{offset}"
+doors_open = "2027-07-14T18:00:00{offset}"
+curtain = "2027-07-14T21:00:00{offset}"
+sale_start = "2027-01-01T10:00:00{offset}"
+sale_end = "2027-07-14T18:00:00{offset}"
+[[events.seat_types]]
+code = "GA"
+name = "General"
+price = 1000
+count = 10
+"#
+            )
+        };
+        let loaded = utc("2027-01-01T00:00:00Z");
+        assert!(CatalogFile::parse(&catalog("Asia/Tokyo", "+09:00"), loaded).is_ok());
+        assert!(CatalogFile::parse(&catalog("Europe/London", "+01:00"), loaded).is_ok(), "BST in July");
+        let e = CatalogFile::parse(&catalog("Europe/London", "+00:00"), loaded).unwrap_err().to_string();
+        assert!(e.contains("starts_at is written with offset +00:00 but Europe/London is at +01:00"), "{e}");
+        let e = CatalogFile::parse(&catalog("Tokyo", "+09:00"), loaded).unwrap_err().to_string();
+        assert!(e.contains("not an IANA time zone"), "{e}");
     }
 }

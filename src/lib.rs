@@ -37,6 +37,7 @@ pub mod domain;
 pub mod door;
 pub mod events;
 pub mod flood;
+pub mod i18n;
 pub mod identity;
 pub mod links;
 pub mod mail;

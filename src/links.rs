@@ -126,6 +126,10 @@ pub struct Claims {
     /// The phone user's mail epoch the [`Purpose::MailAddress`] link was asked in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub epoch: Option<i64>,
+    /// The language of the mail the link went out in (the dialplan language of
+    /// the number the caller dialled): the page opens in it (see `web::locale`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lng: Option<String>,
     pub iat: i64,
     pub exp: i64,
     pub jti: String,
@@ -404,14 +408,14 @@ impl Links {
 
     /// Mint a token for `purpose`, valid from `now` for the purpose's lifetime.
     pub fn sign(&self, purpose: Purpose, sub: &PhoneNumber, pid: Option<&str>, now: i64) -> Result<String, LinkError> {
-        Ok(self.token(purpose, sub, pid, None, now)?.0)
+        Ok(self.token(purpose, sub, pid, None, None, now)?.0)
     }
 
     /// The URL of a [`Purpose::MailAddress`] link: confirming it sends `sub`'s mail
     /// to `addr` (see [`crate::mail::registration::Wanted::to_claim`]) while the
     /// user's mail epoch is still `epoch`.
     pub fn mail_address_url(&self, sub: &PhoneNumber, addr: &str, epoch: i64, now: i64) -> Result<String, LinkError> {
-        let (token, _) = self.token(Purpose::MailAddress, sub, None, Some((addr, epoch)), now)?;
+        let (token, _) = self.token(Purpose::MailAddress, sub, None, Some((addr, epoch)), None, now)?;
         Ok(format!("{}{}{token}", self.public_url, Purpose::MailAddress.path()))
     }
 
@@ -422,6 +426,7 @@ impl Links {
         sub: &PhoneNumber,
         pid: Option<&str>,
         mail: Option<(&str, i64)>,
+        lng: Option<&str>,
         now: i64,
     ) -> Result<(String, String), LinkError> {
         let claims = Claims {
@@ -430,6 +435,7 @@ impl Links {
             pid: pid.map(str::to_string),
             addr: mail.map(|(a, _)| a.to_string()),
             epoch: mail.map(|(_, e)| e),
+            lng: lng.map(str::to_string),
             iat: now,
             exp: now + purpose.ttl_secs(),
             jti: uuid::Uuid::new_v4().simple().to_string(),
@@ -460,8 +466,32 @@ impl Links {
     /// purchase's current link where re-issuing revokes the older ones
     /// ([`Purpose::revocable`]).
     pub fn mint(&self, purpose: Purpose, sub: &PhoneNumber, pid: Option<&str>, now: i64) -> Result<Minted, LinkError> {
-        let (token, jti) = self.token(purpose, sub, pid, None, now)?;
+        self.mint_in(purpose, sub, pid, None, now)
+    }
+
+    /// [`Links::mint`] for a mail in `lang`: the page opens in that language.
+    pub fn mint_in(
+        &self,
+        purpose: Purpose,
+        sub: &PhoneNumber,
+        pid: Option<&str>,
+        lang: Option<&str>,
+        now: i64,
+    ) -> Result<Minted, LinkError> {
+        let (token, jti) = self.token(purpose, sub, pid, None, lang, now)?;
         Ok(Minted { url: format!("{}{}{token}", self.public_url, purpose.path()), jti })
+    }
+
+    /// [`Links::url`] for a mail in `lang`.
+    pub fn url_in(
+        &self,
+        purpose: Purpose,
+        sub: &PhoneNumber,
+        pid: Option<&str>,
+        lang: &str,
+        now: i64,
+    ) -> Result<String, LinkError> {
+        Ok(self.mint_in(purpose, sub, pid, Some(lang), now)?.url)
     }
 
     /// Check signature, key id, expiry (against `now`) and purpose.

@@ -43,6 +43,8 @@ pub enum StartupError {
     Link(#[from] LinkError),
     #[error("prompts: {0}")]
     Prompts(String),
+    #[error("message catalogs: {0}")]
+    Catalogs(#[from] crate::i18n::CatalogError),
     #[error("STIR/SHAKEN trust directory: {0}")]
     Stir(String),
     #[error("cannot bind {what} on {addr}: {error}")]
@@ -75,6 +77,7 @@ impl Gateway {
         let mut templates = Templates::load(&config.mail_templates)?;
         templates.set_test_mode(payment_mode == crate::payment::PaymentMode::Sandbox);
         let templates = Arc::new(templates);
+        let catalogs = Arc::new(crate::i18n::Catalogs::load(&config.locales)?);
         let prompts = Prompts::load(&config.prompts).map_err(|e| StartupError::Prompts(e.to_string()))?;
         let from: lettre::message::Mailbox =
             config.mail_from.parse().map_err(|_| StartupError::MailFrom(config.mail_from.clone()))?;
@@ -124,6 +127,7 @@ impl Gateway {
             store: store.clone(),
             links,
             templates: templates.clone(),
+            catalogs,
             dialplan: dialplan.clone(),
             dialplan_status: reloader.status(),
             stir_trust,

@@ -301,15 +301,15 @@ async fn issue(
         };
         any_new |= outcome == IssueOutcome::Issued;
         // Issued again: the ticket link mailed before stops working, and so do the seats' codes.
-        let link = app.links.mint(Purpose::Ticket, &p.phone, Some(&p.id), at)?;
+        let link = app.links.mint_in(Purpose::Ticket, &p.phone, Some(&p.id), Some(&call.rule.language), at)?;
         tx.set_link_head(&p.id, Purpose::Ticket.as_str(), &link.jti, at).await?;
         let tickets = issue_seat_codes(app, tx, &p, at).await?;
         let ctx = json!({
             "url": link.url,
-            "event": MailEvent::from(&event),
+            "event": MailEvent::new(&event, &user.language),
             "seats": p.seats.join(", "),
             "tickets": tickets,
-            "usage_number": app.number_for(Action::Usage, Some(&event.id)),
+            "usage_number": app.number_in(Action::Usage, Some(&event.id), Some(&call.rule.language)),
             "resent": outcome == IssueOutcome::Resent,
             "phone": p.phone.as_str(),
             "purchase_id": p.id,
@@ -382,11 +382,12 @@ async fn usage(
             Ok((outcome, transitions)) => {
                 tx.save_purchase(&p, &transitions, actor, at).await?;
                 // Mailed again: the admission page mailed before stops working.
-                let link = app.links.mint(Purpose::Admission, &p.phone, Some(&p.id), at)?;
+                let link =
+                    app.links.mint_in(Purpose::Admission, &p.phone, Some(&p.id), Some(&call.rule.language), at)?;
                 tx.set_link_head(&p.id, Purpose::Admission.as_str(), &link.jti, at).await?;
                 let ctx = json!({
                     "url": link.url,
-                    "event": MailEvent::from(&event),
+                    "event": MailEvent::new(&event, &user.language),
                     "seats": p.seats.join(", "),
                     "phone": p.phone.as_str(),
                     "resent": outcome == UsageOutcome::PermitResent,

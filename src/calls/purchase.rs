@@ -111,7 +111,7 @@ impl PreparedPurchase {
     ) -> Result<PreparedPurchase, AppError> {
         let at = now();
         let user = PhoneUser::new(phone.clone(), new_user_number(), language, at);
-        let url = link_url(app, event, phone, at)?;
+        let url = link_url(app, event, phone, language, at)?;
         let (letter, to) = letter(app, &url, &user)?;
         Ok(PreparedPurchase {
             phone: phone.clone(),
@@ -126,8 +126,8 @@ impl PreparedPurchase {
 }
 
 /// The signed purchase link for `phone`.
-fn link_url(app: &App, event: Option<&str>, phone: &PhoneNumber, at: i64) -> Result<String, AppError> {
-    let url = app.links.url(Purpose::Purchase, phone, None, at)?;
+fn link_url(app: &App, event: Option<&str>, phone: &PhoneNumber, lang: &str, at: i64) -> Result<String, AppError> {
+    let url = app.links.url_in(Purpose::Purchase, phone, None, lang, at)?;
     // A purchase number bound to one event (a per-event number in the dialplan) links
     // straight to that event's page rather than to the list of all events.
     Ok(match event {

@@ -335,12 +335,22 @@ impl Dialplan {
     /// mails and pages: an exact-number rule, preferably bound to this event and
     /// without caller, trunk or hours conditions, then the first in file order.
     pub fn number_for(&self, action: Action, event: Option<&str>) -> Option<PhoneNumber> {
+        self.number_in(action, event, None)
+    }
+
+    /// [`Dialplan::number_for`] for a caller who speaks `lang`: a number answered
+    /// in that language first (a Japanese caller is told the Japanese number, and
+    /// hears Japanese when calling it), then the event's own, then unconditional.
+    pub fn number_in(&self, action: Action, event: Option<&str>, lang: Option<&str>) -> Option<PhoneNumber> {
         self.rules()
             .into_iter()
             .filter(|r| r.action == action && (r.event.is_none() || r.event.as_deref() == event))
-            .filter_map(|r| r.exact_number().cloned().map(|n| (r.event.is_none(), !r.unconditional(), n)))
-            .min_by_key(|(any_event, conditional, _)| (*any_event, *conditional))
-            .map(|(_, _, n)| n)
+            .filter_map(|r| {
+                let other_language = lang.is_some_and(|l| l != r.language);
+                r.exact_number().cloned().map(|n| (other_language, r.event.is_none(), !r.unconditional(), n))
+            })
+            .min_by_key(|(other_language, any_event, conditional, _)| (*other_language, *any_event, *conditional))
+            .map(|(_, _, _, n)| n)
     }
 
     /// The block of numbers (see [`NumberMatch::block`]) of the rule for `action`

@@ -241,15 +241,17 @@ impl StoreTx {
             sqlx::query(
                 "INSERT INTO events (id, organizer_id, genre, name, description, region, venue, starts_at, doors_open, curtain,
                    sale_start, sale_end, admission_opens, admission_closes, cancellable_days, contact, currency,
-                   pin_admission)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, COALESCE($18, 0))
+                   pin_admission, time_zone)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, COALESCE($18, 0),
+                   COALESCE($19, ''))
                  ON CONFLICT (id) DO UPDATE SET organizer_id = excluded.organizer_id, genre = excluded.genre,
                    name = excluded.name, description = excluded.description, region = excluded.region,
                    venue = excluded.venue, starts_at = excluded.starts_at, doors_open = excluded.doors_open,
                    curtain = excluded.curtain, sale_start = excluded.sale_start, sale_end = excluded.sale_end,
                    admission_opens = excluded.admission_opens, admission_closes = excluded.admission_closes,
                    cancellable_days = excluded.cancellable_days, contact = excluded.contact, currency = excluded.currency,
-                   pin_admission = COALESCE($18, events.pin_admission)",
+                   pin_admission = COALESCE($18, events.pin_admission),
+                   time_zone = COALESCE($19, events.time_zone)",
             )
             .bind(&e.id)
             .bind(&e.organizer)
@@ -269,6 +271,7 @@ impl StoreTx {
             .bind(&e.contact)
             .bind(&e.currency)
             .bind(e.staff_pin_admission.map(i64::from))
+            .bind(e.time_zone.as_deref())
             .execute(self.conn().await?)
             .await?;
             // A new seat comes after the event's others in sale order: its position
@@ -331,6 +334,7 @@ fn event_from_row(r: &AnyRow) -> Result<EventView, StoreError> {
         cancellable_days: r.try_get("cancellable_days")?,
         contact: r.try_get("contact")?,
         currency: r.try_get("currency")?,
+        time_zone: r.try_get("time_zone")?,
         seat_types: Vec::new(),
         staff_pin_epoch: r.try_get("staff_pin_epoch")?,
         pin_admission: r.try_get::<i64, _>("pin_admission")? != 0,

@@ -120,17 +120,17 @@ fn admission_json(
             (format!("VALID — {seats_left} of {} seats still to enter", p.seats.len()), None)
         }
         DoorState::Valid => ("VALID — show this to the staff".to_string(), None),
-        DoorState::Admitted => (format!("ADMITTED at {}", p.admitted_at.map(|t| e.venue_time(t)).unwrap_or_default()), None),
+        DoorState::Admitted => (format!("ADMITTED at {}", p.admitted_at.map(|t| e.venue_time(&super::locale::current(), t)).unwrap_or_default()), None),
         DoorState::Locked => (
             "LOCKED — too many wrong staff PINs".to_string(),
             Some(format!(
                 "Too many wrong staff PINs: this ticket takes none until {}. Staff can still check it in with the staff app.",
-                locked_until.map(|t| e.venue_time(t)).unwrap_or_default()
+                locked_until.map(|t| e.venue_time(&super::locale::current(), t)).unwrap_or_default()
             )),
         ),
         DoorState::NotOpen => (
             "NOT OPEN YET".to_string(),
-            Some(format!("Admission opens at {}.", e.venue_time(e.admission_opens))),
+            Some(format!("Admission opens at {}.", e.venue_time(&super::locale::current(), e.admission_opens))),
         ),
         DoorState::Closed => ("CLOSED".to_string(), Some("Admission has closed for this event.".to_string())),
         DoorState::Cancelled => {
@@ -141,7 +141,7 @@ fn admission_json(
             Some("No admission permit yet: call the usage-confirmation number from the ticket's phone.".to_string()),
         ),
     };
-    let time = |t: Option<i64>| t.map(|t| e.venue_time(t)).unwrap_or_default();
+    let time = |t: Option<i64>| t.map(|t| e.venue_time(&super::locale::current(), t)).unwrap_or_default();
     json!({
         "state": state.as_str(), "tone": state.tone(), "headline": headline, "refusal": refusal,
         "purchase_id": p.id, "phone": p.phone, "event": event_json(e, at),
@@ -149,9 +149,9 @@ fn admission_json(
         "permit_issued_at": p.permit_issued_at, "permit_issued_at_display": time(p.permit_issued_at),
         "admitted_at": p.admitted_at, "admitted_at_display": time(p.admitted_at),
         "locked_until": locked_until, "locked_until_display": time(locked_until),
-        "now": at, "now_display": e.venue_time(at),
+        "now": at, "now_display": e.venue_time(&super::locale::current(), at),
         // The venue's offset from UTC in minutes, for the page's moving clock.
-        "venue_offset_minutes": e.venue_offset().local_minus_utc() / 60,
+        "venue_offset_minutes": e.zone().offset_secs(at) / 60,
         "poll_seconds": POLL_SECONDS,
         "page_url": format!("/a/{token}"),
         "admit_url": format!("/a/{token}/admit"),
@@ -294,7 +294,10 @@ async fn admit_once(web: &Web, pid: &str, e: &EventView, pin: &str) -> Result<Pu
     };
     let seats = tx.admit_purchase_seats(pid, at).await?;
     if let (Some(first), true) = (first, seats.is_empty()) {
-        return Err(WebError::Conflict(format!("already admitted at {}", e.venue_time(first))));
+        return Err(WebError::Conflict(format!(
+            "already admitted at {}",
+            e.venue_time(&super::locale::current(), first)
+        )));
     }
     if !transitions.is_empty() {
         tx.save_purchase(&p, &transitions, "web:admit", at).await?;

@@ -10,6 +10,7 @@ mod admin;
 mod admission;
 mod assets;
 mod guard;
+pub(crate) mod locale;
 mod pages;
 mod shop;
 mod staff;
@@ -36,7 +37,7 @@ use crate::store::StoreError;
 
 /// Build the router.
 pub fn router(app: Arc<App>) -> Router {
-    let mut pages = page_templates();
+    let mut pages = page_templates(app.catalogs.clone());
     // Sandbox payments: every page says that no real money moves.
     pages.add_global("test_mode", app.payments.test_mode());
     let state = Web { app, pages: Arc::new(pages), scans: staff::scan_limiter() };
@@ -83,7 +84,9 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/staff/api/counts", get(staff_app::counts))
         .route("/staff/login/{token}", get(staff::login_page).post(staff::login))
         .route("/staff/api/scan", post(staff::scan))
+        .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard::guard))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), locale::choose))
         .with_state(state)
 }
 
@@ -97,10 +100,9 @@ pub(crate) struct Web {
 
 // ---- what several pages show ----
 
-pub(crate) fn fmt_utc(t: Option<i64>) -> String {
-    t.and_then(|t| chrono::DateTime::from_timestamp(t, 0))
-        .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
-        .unwrap_or_default()
+/// `t` on the event's venue clock in the page's language, labelled (JST).
+pub(crate) fn at_venue(e: &EventView, t: Option<i64>) -> String {
+    t.map(|t| e.when(&locale::current(), t, crate::i18n::Style::DateTime)).unwrap_or_default()
 }
 
 #[derive(Serialize)]
@@ -124,7 +126,7 @@ pub(crate) fn event_json(e: &EventView, at: i64) -> serde_json::Value {
             available: s.available,
         })
         .collect();
-    let m = MailEvent::from(e);
+    let m = MailEvent::new(e, &locale::current());
     json!({
         "id": e.id, "name": e.name, "genre": e.genre, "description": e.description, "region": e.region,
         "venue": e.venue, "starts_at": e.starts_at, "starts": m.starts, "doors_open": m.doors_open,
@@ -132,8 +134,28 @@ pub(crate) fn event_json(e: &EventView, at: i64) -> serde_json::Value {
     })
 }
 
+/// The link's claims, if it is a good link for `purpose`; the page then speaks
+/// the language the link was mailed in (unless the reader picked another).
 pub(crate) fn check_link(web: &Web, token: &str, purpose: Purpose) -> Result<Claims, WebError> {
-    Ok(web.app.links.verify(token, purpose, now())?)
+    let claims = web.app.links.verify(token, purpose, now())?;
+    if let Some(lang) = &claims.lng {
+        locale::adopt_link_language(&web.app.catalogs, lang);
+    }
+    Ok(claims)
+}
+
+/// Message `id` of the pages' catalogs in the request's language, with `args`.
+pub(crate) fn tr(web: &Web, id: &str, args: &[(&str, &str)]) -> String {
+    let mut fa = fluent_bundle::FluentArgs::new();
+    for (k, v) in args {
+        fa.set(*k, *v);
+    }
+    web.app.catalogs.message(&locale::current(), id, Some(&fa))
+}
+
+/// Any path we do not serve: a page that says so and links home.
+async fn not_found(axum::extract::State(web): axum::extract::State<Web>, headers: HeaderMap) -> Response {
+    WebError::NotFound(tr(&web, "error-no-page", &[])).render(&web, &headers)
 }
 
 /// Wrong staff PINs at a ticket's admit: after [`PIN_TRIES`] within [`PIN_WINDOW`],
@@ -146,8 +168,11 @@ pub(crate) const PIN_TRIES: i64 = 5;
 pub(crate) const PIN_WINDOW: Duration = Duration::from_secs(15 * 60);
 pub(crate) const PIN_REFUSED: &str = "staff-pin-refused";
 
-fn page_templates() -> Environment<'static> {
+fn page_templates(catalogs: Arc<crate::i18n::Catalogs>) -> Environment<'static> {
     let mut env = Environment::new();
+    env.add_function("t", move |state: &minijinja::State, id: &str, kwargs: minijinja::value::Kwargs| {
+        locale::translate(&catalogs, state, id, kwargs)
+    });
     for (name, src) in [
         ("base.html", include_str!("templates/base.html")),
         ("home.html", include_str!("templates/home.html")),
@@ -203,7 +228,12 @@ pub(crate) fn respond<T: Serialize>(
     if wants_json(headers) {
         return (status, axum::Json(data)).into_response();
     }
-    match web.pages.get_template(template).and_then(|t| t.render(data)) {
+    let ctx = minijinja::context! {
+        lang => locale::current(),
+        langs => locale::switch(&web.app.catalogs),
+        ..minijinja::Value::from_serialize(data)
+    };
+    match web.pages.get_template(template).and_then(|t| t.render(ctx)) {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => {
             tracing::error!(template, error = %format!("{e:#}"), "page render failed");
@@ -269,38 +299,22 @@ impl WebError {
         }
     }
 
-    /// What the page says on top, in words a caller understands (the HTTP reason
-    /// phrase stays in the JSON's `title`).
-    fn heading(&self) -> &'static str {
+    /// The catalog's name for this kind of error: the page's heading is
+    /// `error-<kind>-heading`, what to do next `error-<kind>-hint` (the HTTP
+    /// reason phrase stays in the JSON's `title`, never on the page).
+    fn kind(&self) -> &'static str {
         match self {
-            WebError::Link(LinkError::Expired) => "This link has expired",
-            WebError::Link(LinkError::Replaced) => "This link was replaced",
-            WebError::Link(LinkError::Key(_)) | WebError::Unexpected(_) => "Something went wrong",
-            WebError::Link(_) => "This link does not work",
-            WebError::NotFound(_) => "Not found",
-            WebError::Conflict(_) => "That could not be done",
-            WebError::Invalid(_) => "Please check what you entered",
-            WebError::StaffOnly(_) => "Staff only",
-            WebError::TooManyTries(_) => "Too many tries",
-            WebError::RateLimited(_) => "Too many requests",
-            WebError::CrossSite(_) => "Sent from another site",
-        }
-    }
-
-    fn hint(&self) -> &'static str {
-        match self {
-            WebError::Link(LinkError::Expired) => "Call the number again to get a fresh link.",
-            WebError::Link(LinkError::Replaced) => "A newer mail replaced this one: open the link in the latest mail.",
-            WebError::Unexpected(_) | WebError::Link(LinkError::Key(_)) => "Please try again in a moment.",
-            WebError::Link(_) => "Open the link exactly as it arrived in your mail, or call again for a new one.",
-            WebError::Invalid(_) => "Nothing was done. Go back, correct it and send it again.",
-            WebError::StaffOnly(_) => "Venue staff enter the event's staff PIN to admit.",
-            WebError::TooManyTries(_) => "Ask the organizer for the staff PIN; this ticket takes PINs again later.",
-            WebError::RateLimited(_) => "Please try again in an hour.",
-            WebError::CrossSite(_) => {
-                "Nothing was done. Open the page again from the link in your mail and send it from there."
-            }
-            _ => "",
+            WebError::Link(LinkError::Expired) => "expired",
+            WebError::Link(LinkError::Replaced) => "replaced",
+            WebError::Link(LinkError::Key(_)) | WebError::Unexpected(_) => "unexpected",
+            WebError::Link(_) => "bad-link",
+            WebError::NotFound(_) => "not-found",
+            WebError::Conflict(_) => "conflict",
+            WebError::Invalid(_) => "invalid",
+            WebError::StaffOnly(_) => "staff-only",
+            WebError::TooManyTries(_) => "too-many-tries",
+            WebError::RateLimited(_) => "rate-limited",
+            WebError::CrossSite(_) => "cross-site",
         }
     }
 
@@ -310,21 +324,23 @@ impl WebError {
         let message = match &self {
             WebError::Unexpected(e) => {
                 tracing::error!(error = %e, "request failed");
-                "Something went wrong on our side.".to_string()
+                tr(web, "error-our-side", &[])
             }
             WebError::Link(e @ LinkError::Key(_)) => {
                 tracing::error!(error = %e, "link signing key");
-                "Something went wrong on our side.".to_string()
+                tr(web, "error-our-side", &[])
             }
+            WebError::Link(_) => tr(web, &format!("error-{}-message", self.kind()), &[]),
             other => other.to_string(),
         };
+        let kind = self.kind();
         let body = serde_json::json!({
             "error": message,
             "status": status.as_u16(),
             "title": status.canonical_reason().unwrap_or("Error"),
-            "heading": self.heading(),
+            "heading": tr(web, &format!("error-{kind}-heading"), &[]),
             "message": message,
-            "hint": self.hint(),
+            "hint": tr(web, &format!("error-{kind}-hint"), &[]),
         });
         respond(web, headers, status, "error.html", &body)
     }

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{check_link, event_json, finish, fmt_utc, respond, PageResult, Web, WebError};
+use super::{at_venue, check_link, event_json, finish, respond, PageResult, Web, WebError};
 use crate::app::MailEvent;
 use crate::dialplan::Action;
 use crate::domain::{PaymentResult, PaymentStatus, Purchase};
@@ -198,12 +198,8 @@ fn typed_phone(web: &Web, raw: &str, what: &str) -> Result<PhoneNumber, WebError
 }
 
 /// What a carrier-billing payer is told: call the confirmation number from the line.
-fn consent_instructions(number: &str, line: &PhoneNumber, amount: &str, until: i64) -> String {
-    format!(
-        "To put {amount} on the phone bill of {line}, call {number} from that phone by {} (UTC). \
-         Nothing is billed until that call.",
-        fmt_utc(Some(until))
-    )
+fn consent_instructions(number: &str, line: &PhoneNumber, amount: &str, until: &str) -> String {
+    format!("To put {amount} on the phone bill of {line}, call {number} from that phone by {until}. Nothing is billed until that call.")
 }
 
 async fn order(web: &Web, headers: &HeaderMap, shop: &Shop, event_id: &str, form: &OrderForm) -> PageResult {
@@ -296,8 +292,8 @@ async fn order(web: &Web, headers: &HeaderMap, shop: &Shop, event_id: &str, form
             let t = p.await_payment(&reference, expires_at).map_err(|e| WebError::Conflict(e.to_string()))?;
             tx.save_purchase(&p, &t, "web:order", at).await?;
             let ctx = json!({
-                "event": MailEvent::from(&event), "seats": p.seats.join(", "), "amount": event.price_display(p.amount),
-                "instructions": instructions, "expires": fmt_utc(Some(expires_at)), "phone": p.phone.as_str(),
+                "event": MailEvent::new(&event, &payer.language), "seats": p.seats.join(", "), "amount": event.price_display(p.amount),
+                "instructions": instructions, "expires": event.when(&payer.language, expires_at, crate::i18n::Style::DateTime), "phone": p.phone.as_str(),
                 "purchase_id": p.id,
             });
             app.queue_order_mail(&mut tx, payer, "payment-instructions", &ctx, at).await?;
@@ -321,9 +317,9 @@ async fn order(web: &Web, headers: &HeaderMap, shop: &Shop, event_id: &str, form
             }
             let amount = event.price_display(p.amount);
             let ctx = json!({
-                "event": MailEvent::from(&event), "seats": p.seats.join(", "), "amount": amount,
-                "instructions": consent_instructions(&number, &payer.phone, &amount, expires_at),
-                "expires": fmt_utc(Some(expires_at)), "phone": p.phone.as_str(), "purchase_id": p.id,
+                "event": MailEvent::new(&event, &payer.language), "seats": p.seats.join(", "), "amount": amount,
+                "instructions": consent_instructions(&number, &payer.phone, &amount, &event.when(&payer.language, expires_at, crate::i18n::Style::DateTime)),
+                "expires": event.when(&payer.language, expires_at, crate::i18n::Style::DateTime), "phone": p.phone.as_str(), "purchase_id": p.id,
                 "confirm_number": number, "billing_phone": payer.phone.as_str(),
             });
             app.queue_order_mail(&mut tx, payer, "payment-instructions", &ctx, at).await?;
@@ -370,15 +366,15 @@ async fn order_result(
                 "consent",
                 StatusCode::ACCEPTED,
                 json!({"confirm_number": number, "billing_phone": line, "hold_until": p.hold_until,
-                       "hold_until_display": fmt_utc(p.hold_until),
-                       "instructions": consent_instructions(&number, &line, &event.price_display(p.amount), until)}),
+                       "hold_until_display": at_venue(event, p.hold_until),
+                       "instructions": consent_instructions(&number, &line, &event.price_display(p.amount), &at_venue(event, Some(until)))}),
             )
         }
         PaymentStatus::Pending => (
             "pending",
             StatusCode::ACCEPTED,
             json!({"instructions": crate::payment::instructions(&reference), "hold_until": p.hold_until,
-                   "hold_until_display": fmt_utc(p.hold_until)}),
+                   "hold_until_display": at_venue(event, p.hold_until)}),
         ),
         other => (other.as_str(), StatusCode::PAYMENT_REQUIRED, json!({})),
     };
@@ -392,7 +388,7 @@ async fn order_result(
         "quantity": p.quantity,
         "amount": event.price_display(p.amount),
         "phone": p.phone,
-        "issue_number": web.app.number_for(Action::Issue, Some(&p.event_id)),
+        "issue_number": web.app.number_in(Action::Issue, Some(&p.event_id), Some(&super::locale::current())),
         "reason": declined.unwrap_or_else(|| "payment declined".into()),
         "test_mode": web.app.payments.test_mode(),
     });

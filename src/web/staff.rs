@@ -140,8 +140,8 @@ impl ScanOutcome {
         let reason = match self.result {
             ScanResult::NotOpen => format!(
                 "admission is open from {} to {}",
-                event.venue_time(self.window.opens),
-                event.venue_time(self.window.closes)
+                event.venue_time(&super::locale::current(), self.window.opens),
+                event.venue_time(&super::locale::current(), self.window.closes)
             ),
             r => r.reason().to_string(),
         };
@@ -151,7 +151,7 @@ impl ScanOutcome {
             "headline": self.result.headline(),
             "event": event.id, "event_name": event.name,
             "seat": self.seat.as_ref().map(|s| &s.seat_code), "position": self.seat.as_ref().map(|s| s.position),
-            "admitted_at": a.map(|a| a.at), "admitted_at_display": a.map(|a| event.venue_time(a.at)),
+            "admitted_at": a.map(|a| a.at), "admitted_at_display": a.map(|a| event.venue_time(&super::locale::current(), a.at)),
             "gate": a.and_then(|a| a.gate.clone()), "by": a.and_then(|a| a.by.clone()),
             "holder_name": holder_name,
         })

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::{check_link, event_json, finish, fmt_utc, respond, PageResult, Web, WebError};
+use super::{at_venue, check_link, event_json, finish, respond, PageResult, Web, WebError};
 use crate::app::{AppError, MailEvent};
 use crate::dialplan::Action;
 use crate::domain::{PaymentStatus, Purchase};
@@ -51,9 +51,9 @@ pub(super) async fn issue_guide(State(web): State<Web>, Path(token): Path<String
                 "purchase_id": p.id, "phone": p.phone, "event": event_json(&e, now()),
                 "seats": p.seats, "quantity": p.quantity, "amount": e.price_display(p.amount),
                 "payment_status": p.payment_status.as_str(), "issued": p.issued,
-                "state": p.state(), "cancellation": cancellation(&p), "cancel_url": format!("/g/{token}/cancel"),
-                "issue_number": web.app.number_for(Action::Issue, Some(&e.id)),
-                "issue_tel": format!("tel:{}", web.app.number_for(Action::Issue, Some(&e.id))),
+                "state": p.state(), "cancellation": cancellation(&p, &e), "cancel_url": format!("/g/{token}/cancel"),
+                "issue_number": web.app.number_in(Action::Issue, Some(&e.id), Some(&super::locale::current())),
+                "issue_tel": format!("tel:{}", web.app.number_in(Action::Issue, Some(&e.id), Some(&super::locale::current()))),
             }),
         ))
     }
@@ -114,7 +114,7 @@ async fn cancel(web: &Web, headers: &HeaderMap, token: &str, purpose: Purpose) -
     );
     let holder = tx.touch_phone_user(&p.phone, "en", at).await?;
     let ctx = json!({
-        "event": MailEvent::from(&event), "seats": p.seats.join(", "), "amount": event.price_display(p.amount),
+        "event": MailEvent::new(&event, &holder.language), "seats": p.seats.join(", "), "amount": event.price_display(p.amount),
         "phone": p.phone.as_str(), "purchase_id": p.id,
     });
     app.queue_mail(&mut tx, &holder, "cancelled", &ctx, at).await?;
@@ -137,11 +137,11 @@ fn cancel_result(web: &Web, headers: &HeaderMap, p: &Purchase, event: &EventView
 }
 
 /// Whether the page may offer "cancel", and until when.
-fn cancellation(p: &Purchase) -> serde_json::Value {
+fn cancellation(p: &Purchase, e: &EventView) -> serde_json::Value {
     let open = p.payment_status == PaymentStatus::Paid
         && p.admission != crate::domain::AdmissionState::Admitted
         && now() <= p.cancellable_until;
-    json!({"open": open, "until": p.cancellable_until, "until_display": fmt_utc(Some(p.cancellable_until))})
+    json!({"open": open, "until": p.cancellable_until, "until_display": at_venue(e, Some(p.cancellable_until))})
 }
 
 pub(super) async fn ticket(State(web): State<Web>, Path(token): Path<String>, headers: HeaderMap) -> Response {
@@ -161,8 +161,8 @@ pub(super) async fn ticket(State(web): State<Web>, Path(token): Path<String>, he
             &json!({
                 "purchase_id": p.id, "phone": p.phone, "event": event_json(&e, now()), "seats": p.seats,
                 "quantity": p.quantity, "admission": p.admission.as_str(),
-                "state": p.state(), "cancellation": cancellation(&p), "cancel_url": format!("/t/{token}/cancel"),
-                "usage_number": web.app.number_for(Action::Usage, Some(&e.id)),
+                "state": p.state(), "cancellation": cancellation(&p, &e), "cancel_url": format!("/t/{token}/cancel"),
+                "usage_number": web.app.number_in(Action::Usage, Some(&e.id), Some(&super::locale::current())),
                 "tickets": tickets, "verify_url": verify_url,
                 "holder_name": holder_name(&web, &p).await?,
             }),
@@ -188,7 +188,7 @@ async fn seat_tickets(web: &Web, p: &Purchase, e: &EventView) -> Result<Vec<serd
             "verify_url": format!("/verify/{}", utf8_percent_encode(&code, NON_ALPHANUMERIC)),
             "qr_png": format!("qr/{}.png", seat.position),
             "admitted": admitted.is_some(),
-            "admitted_at_display": admitted.map(|a| e.venue_time(a.at)),
+            "admitted_at_display": admitted.map(|a| e.venue_time(&super::locale::current(), a.at)),
             "gate": admitted.and_then(|a| a.gate.clone()),
         }));
     }
