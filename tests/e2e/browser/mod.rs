@@ -1,0 +1,233 @@
+//! A real browser: headless Chromium, driven over WebDriver by chromedriver (both
+//! from Debian, installed by scripts/test.sh), opens the pages as a person would —
+//! on a phone-sized screen (390×844), it renders the HTML, types into the form and
+//! presses its button.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+mod journeys;
+
+/// WebDriver's key for an element reference (W3C WebDriver §12.1).
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// The screen the pages are looked at on: a phone's, in CSS pixels.
+const PHONE_SCREEN: (u32, u32) = (390, 844);
+
+/// One chromedriver with one headless Chromium session, on loopback.
+pub(crate) struct Chromium {
+    http: reqwest::Client,
+    session: String,
+    _driver: tokio::process::Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Chromium {
+    pub(crate) async fn start() -> Chromium {
+        Chromium::start_in("en-GB,en").await
+    }
+
+    /// A browser whose reader prefers `languages` (its `Accept-Language`, e.g. `ja,en;q=0.5`).
+    pub(crate) async fn start_in(languages: &str) -> Chromium {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+        let driver = tokio::process::Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("chromedriver is installed (scripts/test.sh installs Debian's chromium-driver)");
+        let http = reqwest::Client::new();
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let ready = http.get(format!("{base}/status")).send().await.ok();
+            let ready = match ready {
+                Some(r) => r.json::<Value>().await.ok().is_some_and(|v| v["value"]["ready"] == true),
+                None => false,
+            };
+            if ready {
+                break;
+            }
+            assert!(Instant::now() < deadline, "chromedriver did not come up on {base}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let profile = tempfile::tempdir().expect("profile dir");
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                // A phone's screen (a desktop window cannot be made this narrow).
+                "mobileEmulation": {"deviceMetrics":
+                    {"width": PHONE_SCREEN.0, "height": PHONE_SCREEN.1, "pixelRatio": 1}},
+                // Root in CI has no sandbox to drop into; no GPU, small /dev/shm.
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         format!("--user-data-dir={}", profile.path().display()),
+                         format!("--lang={}", languages.split(',').next().unwrap_or("en"))],
+                "prefs": {"intl": {"accept_languages": languages}},
+            },
+        }}});
+        let created: Value =
+            http.post(format!("{base}/session")).json(&caps).send().await.expect("new session").json().await.unwrap();
+        let session = created["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {created}"));
+        Chromium { http, session: format!("{base}/session/{session}"), _driver: driver, _profile: profile }
+    }
+
+    /// A WebDriver command: its value, or the error WebDriver answered with.
+    pub(crate) async fn try_call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, Value> {
+        let mut req = self.http.request(method, format!("{}{path}", self.session));
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let v: Value = req.send().await.expect("webdriver").json().await.expect("webdriver json");
+        match v["value"]["error"].is_null() {
+            true => Ok(v["value"].clone()),
+            false => Err(v),
+        }
+    }
+
+    pub(crate) async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        self.try_call(method, path, body).await.unwrap_or_else(|e| panic!("webdriver {path}: {e}"))
+    }
+
+    pub(crate) async fn goto(&self, url: &str) {
+        self.call(reqwest::Method::POST, "/url", Some(json!({ "url": url }))).await;
+    }
+
+    pub(crate) async fn find(&self, css: &str) -> String {
+        let found =
+            self.call(reqwest::Method::POST, "/element", Some(json!({"using": "css selector", "value": css}))).await;
+        found[ELEMENT].as_str().unwrap_or_else(|| panic!("no element {css}: {found}")).to_string()
+    }
+
+    pub(crate) async fn count(&self, css: &str) -> usize {
+        let found =
+            self.call(reqwest::Method::POST, "/elements", Some(json!({"using": "css selector", "value": css}))).await;
+        found.as_array().map_or(0, Vec::len)
+    }
+
+    pub(crate) async fn type_into(&self, css: &str, text: &str) {
+        let el = self.find(css).await;
+        self.call(reqwest::Method::POST, &format!("/element/{el}/value"), Some(json!({ "text": text }))).await;
+    }
+
+    pub(crate) async fn click(&self, css: &str) {
+        let el = self.find(css).await;
+        self.call(reqwest::Method::POST, &format!("/element/{el}/click"), Some(json!({}))).await;
+    }
+
+    /// Whether the first element matching `css` is shown (not hidden by the page's CSS).
+    pub(crate) async fn displayed(&self, css: &str) -> bool {
+        let el = self.find(css).await;
+        self.call(reqwest::Method::GET, &format!("/element/{el}/displayed"), None).await == true
+    }
+
+    pub(crate) async fn attribute(&self, css: &str, name: &str) -> String {
+        let el = self.find(css).await;
+        let value = self.call(reqwest::Method::GET, &format!("/element/{el}/attribute/{name}"), None).await;
+        value.as_str().unwrap_or_default().to_string()
+    }
+
+    /// The current value of a property of the first element matching `css` (an
+    /// input's `value`: what has been typed into it).
+    pub(crate) async fn property(&self, css: &str, name: &str) -> String {
+        let el = self.find(css).await;
+        let value = self.call(reqwest::Method::GET, &format!("/element/{el}/property/{name}"), None).await;
+        value.as_str().unwrap_or_default().to_string()
+    }
+
+    /// The attribute `name` of the first element matching `css`, once it satisfies
+    /// `want` (waiting up to `within`; then the test fails with what it saw).
+    pub(crate) async fn attribute_when(
+        &self,
+        css: &str,
+        name: &str,
+        within: Duration,
+        want: impl Fn(&str) -> bool,
+    ) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            let seen = self.attribute(css, name).await;
+            if want(&seen) {
+                return seen;
+            }
+            assert!(Instant::now() < deadline, "{css} [{name}] never showed what was wanted; last seen: {seen:?}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Keys typed into whatever has the focus, as a keyboard-wedge barcode scanner
+    /// types them (WebDriver actions, not aimed at an element); `\n` is Enter.
+    pub(crate) async fn keyboard(&self, text: &str) {
+        let keys: Vec<Value> = text
+            .chars()
+            .map(|c| if c == '\n' { '\u{E007}' } else { c })
+            .flat_map(|c| {
+                [json!({"type": "keyDown", "value": c.to_string()}), json!({"type": "keyUp", "value": c.to_string()})]
+            })
+            .collect();
+        let actions = json!({"actions": [{"type": "key", "id": "wedge", "actions": keys}]});
+        self.call(reqwest::Method::POST, "/actions", Some(actions)).await;
+    }
+
+    /// Save what the screen shows as `<name>.png` in `DIALTICKET_SCREENSHOTS` (a
+    /// folder; the pictures in docs/ are made this way), else in
+    /// `target/screenshots/` for a reviewer to look at.
+    pub(crate) async fn screenshot(&self, name: &str) {
+        let dir = std::env::var("DIALTICKET_SCREENSHOTS")
+            .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/target/screenshots").to_string());
+        std::fs::create_dir_all(&dir).expect("screenshot folder");
+        let shot = self.call(reqwest::Method::GET, "/screenshot", None).await;
+        use base64::Engine as _;
+        let png = base64::engine::general_purpose::STANDARD.decode(shot.as_str().unwrap_or_default()).expect("PNG");
+        std::fs::write(std::path::Path::new(&dir).join(format!("{name}.png")), png).expect("screenshot written");
+    }
+
+    /// The address the tab shows.
+    pub(crate) async fn current_url(&self) -> String {
+        self.call(reqwest::Method::GET, "/url", None).await.as_str().unwrap_or_default().to_string()
+    }
+
+    /// Reload the page, as the browser's reload button does.
+    pub(crate) async fn reload(&self) {
+        self.call(reqwest::Method::POST, "/refresh", Some(json!({}))).await;
+    }
+
+    /// The page's title, as the tab shows it.
+    pub(crate) async fn title(&self) -> String {
+        self.call(reqwest::Method::GET, "/title", None).await.as_str().unwrap_or_default().to_string()
+    }
+
+    /// The rendered text of the first element matching `css`, as a person sees it,
+    /// once it satisfies `want` — a submitted form's answer is a new page, loaded
+    /// after the click returns (up to 15 s; then the test fails with what it saw).
+    pub(crate) async fn text_when(&self, css: &str, want: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let mut seen = String::new();
+        loop {
+            let query = json!({"using": "css selector", "value": css});
+            if let Ok(found) = self.try_call(reqwest::Method::POST, "/element", Some(query)).await {
+                let el = found[ELEMENT].as_str().unwrap_or_default();
+                if let Ok(text) = self.try_call(reqwest::Method::GET, &format!("/element/{el}/text"), None).await {
+                    seen = text.as_str().unwrap_or_default().to_string();
+                    if want(&seen) {
+                        return seen;
+                    }
+                }
+            }
+            assert!(Instant::now() < deadline, "{css} never showed what was wanted; last seen: {seen:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub(crate) async fn quit(self) {
+        let _ = self.http.delete(&self.session).send().await;
+    }
+}
