@@ -1,0 +1,231 @@
+//! The account pages, the staff app, the home page and the mails they send, in
+//! Japanese and English, on a phone's screen.
+
+use super::Chromium;
+use crate::helpers::*;
+
+/// The audit finds what it is for: a page with an unlabelled field, pale text
+/// and no `lang` gets one problem for each (so an empty audit means something).
+#[tokio::test]
+async fn the_audit_finds_a_missing_lang_an_unlabelled_field_and_pale_text() {
+    let chromium = Chromium::start().await;
+    let page = "<html><body style='background:#fff'><p style='color:#aaa'>pale</p>\
+                <p style='color:#222;background:rgba(0,0,0,.8)'>dark on dark</p>\
+                <input name=q><label>Name <input name=n></label><input type=hidden name=h>\
+                <label for=x>X</label><select id=x></select></body></html>";
+    chromium.goto(&format!("data:text/html,{}", urlencode(page))).await;
+    let problems = chromium.audit().await;
+    assert_eq!(problems.len(), 4, "{problems:#?}");
+    assert!(problems[0].contains("no lang"), "{problems:#?}");
+    assert!(problems[1].contains("input[name=q]"), "{problems:#?}");
+    assert!(problems.iter().any(|p| p.contains("\"pale\"")), "{problems:#?}");
+    assert!(problems.iter().any(|p| p.contains("\"dark on dark\"")), "{problems:#?}");
+    assert!(chromium.visible_text().await.contains("pale"));
+    chromium.quit().await;
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The page as a check: no accessibility problem, the language it should be in
+/// (`<html lang>`), never "UTC"; saved as `name` for a reviewer.
+async fn looked_at(chromium: &Chromium, name: &str, lang: &str) -> String {
+    chromium.screenshot(name).await;
+    let problems = chromium.audit().await;
+    assert!(problems.is_empty(), "{name}: {problems:#?}");
+    assert_eq!(chromium.attribute("html", "lang").await, lang, "{name}");
+    let text = chromium.visible_text().await;
+    assert!(!text.contains("UTC"), "{name} shows UTC: {text}");
+    text
+}
+
+/// The start page speaks the reader's language and lists the numbers of that
+/// language first: a Japanese reader is told the Tokyo numbers before the UK
+/// ones, an English reader the other way round.
+#[tokio::test]
+async fn the_home_page_in_japanese_and_english_lists_the_readers_numbers_first() {
+    let gw = spawn_gateway().await;
+    for (lang, accept, first, words, not) in [
+        ("ja", "ja,en;q=0.5", "+81300000100", "お電話いただく番号", "Buy tickets"),
+        ("en", "en-GB,en", PURCHASE, "Numbers to call", "お電話"),
+    ] {
+        let chromium = Chromium::start_in(accept).await;
+        chromium.goto(&format!("{}/", gw.base)).await;
+        chromium.text_when("h2", |t| t == words).await;
+        assert_eq!(chromium.attribute("a.tel", "href").await, format!("tel:{first}"), "{lang}");
+        let text = looked_at(&chromium, &format!("account-home-{lang}"), lang).await;
+        assert!(!text.contains(not), "{lang}: {text}");
+        // Both languages' numbers are there, each saying which language it speaks.
+        assert!(text.contains("+81300000101") && text.contains(ISSUE), "{text}");
+        chromium.quit().await;
+    }
+    gw.stop().await;
+}
+
+/// What the account pages say in one language, for [`account_pages_in`].
+struct AccountWords {
+    lang: &'static str,
+    /// The purchase number dialled (its dialplan language mints the link's).
+    number: &'static str,
+    /// The browser's Accept-Language: the other language, so the link's wins.
+    reader: &'static str,
+    link_subject: &'static str,
+    mail_title: &'static str,
+    sent: &'static str,
+    confirm_question: &'static str,
+    changed: &'static str,
+    profile_title: &'static str,
+    saved: &'static str,
+    bad_address: &'static str,
+}
+
+const JA: AccountWords = AccountWords {
+    lang: "ja",
+    number: "+81300000100",
+    reader: "en-GB,en",
+    link_subject: "購入用リンク",
+    mail_title: "メールの送信先",
+    sent: "確認用リンクを送りました",
+    confirm_question: "あてのメールを hanako@example.jp に送りますか？",
+    changed: "メールアドレスを変更しました",
+    profile_title: "お客様情報",
+    saved: "保存しました",
+    bad_address: "はメールアドレスではありません",
+};
+
+const EN: AccountWords = AccountWords {
+    lang: "en",
+    number: PURCHASE,
+    reader: "ja,en;q=0.5",
+    link_subject: "purchase link",
+    mail_title: "Where your mail goes",
+    sent: "We sent a confirmation link to hanako@example.jp",
+    confirm_question: "to hanako@example.jp?",
+    changed: "Mail address changed",
+    profile_title: "Your details",
+    saved: "Saved",
+    bad_address: "is not a mail address",
+};
+
+/// A caller moves their mail to another address and names themself, in the
+/// language of the number they dialled (a reader of the other language opens
+/// the link): the mail page, the refused address kept in the form, the
+/// confirmation sent, the confirmation page and its answer, the profile saved.
+async fn account_pages_in(w: &AccountWords, phone: &str) {
+    let gw = spawn_gateway().await;
+    assert_eq!(gw.call(phone, w.number).await.final_status, 200);
+    let shop = gw.link(&gw.mail(phone, w.link_subject).await, "/p/");
+    let lang = w.lang;
+
+    // A refused address: the page again in the link's language, the address kept.
+    let (status, page) = gw.post(&format!("{shop}/mail"), &[("address", "hanako at example.jp")]).await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page["error"].as_str().unwrap_or_default().contains(w.bad_address), "{page}");
+    assert_eq!(page["typed"], "hanako at example.jp", "{page}");
+
+    let chromium = Chromium::start_in(w.reader).await;
+    chromium.goto(&format!("{shop}/mail")).await;
+    chromium.text_when("h1", |t| t == w.mail_title).await;
+    looked_at(&chromium, &format!("account-mail-{lang}"), lang).await;
+    chromium.type_into("input[name=address]", "hanako@example.jp").await;
+    chromium.click("form button[type=submit]").await;
+    chromium.text_when("body", |t| t.contains(w.sent)).await;
+    looked_at(&chromium, &format!("account-mail-sent-{lang}"), lang).await;
+
+    let confirm = gw
+        .mailbox
+        .wait_for(|m| m.envelope_to.iter().any(|t| t == "hanako@example.jp"), MAIL_WAIT)
+        .await
+        .expect("the confirmation mail");
+    chromium.goto(&gw.link(&confirm, "/m/")).await;
+    chromium.text_when("body", |t| t.contains(w.confirm_question)).await;
+    looked_at(&chromium, &format!("account-mail-confirm-{lang}"), lang).await;
+    chromium.click("form button[type=submit]").await;
+    chromium.text_when("h1", |t| t == w.changed).await;
+    looked_at(&chromium, &format!("account-mail-changed-{lang}"), lang).await;
+    let user = gw.app.store.phone_user(&dialticket::phone::PhoneNumber::parse(phone).unwrap()).await.unwrap();
+    assert_eq!(user.and_then(|u| u.mail_address).as_deref(), Some("hanako@example.jp"));
+
+    chromium.goto(&format!("{shop}/profile")).await;
+    chromium.text_when("h1", |t| t == w.profile_title).await;
+    chromium.type_into("input[name=name]", "山田 花子").await;
+    chromium.click("form button[type=submit]").await;
+    chromium.text_when(".state", |t| t == w.saved).await;
+    assert_eq!(chromium.property("input[name=name]", "value").await, "山田 花子");
+    looked_at(&chromium, &format!("account-profile-{lang}"), lang).await;
+    chromium.quit().await;
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn the_mail_address_and_profile_pages_in_japanese_from_a_japanese_link() {
+    account_pages_in(&JA, "+819011110201").await;
+}
+
+#[tokio::test]
+async fn the_mail_address_and_profile_pages_in_english_from_an_english_link() {
+    account_pages_in(&EN, "+819011110202").await;
+}
+
+/// A Japanese staff member (the browser's language) checks a ticket in: the
+/// app, its verdicts and counters in Japanese (the words staff.js writes come
+/// from the page), the time of the first admission on the venue's clock (JST).
+#[tokio::test]
+async fn the_staff_app_in_japanese_scans_a_ticket() {
+    let gw = spawn_gateway().await;
+    let phone = "+819011110203";
+    gw.admission_link(phone, "open-rehearsal").await;
+    let ticket = gw.link(&gw.mail(phone, "Your ticket").await, "/t/");
+    let (_, page) = gw.get(&ticket).await;
+    let reference = page["tickets"][0]["reference"].as_str().expect("a reference").to_string();
+    let seat = page["tickets"][0]["seat"].as_str().expect("a seat").to_string();
+    let made = gw
+        .app
+        .store
+        .add_staff("open-rehearsal", "Aiko", Some("B"), false, "test", dialticket::store::now())
+        .await
+        .unwrap();
+
+    let chromium = Chromium::start_in("ja,en;q=0.5").await;
+    chromium.goto(&format!("{}/staff/login/{}", gw.base, made.login_token)).await;
+    chromium.text_when("form button[type=submit]", |t| t == "ログイン").await;
+    looked_at(&chromium, "staff-login-ja", "ja").await;
+    chromium.click("form button[type=submit]").await;
+    chromium.text_when("[data-live=headline]", |t| t == "準備完了").await;
+    assert_eq!(
+        chromium.text_when("label[for=code]", |_| true).await,
+        "QR コードを読み取るか、チケットの照会番号を入力"
+    );
+    looked_at(&chromium, "staff-ready-ja", "ja").await;
+
+    chromium.keyboard(&format!("{reference}\n")).await;
+    chromium.text_when("[data-live=headline]", |t| t == "入場OK").await;
+    assert_eq!(chromium.text_when("[data-live=seat]", |_| true).await, format!("座席 {seat}"));
+    assert_eq!(chromium.text_when("[data-live=reason]", |_| true).await, "入場できます。お通しください。");
+    chromium.text_when("[data-live=counts]", |t| t.starts_with("入場 1 /") && t.contains("B ゲート：1")).await;
+    assert_eq!(chromium.attribute("[data-live=verdict]", "class").await, "verdict ok");
+    looked_at(&chromium, "staff-admit-ja", "ja").await;
+
+    chromium.keyboard(&format!("{reference}\n")).await;
+    chromium.text_when("[data-live=headline]", |t| t == "入場済み").await;
+    let when = chromium.text_when("[data-live=when]", |t| !t.is_empty()).await;
+    assert!(when.starts_with("入場 ") && when.contains("年") && when.ends_with(" JST、B ゲート、担当 Aiko"), "{when}");
+    assert_eq!(chromium.attribute("[data-live=verdict]", "class").await, "verdict bad");
+    looked_at(&chromium, "staff-already-ja", "ja").await;
+
+    chromium.keyboard("NOT-A-CODE\n").await;
+    chromium.text_when("[data-live=headline]", |t| t == "無効").await;
+    looked_at(&chromium, "staff-invalid-ja", "ja").await;
+    chromium.quit().await;
+
+    // Without JavaScript the form's answer is the page: the same words.
+    let (status, verdict) = gw.get("/staff").await;
+    assert_eq!(status, 403, "not signed in: {verdict}");
+    gw.stop().await;
+}
