@@ -229,3 +229,135 @@ async fn the_staff_app_in_japanese_scans_a_ticket() {
     assert_eq!(status, 403, "not signed in: {verdict}");
     gw.stop().await;
 }
+
+/// The mails of the account pages and the refusals, in one language: each
+/// caused as a caller would (calls and the pages' forms) on a gateway whose
+/// mail stays in its local outbox, then opened as `/outbox/{id}/html` on the
+/// phone's screen.
+struct MailRun {
+    lang: &'static str,
+    purchase: &'static str,
+    issue: &'static str,
+    phone: &'static str,
+    /// Words of the held-until line of the convenience-store instructions.
+    held: &'static str,
+    konbini: &'static str,
+    declined: &'static str,
+    refused: &'static str,
+    confirm_button: &'static str,
+}
+
+async fn mails_in(run: &MailRun) {
+    let gw = spawn_gateway_with(|c| c.smtp_url = None).await;
+    assert!(gw.app.local_outbox);
+    let phone = run.phone;
+    assert_eq!(gw.call(phone, run.purchase).await.final_status, 200);
+    // The refusal: nothing paid yet, so the issue number has nothing to send.
+    gw.call(phone, run.issue).await;
+    let shop = outbox_link(&gw, "purchase-link", "/p/").await;
+    let declined = [("payment_method", "card"), ("card_number", "4000000000000002")];
+    let (status, page) = gw.order_form(&shop, "spring-gala-2027", &declined).await;
+    assert_eq!(status, 402, "{page}");
+    let (status, page) = gw.order_form(&shop, "spring-gala-2027", &[("payment_method", "konbini")]).await;
+    assert!(status < 300, "{page}");
+    let (status, page) =
+        gw.order_form(&shop, "spring-gala-2027", &[("payment_method", "carrier"), ("billing_phone", phone)]).await;
+    assert!(status < 300, "{page}");
+    let (status, page) = gw.post(&format!("{shop}/mail"), &[("address", "hanako@example.jp")]).await;
+    assert_eq!(status, 202, "{page}");
+    let confirm = outbox_link(&gw, "mail-confirm", "/m/").await;
+    let (status, page) = gw.post(&confirm, &[]).await;
+    assert_eq!(status, 200, "{page}");
+
+    let chromium = Chromium::start().await;
+    let outbox = gw.app.store.outbox(100).await.expect("outbox");
+    let mut seen = vec![];
+    for mail in outbox.iter().rev() {
+        let name = mail.template.as_str();
+        let (text, _) = gw.app.templates.bodies(mail).expect("bodies");
+        assert!(!text.contains("UTC"), "{name}: {text}");
+        chromium.goto(&format!("{}/outbox/{}/html", gw.base, mail.id)).await;
+        chromium.text_when("body", |t| !t.is_empty()).await;
+        assert_eq!(chromium.count("meta[name=viewport]").await, 1, "{name}");
+        let wide = chromium.execute("return document.documentElement.scrollWidth;").await;
+        assert!(wide.as_u64().is_some_and(|w| w <= 390), "{name} is wider than the phone: {wide}");
+        let shot = match name {
+            "payment-instructions" if !text.contains(run.konbini) => "payment-instructions-carrier".to_string(),
+            _ => name.to_string(),
+        };
+        let html = looked_at(&chromium, &format!("mail-{shot}-{}", run.lang), run.lang).await;
+        match shot.as_str() {
+            "payment-instructions" => {
+                assert!(html.contains(run.held) && html.contains("JST") && html.contains(run.konbini), "{html}");
+                assert!(text.contains(run.held) && text.contains("JST") && text.contains(run.konbini), "{text}");
+            }
+            "payment-declined" => assert!(html.contains(run.declined) && text.contains(run.declined), "{text}"),
+            "refusal" => assert!(html.contains(run.refused) && text.contains(run.refused), "{text}"),
+            "mail-confirm" => {
+                assert_eq!(chromium.text_when("a", |_| true).await, run.confirm_button);
+                assert!(text.contains(&confirm), "the text part has the link: {text}");
+            }
+            _ => {}
+        }
+        seen.push(shot);
+    }
+    seen.sort();
+    seen.dedup();
+    assert_eq!(
+        seen,
+        [
+            "mail-changed",
+            "mail-confirm",
+            "payment-declined",
+            "payment-instructions",
+            "payment-instructions-carrier",
+            "purchase-link",
+            "refusal"
+        ],
+        "every mail of the run was looked at"
+    );
+    chromium.quit().await;
+    gw.stop().await;
+}
+
+/// The link under `prefix` in the newest `template` mail of the local outbox.
+async fn outbox_link(gw: &TestGateway, template: &str, prefix: &str) -> String {
+    let outbox = gw.app.store.outbox(100).await.expect("outbox");
+    let mail = outbox.iter().find(|m| m.template == template).unwrap_or_else(|| panic!("no {template} mail"));
+    let (text, _) = gw.app.templates.bodies(mail).expect("bodies");
+    let want = format!("{}{prefix}", gw.base);
+    let at = text.find(&want).unwrap_or_else(|| panic!("{template} has no {want} link: {text}"));
+    text[at..].split_whitespace().next().unwrap_or_default().to_string()
+}
+
+#[tokio::test]
+async fn the_account_and_refusal_mails_read_at_phone_width_in_japanese() {
+    mails_in(&MailRun {
+        lang: "ja",
+        purchase: "+81300000100",
+        issue: "+81300000101",
+        phone: "+819011110204",
+        held: "まで確保しています",
+        konbini: "コンビニエンスストアで、払込番号",
+        declined: "カード会社に承認されませんでした",
+        refused: "お支払い済みのチケットがありません",
+        confirm_button: "このアドレスを確認する",
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_account_and_refusal_mails_read_at_phone_width_in_english() {
+    mails_in(&MailRun {
+        lang: "en",
+        purchase: PURCHASE,
+        issue: ISSUE,
+        phone: "+819011110205",
+        held: "are held until",
+        konbini: "convenience store with payment number",
+        declined: "card declined",
+        refused: "There is no paid ticket for this phone number",
+        confirm_button: "Confirm this address",
+    })
+    .await;
+}
