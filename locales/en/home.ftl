@@ -16,3 +16,17 @@ home-buy-web = Buy on the web
 home-buy-web-note = for a phone you name
 home-outbox = Open the local outbox
 home-outbox-note = No SMTP server is configured, so mails are kept here for you to read.
+
+## The local outbox (/outbox): every mail kept, when no SMTP server is configured.
+
+outbox-title = Local outbox
+outbox-intro = No SMTP server is configured: every mail the gateway sends is kept here. Newest first; the page refreshes itself.
+outbox-to = To
+outbox-subject = Subject
+outbox-state = State
+outbox-empty = No mail yet. Call the purchase number to get one.
+outbox-back = Outbox
+outbox-mail-meta = To { $to } · { $state } · template { $template }
+outbox-show-html = Show the HTML version
+outbox-off = The local outbox is off: mail goes to the configured SMTP server.
+outbox-no-mail = There is no mail #{ $id }.

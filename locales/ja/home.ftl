@@ -16,3 +16,17 @@ home-buy-web = ウェブで買う
 home-buy-web-note = 指定した電話番号あてに
 home-outbox = ローカルの送信箱を開く
 home-outbox-note = SMTP サーバーが設定されていないため、メールはここに保管されます。
+
+## ローカルの送信箱（/outbox）：SMTP サーバーが設定されていないとき、すべてのメールを保管します。
+
+outbox-title = ローカルの送信箱
+outbox-intro = SMTP サーバーが設定されていないため、ゲートウェイが送るメールはすべてここに保管されます。新しい順に表示し、ページは自動で更新されます。
+outbox-to = 宛先
+outbox-subject = 件名
+outbox-state = 状態
+outbox-empty = メールはまだありません。購入番号にお電話いただくと届きます。
+outbox-back = 送信箱
+outbox-mail-meta = 宛先 { $to } ・ { $state } ・ テンプレート { $template }
+outbox-show-html = HTML 版を表示
+outbox-off = ローカルの送信箱は使われていません。メールは設定された SMTP サーバーに送られます。
+outbox-no-mail = メール #{ $id } はありません。

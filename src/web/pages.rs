@@ -251,14 +251,19 @@ fn local_outbox_on(web: &Web) -> Result<(), WebError> {
     if web.app.local_outbox {
         Ok(())
     } else {
-        Err(WebError::NotFound("The local outbox is off: mail goes to the configured SMTP server.".into()))
+        Err(WebError::NotFound(tr(web, "outbox-off", &[])))
     }
 }
 
 /// A mail of the local outbox with its text and HTML bodies, rendered now.
 async fn outbox_mail_by_id(web: &Web, id: i64) -> Result<(crate::store::OutboxMail, String, String), WebError> {
     local_outbox_on(web)?;
-    let mail = web.app.store.outbox_mail(id).await?.ok_or_else(|| WebError::NotFound(format!("no mail #{id}")))?;
+    let mail = web
+        .app
+        .store
+        .outbox_mail(id)
+        .await?
+        .ok_or_else(|| WebError::NotFound(tr(web, "outbox-no-mail", &[("id", &id.to_string())])))?;
     let (text, html) = web.app.templates.bodies(&mail).map_err(AppError::from)?;
     Ok((mail, text, html))
 }

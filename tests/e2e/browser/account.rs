@@ -40,6 +40,8 @@ async fn looked_at(chromium: &Chromium, name: &str, lang: &str) -> String {
     let problems = chromium.audit().await;
     assert!(problems.is_empty(), "{name}: {problems:#?}");
     assert_eq!(chromium.attribute("html", "lang").await, lang, "{name}");
+    let wide = chromium.execute("return document.documentElement.scrollWidth;").await;
+    assert!(wide.as_u64().is_some_and(|w| w <= 390), "{name} is wider than the phone: {wide}");
     let text = chromium.visible_text().await;
     assert!(!text.contains("UTC"), "{name} shows UTC: {text}");
     text
@@ -222,11 +224,29 @@ async fn the_staff_app_in_japanese_scans_a_ticket() {
     chromium.keyboard("NOT-A-CODE\n").await;
     chromium.text_when("[data-live=headline]", |t| t == "無効").await;
     looked_at(&chromium, "staff-invalid-ja", "ja").await;
-    chromium.quit().await;
 
-    // Without JavaScript the form's answer is the page: the same words.
-    let (status, verdict) = gw.get("/staff").await;
-    assert_eq!(status, 403, "not signed in: {verdict}");
+    // Without the script the form posts and the verdict comes back as the page
+    // (`form.submit()` skips the script's handler), in the same words.
+    chromium.type_into("input[name=code]", &reference).await;
+    chromium.execute("document.querySelector('[data-live=scan-form]').submit();").await;
+    chromium.text_when("[data-live=headline]", |t| t == "入場済み").await;
+    assert_eq!(chromium.current_url().await, format!("{}/staff/scan", gw.base), "the form's own answer");
+    let when = chromium.text_when("[data-live=when]", |t| !t.is_empty()).await;
+    assert!(when.ends_with(" JST、B ゲート、担当 Aiko"), "{when}");
+    assert_eq!(chromium.text_when("[data-live=seat]", |_| true).await, format!("座席 {seat}"));
+    looked_at(&chromium, "staff-already-nojs-ja", "ja").await;
+
+    // The switch: the app, and the verdicts the script draws, in English.
+    chromium.goto(&format!("{}/staff", gw.base)).await;
+    chromium.click("a[hreflang=en]").await;
+    chromium.text_when("[data-live=headline]", |t| t == "Ready").await;
+    chromium.keyboard(&format!("{reference}\n")).await;
+    chromium.text_when("[data-live=headline]", |t| t == "ALREADY ADMITTED").await;
+    let when = chromium.text_when("[data-live=when]", |t| !t.is_empty()).await;
+    assert!(when.starts_with("Admitted ") && when.ends_with(" JST at gate B by Aiko"), "{when}");
+    chromium.text_when("[data-live=counts]", |t| t.starts_with("Admitted 1 of") && t.contains("gate B: 1")).await;
+    looked_at(&chromium, "staff-already-switched-en", "en").await;
+    chromium.quit().await;
     gw.stop().await;
 }
 
@@ -236,6 +256,9 @@ async fn the_staff_app_in_japanese_scans_a_ticket() {
 /// phone's screen.
 struct MailRun {
     lang: &'static str,
+    /// The browser's Accept-Language (the outbox pages speak it; each mail its own).
+    reader: &'static str,
+    outbox_title: &'static str,
     purchase: &'static str,
     issue: &'static str,
     phone: &'static str,
@@ -269,7 +292,7 @@ async fn mails_in(run: &MailRun) {
     let (status, page) = gw.post(&confirm, &[]).await;
     assert_eq!(status, 200, "{page}");
 
-    let chromium = Chromium::start().await;
+    let chromium = Chromium::start_in(run.reader).await;
     let outbox = gw.app.store.outbox(100).await.expect("outbox");
     let mut seen = vec![];
     for mail in outbox.iter().rev() {
@@ -279,8 +302,6 @@ async fn mails_in(run: &MailRun) {
         chromium.goto(&format!("{}/outbox/{}/html", gw.base, mail.id)).await;
         chromium.text_when("body", |t| !t.is_empty()).await;
         assert_eq!(chromium.count("meta[name=viewport]").await, 1, "{name}");
-        let wide = chromium.execute("return document.documentElement.scrollWidth;").await;
-        assert!(wide.as_u64().is_some_and(|w| w <= 390), "{name} is wider than the phone: {wide}");
         let shot = match name {
             "payment-instructions" if !text.contains(run.konbini) => "payment-instructions-carrier".to_string(),
             _ => name.to_string(),
@@ -316,6 +337,13 @@ async fn mails_in(run: &MailRun) {
         ],
         "every mail of the run was looked at"
     );
+    // The outbox itself, and a mail's text part as the outbox shows it.
+    chromium.goto(&format!("{}/outbox", gw.base)).await;
+    chromium.text_when("h1", |t| t == run.outbox_title).await;
+    looked_at(&chromium, &format!("account-outbox-{}", run.lang), run.lang).await;
+    chromium.click("td a").await;
+    chromium.text_when("pre", |t| t.contains(&gw.base)).await;
+    looked_at(&chromium, &format!("account-outbox-mail-{}", run.lang), run.lang).await;
     chromium.quit().await;
     gw.stop().await;
 }
@@ -334,6 +362,8 @@ async fn outbox_link(gw: &TestGateway, template: &str, prefix: &str) -> String {
 async fn the_account_and_refusal_mails_read_at_phone_width_in_japanese() {
     mails_in(&MailRun {
         lang: "ja",
+        reader: "ja,en;q=0.5",
+        outbox_title: "ローカルの送信箱",
         purchase: "+81300000100",
         issue: "+81300000101",
         phone: "+819011110204",
@@ -350,6 +380,8 @@ async fn the_account_and_refusal_mails_read_at_phone_width_in_japanese() {
 async fn the_account_and_refusal_mails_read_at_phone_width_in_english() {
     mails_in(&MailRun {
         lang: "en",
+        reader: "en-GB,en",
+        outbox_title: "Local outbox",
         purchase: PURCHASE,
         issue: ISSUE,
         phone: "+819011110205",
