@@ -116,6 +116,7 @@ struct AccountWords {
     profile_title: &'static str,
     saved: &'static str,
     bad_address: &'static str,
+    bad_date: &'static str,
 }
 
 const JA: AccountWords = AccountWords {
@@ -130,6 +131,7 @@ const JA: AccountWords = AccountWords {
     profile_title: "お客様情報",
     saved: "保存しました",
     bad_address: "はメールアドレスではありません",
+    bad_date: "生年月日「1990-02-30」は日付ではありません",
 };
 
 const EN: AccountWords = AccountWords {
@@ -144,6 +146,7 @@ const EN: AccountWords = AccountWords {
     profile_title: "Your details",
     saved: "Saved",
     bad_address: "is not a mail address",
+    bad_date: "The birth date \"1990-02-30\" is not a date",
 };
 
 /// A caller moves their mail to another address and names themself, in the
@@ -185,9 +188,30 @@ async fn account_pages_in(w: &AccountWords, phone: &str) {
     let user = gw.app.store.phone_user(&dialticket::phone::PhoneNumber::parse(phone).unwrap()).await.unwrap();
     assert_eq!(user.and_then(|u| u.mail_address).as_deref(), Some("hanako@example.jp"));
 
+    // An impossible birth date: nothing saved, the form back as typed, why in the page's language.
+    let typed = [("name", "山田 花子"), ("postal_address", "東京都"), ("birth_date", "1990-02-30")];
+    let (status, page) = gw.post(&format!("{shop}/profile"), &typed).await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page["error"].as_str().unwrap_or_default().contains(w.bad_date), "{page}");
+    assert_eq!((&page["profile"]["name"], &page["profile"]["postal_address"]), (&"山田 花子".into(), &"東京都".into()));
+    let (_, page) = gw.get(&format!("{shop}/profile")).await;
+    assert_eq!(page["profile"]["name"], serde_json::Value::Null, "nothing saved: {page}");
+
     chromium.goto(&format!("{shop}/profile")).await;
     chromium.text_when("h1", |t| t == w.profile_title).await;
+    // A phone without a date picker sends what was typed: refused on the page
+    // itself, in its language, the form kept as typed.
     chromium.type_into("input[name=name]", "山田 花子").await;
+    chromium.execute("const d = document.getElementById('birth_date'); d.type = 'text'; d.value = '1990-02-30';").await;
+    chromium.click("form button[type=submit]").await;
+    chromium.text_when("[role=alert]", |t| t.contains(w.bad_date)).await;
+    assert_eq!(chromium.property("input[name=name]", "value").await, "山田 花子");
+    assert_eq!(
+        chromium.property("input[name=birth_date]", "value").await,
+        "",
+        "an impossible date cannot stay in a date field"
+    );
+    looked_at(&chromium, &format!("account-profile-refused-{lang}"), lang).await;
     chromium.click("form button[type=submit]").await;
     chromium.text_when(".state", |t| t == w.saved).await;
     assert_eq!(chromium.property("input[name=name]", "value").await, "山田 花子");
@@ -226,6 +250,11 @@ async fn the_staff_app_in_japanese_scans_a_ticket() {
         .unwrap();
 
     let chromium = Chromium::start_in("ja,en;q=0.5").await;
+    // Not signed in: the refusal says so, and what to do, in Japanese.
+    chromium.goto(&format!("{}/staff", gw.base)).await;
+    chromium.text_when("h1", |t| t == "スタッフ専用").await;
+    chromium.text_when("[role=alert]", |t| t.contains("ログイン用リンクを開いてください")).await;
+    looked_at(&chromium, "staff-not-signed-in-ja", "ja").await;
     chromium.goto(&format!("{}/staff/login/{}", gw.base, made.login_token)).await;
     chromium.text_when("form button[type=submit]", |t| t == "ログイン").await;
     looked_at(&chromium, "staff-login-ja", "ja").await;
