@@ -453,3 +453,38 @@ async fn the_account_and_refusal_mails_read_at_phone_width_in_english() {
     })
     .await;
 }
+
+/// A Japanese caller whose ticket was used already calls the usage number again:
+/// the refusal mail says so in Japanese, with when on the venue's clock (JST),
+/// in its text part and its HTML part at phone width.
+#[tokio::test]
+async fn the_refusal_for_a_used_ticket_tells_a_japanese_caller_when_in_jst() {
+    let gw = spawn_gateway().await;
+    let phone = "+819011110206";
+    assert_eq!(gw.call(phone, "+81300000100").await.final_status, 200);
+    let shop = gw.link(&gw.mail(phone, "購入用リンク").await, "/p/");
+    let (status, order) = gw.buy(&shop, "open-rehearsal", 1, "4242 4242 4242 4242").await;
+    assert_eq!(status, 200, "{order}");
+    gw.mail(phone, "お支払いを確認しました").await;
+    gw.call(phone, "+81300000101").await;
+    gw.mail(phone, "チケット発券").await;
+    gw.call(phone, "+81300000102").await;
+    let admission = gw.link(&gw.mail(phone, "入場ページ").await, "/a/");
+    gw.allow_pin_admission("open-rehearsal").await;
+    let (pin, _) = gw.staff_pins("open-rehearsal");
+    assert_eq!(gw.post(&format!("{admission}/admit"), &[("staff_pin", pin.as_str())]).await.0, 200);
+
+    gw.call(phone, "+81300000102").await;
+    let refusal = gw.mail(phone, "お手続きできませんでした").await;
+    let text = &refusal.text;
+    assert!(text.contains("に入場済みです") && text.contains("年") && text.contains(" JST"), "{text}");
+    assert!(!text.contains("UTC") && !text.contains("already"), "{text}");
+
+    let chromium = Chromium::start_in("ja,en;q=0.5").await;
+    let html = refusal.html.clone().expect("an HTML part");
+    chromium.goto(&format!("data:text/html;charset=utf-8,{}", urlencode(&html))).await;
+    let shown = looked_at(&chromium, "mail-refusal-used-ja", "ja").await;
+    assert!(shown.contains("に入場済みです") && shown.contains(" JST"), "{shown}");
+    chromium.quit().await;
+    gw.stop().await;
+}
