@@ -156,7 +156,7 @@ async fn expire(
     tx.release_seats(&p.id, at).await?;
     if let Some(holder) = tx.phone_user(&p.phone).await? {
         let reason = "Your reservation expired before it was paid, and the seats were released. Call the purchase number to start again.";
-        let ctx = json!({"reason": reason, "phone": p.phone.as_str(), "url": ""});
+        let ctx = json!({"reason": reason, "kind": "hold-expired", "phone": p.phone.as_str(), "url": ""});
         // Sent now, whatever time the expiry is judged at.
         app.queue_order_mail(tx, &holder, "refusal", &ctx, now()).await?;
     }

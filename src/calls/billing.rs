@@ -53,7 +53,7 @@ pub(super) async fn confirm(
     match (approved, declined) {
         (0, 0) => {
             let reason = "No order is waiting for this phone's consent on the number you called. Each order has its own number, shown with the order; orders wait 15 minutes for the call, then order again.";
-            refusal_mail(app, tx, &user, reason, at).await?;
+            refusal_mail(app, tx, &user, "nothing-to-confirm", reason, None, at).await?;
             tx.journal("phone-user", &user.user_number, "billing-consent-refused", None, None, actor, "{}");
             Ok(refuse(403, "Nothing To Confirm", "nothing-to-confirm"))
         }

@@ -319,7 +319,7 @@ async fn issue(
     }
     if sent == 0 {
         let reason = "There is no paid ticket for this phone number. If you have just paid, wait for the mail with the issue number and call again from the same phone.";
-        refusal_mail(app, tx, &user, reason, at).await?;
+        refusal_mail(app, tx, &user, "no-paid-ticket", reason, None, at).await?;
         tx.journal(
             "phone-user",
             &user.user_number,
@@ -367,8 +367,9 @@ async fn usage(
     let mut sent = 0;
     let mut spoken: Vec<String> = Vec::new();
     let mut issued_any = false;
-    let mut admitted_at: Option<i64> = None;
-    let mut outside: Option<i64> = None;
+    // The latest admission and the earliest opening, each with how the caller reads it.
+    let mut admitted_at: Option<(i64, String)> = None;
+    let mut outside: Option<(i64, String)> = None;
     for mut p in purchases {
         if !p.issued || call.rule.event.as_deref().is_some_and(|e| e != p.event_id) {
             continue;
@@ -396,9 +397,16 @@ async fn usage(
                 sent += 1;
                 spoken.extend(p.seats.iter().cloned());
             }
-            Err(DomainError::AlreadyAdmitted { at: t }) => admitted_at = Some(admitted_at.map_or(t, |a| a.max(t))),
+            Err(DomainError::AlreadyAdmitted { at: t }) => {
+                if admitted_at.as_ref().is_none_or(|(a, _)| t > *a) {
+                    admitted_at = Some((t, event.when(&user.language, t, crate::i18n::Style::DateTime)));
+                }
+            }
             Err(DomainError::OutsideAdmissionWindow) => {
-                outside = Some(outside.map_or(event.admission_opens, |o| o.min(event.admission_opens)))
+                let opens = event.admission_opens;
+                if outside.as_ref().is_none_or(|(o, _)| opens < *o) {
+                    outside = Some((opens, event.when(&user.language, opens, crate::i18n::Style::DateTime)));
+                }
             }
             Err(e) => return Err(unexpected(e)),
         }
@@ -407,8 +415,10 @@ async fn usage(
         // The seats read out after "sent", so the caller hears them at the gate.
         return Ok(CallDecision::Announce { prompt: "admission-sent".into(), then: speech::seats(&spoken) });
     }
-    let (reason, code, status, prompt) = if let Some(t) = admitted_at {
+    let (kind, when, reason, code, status, prompt) = if let Some((t, shown)) = admitted_at {
         (
+            "already-admitted",
+            Some(shown),
             format!(
                 "This ticket has already been used for admission at {} (UTC). It cannot be used again.",
                 fmt_time(t)
@@ -417,8 +427,10 @@ async fn usage(
             "Already Admitted",
             "already-admitted",
         )
-    } else if let (true, Some(opens)) = (issued_any, outside) {
+    } else if let (true, Some((opens, shown))) = (issued_any, outside) {
         (
+            "not-open",
+            Some(shown),
             format!("Admission is not open now. It opens at {} (UTC).", fmt_time(opens)),
             403,
             "Admission Not Open",
@@ -426,6 +438,8 @@ async fn usage(
         )
     } else {
         (
+            "no-issued-ticket",
+            None,
             "There is no issued ticket for this phone number. Buy a ticket and call the issue number first."
                 .to_string(),
             403,
@@ -433,7 +447,7 @@ async fn usage(
             "no-ticket",
         )
     };
-    refusal_mail(app, tx, &user, &reason, at).await?;
+    refusal_mail(app, tx, &user, kind, &reason, when.as_deref(), at).await?;
     tx.journal(
         "phone-user",
         &user.user_number,
@@ -457,8 +471,19 @@ async fn caller_purchases(
     Ok((user, purchases))
 }
 
-async fn refusal_mail(app: &App, tx: &mut StoreTx, user: &PhoneUser, reason: &str, at: i64) -> Result<(), AppError> {
-    let ctx = json!({"reason": reason, "phone": user.phone.as_str(), "url": ""});
+/// The refusal mail: `kind` picks the words of each language's template (`reason`
+/// is the English, kept for the journal and older templates); `when` is a time the
+/// words name, on the venue's clock in the user's language.
+async fn refusal_mail(
+    app: &App,
+    tx: &mut StoreTx,
+    user: &PhoneUser,
+    kind: &str,
+    reason: &str,
+    when: Option<&str>,
+    at: i64,
+) -> Result<(), AppError> {
+    let ctx = json!({"reason": reason, "kind": kind, "when": when, "phone": user.phone.as_str(), "url": ""});
     app.queue_mail(tx, user, "refusal", &ctx, at).await?;
     Ok(())
 }

@@ -17,6 +17,12 @@ use unic_langid::LanguageIdentifier;
 const EMBEDDED: &[(&str, &str, &str)] = &[
     ("en", "common.ftl", include_str!("../../locales/en/common.ftl")),
     ("ja", "common.ftl", include_str!("../../locales/ja/common.ftl")),
+    ("en", "account.ftl", include_str!("../../locales/en/account.ftl")),
+    ("ja", "account.ftl", include_str!("../../locales/ja/account.ftl")),
+    ("en", "staff.ftl", include_str!("../../locales/en/staff.ftl")),
+    ("ja", "staff.ftl", include_str!("../../locales/ja/staff.ftl")),
+    ("en", "home.ftl", include_str!("../../locales/en/home.ftl")),
+    ("ja", "home.ftl", include_str!("../../locales/ja/home.ftl")),
 ];
 
 /// The language every other falls back to.

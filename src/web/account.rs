@@ -17,26 +17,76 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{finish, respond, PageResult, Web, WebError};
+use super::{check_link, finish, respond, tr, PageResult, Web, WebError};
 use crate::app::AppError;
 use crate::links::Purpose;
-use crate::mail::registration::{self, Outcome, Wanted, CONFIRMATIONS_PER_HOUR};
+use crate::mail::registration::{self, AddressError, Outcome, Wanted, CONFIRMATIONS_PER_HOUR};
 use crate::mail::{address_for, carrier_address};
 use crate::phone::PhoneNumber;
-use crate::profile::Profile;
+use crate::profile::{Profile, ProfileError, NAME_MAX, POSTAL_ADDRESS_MAX};
 use crate::store::{now, PhoneUser, Store, StoreTx};
 
-fn not_called() -> WebError {
-    WebError::NotFound("this phone has not called us yet".into())
+fn not_called(web: &Web) -> WebError {
+    WebError::NotFound(tr(web, "account-not-called", &[]))
 }
 
-/// The phone a purchase link was mailed for.
+/// The phone a purchase link was mailed for (the page speaks the link's language).
 fn purchase_phone(web: &Web, token: &str) -> Result<PhoneNumber, WebError> {
-    Ok(web.app.links.verify(token, Purpose::Purchase, now())?.sub)
+    Ok(check_link(web, token, Purpose::Purchase)?.sub)
 }
 
 async fn user_of(web: &Web, phone: &PhoneNumber) -> Result<PhoneUser, WebError> {
-    web.app.store.phone_user(phone).await?.ok_or_else(not_called)
+    web.app.store.phone_user(phone).await?.ok_or_else(|| not_called(web))
+}
+
+/// Why an address is refused, in the page's language.
+fn address_error(web: &Web, e: &AddressError) -> String {
+    match e {
+        AddressError::Empty => tr(web, "mail-error-empty", &[]),
+        AddressError::TooLong => tr(web, "mail-error-too-long", &[("max", &registration::MAX_LEN.to_string())]),
+        AddressError::Malformed(a) => tr(web, "mail-error-malformed", &[("address", a)]),
+    }
+}
+
+/// Why a profile is refused, in the page's language.
+fn profile_error(web: &Web, e: &ProfileError) -> String {
+    match e {
+        ProfileError::NameTooLong => tr(web, "profile-error-name-too-long", &[("max", &NAME_MAX.to_string())]),
+        ProfileError::AddressTooLong => {
+            tr(web, "profile-error-address-too-long", &[("max", &POSTAL_ADDRESS_MAX.to_string())])
+        }
+        ProfileError::BadDate(d) => tr(web, "profile-error-bad-date", &[("date", d)]),
+        ProfileError::ImpossibleDate(d) => tr(web, "profile-error-impossible-date", &[("date", d)]),
+    }
+}
+
+/// The mail page: where mail goes and the form to change it; with `error`, the
+/// refused address kept in the field to correct.
+fn address_page(
+    web: &Web,
+    headers: &HeaderMap,
+    token: &str,
+    user: &PhoneUser,
+    status: StatusCode,
+    refused: Option<(&str, String)>,
+) -> Response {
+    let (typed, error) = refused.map_or((None, None), |(t, e)| (Some(t), Some(e)));
+    respond(
+        web,
+        headers,
+        status,
+        "address.html",
+        &json!({
+            "phone": user.phone,
+            "delivers_to": address_for(user, &web.app.carrier_mail_template),
+            "registered": user.mail_address,
+            "carrier_address": carrier_address(&user.phone, &web.app.carrier_mail_template),
+            "action": format!("/p/{token}/mail"),
+            "shop_url": format!("/p/{token}"),
+            "typed": typed,
+            "error": error,
+        }),
+    )
 }
 
 /// Record the browser a purchase link is used from (seed 000's model ID).
@@ -52,21 +102,7 @@ pub(super) async fn show(State(web): State<Web>, Path(token): Path<String>, head
     let r = async {
         let phone = purchase_phone(&web, &token)?;
         let user = user_of(&web, &phone).await?;
-        let carrier = carrier_address(&phone, &web.app.carrier_mail_template);
-        Ok(respond(
-            &web,
-            &headers,
-            StatusCode::OK,
-            "address.html",
-            &json!({
-                "phone": phone,
-                "delivers_to": address_for(&user, &web.app.carrier_mail_template),
-                "registered": user.mail_address,
-                "carrier_address": carrier,
-                "action": format!("/p/{token}/mail"),
-                "shop_url": format!("/p/{token}"),
-            }),
-        ))
+        Ok(address_page(&web, &headers, &token, &user, StatusCode::OK, None))
     }
     .await;
     finish(&web, &headers, r)
@@ -92,23 +128,31 @@ pub(super) async fn change(
         if !form.carrier.is_empty() {
             return Store::retry(|| confirm(&web, &headers, &phone, &Wanted::Carrier, None, "web:mail-address")).await;
         }
-        let address = registration::registrable(&form.address).map_err(|e| WebError::Invalid(e.to_string()))?;
-        Store::retry(|| request(&web, &headers, &phone, &address)).await
+        let address = match registration::registrable(&form.address) {
+            Ok(a) => a,
+            Err(e) => {
+                // Nothing mailed: the page again, the address kept to correct.
+                let user = user_of(&web, &phone).await?;
+                let refused = Some((form.address.as_str(), address_error(&web, &e)));
+                return Ok(address_page(&web, &headers, &token, &user, StatusCode::UNPROCESSABLE_ENTITY, refused));
+            }
+        };
+        Store::retry(|| request(&web, &headers, &phone, &address, &token)).await
     }
     .await;
     finish(&web, &headers, r)
 }
 
 /// Mail a confirmation link to `address` (at most [`CONFIRMATIONS_PER_HOUR`] a user).
-async fn request(web: &Web, headers: &HeaderMap, phone: &PhoneNumber, address: &str) -> PageResult {
+async fn request(web: &Web, headers: &HeaderMap, phone: &PhoneNumber, address: &str, token: &str) -> PageResult {
     let app = &web.app;
     let at = now();
     let mut tx = app.store.begin().await?;
-    let user = tx.phone_user(phone).await?.ok_or_else(not_called)?;
+    let user = tx.phone_user(phone).await?.ok_or_else(|| not_called(web))?;
     note_handset(&mut tx, phone, headers).await?;
     let page = |status: &str| {
         json!({"status": status, "phone": phone, "address": address,
-               "delivers_to": address_for(&user, &app.carrier_mail_template)})
+               "delivers_to": address_for(&user, &app.carrier_mail_template), "shop_url": format!("/p/{token}")})
     };
     if user.mail_address.as_deref() == Some(address) {
         tx.commit().await?;
@@ -116,9 +160,8 @@ async fn request(web: &Web, headers: &HeaderMap, phone: &PhoneNumber, address: &
     }
     let sent = tx.journal_counts_since(&[&user.user_number], "mail-address-requested", at - 3600).await?;
     if sent.get(&user.user_number).copied().unwrap_or(0) >= CONFIRMATIONS_PER_HOUR {
-        return Err(WebError::RateLimited(format!(
-            "{CONFIRMATIONS_PER_HOUR} confirmation mails were sent for this phone in the last hour"
-        )));
+        let count = CONFIRMATIONS_PER_HOUR.to_string();
+        return Err(WebError::RateLimited(tr(web, "mail-error-rate-limited", &[("count", &count)])));
     }
     let url = app.links.mail_address_url(phone, address, user.mail_epoch, at)?;
     let ctx = json!({"url": url, "phone": phone});
@@ -144,6 +187,8 @@ pub(super) async fn confirm_page(State(web): State<Web>, Path(token): Path<Strin
     let r = async {
         let (phone, wanted, asked_in) = confirmation(&web, &token)?;
         let user = user_of(&web, &phone).await?;
+        // The link was mailed in the user's language: the page speaks it too.
+        super::locale::adopt_link_language(&web.app.catalogs, &user.language);
         let outcome = registration::decide(user.mail_address.as_deref(), user.mail_epoch, &wanted, asked_in);
         let to = match &wanted {
             Wanted::Address(a) => a.clone(),
@@ -164,6 +209,9 @@ pub(super) async fn confirm_page(State(web): State<Web>, Path(token): Path<Strin
 pub(super) async fn confirm_link(State(web): State<Web>, Path(token): Path<String>, headers: HeaderMap) -> Response {
     let r = async {
         let (phone, wanted, asked_in) = confirmation(&web, &token)?;
+        if let Some(user) = web.app.store.phone_user(&phone).await? {
+            super::locale::adopt_link_language(&web.app.catalogs, &user.language);
+        }
         Store::retry(|| confirm(&web, &headers, &phone, &wanted, Some(asked_in), "web:mail-confirm")).await
     }
     .await;
@@ -184,7 +232,7 @@ async fn confirm(
     let app = &web.app;
     let at = now();
     let mut tx = app.store.begin().await?;
-    let before = tx.phone_user(phone).await?.ok_or_else(not_called)?;
+    let before = tx.phone_user(phone).await?.ok_or_else(|| not_called(web))?;
     let asked_in = asked_in.unwrap_or(before.mail_epoch);
     let status = match registration::decide(before.mail_address.as_deref(), before.mail_epoch, wanted, asked_in) {
         Outcome::Stale => {
@@ -224,14 +272,17 @@ async fn confirm(
 
 // ---- profile ----
 
+/// The profile page; `error`: the form refused, shown with what was typed.
+#[allow(clippy::too_many_arguments)]
 fn profile_page(
     web: &Web,
     headers: &HeaderMap,
     token: &str,
     phone: &PhoneNumber,
-    profile: &Profile,
+    profile: &impl serde::Serialize,
     status: StatusCode,
     saved: bool,
+    error: Option<String>,
 ) -> Response {
     respond(
         web,
@@ -242,6 +293,7 @@ fn profile_page(
             "phone": phone,
             "profile": profile,
             "saved": saved,
+            "error": error,
             "action": format!("/p/{token}/profile"),
             "shop_url": format!("/p/{token}"),
         }),
@@ -253,7 +305,7 @@ pub(super) async fn show_profile(State(web): State<Web>, Path(token): Path<Strin
         let phone = purchase_phone(&web, &token)?;
         let user = user_of(&web, &phone).await?;
         let profile = web.app.store.profile(&user.user_number).await?.unwrap_or_default();
-        Ok(profile_page(&web, &headers, &token, &phone, &profile, StatusCode::OK, false))
+        Ok(profile_page(&web, &headers, &token, &phone, &profile, StatusCode::OK, false, None))
     }
     .await;
     finish(&web, &headers, r)
@@ -278,18 +330,26 @@ pub(super) async fn save_profile(
     let r = async {
         let phone = purchase_phone(&web, &token)?;
         let today = chrono::Utc::now().date_naive();
-        let profile = Profile::from_form(&form.name, &form.postal_address, &form.birth_date, today)
-            .map_err(|e| WebError::Invalid(e.to_string()))?;
+        let profile = match Profile::from_form(&form.name, &form.postal_address, &form.birth_date, today) {
+            Ok(p) => p,
+            Err(e) => {
+                // Nothing saved: the form again as it was typed, with why.
+                let typed =
+                    json!({"name": form.name, "postal_address": form.postal_address, "birth_date": form.birth_date});
+                let (status, error) = (StatusCode::UNPROCESSABLE_ENTITY, Some(profile_error(&web, &e)));
+                return Ok(profile_page(&web, &headers, &token, &phone, &typed, status, false, error));
+            }
+        };
         Store::retry(|| async {
             let mut tx = web.app.store.begin().await?;
-            let user = tx.phone_user(&phone).await?.ok_or_else(not_called)?;
+            let user = tx.phone_user(&phone).await?.ok_or_else(|| not_called(&web))?;
             note_handset(&mut tx, &phone, &headers).await?;
             tx.save_profile(&user.user_number, &profile, "web:profile", now()).await?;
             tx.commit().await?;
             Ok::<_, WebError>(())
         })
         .await?;
-        Ok(profile_page(&web, &headers, &token, &phone, &profile, StatusCode::OK, true))
+        Ok(profile_page(&web, &headers, &token, &phone, &profile, StatusCode::OK, true, None))
     }
     .await;
     finish(&web, &headers, r)

@@ -6,22 +6,32 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{finish, respond, Web, WebError};
+use super::{finish, respond, tr, Web, WebError};
 use crate::app::AppError;
 
 // ---- home, health ----
 
 pub(super) async fn home(State(web): State<Web>, headers: HeaderMap) -> Response {
     let plan = web.app.dialplan.borrow().clone();
-    // Only exact numbers can be called; pattern rules are listed on /dialplan.
-    let numbers: Vec<_> = plan
+    let lang = super::locale::current();
+    let catalogs = &web.app.catalogs;
+    // Only exact numbers can be called; pattern rules are listed on /dialplan. The
+    // numbers that speak the reader's language first (a Japanese reader calls the
+    // Japanese numbers), each in the dialplan's order.
+    let mut numbers: Vec<(bool, serde_json::Value)> = plan
         .rules()
         .iter()
         .filter_map(|r| {
             let number = r.exact_number()?;
-            Some(json!({"number": number.as_str(), "action": r.action, "answer": r.answer, "event": r.event}))
+            let what = tr(&web, &format!("home-action-{}", r.action), &[]);
+            let language_name = catalogs.message(&r.language, "language-name", None);
+            let n = json!({"number": number.as_str(), "action": r.action, "answer": r.answer, "event": r.event,
+                           "language": r.language, "language_name": language_name, "what": what});
+            Some((r.language != lang, n))
         })
         .collect();
+    numbers.sort_by_key(|(other, _)| *other);
+    let numbers: Vec<_> = numbers.into_iter().map(|(_, n)| n).collect();
     respond(
         &web,
         &headers,
@@ -241,14 +251,19 @@ fn local_outbox_on(web: &Web) -> Result<(), WebError> {
     if web.app.local_outbox {
         Ok(())
     } else {
-        Err(WebError::NotFound("The local outbox is off: mail goes to the configured SMTP server.".into()))
+        Err(WebError::NotFound(tr(web, "outbox-off", &[])))
     }
 }
 
 /// A mail of the local outbox with its text and HTML bodies, rendered now.
 async fn outbox_mail_by_id(web: &Web, id: i64) -> Result<(crate::store::OutboxMail, String, String), WebError> {
     local_outbox_on(web)?;
-    let mail = web.app.store.outbox_mail(id).await?.ok_or_else(|| WebError::NotFound(format!("no mail #{id}")))?;
+    let mail = web
+        .app
+        .store
+        .outbox_mail(id)
+        .await?
+        .ok_or_else(|| WebError::NotFound(tr(web, "outbox-no-mail", &[("id", &id.to_string())])))?;
     let (text, html) = web.app.templates.bodies(&mail).map_err(AppError::from)?;
     Ok((mail, text, html))
 }

@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::{finish, respond, Web, WebError};
+use super::{finish, respond, tr, Web, WebError};
 use crate::app::App;
 use crate::domain::AdmissionWindow;
 use crate::door::code::{Reference, SeatCode};
@@ -71,20 +71,18 @@ pub(super) async fn scan(State(web): State<Web>, headers: HeaderMap, body: Bytes
     let (staff, token) = match staff_of(&web, &headers).await {
         Ok(Some(found)) => found,
         Ok(None) => {
-            let mut r = json_error(StatusCode::UNAUTHORIZED, "a staff API token is needed (Authorization: Bearer …)");
+            let mut r = json_error(StatusCode::UNAUTHORIZED, &tr(&web, "staff-api-token-needed", &[]));
             r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             return r;
         }
-        Err(e) => return unexpected(e.into()),
+        Err(e) => return unexpected(&web, e.into()),
     };
     let code = match serde_json::from_slice::<Value>(&body) {
         Ok(v) => match v.get("code").and_then(Value::as_str) {
             Some(code) => code.to_string(),
-            None => {
-                return json_error(StatusCode::BAD_REQUEST, "send JSON {\"code\": \"…\"}: a ticket code or reference")
-            }
+            None => return json_error(StatusCode::BAD_REQUEST, &tr(&web, "staff-api-bad-body", &[])),
         },
-        Err(_) => return json_error(StatusCode::BAD_REQUEST, "the body is not JSON: send {\"code\": \"…\"}"),
+        Err(_) => return json_error(StatusCode::BAD_REQUEST, &tr(&web, "staff-api-bad-body", &[])),
     };
     match scan_for(&web, &staff, &token, &code).await {
         Ok(verdict) => (StatusCode::OK, Json(verdict)).into_response(),
@@ -98,7 +96,7 @@ pub(super) async fn scan(State(web): State<Web>, headers: HeaderMap, body: Bytes
 pub(super) async fn scan_for(web: &Web, staff: &Staff, token: &str, code: &str) -> Result<Value, Response> {
     let key = Key::Device(crate::store::token_hash(token)[..16].to_string());
     if let verdict @ (Verdict::Refuse { .. } | Verdict::Drop) = web.scans.check(&key, scan_rate(), Instant::now()) {
-        let mut r = json_error(StatusCode::TOO_MANY_REQUESTS, "too many scans from this device: slow down");
+        let mut r = json_error(StatusCode::TOO_MANY_REQUESTS, &tr(web, "staff-too-many-scans", &[]));
         let after = verdict.retry_after_secs().unwrap_or(1).to_string();
         r.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from_str(&after).unwrap_or(HeaderValue::from_static("1")));
@@ -106,8 +104,8 @@ pub(super) async fn scan_for(web: &Web, staff: &Staff, token: &str, code: &str) 
     }
     let event = match web.app.store.event(&staff.event_id).await {
         Ok(Some(e)) => e,
-        Ok(None) => return Err(json_error(StatusCode::FORBIDDEN, "this staff account's event is gone")),
-        Err(e) => return Err(unexpected(e.into())),
+        Ok(None) => return Err(json_error(StatusCode::FORBIDDEN, &tr(web, "staff-event-gone", &[]))),
+        Err(e) => return Err(unexpected(web, e.into())),
     };
     match Store::retry(|| scan_once(&web.app, staff, &event, code)).await {
         Ok(verdict) => {
@@ -115,15 +113,15 @@ pub(super) async fn scan_for(web: &Web, staff: &Staff, token: &str, code: &str) 
                 Some(phone) => web.app.store.holder_profile(phone).await.ok().flatten().and_then(|p| p.name),
                 None => None,
             };
-            Ok(verdict.json(&event, holder))
+            Ok(verdict.json(web, &event, holder))
         }
-        Err(e) => Err(unexpected(e)),
+        Err(e) => Err(unexpected(web, e)),
     }
 }
 
-fn unexpected(e: WebError) -> Response {
+fn unexpected(web: &Web, e: WebError) -> Response {
     tracing::error!(error = %e, "scan failed");
-    json_error(StatusCode::INTERNAL_SERVER_ERROR, "something went wrong on our side; scan again")
+    json_error(StatusCode::INTERNAL_SERVER_ERROR, &tr(web, "staff-our-side", &[]))
 }
 
 /// What one scan decided, for its answer.
@@ -136,24 +134,38 @@ struct ScanOutcome {
 }
 
 impl ScanOutcome {
-    fn json(&self, event: &EventView, holder_name: Option<String>) -> Value {
-        let reason = match self.result {
-            ScanResult::NotOpen => format!(
-                "admission is open from {} to {}",
-                event.venue_time(&super::locale::current(), self.window.opens),
-                event.venue_time(&super::locale::current(), self.window.closes)
-            ),
-            r => r.reason().to_string(),
-        };
+    /// The verdict for the scanning API and the staff app: `result` is the code
+    /// machines read; `headline`, `reason` and the `*_line`s are in the staff
+    /// member's language, times on the venue's clock.
+    fn json(&self, web: &Web, event: &EventView, holder_name: Option<String>) -> Value {
+        let lang = super::locale::current();
+        let code = self.result.as_str();
+        let (opens, closes) = (event.venue_time(&lang, self.window.opens), event.venue_time(&lang, self.window.closes));
+        let reason = tr(web, &format!("staff-reason-{code}"), &[("opens", &opens), ("closes", &closes)]);
         let a = self.admission.as_ref();
+        let seat = self.seat.as_ref().map(|s| s.seat_code.clone());
+        let when = a.map(|a| event.venue_time(&lang, a.at));
+        let when_line = a.zip(when.as_ref()).map(|(a, when)| {
+            let mut line = tr(web, "staff-admitted-when", &[("when", when)]);
+            if let Some(gate) = &a.gate {
+                line.push_str(&tr(web, "staff-admitted-gate", &[("gate", gate)]));
+            }
+            if let Some(by) = &a.by {
+                line.push_str(&tr(web, "staff-admitted-by", &[("name", by)]));
+            }
+            line
+        });
         json!({
             "result": self.result, "reason": reason, "admits": self.result.admits(),
-            "headline": self.result.headline(),
+            "headline": tr(web, &format!("staff-headline-{code}"), &[]),
             "event": event.id, "event_name": event.name,
-            "seat": self.seat.as_ref().map(|s| &s.seat_code), "position": self.seat.as_ref().map(|s| s.position),
-            "admitted_at": a.map(|a| a.at), "admitted_at_display": a.map(|a| event.venue_time(&super::locale::current(), a.at)),
+            "seat": seat, "position": self.seat.as_ref().map(|s| s.position),
+            "admitted_at": a.map(|a| a.at), "admitted_at_display": when,
             "gate": a.and_then(|a| a.gate.clone()), "by": a.and_then(|a| a.by.clone()),
             "holder_name": holder_name,
+            "seat_line": seat.as_ref().map(|s| tr(web, "staff-seat", &[("seat", s)])),
+            "holder_line": holder_name.as_ref().map(|n| tr(web, "staff-holder", &[("name", n)])),
+            "when_line": when_line,
         })
     }
 }
@@ -286,7 +298,8 @@ pub(super) fn staff_json(staff: &Staff, event: Option<&EventView>) -> Value {
 /// The login page: whose login this is, and the button that uses it.
 pub(super) async fn login_page(State(web): State<Web>, Path(token): Path<String>, headers: HeaderMap) -> Response {
     let r = async {
-        let staff = web.app.store.staff_by_token(&token, TokenKind::Login).await?.ok_or_else(used_or_unknown)?;
+        let staff =
+            web.app.store.staff_by_token(&token, TokenKind::Login).await?.ok_or_else(|| used_or_unknown(&web))?;
         let event = web.app.store.event(&staff.event_id).await?;
         let mut data = staff_json(&staff, event.as_ref());
         data["login_url"] = json!(format!("/staff/login/{token}"));
@@ -296,8 +309,8 @@ pub(super) async fn login_page(State(web): State<Web>, Path(token): Path<String>
     finish(&web, &headers, r)
 }
 
-fn used_or_unknown() -> WebError {
-    WebError::StaffOnly("this login link was used already or is not valid: ask for a new one".into())
+fn used_or_unknown(web: &Web) -> WebError {
+    WebError::StaffOnly(tr(web, "staff-login-used", &[]))
 }
 
 /// Use the login link: a session for this browser (cookie), then the staff page.
@@ -306,7 +319,7 @@ pub(super) async fn login(State(web): State<Web>, Path(token): Path<String>, hea
         let at = now();
         let session = new_token();
         let mut tx = web.app.store.begin().await?;
-        let staff = tx.use_login_token(&token, at).await?.ok_or_else(used_or_unknown)?;
+        let staff = tx.use_login_token(&token, at).await?.ok_or_else(|| used_or_unknown(&web))?;
         tx.add_staff_token(&staff.id, &session, TokenKind::Session, at).await?;
         tx.journal("staff", &staff.id, "login", None, None, &format!("staff:{}", staff.id), "{}");
         tx.commit().await?;

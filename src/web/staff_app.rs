@@ -23,11 +23,11 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::staff::{scan_for, staff_json, staff_of};
-use super::{finish, respond, PageResult, Web, WebError};
+use super::{finish, respond, tr, PageResult, Web, WebError};
 use crate::store::Staff;
 
-fn not_signed_in() -> WebError {
-    WebError::StaffOnly("not signed in: open the login link you were given".into())
+fn not_signed_in(web: &Web) -> WebError {
+    WebError::StaffOnly(tr(web, "staff-not-signed-in", &[]))
 }
 
 /// The page's data: who is signed in, the counters, and a verdict if there is one.
@@ -45,18 +45,23 @@ async fn app_data(web: &Web, staff: &Staff, verdict: Option<Value>) -> Result<Va
 
 async fn counts_json(web: &Web, event_id: &str) -> Result<Value, WebError> {
     let c = web.app.store.door_counts(event_id).await?;
-    let gates: Vec<Value> = c
-        .gates
-        .iter()
-        .map(|(gate, n)| json!({"gate": gate.clone().unwrap_or_else(|| "—".into()), "admitted": n}))
-        .collect();
-    Ok(json!({"expected": c.expected, "admitted": c.admitted, "gates": gates}))
+    let (admitted, expected) = (c.admitted.to_string(), c.expected.to_string());
+    let mut line = tr(web, "staff-counts", &[("admitted", &admitted), ("expected", &expected)]);
+    let mut gates = vec![];
+    for (gate, n) in &c.gates {
+        let gate = gate.clone().unwrap_or_else(|| "—".into());
+        line.push_str(" · ");
+        line.push_str(&tr(web, "staff-gate-count", &[("gate", &gate), ("admitted", &n.to_string())]));
+        gates.push(json!({"gate": gate, "admitted": n}));
+    }
+    // `line`: the counters in the staff member's language, as the page shows them.
+    Ok(json!({"expected": c.expected, "admitted": c.admitted, "gates": gates, "line": line}))
 }
 
 /// The app.
 pub(super) async fn home(State(web): State<Web>, headers: HeaderMap) -> Response {
     let r = async {
-        let (staff, _) = staff_of(&web, &headers).await?.ok_or_else(not_signed_in)?;
+        let (staff, _) = staff_of(&web, &headers).await?.ok_or_else(|| not_signed_in(&web))?;
         let data = app_data(&web, &staff, None).await?;
         Ok(respond(&web, &headers, StatusCode::OK, "staff.html", &data))
     }
@@ -71,10 +76,10 @@ pub(super) async fn scan_form(
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     let r: PageResult = async {
-        let (staff, token) = staff_of(&web, &headers).await?.ok_or_else(not_signed_in)?;
+        let (staff, token) = staff_of(&web, &headers).await?.ok_or_else(|| not_signed_in(&web))?;
         let code = form.get("code").map(|c| c.trim()).unwrap_or_default();
         if code.is_empty() {
-            return Err(WebError::Invalid("scan a code or type a ticket's reference".into()));
+            return Err(WebError::Invalid(tr(&web, "staff-empty-code", &[])));
         }
         let verdict = match scan_for(&web, &staff, &token, code).await {
             Ok(v) => v,
@@ -90,7 +95,7 @@ pub(super) async fn scan_form(
 /// The counters, for the app to refresh.
 pub(super) async fn counts(State(web): State<Web>, headers: HeaderMap) -> Response {
     let r = async {
-        let (staff, _) = staff_of(&web, &headers).await?.ok_or_else(not_signed_in)?;
+        let (staff, _) = staff_of(&web, &headers).await?.ok_or_else(|| not_signed_in(&web))?;
         Ok(Json(counts_json(&web, &staff.event_id).await?).into_response())
     }
     .await;

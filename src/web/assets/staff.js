@@ -14,12 +14,20 @@
   var busy = false;
   var scans = 0;
 
+  // The words come from the page (data-t-*, rendered from the catalog in the
+  // staff member's language); "{name}" in them is filled in here.
+  function words(key, values) {
+    var pattern = root.getAttribute("data-t-" + key) || "";
+    return pattern.replace(/\{(\w+)\}/g, function (all, name) {
+      return values && values[name] !== undefined && values[name] !== null ? String(values[name]) : all;
+    });
+  }
   function live(name) { return root.querySelector('[data-live="' + name + '"]'); }
   function text(name, value) { live(name).textContent = value || ""; }
 
   function showCounts(c) {
-    var line = "Admitted " + c.admitted + " of " + c.expected;
-    (c.gates || []).forEach(function (g) { line += " · gate " + g.gate + ": " + g.admitted; });
+    var line = words("counts", { admitted: c.admitted, expected: c.expected });
+    (c.gates || []).forEach(function (g) { line += " · " + words("gate-count", { gate: g.gate, admitted: g.admitted }); });
     live("counts").textContent = line;
   }
   function refreshCounts() {
@@ -33,11 +41,12 @@
     box.className = "verdict " + (v.admits ? "ok" : "bad");
     text("headline", v.headline);
     text("reason", v.reason);
-    text("seat", v.seat ? "Seat " + v.seat : "");
-    text("holder", v.holder_name ? "Holder " + v.holder_name : "");
+    text("seat", v.seat ? words("seat", { seat: v.seat }) : "");
+    text("holder", v.holder_name ? words("holder", { name: v.holder_name }) : "");
     var when = "";
     if (v.admitted_at_display) {
-      when = "Admitted " + v.admitted_at_display + (v.gate ? " at gate " + v.gate : "") + (v.by ? " by " + v.by : "");
+      when = words("when", { when: v.admitted_at_display }) + (v.gate ? words("when-gate", { gate: v.gate }) : "")
+        + (v.by ? words("when-by", { name: v.by }) : "");
     }
     text("when", when);
     scans += 1;
@@ -46,7 +55,7 @@
   function showProblem(message) {
     var box = live("verdict");
     box.className = "verdict bad";
-    text("headline", "NOT CHECKED");
+    text("headline", words("not-checked"));
     text("reason", message);
     text("seat", ""); text("holder", ""); text("when", "");
     scans += 1;
@@ -63,9 +72,9 @@
     })
       .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })
       .then(function (res) {
-        if (res.ok) { showVerdict(res.body); refreshCounts(); } else { showProblem(res.body.error || "refused"); }
+        if (res.ok) { showVerdict(res.body); refreshCounts(); } else { showProblem(res.body.error || words("refused")); }
       })
-      .catch(function () { showProblem("No connection to the gateway: the code was not checked. Try again."); })
+      .catch(function () { showProblem(words("offline")); })
       .then(function () { busy = false; input.value = ""; input.focus(); });
   }
   form.addEventListener("submit", function (e) { e.preventDefault(); scan(input.value); });
@@ -97,17 +106,17 @@
               scan(value);
             }).catch(function () {});
           }, 250);
-          cameraButton.textContent = "Stop the camera";
+          cameraButton.textContent = words("camera-stop");
           cameraButton.onclick = function () {
             clearInterval(timer);
             stream.getTracks().forEach(function (t) { t.stop(); });
             video.hidden = true;
-            cameraButton.textContent = "Use the camera";
+            cameraButton.textContent = words("camera");
             cameraButton.onclick = null;
             input.focus();
           };
         });
-      }).catch(function () { showProblem("The camera could not be opened: type or scan the code instead."); });
+      }).catch(function () { showProblem(words("camera-failed")); });
     }, { once: true });
   }
   setInterval(refreshCounts, 10000);

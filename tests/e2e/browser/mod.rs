@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+mod account;
 mod journeys;
 
 /// WebDriver's key for an element reference (W3C WebDriver §12.1).
@@ -227,7 +228,102 @@ impl Chromium {
         }
     }
 
+    /// Run `script` (a function body) in the page; what it returns.
+    pub(crate) async fn execute(&self, script: &str) -> Value {
+        self.call(reqwest::Method::POST, "/execute/sync", Some(json!({"script": script, "args": []}))).await
+    }
+
+    /// The page's text as a person reads it (`document.body.innerText`).
+    pub(crate) async fn visible_text(&self) -> String {
+        self.execute("return document.body ? document.body.innerText : '';")
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// A basic accessibility check of the page as shown, for every page test to
+    /// assert empty: `<html lang>` missing; a form control (an input other than
+    /// hidden/submit/button/reset/image, a select, a textarea) with no label
+    /// (`label[for]`, a wrapping label, `aria-label` or `aria-labelledby`); shown
+    /// text whose colour against its effective background (WCAG 2 relative
+    /// luminance, backgrounds composited up to the first opaque one, white below
+    /// all) is under 4.5:1. Each problem is one line naming the element.
+    pub(crate) async fn audit(&self) -> Vec<String> {
+        let found = self.execute(AUDIT).await;
+        found
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .unwrap_or_else(|| vec![format!("the audit script returned {found}")])
+    }
+
     pub(crate) async fn quit(self) {
         let _ = self.http.delete(&self.session).send().await;
     }
 }
+
+/// [`Chromium::audit`]'s script.
+const AUDIT: &str = r#"
+const problems = [];
+const describe = (el) => {
+  let d = el.tagName.toLowerCase();
+  if (el.id) { d += '#' + el.id; }
+  if (el.getAttribute('name')) { d += '[name=' + el.getAttribute('name') + ']'; }
+  if (el.className && typeof el.className === 'string') { d += '.' + el.className.trim().split(/\s+/).join('.'); }
+  return d;
+};
+const lang = document.documentElement.getAttribute('lang');
+if (!lang || !lang.trim()) { problems.push('<html> has no lang attribute'); }
+for (const el of document.querySelectorAll('input, select, textarea')) {
+  const type = (el.getAttribute('type') || '').toLowerCase();
+  if (el.tagName === 'INPUT' && ['hidden', 'submit', 'button', 'reset', 'image'].includes(type)) { continue; }
+  const aria = (el.getAttribute('aria-label') || '').trim() !== '';
+  const by = (el.getAttribute('aria-labelledby') || '').split(/\s+/).filter(Boolean)
+    .some((id) => { const t = document.getElementById(id); return t && t.textContent.trim() !== ''; });
+  const labelled = Array.from(el.labels || []).some((l) => l.textContent.trim() !== '');
+  if (!aria && !by && !labelled) { problems.push('form control without a label: ' + describe(el)); }
+}
+const parse = (c) => {
+  const m = /^rgba?\(\s*([\d.]+)[,\s]+([\d.]+)[,\s]+([\d.]+)(?:\s*[,/]\s*([\d.]+%?))?\s*\)$/.exec(c || '');
+  if (!m) { return null; }
+  let a = m[4] === undefined ? 1 : (m[4].endsWith('%') ? parseFloat(m[4]) / 100 : parseFloat(m[4]));
+  return [parseFloat(m[1]), parseFloat(m[2]), parseFloat(m[3]), a];
+};
+const over = (top, below) => {
+  const a = top[3];
+  return [0, 1, 2].map((i) => top[i] * a + below[i] * (1 - a)).concat([1]);
+};
+const background = (el) => {
+  const layers = [];
+  for (let e = el; e && e.nodeType === 1; e = e.parentElement) {
+    const c = parse(getComputedStyle(e).backgroundColor);
+    if (c && c[3] > 0) { layers.push(c); if (c[3] >= 1) { break; } }
+  }
+  let bg = [255, 255, 255, 1];
+  for (let i = layers.length - 1; i >= 0; i--) { bg = over(layers[i], bg); }
+  return bg;
+};
+const luminance = (c) => {
+  const ch = c.slice(0, 3).map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+  return 0.2126 * ch[0] + 0.7152 * ch[1] + 0.0722 * ch[2];
+};
+const skip = new Set(['SCRIPT', 'STYLE', 'TITLE', 'NOSCRIPT', 'TEMPLATE', 'OPTION', 'HEAD']);
+for (const el of document.body ? document.body.querySelectorAll('*') : []) {
+  if (skip.has(el.tagName)) { continue; }
+  const own = Array.from(el.childNodes).filter((n) => n.nodeType === 3).map((n) => n.textContent).join('').trim();
+  if (!own) { continue; }
+  const style = getComputedStyle(el);
+  if (style.visibility !== 'visible' || el.getClientRects().length === 0) { continue; }
+  const fg = parse(style.color);
+  if (!fg) { problems.push('colour not understood: ' + style.color + ' on ' + describe(el)); continue; }
+  const bg = background(el);
+  const text = over(fg, bg);
+  const [l1, l2] = [luminance(text), luminance(bg)].sort((a, b) => b - a);
+  const ratio = (l1 + 0.05) / (l2 + 0.05);
+  if (ratio < 4.5) {
+    problems.push('contrast ' + ratio.toFixed(2) + ':1 (under 4.5:1) for "' + own.slice(0, 40) + '" on ' + describe(el)
+      + ' (' + style.color + ' on rgb(' + bg.slice(0, 3).map(Math.round).join(', ') + '))');
+  }
+}
+return problems;
+"#;

@@ -1,0 +1,55 @@
+# The staff check-in app (/staff) and its login page. The verdict's words are
+# also the scanning API's translated `headline` and `reason`.
+
+staff-title = Staff: { $event }
+staff-gate = gate { $gate }
+staff-counts = Admitted { $admitted } of { $expected }
+staff-gate-count = gate { $gate }: { $admitted }
+staff-code-label = Scan, or type the ticket's reference
+staff-check = Check
+staff-camera = Use the camera
+staff-camera-stop = Stop the camera
+staff-ready = Ready
+staff-ready-hint = Scan a ticket's QR code.
+staff-seat = Seat { $seat }
+staff-holder = Holder { $name }
+staff-admitted-when = Admitted { $when }
+staff-admitted-gate = {" "}at gate { $gate }
+staff-admitted-by = {" "}by { $name }
+staff-not-checked = NOT CHECKED
+staff-offline = No connection to the gateway: the code was not checked. Try again.
+staff-camera-failed = The camera could not be opened: type or scan the code instead.
+staff-refused = refused
+
+staff-login-heading = Staff: { $event }
+staff-login-text = This link signs this browser in as venue staff. It works once.
+staff-sign-in = Sign in
+
+staff-not-signed-in = Not signed in: open the login link you were given.
+staff-login-used = This login link was used already or is not valid: ask for a new one.
+staff-empty-code = Scan a code or type a ticket's reference.
+staff-api-token-needed = A staff API token is needed (Authorization: Bearer …).
+staff-api-bad-body = Send JSON {"{"}"code": "…"{"}"}: a ticket code or reference.
+staff-too-many-scans = Too many scans from this device: slow down.
+staff-event-gone = This staff account's event is gone.
+staff-our-side = Something went wrong on our side; scan again.
+
+staff-headline-admitted = ADMIT
+staff-headline-already_admitted = ALREADY ADMITTED
+staff-headline-revoked = REVOKED
+staff-headline-invalid = INVALID
+staff-headline-wrong_event = WRONG EVENT
+staff-headline-not_open = NOT OPEN
+staff-headline-cancelled = CANCELLED
+staff-headline-not_confirmed = NOT CONFIRMED
+staff-headline-stale = STALE
+
+staff-reason-admitted = admitted: let the holder in
+staff-reason-already_admitted = this seat was admitted already: a copy of the ticket, or scanned twice
+staff-reason-revoked = revoked: a newer ticket was issued for this seat (the holder called the issue number again); ask for the latest one
+staff-reason-invalid = not a ticket code of this gateway (forged, damaged or mistyped)
+staff-reason-wrong_event = a ticket for another event
+staff-reason-not_open = admission is open from { $opens } to { $closes }
+staff-reason-cancelled = this ticket was cancelled and refunded
+staff-reason-not_confirmed = the holder has not called the usage-confirmation number yet: ask them to call it from the ticket's phone, then scan again
+staff-reason-stale = the admission page's live code has run out: a screenshot or a copy. Ask the holder to open the live page and scan it again
