@@ -17,6 +17,10 @@ use unic_langid::LanguageIdentifier;
 const EMBEDDED: &[(&str, &str, &str)] = &[
     ("en", "common.ftl", include_str!("../../locales/en/common.ftl")),
     ("ja", "common.ftl", include_str!("../../locales/ja/common.ftl")),
+    ("en", "ticket.ftl", include_str!("../../locales/en/ticket.ftl")),
+    ("ja", "ticket.ftl", include_str!("../../locales/ja/ticket.ftl")),
+    ("en", "door.ftl", include_str!("../../locales/en/door.ftl")),
+    ("ja", "door.ftl", include_str!("../../locales/ja/door.ftl")),
 ];
 
 /// The language every other falls back to.
