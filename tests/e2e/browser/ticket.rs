@@ -190,7 +190,10 @@ async fn holder_pages_in(lang: &Lang, phone: &str) {
     }
 
     assert_eq!(gw.call(phone, lang.usage).await.final_status, 200);
-    let admission = gw.link(&gw.mail(phone, lang.admission_mail).await, "/a/");
+    let admission_mail = gw.mail(phone, lang.admission_mail).await;
+    let admission = gw.link(&admission_mail, "/a/");
+    look_at_mail(&gw, &chromium, lang, "admission", &admission_mail).await;
+    assert!(admission_mail.text.contains(&admission), "{}", admission_mail.text);
     chromium.goto(&admission).await;
     let shot = format!("ticket-admission-{}", lang.code);
     look(&chromium, lang, &shot, "[data-live=headline]", |t| t.starts_with(lang.door_valid)).await;
@@ -219,6 +222,62 @@ async fn a_japanese_holder_sees_guide_ticket_and_admission_in_japanese() {
 #[tokio::test]
 async fn an_english_holder_sees_guide_ticket_and_admission_in_english() {
     holder_pages_in(&EN, "+819011112002").await;
+}
+
+/// The admission page follows the door live, in Japanese: a reader of Japanese
+/// holds two seats; staff scan one at gate B (the page, without reloading, says
+/// one of two seats is still to enter), then the other (admitted, when and at
+/// which gate, on the venue's clock). The ticket page shows each seat's admission.
+#[tokio::test]
+async fn the_admission_page_follows_the_door_live_in_japanese() {
+    let gw = spawn_gateway().await;
+    let phone = "+819011112005";
+    bought(&gw, &JA, phone, "open-rehearsal", 2).await;
+    assert_eq!(gw.call(phone, ISSUE_JA).await.final_status, 200);
+    let ticket = gw.link(&gw.mail(phone, JA.ticket_mail).await, "/t/");
+    let (_, page) = gw.get(&ticket).await;
+    let codes: Vec<String> =
+        page["tickets"].as_array().expect("seats").iter().map(|t| t["code"].as_str().expect("code").into()).collect();
+    assert_eq!(codes.len(), 2, "{page}");
+    assert_eq!(gw.call(phone, USAGE_JA).await.final_status, 200);
+    let admission = gw.link(&gw.mail(phone, JA.admission_mail).await, "/a/");
+    let made = gw.app.store.add_staff("open-rehearsal", "Aiko", Some("B"), true, "test", dialticket::store::now());
+    let device = made.await.expect("staff").api_token.expect("an API token");
+    let scan = |code: String| {
+        let (base, device) = (gw.base.clone(), device.clone());
+        async move {
+            let resp = reqwest::Client::new()
+                .post(format!("{base}/staff/api/scan"))
+                .bearer_auth(device)
+                .json(&json!({ "code": code }))
+                .send()
+                .await
+                .expect("scan");
+            let answer: Value = resp.json().await.expect("scan answer");
+            assert_eq!(answer["result"], "admitted", "{answer}");
+        }
+    };
+
+    let chromium = Chromium::start_in("ja,en;q=0.5").await;
+    chromium.goto(&admission).await;
+    chromium.text_when("[data-live=headline]", |t| t.starts_with(JA.door_valid)).await;
+    scan(codes[0].clone()).await;
+    let partial = "有効 — 2席中 1席がまだ入場していません";
+    look(&chromium, &JA, "ticket-admission-partial-ja", "[data-live=headline]", |t| t == partial).await;
+    scan(codes[1].clone()).await;
+    let admitted = |t: &str| t.starts_with("入場済み ") && t.ends_with(" JST・ゲート B");
+    look(&chromium, &JA, "ticket-admission-admitted-ja", "[data-live=headline]", admitted).await;
+    assert_eq!(chromium.current_url().await, admission, "shown live, never reloaded");
+    assert_eq!(chromium.count("[data-live-seat]").await, 0, "no codes to show once every seat is in");
+
+    chromium.goto(&ticket).await;
+    let page = look(&chromium, &JA, "ticket-ticket-admitted-ja", ".state", |t| t == "入場済み").await;
+    assert_eq!(page.matches("・ゲート B").count(), 2, "each seat's admission: {page}");
+    // Checking a seat's code (what staff see) speaks the reader's language too.
+    chromium.click(".seat-ticket a[href^='/verify/']").await;
+    look(&chromium, &JA, "ticket-verify-ja", ".state", |t| t == "本物・入場済み").await;
+    chromium.quit().await;
+    gw.stop().await;
 }
 
 /// Cancelling in `lang`: "Cancel" opens a confirmation page that shows the
