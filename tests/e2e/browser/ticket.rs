@@ -280,6 +280,38 @@ async fn the_admission_page_follows_the_door_live_in_japanese() {
     gw.stop().await;
 }
 
+/// Too many wrong staff PINs lock the ticket's PIN: the Japanese page says so,
+/// and until when on the venue's clock, with no PIN field left to guess in.
+#[tokio::test]
+async fn a_locked_ticket_says_so_in_japanese() {
+    let gw = spawn_gateway().await;
+    let phone = "+819011112006";
+    bought(&gw, &JA, phone, "open-rehearsal", 1).await;
+    assert_eq!(gw.call(phone, ISSUE_JA).await.final_status, 200);
+    gw.mail(phone, JA.ticket_mail).await;
+    assert_eq!(gw.call(phone, USAGE_JA).await.final_status, 200);
+    let admission = gw.link(&gw.mail(phone, JA.admission_mail).await, "/a/");
+    gw.allow_pin_admission("open-rehearsal").await;
+    let (_, wrong) = gw.staff_pins("open-rehearsal");
+    let chromium = Chromium::start_in("ja,en;q=0.5").await;
+    chromium.goto(&admission).await;
+    chromium.type_into("input[name=staff_pin]", wrong).await;
+    chromium.click("form button[type=submit]").await;
+    chromium.text_when("[role=alert]", |t| t == "スタッフPINが違います").await;
+    for _ in 1..5 {
+        let (status, _) = gw.post(&format!("{admission}/admit"), &[("staff_pin", wrong)]).await;
+        assert_eq!(status, 403);
+    }
+    chromium.goto(&admission).await;
+    let locked = "ロック中 — スタッフPINの誤りが多すぎます";
+    look(&chromium, &JA, "ticket-admission-locked-ja", "[data-live=headline]", |t| t == locked).await;
+    let detail = chromium.text_when("[data-live=refusal]", |t| t.contains("までPINを受け付けません")).await;
+    assert!(detail.contains(" JST") && detail.contains('年'), "{detail}");
+    assert_eq!(chromium.count("input[name=staff_pin]").await, 0, "no PIN field while locked");
+    chromium.quit().await;
+    gw.stop().await;
+}
+
 /// Cancelling in `lang`: "Cancel" opens a confirmation page that shows the
 /// refund and changes nothing; confirming cancels, and afterwards the guide and
 /// ticket pages say "cancelled, ¥N refunded on DATE" (the venue's calendar)
