@@ -10,7 +10,7 @@ ticket-purchase-ref = Purchase { $id } · payment { $status }
 ticket-payment-status = { $status ->
     [paid] paid
     [refunded] refunded
-    [pending] awaiting payment
+    [pending] pending
     [declined] declined
     [expired] expired
    *[other] { $status }
