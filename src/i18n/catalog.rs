@@ -23,6 +23,10 @@ const EMBEDDED: &[(&str, &str, &str)] = &[
     ("ja", "staff.ftl", include_str!("../../locales/ja/staff.ftl")),
     ("en", "home.ftl", include_str!("../../locales/en/home.ftl")),
     ("ja", "home.ftl", include_str!("../../locales/ja/home.ftl")),
+    ("en", "ticket.ftl", include_str!("../../locales/en/ticket.ftl")),
+    ("ja", "ticket.ftl", include_str!("../../locales/ja/ticket.ftl")),
+    ("en", "door.ftl", include_str!("../../locales/en/door.ftl")),
+    ("ja", "door.ftl", include_str!("../../locales/ja/door.ftl")),
 ];
 
 /// The language every other falls back to.

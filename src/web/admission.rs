@@ -9,7 +9,9 @@
 //! with a redirect to the page (POST-redirect-GET), so reloading after it
 //! repeats nothing. The page shows the real state: valid, admitted (when),
 //! locked (too many wrong PINs, until when), not open yet, closed, cancelled,
-//! no permit — every time on the venue's clock, labelled with its offset.
+//! no permit — every time on the venue's clock, labelled with its zone (JST),
+//! every word from the catalogs (`locales/*/door.ftl`), the script's too: it
+//! reads them from the page's `data-` attributes.
 
 use std::collections::HashMap;
 
@@ -19,12 +21,14 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::ticket::{holder_name, purchase_of};
-use super::{check_link, event_json, finish, respond, wants_json, PageResult, Web, WebError};
+use super::{check_link, event_json, finish, respond, tr, wants_json, PageResult, Web, WebError};
 use crate::app::AppError;
+use crate::dialplan::Action;
 use crate::domain::{AdmissionState, DomainError, PaymentStatus, Purchase};
 use crate::door::code::SeatCode;
 use crate::door::{live, SeatTicket};
 use crate::events::EventView;
+use crate::i18n::Style;
 use crate::links::Purpose;
 use crate::store::{now, Store};
 
@@ -105,53 +109,67 @@ async fn locked_until(web: &Web, pid: &str, at: i64) -> Result<Option<i64>, WebE
     Ok(Some(oldest + window))
 }
 
-fn admission_json(
-    token: &str,
-    p: &Purchase,
-    e: &EventView,
+/// What the page needs besides the purchase: who holds it, the PIN lock, the
+/// seats still to enter, and the last admission's gate.
+struct DoorFacts {
     holder_name: Option<String>,
     locked_until: Option<i64>,
     seats_left: usize,
-) -> serde_json::Value {
+    gate: Option<String>,
+}
+
+/// The zone label the venue's clock shows at `at` (`JST`).
+fn zone_label(e: &EventView, at: i64) -> String {
+    let time = e.when("en", at, Style::Time);
+    time.split_once(' ').map(|(_, label)| label.to_string()).unwrap_or_default()
+}
+
+fn admission_json(web: &Web, token: &str, p: &Purchase, e: &EventView, facts: DoorFacts) -> serde_json::Value {
     let at = now();
+    let lang = super::locale::current();
+    let time = |t: Option<i64>| t.map(|t| e.venue_time(&lang, t)).unwrap_or_default();
+    let DoorFacts { holder_name, locked_until, seats_left, gate } = facts;
     let state = DoorState::of(p, e, locked_until.is_some(), seats_left, at);
+    let (left, total) = (seats_left.to_string(), p.seats.len().to_string());
     let (headline, refusal) = match state {
         DoorState::Valid if seats_left < p.seats.len() => {
-            (format!("VALID — {seats_left} of {} seats still to enter", p.seats.len()), None)
+            (tr(web, "door-valid-partial", &[("left", &left), ("total", &total)]), None)
         }
-        DoorState::Valid => ("VALID — show this to the staff".to_string(), None),
-        DoorState::Admitted => (format!("ADMITTED at {}", p.admitted_at.map(|t| e.venue_time(&super::locale::current(), t)).unwrap_or_default()), None),
-        DoorState::Locked => (
-            "LOCKED — too many wrong staff PINs".to_string(),
-            Some(format!(
-                "Too many wrong staff PINs: this ticket takes none until {}. Staff can still check it in with the staff app.",
-                locked_until.map(|t| e.venue_time(&super::locale::current(), t)).unwrap_or_default()
-            )),
-        ),
+        DoorState::Valid => (tr(web, "door-valid", &[]), None),
+        DoorState::Admitted => {
+            let when = time(p.admitted_at);
+            let headline = match &gate {
+                Some(g) => tr(web, "door-admitted-gate", &[("at", &when), ("gate", g)]),
+                None => tr(web, "door-admitted", &[("at", &when)]),
+            };
+            (headline, None)
+        }
+        DoorState::Locked => {
+            (tr(web, "door-locked", &[]), Some(tr(web, "door-locked-detail", &[("until", &time(locked_until))])))
+        }
         DoorState::NotOpen => (
-            "NOT OPEN YET".to_string(),
-            Some(format!("Admission opens at {}.", e.venue_time(&super::locale::current(), e.admission_opens))),
+            tr(web, "door-not-open", &[]),
+            Some(tr(web, "door-not-open-detail", &[("at", &time(Some(e.admission_opens)))])),
         ),
-        DoorState::Closed => ("CLOSED".to_string(), Some("Admission has closed for this event.".to_string())),
-        DoorState::Cancelled => {
-            ("CANCELLED".to_string(), Some("This ticket was cancelled and refunded; it admits nobody.".to_string()))
+        DoorState::Closed => (tr(web, "door-closed", &[]), Some(tr(web, "door-closed-detail", &[]))),
+        DoorState::Cancelled => (tr(web, "door-cancelled", &[]), Some(tr(web, "door-cancelled-detail", &[]))),
+        DoorState::NoPermit => {
+            let number = web.app.number_in(Action::Usage, Some(&e.id), Some(&lang));
+            let detail = tr(web, "door-no-permit-detail", &[("number", &number), ("phone", p.phone.as_str())]);
+            (tr(web, "door-no-permit", &[]), Some(detail))
         }
-        DoorState::NoPermit => (
-            "NOT CONFIRMED".to_string(),
-            Some("No admission permit yet: call the usage-confirmation number from the ticket's phone.".to_string()),
-        ),
     };
-    let time = |t: Option<i64>| t.map(|t| e.venue_time(&super::locale::current(), t)).unwrap_or_default();
     json!({
         "state": state.as_str(), "tone": state.tone(), "headline": headline, "refusal": refusal,
         "purchase_id": p.id, "phone": p.phone, "event": event_json(e, at),
         "seats": p.seats, "quantity": p.quantity, "admission": p.admission.as_str(), "seats_left": seats_left,
         "permit_issued_at": p.permit_issued_at, "permit_issued_at_display": time(p.permit_issued_at),
-        "admitted_at": p.admitted_at, "admitted_at_display": time(p.admitted_at),
+        "admitted_at": p.admitted_at, "admitted_at_display": time(p.admitted_at), "gate": gate,
         "locked_until": locked_until, "locked_until_display": time(locked_until),
-        "now": at, "now_display": e.venue_time(&super::locale::current(), at),
-        // The venue's offset from UTC in minutes, for the page's moving clock.
+        "now": at, "now_display": e.venue_time(&lang, at),
+        // The venue's offset from UTC in minutes and its zone's label (JST), for the page's moving clock.
         "venue_offset_minutes": e.zone().offset_secs(at) / 60,
+        "zone_label": zone_label(e, at),
         "poll_seconds": POLL_SECONDS,
         "page_url": format!("/a/{token}"),
         "admit_url": format!("/a/{token}/admit"),
@@ -171,9 +189,13 @@ async fn admission_page(
     refused: Option<WebError>,
 ) -> PageResult {
     let locked = locked_until(web, &p.id, now()).await?;
-    let seats = web.app.store.seat_tickets(&p.id).await?;
-    let left: Vec<_> = seats.into_iter().map(|(s, _)| s).filter(|s| s.admitted.is_none()).collect();
-    let mut data = admission_json(token, p, e, holder_name(web, p).await?, locked, left.len());
+    let seats: Vec<SeatTicket> = web.app.store.seat_tickets(&p.id).await?.into_iter().map(|(s, _)| s).collect();
+    // The gate of the last seat admitted (the staff app records it; a PIN admit has none).
+    let gate = seats.iter().filter_map(|s| s.admitted.as_ref()).max_by_key(|a| a.at).and_then(|a| a.gate.clone());
+    let left: Vec<_> = seats.into_iter().filter(|s| s.admitted.is_none()).collect();
+    let facts =
+        DoorFacts { holder_name: holder_name(web, p).await?, locked_until: locked, seats_left: left.len(), gate };
+    let mut data = admission_json(web, token, p, e, facts);
     if data["state"] == "valid" {
         data["live"] = live_codes(web, p, &left, now())?.into();
     }
@@ -233,11 +255,9 @@ pub(super) async fn admit(
         let outcome = match form.get("staff_pin") {
             // Staff check tickets in with the staff app; the PIN on the holder's phone is
             // an organizer's opt-in (a shared PIN typed where anybody watching learns it).
-            _ if !e.pin_admission => Err(WebError::StaffOnly(
-                "this event's staff check tickets in with the staff app: show them your ticket's QR code".into(),
-            )),
+            _ if !e.pin_admission => Err(WebError::StaffOnly(tr(&web, "door-staff-app-only", &[]))),
             // Staff admit, not the holder: the event's staff PIN (see `Links::staff_pin`).
-            None => Err(WebError::StaffOnly("staff only: the staff PIN is missing".into())),
+            None => Err(WebError::StaffOnly(tr(&web, "door-pin-missing", &[]))),
             // One transaction per press, again from the start if another gateway's press
             // won the race (so the loser is told "already admitted", never a 500).
             Some(pin) => Store::retry(|| admit_once(&web, &pid, &e, pin)).await,
@@ -266,26 +286,23 @@ async fn admit_once(web: &Web, pid: &str, e: &EventView, pin: &str) -> Result<Pu
     let at = now();
     let mut tx = web.app.store.begin().await?;
     if !tx.lock_purchase(pid).await? {
-        return Err(WebError::NotFound("no such purchase".into()));
+        return Err(WebError::NotFound(tr(web, "cancel-no-such-purchase", &[])));
     }
     let wrong = tx.journal_counts_since(&[pid], super::PIN_REFUSED, at - window).await?;
     if wrong.get(pid).copied().unwrap_or(0) >= super::PIN_TRIES {
-        return Err(WebError::TooManyTries(format!(
-            "{} wrong staff PINs for this ticket: it takes none for {} minutes",
-            super::PIN_TRIES,
-            window / 60
-        )));
+        let (tries, minutes) = (super::PIN_TRIES.to_string(), (window / 60).to_string());
+        return Err(WebError::TooManyTries(tr(web, "door-pin-locked", &[("tries", &tries), ("minutes", &minutes)])));
     }
     if !web.app.links.is_staff_pin(&e.id, e.staff_pin_epoch, pin) {
         tx.journal("purchase", pid, super::PIN_REFUSED, None, None, "web:admit", "{}");
         tx.commit().await?;
         tracing::info!(purchase = %pid, "admit refused: wrong staff PIN");
-        return Err(WebError::StaffOnly("wrong staff PIN".into()));
+        return Err(WebError::StaffOnly(tr(web, "door-pin-wrong", &[])));
     }
     if at > e.admission_closes || at < e.admission_opens {
-        return Err(WebError::Conflict("admission is not open for this event now".into()));
+        return Err(WebError::Conflict(tr(web, "door-not-open-now", &[])));
     }
-    let mut p = tx.purchase(pid).await?.ok_or_else(|| WebError::NotFound("no such purchase".into()))?;
+    let mut p = tx.purchase(pid).await?.ok_or_else(|| WebError::NotFound(tr(web, "cancel-no-such-purchase", &[])))?;
     // The PIN admits every seat not admitted yet (some may have been scanned at the door).
     let (transitions, first) = match p.admit(at) {
         Ok(t) => (t, None),
@@ -294,10 +311,8 @@ async fn admit_once(web: &Web, pid: &str, e: &EventView, pin: &str) -> Result<Pu
     };
     let seats = tx.admit_purchase_seats(pid, at).await?;
     if let (Some(first), true) = (first, seats.is_empty()) {
-        return Err(WebError::Conflict(format!(
-            "already admitted at {}",
-            e.venue_time(&super::locale::current(), first)
-        )));
+        let at = e.venue_time(&super::locale::current(), first);
+        return Err(WebError::Conflict(tr(web, "door-already-admitted", &[("at", &at)])));
     }
     if !transitions.is_empty() {
         tx.save_purchase(&p, &transitions, "web:admit", at).await?;

@@ -9,6 +9,7 @@ mod account;
 mod admin;
 mod admission;
 mod assets;
+mod cancel;
 mod guard;
 pub(crate) mod locale;
 mod pages;
@@ -71,9 +72,9 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/buy", get(shop::web_shop_events))
         .route("/buy/events/{event}", get(shop::web_shop_event).post(shop::web_shop_order))
         .route("/g/{token}", get(ticket::issue_guide))
-        .route("/g/{token}/cancel", post(ticket::cancel_from_guide))
+        .route("/g/{token}/cancel", get(cancel::confirm_from_guide).post(cancel::cancel_from_guide))
         .route("/t/{token}", get(ticket::ticket))
-        .route("/t/{token}/cancel", post(ticket::cancel_from_ticket))
+        .route("/t/{token}/cancel", get(cancel::confirm_from_ticket).post(cancel::cancel_from_ticket))
         .route("/a/{token}", get(admission::admission))
         .route("/a/{token}/admit", post(admission::admit))
         .route("/t/{token}/qr/{file}", get(ticket::seat_qr))
@@ -185,6 +186,7 @@ fn page_templates(catalogs: Arc<crate::i18n::Catalogs>) -> Environment<'static> 
         ("admission.html", include_str!("templates/admission.html")),
         ("verify.html", include_str!("templates/verify.html")),
         ("cancelled.html", include_str!("templates/cancelled.html")),
+        ("cancel_confirm.html", include_str!("templates/cancel_confirm.html")),
         ("outbox.html", include_str!("templates/outbox.html")),
         ("mail.html", include_str!("templates/mail.html")),
         ("address.html", include_str!("templates/address.html")),

@@ -1,28 +1,32 @@
 //! The pages about one purchase, opened from mailed links: the issue guide,
-//! the ticket, the admission page staff look at (and admit on), the ticket
-//! code's check, and cancelling. Each GET shows state; each POST is one store
-//! transaction.
+//! the ticket (each seat's QR code) and the ticket code's check. Cancelling is
+//! in [`super::cancel`], the admission page in [`super::admission`]. Each GET
+//! shows state, in the page's language and on the venue's clock.
 
-use std::collections::HashMap;
-
-use axum::extract::{Form, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::{at_venue, check_link, event_json, finish, respond, PageResult, Web, WebError};
-use crate::app::{AppError, MailEvent};
+use super::cancel::{cancellation, refunded, seats_shown};
+use super::{check_link, event_json, finish, respond, tr, Web, WebError};
+use crate::app::AppError;
 use crate::dialplan::Action;
 use crate::domain::{PaymentStatus, Purchase};
 use crate::door::code::{Reference, SeatCode};
 use crate::door::ScanResult;
 use crate::events::EventView;
 use crate::links::{Claims, Purpose};
-use crate::store::{now, Store};
+use crate::store::now;
 
 pub(super) async fn purchase_of(web: &Web, claims: &Claims) -> Result<(Purchase, EventView), WebError> {
-    let pid = claims.pid.as_deref().ok_or_else(|| WebError::NotFound("this link names no purchase".into()))?;
-    let p = web.app.store.purchase(pid).await?.ok_or_else(|| WebError::NotFound("no such purchase".into()))?;
+    let pid = claims.pid.as_deref().ok_or_else(|| WebError::NotFound(tr(web, "cancel-no-purchase", &[])))?;
+    let p = web
+        .app
+        .store
+        .purchase(pid)
+        .await?
+        .ok_or_else(|| WebError::NotFound(tr(web, "cancel-no-such-purchase", &[])))?;
     if p.phone != claims.sub {
         return Err(WebError::Link(crate::links::LinkError::Invalid));
     }
@@ -34,7 +38,12 @@ pub(super) async fn purchase_of(web: &Web, claims: &Claims) -> Result<(Purchase,
             return Err(WebError::Link(crate::links::LinkError::Replaced));
         }
     }
-    let e = web.app.store.event(&p.event_id).await?.ok_or_else(|| WebError::NotFound("no such event".into()))?;
+    let e = web
+        .app
+        .store
+        .event(&p.event_id)
+        .await?
+        .ok_or_else(|| WebError::NotFound(tr(web, "cancel-no-such-event", &[])))?;
     Ok((p, e))
 }
 
@@ -42,6 +51,9 @@ pub(super) async fn issue_guide(State(web): State<Web>, Path(token): Path<String
     let r = async {
         let claims = check_link(&web, &token, Purpose::IssueGuide)?;
         let (p, e) = purchase_of(&web, &claims).await?;
+        // The number of the page's language: the Japanese issue number on a Japanese page.
+        let issue_number = web.app.number_in(Action::Issue, Some(&e.id), Some(&super::locale::current()));
+        let refund = refunded(&web, &p, &e).await?;
         Ok(respond(
             &web,
             &headers,
@@ -49,11 +61,11 @@ pub(super) async fn issue_guide(State(web): State<Web>, Path(token): Path<String
             "guide.html",
             &json!({
                 "purchase_id": p.id, "phone": p.phone, "event": event_json(&e, now()),
-                "seats": p.seats, "quantity": p.quantity, "amount": e.price_display(p.amount),
+                "seats": seats_shown(&p, &refund), "quantity": p.quantity, "amount": e.price_display(p.amount),
                 "payment_status": p.payment_status.as_str(), "issued": p.issued,
                 "state": p.state(), "cancellation": cancellation(&p, &e), "cancel_url": format!("/g/{token}/cancel"),
-                "issue_number": web.app.number_in(Action::Issue, Some(&e.id), Some(&super::locale::current())),
-                "issue_tel": format!("tel:{}", web.app.number_in(Action::Issue, Some(&e.id), Some(&super::locale::current()))),
+                "refund": refund,
+                "issue_tel": format!("tel:{issue_number}"), "issue_number": issue_number,
             }),
         ))
     }
@@ -61,97 +73,15 @@ pub(super) async fn issue_guide(State(web): State<Web>, Path(token): Path<String
     finish(&web, &headers, r)
 }
 
-/// Cancel before the cancellable date (from the issue guide or the ticket):
-/// refund, seats back on sale, a confirmation mail. One POST, one transaction.
-pub(super) async fn cancel_from_guide(
-    State(web): State<Web>,
-    Path(token): Path<String>,
-    headers: HeaderMap,
-    Form(_form): Form<HashMap<String, String>>,
-) -> Response {
-    let r = Store::retry(|| cancel(&web, &headers, &token, Purpose::IssueGuide)).await;
-    finish(&web, &headers, r)
-}
-
-pub(super) async fn cancel_from_ticket(
-    State(web): State<Web>,
-    Path(token): Path<String>,
-    headers: HeaderMap,
-    Form(_form): Form<HashMap<String, String>>,
-) -> Response {
-    let r = Store::retry(|| cancel(&web, &headers, &token, Purpose::Ticket)).await;
-    finish(&web, &headers, r)
-}
-
-async fn cancel(web: &Web, headers: &HeaderMap, token: &str, purpose: Purpose) -> PageResult {
-    let claims = check_link(web, token, purpose)?;
-    let (_, event) = purchase_of(web, &claims).await?;
-    let pid = claims.pid.as_deref().ok_or_else(|| WebError::NotFound("this link names no purchase".into()))?;
-    let at = now();
-    let app = &web.app;
-    let mut tx = app.store.begin().await?;
-    let mut p = tx.purchase(pid).await?.ok_or_else(|| WebError::NotFound("no such purchase".into()))?;
-    if p.state() == crate::domain::PurchaseState::Cancelled {
-        // Cancelling twice answers like the first time.
-        return Ok(cancel_result(web, headers, &p, &event));
-    }
-    let transitions = p.cancel(at).map_err(|e| WebError::Conflict(e.to_string()))?;
-    let reference = p.payment_ref.clone().unwrap_or_default();
-    let refund = match app.payments.for_reference(&reference) {
-        Some(provider) => provider.refund(&reference, p.amount).map_err(|e| WebError::Conflict(e.to_string()))?,
-        None => format!("manual refund of {}", p.amount),
-    };
-    tx.save_purchase(&p, &transitions, "web:cancel", at).await?;
-    tx.release_seats(&p.id, at).await?;
-    tx.journal(
-        "purchase",
-        &p.id,
-        "refund",
-        None,
-        None,
-        "web:cancel",
-        &json!({"refund": refund, "amount": p.amount}).to_string(),
-    );
-    let holder = tx.touch_phone_user(&p.phone, "en", at).await?;
-    let ctx = json!({
-        "event": MailEvent::new(&event, &holder.language), "seats": p.seats.join(", "), "amount": event.price_display(p.amount),
-        "phone": p.phone.as_str(), "purchase_id": p.id,
-    });
-    app.queue_mail(&mut tx, &holder, "cancelled", &ctx, at).await?;
-    tx.commit().await?;
-    app.mail_wake.notify_one();
-    Ok(cancel_result(web, headers, &p, &event))
-}
-
-fn cancel_result(web: &Web, headers: &HeaderMap, p: &Purchase, event: &EventView) -> Response {
-    respond(
-        web,
-        headers,
-        StatusCode::OK,
-        "cancelled.html",
-        &json!({
-            "state": p.state(), "payment_status": p.payment_status.as_str(), "purchase_id": p.id,
-            "event_name": event.name, "seats": p.seats, "amount": event.price_display(p.amount), "phone": p.phone,
-        }),
-    )
-}
-
-/// Whether the page may offer "cancel", and until when.
-fn cancellation(p: &Purchase, e: &EventView) -> serde_json::Value {
-    let open = p.payment_status == PaymentStatus::Paid
-        && p.admission != crate::domain::AdmissionState::Admitted
-        && now() <= p.cancellable_until;
-    json!({"open": open, "until": p.cancellable_until, "until_display": at_venue(e, Some(p.cancellable_until))})
-}
-
 pub(super) async fn ticket(State(web): State<Web>, Path(token): Path<String>, headers: HeaderMap) -> Response {
     let r = async {
         let claims = check_link(&web, &token, Purpose::Ticket)?;
         let (p, e) = purchase_of(&web, &claims).await?;
         if !p.issued {
-            return Err(WebError::Conflict("this ticket has not been issued".into()));
+            return Err(WebError::Conflict(tr(&web, "ticket-not-issued", &[])));
         }
         let tickets = seat_tickets(&web, &p, &e).await?;
+        let refund = refunded(&web, &p, &e).await?;
         let verify_url = tickets.first().and_then(|t| t["verify_url"].as_str()).unwrap_or_default().to_string();
         Ok(respond(
             &web,
@@ -159,9 +89,10 @@ pub(super) async fn ticket(State(web): State<Web>, Path(token): Path<String>, he
             StatusCode::OK,
             "ticket.html",
             &json!({
-                "purchase_id": p.id, "phone": p.phone, "event": event_json(&e, now()), "seats": p.seats,
+                "purchase_id": p.id, "phone": p.phone, "event": event_json(&e, now()), "seats": seats_shown(&p, &refund),
                 "quantity": p.quantity, "admission": p.admission.as_str(),
                 "state": p.state(), "cancellation": cancellation(&p, &e), "cancel_url": format!("/t/{token}/cancel"),
+                "refund": refund,
                 "usage_number": web.app.number_in(Action::Usage, Some(&e.id), Some(&super::locale::current())),
                 "tickets": tickets, "verify_url": verify_url,
                 "holder_name": holder_name(&web, &p).await?,
@@ -209,13 +140,13 @@ pub(super) async fn seat_qr(
         let position: u32 = file
             .strip_suffix(".png")
             .and_then(|n| n.parse().ok())
-            .ok_or_else(|| WebError::NotFound("no such QR code".into()))?;
+            .ok_or_else(|| WebError::NotFound(tr(&web, "error-no-page", &[])))?;
         let seats = web.app.store.seat_tickets(&p.id).await?;
         let seat = seats
             .iter()
             .map(|(s, _)| s)
             .find(|s| s.position == position && p.issued)
-            .ok_or_else(|| WebError::NotFound("no such seat on this ticket".into()))?;
+            .ok_or_else(|| WebError::NotFound(tr(&web, "error-no-page", &[])))?;
         let code = SeatCode::sign(web.app.links.code_signing_key(), &p.event_id, seat.position, seat.epoch).text();
         let png = crate::door::qr::png(&code, 4).map_err(AppError::from)?;
         Ok(([(axum::http::header::CONTENT_TYPE, "image/png")], png).into_response())
@@ -261,7 +192,10 @@ async fn verify_seat_code(web: &Web, code: &str) -> Result<serde_json::Value, We
     let Some((epoch, (seat, p))) = found else {
         return Ok(json!({"valid": false, "result": issued.err().unwrap_or(ScanResult::Invalid), "seats": []}));
     };
-    let e = events.iter().find(|e| e.id == seat.event_id).ok_or_else(|| WebError::NotFound("no such event".into()))?;
+    let e = events
+        .iter()
+        .find(|e| e.id == seat.event_id)
+        .ok_or_else(|| WebError::NotFound(tr(web, "cancel-no-such-event", &[])))?;
     let window = crate::domain::AdmissionWindow { opens: e.admission_opens, closes: e.admission_closes };
     let facts = crate::door::Holding {
         purchase_id: p.id.clone(),
