@@ -17,6 +17,8 @@ use unic_langid::LanguageIdentifier;
 const EMBEDDED: &[(&str, &str, &str)] = &[
     ("en", "common.ftl", include_str!("../../locales/en/common.ftl")),
     ("ja", "common.ftl", include_str!("../../locales/ja/common.ftl")),
+    ("en", "shop.ftl", include_str!("../../locales/en/shop.ftl")),
+    ("ja", "shop.ftl", include_str!("../../locales/ja/shop.ftl")),
 ];
 
 /// The language every other falls back to.

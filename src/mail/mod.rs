@@ -35,6 +35,7 @@ pub const TEMPLATES: &[&str] = &[
     "payment-instructions",
     "mail-confirm",
     "mail-changed",
+    "receipt",
 ];
 
 #[derive(Debug, thiserror::Error)]
