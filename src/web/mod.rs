@@ -183,6 +183,7 @@ fn page_templates(catalogs: Arc<crate::i18n::Catalogs>) -> Environment<'static> 
         ("event.html", include_str!("templates/event.html")),
         ("order.html", include_str!("templates/order.html")),
         ("review.html", include_str!("templates/review.html")),
+        ("shop_style.html", include_str!("templates/shop_style.html")),
         ("guide.html", include_str!("templates/guide.html")),
         ("ticket.html", include_str!("templates/ticket.html")),
         ("admission.html", include_str!("templates/admission.html")),

@@ -194,6 +194,7 @@ async fn queue_receipt(
 ) -> Result<(), WebError> {
     let lang = locale::current();
     let cc = phone::country_of(event);
+    let issue = web.app.number_in(Action::Issue, Some(&p.event_id), Some(&lang));
     let ctx = json!({
         "event": MailEvent::new(event, &lang),
         "purchase_id": p.id,
@@ -205,7 +206,8 @@ async fn queue_receipt(
         "paid_at": event.when(&lang, at, Style::DateTime),
         "cancellable_until": event.when(&lang, p.cancellable_until, Style::DateTime),
         "phone": phone::national(&p.phone, cc),
-        "issue_number": web.app.number_in(Action::Issue, Some(&p.event_id), Some(&lang)),
+        "issue_number": issue,
+        "issue_number_display": PhoneNumber::parse(&issue).map(|n| phone::national(&n, cc)).unwrap_or(issue.clone()),
     });
     let letter = web.app.templates.letter("receipt", &lang, &ctx).map_err(|e| WebError::Unexpected(e.into()))?;
     tx.enqueue_mail(&letter.to_outbox(to, at)).await?;
@@ -272,6 +274,7 @@ pub(super) async fn result(
         other => (other.as_str(), StatusCode::PAYMENT_REQUIRED, json!({})),
     };
     let seat_type = event.seat_types.iter().find(|s| s.code == p.seat_type);
+    let issue = web.app.number_in(Action::Issue, Some(&p.event_id), Some(&lang));
     let mut body = json!({
         "status": status,
         "payment_status": p.payment_status.as_str(),
@@ -287,7 +290,8 @@ pub(super) async fn result(
         "amount": amount,
         "phone": p.phone,
         "phone_display": phone::national(&p.phone, cc),
-        "issue_number": web.app.number_in(Action::Issue, Some(&p.event_id), Some(&lang)),
+        "issue_number": issue,
+        "issue_number_display": PhoneNumber::parse(&issue).map(|n| phone::national(&n, cc)).unwrap_or(issue.clone()),
         "reason": declined.unwrap_or_else(|| "payment declined".into()),
         "receipt_to": receipt_to,
         "event_url": format!("/buy/events/{}", p.event_id),
