@@ -98,6 +98,8 @@ pub(super) async fn form_page(
         .collect();
     let max = event.seat_types.iter().map(cap).max().unwrap_or(0).max(1);
     let others = other_dates(web, shop, event, at).await;
+    let seats = web.app.store.seat_map(&event.id).await.unwrap_or_default();
+    let seat_map = super::seatmap::build(web, event, &seats, form.map(|f| f.seats.as_slice()).unwrap_or_default());
     let values = form.cloned().unwrap_or_else(|| OrderForm {
         payment_method: String::new(),
         seat_type: event.seat_types.iter().find(|s| s.available > 0).map(|s| s.code.clone()).unwrap_or_default(),
@@ -124,6 +126,8 @@ pub(super) async fn form_page(
         "error": message,
         "error_field": field,
         "values": values,
+        "seat_map": seat_map,
+        "seat_map_open": form.is_some_and(|f| !f.seats.is_empty()) || field.as_deref() == Some("seat"),
         "form": (on_sale && !sold_out).then(|| json!({
             // Machines post straight to `action`; people go through `review_action` first.
             "action": format!("{}/events/{}", shop.base, event.id), "method": "POST",

@@ -98,6 +98,8 @@ pub(crate) struct Checked {
     pub billing_line: Option<PhoneNumber>,
     pub quantity: u32,
     pub seat_type: SeatTypeView,
+    /// Seats chosen on the seat map (none: the best free ones).
+    pub seats: Vec<String>,
     pub mail: Option<String>,
 }
 
@@ -141,16 +143,23 @@ pub(crate) fn check(
     if form.form_token.len() < 16 || form.form_token.len() > 64 {
         return Err(Refusal::Page(WebError::Invalid(tr(web, "shop-error-form-incomplete", &[]))));
     }
+    // Seats ticked on the seat map ("S:A-1") decide the seat type and the quantity.
+    let ticked: Vec<(&str, &str)> = form.seats.iter().filter_map(|s| s.split_once(':')).collect();
+    let (type_code, quantity) = match ticked.first() {
+        None => (form.seat_type.as_str(), form.quantity.trim().to_string()),
+        Some((t, _)) if ticked.len() == form.seats.len() && ticked.iter().all(|(o, _)| o == t) => {
+            (*t, ticked.len().to_string())
+        }
+        Some(_) => return Err(Refusal::Field("seat", tr(web, "shop-error-seats-mixed", &[]))),
+    };
     let seat_type = event
         .seat_types
         .iter()
-        .find(|s| s.code == form.seat_type)
+        .find(|s| s.code == type_code)
         .cloned()
         .ok_or_else(|| Refusal::Field("seat_type", tr(web, "shop-error-seat-type", &[])))?;
     let max = cap(&seat_type).max(1);
-    let quantity: u32 = form
-        .quantity
-        .trim()
+    let quantity: u32 = quantity
         .parse()
         .ok()
         .filter(|q| (1..=MAX_PER_ORDER as u32).contains(q))
@@ -158,14 +167,6 @@ pub(crate) fn check(
     if i64::from(quantity) > seat_type.available {
         let left = seat_type.available.to_string();
         return Err(Refusal::Field("quantity", tr(web, "shop-error-not-enough", &[("count", &left)])));
-    }
-    if !form.seats.is_empty() && form.seats.len() != quantity as usize {
-        let ticked = form.seats.len().to_string();
-        let q = quantity.to_string();
-        return Err(Refusal::Field(
-            "seat",
-            tr(web, "shop-error-seats-count", &[("ticked", &ticked), ("quantity", &q)]),
-        ));
     }
     let holder = match (form.recipient.trim(), buyer) {
         ("", Some(b)) => b.clone(),
@@ -205,7 +206,8 @@ pub(crate) fn check(
             Refusal::Field("mail", tr(web, "shop-error-mail", &[("typed", &typed)]))
         })?),
     };
-    Ok(Checked { holder, billing_line, quantity, seat_type, mail })
+    let seats = ticked.iter().map(|(_, code)| code.to_string()).collect();
+    Ok(Checked { holder, billing_line, quantity, seat_type, seats, mail })
 }
 
 /// 12 to 19 digits (spaces and dashes allowed): the provider checks the rest.

@@ -10,6 +10,7 @@ mod order;
 mod payment;
 mod phone;
 mod review;
+mod seatmap;
 
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;

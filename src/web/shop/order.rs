@@ -74,15 +74,19 @@ pub(super) async fn order(web: &Web, headers: &HeaderMap, shop: &Shop, event_id:
         None => None,
     };
     let payer = line_user.as_ref().or(buyer_user.as_ref()).unwrap_or(&holder_user);
-    let reserved = tx
-        .reserve(payer, &c.holder, &event, &c.seat_type.code, c.quantity, &form.payment_method, &form.form_token, at)
-        .await;
+    let (seat_type, method, token) = (&c.seat_type.code, &form.payment_method, &form.form_token);
+    let reserved = tx.reserve_seats(payer, &c.holder, &event, seat_type, c.quantity, &c.seats, method, token, at).await;
     let mut p = match reserved {
         Ok(p) => p,
         Err(StoreError::NotEnoughSeats { available, .. }) => {
             drop(tx);
             let m = tr(web, "shop-error-not-enough", &[("count", &available.to_string())]);
             return refuse(web, headers, shop, &event, form, "quantity", m).await;
+        }
+        Err(StoreError::SeatTaken(seat)) => {
+            drop(tx);
+            let m = tr(web, "shop-error-seat-gone", &[("seat", &seat)]);
+            return refuse(web, headers, shop, &event, form, "seat", m).await;
         }
         Err(e) => return Err(e.into()),
     };

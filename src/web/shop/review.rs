@@ -26,7 +26,16 @@ pub(super) async fn review(web: &Web, headers: &HeaderMap, shop: &Shop, event_id
         return Ok(form_page(web, headers, shop, &event, Some(form), None).await);
     }
     match check(web, &event, shop.buyer.as_ref(), form) {
-        Ok(c) => Ok(page(web, headers, shop, &event, form, &c, None)),
+        Ok(c) => {
+            // Seats ticked on the map: still free? (The order checks again, in its transaction.)
+            let map = if c.seats.is_empty() { vec![] } else { web.app.store.seat_map(&event.id).await? };
+            if let Some(taken) = super::seatmap::first_taken(&map, &form.seats) {
+                let seat = taken.split_once(':').map_or(taken, |(_, s)| s);
+                let message = tr(web, "shop-error-seat-gone", &[("seat", seat)]);
+                return Ok(form_page(web, headers, shop, &event, Some(form), Some(("seat", message))).await);
+            }
+            Ok(page(web, headers, shop, &event, form, &c, None))
+        }
         Err(Refusal::Field(field, message)) => {
             Ok(form_page(web, headers, shop, &event, Some(form), Some((field, message))).await)
         }
@@ -77,7 +86,7 @@ pub(super) fn page(
         "event": event_json(event, at),
         "back": format!("{}/events/{}", shop.base, event.id),
         "seat_type": {"code": c.seat_type.code, "name": c.seat_type.name},
-        "seats": form.seats,
+        "seats": c.seats,
         "quantity": c.quantity,
         "unit_price": event.price_display(c.seat_type.price),
         "fees": 0,

@@ -326,3 +326,42 @@ async fn an_impossible_phone_number_is_refused_with_the_form_kept() {
     chromium.quit().await;
     gw.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seats_ticked_on_the_seat_map_are_the_seats_bought() {
+    let gw = spawn_gateway().await;
+    for (lang, chromium) in [("ja", Chromium::start_in(JA).await), ("en", Chromium::start().await)] {
+        open_event(&chromium, &gw, "spring-gala-2027", "Spring Gala").await;
+        assert_eq!(chromium.count("script").await, 0, "no JavaScript");
+        chromium.click("details.seatmap summary").await;
+        let (first, second) = if lang == "ja" { ("B-5", "B-6") } else { ("C-1", "C-2") };
+        assert!(chromium.displayed(&format!("label[for=seat-S-{first}]")).await);
+        let name = chromium.attribute(&format!("#seat-S-{first}"), "aria-label").await;
+        assert!(name.contains(first) && name.contains("¥9,800"), "each seat is named: {name}");
+        chromium.click(&format!("label[for=seat-S-{first}]")).await;
+        chromium.click(&format!("label[for=seat-S-{second}]")).await;
+        scroll_to(&chromium, "details.seatmap").await;
+        chromium.screenshot(&format!("shop-seatmap-{lang}")).await;
+        chromium.type_into("#recipient", "090-3333-4446").await;
+        chromium.type_into("#card_number", APPROVED).await;
+        chromium.click("form button[type=submit]").await;
+
+        // The seat type and quantity follow the seats ticked.
+        chromium.text_when("#total", |t| t == "¥19,600").await;
+        let review = no_utc(&chromium).await;
+        assert!(review.contains(&format!("{first}, {second}")), "{review}");
+        chromium.click("label[for=confirm_phone]").await;
+        chromium.click("#buy").await;
+        chromium.text_when("#reference", |t| !t.is_empty()).await;
+        let receipt = no_utc(&chromium).await;
+        assert!(receipt.contains(&format!("{first}, {second}")), "{receipt}");
+    }
+    // Sold now: shown taken, and cannot be ticked.
+    let chromium = Chromium::start().await;
+    open_event(&chromium, &gw, "spring-gala-2027", "Spring Gala").await;
+    assert_eq!(chromium.attribute("#seat-S-B-5", "disabled").await, "true");
+    assert!(chromium.attribute("#seat-S-B-5", "aria-label").await.contains("taken"));
+    assert_eq!(left(&gw, "spring-gala-2027", "S").await, 26);
+    chromium.quit().await;
+    gw.stop().await;
+}
