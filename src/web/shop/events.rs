@@ -160,8 +160,10 @@ async fn other_dates(web: &Web, shop: &Shop, event: &EventView, at: i64) -> Valu
     };
     let list: Vec<Value> = list
         .iter()
-        .map(|e| json!({"id": e.id, "name": e.name, "starts": e.starts(&super::super::locale::current()),
-                   "venue": e.venue, "url": format!("{}/events/{}", shop.base, e.id)}))
+        .map(|e| {
+            json!({"id": e.id, "name": e.name, "starts": e.starts(&super::super::locale::current()),
+                   "venue": e.venue, "url": format!("{}/events/{}", shop.base, e.id)})
+        })
         .collect();
     json!({"same": same_name, "genre": event.genre, "events": list})
 }

@@ -20,9 +20,26 @@ use crate::payment::{Charge, ChargeRequest, PaymentError};
 use crate::phone::PhoneNumber;
 use crate::store::{now, StoreError};
 
-/// What a carrier-billing payer is told: call the confirmation number from the line.
-fn consent_instructions(web: &Web, number: &str, line: &str, amount: &str, until: &str) -> String {
-    tr(web, "shop-consent-instructions", &[("number", number), ("line", line), ("amount", amount), ("until", until)])
+/// What a carrier-billing payer is told (in `lang`): call the confirmation number from the line.
+fn consent_instructions(web: &Web, lang: &str, number: &str, line: &str, amount: &str, until: &str) -> String {
+    let args = [("number", number), ("line", line), ("amount", amount), ("until", until)];
+    tr_in(web, lang, "shop-consent-instructions", &args)
+}
+
+/// Message `id` in `lang` (a mail's reader's language, not the page's).
+fn tr_in(web: &Web, lang: &str, id: &str, args: &[(&str, &str)]) -> String {
+    let mut fa = fluent_bundle::FluentArgs::new();
+    for (k, v) in args {
+        fa.set(*k, *v);
+    }
+    web.app.catalogs.message(lang, id, Some(&fa))
+}
+
+/// The convenience-store payment number of a `konbini_…` reference: `1234-5678-9012`.
+fn payment_number(reference: &str) -> String {
+    let digits = reference.strip_prefix("konbini_").unwrap_or_default();
+    let groups: Vec<&str> = digits.as_bytes().chunks(4).filter_map(|c| std::str::from_utf8(c).ok()).collect();
+    groups.join("-")
 }
 
 pub(super) async fn order(web: &Web, headers: &HeaderMap, shop: &Shop, event_id: &str, form: &OrderForm) -> PageResult {
@@ -54,7 +71,8 @@ pub(super) async fn order(web: &Web, headers: &HeaderMap, shop: &Shop, event_id:
     };
     // From the review page the buyer confirms the phone that receives the ticket.
     if form.reviewed && !form.confirm_phone {
-        return refuse(web, headers, shop, &event, form, "confirm_phone", tr(web, "shop-error-confirm-phone", &[])).await;
+        return refuse(web, headers, shop, &event, form, "confirm_phone", tr(web, "shop-error-confirm-phone", &[]))
+            .await;
     }
     let lang = locale::current();
     let mut tx = app.store.begin().await?;
@@ -90,8 +108,7 @@ pub(super) async fn order(web: &Web, headers: &HeaderMap, shop: &Shop, event_id:
         }
         Err(e) => return Err(e.into()),
     };
-    let detail =
-        json!({"seats": p.seats, "holder": c.holder, "buyer": shop.buyer, "web_first": shop.buyer.is_none()});
+    let detail = json!({"seats": p.seats, "holder": c.holder, "buyer": shop.buyer, "web_first": shop.buyer.is_none()});
     tx.journal("purchase", &p.id, "reserved", None, Some("pending"), "web:order", &detail.to_string());
     let provider = app.payments.get(&form.payment_method).map_err(|e| WebError::Invalid(e.to_string()))?;
     let input = if provider.input() == Some("prepaid_code") { &form.prepaid_code } else { &form.card_number };
@@ -126,12 +143,13 @@ pub(super) async fn order(web: &Web, headers: &HeaderMap, shop: &Shop, event_id:
                 .settle_payment(&mut tx, &mut p, &event, &PaymentResult::Declined { reason }, "web:order", at)
                 .await?;
         }
-        Charge::Pending { reference, instructions, expires_at } => {
+        Charge::Pending { reference, expires_at, .. } => {
             let t = p.await_payment(&reference, expires_at).map_err(|e| WebError::Conflict(e.to_string()))?;
             tx.save_purchase(&p, &t, "web:order", at).await?;
             let ctx = json!({
                 "event": MailEvent::new(&event, &payer.language), "seats": p.seats.join(", "), "amount": event.price_display(p.amount),
-                "instructions": instructions, "expires": event.when(&payer.language, expires_at, Style::DateTime), "phone": p.phone.as_str(),
+                "instructions": tr_in(web, &payer.language, "shop-pending-instructions", &[("number", &payment_number(&reference))]),
+                "expires": event.when(&payer.language, expires_at, Style::DateTime), "phone": p.phone.as_str(),
                 "purchase_id": p.id,
             });
             app.queue_order_mail(&mut tx, payer, "payment-instructions", &ctx, at).await?;
@@ -155,7 +173,7 @@ pub(super) async fn order(web: &Web, headers: &HeaderMap, shop: &Shop, event_id:
             let expires = event.when(&payer.language, expires_at, Style::DateTime);
             let ctx = json!({
                 "event": MailEvent::new(&event, &payer.language), "seats": p.seats.join(", "), "amount": amount,
-                "instructions": consent_instructions(web, &number, payer.phone.as_str(), &amount, &expires),
+                "instructions": consent_instructions(web, &payer.language, &number, payer.phone.as_str(), &amount, &expires),
                 "expires": expires, "phone": p.phone.as_str(), "purchase_id": p.id,
                 "confirm_number": number, "billing_phone": payer.phone.as_str(),
             });
@@ -261,17 +279,16 @@ pub(super) async fn result(
                 StatusCode::ACCEPTED,
                 json!({"confirm_number": number, "billing_phone": line, "billing_phone_display": line_display,
                        "hold_until": p.hold_until, "hold_until_display": until,
-                       "instructions": consent_instructions(web, &number, &line_display, &amount, &until)}),
+                       "instructions": consent_instructions(web, &lang, &number, &line_display, &amount, &until)}),
             )
         }
         PaymentStatus::Pending => {
-            let number = reference.strip_prefix("konbini_").unwrap_or_default();
-            let grouped: Vec<&str> = number.as_bytes().chunks(4).filter_map(|c| std::str::from_utf8(c).ok()).collect();
+            let number = payment_number(&reference);
             (
                 "pending",
                 StatusCode::ACCEPTED,
-                json!({"instructions": tr(web, "shop-pending-instructions", &[("number", &grouped.join("-"))]),
-                       "payment_number": grouped.join("-"),
+                json!({"instructions": tr(web, "shop-pending-instructions", &[("number", &number)]),
+                       "payment_number": number,
                        "hold_until": p.hold_until, "hold_until_display": at_venue(event, p.hold_until)}),
             )
         }

@@ -13,8 +13,15 @@ pub(crate) fn country_of(event: &EventView) -> Option<&'static str> {
     let by_zone = match event.time_zone.as_str() {
         "Asia/Tokyo" => Some("81"),
         "Europe/London" => Some("44"),
-        "America/New_York" | "America/Chicago" | "America/Denver" | "America/Los_Angeles" | "America/Phoenix"
-        | "America/Anchorage" | "Pacific/Honolulu" | "America/Toronto" | "America/Vancouver" => Some("1"),
+        "America/New_York"
+        | "America/Chicago"
+        | "America/Denver"
+        | "America/Los_Angeles"
+        | "America/Phoenix"
+        | "America/Anchorage"
+        | "Pacific/Honolulu"
+        | "America/Toronto"
+        | "America/Vancouver" => Some("1"),
         z if z.starts_with("Australia/") => Some("61"),
         _ => None,
     };

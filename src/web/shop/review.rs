@@ -15,7 +15,13 @@ use super::{phone, Shop};
 use crate::events::EventView;
 use crate::store::now;
 
-pub(super) async fn review(web: &Web, headers: &HeaderMap, shop: &Shop, event_id: &str, form: &OrderForm) -> PageResult {
+pub(super) async fn review(
+    web: &Web,
+    headers: &HeaderMap,
+    shop: &Shop,
+    event_id: &str,
+    form: &OrderForm,
+) -> PageResult {
     let event = web
         .app
         .store
@@ -45,7 +51,8 @@ pub(super) async fn review(web: &Web, headers: &HeaderMap, shop: &Shop, event_id
 
 /// When the order can no longer be cancelled (`cancellable_days` before the start).
 pub(super) fn cancel_deadline(event: &EventView) -> i64 {
-    let starts = chrono::DateTime::parse_from_rfc3339(&event.starts_at).map(|d| d.timestamp()).unwrap_or(event.sale_end);
+    let starts =
+        chrono::DateTime::parse_from_rfc3339(&event.starts_at).map(|d| d.timestamp()).unwrap_or(event.sale_end);
     starts - event.cancellable_days * 86400
 }
 
@@ -76,7 +83,9 @@ pub(super) fn page(
     let method = tr(web, &format!("shop-method-{}", form.payment_method), &[]);
     let digits: String = form.card_number.chars().filter(char::is_ascii_digit).collect();
     let method_detail = match form.payment_method.as_str() {
-        "card" if digits.len() >= 4 => Some(tr(web, "shop-review-card-ending", &[("last4", &digits[digits.len() - 4..])])),
+        "card" if digits.len() >= 4 => {
+            Some(tr(web, "shop-review-card-ending", &[("last4", &digits[digits.len() - 4..])]))
+        }
         _ => None,
     };
     let (field, message) = refusal.map(|(f, m)| (Some(f.to_string()), Some(m))).unwrap_or((None, None));

@@ -197,7 +197,11 @@ async fn a_caller_pays_with_the_phone_bill_in_chromium_and_consents_by_calling()
     chromium.click("label[for=pay-carrier]").await;
     assert!(chromium.displayed("#billing_phone").await);
     // Shown as dialled in Japan (the venue's country): 090-1111-0028.
-    assert_eq!(chromium.attribute("#billing_phone", "value").await, "090-1111-0028", "this phone's bill, unless changed");
+    assert_eq!(
+        chromium.attribute("#billing_phone", "value").await,
+        "090-1111-0028",
+        "this phone's bill, unless changed"
+    );
     chromium.click("form button[type=submit]").await;
     // The review step: the receiving phone is confirmed before anything is bought.
     chromium.text_when("h1", |t| t == "Check your order").await;

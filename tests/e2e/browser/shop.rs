@@ -26,8 +26,22 @@ async fn no_utc(chromium: &Chromium) -> String {
 /// names and venues are the organizer's data and may be English).
 fn assert_no_english_ui(body: &str) {
     for word in [
-        "Seats", "Quantity", "Payment", "Buy", "left", "Review", "Total", "Phone", "Card number", "Cancel", "Doors",
-        "Contact", "All events", "Sold out", "Thank you", "Order reference",
+        "Seats",
+        "Quantity",
+        "Payment",
+        "Buy",
+        "left",
+        "Review",
+        "Total",
+        "Phone",
+        "Card number",
+        "Cancel",
+        "Doors",
+        "Contact",
+        "All events",
+        "Sold out",
+        "Thank you",
+        "Order reference",
     ] {
         assert!(!body.contains(word), "English '{word}' on a Japanese page: {body}");
     }
@@ -42,7 +56,9 @@ async fn left(gw: &TestGateway, event: &str, seat_type: &str) -> i64 {
 /// Scroll so that `css` is at the bottom of the screen (for a screenshot of it).
 async fn scroll_to(chromium: &Chromium, css: &str) {
     let script = "document.querySelector(arguments[0]).scrollIntoView({block: 'end'})";
-    chromium.call(reqwest::Method::POST, "/execute/sync", Some(serde_json::json!({"script": script, "args": [css]}))).await;
+    chromium
+        .call(reqwest::Method::POST, "/execute/sync", Some(serde_json::json!({"script": script, "args": [css]})))
+        .await;
 }
 
 /// Open the web shop's event page from the list (as a person would).
@@ -96,7 +112,10 @@ async fn a_japanese_reader_buys_with_a_card_reviews_and_gets_a_receipt() {
     let issue = gw.app.number_in(Action::Issue, Some("spring-gala-2027"), Some("ja"));
     assert_eq!(issue, "+81300000101", "the Japanese issue number");
     // Told as dialled in Japan; the button dials it.
-    assert!(receipt.contains("03-0000-0101") && receipt.contains("090-3333-4444") && receipt.contains("¥9,800"), "{receipt}");
+    assert!(
+        receipt.contains("03-0000-0101") && receipt.contains("090-3333-4444") && receipt.contains("¥9,800"),
+        "{receipt}"
+    );
     assert_eq!(chromium.attribute("a.button", "href").await, format!("tel:{issue}"));
     let reference = chromium.text_when("#reference", |t| t.len() >= 8).await;
     let p = gw.app.store.purchase(&reference).await.unwrap().expect("the order on the receipt");
@@ -109,7 +128,11 @@ async fn a_japanese_reader_buys_with_a_card_reviews_and_gets_a_receipt() {
         .await
         .expect("the receipt mail");
     assert!(mail.subject.starts_with("領収書"), "{}", mail.subject);
-    assert!(mail.text.contains(&reference) && mail.text.contains("¥9,800") && mail.text.contains("03-0000-0101"), "{}", mail.text);
+    assert!(
+        mail.text.contains(&reference) && mail.text.contains("¥9,800") && mail.text.contains("03-0000-0101"),
+        "{}",
+        mail.text
+    );
     assert!(!mail.text.contains("UTC") && mail.text.contains("JST"), "{}", mail.text);
     assert!(mail.html.unwrap_or_default().contains("name=\"viewport\""));
     chromium.quit().await;
@@ -215,7 +238,11 @@ async fn a_declined_card_says_so_and_offers_to_try_again() {
     chromium.type_into("#card_number", DECLINED).await;
     chromium.click("form button[type=submit]").await;
     chromium.text_when("h1", |t| t == "Check your order").await;
-    assert_eq!(chromium.text_when("#holder", |t| !t.is_empty()).await, "+447700900123", "a foreign number stays international");
+    assert_eq!(
+        chromium.text_when("#holder", |t| !t.is_empty()).await,
+        "+447700900123",
+        "a foreign number stays international"
+    );
     chromium.click("label[for=confirm_phone]").await;
     chromium.click("#buy").await;
     chromium.text_when("h1", |t| t == "Payment declined").await;
