@@ -126,7 +126,7 @@ shop-expired-state = Not paid in time
 shop-expired-body = Nothing was billed and the seats are back on sale. Open the event again to order anew.
 shop-declined-title = Payment declined
 shop-declined-state = The card issuer did not approve the payment.
-shop-declined-body = No money has been taken and the seats were released. We have mailed you a new link to try again.
+shop-declined-body = No money has been taken and the seats were released. You can try again, with another card or another way to pay.
 shop-try-again = Try again
 shop-order-line = { $event } · seats { $seats } · { $amount }
 

@@ -122,7 +122,7 @@ shop-expired-state = 期限までにお支払いがありませんでした
 shop-expired-body = 請求はされず、席は販売に戻りました。もう一度ご注文いただくには公演のページを開いてください。
 shop-declined-title = お支払いが承認されませんでした
 shop-declined-state = カード会社がお支払いを承認しませんでした。
-shop-declined-body = 代金はいただいておらず、席の確保は解除しました。もう一度お試しいただけるよう、新しいリンクをメールでお送りしました。
+shop-declined-body = 代金はいただいておらず、席の確保は解除しました。別のカードや別のお支払い方法で、もう一度お試しいただけます。
 shop-try-again = もう一度購入する
 shop-order-line = { $event } · 座席 { $seats } · { $amount }
 
