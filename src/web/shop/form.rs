@@ -215,3 +215,30 @@ fn card_shaped(raw: &str) -> bool {
     let digits: String = raw.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
     (12..=19).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_posted_form_is_read_whatever_it_holds() {
+        let f = OrderForm::parse(b"form_token=t&seat=S%3AA-1&seat=S%3AA-2&recipient=090-3333-4444&confirm_phone=1&x=y");
+        assert_eq!(f.seats, ["S:A-1", "S:A-2"]);
+        assert_eq!(f.recipient, "090-3333-4444");
+        assert!(f.confirm_phone && !f.reviewed && !f.change);
+        assert_eq!(f.payment_method, "card", "card unless another is picked");
+        let empty = OrderForm::parse(b"");
+        assert!(empty.seat_type.is_empty() && empty.quantity.is_empty(), "missing is empty, not a parse error");
+        let junk = OrderForm::parse(b"%FF%FE=%00&step=change&quantity=%E4%B8%89");
+        assert!(junk.change);
+        assert_eq!(junk.quantity, "三");
+        let many = "seat=S%3AA-1&".repeat(100);
+        assert_eq!(OrderForm::parse(many.as_bytes()).seats.len(), 2 * MAX_PER_ORDER as usize, "bounded");
+    }
+
+    #[test]
+    fn card_numbers_are_shaped_before_the_provider_sees_them() {
+        assert!(card_shaped("4242 4242 4242 4242") && card_shaped("4242-4242-4242-4242"));
+        assert!(!card_shaped("1234 5678") && !card_shaped("4242 4242 4242 424x"));
+    }
+}

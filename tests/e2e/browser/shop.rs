@@ -160,6 +160,15 @@ async fn an_english_reader_buys_two_balcony_seats() {
     assert!(chromium.text_when("#buy", |t| !t.is_empty()).await.contains("¥13,000"));
     chromium.screenshot("shop-review-en").await;
     chromium.click("label[for=confirm_phone]").await;
+    // The same form sent twice more at once (a double tap, a flaky network) before Buy.
+    let script = "const done = arguments[arguments.length - 1];
+        const f = document.querySelector('#buy').form;
+        const post = () => fetch(f.action, {method: 'POST', body: new URLSearchParams(new FormData(f))});
+        Promise.all([post(), post()]).then(rs => done(rs.map(r => r.status)));";
+    let statuses = chromium
+        .call(reqwest::Method::POST, "/execute/async", Some(serde_json::json!({"script": script, "args": []})))
+        .await;
+    assert_eq!(statuses, serde_json::json!([200, 200]));
     scroll_to(&chromium, "#buy").await;
     chromium.screenshot("shop-review-buy-en").await;
     chromium.click("#buy").await;
@@ -169,8 +178,9 @@ async fn an_english_reader_buys_two_balcony_seats() {
     let issue = gw.app.number_in(Action::Issue, Some("spring-gala-2027"), Some("en"));
     assert!(receipt.contains(&format!("Call {issue} from 090-3333-4445")), "{receipt}");
     assert!(receipt.contains("A seat (balcony) × 2") && receipt.contains("Seats K-"), "{receipt}");
-    assert_eq!(left(&gw, "spring-gala-2027", "A").await, 22);
+    assert_eq!(left(&gw, "spring-gala-2027", "A").await, 22, "three posts of one form buy once");
     chromium.screenshot("shop-receipt-en").await;
+
     chromium.quit().await;
     gw.stop().await;
 }
@@ -389,6 +399,34 @@ async fn seats_ticked_on_the_seat_map_are_the_seats_bought() {
     assert_eq!(chromium.attribute("#seat-S-B-5", "disabled").await, "true");
     assert!(chromium.attribute("#seat-S-B-5", "aria-label").await.contains("taken"));
     assert_eq!(left(&gw, "spring-gala-2027", "S").await, 26);
+    chromium.quit().await;
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_challenge_in_japanese_ends_on_the_receipt() {
+    let gw = spawn_gateway().await;
+    let chromium = Chromium::start_in(JA).await;
+    open_event(&chromium, &gw, "open-rehearsal", "Open Rehearsal (any day)").await;
+    chromium.type_into("#recipient", "070-1234-5678").await;
+    chromium.type_into("#card_number", "4000 0027 6000 3184").await;
+    chromium.click("form button[type=submit]").await;
+    chromium.text_when("h1", |t| t == "ご注文内容の確認").await;
+    chromium.click("label[for=confirm_phone]").await;
+    chromium.click("#buy").await;
+
+    chromium.text_when("h1", |t| t == "カードの本人確認").await;
+    let page = no_utc(&chromium).await;
+    assert!(page.contains("JST") && page.contains("¥1,000"), "{page}");
+    assert_no_english_ui(&page);
+    chromium.type_into("#code", "000000").await;
+    chromium.click("form button[type=submit]").await;
+    chromium.text_when(".error", |t| t.contains("確認コードが正しくありません")).await;
+    chromium.screenshot("shop-challenge-ja").await;
+    chromium.type_into("#code", "123456").await;
+    chromium.click("form button[type=submit]").await;
+    chromium.text_when("h1", |t| t == "お支払いを受け付けました").await;
+    assert!(no_utc(&chromium).await.contains("070-1234-5678"));
     chromium.quit().await;
     gw.stop().await;
 }
