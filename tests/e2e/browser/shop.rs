@@ -319,6 +319,12 @@ async fn a_sold_out_event_shows_no_buy_form_and_its_other_date() {
     let gw = spawn_gateway().await;
     let catalog = CatalogFile::parse(TWO_DATES, chrono::Utc::now()).expect("catalog");
     gw.app.store.load_catalog(&catalog).await.expect("loaded");
+    // Quantity offers what is left: one seat, one choice.
+    let chromium = Chromium::start().await;
+    chromium.goto(&format!("{}/buy/events/chamber-night-1", gw.base)).await;
+    chromium.text_when("h1", |t| t == "Chamber Night").await;
+    assert_eq!(chromium.count("#quantity option").await, 1, "one seat left, one to choose");
+    chromium.quit().await;
     let (status, order) =
         gw.order_form("/buy", "chamber-night-1", &[("recipient", "+819055556666"), ("card_number", APPROVED)]).await;
     assert_eq!(status, 200, "{order}");
@@ -427,6 +433,38 @@ async fn a_card_challenge_in_japanese_ends_on_the_receipt() {
     chromium.click("form button[type=submit]").await;
     chromium.text_when("h1", |t| t == "お支払いを受け付けました").await;
     assert!(no_utc(&chromium).await.contains("070-1234-5678"));
+    chromium.quit().await;
+    gw.stop().await;
+}
+
+/// A caller who dialled the Japanese purchase number opens the mailed link in a
+/// browser set to English: the shop speaks the link's language (Japanese), the
+/// ticket stays on the calling phone unless another is named, and the review
+/// shows that phone as dialled in Japan.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_purchase_link_from_the_japanese_number_opens_the_shop_in_japanese() {
+    let gw = spawn_gateway().await;
+    let phone = "+819011110040";
+    assert_eq!(gw.call(phone, "+81300000100").await.final_status, 200);
+    let shop = gw.link(&gw.mail(phone, "購入用リンク").await, "/p/");
+
+    let chromium = Chromium::start().await;
+    chromium.goto(&shop).await;
+    chromium.text_when("h1", |t| t == "公演を選ぶ").await;
+    chromium.click("a[href$='/events/spring-gala-2027']").await;
+    chromium.text_when("h1", |t| t == "Spring Gala").await;
+    let page = no_utc(&chromium).await;
+    assert!(page.contains("空欄のままなら、チケットは 090-1111-0040 に届きます"), "{page}");
+    chromium.type_into("#card_number", APPROVED).await;
+    chromium.click("form button[type=submit]").await;
+    chromium.text_when("h1", |t| t == "ご注文内容の確認").await;
+    assert_eq!(chromium.text_when("#holder", |t| !t.is_empty()).await, "090-1111-0040");
+    assert_eq!(chromium.count("#mail").await, 0, "mail goes where the caller's mail goes");
+    chromium.click("label[for=confirm_phone]").await;
+    chromium.click("#buy").await;
+    chromium.text_when("h1", |t| t == "お支払いを受け付けました").await;
+    assert!(no_utc(&chromium).await.contains("03-0000-0101"));
+    gw.mail(phone, "お支払い").await;
     chromium.quit().await;
     gw.stop().await;
 }
