@@ -27,6 +27,8 @@ const EMBEDDED: &[(&str, &str, &str)] = &[
     ("ja", "ticket.ftl", include_str!("../../locales/ja/ticket.ftl")),
     ("en", "door.ftl", include_str!("../../locales/en/door.ftl")),
     ("ja", "door.ftl", include_str!("../../locales/ja/door.ftl")),
+    ("en", "shop.ftl", include_str!("../../locales/en/shop.ftl")),
+    ("ja", "shop.ftl", include_str!("../../locales/ja/shop.ftl")),
 ];
 
 /// The language every other falls back to.

@@ -39,6 +39,7 @@ use sqlx::{AnyPool, Connection, Executor};
 pub use calls::{CallIdentityRow, CallRecord};
 pub use journal::JournalEntry;
 pub use outbox::{MailBody, NewMail, OutboxBacklog, OutboxMail};
+pub use purchases::SeatState;
 pub use seats::{DoorCounts, IssuedCode, Reissued};
 pub use staff::{new_token, token_hash, NewStaff, Staff, TokenKind};
 pub use tx::StoreTx;
@@ -62,6 +63,9 @@ pub enum StoreError {
     NotEnoughSeats { seat_type: String, available: i64 },
     #[error("no such seat type '{0}'")]
     NoSuchSeatType(String),
+    /// A seat chosen on the seat map is not free (or not of the type ordered).
+    #[error("seat {0} is not free")]
+    SeatTaken(String),
     /// Another transaction changed the same rows first; retry the whole transaction.
     #[error("concurrent update, try again")]
     Conflict,

@@ -17,10 +17,28 @@ use crate::domain::{AdmissionState, IssueGuideState, PaymentStatus, Purchase, Re
 use crate::events::EventView;
 use crate::phone::PhoneNumber;
 
+/// One seat as the shop's seat map shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SeatState {
+    pub seat_type: String,
+    pub seat_code: String,
+    pub free: bool,
+}
+
 impl Store {
     pub async fn purchase(&self, id: &str) -> Result<Option<Purchase>, StoreError> {
         let mut conn = self.pool.acquire().await?;
         load_purchase(&mut conn, id).await
+    }
+
+    /// Every seat of `event_id` in position order, free or not (the shop's seat map).
+    pub async fn seat_map(&self, event_id: &str) -> Result<Vec<SeatState>, StoreError> {
+        let rows: Vec<(String, String, String)> =
+            sqlx::query_as("SELECT seat_type, seat_code, state FROM seats WHERE event_id = $1 ORDER BY position")
+                .bind(event_id)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.into_iter().map(|(t, c, s)| SeatState { seat_type: t, seat_code: c, free: s == "free" }).collect())
     }
 
     pub async fn purchase_by_form_token(&self, token: &str) -> Result<Option<Purchase>, StoreError> {
@@ -131,6 +149,24 @@ impl StoreTx {
         form_token: &str,
         at: Timestamp,
     ) -> Result<Purchase, StoreError> {
+        self.reserve_seats(user, holder, event, seat_type, quantity, &[], payment_method, form_token, at).await
+    }
+
+    /// [`StoreTx::reserve`], of the seats `chosen` on the seat map if any (each
+    /// must be free and of `seat_type`, else [`StoreError::SeatTaken`]).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn reserve_seats(
+        &mut self,
+        user: &PhoneUser,
+        holder: &PhoneNumber,
+        event: &EventView,
+        seat_type: &str,
+        quantity: u32,
+        chosen: &[String],
+        payment_method: &str,
+        form_token: &str,
+        at: Timestamp,
+    ) -> Result<Purchase, StoreError> {
         let price: Option<(i64,)> = sqlx::query_as("SELECT price FROM seat_types WHERE event_id = $1 AND code = $2")
             .bind(&event.id)
             .bind(seat_type)
@@ -140,7 +176,10 @@ impl StoreTx {
             return Err(StoreError::NoSuchSeatType(seat_type.to_string()));
         };
         let id = uuid::Uuid::new_v4().simple().to_string()[..16].to_string();
-        let seats = self.take_seats(&event.id, seat_type, quantity as usize, &id, at).await?;
+        let seats = match chosen {
+            [] => self.take_seats(&event.id, seat_type, quantity as usize, &id, at).await?,
+            chosen => self.take_chosen_seats(&event.id, seat_type, chosen, &id, at).await?,
+        };
         let starts =
             chrono::DateTime::parse_from_rfc3339(&event.starts_at).map(|d| d.timestamp()).unwrap_or(event.sale_end);
         let p = Purchase::reserved(Reservation {
@@ -178,6 +217,34 @@ impl StoreTx {
         .await?;
         self.versions.insert(p.id.clone(), 0);
         Ok(p)
+    }
+
+    /// Mark the seats `chosen` sold, each only if it is free and of `seat_type`.
+    async fn take_chosen_seats(
+        &mut self,
+        event_id: &str,
+        seat_type: &str,
+        chosen: &[String],
+        purchase_id: &str,
+        at: Timestamp,
+    ) -> Result<Vec<String>, StoreError> {
+        for seat in chosen {
+            let r = sqlx::query(
+                "UPDATE seats SET state = 'sold', purchase_id = $1, reserved_at = $2
+                 WHERE event_id = $3 AND seat_code = $4 AND seat_type = $5 AND state = 'free'",
+            )
+            .bind(purchase_id)
+            .bind(at)
+            .bind(event_id)
+            .bind(seat)
+            .bind(seat_type)
+            .execute(self.conn().await?)
+            .await?;
+            if r.rows_affected() != 1 {
+                return Err(StoreError::SeatTaken(seat.clone()));
+            }
+        }
+        Ok(chosen.to_vec())
     }
 
     /// Mark `quantity` free seats sold, best positions first. Each seat is taken

@@ -52,6 +52,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/outbox/{id}/html", get(pages::outbox_mail_html))
         .route("/p/{token}", get(shop::purchase_events))
         .route("/p/{token}/events/{event}", get(shop::purchase_event).post(shop::purchase_order))
+        .route("/p/{token}/events/{event}/review", post(shop::purchase_review))
         .route("/p/{token}/mail", get(account::show).post(account::change))
         .route("/p/{token}/profile", get(account::show_profile).post(account::save_profile))
         .route("/m/{token}", get(account::confirm_page).post(account::confirm_link))
@@ -71,6 +72,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/admin/payments/{reference}/confirm", post(admin::confirm_payment))
         .route("/buy", get(shop::web_shop_events))
         .route("/buy/events/{event}", get(shop::web_shop_event).post(shop::web_shop_order))
+        .route("/buy/events/{event}/review", post(shop::web_shop_review))
         .route("/g/{token}", get(ticket::issue_guide))
         .route("/g/{token}/cancel", get(cancel::confirm_from_guide).post(cancel::cancel_from_guide))
         .route("/t/{token}", get(ticket::ticket))
@@ -181,6 +183,8 @@ fn page_templates(catalogs: Arc<crate::i18n::Catalogs>) -> Environment<'static> 
         ("events.html", include_str!("templates/events.html")),
         ("event.html", include_str!("templates/event.html")),
         ("order.html", include_str!("templates/order.html")),
+        ("review.html", include_str!("templates/review.html")),
+        ("shop_style.html", include_str!("templates/shop_style.html")),
         ("guide.html", include_str!("templates/guide.html")),
         ("ticket.html", include_str!("templates/ticket.html")),
         ("admission.html", include_str!("templates/admission.html")),

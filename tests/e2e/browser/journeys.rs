@@ -196,13 +196,22 @@ async fn a_caller_pays_with_the_phone_bill_in_chromium_and_consents_by_calling()
     assert!(!chromium.displayed("#billing_phone").await, "the phone to bill shows only for carrier billing");
     chromium.click("label[for=pay-carrier]").await;
     assert!(chromium.displayed("#billing_phone").await);
-    assert_eq!(chromium.attribute("#billing_phone", "value").await, phone, "this phone's bill, unless changed");
+    // Shown as dialled in Japan (the venue's country): 090-1111-0028.
+    assert_eq!(
+        chromium.attribute("#billing_phone", "value").await,
+        "090-1111-0028",
+        "this phone's bill, unless changed"
+    );
     chromium.click("form button[type=submit]").await;
+    // The review step: the receiving phone is confirmed before anything is bought.
+    chromium.text_when("h1", |t| t == "Check your order").await;
+    chromium.click("label[for=confirm_phone]").await;
+    chromium.click("#buy").await;
 
     chromium.text_when("h1", |t| t == "Confirm carrier billing").await;
     assert_eq!(chromium.title().await, "Confirm carrier billing");
     let page = chromium.text_when("body", |t| t.contains("Nothing is billed until that call")).await;
-    assert!(page.contains(&format!("on the phone bill of {phone}, call this number from that phone")), "{page}");
+    assert!(page.contains("on the phone bill of 090-1111-0028, call this number from that phone"), "{page}");
     // The order's own number in the confirm-billing block, as a button to call.
     let button = chromium.text_when("a.button", |t| t.starts_with(&format!("Call {CONFIRM_BILLING}"))).await;
     let number = button.trim_start_matches("Call ").to_string();
