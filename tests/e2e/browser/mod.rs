@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 
 mod account;
 mod journeys;
-mod ticket;
 mod shop;
+mod ticket;
 
 /// WebDriver's key for an element reference (W3C WebDriver §12.1).
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
