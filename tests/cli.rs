@@ -12,7 +12,7 @@ fn dialplan_check_accepts_the_shipped_dialplans() {
         dialticket().args(["dialplan", "check", concat!(env!("CARGO_MANIFEST_DIR"), "/dialplans")]).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("dialplans: ok, 6 rules, 1 trunk"), "{stdout}");
+    assert!(stdout.contains("dialplans: ok, 9 rules, 1 trunk"), "{stdout}");
 }
 
 #[test]
