@@ -390,7 +390,7 @@ async fn the_account_and_refusal_mails_read_at_phone_width_in_japanese() {
         issue: "+81300000101",
         phone: "+819011110204",
         held: "まで確保しています",
-        konbini: "コンビニエンスストアで、払込番号",
+        konbini: "お近くのコンビニでお支払いください",
         declined: "カード会社に承認されませんでした",
         refused: "お支払い済みのチケットがありません",
         confirm_button: "このアドレスを確認する",

@@ -265,7 +265,8 @@ impl Chromium {
     /// "UTC", and on a page marked Japanese no English interface words left
     /// ([`english_left`]). Its text.
     pub(crate) async fn checked(&self) -> String {
-        let text = self.text_when("body", |t| !t.is_empty()).await;
+        self.text_when("body", |t| !t.is_empty()).await;
+        let text = self.visible_text().await;
         let problems = self.audit().await;
         assert!(problems.is_empty(), "{problems:#?}\n{text}");
         let wide = self.execute("return document.documentElement.scrollWidth;").await;
