@@ -134,6 +134,7 @@ pub(crate) fn event_json(e: &EventView, at: i64) -> serde_json::Value {
         "id": e.id, "name": e.name, "genre": e.genre, "description": e.description, "region": e.region,
         "venue": e.venue, "starts_at": e.starts_at, "starts": m.starts, "doors_open": m.doors_open,
         "contact": e.contact, "currency": e.currency, "on_sale": e.on_sale(at), "seat_types": seat_types,
+        "country_code": shop::phone::country_of(e),
     })
 }
 
@@ -175,6 +176,14 @@ fn page_templates(catalogs: Arc<crate::i18n::Catalogs>) -> Environment<'static> 
     let mut env = Environment::new();
     env.add_function("t", move |state: &minijinja::State, id: &str, kwargs: minijinja::value::Kwargs| {
         locale::translate(&catalogs, state, id, kwargs)
+    });
+    // `{{ number | phone(event.country_code) }}`: a number as people of the event's
+    // country write it (090-5555-0001); one of another country stays international.
+    env.add_filter("phone", |number: &str, cc: Option<String>| -> String {
+        match crate::phone::PhoneNumber::parse(number) {
+            Ok(n) => shop::phone::national(&n, cc.as_deref()),
+            Err(_) => number.to_string(),
+        }
     });
     for (name, src) in [
         ("base.html", include_str!("templates/base.html")),

@@ -8,7 +8,7 @@ mod events;
 mod form;
 mod order;
 mod payment;
-mod phone;
+pub(super) mod phone;
 mod review;
 mod seatmap;
 

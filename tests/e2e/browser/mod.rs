@@ -12,6 +12,7 @@ mod account;
 mod journeys;
 mod shop;
 mod ticket;
+mod walk;
 
 /// WebDriver's key for an element reference (W3C WebDriver §12.1).
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -259,6 +260,31 @@ impl Chromium {
             .unwrap_or_else(|| vec![format!("the audit script returned {found}")])
     }
 
+    /// The page as a person reads it, checked as every page test checks it: no
+    /// audit problem (see [`Chromium::audit`]), nothing wider than the phone, no
+    /// "UTC", and on a page marked Japanese no English interface words left
+    /// ([`english_left`]). Its text.
+    pub(crate) async fn checked(&self) -> String {
+        self.text_when("body", |t| !t.is_empty()).await;
+        let text = self.visible_text().await;
+        let problems = self.audit().await;
+        assert!(problems.is_empty(), "{problems:#?}\n{text}");
+        let wide = self.execute("return document.documentElement.scrollWidth;").await;
+        assert!(wide.as_u64().is_some_and(|w| w <= PHONE_SCREEN.0 as u64), "wider than the phone ({wide}): {text}");
+        assert!(!text.contains("UTC"), "shows UTC: {text}");
+        if self.attribute("html", "lang").await == "ja" {
+            let left = english_left(&text);
+            assert!(left.is_empty(), "English left on a Japanese page: {left:?}\n{text}");
+        }
+        text
+    }
+
+    /// [`Chromium::checked`], saved as `name` for a reviewer to look at.
+    pub(crate) async fn looked_at(&self, name: &str) -> String {
+        self.screenshot(name).await;
+        self.checked().await
+    }
+
     pub(crate) async fn quit(self) {
         let _ = self.http.delete(&self.session).send().await;
     }
@@ -329,3 +355,60 @@ for (const el of document.body ? document.body.querySelectorAll('*') : []) {
 }
 return problems;
 "#;
+
+/// The organizers' words in the catalogs tests load (event names, venues, seat
+/// types, descriptions): their data, which may be English on a Japanese page.
+fn organizer_words() -> &'static [String] {
+    static WORDS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    WORDS.get_or_init(|| {
+        let demo = std::fs::read_to_string(crate::helpers::repo("events/demo.toml")).expect("demo catalog");
+        let demo: toml::Value = toml::from_str(&demo).expect("demo catalog parses");
+        let mut words = vec!["Chamber Night".to_string()];
+        fn collect(v: &toml::Value, out: &mut Vec<String>) {
+            match v {
+                toml::Value::Table(t) => {
+                    for (k, v) in t {
+                        match (k.as_str(), v) {
+                            ("name" | "venue" | "description" | "genre" | "region", toml::Value::String(s)) => {
+                                out.push(s.clone())
+                            }
+                            _ => collect(v, out),
+                        }
+                    }
+                }
+                toml::Value::Array(a) => a.iter().for_each(|v| collect(v, out)),
+                _ => {}
+            }
+        }
+        collect(&demo, &mut words);
+        // Longest first, so a name inside a longer one is not cut out of it first.
+        words.sort_by_key(|w| std::cmp::Reverse(w.len()));
+        words
+    })
+}
+
+/// Runs of two or more English words in `text` (an interface string someone
+/// forgot to translate), besides the organizers' words; single words
+/// (dialticket, JST, QR, a staff member's name, "English" in the language
+/// switch) pass.
+pub(crate) fn english_left(text: &str) -> Vec<String> {
+    let mut text = text.to_string();
+    for d in organizer_words() {
+        text = text.replace(d.as_str(), " ");
+    }
+    let mut found = vec![];
+    for phrase in text.split(|c: char| !(c.is_ascii_alphabetic() || c == ' ' || c == '\'')) {
+        let words = phrase.split(' ').filter(|w| w.len() >= 2).count();
+        if words >= 2 {
+            found.push(phrase.trim().to_string());
+        }
+    }
+    found
+}
+
+#[test]
+fn english_left_finds_interface_words_only() {
+    assert_eq!(english_left("入場 1 / 1 · Open Rehearsal (any day) · JST、担当 Aiko"), Vec::<String>::new());
+    assert_eq!(english_left("座席 A-1 · Seat A-1 · Use the camera"), vec!["Use the camera".to_string()]);
+    assert_eq!(english_left("会場 Holonic Hall Studio, Tokyo ・ S seat (stalls)"), Vec::<String>::new());
+}
