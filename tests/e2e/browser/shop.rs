@@ -323,6 +323,14 @@ async fn a_sold_out_event_shows_no_buy_form_and_its_other_date() {
     chromium.goto(&format!("{}/buy/events/chamber-night-1", gw.base)).await;
     chromium.text_when("h1", |t| t == "Chamber Night").await;
     assert_eq!(chromium.count("#quantity option").await, 1, "one seat left, one to choose");
+    // An event on several dates offers the others, on sale or not.
+    let others = chromium.text_when("nav[aria-labelledby=other-dates]", |t| t.contains("JST")).await;
+    assert_eq!(
+        chromium.count("nav[aria-labelledby=other-dates] a[href='/buy/events/chamber-night-2']").await,
+        1,
+        "{others}"
+    );
+    no_utc(&chromium).await;
     chromium.quit().await;
     let (status, order) =
         gw.order_form("/buy", "chamber-night-1", &[("recipient", "+819055556666"), ("card_number", APPROVED)]).await;
