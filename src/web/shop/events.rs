@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{json, Value};
 
-use super::super::{event_json, respond, tr, PageResult, Web, WebError};
+use super::super::{event_json, respond, tr, PageResult, Web};
 use super::form::{cap, OrderForm, MAX_PER_ORDER};
 use super::{phone, Shop};
 use crate::events::EventView;
@@ -55,12 +55,7 @@ fn seats_left(web: &Web, e: &EventView) -> Vec<String> {
 }
 
 pub(super) async fn page(web: &Web, headers: &HeaderMap, shop: Shop, event_id: &str) -> PageResult {
-    let event = web
-        .app
-        .store
-        .event(event_id)
-        .await?
-        .ok_or_else(|| WebError::NotFound(tr(web, "shop-error-no-event", &[("id", event_id)])))?;
+    let event = super::shop_event(web, event_id).await?;
     Ok(form_page(web, headers, &shop, &event, None, None).await)
 }
 

@@ -124,6 +124,15 @@ pub(super) async fn web_shop_order(
 }
 
 /// The number a carrier-billing payer calls to consent, if the dialplan has one.
+/// The event `event_id` names, or the shop's "no such event" page.
+async fn shop_event(web: &Web, event_id: &str) -> Result<crate::events::EventView, WebError> {
+    web.app
+        .store
+        .event(event_id)
+        .await?
+        .ok_or_else(|| WebError::NotFound(super::tr(web, "shop-error-no-event", &[("id", event_id)])))
+}
+
 fn confirm_number(web: &Web, event_id: &str, pid: &str) -> String {
     web.app.consent_number(event_id, pid).map(|n| n.to_string()).unwrap_or_default()
 }

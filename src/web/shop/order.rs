@@ -55,11 +55,7 @@ pub(super) async fn order(web: &Web, headers: &HeaderMap, shop: &Shop, event_id:
         let event = app.store.event(&p.event_id).await?.ok_or_else(|| WebError::NotFound(p.event_id.clone()))?;
         return result(web, headers, &p, &event, None, None, None).await;
     }
-    let event = app
-        .store
-        .event(event_id)
-        .await?
-        .ok_or_else(|| WebError::NotFound(tr(web, "shop-error-no-event", &[("id", event_id)])))?;
+    let event = super::shop_event(web, event_id).await?;
     let at = now();
     if !event.on_sale(at) {
         return Err(WebError::Conflict(tr(web, "shop-error-not-on-sale", &[("event", &event.name)])));

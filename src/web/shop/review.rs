@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::json;
 
-use super::super::{at_venue, event_json, respond, tr, PageResult, Web, WebError};
+use super::super::{at_venue, event_json, respond, tr, PageResult, Web};
 use super::events::{form_page, sold_out};
 use super::form::{check, Checked, OrderForm, Refusal};
 use super::{phone, Shop};
@@ -22,12 +22,7 @@ pub(super) async fn review(
     event_id: &str,
     form: &OrderForm,
 ) -> PageResult {
-    let event = web
-        .app
-        .store
-        .event(event_id)
-        .await?
-        .ok_or_else(|| WebError::NotFound(tr(web, "shop-error-no-event", &[("id", event_id)])))?;
+    let event = super::shop_event(web, event_id).await?;
     if form.change || !event.on_sale(now()) || sold_out(&event) {
         return Ok(form_page(web, headers, shop, &event, Some(form), None).await);
     }
