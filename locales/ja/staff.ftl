@@ -67,4 +67,4 @@ staff-reason-stale = 入場ページのライブコードの期限が切れて�
 staff-reason-reentry = 再入場です（退場の記録があります）。お通しください。
 staff-reason-checked_out = 退場を記録しました。同じチケットで再入場できます。
 staff-reason-not_inside = この座席は場内にいません（未入場か、すでに退場済みです）。
-staff-reason-no_reentry = このイベントは再入場できません（退場の記録はありません）。
+staff-reason-no_reentry = このイベントは再入場できないため、退場は記録しません。

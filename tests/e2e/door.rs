@@ -368,6 +368,7 @@ async fn journalled(gw: &TestGateway, seat: &str) -> Vec<(String, String)> {
 async fn at_a_reentry_event_a_seat_goes_out_and_in_again() {
     let gw = spawn_gateway().await;
     gw.allow_reentry(EVENT).await;
+    assert!(gw.set_reentry(EVENT, None).await, "a reload that does not say keeps re-entry");
     let phone = "+819077770011";
     let (_, page) = issued_ticket(&gw, phone, EVENT, 2).await;
     assert_eq!(gw.call(phone, USAGE).await.final_status, 200);

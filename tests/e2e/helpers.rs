@@ -310,13 +310,26 @@ impl TestGateway {
     /// Load the demo catalog again with exit and re-entry allowed at `event_id`
     /// (`reentry = true`; the demo leaves every event single entry).
     pub async fn allow_reentry(&self, event_id: &str) {
+        self.set_reentry(event_id, Some(true)).await;
+    }
+
+    /// Load the demo catalog again saying `reentry = on` at `event_id` (`None`:
+    /// not saying, as the demo does); whether the event has re-entry then.
+    pub async fn set_reentry(&self, event_id: &str, on: Option<bool>) -> bool {
         let demo = std::fs::read_to_string(repo("events/demo.toml")).expect("demo catalog");
         let id = format!("id = \"{event_id}\"\n");
         assert!(demo.contains(&id), "no event {event_id} in the demo catalog");
-        let text = demo.replacen(&id, &format!("{id}reentry = true\n"), 1);
+        let text = match on {
+            Some(on) => demo.replacen(&id, &format!("{id}reentry = {on}\n"), 1),
+            None => demo,
+        };
         let file = dialticket::events::CatalogFile::parse(&text, chrono::Utc::now()).expect("catalog");
         self.app.store.load_catalog(&file).await.expect("loaded");
-        assert!(self.app.store.event(event_id).await.expect("event").expect("event").reentry);
+        let reentry = self.app.store.event(event_id).await.expect("event").expect("event").reentry;
+        if let Some(on) = on {
+            assert_eq!(reentry, on, "{event_id}");
+        }
+        reentry
     }
 
     /// Let staff admit `event_id`'s tickets with the staff PIN on the holder's phone
