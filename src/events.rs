@@ -98,6 +98,10 @@ pub struct EventDef<T = DateTime<FixedOffset>> {
     /// app. Off for a new event; left as it is when a reload does not say.
     #[serde(default)]
     pub staff_pin_admission: Option<bool>,
+    /// Exit and re-entry: staff may scan a holder out (check-out) and in again.
+    /// Single entry (false) for a new event; left as it is when a reload does not say.
+    #[serde(default)]
+    pub reentry: Option<bool>,
     pub seat_types: Vec<SeatTypeDef>,
 }
 
@@ -253,6 +257,7 @@ impl EventDef<CatalogTime> {
             currency: self.currency,
             time_zone: self.time_zone,
             staff_pin_admission: self.staff_pin_admission,
+            reentry: self.reentry,
             seat_types: self.seat_types,
         })
     }
@@ -286,6 +291,8 @@ pub struct EventView {
     pub staff_pin_epoch: i64,
     /// Whether staff may admit with the PIN on the holder's phone (see [`EventDef::staff_pin_admission`]).
     pub pin_admission: bool,
+    /// Exit and re-entry allowed (see [`EventDef::reentry`]); false: single entry.
+    pub reentry: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -490,6 +497,7 @@ count = 20
             seat_types: Vec::new(),
             staff_pin_epoch: 0,
             pin_admission: false,
+            reentry: false,
         };
         // No zone recorded: the offset the start is written with, never "UTC".
         assert_eq!(e.venue_time("en", 0), "Thu 1 Jan 1970, 09:00:00 GMT+9");

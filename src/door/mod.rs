@@ -10,7 +10,12 @@
 //! 4. outside the event's admission window → `not_open`;
 //! 5. the holder has not made the usage-confirmation call → `not_confirmed`
 //!    (the call is what makes the seats admissible, seed 000 S220–S234);
-//! 6. otherwise → `admitted`. Single entry per event: no check-out.
+//! 6. otherwise → `admitted`.
+//!
+//! Single entry per event, unless the organizer allows exit and re-entry
+//! (catalog `reentry = true`): then a scan may go out ([`Direction::Out`],
+//! [`decide_out`]) and a seat checked out is admitted again by the next scan in
+//! (rule 3 only refuses a seat that is inside).
 
 pub mod code;
 pub mod live;
@@ -34,6 +39,39 @@ pub enum ScanResult {
     NotConfirmed,
     /// A live code ([`live`]) whose digits are not the current ones: a screenshot.
     Stale,
+    /// A scan out: the holder leaves, the seat is outside (re-entry events).
+    CheckedOut,
+    /// A scan out of a seat that is not inside (never admitted, or checked out already).
+    NotInside,
+    /// A scan out at an event without re-entry: single entry, nobody checks out.
+    NoReentry,
+}
+
+/// Which way a scan goes: in (admission, re-entry) or out (check-out).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    #[default]
+    In,
+    Out,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::In => "in",
+            Direction::Out => "out",
+        }
+    }
+
+    /// `"in"` or `"out"`; anything else is not a direction.
+    pub fn parse(s: &str) -> Option<Direction> {
+        match s {
+            "in" => Some(Direction::In),
+            "out" => Some(Direction::Out),
+            _ => None,
+        }
+    }
 }
 
 impl ScanResult {
@@ -48,6 +86,9 @@ impl ScanResult {
             ScanResult::Cancelled => "cancelled",
             ScanResult::NotConfirmed => "not_confirmed",
             ScanResult::Stale => "stale",
+            ScanResult::CheckedOut => "checked_out",
+            ScanResult::NotInside => "not_inside",
+            ScanResult::NoReentry => "no_reentry",
         }
     }
 
@@ -63,6 +104,9 @@ impl ScanResult {
             ScanResult::Cancelled => "CANCELLED",
             ScanResult::NotConfirmed => "NOT CONFIRMED",
             ScanResult::Stale => "STALE",
+            ScanResult::CheckedOut => "CHECKED OUT",
+            ScanResult::NotInside => "NOT INSIDE",
+            ScanResult::NoReentry => "NO RE-ENTRY",
         }
     }
 
@@ -83,6 +127,9 @@ impl ScanResult {
             ScanResult::Cancelled => "this ticket was cancelled and refunded",
             ScanResult::NotConfirmed => "the holder has not called the usage-confirmation number yet: ask them to call it from the ticket's phone, then scan again",
             ScanResult::Stale => "the admission page's live code has run out: a screenshot or a copy. Ask the holder to open the live page and scan it again",
+            ScanResult::CheckedOut => "checked out: the holder may come back in with the same ticket",
+            ScanResult::NotInside => "this seat is not inside: it was never admitted, or it was checked out already",
+            ScanResult::NoReentry => "this event is single entry: there is no check-out and no re-entry",
         }
     }
 }
@@ -107,6 +154,15 @@ pub struct SeatTicket {
     /// How many times the seat has been issued (a code of an earlier epoch is revoked).
     pub epoch: u16,
     pub admitted: Option<Admission>,
+    /// When the seat was last checked out (re-entry events): admitted, but outside now.
+    pub checked_out_at: Option<Timestamp>,
+}
+
+impl SeatTicket {
+    /// Admitted and not checked out since.
+    pub fn inside(&self) -> bool {
+        self.admitted.is_some() && self.checked_out_at.is_none()
+    }
 }
 
 /// What the door needs to know of the purchase a code was issued for.
@@ -142,7 +198,7 @@ pub fn decide(
         // Signed by us for an epoch the seat never reached: not something we issued.
         return ScanResult::Invalid;
     }
-    if seat.admitted.is_some() {
+    if seat.inside() {
         return ScanResult::AlreadyAdmitted;
     }
     if !window.contains(now) {
@@ -152,6 +208,30 @@ pub fn decide(
         return ScanResult::NotConfirmed;
     }
     ScanResult::Admitted
+}
+
+/// What one scan out (a check-out) of a genuine code of this event decides:
+/// refused at a single-entry event (`no_reentry`, first), then the refusals of
+/// [`decide`] that say the code is not the seat's (`cancelled`, `revoked`,
+/// `invalid`), then `not_inside` for a seat that is not inside, else `checked_out`.
+/// No admission window: a holder may always leave.
+pub fn decide_out(seat: &SeatTicket, holding: &Holding, code_epoch: u16, reentry: bool) -> ScanResult {
+    if !reentry {
+        return ScanResult::NoReentry;
+    }
+    if holding.payment != PaymentStatus::Paid {
+        return ScanResult::Cancelled;
+    }
+    if !holding.issued || code_epoch > seat.epoch {
+        return ScanResult::Invalid;
+    }
+    if code_epoch < seat.epoch || seat.purchase_id.as_deref() != Some(holding.purchase_id.as_str()) {
+        return ScanResult::Revoked;
+    }
+    if !seat.inside() {
+        return ScanResult::NotInside;
+    }
+    ScanResult::CheckedOut
 }
 
 #[cfg(test)]
@@ -168,6 +248,7 @@ mod tests {
             purchase_id: Some("p1".into()),
             epoch: 2,
             admitted: None,
+            checked_out_at: None,
         }
     }
 
@@ -214,6 +295,30 @@ mod tests {
     }
 
     #[test]
+    fn out_and_in_again_at_a_reentry_event() {
+        let h = holding();
+        let admission = Admission { at: 1400, gate: Some("B".into()), by: Some("Ken".into()) };
+        let inside = SeatTicket { admitted: Some(admission), ..seat() };
+        assert_eq!(decide_out(&inside, &h, 2, true), ScanResult::CheckedOut);
+        assert_eq!(decide_out(&inside, &h, 2, false), ScanResult::NoReentry);
+        assert_eq!(decide_out(&seat(), &h, 2, true), ScanResult::NotInside, "never admitted");
+        assert_eq!(decide_out(&seat(), &h, 2, false), ScanResult::NoReentry, "no_reentry first");
+        let outside = SeatTicket { checked_out_at: Some(1500), ..inside.clone() };
+        assert_eq!(decide_out(&outside, &h, 2, true), ScanResult::NotInside);
+        assert_eq!(decide_out(&inside, &h, 1, true), ScanResult::Revoked);
+        assert_eq!(decide_out(&inside, &h, 3, true), ScanResult::Invalid);
+        let refunded = Holding { payment: PaymentStatus::Refunded, ..h.clone() };
+        assert_eq!(decide_out(&inside, &refunded, 2, true), ScanResult::Cancelled);
+        // In again: a seat outside is admitted (inside the window), one inside is not.
+        let again = Holding { permit: AdmissionState::Admitted, ..h };
+        assert_eq!(decide(&outside, &again, 2, WINDOW, 1600), ScanResult::Admitted);
+        assert_eq!(decide(&outside, &again, 2, WINDOW, 2500), ScanResult::NotOpen);
+        assert_eq!(decide(&inside, &again, 2, WINDOW, 1600), ScanResult::AlreadyAdmitted);
+        assert_eq!(Direction::parse("out"), Some(Direction::Out));
+        assert_eq!(Direction::parse("OUT"), None);
+    }
+
+    #[test]
     fn results_have_their_wire_names_and_a_reason() {
         for r in [
             ScanResult::Admitted,
@@ -225,6 +330,9 @@ mod tests {
             ScanResult::Cancelled,
             ScanResult::NotConfirmed,
             ScanResult::Stale,
+            ScanResult::CheckedOut,
+            ScanResult::NotInside,
+            ScanResult::NoReentry,
         ] {
             assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
             assert!(!r.reason().is_empty());

@@ -241,9 +241,9 @@ impl StoreTx {
             sqlx::query(
                 "INSERT INTO events (id, organizer_id, genre, name, description, region, venue, starts_at, doors_open, curtain,
                    sale_start, sale_end, admission_opens, admission_closes, cancellable_days, contact, currency,
-                   pin_admission, time_zone)
+                   pin_admission, time_zone, reentry)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, COALESCE($18, 0),
-                   COALESCE($19, ''))
+                   COALESCE($19, ''), COALESCE($20, 0))
                  ON CONFLICT (id) DO UPDATE SET organizer_id = excluded.organizer_id, genre = excluded.genre,
                    name = excluded.name, description = excluded.description, region = excluded.region,
                    venue = excluded.venue, starts_at = excluded.starts_at, doors_open = excluded.doors_open,
@@ -251,7 +251,8 @@ impl StoreTx {
                    admission_opens = excluded.admission_opens, admission_closes = excluded.admission_closes,
                    cancellable_days = excluded.cancellable_days, contact = excluded.contact, currency = excluded.currency,
                    pin_admission = COALESCE($18, events.pin_admission),
-                   time_zone = COALESCE($19, events.time_zone)",
+                   time_zone = COALESCE($19, events.time_zone),
+                   reentry = COALESCE($20, events.reentry)",
             )
             .bind(&e.id)
             .bind(&e.organizer)
@@ -272,6 +273,7 @@ impl StoreTx {
             .bind(&e.currency)
             .bind(e.staff_pin_admission.map(i64::from))
             .bind(e.time_zone.as_deref())
+            .bind(e.reentry.map(i64::from))
             .execute(self.conn().await?)
             .await?;
             // A new seat comes after the event's others in sale order: its position
@@ -338,5 +340,6 @@ fn event_from_row(r: &AnyRow) -> Result<EventView, StoreError> {
         seat_types: Vec::new(),
         staff_pin_epoch: r.try_get("staff_pin_epoch")?,
         pin_admission: r.try_get::<i64, _>("pin_admission")? != 0,
+        reentry: r.try_get::<i64, _>("reentry")? != 0,
     })
 }

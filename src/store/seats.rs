@@ -31,12 +31,14 @@ pub struct Reissued {
 }
 
 /// The door's counters for an event: seats expected (sold and paid), seats
-/// admitted, and admitted per gate (`None`: admitted with the staff PIN, or by a
+/// admitted (once or more), seats inside now (admitted and not checked out:
+/// at a single-entry event, the admitted ones), and admitted per gate (`None`: admitted with the staff PIN, or by a
 /// staff account without a gate).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct DoorCounts {
     pub expected: i64,
     pub admitted: i64,
+    pub inside: i64,
     pub gates: Vec<(Option<String>, i64)>,
 }
 
@@ -46,7 +48,7 @@ const MAX_EPOCH: i64 = u16::MAX as i64;
 
 /// A seat's columns ([`seat_from_row`]) and where they come from.
 const SEAT_COLUMNS: &str = "s.event_id, s.seat_code, s.position, s.purchase_id, s.issue_epoch, s.admitted_at,
-        s.admitted_gate, st.name AS admitted_by_name";
+        s.admitted_gate, st.name AS admitted_by_name, s.checked_out_at";
 const SEAT_FROM: &str = "seats s LEFT JOIN staff st ON st.id = s.admitted_by";
 
 fn number<T: TryFrom<i64>>(r: &AnyRow, column: &str) -> Result<T, StoreError> {
@@ -66,6 +68,7 @@ fn seat_from_row(r: &AnyRow) -> Result<SeatTicket, StoreError> {
             Some(at) => Some(Admission { at, gate: r.try_get("admitted_gate")?, by: r.try_get("admitted_by_name")? }),
             None => None,
         },
+        checked_out_at: r.try_get("checked_out_at")?,
     })
 }
 
@@ -145,7 +148,13 @@ impl Store {
         .bind(event_id)
         .fetch_all(&self.pool)
         .await?;
-        Ok(DoorCounts { expected, admitted: gates.iter().map(|(_, n)| n).sum(), gates })
+        let (inside,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM seats WHERE event_id = $1 AND admitted_at IS NOT NULL AND checked_out_at IS NULL",
+        )
+        .bind(event_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(DoorCounts { expected, admitted: gates.iter().map(|(_, n)| n).sum(), inside, gates })
     }
 
     pub async fn issued_code(
@@ -248,6 +257,46 @@ impl StoreTx {
         .bind(at)
         .bind(gate)
         .bind(staff_id)
+        .bind(event_id)
+        .bind(i64::from(position))
+        .bind(i64::from(epoch))
+        .execute(self.conn().await?)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Check seat `position` of `event_id` out if it is still at `epoch` and
+    /// inside (admitted, not checked out); `false`: another scan checked it out
+    /// first, or it is not inside. The guarded update of [`StoreTx::admit_seat`].
+    pub async fn check_out_seat(
+        &mut self,
+        event_id: &str,
+        position: u32,
+        epoch: u16,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let r = sqlx::query(
+            "UPDATE seats SET checked_out_at = $1
+             WHERE event_id = $2 AND position = $3 AND issue_epoch = $4
+               AND admitted_at IS NOT NULL AND checked_out_at IS NULL",
+        )
+        .bind(at)
+        .bind(event_id)
+        .bind(i64::from(position))
+        .bind(i64::from(epoch))
+        .execute(self.conn().await?)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Let a checked-out seat back in (re-entry) if it is still at `epoch` and
+    /// outside; `false`: another scan let it in first. Its first admission stays.
+    pub async fn readmit_seat(&mut self, event_id: &str, position: u32, epoch: u16) -> Result<bool, StoreError> {
+        let r = sqlx::query(
+            "UPDATE seats SET checked_out_at = NULL
+             WHERE event_id = $1 AND position = $2 AND issue_epoch = $3
+               AND admitted_at IS NOT NULL AND checked_out_at IS NOT NULL",
+        )
         .bind(event_id)
         .bind(i64::from(position))
         .bind(i64::from(epoch))

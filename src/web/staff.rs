@@ -5,7 +5,8 @@
 //!   sets the session cookie (GET changes nothing: link scanners pre-open URLs).
 //! - `GET /staff` — who is signed in (the staff app comes here).
 //! - `POST /staff/api/scan` — `Authorization: Bearer <api-token>` (or the session
-//!   cookie), JSON `{"code": "…"}`: a seat's code or its typed reference. One
+//!   cookie), JSON `{"code": "…", "direction": "in"|"out"}`: a seat's code or
+//!   its typed reference, scanned in (default) or out (re-entry events). One
 //!   transaction per scan: the seat admitted with a guarded update, the journal
 //!   row (every scan, with staff and gate), the purchase marked used on its first seat.
 
@@ -23,7 +24,7 @@ use super::{finish, respond, tr, Web, WebError};
 use crate::app::App;
 use crate::domain::AdmissionWindow;
 use crate::door::code::{Reference, SeatCode};
-use crate::door::{self, Holding, ScanResult, SeatTicket};
+use crate::door::{self, Direction, Holding, ScanResult, SeatTicket};
 use crate::events::EventView;
 use crate::flood::{FloodConfig, Key, Limiter, Verdict};
 use crate::store::{new_token, now, IssuedCode, Staff, Store, StoreError, StoreTx, TokenKind};
@@ -77,23 +78,38 @@ pub(super) async fn scan(State(web): State<Web>, headers: HeaderMap, body: Bytes
         }
         Err(e) => return unexpected(&web, e.into()),
     };
-    let code = match serde_json::from_slice::<Value>(&body) {
+    let (code, direction) = match serde_json::from_slice::<Value>(&body) {
         Ok(v) => match v.get("code").and_then(Value::as_str) {
-            Some(code) => code.to_string(),
+            Some(code) => {
+                let direction = match v.get("direction") {
+                    None | Some(Value::Null) => Some(Direction::In),
+                    Some(d) => d.as_str().and_then(Direction::parse),
+                };
+                let Some(direction) = direction else {
+                    return json_error(StatusCode::BAD_REQUEST, &tr(&web, "staff-api-bad-direction", &[]));
+                };
+                (code.to_string(), direction)
+            }
             None => return json_error(StatusCode::BAD_REQUEST, &tr(&web, "staff-api-bad-body", &[])),
         },
         Err(_) => return json_error(StatusCode::BAD_REQUEST, &tr(&web, "staff-api-bad-body", &[])),
     };
-    match scan_for(&web, &staff, &token, &code).await {
+    match scan_for(&web, &staff, &token, &code, direction).await {
         Ok(verdict) => (StatusCode::OK, Json(verdict)).into_response(),
         Err(refused) => refused,
     }
 }
 
-/// One scan of `code` by `staff` (signed in with `token`): the verdict's JSON, or
+/// One scan of `code` by `staff` (signed in with `token`), in or out: the verdict's JSON, or
 /// the response refusing the scan itself (429 for a device over its rate, 403
 /// for an account whose event is gone, 500).
-pub(super) async fn scan_for(web: &Web, staff: &Staff, token: &str, code: &str) -> Result<Value, Response> {
+pub(super) async fn scan_for(
+    web: &Web,
+    staff: &Staff,
+    token: &str,
+    code: &str,
+    direction: Direction,
+) -> Result<Value, Response> {
     let key = Key::Device(crate::store::token_hash(token)[..16].to_string());
     if let verdict @ (Verdict::Refuse { .. } | Verdict::Drop) = web.scans.check(&key, scan_rate(), Instant::now()) {
         let mut r = json_error(StatusCode::TOO_MANY_REQUESTS, &tr(web, "staff-too-many-scans", &[]));
@@ -107,7 +123,7 @@ pub(super) async fn scan_for(web: &Web, staff: &Staff, token: &str, code: &str) 
         Ok(None) => return Err(json_error(StatusCode::FORBIDDEN, &tr(web, "staff-event-gone", &[]))),
         Err(e) => return Err(unexpected(web, e.into())),
     };
-    match Store::retry(|| scan_once(&web.app, staff, &event, code)).await {
+    match Store::retry(|| scan_once(&web.app, staff, &event, code, direction)).await {
         Ok(verdict) => {
             let holder = match &verdict.holder_phone {
                 Some(phone) => web.app.store.holder_profile(phone).await.ok().flatten().and_then(|p| p.name),
@@ -129,6 +145,11 @@ struct ScanOutcome {
     result: ScanResult,
     seat: Option<SeatTicket>,
     admission: Option<door::Admission>,
+    /// A check-out: this one (`checked_out`), or the seat's last (`not_inside`).
+    checked_out: Option<door::Admission>,
+    direction: Direction,
+    /// An `admitted` that let a checked-out seat back in.
+    reentry: bool,
     holder_phone: Option<crate::phone::PhoneNumber>,
     window: AdmissionWindow,
 }
@@ -141,12 +162,21 @@ impl ScanOutcome {
         let lang = super::locale::current();
         let code = self.result.as_str();
         let (opens, closes) = (event.venue_time(&lang, self.window.opens), event.venue_time(&lang, self.window.closes));
-        let reason = tr(web, &format!("staff-reason-{code}"), &[("opens", &opens), ("closes", &closes)]);
+        let words = if self.reentry { "reentry" } else { code };
+        let reason = tr(web, &format!("staff-reason-{words}"), &[("opens", &opens), ("closes", &closes)]);
         let a = self.admission.as_ref();
         let seat = self.seat.as_ref().map(|s| s.seat_code.clone());
         let when = a.map(|a| event.venue_time(&lang, a.at));
-        let when_line = a.zip(when.as_ref()).map(|(a, when)| {
-            let mut line = tr(web, "staff-admitted-when", &[("when", when)]);
+        let out = self.checked_out.as_ref();
+        let out_when = out.map(|o| event.venue_time(&lang, o.at));
+        let (line_of, line_key) = match (out, self.reentry) {
+            (Some(o), _) => (Some(o), "staff-checked-out-when"),
+            (None, true) => (a, "staff-reentered-when"),
+            (None, false) => (a, "staff-admitted-when"),
+        };
+        let when_line = line_of.map(|a| {
+            let when = event.venue_time(&lang, a.at);
+            let mut line = tr(web, line_key, &[("when", &when)]);
             if let Some(gate) = &a.gate {
                 line.push_str(&tr(web, "staff-admitted-gate", &[("gate", gate)]));
             }
@@ -157,7 +187,10 @@ impl ScanOutcome {
         });
         json!({
             "result": self.result, "reason": reason, "admits": self.result.admits(),
-            "headline": tr(web, &format!("staff-headline-{code}"), &[]),
+            "direction": self.direction, "reentry": self.reentry,
+            "inside": self.seat.as_ref().map(SeatTicket::inside),
+            "checked_out_at": out.map(|o| o.at), "checked_out_at_display": out_when,
+            "headline": tr(web, &format!("staff-headline-{words}"), &[]),
             "event": event.id, "event_name": event.name,
             "seat": seat, "position": self.seat.as_ref().map(|s| s.position),
             "admitted_at": a.map(|a| a.at), "admitted_at_display": when,
@@ -219,13 +252,27 @@ pub(super) async fn holding(
 }
 
 /// One scan, one transaction (run again from the start if it lost a race).
-async fn scan_once(app: &App, staff: &Staff, event: &EventView, text: &str) -> Result<ScanOutcome, WebError> {
+async fn scan_once(
+    app: &App,
+    staff: &Staff,
+    event: &EventView,
+    text: &str,
+    direction: Direction,
+) -> Result<ScanOutcome, WebError> {
     let at = now();
     let window = AdmissionWindow { opens: event.admission_opens, closes: event.admission_closes };
     let actor = format!("staff:{}", staff.id);
     let mut tx = app.store.begin().await?;
-    let mut verdict =
-        ScanOutcome { result: ScanResult::Invalid, seat: None, admission: None, holder_phone: None, window };
+    let mut verdict = ScanOutcome {
+        result: ScanResult::Invalid,
+        seat: None,
+        admission: None,
+        checked_out: None,
+        direction,
+        reentry: false,
+        holder_phone: None,
+        window,
+    };
     // A live code from the admission page: the seat's code, then the digits of now.
     let (text, live_digits) = match door::live::split(text) {
         Some((code, digits)) => (code, Some(digits)),
@@ -235,7 +282,7 @@ async fn scan_once(app: &App, staff: &Staff, event: &EventView, text: &str) -> R
         Ok(issued) => issued,
         Err(result) => {
             verdict.result = result;
-            let detail = json!({"result": result, "staff": staff.name, "gate": staff.gate});
+            let detail = json!({"result": result, "staff": staff.name, "gate": staff.gate, "direction": direction});
             tx.journal("staff", &staff.id, "scan", None, Some(result.as_str()), &actor, &detail.to_string());
             tx.commit().await?;
             return Ok(verdict);
@@ -249,36 +296,63 @@ async fn scan_once(app: &App, staff: &Staff, event: &EventView, text: &str) -> R
         ));
     };
     let facts = Holding { purchase_id: p.id.clone(), payment: p.payment_status, issued: p.issued, permit: p.admission };
-    let mut result = door::decide(&seat, &facts, issued.epoch, window, at);
+    let mut result = match direction {
+        Direction::In => door::decide(&seat, &facts, issued.epoch, window, at),
+        Direction::Out => door::decide_out(&seat, &facts, issued.epoch, event.reentry),
+    };
     if let (true, Some(digits)) = (result.admits(), live_digits) {
         let secret = app.links.derive_secret(&door::live::secret_label(&event.id, issued.position, issued.epoch));
         if !door::live::accepts(&secret, digits, u64::try_from(at).unwrap_or_default()) {
             result = ScanResult::Stale;
         }
     }
-    if result.admits() {
+    let this_staff = || door::Admission { at, gate: staff.gate.clone(), by: Some(staff.name.clone()) };
+    if result.admits() && seat.admitted.is_some() {
+        // Re-entry: the seat was checked out; its first admission stays.
+        if tx.readmit_seat(&event.id, seat.position, issued.epoch).await? {
+            verdict.reentry = true;
+            verdict.admission = Some(this_staff());
+        } else {
+            // Another scan let it back in first.
+            result = ScanResult::AlreadyAdmitted;
+        }
+    } else if result.admits() {
         if tx.admit_seat(&event.id, seat.position, issued.epoch, at, staff.gate.as_deref(), Some(&staff.id)).await? {
             let transitions = p.seat_admitted(at);
             if !transitions.is_empty() {
                 tx.save_purchase(&p, &transitions, &actor, at).await?;
             }
-            verdict.admission = Some(door::Admission { at, gate: staff.gate.clone(), by: Some(staff.name.clone()) });
+            verdict.admission = Some(this_staff());
         } else {
             // Another scan got there first (it committed while this one waited).
             result = ScanResult::AlreadyAdmitted;
         }
     }
-    let seat = match result {
-        ScanResult::AlreadyAdmitted if verdict.admission.is_none() => tx.seat_at(&event.id, seat.position).await?,
-        _ => Some(seat),
-    };
+    if result == ScanResult::CheckedOut {
+        if tx.check_out_seat(&event.id, seat.position, issued.epoch, at).await? {
+            verdict.checked_out = Some(this_staff());
+        } else {
+            // Another scan checked it out first.
+            result = ScanResult::NotInside;
+        }
+    }
+    // The seat as this scan leaves it (or as the scan that got there first left it).
+    let reread = matches!(
+        result,
+        ScanResult::Admitted | ScanResult::AlreadyAdmitted | ScanResult::CheckedOut | ScanResult::NotInside
+    );
+    let seat = if reread { tx.seat_at(&event.id, seat.position).await? } else { Some(seat) };
     if result == ScanResult::AlreadyAdmitted {
         verdict.admission = seat.as_ref().and_then(|s| s.admitted.clone());
+    }
+    if result == ScanResult::NotInside {
+        let last_out = seat.as_ref().and_then(|s| s.checked_out_at);
+        verdict.checked_out = last_out.map(|at| door::Admission { at, gate: None, by: None });
     }
     let seat_id = format!("{}/{}", event.id, seat.as_ref().map_or("?", |s| s.seat_code.as_str()));
     let detail = json!({
         "result": result, "staff": staff.name, "gate": staff.gate, "purchase": p.id, "epoch": issued.epoch,
-        "position": issued.position,
+        "position": issued.position, "direction": direction, "reentry": verdict.reentry,
     });
     tx.journal("seat", &seat_id, "scan", None, Some(result.as_str()), &actor, &detail.to_string());
     tx.commit().await?;
@@ -292,7 +366,8 @@ async fn scan_once(app: &App, staff: &Staff, event: &EventView, text: &str) -> R
 
 pub(super) fn staff_json(staff: &Staff, event: Option<&EventView>) -> Value {
     json!({"staff": {"id": staff.id, "name": staff.name, "gate": staff.gate},
-           "event": {"id": staff.event_id, "name": event.map(|e| e.name.clone())}})
+           "event": {"id": staff.event_id, "name": event.map(|e| e.name.clone()),
+                     "reentry": event.is_some_and(|e| e.reentry)}})
 }
 
 /// The login page: whose login this is, and the button that uses it.

@@ -7,7 +7,9 @@
 //! API a camera button scans QR codes. The verdict fills the screen: green or
 //! red, the reason, the seat, the holder's name to compare with an ID, and when,
 //! where and by whom a seat was admitted before. Counters show admitted /
-//! expected, per gate.
+//! expected, per gate; at a re-entry event also how many are inside now, and an
+//! In/Out switch (radio buttons of the form, so it works without JavaScript too)
+//! says which way the next scan goes.
 //!
 //! With `/assets/staff.js` the field posts to the scanning API and the verdict
 //! is drawn in place (the field keeps the focus for the next scan); without
@@ -24,6 +26,7 @@ use serde_json::{json, Value};
 
 use super::staff::{scan_for, staff_json, staff_of};
 use super::{finish, respond, tr, PageResult, Web, WebError};
+use crate::door::Direction;
 use crate::store::Staff;
 
 fn not_signed_in(web: &Web) -> WebError {
@@ -31,22 +34,33 @@ fn not_signed_in(web: &Web) -> WebError {
 }
 
 /// The page's data: who is signed in, the counters, and a verdict if there is one.
-async fn app_data(web: &Web, staff: &Staff, verdict: Option<Value>) -> Result<Value, WebError> {
+async fn app_data(web: &Web, staff: &Staff, direction: Direction, verdict: Option<Value>) -> Result<Value, WebError> {
     let event = web.app.store.event(&staff.event_id).await?;
     let mut data = staff_json(staff, event.as_ref());
     data["signed_in"] = json!(true);
-    data["counts"] = counts_json(web, &staff.event_id).await?;
+    data["direction"] = json!(direction);
+    data["counts"] = counts_json(web, &staff.event_id, event.as_ref().is_some_and(|e| e.reentry)).await?;
     if let Some(v) = verdict {
-        data["tone"] = json!(if v["admits"] == true { "ok" } else { "bad" });
+        let tone = match (v["admits"] == true, v["result"] == "checked_out") {
+            (true, _) => "ok",
+            (false, true) => "out",
+            (false, false) => "bad",
+        };
+        data["tone"] = json!(tone);
         data["verdict"] = v;
     }
     Ok(data)
 }
 
-async fn counts_json(web: &Web, event_id: &str) -> Result<Value, WebError> {
+async fn counts_json(web: &Web, event_id: &str, reentry: bool) -> Result<Value, WebError> {
     let c = web.app.store.door_counts(event_id).await?;
-    let (admitted, expected) = (c.admitted.to_string(), c.expected.to_string());
-    let mut line = tr(web, "staff-counts", &[("admitted", &admitted), ("expected", &expected)]);
+    let (admitted, expected, inside) = (c.admitted.to_string(), c.expected.to_string(), c.inside.to_string());
+    let mut line = match reentry {
+        true => {
+            tr(web, "staff-counts-reentry", &[("inside", &inside), ("admitted", &admitted), ("expected", &expected)])
+        }
+        false => tr(web, "staff-counts", &[("admitted", &admitted), ("expected", &expected)]),
+    };
     let mut gates = vec![];
     for (gate, n) in &c.gates {
         let gate = gate.clone().unwrap_or_else(|| "—".into());
@@ -55,14 +69,15 @@ async fn counts_json(web: &Web, event_id: &str) -> Result<Value, WebError> {
         gates.push(json!({"gate": gate, "admitted": n}));
     }
     // `line`: the counters in the staff member's language, as the page shows them.
-    Ok(json!({"expected": c.expected, "admitted": c.admitted, "gates": gates, "line": line}))
+    Ok(json!({"expected": c.expected, "admitted": c.admitted, "inside": c.inside, "reentry": reentry,
+              "gates": gates, "line": line}))
 }
 
 /// The app.
 pub(super) async fn home(State(web): State<Web>, headers: HeaderMap) -> Response {
     let r = async {
         let (staff, _) = staff_of(&web, &headers).await?.ok_or_else(|| not_signed_in(&web))?;
-        let data = app_data(&web, &staff, None).await?;
+        let data = app_data(&web, &staff, Direction::In, None).await?;
         Ok(respond(&web, &headers, StatusCode::OK, "staff.html", &data))
     }
     .await;
@@ -81,11 +96,17 @@ pub(super) async fn scan_form(
         if code.is_empty() {
             return Err(WebError::Invalid(tr(&web, "staff-empty-code", &[])));
         }
-        let verdict = match scan_for(&web, &staff, &token, code).await {
+        let direction = match form.get("direction").map(String::as_str) {
+            None | Some("") => Direction::In,
+            Some(d) => {
+                Direction::parse(d).ok_or_else(|| WebError::Invalid(tr(&web, "staff-api-bad-direction", &[])))?
+            }
+        };
+        let verdict = match scan_for(&web, &staff, &token, code, direction).await {
             Ok(v) => v,
             Err(refused) => return Ok(refused),
         };
-        let data = app_data(&web, &staff, Some(verdict)).await?;
+        let data = app_data(&web, &staff, direction, Some(verdict)).await?;
         Ok(respond(&web, &headers, StatusCode::OK, "staff.html", &data))
     }
     .await;
@@ -96,7 +117,8 @@ pub(super) async fn scan_form(
 pub(super) async fn counts(State(web): State<Web>, headers: HeaderMap) -> Response {
     let r = async {
         let (staff, _) = staff_of(&web, &headers).await?.ok_or_else(|| not_signed_in(&web))?;
-        Ok(Json(counts_json(&web, &staff.event_id).await?).into_response())
+        let reentry = web.app.store.event(&staff.event_id).await?.is_some_and(|e| e.reentry);
+        Ok(Json(counts_json(&web, &staff.event_id, reentry).await?).into_response())
     }
     .await;
     finish(&web, &headers, r)

@@ -341,3 +341,159 @@ async fn two_devices_scanning_at_once_admit_once_on_sqlite() {
 async fn two_devices_scanning_at_once_admit_once_on_postgres() {
     scans_at_once_admit_once("postgres").await;
 }
+
+/// One scan in or out (`direction`): the HTTP status and the JSON answer.
+async fn scan_way(base: &str, token: &str, code: &str, direction: &str) -> (u16, Value) {
+    scan_body(base, Some(token), &json!({ "code": code, "direction": direction }).to_string()).await
+}
+
+/// The results of `event`'s seat's scans in the journal, with their directions.
+async fn journalled(gw: &TestGateway, seat: &str) -> Vec<(String, String)> {
+    let journal = gw.app.store.journal_for(&format!("{EVENT}/{seat}")).await.unwrap();
+    journal
+        .iter()
+        .filter(|j| j.action == "scan")
+        .map(|j| {
+            let detail: Value = serde_json::from_str(&j.detail).unwrap();
+            assert_eq!((detail["gate"].as_str(), detail["staff"].as_str()), (Some("C"), Some("Noa")), "{detail}");
+            (detail["direction"].as_str().unwrap_or("?").to_string(), j.to_state.clone().unwrap_or_default())
+        })
+        .collect()
+}
+
+/// At an event with exit and re-entry (catalog `reentry = true`): in, out, in
+/// again (a re-entry, said so), out, and out again is `not_inside`; a seat never
+/// admitted cannot go out; the counters say how many are inside now.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_a_reentry_event_a_seat_goes_out_and_in_again() {
+    let gw = spawn_gateway().await;
+    gw.allow_reentry(EVENT).await;
+    assert!(gw.set_reentry(EVENT, None).await, "a reload that does not say keeps re-entry");
+    let phone = "+819077770011";
+    let (_, page) = issued_ticket(&gw, phone, EVENT, 2).await;
+    assert_eq!(gw.call(phone, USAGE).await.final_status, 200);
+    let (_, token) = device(&gw, EVENT, "Noa", Some("C")).await;
+    let code = page["tickets"][0]["code"].as_str().unwrap().to_string();
+    let other = page["tickets"][1]["reference"].as_str().unwrap().to_string();
+    let inside = || async { gw.app.store.door_counts(EVENT).await.unwrap() };
+
+    let (status, first) = scan(&gw.base, Some(&token), &code).await;
+    assert_eq!((status, first["result"].as_str(), &first["reentry"]), (200, Some("admitted"), &json!(false)));
+    assert_eq!((first["direction"].as_str(), &first["inside"]), (Some("in"), &json!(true)), "{first}");
+    let (_, out) = scan_way(&gw.base, &token, &code, "out").await;
+    assert_eq!(
+        (out["result"].as_str(), &out["admits"], &out["inside"]),
+        (Some("checked_out"), &json!(false), &json!(false))
+    );
+    assert_eq!((out["direction"].as_str(), out["gate"].as_str()), (Some("out"), None), "{out}");
+    assert!(out["checked_out_at"].is_i64() && out["when_line"].as_str().unwrap().starts_with("Checked out "), "{out}");
+    assert!(out["when_line"].as_str().unwrap().ends_with(" JST at gate C by Noa"), "{out}");
+    let c = inside().await;
+    assert_eq!((c.inside, c.admitted), (0, 1), "{c:?}");
+
+    let (_, back) = scan_way(&gw.base, &token, &code, "in").await;
+    assert_eq!(
+        (back["result"].as_str(), &back["admits"], &back["reentry"]),
+        (Some("admitted"), &json!(true), &json!(true))
+    );
+    assert_eq!((back["headline"].as_str(), back["by"].as_str()), (Some("ADMIT · RE-ENTRY"), Some("Noa")), "{back}");
+    assert!(back["when_line"].as_str().unwrap().starts_with("Back in "), "{back}");
+    let (_, twice) = scan(&gw.base, Some(&token), &code).await;
+    assert_eq!(twice["result"], "already_admitted", "in while inside: {twice}");
+    assert_eq!(twice["admitted_at"], first["admitted_at"], "the first admission: {twice}");
+    assert_eq!(inside().await.inside, 1);
+
+    let (_, out) = scan_way(&gw.base, &token, &code, "out").await;
+    assert_eq!(out["result"], "checked_out", "{out}");
+    let (_, again) = scan_way(&gw.base, &token, &code, "out").await;
+    assert_eq!((again["result"].as_str(), &again["admits"]), (Some("not_inside"), &json!(false)), "{again}");
+    assert_eq!(again["checked_out_at"], out["checked_out_at"], "when it went out: {again}");
+    assert_eq!(again["headline"], "NOT INSIDE");
+    // The other seat was never admitted: it cannot go out.
+    let (_, never) = scan_way(&gw.base, &token, &other, "out").await;
+    assert_eq!((never["result"].as_str(), &never["checked_out_at"]), (Some("not_inside"), &Value::Null), "{never}");
+    // A direction that is neither is refused before anything is scanned.
+    for bad in [json!({"code": code, "direction": "sideways"}), json!({"code": code, "direction": 1})] {
+        assert_eq!(scan_body(&gw.base, Some(&token), &bad.to_string()).await.0, 400, "{bad}");
+    }
+    let c = inside().await;
+    assert_eq!((c.inside, c.admitted), (0, 1), "{c:?}");
+
+    let scans = journalled(&gw, page["tickets"][0]["seat"].as_str().unwrap()).await;
+    let want = [
+        ("in", "admitted"),
+        ("out", "checked_out"),
+        ("in", "admitted"),
+        ("in", "already_admitted"),
+        ("out", "checked_out"),
+        ("out", "not_inside"),
+    ];
+    assert_eq!(scans, want.map(|(d, r)| (d.to_string(), r.to_string())));
+    gw.stop().await;
+}
+
+/// At a single-entry event (the default) nobody goes out: `no_reentry`, and the
+/// seat stays inside, so a second scan in is `already_admitted` as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_a_single_entry_event_out_is_no_reentry_and_in_again_already_admitted() {
+    let gw = spawn_gateway().await;
+    assert!(!gw.app.store.event(EVENT).await.unwrap().unwrap().reentry, "single entry by default");
+    let phone = "+819077770012";
+    let (_, page) = issued_ticket(&gw, phone, EVENT, 1).await;
+    assert_eq!(gw.call(phone, USAGE).await.final_status, 200);
+    let (_, token) = device(&gw, EVENT, "Noa", Some("C")).await;
+    let code = page["tickets"][0]["code"].as_str().unwrap().to_string();
+    let (_, out) = scan_way(&gw.base, &token, &code, "out").await;
+    assert_eq!((out["result"].as_str(), out["headline"].as_str()), (Some("no_reentry"), Some("NO RE-ENTRY")), "{out}");
+    let (_, first) = scan_way(&gw.base, &token, &code, "in").await;
+    assert_eq!((first["result"].as_str(), &first["reentry"]), (Some("admitted"), &json!(false)), "{first}");
+    let (_, out) = scan_way(&gw.base, &token, &code, "out").await;
+    assert_eq!(out["result"], "no_reentry", "{out}");
+    let (_, again) = scan(&gw.base, Some(&token), &code).await;
+    assert_eq!(again["result"], "already_admitted", "{again}");
+    let c = gw.app.store.door_counts(EVENT).await.unwrap();
+    assert_eq!((c.inside, c.admitted), (1, 1), "{c:?}");
+    let scans = journalled(&gw, "GA-1").await;
+    let want = [("out", "no_reentry"), ("in", "admitted"), ("out", "no_reentry"), ("in", "already_admitted")];
+    assert_eq!(scans, want.map(|(d, r)| (d.to_string(), r.to_string())));
+    gw.stop().await;
+}
+
+/// Two devices on two gateways sharing one database scan one inside seat out at
+/// once: one `checked_out`, the others `not_inside`; then in at once: one re-entry.
+async fn scans_out_at_once_check_out_once(backend: &str) {
+    let Some((url, _db)) = fresh_database(backend).await else { return };
+    let (a, b, _keys) = spawn_two_gateways_one_relay(&url).await;
+    a.allow_reentry(EVENT).await;
+    let phone = "+819077770013";
+    let (_, page) = issued_ticket(&a, phone, EVENT, 1).await;
+    assert_eq!(a.call(phone, USAGE).await.final_status, 200);
+    let code = page["tickets"][0]["code"].as_str().unwrap().to_string();
+    let (_, one) = device(&a, EVENT, "Gate A", Some("A")).await;
+    let (_, two) = device(&a, EVENT, "Gate B", Some("B")).await;
+    assert_eq!(scan(&a.base, Some(&one), &code).await.1["result"], "admitted");
+    for (direction, wanted, others) in [("out", "checked_out", "not_inside"), ("in", "admitted", "already_admitted")] {
+        let scans = (0..8).map(|i| {
+            let (base, token) = if i % 2 == 0 { (&a.base, &one) } else { (&b.base, &two) };
+            scan_way(base, token, &code, direction)
+        });
+        let answers = futures::future::join_all(scans).await;
+        let results: Vec<&str> =
+            answers.iter().map(|(s, v)| if *s == 200 { v["result"].as_str().unwrap() } else { "error" }).collect();
+        assert_eq!(results.iter().filter(|r| **r == wanted).count(), 1, "{direction}: {answers:?}");
+        assert_eq!(results.iter().filter(|r| **r == others).count(), 7, "{direction}: {answers:?}");
+    }
+    assert_eq!(a.app.store.door_counts(EVENT).await.unwrap().inside, 1);
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_devices_scanning_out_at_once_check_out_once_on_sqlite() {
+    scans_out_at_once_check_out_once("sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_devices_scanning_out_at_once_check_out_once_on_postgres() {
+    scans_out_at_once_check_out_once("postgres").await;
+}

@@ -307,6 +307,31 @@ impl TestGateway {
         self.link(&self.mail(phone, "Admission page").await, "/a/")
     }
 
+    /// Load the demo catalog again with exit and re-entry allowed at `event_id`
+    /// (`reentry = true`; the demo leaves every event single entry).
+    pub async fn allow_reentry(&self, event_id: &str) {
+        self.set_reentry(event_id, Some(true)).await;
+    }
+
+    /// Load the demo catalog again saying `reentry = on` at `event_id` (`None`:
+    /// not saying, as the demo does); whether the event has re-entry then.
+    pub async fn set_reentry(&self, event_id: &str, on: Option<bool>) -> bool {
+        let demo = std::fs::read_to_string(repo("events/demo.toml")).expect("demo catalog");
+        let id = format!("id = \"{event_id}\"\n");
+        assert!(demo.contains(&id), "no event {event_id} in the demo catalog");
+        let text = match on {
+            Some(on) => demo.replacen(&id, &format!("{id}reentry = {on}\n"), 1),
+            None => demo,
+        };
+        let file = dialticket::events::CatalogFile::parse(&text, chrono::Utc::now()).expect("catalog");
+        self.app.store.load_catalog(&file).await.expect("loaded");
+        let reentry = self.app.store.event(event_id).await.expect("event").expect("event").reentry;
+        if let Some(on) = on {
+            assert_eq!(reentry, on, "{event_id}");
+        }
+        reentry
+    }
+
     /// Let staff admit `event_id`'s tickets with the staff PIN on the holder's phone
     /// (an organizer's opt-in; the demo catalog leaves it off).
     pub async fn allow_pin_admission(&self, event_id: &str) {

@@ -37,4 +37,33 @@ async fn a_staff_pin_rotation_is_kept_and_journalled(backend: &str) {
     assert!(store.journal_for("no-such-event").await.unwrap().is_empty(), "{backend}");
 }
 
-on_every_backend!(a_staff_pin_rotation_is_kept_and_journalled);
+/// Exit and re-entry (catalog `reentry`, migration 0014): single entry for an
+/// event loaded without it; a reload that says `true` turns it on, one that does
+/// not say leaves it on, one that says `false` turns it off.
+async fn reentry_is_kept_unless_a_reload_says_otherwise(backend: &str) {
+    let Some((store, _db)) = store_with(backend, CATALOG).await else { return };
+    let reentry = |store: &Store| {
+        let store = store.clone();
+        async move { store.event("open-rehearsal").await.unwrap().expect("event").reentry }
+    };
+    let load = |text: String| {
+        let store = store.clone();
+        async move {
+            let file = dialticket::events::CatalogFile::parse(&text, chrono::Utc::now()).unwrap();
+            store.load_catalog(&file).await.unwrap();
+        }
+    };
+    let saying = |on: bool| {
+        CATALOG.replacen("id = \"open-rehearsal\"\n", &format!("id = \"open-rehearsal\"\nreentry = {on}\n"), 1)
+    };
+    assert!(!reentry(&store).await, "{backend}: single entry by default");
+    load(saying(true)).await;
+    assert!(reentry(&store).await, "{backend}");
+    load(CATALOG.to_string()).await;
+    assert!(reentry(&store).await, "{backend}: a reload that does not say keeps it");
+    load(saying(false)).await;
+    assert!(!reentry(&store).await, "{backend}");
+    assert!(!store.event("spring-gala-2027").await.unwrap().expect("event").reentry, "{backend}");
+}
+
+on_every_backend!(a_staff_pin_rotation_is_kept_and_journalled, reentry_is_kept_unless_a_reload_says_otherwise);

@@ -26,7 +26,9 @@
   function text(name, value) { live(name).textContent = value || ""; }
 
   function showCounts(c) {
-    var line = words("counts", { admitted: c.admitted, expected: c.expected });
+    var line = c.reentry
+      ? words("counts-reentry", { inside: c.inside, admitted: c.admitted, expected: c.expected })
+      : words("counts", { admitted: c.admitted, expected: c.expected });
     (c.gates || []).forEach(function (g) { line += " · " + words("gate-count", { gate: g.gate, admitted: g.admitted }); });
     live("counts").textContent = line;
   }
@@ -38,13 +40,15 @@
   }
   function showVerdict(v) {
     var box = live("verdict");
-    box.className = "verdict " + (v.admits ? "ok" : "bad");
+    box.className = "verdict " + (v.admits ? "ok" : (v.result === "checked_out" ? "out" : "bad"));
     text("headline", v.headline);
     text("reason", v.reason);
     text("seat", v.seat ? words("seat", { seat: v.seat }) : "");
     text("holder", v.holder_name ? words("holder", { name: v.holder_name }) : "");
-    var when = "";
-    if (v.admitted_at_display) {
+    // When, where and by whom: admitted, back in, or checked out (the answer's
+    // own line, in the page's language).
+    var when = v.when_line || "";
+    if (!when && v.admitted_at_display) {
       when = words("when", { when: v.admitted_at_display }) + (v.gate ? words("when-gate", { gate: v.gate }) : "")
         + (v.by ? words("when-by", { name: v.by }) : "");
     }
@@ -61,6 +65,11 @@
     scans += 1;
     root.setAttribute("data-scans", String(scans));
   }
+  // The In/Out switch (re-entry events only): which way this scan goes.
+  function direction() {
+    var checked = form.querySelector("input[name=direction]:checked");
+    return checked ? checked.value : "in";
+  }
   function scan(code) {
     code = (code || "").trim();
     if (!code || busy) { return; }
@@ -68,7 +77,7 @@
     fetch(scanUrl, {
       method: "POST", credentials: "same-origin", cache: "no-store",
       headers: { "Content-Type": "application/json", "Accept": "application/json" },
-      body: JSON.stringify({ code: code })
+      body: JSON.stringify({ code: code, direction: direction() })
     })
       .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })
       .then(function (res) {

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 mod account;
+mod door;
 mod journeys;
 mod shop;
 mod ticket;

@@ -1,0 +1,116 @@
+//! The staff app at an event with exit and re-entry, in Japanese, on a phone's
+//! screen: the In/Out switch, a seat checked out and in again, the refusals.
+
+use std::time::Duration;
+
+use super::Chromium;
+use crate::helpers::*;
+
+const EVENT: &str = "open-rehearsal";
+
+/// The page as a check ([`Chromium::looked_at`]), in Japanese.
+async fn looked_at(chromium: &Chromium, name: &str) -> String {
+    let text = chromium.looked_at(name).await;
+    assert_eq!(chromium.attribute("html", "lang").await, "ja", "{name}");
+    text
+}
+
+/// Choose which way the next scan goes, as staff do (a tap on the switch); the
+/// app puts the focus back on the code field for the wedge scanner.
+async fn switch_to(chromium: &Chromium, direction: &str) {
+    chromium.click(&format!("input[name=direction][value={direction}]")).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(chromium.execute("return document.activeElement.id;").await, "code", "focus back on the field");
+}
+
+/// A Japanese staff member at a re-entry event admits a ticket, checks it out,
+/// is refused a second check-out, and lets it back in — with the script and
+/// through the form without it; then the organizer turns re-entry off and an
+/// out scan is refused. Every verdict screen in Japanese.
+#[tokio::test]
+async fn the_staff_app_in_japanese_checks_a_seat_out_and_in_again() {
+    let gw = spawn_gateway().await;
+    gw.allow_reentry(EVENT).await;
+    let phone = "+819011110301";
+    gw.admission_link(phone, EVENT).await;
+    let ticket = gw.link(&gw.mail(phone, "Your ticket").await, "/t/");
+    let (_, page) = gw.get(&ticket).await;
+    let reference = page["tickets"][0]["reference"].as_str().expect("a reference").to_string();
+    let seat = page["tickets"][0]["seat"].as_str().expect("a seat").to_string();
+    let made = gw.app.store.add_staff(EVENT, "Aiko", Some("B"), false, "test", dialticket::store::now()).await.unwrap();
+
+    let chromium = Chromium::start_in("ja,en;q=0.5").await;
+    chromium.goto(&format!("{}/staff/login/{}", gw.base, made.login_token)).await;
+    chromium.click("form button[type=submit]").await;
+    chromium.text_when("[data-live=headline]", |t| t == "準備完了").await;
+    // The switch: labelled, In chosen.
+    assert_eq!(chromium.text_when("[data-live=direction] legend", |_| true).await, "読み取りの向き");
+    let labels = chromium.text_when("[data-live=direction]", |t| t.contains("退場")).await;
+    assert!(labels.contains("入場") && labels.contains("退場（再入場可）"), "{labels}");
+    assert_eq!(chromium.property("input[name=direction]:checked", "value").await, "in");
+    chromium.text_when("[data-live=counts]", |t| t.starts_with("場内 0 · 入場 0 /")).await;
+    looked_at(&chromium, "door-reentry-ready-ja").await;
+
+    chromium.keyboard(&format!("{reference}\n")).await;
+    chromium.text_when("[data-live=headline]", |t| t == "入場OK").await;
+    chromium.text_when("[data-live=counts]", |t| t.starts_with("場内 1 · 入場 1 /") && t.contains("B ゲート：1")).await;
+
+    switch_to(&chromium, "out").await;
+    chromium.keyboard(&format!("{reference}\n")).await;
+    chromium.text_when("[data-live=headline]", |t| t == "退場").await;
+    assert_eq!(chromium.attribute("[data-live=verdict]", "class").await, "verdict out");
+    assert_eq!(chromium.text_when("[data-live=seat]", |_| true).await, format!("座席 {seat}"));
+    assert_eq!(
+        chromium.text_when("[data-live=reason]", |_| true).await,
+        "退場を記録しました。同じチケットで再入場できます。"
+    );
+    let when = chromium.text_when("[data-live=when]", |t| !t.is_empty()).await;
+    assert!(when.starts_with("退場 ") && when.ends_with(" JST、B ゲート、担当 Aiko"), "{when}");
+    chromium.text_when("[data-live=counts]", |t| t.starts_with("場内 0 · 入場 1 /")).await;
+    looked_at(&chromium, "door-checked-out-ja").await;
+
+    chromium.keyboard(&format!("{reference}\n")).await;
+    chromium.text_when("[data-live=headline]", |t| t == "場内にいません").await;
+    assert_eq!(chromium.attribute("[data-live=verdict]", "class").await, "verdict bad");
+    let when = chromium.text_when("[data-live=when]", |t| !t.is_empty()).await;
+    assert!(when.starts_with("退場 ") && when.ends_with(" JST"), "when it went out: {when}");
+    looked_at(&chromium, "door-not-inside-ja").await;
+
+    switch_to(&chromium, "in").await;
+    chromium.keyboard(&format!("{reference}\n")).await;
+    chromium.text_when("[data-live=headline]", |t| t == "再入場OK").await;
+    assert_eq!(chromium.attribute("[data-live=verdict]", "class").await, "verdict ok");
+    let when = chromium.text_when("[data-live=when]", |t| !t.is_empty()).await;
+    assert!(when.starts_with("再入場 ") && when.ends_with(" JST、B ゲート、担当 Aiko"), "{when}");
+    chromium.text_when("[data-live=counts]", |t| t.starts_with("場内 1 · 入場 1 /")).await;
+    looked_at(&chromium, "door-reentry-ja").await;
+
+    // Without the script: the form posts the switch too, and the page it answers
+    // with keeps Out chosen for the next scan.
+    switch_to(&chromium, "out").await;
+    chromium.type_into("input[name=code]", &reference).await;
+    chromium.execute("document.querySelector('[data-live=scan-form]').submit();").await;
+    chromium.text_when("[data-live=headline]", |t| t == "退場").await;
+    assert_eq!(chromium.current_url().await, format!("{}/staff/scan", gw.base), "the form's own answer");
+    assert_eq!(chromium.property("input[name=direction]:checked", "value").await, "out");
+    assert_eq!(chromium.attribute("[data-live=verdict]", "class").await, "verdict out");
+    chromium.text_when("[data-live=counts]", |t| t.starts_with("場内 0 · 入場 1 /")).await;
+    looked_at(&chromium, "door-checked-out-nojs-ja").await;
+
+    // The organizer makes the event single entry again while the app is open.
+    gw.set_reentry(EVENT, Some(false)).await;
+    chromium.keyboard(&format!("{reference}\n")).await;
+    chromium.text_when("[data-live=headline]", |t| t == "再入場不可").await;
+    assert_eq!(
+        chromium.text_when("[data-live=reason]", |_| true).await,
+        "このイベントは再入場できないため、退場は記録しません。"
+    );
+    looked_at(&chromium, "door-no-reentry-ja").await;
+    // Reloaded, the app has no switch and counts as before.
+    chromium.goto(&format!("{}/staff", gw.base)).await;
+    chromium.text_when("[data-live=headline]", |t| t == "準備完了").await;
+    assert_eq!(chromium.count("[data-live=direction]").await, 0, "no switch at a single-entry event");
+    chromium.text_when("[data-live=counts]", |t| t.starts_with("入場 1 /")).await;
+    chromium.quit().await;
+    gw.stop().await;
+}
