@@ -29,6 +29,16 @@ pub(crate) struct Chromium {
     _profile: tempfile::TempDir,
 }
 
+impl Drop for Chromium {
+    /// End chromedriver and every browser process it started (its process group),
+    /// also when a test panics before `quit`.
+    fn drop(&mut self) {
+        if let Some(pid) = self._driver.id() {
+            let _ = std::process::Command::new("kill").args(["-KILL", "--", &format!("-{pid}")]).status();
+        }
+    }
+}
+
 impl Chromium {
     pub(crate) async fn start() -> Chromium {
         Chromium::start_in("en-GB,en").await
@@ -42,6 +52,9 @@ impl Chromium {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)
+            // Its own process group, with the browsers it starts: a test that fails
+            // before `quit` leaves no Chromium behind (see `Drop`).
+            .process_group(0)
             .spawn()
             .expect("chromedriver is installed (scripts/test.sh installs Debian's chromium-driver)");
         let http = reqwest::Client::new();
