@@ -345,6 +345,49 @@ impl PhoneNumber {
     }
 
     /// The digits only, without `+` (for templates such as `{digits}@sms.example.net`).
+    /// This number as people of country code `cc` write it: `090-3333-4444`, `020 7946 0100`; a number of
+    /// another country stays international (`+44 20 7946 0100` in Japan reads `+442079460100`).
+    pub fn national(&self, cc: Option<&str>) -> String {
+        let d = self.digits();
+        let Some(cc) = cc else { return self.to_string() };
+        let Some(nsn) = d.strip_prefix(cc) else { return self.to_string() };
+        let group = |sizes: &[usize], sep: &str, prefix: &str| -> String {
+            let mut out = Vec::new();
+            let mut rest = format!("{prefix}{nsn}");
+            for (i, s) in sizes.iter().enumerate() {
+                if i + 1 == sizes.len() || rest.len() <= *s {
+                    out.push(std::mem::take(&mut rest));
+                    break;
+                }
+                let tail = rest.split_off(*s);
+                out.push(std::mem::replace(&mut rest, tail));
+            }
+            if !rest.is_empty() {
+                out.push(rest);
+            }
+            out.join(sep)
+        };
+        match cc {
+            "81" => match (nsn.get(..1), nsn.get(..3), nsn.len()) {
+                (_, Some("120"), _) => group(&[4, 3, 3], "-", "0"),
+                (_, Some("800"), _) => group(&[4, 3, 4], "-", "0"),
+                (_, _, 10) => group(&[3, 4, 4], "-", "0"),
+                (Some("3" | "6"), _, 9) => group(&[2, 4, 4], "-", "0"),
+                _ => group(&[3, 3, 4], "-", "0"),
+            },
+            "44" => match nsn.get(..1) {
+                Some("2") => group(&[3, 4, 4], " ", "0"),
+                _ => group(&[5, 6], " ", "0"),
+            },
+            "1" => match nsn.len() {
+                10 => format!("({}) {}-{}", &nsn[..3], &nsn[3..6], &nsn[6..]),
+                _ => self.to_string(),
+            },
+            "61" => group(&[4, 3, 3], " ", "0"),
+            _ => self.to_string(),
+        }
+    }
+
     pub fn digits(&self) -> &str {
         &self.0[1..]
     }
@@ -575,5 +618,18 @@ mod tests {
     #[test]
     fn digits_strip_plus() {
         assert_eq!(PhoneNumber::parse("+819012345678").unwrap().digits(), "819012345678");
+    }
+
+    #[test]
+    fn numbers_are_shown_as_written_at_home() {
+        let p = |s: &str| PhoneNumber::parse(s).unwrap();
+        assert_eq!(p("+819033334444").national(Some("81")), "090-3333-4444");
+        assert_eq!(p("+81312345678").national(Some("81")), "03-1234-5678");
+        assert_eq!(p("+81452345678").national(Some("81")), "045-234-5678");
+        assert_eq!(p("+81120123456").national(Some("81")), "0120-123-456");
+        assert_eq!(p("+442079460100").national(Some("44")), "020 7946 0100");
+        assert_eq!(p("+447700900123").national(Some("44")), "07700 900123");
+        assert_eq!(p("+442079460100").national(Some("81")), "+442079460100");
+        assert_eq!(p("+12015550123").national(Some("1")), "(201) 555-0123");
     }
 }

@@ -181,7 +181,7 @@ fn page_templates(catalogs: Arc<crate::i18n::Catalogs>) -> Environment<'static> 
     // country write it (090-5555-0001); one of another country stays international.
     env.add_filter("phone", |number: &str, cc: Option<String>| -> String {
         match crate::phone::PhoneNumber::parse(number) {
-            Ok(n) => shop::phone::national(&n, cc.as_deref()),
+            Ok(n) => n.national(cc.as_deref()),
             Err(_) => number.to_string(),
         }
     });

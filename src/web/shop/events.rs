@@ -98,7 +98,7 @@ pub(super) async fn form_page(
     let values = form.cloned().unwrap_or_else(|| OrderForm {
         payment_method: String::new(),
         seat_type: event.seat_types.iter().find(|s| s.available > 0).map(|s| s.code.clone()).unwrap_or_default(),
-        billing_phone: shop.buyer.as_ref().map(|b| phone::national(b, cc)).unwrap_or_default(),
+        billing_phone: shop.buyer.as_ref().map(|b| b.national(cc)).unwrap_or_default(),
         ..OrderForm::default()
     });
     let token = match form {
@@ -112,7 +112,7 @@ pub(super) async fn form_page(
     event_v["seat_types"] = json!(seat_types);
     let body = json!({
         "phone": shop.buyer,
-        "phone_display": shop.buyer.as_ref().map(|b| phone::national(b, cc)),
+        "phone_display": shop.buyer.as_ref().map(|b| b.national(cc)),
         "event": event_v,
         "back": shop.base,
         "sold_out": sold_out,

@@ -223,9 +223,9 @@ async fn queue_receipt(
         "amount": event.price_display(p.amount),
         "paid_at": event.when(&lang, at, Style::DateTime),
         "cancellable_until": event.when(&lang, p.cancellable_until, Style::DateTime),
-        "phone": phone::national(&p.phone, cc),
+        "phone": p.phone.national(cc),
         "issue_number": issue,
-        "issue_number_display": PhoneNumber::parse(&issue).map(|n| phone::national(&n, cc)).unwrap_or(issue.clone()),
+        "issue_number_display": PhoneNumber::parse(&issue).map(|n| n.national(cc)).unwrap_or(issue.clone()),
     });
     let letter = web.app.templates.letter("receipt", &lang, &ctx).map_err(|e| WebError::Unexpected(e.into()))?;
     tx.enqueue_mail(&letter.to_outbox(to, at)).await?;
@@ -269,7 +269,7 @@ pub(super) async fn result(
             let payer = web.app.store.phone_user_by_number(&p.user_number).await?;
             let line: PhoneNumber = payer.map(|u| u.phone).unwrap_or_else(|| p.phone.clone());
             let until = at_venue(event, Some(p.hold_until.unwrap_or(at)));
-            let line_display = phone::national(&line, cc);
+            let line_display = line.national(cc);
             (
                 "consent",
                 StatusCode::ACCEPTED,
@@ -306,9 +306,9 @@ pub(super) async fn result(
         "unit_price": event.price_display(p.amount / i64::from(p.quantity.max(1))),
         "amount": amount,
         "phone": p.phone,
-        "phone_display": phone::national(&p.phone, cc),
+        "phone_display": p.phone.national(cc),
         "issue_number": issue,
-        "issue_number_display": PhoneNumber::parse(&issue).map(|n| phone::national(&n, cc)).unwrap_or(issue.clone()),
+        "issue_number_display": PhoneNumber::parse(&issue).map(|n| n.national(cc)).unwrap_or(issue.clone()),
         "reason": declined.unwrap_or_else(|| "payment declined".into()),
         "receipt_to": receipt_to,
         "event_url": format!("/buy/events/{}", p.event_id),
