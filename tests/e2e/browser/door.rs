@@ -19,8 +19,16 @@ async fn looked_at(chromium: &Chromium, name: &str) -> String {
 /// app puts the focus back on the code field for the wedge scanner.
 async fn switch_to(chromium: &Chromium, direction: &str) {
     chromium.click(&format!("input[name=direction][value={direction}]")).await;
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    assert_eq!(chromium.execute("return document.activeElement.id;").await, "code", "focus back on the field");
+    // Wait for the focus to come back (the app moves it after the tap), up to 15 s.
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let focused = chromium.execute("return document.activeElement.id;").await;
+        if focused == "code" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "focus never came back on the field: {focused}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// A Japanese staff member at a re-entry event admits a ticket, checks it out,
