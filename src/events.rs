@@ -127,6 +127,10 @@ pub struct SeatTypeDef {
     /// General admission: this many places (`GA-1`, …).
     #[serde(default)]
     pub count: u32,
+    /// The gate these seats enter by (`"B"`, `"2"`, `"EAST"`): shown on the ticket and
+    /// admission pages and read aloud by the usage call, one character at a time.
+    #[serde(default)]
+    pub gate: Option<String>,
 }
 
 impl SeatTypeDef {
@@ -196,6 +200,15 @@ impl CatalogFile {
                 }
                 if s.price < 0 {
                     return bad(&format!("seat type '{}' has a negative price", s.code));
+                }
+                if let Some(gate) = &s.gate {
+                    // Spoken one character at a time from recorded parts: letters and digits only.
+                    if gate.is_empty() || gate.len() > 8 || !gate.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                        return bad(&format!(
+                            "seat type '{}': gate '{gate}' must be 1 to 8 letters or digits (A-Z, 0-9)",
+                            s.code
+                        ));
+                    }
                 }
             }
             if let Some(name) = &e.time_zone {
@@ -301,11 +314,18 @@ pub struct SeatTypeView {
     pub name: String,
     pub price: i64,
     pub available: i64,
+    /// The gate its seats enter by (see [`SeatTypeDef::gate`]).
+    pub gate: Option<String>,
 }
 
 impl EventView {
     pub fn on_sale(&self, now: i64) -> bool {
         self.sale_start <= now && now < self.sale_end
+    }
+
+    /// The gate the seats of `seat_type` enter by, if the catalog names one.
+    pub fn gate_of(&self, seat_type: &str) -> Option<&str> {
+        self.seat_types.iter().find(|s| s.code == seat_type).and_then(|s| s.gate.as_deref())
     }
 
     /// The venue's clock: its IANA zone, else the offset its start time is
@@ -466,10 +486,18 @@ count = 20
             rows: vec!["A".into(), "B".into()],
             seats_per_row: 2,
             count: 0,
+            gate: None,
         };
         assert_eq!(s.seat_codes(), vec!["A-1", "A-2", "B-1", "B-2"]);
-        let g =
-            SeatTypeDef { code: "GA".into(), name: "GA".into(), price: 1, rows: vec![], seats_per_row: 0, count: 2 };
+        let g = SeatTypeDef {
+            code: "GA".into(),
+            name: "GA".into(),
+            price: 1,
+            rows: vec![],
+            seats_per_row: 0,
+            count: 2,
+            gate: Some("B".into()),
+        };
         assert_eq!(g.seat_codes(), vec!["GA-1", "GA-2"]);
     }
 
@@ -541,5 +569,38 @@ count = 10
         assert!(e.contains("starts_at is written with offset +00:00 but Europe/London is at +01:00"), "{e}");
         let e = CatalogFile::parse(&catalog("Tokyo", "+09:00"), loaded).unwrap_err().to_string();
         assert!(e.contains("not an IANA time zone"), "{e}");
+    }
+
+    #[test]
+    fn a_gate_is_letters_and_digits_a_caller_can_hear_spelt() {
+        let catalog = |gate: &str| {
+            format!(
+                r#"[[events]]
+id = "gala"
+organizer = "o"
+genre = "Music"
+name = "Gala"
+venue = "Hall"
+starts_at = "2027-07-14T19:00:00+09:00"
+doors_open = "2027-07-14T18:00:00+09:00"
+curtain = "2027-07-14T21:00:00+09:00"
+sale_start = "2027-01-01T10:00:00+09:00"
+sale_end = "2027-07-14T18:00:00+09:00"
+[[events.seat_types]]
+code = "GA"
+name = "General"
+price = 1000
+count = 10
+gate = "{gate}"
+"#
+            )
+        };
+        let loaded = utc("2027-01-01T00:00:00Z");
+        let f = CatalogFile::parse(&catalog("B2"), loaded).unwrap();
+        assert_eq!(f.events[0].seat_types[0].gate.as_deref(), Some("B2"));
+        for bad in ["", "East gate", "ゲート", "B-2", "ABCDEFGHI"] {
+            let e = CatalogFile::parse(&catalog(bad), loaded).unwrap_err().to_string();
+            assert!(e.contains("must be 1 to 8 letters or digits"), "{bad:?}: {e}");
+        }
     }
 }

@@ -4,6 +4,7 @@
 door-title = Admission — { $event }
 door-valid = VALID — show this to the staff
 door-valid-partial = VALID — { $left } of { $total } seats still to enter
+door-valid-reentry = VALID — checked out { $at }: show this to go back in
 door-admitted = ADMITTED at { $at }
 door-admitted-gate = ADMITTED at { $at } · gate { $gate }
 door-locked = LOCKED — too many wrong staff PINs

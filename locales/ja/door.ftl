@@ -4,6 +4,7 @@
 door-title = 入場 — { $event }
 door-valid = 有効 — 係員にお見せください
 door-valid-partial = 有効 — { $total }席中 { $left }席がまだ入場していません
+door-valid-reentry = 有効 — { $at }に退場：再入場の際に係員にお見せください
 door-admitted = 入場済み { $at }
 door-admitted-gate = 入場済み { $at }・ゲート { $gate }
 door-locked = ロック中 — スタッフPINの誤りが多すぎます

@@ -304,10 +304,12 @@ async fn issue(
         let link = app.links.mint_in(Purpose::Ticket, &p.phone, Some(&p.id), Some(&call.rule.language), at)?;
         tx.set_link_head(&p.id, Purpose::Ticket.as_str(), &link.jti, at).await?;
         let tickets = issue_seat_codes(app, tx, &p, at).await?;
+        let gate = tx.gate_of(&p.event_id, &p.seat_type).await?;
         let ctx = json!({
             "url": link.url,
             "event": MailEvent::new(&event, &user.language),
             "seats": p.seats.join(", "),
+            "gate": gate,
             "tickets": tickets,
             "usage_number": app.number_in(Action::Usage, Some(&event.id), Some(&call.rule.language)),
             "resent": outcome == IssueOutcome::Resent,
@@ -366,6 +368,7 @@ async fn usage(
     let (user, purchases) = caller_purchases(tx, call, at).await?;
     let mut sent = 0;
     let mut spoken: Vec<String> = Vec::new();
+    let mut gates: Vec<String> = Vec::new();
     let mut issued_any = false;
     // The latest admission and the earliest opening, each with how the caller reads it.
     let mut admitted_at: Option<(i64, String)> = None;
@@ -386,15 +389,20 @@ async fn usage(
                 let link =
                     app.links.mint_in(Purpose::Admission, &p.phone, Some(&p.id), Some(&call.rule.language), at)?;
                 tx.set_link_head(&p.id, Purpose::Admission.as_str(), &link.jti, at).await?;
+                let gate = tx.gate_of(&p.event_id, &p.seat_type).await?;
                 let ctx = json!({
                     "url": link.url,
                     "event": MailEvent::new(&event, &user.language),
                     "seats": p.seats.join(", "),
+                    "gate": gate,
                     "phone": p.phone.as_str(),
                     "resent": outcome == UsageOutcome::PermitResent,
                 });
                 app.queue_mail(tx, &user, "admission", &ctx, at).await?;
                 sent += 1;
+                if spoken.len() < speech::SEATS_READ {
+                    gates.extend(gate);
+                }
                 spoken.extend(p.seats.iter().cloned());
             }
             Err(DomainError::AlreadyAdmitted { at: t }) => {
@@ -413,7 +421,8 @@ async fn usage(
     }
     if sent > 0 {
         // The seats read out after "sent", so the caller hears them at the gate.
-        return Ok(CallDecision::Announce { prompt: "admission-sent".into(), then: speech::seats(&spoken) });
+        let then = [speech::seats(&spoken), speech::gates(&gates)].concat();
+        return Ok(CallDecision::Announce { prompt: "admission-sent".into(), then });
     }
     let (kind, when, reason, code, status, prompt) = if let Some((t, shown)) = admitted_at {
         (

@@ -59,7 +59,7 @@ impl Store {
 
     async fn seat_types(&self, event_id: &str) -> Result<Vec<SeatTypeView>, StoreError> {
         let rows = sqlx::query(
-            "SELECT t.code, t.name, t.price,
+            "SELECT t.code, t.name, t.price, t.gate,
                     (SELECT COUNT(*) FROM seats s WHERE s.event_id = t.event_id AND s.seat_type = t.code AND s.state = 'free') AS available
              FROM seat_types t WHERE t.event_id = $1 ORDER BY t.price DESC, t.code",
         )
@@ -73,6 +73,7 @@ impl Store {
                     name: r.try_get("name")?,
                     price: r.try_get("price")?,
                     available: r.try_get("available")?,
+                    gate: r.try_get("gate")?,
                 })
             })
             .collect()
@@ -146,9 +147,22 @@ impl Store {
 }
 
 impl StoreTx {
+    /// The event without its seat types (read in the calls' transactions; see
+    /// [`StoreTx::gate_of`] for the one thing of a seat type they need).
     pub async fn event(&mut self, id: &str) -> Result<Option<EventView>, StoreError> {
         let r = sqlx::query("SELECT * FROM events WHERE id = $1").bind(id).fetch_optional(self.conn().await?).await?;
         r.as_ref().map(event_from_row).transpose()
+    }
+
+    /// The gate `seat_type`'s seats enter by (catalog `gate`), if one is named.
+    pub async fn gate_of(&mut self, event_id: &str, seat_type: &str) -> Result<Option<String>, StoreError> {
+        let row: Option<(Option<String>,)> =
+            sqlx::query_as("SELECT gate FROM seat_types WHERE event_id = $1 AND code = $2")
+                .bind(event_id)
+                .bind(seat_type)
+                .fetch_optional(self.conn().await?)
+                .await?;
+        Ok(row.and_then(|(gate,)| gate))
     }
 
     /// Let staff admit `event_id`'s tickets with the staff PIN on the holder's
@@ -286,13 +300,15 @@ impl StoreTx {
             let mut position = last.unwrap_or(0);
             for s in &e.seat_types {
                 sqlx::query(
-                    "INSERT INTO seat_types (event_id, code, name, price) VALUES ($1, $2, $3, $4)
-                     ON CONFLICT (event_id, code) DO UPDATE SET name = excluded.name, price = excluded.price",
+                    "INSERT INTO seat_types (event_id, code, name, price, gate) VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (event_id, code) DO UPDATE SET name = excluded.name, price = excluded.price,
+                       gate = excluded.gate",
                 )
                 .bind(&e.id)
                 .bind(&s.code)
                 .bind(&s.name)
                 .bind(s.price)
+                .bind(s.gate.as_deref().map(str::to_ascii_uppercase))
                 .execute(self.conn().await?)
                 .await?;
                 for code in s.seat_codes() {

@@ -110,11 +110,13 @@ async fn locked_until(web: &Web, pid: &str, at: i64) -> Result<Option<i64>, WebE
 }
 
 /// What the page needs besides the purchase: who holds it, the PIN lock, the
-/// seats still to enter, and the last admission's gate.
+/// seats still to enter (never admitted, or checked out at a re-entry event),
+/// when the last of those went out, and the last admission's gate.
 struct DoorFacts {
     holder_name: Option<String>,
     locked_until: Option<i64>,
     seats_left: usize,
+    checked_out_at: Option<i64>,
     gate: Option<String>,
 }
 
@@ -128,10 +130,14 @@ fn admission_json(web: &Web, token: &str, p: &Purchase, e: &EventView, facts: Do
     let at = now();
     let lang = super::locale::current();
     let time = |t: Option<i64>| t.map(|t| e.venue_time(&lang, t)).unwrap_or_default();
-    let DoorFacts { holder_name, locked_until, seats_left, gate } = facts;
+    let DoorFacts { holder_name, locked_until, seats_left, checked_out_at, gate } = facts;
     let state = DoorState::of(p, e, locked_until.is_some(), seats_left, at);
     let (left, total) = (seats_left.to_string(), p.seats.len().to_string());
     let (headline, refusal) = match state {
+        // Out at a re-entry event: the same codes take the holder back in.
+        DoorState::Valid if checked_out_at.is_some() => {
+            (tr(web, "door-valid-reentry", &[("at", &time(checked_out_at))]), None)
+        }
         DoorState::Valid if seats_left < p.seats.len() => {
             (tr(web, "door-valid-partial", &[("left", &left), ("total", &total)]), None)
         }
@@ -165,6 +171,8 @@ fn admission_json(web: &Web, token: &str, p: &Purchase, e: &EventView, facts: Do
         "seats": p.seats, "quantity": p.quantity, "admission": p.admission.as_str(), "seats_left": seats_left,
         "permit_issued_at": p.permit_issued_at, "permit_issued_at_display": time(p.permit_issued_at),
         "admitted_at": p.admitted_at, "admitted_at_display": time(p.admitted_at), "gate": gate,
+        // The gate the catalog says these seats enter by.
+        "entry_gate": e.gate_of(&p.seat_type),
         "locked_until": locked_until, "locked_until_display": time(locked_until),
         "now": at, "now_display": e.venue_time(&lang, at),
         // The venue's offset from UTC in minutes and its zone's label (JST), for the page's moving clock.
@@ -192,9 +200,16 @@ async fn admission_page(
     let seats: Vec<SeatTicket> = web.app.store.seat_tickets(&p.id).await?.into_iter().map(|(s, _)| s).collect();
     // The gate of the last seat admitted (the staff app records it; a PIN admit has none).
     let gate = seats.iter().filter_map(|s| s.admitted.as_ref()).max_by_key(|a| a.at).and_then(|a| a.gate.clone());
-    let left: Vec<_> = seats.into_iter().filter(|s| s.admitted.is_none()).collect();
-    let facts =
-        DoorFacts { holder_name: holder_name(web, p).await?, locked_until: locked, seats_left: left.len(), gate };
+    // Still to enter: never admitted, or checked out at a re-entry event.
+    let left: Vec<_> = seats.into_iter().filter(|s| !s.inside()).collect();
+    let checked_out_at = left.iter().filter_map(|s| s.checked_out_at).max();
+    let facts = DoorFacts {
+        holder_name: holder_name(web, p).await?,
+        locked_until: locked,
+        seats_left: left.len(),
+        checked_out_at,
+        gate,
+    };
     let mut data = admission_json(web, token, p, e, facts);
     if data["state"] == "valid" {
         data["live"] = live_codes(web, p, &left, now())?.into();

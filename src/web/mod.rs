@@ -85,6 +85,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/staff", get(staff_app::home))
         .route("/staff/scan", post(staff_app::scan_form))
         .route("/staff/api/counts", get(staff_app::counts))
+        .route("/staff/api/events/{event}/counts", get(staff_app::event_counts))
         .route("/staff/login/{token}", get(staff::login_page).post(staff::login))
         .route("/staff/api/scan", post(staff::scan))
         .fallback(not_found)

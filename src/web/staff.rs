@@ -68,6 +68,13 @@ pub(super) async fn staff_of(web: &Web, headers: &HeaderMap) -> Result<Option<(S
     Ok(web.app.store.staff_by_token(&token, kind).await?.map(|s| (s, token)))
 }
 
+/// `Some(403)` when a request names an event (`event`, `None`: not a string) that
+/// is not the staff account's own.
+pub(super) fn other_event(web: &Web, staff: &Staff, event: Option<&str>) -> Option<Response> {
+    (event != Some(staff.event_id.as_str()))
+        .then(|| json_error(StatusCode::FORBIDDEN, &tr(web, "staff-api-other-event", &[("event", &staff.event_id)])))
+}
+
 pub(super) async fn scan(State(web): State<Web>, headers: HeaderMap, body: Bytes) -> Response {
     let (staff, token) = match staff_of(&web, &headers).await {
         Ok(Some(found)) => found,
@@ -88,6 +95,11 @@ pub(super) async fn scan(State(web): State<Web>, headers: HeaderMap, body: Bytes
                 let Some(direction) = direction else {
                     return json_error(StatusCode::BAD_REQUEST, &tr(&web, "staff-api-bad-direction", &[]));
                 };
+                // A device set up for one event scanning with another event's token is
+                // refused outright (not a `wrong_event` verdict per code).
+                if let Some(refused) = v.get("event").and_then(|e| other_event(&web, &staff, e.as_str())) {
+                    return refused;
+                }
                 (code.to_string(), direction)
             }
             None => return json_error(StatusCode::BAD_REQUEST, &tr(&web, "staff-api-bad-body", &[])),
@@ -152,6 +164,10 @@ struct ScanOutcome {
     reentry: bool,
     holder_phone: Option<crate::phone::PhoneNumber>,
     window: AdmissionWindow,
+    /// The gate the catalog says the seat enters by, and whether this staff
+    /// member stands at another one.
+    entry_gate: Option<String>,
+    other_gate: bool,
 }
 
 impl ScanOutcome {
@@ -196,7 +212,12 @@ impl ScanOutcome {
             "admitted_at": a.map(|a| a.at), "admitted_at_display": when,
             "gate": a.and_then(|a| a.gate.clone()), "by": a.and_then(|a| a.by.clone()),
             "holder_name": holder_name,
-            "seat_line": seat.as_ref().map(|s| tr(web, "staff-seat", &[("seat", s)])),
+            "entry_gate": self.entry_gate, "other_gate": self.other_gate,
+            "seat_line": seat.as_ref().map(|s| match (&self.entry_gate, self.other_gate) {
+                (Some(g), true) => tr(web, "staff-seat-other-gate", &[("seat", s), ("gate", g)]),
+                (Some(g), false) => tr(web, "staff-seat-gate", &[("seat", s), ("gate", g)]),
+                (None, _) => tr(web, "staff-seat", &[("seat", s)]),
+            }),
             "holder_line": holder_name.as_ref().map(|n| tr(web, "staff-holder", &[("name", n)])),
             "when_line": when_line,
         })
@@ -272,6 +293,8 @@ async fn scan_once(
         reentry: false,
         holder_phone: None,
         window,
+        entry_gate: None,
+        other_gate: false,
     };
     // A live code from the admission page: the seat's code, then the digits of now.
     let (text, live_digits) = match door::live::split(text) {
@@ -358,6 +381,9 @@ async fn scan_once(
     tx.commit().await?;
     verdict.result = result;
     verdict.seat = seat;
+    verdict.entry_gate = event.gate_of(&p.seat_type).map(str::to_string);
+    verdict.other_gate =
+        matches!((&verdict.entry_gate, &staff.gate), (Some(g), Some(here)) if !g.eq_ignore_ascii_case(here));
     verdict.holder_phone = Some(p.phone);
     Ok(verdict)
 }

@@ -18,13 +18,13 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Form, State};
+use axum::extract::{Form, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::staff::{scan_for, staff_json, staff_of};
+use super::staff::{other_event, scan_for, staff_json, staff_of};
 use super::{finish, respond, tr, PageResult, Web, WebError};
 use crate::door::Direction;
 use crate::store::Staff;
@@ -115,8 +115,21 @@ pub(super) async fn scan_form(
 
 /// The counters, for the app to refresh.
 pub(super) async fn counts(State(web): State<Web>, headers: HeaderMap) -> Response {
+    counts_of(web, headers, None).await
+}
+
+/// `GET /staff/api/events/{event}/counts`: the counters of the event named, for
+/// devices; a token of another event is refused (403).
+pub(super) async fn event_counts(State(web): State<Web>, Path(event): Path<String>, headers: HeaderMap) -> Response {
+    counts_of(web, headers, Some(event)).await
+}
+
+async fn counts_of(web: Web, headers: HeaderMap, event: Option<String>) -> Response {
     let r = async {
         let (staff, _) = staff_of(&web, &headers).await?.ok_or_else(|| not_signed_in(&web))?;
+        if let Some(refused) = event.and_then(|e| other_event(&web, &staff, Some(&e))) {
+            return Ok(refused);
+        }
         let reentry = web.app.store.event(&staff.event_id).await?.is_some_and(|e| e.reentry);
         Ok(Json(counts_json(&web, &staff.event_id, reentry).await?).into_response())
     }

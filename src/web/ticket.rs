@@ -94,7 +94,7 @@ pub(super) async fn ticket(State(web): State<Web>, Path(token): Path<String>, he
                 "state": p.state(), "cancellation": cancellation(&p, &e), "cancel_url": format!("/t/{token}/cancel"),
                 "refund": refund,
                 "usage_number": web.app.number_in(Action::Usage, Some(&e.id), Some(&super::locale::current())),
-                "tickets": tickets, "verify_url": verify_url,
+                "tickets": tickets, "verify_url": verify_url, "entry_gate": e.gate_of(&p.seat_type),
                 "holder_name": holder_name(&web, &p).await?,
             }),
         ))
@@ -121,6 +121,9 @@ async fn seat_tickets(web: &Web, p: &Purchase, e: &EventView) -> Result<Vec<serd
             "admitted": admitted.is_some(),
             "admitted_at_display": admitted.map(|a| e.venue_time(&super::locale::current(), a.at)),
             "gate": admitted.and_then(|a| a.gate.clone()),
+            // At a re-entry event: out since then (the same code takes the holder back in).
+            "checked_out": seat.admitted.is_some() && seat.checked_out_at.is_some(),
+            "checked_out_at_display": seat.checked_out_at.map(|t| e.venue_time(&super::locale::current(), t)),
         }));
     }
     Ok(out)
@@ -205,7 +208,12 @@ async fn verify_seat_code(web: &Web, code: &str) -> Result<serde_json::Value, We
     };
     let result = crate::door::decide(&seat, &facts, epoch, window, now());
     let genuine = !matches!(result, ScanResult::Invalid | ScanResult::Revoked | ScanResult::Cancelled);
-    let admission = if seat.admitted.is_some() { "admitted" } else { p.admission.as_str() };
+    let admission = match (&seat.admitted, seat.checked_out_at) {
+        // Re-entry events: admitted once, outside now; the code takes the holder back in.
+        (Some(_), Some(_)) => "checked-out",
+        (Some(_), None) => "admitted",
+        (None, _) => p.admission.as_str(),
+    };
     Ok(json!({
         // Masked: whoever holds the code sees only what staff need to compare with the holder's phone.
         "valid": genuine, "result": result, "reason": result.reason(), "state": p.state(), "purchase_id": p.id,

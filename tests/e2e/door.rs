@@ -249,6 +249,23 @@ async fn bad_codes_are_invalid_and_another_events_codes_wrong_event() {
         let (status, answer) = scan(&gw.base, Some(&token), other.as_str().unwrap()).await;
         assert_eq!((status, answer["result"].as_str()), (200, Some("wrong_event")), "{answer}");
     }
+    // A token of one event naming another event is refused outright (403), for
+    // scans and for the counters; its own event is served.
+    let named = json!({"code": code, "event": "spring-gala-2027"}).to_string();
+    let (status, refused) = scan_body(&gw.base, Some(&token), &named).await;
+    assert_eq!(status, 403, "{refused}");
+    assert!(refused["error"].as_str().unwrap().contains("another event"), "{refused}");
+    let counts = |event: &str| {
+        let url = format!("{}/staff/api/events/{event}/counts", gw.base);
+        let token = token.clone();
+        async move { reqwest::Client::new().get(url).bearer_auth(token).send().await.unwrap() }
+    };
+    assert_eq!(counts("spring-gala-2027").await.status().as_u16(), 403);
+    let own = counts(EVENT).await;
+    assert_eq!(own.status().as_u16(), 200);
+    assert!(own.json::<Value>().await.unwrap()["expected"].as_i64().unwrap() >= 1);
+    let (status, answer) = scan_body(&gw.base, Some(&token), &json!({"code": code, "event": EVENT}).to_string()).await;
+    assert_eq!((status, answer["result"].as_str()), (200, Some("not_confirmed")), "{answer}");
     // At its own event, months before its doors open.
     let (_, gala_token) = device(&gw, "spring-gala-2027", "Sora", None).await;
     let (_, answer) = scan(&gw.base, Some(&gala_token), gala["tickets"][0]["code"].as_str().unwrap()).await;
@@ -370,8 +387,9 @@ async fn at_a_reentry_event_a_seat_goes_out_and_in_again() {
     gw.allow_reentry(EVENT).await;
     assert!(gw.set_reentry(EVENT, None).await, "a reload that does not say keeps re-entry");
     let phone = "+819077770011";
-    let (_, page) = issued_ticket(&gw, phone, EVENT, 2).await;
+    let (ticket, page) = issued_ticket(&gw, phone, EVENT, 2).await;
     assert_eq!(gw.call(phone, USAGE).await.final_status, 200);
+    let admission = gw.link(&gw.mail(phone, "Admission page").await, "/a/");
     let (_, token) = device(&gw, EVENT, "Noa", Some("C")).await;
     let code = page["tickets"][0]["code"].as_str().unwrap().to_string();
     let other = page["tickets"][1]["reference"].as_str().unwrap().to_string();
@@ -380,6 +398,9 @@ async fn at_a_reentry_event_a_seat_goes_out_and_in_again() {
     let (status, first) = scan(&gw.base, Some(&token), &code).await;
     assert_eq!((status, first["result"].as_str(), &first["reentry"]), (200, Some("admitted"), &json!(false)));
     assert_eq!((first["direction"].as_str(), &first["inside"]), (Some("in"), &json!(true)), "{first}");
+    // The catalog sends these seats to gate B; Noa stands at gate C and is told.
+    assert_eq!((first["entry_gate"].as_str(), &first["other_gate"]), (Some("B"), &json!(true)), "{first}");
+    assert_eq!(first["seat_line"], "Seat GA-1 · enters by gate B, not here", "{first}");
     let (_, out) = scan_way(&gw.base, &token, &code, "out").await;
     assert_eq!(
         (out["result"].as_str(), &out["admits"], &out["inside"]),
@@ -409,6 +430,18 @@ async fn at_a_reentry_event_a_seat_goes_out_and_in_again() {
     assert_eq!((again["result"].as_str(), &again["admits"]), (Some("not_inside"), &json!(false)), "{again}");
     assert_eq!(again["checked_out_at"], out["checked_out_at"], "when it went out: {again}");
     assert_eq!(again["headline"], "NOT INSIDE");
+    // Out now: the holder's pages say so, and the admission page shows the code to go back in.
+    let (_, tickets) = gw.get(&ticket).await;
+    assert_eq!(
+        (&tickets["tickets"][0]["checked_out"], &tickets["tickets"][1]["checked_out"]),
+        (&json!(true), &json!(false))
+    );
+    let (_, check) = gw.get(tickets["tickets"][0]["verify_url"].as_str().unwrap()).await;
+    assert_eq!((&check["admission"], &check["valid"]), (&json!("checked-out"), &json!(true)), "{check}");
+    let (_, door) = gw.get(&admission).await;
+    assert_eq!(door["state"], "valid", "{door}");
+    assert!(door["headline"].as_str().unwrap().starts_with("VALID — checked out "), "{door}");
+    assert_eq!(door["live"].as_array().map(Vec::len), Some(2), "both seats can go in: {door}");
     // The other seat was never admitted: it cannot go out.
     let (_, never) = scan_way(&gw.base, &token, &other, "out").await;
     assert_eq!((never["result"].as_str(), &never["checked_out_at"]), (Some("not_inside"), &Value::Null), "{never}");

@@ -79,6 +79,8 @@ async fn the_usage_call_reads_the_seats_and_mails_the_page_again_on_2() {
     let parts: Vec<&str> = said["then"].as_array().expect("parts").iter().filter_map(|p| p.as_str()).collect();
     assert_eq!(parts.first(), Some(&"your-seats"), "{said}");
     assert!(parts.contains(&"seat") && parts.iter().any(|p| p.starts_with("digit-")), "{said}");
+    // Then the gate the catalog names for these seats (open-rehearsal: gate B), once.
+    assert_eq!(parts[parts.len() - 2..], ["gate", "letter-b"], "{said}");
     // Every part is a recorded prompt in both languages: nothing falls back to a tone.
     for part in &parts {
         for lang in ["en", "ja"] {

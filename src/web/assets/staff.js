@@ -43,7 +43,7 @@
     box.className = "verdict " + (v.admits ? "ok" : (v.result === "checked_out" ? "out" : "bad"));
     text("headline", v.headline);
     text("reason", v.reason);
-    text("seat", v.seat ? words("seat", { seat: v.seat }) : "");
+    text("seat", v.seat_line || (v.seat ? words("seat", { seat: v.seat }) : ""));
     text("holder", v.holder_name ? words("holder", { name: v.holder_name }) : "");
     // When, where and by whom: admitted, back in, or checked out (the answer's
     // own line, in the page's language).
@@ -92,41 +92,50 @@
     setTimeout(function () { if (!document.querySelector("video:not([hidden])")) { input.focus(); } }, 300);
   });
 
-  // The camera, where the browser reads QR codes itself.
+  // The camera, where the browser reads QR codes itself. The button starts it
+  // and stops it, as often as staff like.
   var cameraButton = live("camera");
+  var camera = null; // { stream, timer } while the camera is on
+  function stopCamera() {
+    if (!camera) { return; }
+    clearInterval(camera.timer);
+    camera.stream.getTracks().forEach(function (t) { t.stop(); });
+    camera = null;
+    live("video").hidden = true;
+    cameraButton.textContent = words("camera");
+    input.focus();
+  }
+  function startCamera() {
+    var video = live("video");
+    var detector = new window.BarcodeDetector({ formats: ["qr_code"] });
+    var last = "", lastAt = 0;
+    cameraButton.disabled = true;
+    navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } }).then(function (stream) {
+      video.srcObject = stream;
+      video.hidden = false;
+      return video.play().then(function () {
+        var timer = setInterval(function () {
+          detector.detect(video).then(function (found) {
+            if (!found.length) { return; }
+            var value = found[0].rawValue;
+            var now = Date.now();
+            // The same code held in front of the camera is one scan, not one per frame.
+            if (value === last && now - lastAt < 3000) { return; }
+            last = value; lastAt = now;
+            scan(value);
+          }).catch(function () {});
+        }, 250);
+        camera = { stream: stream, timer: timer };
+        cameraButton.textContent = words("camera-stop");
+      });
+    }).catch(function () { showProblem(words("camera-failed")); })
+      .then(function () { cameraButton.disabled = false; });
+  }
   if ("BarcodeDetector" in window && navigator.mediaDevices) {
     cameraButton.hidden = false;
     cameraButton.addEventListener("click", function () {
-      var video = live("video");
-      var detector = new window.BarcodeDetector({ formats: ["qr_code"] });
-      var last = "", lastAt = 0;
-      navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } }).then(function (stream) {
-        video.srcObject = stream;
-        video.hidden = false;
-        return video.play().then(function () {
-          var timer = setInterval(function () {
-            detector.detect(video).then(function (found) {
-              if (!found.length) { return; }
-              var value = found[0].rawValue;
-              var now = Date.now();
-              // The same code held in front of the camera is one scan, not one per frame.
-              if (value === last && now - lastAt < 3000) { return; }
-              last = value; lastAt = now;
-              scan(value);
-            }).catch(function () {});
-          }, 250);
-          cameraButton.textContent = words("camera-stop");
-          cameraButton.onclick = function () {
-            clearInterval(timer);
-            stream.getTracks().forEach(function (t) { t.stop(); });
-            video.hidden = true;
-            cameraButton.textContent = words("camera");
-            cameraButton.onclick = null;
-            input.focus();
-          };
-        });
-      }).catch(function () { showProblem(words("camera-failed")); });
-    }, { once: true });
+      if (camera) { stopCamera(); } else { startCamera(); }
+    });
   }
   setInterval(refreshCounts, 10000);
   input.focus();

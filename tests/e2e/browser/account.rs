@@ -230,7 +230,7 @@ async fn the_staff_app_in_japanese_scans_a_ticket() {
 
     chromium.keyboard(&format!("{reference}\n")).await;
     chromium.text_when("[data-live=headline]", |t| t == "入場OK").await;
-    assert_eq!(chromium.text_when("[data-live=seat]", |_| true).await, format!("座席 {seat}"));
+    assert_eq!(chromium.text_when("[data-live=seat]", |_| true).await, format!("座席 {seat}・Bゲート"));
     assert_eq!(chromium.text_when("[data-live=reason]", |_| true).await, "入場できます。お通しください。");
     chromium.text_when("[data-live=counts]", |t| t.starts_with("入場 1 /") && t.contains("B ゲート：1")).await;
     assert_eq!(chromium.attribute("[data-live=verdict]", "class").await, "verdict ok");
@@ -255,7 +255,7 @@ async fn the_staff_app_in_japanese_scans_a_ticket() {
     assert_eq!(chromium.current_url().await, format!("{}/staff/scan", gw.base), "the form's own answer");
     let when = chromium.text_when("[data-live=when]", |t| !t.is_empty()).await;
     assert!(when.ends_with(" JST、B ゲート、担当 Aiko"), "{when}");
-    assert_eq!(chromium.text_when("[data-live=seat]", |_| true).await, format!("座席 {seat}"));
+    assert_eq!(chromium.text_when("[data-live=seat]", |_| true).await, format!("座席 {seat}・Bゲート"));
     looked_at(&chromium, "staff-already-nojs-ja", "ja").await;
 
     // The switch: the app, and the verdicts the script draws, in English.

@@ -44,8 +44,9 @@ async fn staff_admit_a_ticket_in_chromium_with_the_staff_pin() {
     gw.stop().await;
 }
 
-/// The admission page is live without reloading: a staff PIN half typed survives
-/// three rounds of the page asking for its state (15 s), the clock moves, an admit
+/// The admission page is live without reloading: kept open for a minute (twelve
+/// rounds of the page asking for its state), a staff PIN half typed is untouched,
+/// the clock moves and the rotating code changes with its 15-second step, an admit
 /// made on another device shows up in place (the form goes; no reload, so no
 /// "405" from a POST's URL), and reloading then shows the page again.
 #[tokio::test]
@@ -60,12 +61,18 @@ async fn the_admission_page_stays_live_without_reloading_in_chromium() {
     chromium.goto(&admission).await;
     chromium.text_when(".state", |t| t.starts_with("VALID")).await;
     let clock = chromium.text_when("[data-live=clock]", |t| t.ends_with(" JST")).await;
+    let digits = chromium.text_when("[data-live-part=digits]", |t| t.len() == 6).await;
+    let opened = std::time::Instant::now();
     chromium.type_into("input[name=staff_pin]", "12").await;
+    // A minute with the page open: twelve checks of its state, every 5 s.
     chromium
-        .attribute_when("main", "data-polls", Duration::from_secs(40), |v| v.parse::<u32>().unwrap_or(0) >= 3)
+        .attribute_when("main", "data-polls", Duration::from_secs(90), |v| v.parse::<u32>().unwrap_or(0) >= 12)
         .await;
+    assert!(opened.elapsed() >= Duration::from_secs(55), "a minute open: {:?}", opened.elapsed());
     assert_eq!(chromium.property("input[name=staff_pin]", "value").await, "12", "the half-typed PIN is untouched");
     assert_ne!(chromium.text_when("[data-live=clock]", |_| true).await, clock, "the clock moves");
+    let now = chromium.text_when("[data-live-part=digits]", |t| t.len() == 6).await;
+    assert_ne!(now, digits, "four 15-second steps later the rotating code is another");
     assert_eq!(chromium.current_url().await, admission, "the page never navigated");
 
     // Admitted from elsewhere: the open page shows it at its next check.
@@ -116,7 +123,7 @@ async fn staff_check_tickets_in_with_the_staff_app_in_chromium() {
     assert_eq!(chromium.current_url().await, format!("{}/staff", gw.base));
     chromium.keyboard(&format!("{reference}\n")).await;
     chromium.text_when("[data-live=headline]", |t| t == "ADMIT").await;
-    assert_eq!(chromium.text_when("[data-live=seat]", |_| true).await, format!("Seat {seat}"));
+    assert_eq!(chromium.text_when("[data-live=seat]", |_| true).await, format!("Seat {seat} · gate B"));
     assert_eq!(chromium.attribute("[data-live=verdict]", "class").await, "verdict ok");
     chromium.text_when("[data-live=counts]", |t| t.starts_with("Admitted 1 of") && t.contains("gate B: 1")).await;
     chromium.screenshot("staff-admit-en").await;

@@ -46,6 +46,17 @@ impl Chromium {
 
     /// A browser whose reader prefers `languages` (its `Accept-Language`, e.g. `ja,en;q=0.5`).
     pub(crate) async fn start_in(languages: &str) -> Chromium {
+        Chromium::start_with(languages, &[]).await
+    }
+
+    /// An English reader's browser with a camera: Chromium's fake capture device
+    /// (a moving test picture), allowed without asking.
+    pub(crate) async fn start_with_camera() -> Chromium {
+        Chromium::start_with("en-GB,en", &["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"])
+            .await
+    }
+
+    async fn start_with(languages: &str, extra_args: &[&str]) -> Chromium {
         let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
         let driver = tokio::process::Command::new("chromedriver")
             .arg(format!("--port={port}"))
@@ -73,6 +84,16 @@ impl Chromium {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let profile = tempfile::tempdir().expect("profile dir");
+        // Root in CI has no sandbox to drop into; no GPU, small /dev/shm.
+        let args: Vec<String> = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+            .iter()
+            .chain(extra_args)
+            .map(|a| a.to_string())
+            .chain([
+                format!("--user-data-dir={}", profile.path().display()),
+                format!("--lang={}", languages.split(',').next().unwrap_or("en")),
+            ])
+            .collect();
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {
@@ -80,10 +101,7 @@ impl Chromium {
                 // A phone's screen (a desktop window cannot be made this narrow).
                 "mobileEmulation": {"deviceMetrics":
                     {"width": PHONE_SCREEN.0, "height": PHONE_SCREEN.1, "pixelRatio": 1}},
-                // Root in CI has no sandbox to drop into; no GPU, small /dev/shm.
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                         format!("--user-data-dir={}", profile.path().display()),
-                         format!("--lang={}", languages.split(',').next().unwrap_or("en"))],
+                "args": args,
                 "prefs": {"intl": {"accept_languages": languages}},
             },
         }}});
@@ -243,6 +261,13 @@ impl Chromium {
             assert!(Instant::now() < deadline, "{css} never showed what was wanted; last seen: {seen:?}");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// Run `script` in every page opened from now on, before the page's own
+    /// scripts (Chromium's DevTools `Page.addScriptToEvaluateOnNewDocument`).
+    pub(crate) async fn before_every_page(&self, script: &str) {
+        let params = json!({"cmd": "Page.addScriptToEvaluateOnNewDocument", "params": {"source": script}});
+        self.call(reqwest::Method::POST, "/goog/cdp/execute", Some(params)).await;
     }
 
     /// Run `script` (a function body) in the page; what it returns.
