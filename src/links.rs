@@ -286,6 +286,9 @@ pub struct Links {
     /// The same retired keys as Ed25519 public keys, for the seats' ticket codes
     /// ([`crate::door::code`]), which are signed bytes rather than JWTs.
     retired_public: Vec<ed25519_dalek::VerifyingKey>,
+    /// Until when each of `retired_public` verifies (unix time, to the day:
+    /// retired [`RETIRED_KEYS_KEPT_DAYS`] ago then).
+    retired_until: Vec<i64>,
     public_url: String,
     secret: [u8; 32],
 }
@@ -320,6 +323,9 @@ impl Links {
             if info.kid != links.kid {
                 links.retired.insert(info.kid, DecodingKey::from_ed_der(&retired.verifying_key().to_bytes()));
                 links.retired_public.push(retired.verifying_key());
+                let now = crate::store::now();
+                let kept = RETIRED_KEYS_KEPT_DAYS.saturating_sub(info.age_days) as i64;
+                links.retired_until.push(now + kept * 86_400);
             }
         }
         Ok(links)
@@ -341,6 +347,7 @@ impl Links {
             decoding,
             retired: HashMap::new(),
             retired_public: Vec::new(),
+            retired_until: Vec::new(),
             public_url: public_url.trim_end_matches('/').to_string(),
             secret: key.to_bytes(),
         })
@@ -371,6 +378,13 @@ impl Links {
     /// retired ones' (they verify the codes they signed, like their links).
     pub fn code_verifying_keys(&self) -> Vec<ed25519_dalek::VerifyingKey> {
         std::iter::once(self.signing.verifying_key()).chain(self.retired_public.iter().copied()).collect()
+    }
+
+    /// [`Links::code_verifying_keys`] with until when each verifies (`None`: the
+    /// signing key, for as long as it signs), for offline devices.
+    pub fn code_keys_until(&self) -> Vec<(ed25519_dalek::VerifyingKey, Option<i64>)> {
+        let retired = self.retired_public.iter().copied().zip(self.retired_until.iter().map(|u| Some(*u)));
+        std::iter::once((self.signing.verifying_key(), None)).chain(retired).collect()
     }
 
     /// The key ids that verify links: the signing key's, then the retired ones'.

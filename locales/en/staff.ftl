@@ -71,3 +71,22 @@ staff-reason-reentry = re-entry: the holder was checked out; let them back in
 staff-reason-checked_out = checked out: the holder may come back in with the same ticket
 staff-reason-not_inside = this seat is not inside: it was never admitted, or it was checked out already
 staff-reason-no_reentry = this event is single entry: there is no check-out and no re-entry
+
+# Offline check-in (docs/checkin.md, "Offline").
+staff-offline-bad-upload = Send JSON {"{"}"scans": [{"{"}"id": "…", "code": "…", "direction": "in", "at": 1796533543{"}"}]{"}"}: at most 1000 scans, each with its own id (letters, digits, - and _).
+staff-app-name = dialticket door check-in
+staff-app-short-name = Check-in
+staff-net-online = Online · synced { $at }
+staff-net-offline = Offline · checking on this device · synced { $at }
+staff-net-never = Offline · not synced yet: codes cannot be checked here
+staff-net-waiting = { $count ->
+    [one] 1 scan waiting to upload
+   *[other] { $count } scans waiting to upload
+}
+staff-net-conflicts = Admitted twice while offline: { $seats }
+staff-offline-verdict = Checked on this device, offline; uploaded when the network is back.
+staff-bundle-refused = The door data from the network did not verify: this device keeps its last good copy.
+staff-headline-not_synced = NOT IN LAST SYNC
+staff-reason-not_synced = issued after this device last synced: check the holder's admission page, or call a supervisor
+staff-headline-clock = CHECK THE CLOCK
+staff-reason-clock = this device's clock is { $minutes } min off the gateway's: set it right. Offline scans admit nobody until then.

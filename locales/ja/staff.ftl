@@ -71,3 +71,19 @@ staff-reason-reentry = 再入場です（退場の記録があります）。お
 staff-reason-checked_out = 退場を記録しました。同じチケットで再入場できます。
 staff-reason-not_inside = この座席は場内にいません（未入場か、すでに退場済みです）。
 staff-reason-no_reentry = このイベントは再入場できないため、退場は記録しません。
+
+# オフライン入場確認（docs/checkin.md「Offline」）
+staff-offline-bad-upload = JSON {"{"}"scans": [{"{"}"id": "…", "code": "…", "direction": "in", "at": 1796533543{"}"}]{"}"} を送ってください（最大1000件、各件に固有のid：英数字・-・_）。
+staff-app-name = dialticket 入場チェック
+staff-app-short-name = 入場チェック
+staff-net-online = オンライン・{ $at }に同期
+staff-net-offline = オフライン・この端末で確認中・{ $at }に同期
+staff-net-never = オフライン・未同期のため、この端末ではコードを確認できません
+staff-net-waiting = 送信待ち { $count }件
+staff-net-conflicts = オフライン中に二重入場：{ $seats }
+staff-offline-verdict = オフラインのため、この端末で確認しました。通信が戻ると送信されます。
+staff-bundle-refused = 受信した入場データの署名を確認できませんでした。この端末は最後に確認できたデータを使います。
+staff-headline-not_synced = 未同期のチケット
+staff-reason-not_synced = この端末の最終同期より後に発券されたチケットです。お客様の入場ページを確認するか、責任者を呼んでください
+staff-headline-clock = 時計を確認
+staff-reason-clock = この端末の時計がゲートウェイと{ $minutes }分ずれています。時刻を合わせてください。それまでオフラインでは入場させません。

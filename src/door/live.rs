@@ -3,17 +3,20 @@
 //! For each seat the page shows a QR code of the seat's code followed by `/`
 //! and six digits, and the digits in large type; the digits are a TOTP
 //! (RFC 6238: HMAC-SHA-1, 15-second steps, 6 digits) over a secret of that
-//! seat's issue (derived from the signing key, the event, the seat's position
-//! and its epoch — nothing stored). The page renews them as the steps go by; a
+//! seat's issue: SHA-256 of the event's live key and `position:epoch`, the
+//! event's live key derived from the signing key and the event (nothing stored). The page renews them as the steps go by; a
 //! scan of a live code is accepted for the current step and one on either side
 //! (RFC 6238 §5.2's allowance for clocks and delay), so a screenshot stops
 //! scanning after 15 to 30 seconds and is answered `stale`.
 //!
 //! Where the seat's plain code (the ticket page's QR) scans too, the live code
 //! adds nothing; it is for events that want proof the holder's phone is showing
-//! the live page. An offline scanner would need the per-seat secrets to check
-//! the digits — which would let it make live codes itself — so offline devices
-//! check the signature alone (docs/checkin.md).
+//! the live page. Offline staff devices hold the event's live key (in the
+//! offline bundle, [`super::offline`]) and check the digits themselves. That
+//! key lets a device make live digits for the event's seats, but not a seat's
+//! code (that takes the signing key): a staff device could only dress up a code
+//! it already holds as "live", which proves freshness and nothing more, and the
+//! devices are the event's own staff's (docs/checkin.md).
 
 use totp_rs::{Algorithm, TOTP};
 
@@ -26,9 +29,18 @@ pub const DIGITS: usize = 6;
 /// Characters of a seat's code as text (base45: 3 per 2 bytes, 2 for an odd one).
 pub const CODE_TEXT_LEN: usize = CODE_BYTES / 2 * 3 + CODE_BYTES % 2 * 2;
 
-/// The label the seat's live secret is derived under ([`crate::links::Links::derive_secret`]).
-pub fn secret_label(event_id: &str, position: u32, epoch: u16) -> String {
-    format!("live-code:{event_id}:{position}:{epoch}")
+/// The label the event's live key is derived under ([`crate::links::Links::derive_secret`]).
+pub fn event_label(event_id: &str) -> String {
+    format!("live-code:{event_id}")
+}
+
+/// The TOTP secret of seat `position` at `epoch`: SHA-256(event live key ‖ "position:epoch").
+pub fn seat_secret(event_key: &[u8; 32], position: u32, epoch: u16) -> [u8; 32] {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(event_key);
+    h.update(format!("{position}:{epoch}").as_bytes());
+    h.finalize().into()
 }
 
 fn totp(secret: &[u8; 32]) -> TOTP {

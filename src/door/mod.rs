@@ -19,6 +19,7 @@
 
 pub mod code;
 pub mod live;
+pub mod offline;
 pub mod qr;
 
 use serde::Serialize;

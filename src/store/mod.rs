@@ -20,6 +20,7 @@
 mod calls;
 mod catalog;
 mod journal;
+mod offline;
 mod outbox;
 mod purchases;
 mod seats;
@@ -38,6 +39,7 @@ use sqlx::{AnyPool, Connection, Executor};
 
 pub use calls::{CallIdentityRow, CallRecord};
 pub use journal::JournalEntry;
+pub use offline::{OfflineScanRow, OfflineSeat};
 pub use outbox::{MailBody, NewMail, OutboxBacklog, OutboxMail};
 pub use purchases::SeatState;
 pub use seats::{DoorCounts, IssuedCode, Reissued};

@@ -47,16 +47,17 @@ pub struct DoorCounts {
 const MAX_EPOCH: i64 = u16::MAX as i64;
 
 /// A seat's columns ([`seat_from_row`]) and where they come from.
-const SEAT_COLUMNS: &str = "s.event_id, s.seat_code, s.position, s.purchase_id, s.issue_epoch, s.admitted_at,
+pub(super) const SEAT_COLUMNS: &str =
+    "s.event_id, s.seat_code, s.position, s.purchase_id, s.issue_epoch, s.admitted_at,
         s.admitted_gate, st.name AS admitted_by_name, s.checked_out_at";
-const SEAT_FROM: &str = "seats s LEFT JOIN staff st ON st.id = s.admitted_by";
+pub(super) const SEAT_FROM: &str = "seats s LEFT JOIN staff st ON st.id = s.admitted_by";
 
 fn number<T: TryFrom<i64>>(r: &AnyRow, column: &str) -> Result<T, StoreError> {
     let n: i64 = r.try_get(column)?;
     T::try_from(n).map_err(|_| StoreError::Corrupt(format!("seats: {column} {n} out of range")))
 }
 
-fn seat_from_row(r: &AnyRow) -> Result<SeatTicket, StoreError> {
+pub(super) fn seat_from_row(r: &AnyRow) -> Result<SeatTicket, StoreError> {
     let at: Option<i64> = r.try_get("admitted_at")?;
     Ok(SeatTicket {
         event_id: r.try_get("event_id")?,

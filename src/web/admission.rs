@@ -229,10 +229,11 @@ async fn admission_page(
 /// QR code and digits for the step holding `at`, and when they change.
 fn live_codes(web: &Web, p: &Purchase, seats: &[SeatTicket], at: i64) -> Result<Vec<serde_json::Value>, WebError> {
     let at = u64::try_from(at).unwrap_or_default();
+    let event_key = web.app.links.derive_secret(&live::event_label(&p.event_id));
     let mut out = Vec::new();
     for seat in seats {
         let code = SeatCode::sign(web.app.links.code_signing_key(), &p.event_id, seat.position, seat.epoch).text();
-        let secret = web.app.links.derive_secret(&live::secret_label(&p.event_id, seat.position, seat.epoch));
+        let secret = live::seat_secret(&event_key, seat.position, seat.epoch);
         let digits = live::digits(&secret, at);
         let qr = crate::door::qr::svg(&live::text(&code, &digits), 200).map_err(AppError::from)?;
         out.push(json!({

@@ -12,6 +12,8 @@ use axum::response::{IntoResponse, Response};
 const ASSETS: &[(&str, &str, &str)] = &[
     ("admission.js", "text/javascript; charset=utf-8", include_str!("assets/admission.js")),
     ("staff.js", "text/javascript; charset=utf-8", include_str!("assets/staff.js")),
+    ("staff-offline.js", "text/javascript; charset=utf-8", include_str!("assets/staff-offline.js")),
+    ("staff-icon.svg", "image/svg+xml", include_str!("assets/staff-icon.svg")),
 ];
 
 pub(super) async fn asset(Path(name): Path<String>) -> Response {

@@ -22,7 +22,8 @@ use axum::response::Response;
 use super::{Web, WebError};
 
 const CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; \
-                   img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+                   img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; \
+                   worker-src 'self'; manifest-src 'self'";
 
 /// The middleware: refuse a cross-site write, else run the handler, then add the headers.
 pub(crate) async fn guard(State(web): State<Web>, req: Request, next: Next) -> Response {

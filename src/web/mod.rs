@@ -16,6 +16,7 @@ mod pages;
 mod shop;
 mod staff;
 mod staff_app;
+mod staff_offline;
 mod ticket;
 
 use std::sync::Arc;
@@ -86,6 +87,11 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/staff/scan", post(staff_app::scan_form))
         .route("/staff/api/counts", get(staff_app::counts))
         .route("/staff/api/events/{event}/counts", get(staff_app::event_counts))
+        .route("/staff/api/events/{event}/offline-bundle", get(staff_offline::bundle))
+        .route("/staff/api/events/{event}/conflicts", get(staff_offline::conflicts))
+        .route("/staff/api/offline-scans", post(staff_offline::upload))
+        .route("/staff/manifest.webmanifest", get(staff_offline::manifest))
+        .route("/staff/sw.js", get(staff_offline::service_worker))
         .route("/staff/login/{token}", get(staff::login_page).post(staff::login))
         .route("/staff/api/scan", post(staff::scan))
         .fallback(not_found)

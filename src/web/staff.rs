@@ -45,7 +45,7 @@ fn scan_rate() -> crate::dialplan::policy::Rate {
     crate::dialplan::policy::Rate { count: SCANS_PER_SECOND, per: Duration::from_secs(1) }
 }
 
-fn json_error(status: StatusCode, message: &str) -> Response {
+pub(super) fn json_error(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({"error": message, "status": status.as_u16()}))).into_response()
 }
 
@@ -324,31 +324,21 @@ async fn scan_once(
         Direction::Out => door::decide_out(&seat, &facts, issued.epoch, event.reentry),
     };
     if let (true, Some(digits)) = (result.admits(), live_digits) {
-        let secret = app.links.derive_secret(&door::live::secret_label(&event.id, issued.position, issued.epoch));
+        let event_key = app.links.derive_secret(&door::live::event_label(&event.id));
+        let secret = door::live::seat_secret(&event_key, issued.position, issued.epoch);
         if !door::live::accepts(&secret, digits, u64::try_from(at).unwrap_or_default()) {
             result = ScanResult::Stale;
         }
     }
     let this_staff = || door::Admission { at, gate: staff.gate.clone(), by: Some(staff.name.clone()) };
-    if result.admits() && seat.admitted.is_some() {
-        // Re-entry: the seat was checked out; its first admission stays.
-        if tx.readmit_seat(&event.id, seat.position, issued.epoch).await? {
-            verdict.reentry = true;
-            verdict.admission = Some(this_staff());
-        } else {
-            // Another scan let it back in first.
-            result = ScanResult::AlreadyAdmitted;
-        }
-    } else if result.admits() {
-        if tx.admit_seat(&event.id, seat.position, issued.epoch, at, staff.gate.as_deref(), Some(&staff.id)).await? {
-            let transitions = p.seat_admitted(at);
-            if !transitions.is_empty() {
-                tx.save_purchase(&p, &transitions, &actor, at).await?;
+    if result.admits() {
+        match admit(&mut tx, staff, &seat, issued.epoch, &mut p, at, at).await? {
+            Some(reentry) => {
+                verdict.reentry = reentry;
+                verdict.admission = Some(this_staff());
             }
-            verdict.admission = Some(this_staff());
-        } else {
             // Another scan got there first (it committed while this one waited).
-            result = ScanResult::AlreadyAdmitted;
+            None => result = ScanResult::AlreadyAdmitted,
         }
     }
     if result == ScanResult::CheckedOut {
@@ -386,6 +376,32 @@ async fn scan_once(
         matches!((&verdict.entry_gate, &staff.gate), (Some(g), Some(here)) if !g.eq_ignore_ascii_case(here));
     verdict.holder_phone = Some(p.phone);
     Ok(verdict)
+}
+
+/// Let `seat` (of `p`, scanned at `epoch`) in for `staff` at `at`: admitted for
+/// the first time (the purchase's admission moves on, journalled at `now`), or
+/// back in after a check-out (its first admission stays). `Some(reentry)`;
+/// `None` when another scan got there first.
+pub(super) async fn admit(
+    tx: &mut StoreTx,
+    staff: &Staff,
+    seat: &SeatTicket,
+    epoch: u16,
+    p: &mut crate::domain::Purchase,
+    at: i64,
+    now: i64,
+) -> Result<Option<bool>, StoreError> {
+    if seat.admitted.is_some() {
+        return Ok(tx.readmit_seat(&seat.event_id, seat.position, epoch).await?.then_some(true));
+    }
+    if !tx.admit_seat(&seat.event_id, seat.position, epoch, at, staff.gate.as_deref(), Some(&staff.id)).await? {
+        return Ok(None);
+    }
+    let transitions = p.seat_admitted(at);
+    if !transitions.is_empty() {
+        tx.save_purchase(p, &transitions, &format!("staff:{}", staff.id), now).await?;
+    }
+    Ok(Some(false))
 }
 
 // ---- the login stub ----

@@ -40,6 +40,9 @@ async fn app_data(web: &Web, staff: &Staff, direction: Direction, verdict: Optio
     data["signed_in"] = json!(true);
     data["direction"] = json!(direction);
     data["counts"] = counts_json(web, &staff.event_id, event.as_ref().is_some_and(|e| e.reentry)).await?;
+    if let Some(e) = &event {
+        data["offline"] = offline_words(web, e);
+    }
     if let Some(v) = verdict {
         let tone = match (v["admits"] == true, v["result"] == "checked_out") {
             (true, _) => "ok",
@@ -50,6 +53,51 @@ async fn app_data(web: &Web, staff: &Staff, direction: Direction, verdict: Optio
         data["verdict"] = v;
     }
     Ok(data)
+}
+
+/// What the app needs to decide scans offline besides the bundle: the keys a
+/// bundle must be signed with (pinned here, in the page the service worker
+/// keeps), and every verdict's words in the staff member's language.
+fn offline_words(web: &Web, e: &crate::events::EventView) -> Value {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let keys: Vec<String> = web
+        .app
+        .links
+        .code_keys_until()
+        .iter()
+        .map(|(k, _)| {
+            format!("{}:{}", super::staff_offline::hex(&crate::door::code::key_tag(k)), b64.encode(k.to_bytes()))
+        })
+        .collect();
+    let lang = super::locale::current();
+    let (opens, closes) = (e.venue_time(&lang, e.admission_opens), e.venue_time(&lang, e.admission_closes));
+    let results = [
+        "admitted",
+        "already_admitted",
+        "revoked",
+        "invalid",
+        "wrong_event",
+        "not_open",
+        "cancelled",
+        "not_confirmed",
+        "stale",
+        "reentry",
+        "checked_out",
+        "not_inside",
+        "no_reentry",
+        "not_synced",
+        "clock",
+    ];
+    let verdicts: serde_json::Map<String, Value> = results
+        .iter()
+        .map(|r| {
+            let args = [("opens", opens.as_str()), ("closes", closes.as_str()), ("minutes", "{minutes}")];
+            let words = [tr(web, &format!("staff-headline-{r}"), &[]), tr(web, &format!("staff-reason-{r}"), &args)];
+            (r.to_string(), json!(words))
+        })
+        .collect();
+    json!({"keys": keys.join(","), "verdicts": Value::Object(verdicts).to_string()})
 }
 
 async fn counts_json(web: &Web, event_id: &str, reentry: bool) -> Result<Value, WebError> {

@@ -21,6 +21,7 @@ mod keys;
 mod mail;
 mod media;
 mod offer;
+mod offline;
 mod payments;
 mod rfc4475;
 mod sipp;

@@ -41,6 +41,7 @@
   function showVerdict(v) {
     var box = live("verdict");
     box.className = "verdict " + (v.admits ? "ok" : (v.result === "checked_out" ? "out" : "bad"));
+    box.setAttribute("data-offline", v.offline ? "true" : "false");
     text("headline", v.headline);
     text("reason", v.reason);
     text("seat", v.seat_line || (v.seat ? words("seat", { seat: v.seat }) : ""));
@@ -74,17 +75,39 @@
     code = (code || "").trim();
     if (!code || busy) { return; }
     busy = true;
+    var way = direction();
+    // A gateway that does not answer within 4 s is as good as gone: decide on the device.
+    var abort = window.AbortController ? new AbortController() : null;
+    var timer = abort ? setTimeout(function () { abort.abort(); }, 4000) : null;
     fetch(scanUrl, {
-      method: "POST", credentials: "same-origin", cache: "no-store",
+      method: "POST", credentials: "same-origin", cache: "no-store", signal: abort ? abort.signal : undefined,
       headers: { "Content-Type": "application/json", "Accept": "application/json" },
-      body: JSON.stringify({ code: code, direction: direction() })
+      body: JSON.stringify({ code: code, direction: way })
     })
-      .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })
-      .then(function (res) {
-        if (res.ok) { showVerdict(res.body); refreshCounts(); } else { showProblem(res.body.error || words("refused")); }
+      .then(function (r) {
+        // A proxy in front of a gateway that is down: 502, 503, 504.
+        if (r.status >= 502 && r.status <= 504) { throw new Error("gateway " + r.status); }
+        return r.json().then(function (body) { return { ok: r.ok, body: body }; });
       })
-      .catch(function () { showProblem(words("offline")); })
-      .then(function () { busy = false; input.value = ""; input.focus(); });
+      .then(function (res) {
+        if (res.ok) {
+          showVerdict(res.body);
+          refreshCounts();
+          if (window.DialticketOffline) { window.DialticketOffline.noteOnline(res.body); }
+        } else {
+          showProblem(res.body.error || words("refused"));
+        }
+      })
+      .catch(function () { return offlineScan(code, way); })
+      .then(function () { clearTimeout(timer); busy = false; input.value = ""; input.focus(); });
+  }
+  // No gateway: the offline bundle decides (staff-offline.js), else the scan is not checked.
+  function offlineScan(code, way) {
+    var offline = window.DialticketOffline;
+    var decided = offline ? offline.scan(code, way) : Promise.resolve(null);
+    return decided.then(function (v) {
+      if (v) { showVerdict(v); } else { showProblem(words("offline")); }
+    }, function () { showProblem(words("offline")); });
   }
   form.addEventListener("submit", function (e) { e.preventDefault(); scan(input.value); });
   // A wedge scanner types into whatever has the focus: keep it on the field.
