@@ -85,6 +85,7 @@ staff-net-waiting = { $count ->
 }
 staff-net-conflicts = Admitted twice while offline: { $seats }
 staff-offline-verdict = Checked on this device, offline; uploaded when the network is back.
+staff-offline-checked = Checked on this device, offline.
 staff-bundle-refused = The door data from the network did not verify: this device keeps its last good copy.
 staff-headline-not_synced = NOT IN LAST SYNC
 staff-reason-not_synced = issued after this device last synced: check the holder's admission page, or call a supervisor

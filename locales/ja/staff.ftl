@@ -82,6 +82,7 @@ staff-net-never = オフライン・未同期のため、この端末ではコ�
 staff-net-waiting = 送信待ち { $count }件
 staff-net-conflicts = オフライン中に二重入場：{ $seats }
 staff-offline-verdict = オフラインのため、この端末で確認しました。通信が戻ると送信されます。
+staff-offline-checked = オフラインのため、この端末で確認しました。
 staff-bundle-refused = 受信した入場データの署名を確認できませんでした。この端末は最後に確認できたデータを使います。
 staff-headline-not_synced = 未同期のチケット
 staff-reason-not_synced = この端末の最終同期より後に発券されたチケットです。お客様の入場ページを確認するか、責任者を呼んでください

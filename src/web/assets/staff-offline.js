@@ -32,7 +32,7 @@
   });
 
   var state = {
-    bundle: null, rows: {}, refs: {}, etag: null, syncedAt: 0, skew: 0,
+    bundle: null, body: null, rows: {}, refs: {}, etag: null, syncedAt: 0, skew: 0,
     online: navigator.onLine, queue: [], local: {}, refused: false
   };
 
@@ -126,6 +126,7 @@
       if (row.reference) { state.refs[row.reference] = row; }
     });
   }
+  function kept() { return { body: state.body, etag: state.etag, syncedAt: state.syncedAt, skew: state.skew }; }
   function persist() {
     return Promise.all([save("queue", state.queue), save("local", state.local)]).catch(function () {});
   }
@@ -152,7 +153,10 @@
     var headers = { "Accept": "application/json" };
     if (state.etag) { headers["If-None-Match"] = state.etag; }
     return fetch(bundleUrl, { credentials: "same-origin", cache: "no-store", headers: headers }).then(function (r) {
-      if (r.status === 304) { state.syncedAt = now(); return null; }
+      // How far this device's clock is from the gateway's (HTTP Date, to the second).
+      var date = Date.parse(r.headers.get("Date") || "");
+      if (!isNaN(date)) { state.skew = Math.round(date / 1000) - now(); }
+      if (r.status === 304) { state.syncedAt = now(); return save("bundle", kept()); }
       if (!r.ok) { throw new Error("bundle " + r.status); }
       var etag = r.headers.get("ETag");
       return r.json().then(function (body) {
@@ -164,8 +168,9 @@
           if (!state.queue.length) { state.local = {}; }
           state.etag = etag;
           state.syncedAt = now();
-          state.skew = typeof body.server_time === "number" ? body.server_time - now() : 0;
-          return save("bundle", { body: body, etag: etag, syncedAt: state.syncedAt, skew: state.skew });
+          if (isNaN(date) && typeof body.server_time === "number") { state.skew = body.server_time - now(); }
+          state.body = body;
+          return save("bundle", kept());
         });
       });
     });
@@ -219,7 +224,8 @@
       result: result, admits: result === "admitted", offline: true, reentry: !!(extra && extra.reentry),
       headline: w[0], reason: reason,
       seat: row ? row.seat : null, position: row ? row.position : null, holder_name: row ? row.name : null,
-      when_line: fill("offline-verdict")
+      // Only what was let in or out waits to be uploaded.
+      when_line: fill(result === "admitted" || result === "checked_out" ? "offline-verdict" : "offline-checked")
     };
   }
   // RFC 6238 with HMAC-SHA-1, as door/live.rs: the digits at the step holding t, a step either side accepted.
@@ -319,6 +325,9 @@
     // A verdict decided here, or null when this device holds no bundle yet.
     scan: function (text, direction) {
       text = (text || "").trim();
+      // Asked because the gateway did not answer: say so now, not at the next sync.
+      state.online = false;
+      render();
       return state.bundle ? decide(text, direction || "in") : Promise.resolve(null);
     },
     noteOnline: noteOnline, sync: sync, verifyBundle: verifyBundle, state: state
@@ -330,7 +339,7 @@
     state.local = kept[2] || {};
     if (b) {
       return verifyBundle(b.body).then(function (parsed) {
-        if (parsed) { adopt(parsed); state.etag = b.etag; state.syncedAt = b.syncedAt; state.skew = b.skew; }
+        if (parsed) { adopt(parsed); state.body = b.body; state.etag = b.etag; state.syncedAt = b.syncedAt; state.skew = b.skew; }
       });
     }
   }).catch(function () {}).then(function () { render(); return sync(); });

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 mod account;
 mod door;
 mod journeys;
+mod offline;
 mod shop;
 mod ticket;
 mod walk;
@@ -268,6 +269,12 @@ impl Chromium {
     pub(crate) async fn before_every_page(&self, script: &str) {
         let params = json!({"cmd": "Page.addScriptToEvaluateOnNewDocument", "params": {"source": script}});
         self.call(reqwest::Method::POST, "/goog/cdp/execute", Some(params)).await;
+    }
+
+    /// Run `script` (a function body) in the page and wait for it to call its
+    /// last argument (a callback) with the result.
+    pub(crate) async fn execute_async(&self, script: &str) -> Value {
+        self.call(reqwest::Method::POST, "/execute/async", Some(json!({"script": script, "args": []}))).await
     }
 
     /// Run `script` (a function body) in the page; what it returns.
