@@ -36,40 +36,42 @@ use crate::links::{Claims, LinkError, Purpose};
 use crate::store::now;
 use crate::store::StoreError;
 
-/// Build the router.
-pub fn router(app: Arc<App>) -> Router {
+/// The two listeners' routers: the public one (`http_listen`: the shop, the
+/// mailed-link pages, the door staff's pages, `/assets`, `/healthz`) and the
+/// admin one (`admin_listen`: the admin API and back office under `/admin/…`,
+/// the operator pages `/dialplan` and `/outbox`, Prometheus `/metrics`). Both
+/// share one [`Web`] state and the same layers ([`layered`]); a path of the
+/// other listener is a 404 page on either.
+pub fn routers(app: Arc<App>) -> (Router, Router) {
     let mut pages = page_templates(app.catalogs.clone());
     // Sandbox payments: every page says that no real money moves.
     pages.add_global("test_mode", app.payments.test_mode());
     let state = Web { app, pages: Arc::new(pages), scans: staff::scan_limiter() };
+    (layered(public_routes(), state.clone()), layered(admin_routes(), state))
+}
+
+/// What every page of either listener gets: the 404 page, the guard (headers,
+/// cross-site posts refused), the request's language.
+fn layered(routes: Router<Web>, state: Web) -> Router {
+    routes
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), guard::guard))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), locale::choose))
+        .with_state(state)
+}
+
+fn public_routes() -> Router<Web> {
     Router::new()
         .route("/", get(pages::home))
         .route("/healthz", get(pages::health))
-        .route("/dialplan", get(pages::dialplan))
-        .route("/dialplan/route", get(pages::dialplan_route))
-        .route("/outbox", get(pages::outbox))
-        .route("/outbox/{id}", get(pages::outbox_mail))
-        .route("/outbox/{id}/html", get(pages::outbox_mail_html))
         .route("/p/{token}", get(shop::purchase_events))
         .route("/p/{token}/events/{event}", get(shop::purchase_event).post(shop::purchase_order))
         .route("/p/{token}/events/{event}/review", post(shop::purchase_review))
         .route("/p/{token}/mail", get(account::show).post(account::change))
         .route("/p/{token}/profile", get(account::show_profile).post(account::save_profile))
         .route("/m/{token}", get(account::confirm_page).post(account::confirm_link))
-        .route("/admin/catalog", post(admin::load_catalog))
-        .route("/admin/events/{id}/sales", get(admin::sales))
-        .route("/admin/events/{id}/staff-pin", post(admin::rotate_staff_pin))
-        .route("/admin/organizers/{id}/billing", get(admin::billing))
-        .route("/admin/journal.csv", get(admin::journal_csv))
-        .route("/admin/blocks", get(admin::blocks))
-        .route("/admin/blocks/{key}", axum::routing::delete(admin::unblock))
-        .route("/admin/outbox/{id}/retry", post(admin::retry_mail))
-        .route("/admin/phone-users/{phone}", get(admin::phone_user))
-        .route("/admin/phone-users/{phone}/mail", axum::routing::put(admin::set_phone_user_mail))
-        .route("/metrics", get(pages::metrics))
         .route("/pay/{token}/challenge", post(shop::challenge))
         .route("/payments/callback", post(shop::payment_callback))
-        .route("/admin/payments/{reference}/confirm", post(admin::confirm_payment))
         .route("/buy", get(shop::web_shop_events))
         .route("/buy/events/{event}", get(shop::web_shop_event).post(shop::web_shop_order))
         .route("/buy/events/{event}/review", post(shop::web_shop_review))
@@ -87,10 +89,29 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/staff/api/counts", get(staff_app::counts))
         .route("/staff/login/{token}", get(staff::login_page).post(staff::login))
         .route("/staff/api/scan", post(staff::scan))
-        .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), guard::guard))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), locale::choose))
-        .with_state(state)
+}
+
+fn admin_routes() -> Router<Web> {
+    Router::new()
+        .route("/healthz", get(pages::health))
+        .route("/assets/{name}", get(assets::asset))
+        .route("/dialplan", get(pages::dialplan))
+        .route("/dialplan/route", get(pages::dialplan_route))
+        .route("/outbox", get(pages::outbox))
+        .route("/outbox/{id}", get(pages::outbox_mail))
+        .route("/outbox/{id}/html", get(pages::outbox_mail_html))
+        .route("/metrics", get(pages::metrics))
+        .route("/admin/catalog", post(admin::load_catalog))
+        .route("/admin/events/{id}/sales", get(admin::sales))
+        .route("/admin/events/{id}/staff-pin", post(admin::rotate_staff_pin))
+        .route("/admin/organizers/{id}/billing", get(admin::billing))
+        .route("/admin/journal.csv", get(admin::journal_csv))
+        .route("/admin/blocks", get(admin::blocks))
+        .route("/admin/blocks/{key}", axum::routing::delete(admin::unblock))
+        .route("/admin/outbox/{id}/retry", post(admin::retry_mail))
+        .route("/admin/phone-users/{phone}", get(admin::phone_user))
+        .route("/admin/phone-users/{phone}/mail", axum::routing::put(admin::set_phone_user_mail))
+        .route("/admin/payments/{reference}/confirm", post(admin::confirm_payment))
 }
 
 #[derive(Clone)]
