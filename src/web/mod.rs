@@ -9,6 +9,7 @@ mod account;
 mod admin;
 mod admission;
 mod assets;
+mod backoffice;
 mod cancel;
 mod guard;
 pub(crate) mod locale;
@@ -46,7 +47,7 @@ pub fn routers(app: Arc<App>) -> (Router, Router) {
     let mut pages = page_templates(app.catalogs.clone());
     // Sandbox payments: every page says that no real money moves.
     pages.add_global("test_mode", app.payments.test_mode());
-    let state = Web { app, pages: Arc::new(pages), scans: staff::scan_limiter() };
+    let state = Web { app, pages: Arc::new(pages), scans: staff::scan_limiter(), logins: backoffice::login_limiter() };
     (layered(public_routes(), state.clone()), layered(admin_routes(), state))
 }
 
@@ -92,7 +93,7 @@ fn public_routes() -> Router<Web> {
 }
 
 fn admin_routes() -> Router<Web> {
-    Router::new()
+    backoffice::routes()
         .route("/healthz", get(pages::health))
         .route("/assets/{name}", get(assets::asset))
         .route("/dialplan", get(pages::dialplan))
@@ -120,6 +121,8 @@ pub(crate) struct Web {
     pub pages: Arc<Environment<'static>>,
     /// Scans per device at the door (`POST /staff/api/scan`).
     pub scans: Arc<crate::flood::Limiter>,
+    /// Back-office login attempts, per account and per source address.
+    pub logins: Arc<crate::flood::Limiter>,
 }
 
 // ---- what several pages show ----
@@ -228,6 +231,14 @@ fn page_templates(catalogs: Arc<crate::i18n::Catalogs>) -> Environment<'static> 
         ("address_done.html", include_str!("templates/address_done.html")),
         ("profile.html", include_str!("templates/profile.html")),
         ("staff.html", include_str!("templates/staff.html")),
+        ("admin_base.html", include_str!("templates/admin_base.html")),
+        ("admin_login.html", include_str!("templates/admin_login.html")),
+        ("admin_setup.html", include_str!("templates/admin_setup.html")),
+        ("admin_password.html", include_str!("templates/admin_password.html")),
+        ("admin_accounts.html", include_str!("templates/admin_accounts.html")),
+        ("admin_home.html", include_str!("templates/admin_home.html")),
+        ("admin_card.html", include_str!("templates/admin_card.html")),
+        ("admin_event.html", include_str!("templates/admin_event.html")),
     ] {
         // The templates are compiled into the binary; a syntax error is a build defect caught by the tests.
         if let Err(e) = env.add_template(name, src) {
@@ -300,6 +311,15 @@ pub(crate) enum WebError {
     /// A form posted from another site (see `guard`).
     #[error("{0}")]
     CrossSite(String),
+    /// Not this account's to see (another organizer's event, an operator's page).
+    #[error("{0}")]
+    Forbidden(String),
+    /// A back-office form without its CSRF token, or with a wrong one.
+    #[error("{0}")]
+    BadForm(String),
+    /// A one-time link used already, or expired.
+    #[error("{0}")]
+    Gone(String),
     #[error(transparent)]
     Unexpected(#[from] AppError),
 }
@@ -329,7 +349,10 @@ impl WebError {
             WebError::NotFound(_) => StatusCode::NOT_FOUND,
             WebError::Conflict(_) => StatusCode::CONFLICT,
             WebError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            WebError::StaffOnly(_) | WebError::CrossSite(_) => StatusCode::FORBIDDEN,
+            WebError::StaffOnly(_) | WebError::CrossSite(_) | WebError::Forbidden(_) | WebError::BadForm(_) => {
+                StatusCode::FORBIDDEN
+            }
+            WebError::Gone(_) => StatusCode::GONE,
             WebError::TooManyTries(_) | WebError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             WebError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -351,6 +374,9 @@ impl WebError {
             WebError::TooManyTries(_) => "too-many-tries",
             WebError::RateLimited(_) => "rate-limited",
             WebError::CrossSite(_) => "cross-site",
+            WebError::Forbidden(_) => "forbidden",
+            WebError::BadForm(_) => "bad-form",
+            WebError::Gone(_) => "gone",
         }
     }
 
