@@ -249,22 +249,12 @@ async fn main() -> ExitCode {
         }
         Command::Staff { command } => staff(command, &config).await,
         Command::Admin { command: AdminCommand::AddOperator { name } } => {
-            let made = match Store::connect(&config.database_url).await {
-                Ok(store) => {
-                    dialticket::admin_cli::add_operator(&store, &name, &format!("http://{}", config.admin_listen)).await
-                }
-                Err(e) => Err(e.to_string()),
-            };
-            match made {
-                Ok(lines) => {
-                    println!("{lines}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+            let admin = format!("http://{}", config.admin_listen);
+            let store = Store::connect(&config.database_url).await.map_err(|e| e.to_string());
+            report(match store {
+                Ok(store) => dialticket::admin_cli::add_operator(&store, &name, &admin).await,
+                Err(e) => Err(e),
+            })
         }
         Command::Events { command: EventsCommand::StaffPin { event, rotate } } => {
             staff_pin(&event, rotate, &config).await

@@ -381,6 +381,18 @@ async fn a_form_posted_without_its_csrf_token_is_refused_and_changes_nothing() {
         fresh.post("/admin/login", &[("csrf", &foreign), ("name", "ops"), ("password", "operator password 1")]).await;
     assert_eq!(status, 403);
     assert!(fresh.cookie("dialticket_admin").is_none());
+    // A body that is no form at all gets the same page, in the reader's language.
+    let resp = reqwest::Client::new()
+        .post(gw.admin_url("/admin/login"))
+        .header("content-type", "application/json")
+        .header("accept-language", "ja")
+        .body(r#"{"name": "ops", "password": "operator password 1"}"#)
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(resp.status(), 403);
+    let page = resp.text().await.expect("page");
+    assert!(page.contains("このフォームは有効期限切れです"), "{page}");
     gw.stop().await;
 }
 
@@ -514,4 +526,16 @@ async fn accounts_in_sqlite() {
 #[tokio::test]
 async fn accounts_in_postgres() {
     accounts_in_the_store("postgres").await;
+}
+
+/// Behind https (the public URL says so) the session cookie is `Secure` too.
+#[tokio::test]
+async fn the_session_cookie_is_secure_when_the_gateway_is_served_over_https() {
+    let gw = spawn_gateway_with(|c| c.public_url = Some("https://tickets.example".into())).await;
+    let link = operator_link(&gw, "ops").await;
+    let mut office = Office::new(&gw.admin);
+    set_password(&mut office, &link, "operator password 1").await;
+    let cookie = office.set_cookies.iter().find(|c| c.starts_with("dialticket_admin=")).expect("session cookie");
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    gw.stop().await;
 }

@@ -5,11 +5,10 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use axum::Form;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{check_csrf, operator_only, page, require, Session};
+use super::{check_csrf, operator_only, page, require, Fields, Session};
 use crate::accounts::{setup_link, valid_name, Role};
 use crate::store::StoreError;
 use crate::web::{finish, tr, PageResult, Web};
@@ -65,7 +64,11 @@ pub(super) async fn list(State(web): State<Web>, headers: HeaderMap) -> Response
     finish(&web, &headers, r)
 }
 
-pub(super) async fn create(State(web): State<Web>, headers: HeaderMap, Form(form): Form<NewOrganizerForm>) -> Response {
+pub(super) async fn create(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    Fields(form): Fields<NewOrganizerForm>,
+) -> Response {
     let s = match require(&web, &headers).await {
         Ok(s) => s,
         Err(r) => return r,

@@ -7,11 +7,10 @@ use std::time::{Duration, Instant};
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{check_csrf, cookie, csrf_for, page, require, session_of, set_cookie, PRE_COOKIE, SESSION_COOKIE};
+use super::{check_csrf, cookie, csrf_for, page, require, session_of, set_cookie, Fields, PRE_COOKIE, SESSION_COOKIE};
 use crate::accounts::{check_new_password, setup_link_state, SetupLink, SESSION_TTL};
 use crate::dialplan::policy::Rate;
 use crate::flood::{Key, Verdict};
@@ -79,7 +78,7 @@ pub(super) async fn login(
     State(web): State<Web>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    Form(form): Form<LoginForm>,
+    Fields(form): Fields<LoginForm>,
 ) -> Response {
     let pre = cookie(&headers, PRE_COOKIE);
     if let Err(e) = check_csrf(&web, pre.as_deref(), form.csrf.as_deref()) {
@@ -130,7 +129,7 @@ pub(super) struct CsrfOnly {
     csrf: Option<String>,
 }
 
-pub(super) async fn logout(State(web): State<Web>, headers: HeaderMap, Form(form): Form<CsrfOnly>) -> Response {
+pub(super) async fn logout(State(web): State<Web>, headers: HeaderMap, Fields(form): Fields<CsrfOnly>) -> Response {
     let r = async {
         let s = match session_of(&web, &headers).await? {
             Some(s) => s,
@@ -201,7 +200,7 @@ pub(super) async fn setup(
     State(web): State<Web>,
     Path(token): Path<String>,
     headers: HeaderMap,
-    Form(form): Form<SetupForm>,
+    Fields(form): Fields<SetupForm>,
 ) -> Response {
     let r: PageResult = async {
         check_csrf(&web, Some(&setup_binding(&token)), form.csrf.as_deref())?;
@@ -247,7 +246,7 @@ pub(super) async fn password_page(State(web): State<Web>, headers: HeaderMap) ->
 pub(super) async fn change_password(
     State(web): State<Web>,
     headers: HeaderMap,
-    Form(form): Form<PasswordForm>,
+    Fields(form): Fields<PasswordForm>,
 ) -> Response {
     let s = match require(&web, &headers).await {
         Ok(s) => s,
@@ -279,4 +278,29 @@ pub(super) async fn change_password(
     }
     .await;
     finish(&web, &headers, r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logins_are_limited_per_account_and_per_source_apart() {
+        let limiter = crate::web::backoffice::login_limiter();
+        let t0 = Instant::now();
+        let source = Key::Source("192.0.2.7".parse().expect("address"));
+        for i in 0..PER_SOURCE.count {
+            assert!(limiter.check(&source, PER_SOURCE, t0).is_allow(), "attempt {i}");
+        }
+        assert!(!limiter.check(&source, PER_SOURCE, t0).is_allow(), "one address, too many names tried");
+        let other = Key::Source("192.0.2.8".parse().expect("address"));
+        assert!(limiter.check(&other, PER_SOURCE, t0).is_allow());
+        let account = Key::Device("login:0123456789abcdef".into());
+        for _ in 0..PER_ACCOUNT.count {
+            assert!(limiter.check(&account, PER_ACCOUNT, t0).is_allow());
+        }
+        assert!(!limiter.check(&account, PER_ACCOUNT, t0).is_allow(), "one name, too many passwords tried");
+        // Blocked for a minute, then one more try a minute comes back.
+        assert!(limiter.check(&account, PER_ACCOUNT, t0 + Duration::from_secs(61)).is_allow());
+    }
 }

@@ -98,6 +98,29 @@ pub(super) fn check_csrf(web: &Web, bound: Option<&str>, given: Option<&str>) ->
     }
 }
 
+/// A back-office form's fields. A body that is no form (another content type,
+/// broken encoding) reads as an empty form, which its missing CSRF token then
+/// refuses with the translated 403 page, rather than axum's English plain text.
+pub(super) struct Fields<T>(pub T);
+
+impl<T, S> axum::extract::FromRequest<S> for Fields<T>
+where
+    T: serde::de::DeserializeOwned + Default,
+    S: Send + Sync,
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Form::<T>::from_request(req, state).await {
+            Ok(axum::Form(fields)) => Ok(Fields(fields)),
+            Err(e) => {
+                tracing::info!(error = %e, "back-office form unreadable: taken as empty");
+                Ok(Fields(T::default()))
+            }
+        }
+    }
+}
+
 /// A signed-in request: its account, session token and forms' CSRF token.
 pub(super) struct Session {
     pub account: Account,
