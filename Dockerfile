@@ -12,5 +12,7 @@ COPY dialplans ./dialplans
 COPY mail-templates ./mail-templates
 COPY prompts ./prompts
 COPY events ./events
+# 8081, the admin listener (back office, admin API, /metrics), is deliberately not
+# exposed: reach it on a private network only (see compose.yaml).
 EXPOSE 5060/udp 5060/tcp 8080
 CMD ["dialticket", "serve"]

@@ -119,7 +119,7 @@ gw_port=$(free_port)
 http_port=$(free_port)
 start_gateway() {
   rm -f "$work"/gw.db* "$work/gateway.log"
-  DIALTICKET_SIP_LISTEN="127.0.0.1:$gw_port" DIALTICKET_HTTP_LISTEN="127.0.0.1:$http_port" \
+  DIALTICKET_SIP_LISTEN="127.0.0.1:$gw_port" DIALTICKET_HTTP_LISTEN="127.0.0.1:$http_port" DIALTICKET_ADMIN_LISTEN=127.0.0.1:0 \
   DIALTICKET_DATABASE_URL="sqlite://$work/gw.db" DIALTICKET_SIGNING_KEY="$work/key.pem" \
   DIALTICKET_DIALPLANS="$work/dialplans" DIALTICKET_PROMPTS="$work/prompts" DIALTICKET_PAYMENT_MODE=sandbox \
   RUST_LOG="${GW_LOG:-warn,dialticket::startup=info}" "$gw_bin" serve > "$work/gateway.log" 2>&1 &

@@ -121,7 +121,7 @@ for sc in $SCENARIOS; do
   spec=${SPEC[$sc]:?unknown scenario $sc}
   port=$(free_port); http=$(free_port)
   rm -f "$work"/gw.db* "$work/held.json"
-  DIALTICKET_SIP_LISTEN="127.0.0.1:$port" DIALTICKET_HTTP_LISTEN="127.0.0.1:$http" \
+  DIALTICKET_SIP_LISTEN="127.0.0.1:$port" DIALTICKET_HTTP_LISTEN="127.0.0.1:$http" DIALTICKET_ADMIN_LISTEN=127.0.0.1:0 \
   DIALTICKET_DATABASE_URL="sqlite://$work/gw.db" DIALTICKET_SIGNING_KEY="$work/key.pem" \
   DIALTICKET_DIALPLANS="$work/dialplans" DIALTICKET_PROMPTS="$root/prompts" \
   DIALTICKET_MAIL_TEMPLATES="$root/mail-templates" DIALTICKET_TCP_MESSAGE_TIMEOUT="$HOLD_SECONDS" \

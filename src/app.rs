@@ -31,6 +31,9 @@ pub struct App {
     pub carrier_mail_template: String,
     /// No SMTP configured: the `/outbox` page shows what was "sent".
     pub local_outbox: bool,
+    /// Base URL of the admin listener (`http://127.0.0.1:8081`): the back office,
+    /// the operator pages (`/outbox`, `/dialplan`), one-time login links.
+    pub admin_url: String,
     /// The payment methods and the callback signing secret.
     pub payments: crate::payment::Payments,
     /// Bearer token of the admin API (`None`: API off).

@@ -5,6 +5,7 @@
 //! |---|---|---|
 //! | `sip_listen` | `DIALTICKET_SIP_LISTEN` | `127.0.0.1:5060` (UDP and TCP) |
 //! | `http_listen` | `DIALTICKET_HTTP_LISTEN` | `127.0.0.1:8080` |
+//! | `admin_listen` | `DIALTICKET_ADMIN_LISTEN` | `127.0.0.1:8081` (the back office, the admin API `/admin/…`, the operator pages `/dialplan`, `/outbox` and Prometheus `/metrics`; keep it off the internet) |
 //! | `public_url` | `DIALTICKET_PUBLIC_URL` | `http://<http_listen>` |
 //! | `database_url` | `DIALTICKET_DATABASE_URL` | `sqlite://var/dialticket.db` |
 //! | `smtp_url` | `DIALTICKET_SMTP_URL` | unset: mail goes to the local outbox page `/outbox`; `smtp://host[:25]` plain, `smtp://host[:587]?tls=required` STARTTLS (`?tls=opportunistic`: when offered), `smtps://host[:465]` TLS; `user:password@` before the host for AUTH |
@@ -42,6 +43,8 @@ use serde::Deserialize;
 pub struct Config {
     pub sip_listen: SocketAddr,
     pub http_listen: SocketAddr,
+    /// The admin listener: back office, admin API, operator pages, `/metrics`.
+    pub admin_listen: SocketAddr,
     /// Base of every link in mails; `None` = derived from the bound HTTP address.
     pub public_url: Option<String>,
     pub database_url: String,
@@ -137,6 +140,7 @@ pub enum ConfigError {
 struct FileConfig {
     sip_listen: Option<String>,
     http_listen: Option<String>,
+    admin_listen: Option<String>,
     public_url: Option<String>,
     database_url: Option<String>,
     smtp_url: Option<String>,
@@ -171,6 +175,7 @@ impl Default for Config {
         Config {
             sip_listen: SocketAddr::from(([127, 0, 0, 1], 5060)),
             http_listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            admin_listen: SocketAddr::from(([127, 0, 0, 1], 8081)),
             public_url: None,
             database_url: "sqlite://var/dialticket.db".into(),
             smtp_url: None,
@@ -231,6 +236,9 @@ impl Config {
         }
         if let Some(v) = pick("http_listen", fc.http_listen) {
             c.http_listen = parse_addr("http_listen", &v)?;
+        }
+        if let Some(v) = pick("admin_listen", fc.admin_listen) {
+            c.admin_listen = parse_addr("admin_listen", &v)?;
         }
         c.public_url = pick("public_url", fc.public_url).map(|u| u.trim_end_matches('/').to_string());
         if let Some(v) = pick("database_url", fc.database_url) {
@@ -394,6 +402,11 @@ mod tests {
         let c = Config::from_parts(fc, |k| env.get(k).map(|s| s.to_string())).unwrap();
         assert_eq!(c.sip_listen.port(), 5080);
         assert_eq!(c.http_listen.port(), 9000);
+        assert_eq!(c.admin_listen.port(), 8081);
+        let admin = Config::from_parts(FileConfig::default(), |k| {
+            (k == "DIALTICKET_ADMIN_LISTEN").then(|| "127.0.0.1:9081".into())
+        });
+        assert_eq!(admin.unwrap().admin_listen.port(), 9081);
         assert_eq!(c.smtp_url.as_deref(), Some("smtp://127.0.0.1:2525"));
         assert_eq!(c.database_url, "sqlite://var/dialticket.db");
         assert_eq!(c.smtp_timeout, 30);

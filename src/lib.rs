@@ -17,6 +17,7 @@
 //! | [`profile`] | a phone user's profile (the holder's name on tickets) and handset, pure |
 //! | [`store`] | SQLite or PostgreSQL via sqlx: one transaction per change, journal + outbox rows |
 //! | [`auth`] | organizer passwords: Argon2id hashing and checking, pure |
+//! | [`accounts`] | back-office accounts: operator / organizer roles, password rule, CSRF tokens, pure |
 //! | [`payment`], [`settlement`] | payment providers (sandbox), callbacks, challenges, hold expiry |
 //! | [`mail`] | outbox worker, templates, SMTP or the local outbox; where a phone's mail goes |
 //! | [`links`] | purpose-bound signed tokens for mailed links |
@@ -27,6 +28,8 @@
 //!
 //! `docs/architecture.md` follows one call through all of them.
 
+pub mod accounts;
+pub mod admin_cli;
 pub mod admission;
 pub mod app;
 pub mod auth;

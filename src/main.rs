@@ -63,6 +63,18 @@ enum Command {
         #[command(subcommand)]
         command: StaffCommand,
     },
+    /// The back office (docs/backoffice.md).
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Make an operator account and print its one-time link (on the admin listener)
+    /// where the operator sets a password.
+    AddOperator { name: String },
 }
 
 #[derive(Subcommand)]
@@ -236,6 +248,14 @@ async fn main() -> ExitCode {
             user_mail(&phone, address.as_deref(), carrier, &config).await
         }
         Command::Staff { command } => staff(command, &config).await,
+        Command::Admin { command: AdminCommand::AddOperator { name } } => {
+            let admin = format!("http://{}", config.admin_listen);
+            let store = Store::connect(&config.database_url).await.map_err(|e| e.to_string());
+            report(match store {
+                Ok(store) => dialticket::admin_cli::add_operator(&store, &name, &admin).await,
+                Err(e) => Err(e),
+            })
+        }
         Command::Events { command: EventsCommand::StaffPin { event, rotate } } => {
             staff_pin(&event, rotate, &config).await
         }

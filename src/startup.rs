@@ -61,8 +61,10 @@ pub struct Gateway {
     udp: UdpSocket,
     tcp: TcpListener,
     http: TcpListener,
+    admin: TcpListener,
     sip_addr: SocketAddr,
     http_addr: SocketAddr,
+    admin_addr: SocketAddr,
     app: Arc<App>,
     sip_config: SipConfig,
     worker: MailWorker,
@@ -104,6 +106,16 @@ impl Gateway {
         })?;
         let http_addr =
             http.local_addr().map_err(|error| StartupError::Bind { what: "HTTP", addr: config.http_listen, error })?;
+        let admin = TcpListener::bind(config.admin_listen).await.map_err(|error| StartupError::Bind {
+            what: "admin HTTP",
+            addr: config.admin_listen,
+            error,
+        })?;
+        let admin_addr = admin.local_addr().map_err(|error| StartupError::Bind {
+            what: "admin HTTP",
+            addr: config.admin_listen,
+            error,
+        })?;
         let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{http_addr}"));
         let links = Links::load_or_generate(&config.signing_key, &public_url)?;
         let payment_secret = match &config.payment_secret {
@@ -134,6 +146,7 @@ impl Gateway {
             mail_wake: mail_wake.clone(),
             carrier_mail_template: config.carrier_mail_template.clone(),
             local_outbox: delivery.is_local(),
+            admin_url: format!("http://{admin_addr}"),
             payments: crate::payment::Payments::for_mode(payment_mode, &payment_secret),
             admin_token: config.admin_token.clone(),
             fee_per_ticket: config.fee_per_ticket,
@@ -167,7 +180,7 @@ impl Gateway {
             _ => None,
         };
         let worker = MailWorker { store, templates, delivery, from, wake: mail_wake, dkim, smtp_timeout };
-        Ok(Gateway { udp, tcp, http, sip_addr, http_addr, app, sip_config, worker, reloader })
+        Ok(Gateway { udp, tcp, http, admin, sip_addr, http_addr, admin_addr, app, sip_config, worker, reloader })
     }
 
     /// The SIP address (UDP and TCP).
@@ -177,6 +190,11 @@ impl Gateway {
 
     pub fn http_addr(&self) -> SocketAddr {
         self.http_addr
+    }
+
+    /// The admin listener's address: back office, admin API, operator pages, `/metrics`.
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.admin_addr
     }
 
     /// The base URL of every mailed link.
@@ -190,18 +208,24 @@ impl Gateway {
 
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
-        tracing::info!(sip = %self.sip_addr, http = %self.http_addr, public_url = %self.app.links.public_url(),
-            outbox = if self.app.local_outbox { "local (/outbox)" } else { "smtp" }, "dialticket is up");
+        tracing::info!(sip = %self.sip_addr, http = %self.http_addr, admin = %self.admin_addr, public_url = %self.app.links.public_url(),
+            outbox = if self.app.local_outbox { "local (/outbox on the admin listener)" } else { "smtp" }, "dialticket is up");
         let worker = tokio::spawn(self.worker.run(stop_rx.clone()));
         let reloader = tokio::spawn(self.reloader.run(stop_rx.clone()));
         let expiry = tokio::spawn(crate::settlement::run_expiry(self.app.clone(), stop_rx.clone()));
         let backlog = tokio::spawn(crate::app::watch_backlog(self.app.clone(), stop_rx.clone()));
         let trust = tokio::spawn(self.sip_config.stir.trust.clone().run(stop_rx.clone()));
-        let mut http_stop = stop_rx.clone();
-        let http = axum::serve(self.http, crate::web::router(self.app.clone())).with_graceful_shutdown(async move {
-            let _ = http_stop.wait_for(|s| *s).await;
-        });
-        let http = tokio::spawn(async move { http.await });
+        let (public, admin) = crate::web::routers(self.app.clone());
+        let serve = |listener: TcpListener, router: axum::Router| {
+            let mut stop = stop_rx.clone();
+            let server = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                });
+            tokio::spawn(async move { server.await })
+        };
+        let http = serve(self.http, public);
+        let admin = serve(self.admin, admin);
         let mut sip_stop = stop_rx.clone();
         let handler = Arc::new(Calls::new(self.app.clone()));
         let sip = tokio::spawn(sip::serve(self.udp, self.tcp, self.sip_config, handler, async move {
@@ -212,6 +236,7 @@ impl Gateway {
         let _ = stop_tx.send(true);
         let _ = sip.await;
         let _ = http.await;
+        let _ = admin.await;
         let _ = worker.await;
         let _ = reloader.await;
         let _ = expiry.await;

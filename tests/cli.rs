@@ -215,6 +215,7 @@ fn sighup_reloads_the_dialplan_and_sigterm_stops_the_gateway_in_order() {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("DIALTICKET_SIP_LISTEN", "127.0.0.1:0")
         .env("DIALTICKET_HTTP_LISTEN", "127.0.0.1:0")
+        .env("DIALTICKET_ADMIN_LISTEN", "127.0.0.1:0")
         .env("DIALTICKET_DATABASE_URL", format!("sqlite://{}", dir.path().join("t.db").display()))
         .env("DIALTICKET_SIGNING_KEY", dir.path().join("key.pem"))
         .env("DIALTICKET_DIALPLANS", &plans)
@@ -284,6 +285,7 @@ fn serve_refuses_to_start_without_a_payment_mode_it_can_serve() {
         cmd.current_dir(dir.path())
             .env("DIALTICKET_SIP_LISTEN", "127.0.0.1:0")
             .env("DIALTICKET_HTTP_LISTEN", "127.0.0.1:0")
+            .env("DIALTICKET_ADMIN_LISTEN", "127.0.0.1:0")
             .env("DIALTICKET_DATABASE_URL", format!("sqlite://{}", dir.path().join("t.db").display()))
             .env("DIALTICKET_SIGNING_KEY", dir.path().join("key.pem"))
             .env("DIALTICKET_DIALPLANS", format!("{repo}/dialplans"))
@@ -303,4 +305,35 @@ fn serve_refuses_to_start_without_a_payment_mode_it_can_serve() {
     let (code, said) = serve(Some("live"));
     assert_ne!(code, Some(0), "{said}");
     assert!(said.contains("payment_mode") && said.contains("'live'") && said.contains("cannot be served"), "{said}");
+}
+
+/// `dialticket admin add-operator NAME` prints the operator's one-time link on the
+/// admin listener; a name already taken or not a login name is refused.
+#[test]
+fn admin_add_operator_prints_a_one_time_link_on_the_admin_listener() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str| {
+        let out = dialticket()
+            .current_dir(dir.path())
+            .env("DIALTICKET_DATABASE_URL", format!("sqlite://{}", dir.path().join("t.db").display()))
+            .env("DIALTICKET_ADMIN_LISTEN", "127.0.0.1:9181")
+            .args(["admin", "add-operator", name])
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (ok, stdout, stderr) = run("tanaka");
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("operator ") && stdout.contains("(tanaka)"), "{stdout}");
+    let link = stdout.split_whitespace().find(|w| w.starts_with("http")).expect("a link");
+    let token = link.strip_prefix("http://127.0.0.1:9181/admin/setup/").expect("on the admin listener");
+    assert_eq!(token.len(), 43, "256 random bits: {link}");
+    let (ok, _, stderr) = run("tanaka");
+    assert!(!ok && stderr.contains("already an account named 'tanaka'"), "{stderr}");
+    let (ok, _, stderr) = run("two words");
+    assert!(!ok && stderr.contains("not a login name"), "{stderr}");
 }

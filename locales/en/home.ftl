@@ -15,7 +15,7 @@ home-number-language = Spoken and mailed in { $language }
 home-buy-web = Buy on the web
 home-buy-web-note = for a phone you name
 home-outbox = Open the local outbox
-home-outbox-note = No SMTP server is configured, so mails are kept here for you to read.
+home-outbox-note = No SMTP server is configured, so mails are kept in the outbox on the admin listener (this computer only) for you to read.
 
 ## The local outbox (/outbox): every mail kept, when no SMTP server is configured.
 

@@ -15,7 +15,7 @@ home-number-language = 音声とメール：{ $language }
 home-buy-web = ウェブで買う
 home-buy-web-note = 指定した電話番号あてに
 home-outbox = ローカルの送信箱を開く
-home-outbox-note = SMTP サーバーが設定されていないため、メールはここに保管されます。
+home-outbox-note = SMTP サーバーが設定されていないため、メールは管理用ポート（このコンピューターからのみ）の送信箱に保管されます。
 
 ## ローカルの送信箱（/outbox）：SMTP サーバーが設定されていないとき、すべてのメールを保管します。
 

@@ -419,6 +419,7 @@ mod tests {
         let config = Config {
             sip_listen: "127.0.0.1:0".parse().expect("addr"),
             http_listen: "127.0.0.1:0".parse().expect("addr"),
+            admin_listen: "127.0.0.1:0".parse().expect("addr"),
             database_url: format!("sqlite://{}", dir.join("test.db").display()),
             dialplans: repo("dialplans"),
             mail_templates: repo("mail-templates"),

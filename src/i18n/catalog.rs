@@ -29,6 +29,8 @@ const EMBEDDED: &[(&str, &str, &str)] = &[
     ("ja", "door.ftl", include_str!("../../locales/ja/door.ftl")),
     ("en", "shop.ftl", include_str!("../../locales/en/shop.ftl")),
     ("ja", "shop.ftl", include_str!("../../locales/ja/shop.ftl")),
+    ("en", "admin.ftl", include_str!("../../locales/en/admin.ftl")),
+    ("ja", "admin.ftl", include_str!("../../locales/ja/admin.ftl")),
 ];
 
 /// The language every other falls back to.

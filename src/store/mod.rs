@@ -17,6 +17,7 @@
 //! - SQLite write transactions start with `BEGIN IMMEDIATE` so writers queue
 //!   on the database lock instead of failing when a read lock is upgraded.
 
+mod accounts;
 mod calls;
 mod catalog;
 mod journal;
@@ -37,6 +38,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Connection, Executor};
 
+pub use accounts::{NewAccount, SetupToken};
 pub use calls::{CallIdentityRow, CallRecord};
 pub use journal::JournalEntry;
 pub use offline::{OfflineScanRow, OfflineSeat};

@@ -1,7 +1,9 @@
-//! The organizers' admin API (JSON, plus the journal as CSV), behind a bearer
-//! token (`admin_token` in the configuration; unset = the API is off).
-//! Organizers may also sign in with HTTP Basic (`organizer-id:password`, set
-//! in their catalog entry) to see the sales and billing of their own events.
+//! The organizers' admin API (JSON, plus the journal as CSV), on the admin
+//! listener, behind a bearer token (`admin_token` in the configuration; unset =
+//! the API is off). Organizers may also sign in with HTTP Basic
+//! (`organizer-id:password`, set in their catalog entry) to see the sales and
+//! billing of their own events; the reads (sales, billing) also take a back-office
+//! session cookie (`web::backoffice`): an operator's reads all, an organizer's its own.
 //!
 //! - `POST /admin/catalog` — register or update organizers, events and seats
 //!   (the body is a catalog file, TOML, as `events/demo.toml`)
@@ -46,15 +48,29 @@ fn refused(web: &Web, headers: &HeaderMap) -> Option<Response> {
     (!same).then(|| deny(StatusCode::UNAUTHORIZED, "missing or wrong bearer token"))
 }
 
-/// Who is asking: the operator (bearer token) or an organizer (Basic auth).
+/// Who is asking: the operator (bearer token, or an operator's back-office
+/// session) or an organizer (Basic auth, or its back-office session).
 enum Caller {
     Admin,
     Organizer(String),
 }
 
-/// Admin token, or an organizer's own password. `Err` is the refusal to send.
-async fn caller(web: &Web, headers: &HeaderMap) -> Result<Caller, Response> {
+/// Admin token, or an organizer's own password; for reads (`session_ok`), a
+/// back-office session too. `Err` is the refusal to send.
+async fn caller(web: &Web, headers: &HeaderMap, session_ok: bool) -> Result<Caller, Response> {
     let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if auth.is_empty() && session_ok {
+        match super::backoffice::session_of(web, headers).await {
+            Ok(Some(s)) => {
+                return Ok(match s.account.role {
+                    crate::accounts::Role::Operator => Caller::Admin,
+                    crate::accounts::Role::Organizer(o) => Caller::Organizer(o),
+                })
+            }
+            Ok(None) => {}
+            Err(e) => return Err(internal(e)),
+        }
+    }
     if let Some(basic) = auth.strip_prefix("Basic ") {
         use base64::Engine;
         let decoded = base64::engine::general_purpose::STANDARD.decode(basic.trim()).unwrap_or_default();
@@ -104,8 +120,13 @@ pub(super) async fn load_catalog(State(web): State<Web>, headers: HeaderMap, bod
 
 /// Who asks (the admin, or an organizer for its own event) and the event.
 /// `Err` is the refusal to send: 401, 403 (another organizer's event), 404.
-async fn event_of_caller(web: &Web, headers: &HeaderMap, event_id: &str) -> Result<(Caller, EventView), Response> {
-    let who = caller(web, headers).await?;
+async fn event_of_caller(
+    web: &Web,
+    headers: &HeaderMap,
+    event_id: &str,
+    session_ok: bool,
+) -> Result<(Caller, EventView), Response> {
+    let who = caller(web, headers, session_ok).await?;
     let event = match web.app.store.event(event_id).await {
         Ok(Some(e)) => e,
         Ok(None) => return Err(deny(StatusCode::NOT_FOUND, &format!("no event '{event_id}'"))),
@@ -120,38 +141,56 @@ async fn event_of_caller(web: &Web, headers: &HeaderMap, event_id: &str) -> Resu
 }
 
 pub(super) async fn sales(State(web): State<Web>, Path(event_id): Path<String>, headers: HeaderMap) -> Response {
-    let event = match event_of_caller(&web, &headers, &event_id).await {
+    let event = match event_of_caller(&web, &headers, &event_id, true).await {
         Ok((_, e)) => e,
         Err(r) => return r,
     };
-    let store = &web.app.store;
-    let (counts, paid) = match (store.seat_counts(&event_id).await, store.paid_sales(&event_id).await) {
-        (Ok(c), Ok(p)) => (c, p),
-        (Err(e), _) | (_, Err(e)) => return internal(e),
+    let sales = match Sales::of(&web.app.store, &event_id).await {
+        Ok(s) => s,
+        Err(e) => return internal(e),
     };
-    let mut by_type: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
-    for (seat_type, state, n) in counts {
-        let entry = by_type.entry(seat_type).or_default();
-        for s in ["free", "held", "sold"] {
-            entry.entry(s.to_string()).or_insert(0);
-        }
-        entry.insert(state, n);
-    }
-    let mut by_day: BTreeMap<String, (i64, i64)> = BTreeMap::new();
-    for (at, tickets, amount) in paid {
-        let day = chrono::DateTime::from_timestamp(at, 0).map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default();
-        let e = by_day.entry(day).or_default();
-        e.0 += tickets;
-        e.1 += amount;
-    }
     Json(json!({
         "event": event.id, "name": event.name, "currency": event.currency,
         // What venue staff enter on a ticket's admission page to admit it.
         "staff_pin": web.app.links.staff_pin(&event.id, event.staff_pin_epoch),
-        "seat_types": by_type,
-        "per_day": by_day.into_iter().map(|(day, (tickets, amount))| json!({"day": day, "tickets": tickets, "amount": amount})).collect::<Vec<_>>(),
+        "seat_types": sales.by_type,
+        "revenue": sales.revenue,
+        "per_day": sales.per_day.into_iter().map(|(day, (tickets, amount))| json!({"day": day, "tickets": tickets, "amount": amount})).collect::<Vec<_>>(),
     }))
     .into_response()
+}
+
+/// An event's sales: seats `free` / `held` / `sold` per seat type, paid tickets
+/// and amounts per (UTC) day, and the revenue (what was paid in).
+pub(super) struct Sales {
+    pub by_type: BTreeMap<String, BTreeMap<String, i64>>,
+    pub per_day: BTreeMap<String, (i64, i64)>,
+    pub revenue: i64,
+}
+
+impl Sales {
+    pub(super) async fn of(store: &crate::store::Store, event_id: &str) -> Result<Sales, crate::store::StoreError> {
+        let (counts, paid) = tokio::try_join!(store.seat_counts(event_id), store.paid_sales(event_id))?;
+        let mut by_type: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+        for (seat_type, state, n) in counts {
+            let entry = by_type.entry(seat_type).or_default();
+            for s in ["free", "held", "sold"] {
+                entry.entry(s.to_string()).or_insert(0);
+            }
+            entry.insert(state, n);
+        }
+        let mut per_day: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+        let mut revenue = 0;
+        for (at, tickets, amount) in paid {
+            let day =
+                chrono::DateTime::from_timestamp(at, 0).map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default();
+            let e = per_day.entry(day).or_default();
+            e.0 += tickets;
+            e.1 += amount;
+            revenue += amount;
+        }
+        Ok(Sales { by_type, per_day, revenue })
+    }
 }
 
 /// `POST /admin/events/{id}/staff-pin`: a new staff PIN for the event (one that
@@ -162,7 +201,7 @@ pub(super) async fn rotate_staff_pin(
     Path(event_id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let actor = match event_of_caller(&web, &headers, &event_id).await {
+    let actor = match event_of_caller(&web, &headers, &event_id, false).await {
         Ok((Caller::Admin, _)) => "admin".to_string(),
         Ok((Caller::Organizer(id), _)) => format!("organizer:{id}"),
         Err(r) => return r,
@@ -185,7 +224,7 @@ pub(super) async fn rotate_staff_pin(
 }
 
 pub(super) async fn billing(State(web): State<Web>, Path(organizer_id): Path<String>, headers: HeaderMap) -> Response {
-    match caller(&web, &headers).await {
+    match caller(&web, &headers, true).await {
         Ok(Caller::Organizer(id)) if id != organizer_id => {
             return deny(StatusCode::FORBIDDEN, "this is another organizer's billing")
         }

@@ -9,6 +9,7 @@ mod account;
 mod admin;
 mod admission;
 mod assets;
+mod backoffice;
 mod cancel;
 mod guard;
 pub(crate) mod locale;
@@ -37,40 +38,42 @@ use crate::links::{Claims, LinkError, Purpose};
 use crate::store::now;
 use crate::store::StoreError;
 
-/// Build the router.
-pub fn router(app: Arc<App>) -> Router {
+/// The two listeners' routers: the public one (`http_listen`: the shop, the
+/// mailed-link pages, the door staff's pages, `/assets`, `/healthz`) and the
+/// admin one (`admin_listen`: the admin API and back office under `/admin/…`,
+/// the operator pages `/dialplan` and `/outbox`, Prometheus `/metrics`). Both
+/// share one [`Web`] state and the same layers ([`layered`]); a path of the
+/// other listener is a 404 page on either.
+pub fn routers(app: Arc<App>) -> (Router, Router) {
     let mut pages = page_templates(app.catalogs.clone());
     // Sandbox payments: every page says that no real money moves.
     pages.add_global("test_mode", app.payments.test_mode());
-    let state = Web { app, pages: Arc::new(pages), scans: staff::scan_limiter() };
+    let state = Web { app, pages: Arc::new(pages), scans: staff::scan_limiter(), logins: backoffice::login_limiter() };
+    (layered(public_routes(), state.clone()), layered(admin_routes(), state))
+}
+
+/// What every page of either listener gets: the 404 page, the guard (headers,
+/// cross-site posts refused), the request's language.
+fn layered(routes: Router<Web>, state: Web) -> Router {
+    routes
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), guard::guard))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), locale::choose))
+        .with_state(state)
+}
+
+fn public_routes() -> Router<Web> {
     Router::new()
         .route("/", get(pages::home))
         .route("/healthz", get(pages::health))
-        .route("/dialplan", get(pages::dialplan))
-        .route("/dialplan/route", get(pages::dialplan_route))
-        .route("/outbox", get(pages::outbox))
-        .route("/outbox/{id}", get(pages::outbox_mail))
-        .route("/outbox/{id}/html", get(pages::outbox_mail_html))
         .route("/p/{token}", get(shop::purchase_events))
         .route("/p/{token}/events/{event}", get(shop::purchase_event).post(shop::purchase_order))
         .route("/p/{token}/events/{event}/review", post(shop::purchase_review))
         .route("/p/{token}/mail", get(account::show).post(account::change))
         .route("/p/{token}/profile", get(account::show_profile).post(account::save_profile))
         .route("/m/{token}", get(account::confirm_page).post(account::confirm_link))
-        .route("/admin/catalog", post(admin::load_catalog))
-        .route("/admin/events/{id}/sales", get(admin::sales))
-        .route("/admin/events/{id}/staff-pin", post(admin::rotate_staff_pin))
-        .route("/admin/organizers/{id}/billing", get(admin::billing))
-        .route("/admin/journal.csv", get(admin::journal_csv))
-        .route("/admin/blocks", get(admin::blocks))
-        .route("/admin/blocks/{key}", axum::routing::delete(admin::unblock))
-        .route("/admin/outbox/{id}/retry", post(admin::retry_mail))
-        .route("/admin/phone-users/{phone}", get(admin::phone_user))
-        .route("/admin/phone-users/{phone}/mail", axum::routing::put(admin::set_phone_user_mail))
-        .route("/metrics", get(pages::metrics))
         .route("/pay/{token}/challenge", post(shop::challenge))
         .route("/payments/callback", post(shop::payment_callback))
-        .route("/admin/payments/{reference}/confirm", post(admin::confirm_payment))
         .route("/buy", get(shop::web_shop_events))
         .route("/buy/events/{event}", get(shop::web_shop_event).post(shop::web_shop_order))
         .route("/buy/events/{event}/review", post(shop::web_shop_review))
@@ -94,10 +97,29 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/staff/sw.js", get(staff_offline::service_worker))
         .route("/staff/login/{token}", get(staff::login_page).post(staff::login))
         .route("/staff/api/scan", post(staff::scan))
-        .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), guard::guard))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), locale::choose))
-        .with_state(state)
+}
+
+fn admin_routes() -> Router<Web> {
+    backoffice::routes()
+        .route("/healthz", get(pages::health))
+        .route("/assets/{name}", get(assets::asset))
+        .route("/dialplan", get(pages::dialplan))
+        .route("/dialplan/route", get(pages::dialplan_route))
+        .route("/outbox", get(pages::outbox))
+        .route("/outbox/{id}", get(pages::outbox_mail))
+        .route("/outbox/{id}/html", get(pages::outbox_mail_html))
+        .route("/metrics", get(pages::metrics))
+        .route("/admin/catalog", post(admin::load_catalog))
+        .route("/admin/events/{id}/sales", get(admin::sales))
+        .route("/admin/events/{id}/staff-pin", post(admin::rotate_staff_pin))
+        .route("/admin/organizers/{id}/billing", get(admin::billing))
+        .route("/admin/journal.csv", get(admin::journal_csv))
+        .route("/admin/blocks", get(admin::blocks))
+        .route("/admin/blocks/{key}", axum::routing::delete(admin::unblock))
+        .route("/admin/outbox/{id}/retry", post(admin::retry_mail))
+        .route("/admin/phone-users/{phone}", get(admin::phone_user))
+        .route("/admin/phone-users/{phone}/mail", axum::routing::put(admin::set_phone_user_mail))
+        .route("/admin/payments/{reference}/confirm", post(admin::confirm_payment))
 }
 
 #[derive(Clone)]
@@ -106,6 +128,8 @@ pub(crate) struct Web {
     pub pages: Arc<Environment<'static>>,
     /// Scans per device at the door (`POST /staff/api/scan`).
     pub scans: Arc<crate::flood::Limiter>,
+    /// Back-office login attempts, per account and per source address.
+    pub logins: Arc<crate::flood::Limiter>,
 }
 
 // ---- what several pages show ----
@@ -214,6 +238,14 @@ fn page_templates(catalogs: Arc<crate::i18n::Catalogs>) -> Environment<'static> 
         ("address_done.html", include_str!("templates/address_done.html")),
         ("profile.html", include_str!("templates/profile.html")),
         ("staff.html", include_str!("templates/staff.html")),
+        ("admin_base.html", include_str!("templates/admin_base.html")),
+        ("admin_login.html", include_str!("templates/admin_login.html")),
+        ("admin_setup.html", include_str!("templates/admin_setup.html")),
+        ("admin_password.html", include_str!("templates/admin_password.html")),
+        ("admin_accounts.html", include_str!("templates/admin_accounts.html")),
+        ("admin_home.html", include_str!("templates/admin_home.html")),
+        ("admin_card.html", include_str!("templates/admin_card.html")),
+        ("admin_event.html", include_str!("templates/admin_event.html")),
     ] {
         // The templates are compiled into the binary; a syntax error is a build defect caught by the tests.
         if let Err(e) = env.add_template(name, src) {
@@ -286,6 +318,15 @@ pub(crate) enum WebError {
     /// A form posted from another site (see `guard`).
     #[error("{0}")]
     CrossSite(String),
+    /// Not this account's to see (another organizer's event, an operator's page).
+    #[error("{0}")]
+    Forbidden(String),
+    /// A back-office form without its CSRF token, or with a wrong one.
+    #[error("{0}")]
+    BadForm(String),
+    /// A one-time link used already, or expired.
+    #[error("{0}")]
+    Gone(String),
     #[error(transparent)]
     Unexpected(#[from] AppError),
 }
@@ -315,7 +356,10 @@ impl WebError {
             WebError::NotFound(_) => StatusCode::NOT_FOUND,
             WebError::Conflict(_) => StatusCode::CONFLICT,
             WebError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            WebError::StaffOnly(_) | WebError::CrossSite(_) => StatusCode::FORBIDDEN,
+            WebError::StaffOnly(_) | WebError::CrossSite(_) | WebError::Forbidden(_) | WebError::BadForm(_) => {
+                StatusCode::FORBIDDEN
+            }
+            WebError::Gone(_) => StatusCode::GONE,
             WebError::TooManyTries(_) | WebError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             WebError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -337,6 +381,9 @@ impl WebError {
             WebError::TooManyTries(_) => "too-many-tries",
             WebError::RateLimited(_) => "rate-limited",
             WebError::CrossSite(_) => "cross-site",
+            WebError::Forbidden(_) => "forbidden",
+            WebError::BadForm(_) => "bad-form",
+            WebError::Gone(_) => "gone",
         }
     }
 

@@ -37,7 +37,8 @@ pub(super) async fn home(State(web): State<Web>, headers: HeaderMap) -> Response
         &headers,
         StatusCode::OK,
         "home.html",
-        &json!({"numbers": numbers, "local_outbox": web.app.local_outbox}),
+        &json!({"numbers": numbers, "local_outbox": web.app.local_outbox,
+                "outbox_url": format!("{}/outbox", web.app.admin_url)}),
     )
 }
 

@@ -164,7 +164,7 @@ async fn confirmation_mails_are_limited_and_the_carrier_address_needs_none() {
 
 /// An admin API request to `path` (with the bearer `token`, if any): its status and JSON body.
 async fn admin(gw: &TestGateway, method: reqwest::Method, path: &str, token: Option<&str>, body: &str) -> (u16, Value) {
-    let mut req = reqwest::Client::new().request(method, format!("{}{path}", gw.base)).body(body.to_string());
+    let mut req = reqwest::Client::new().request(method, gw.admin_url(path)).body(body.to_string());
     if let Some(t) = token {
         req = req.bearer_auth(t);
     }

@@ -73,7 +73,7 @@ async fn organizers_register_events_and_see_sales_billing_and_journal() {
         c.fee_per_ticket = 150;
     })
     .await;
-    let base = gw.base.clone();
+    let base = gw.admin.clone();
 
     // Without the token: refused.
     let (status, _) = admin(reqwest::Method::POST, &format!("{base}/admin/catalog"), None, Some(CATALOG)).await;
@@ -142,7 +142,7 @@ async fn organizers_register_events_and_see_sales_billing_and_journal() {
 #[tokio::test]
 async fn the_admin_api_is_off_without_a_token() {
     let gw = spawn_gateway().await;
-    let (status, _) = admin(reqwest::Method::GET, &format!("{}/admin/journal.csv", gw.base), Some(TOKEN), None).await;
+    let (status, _) = admin(reqwest::Method::GET, &gw.admin_url("/admin/journal.csv"), Some(TOKEN), None).await;
     assert_eq!(status, 404);
     gw.stop().await;
 }
@@ -153,7 +153,7 @@ async fn the_admin_api_is_off_without_a_token() {
 #[tokio::test]
 async fn a_leaked_staff_pin_is_replaced_and_the_old_one_stops_admitting() {
     let gw = spawn_gateway_with(|c| c.admin_token = Some(TOKEN.into())).await;
-    let base = gw.base.clone();
+    let base = gw.admin.clone();
     let post = reqwest::Method::POST;
     assert_eq!(admin(post.clone(), &format!("{base}/admin/catalog"), Some(TOKEN), Some(CATALOG)).await.0, 200);
     gw.allow_pin_admission("open-rehearsal").await;
@@ -234,7 +234,7 @@ async fn the_admin_sends_a_mail_refused_for_good_again() {
     let (id, s) = row.expect("the mail is in the outbox");
     assert_eq!(s, "failed", "a 550 is given up on");
 
-    let retry = |id: i64| format!("{}/admin/outbox/{id}/retry", gw.base);
+    let retry = |id: i64| gw.admin_url(&format!("/admin/outbox/{id}/retry"));
     let post = reqwest::Method::POST;
     assert_eq!(admin(post.clone(), &retry(id), None, None).await.0, 401);
     assert_eq!(admin(post.clone(), &retry(id + 1000), Some(TOKEN), None).await.0, 404);

@@ -206,7 +206,7 @@ async fn trusted_peer_numbers_refuse_callers_nobody_asserted() {
 #[tokio::test]
 async fn the_live_dialplan_and_its_routing_can_be_read_over_http() {
     let (gw, _dir) = gateway_with_own_dialplans().await;
-    let (status, view) = gw.get("/dialplan").await;
+    let (status, view) = gw.admin_get("/dialplan").await;
     assert_eq!(status, 200, "{view}");
     assert_eq!(view["status"]["generation"], 1, "{view}");
     let numbers: Vec<&str> =
@@ -228,17 +228,18 @@ async fn the_live_dialplan_and_its_routing_can_be_read_over_http() {
     );
     assert_eq!(view["dialplan"]["trunks"][0]["name"], "loopback-proxy", "{view}");
 
-    let (status, trace) = gw.get("/dialplan/route?to=%2B442079460102&from=%2B819012345678&source=127.0.0.1").await;
+    let (status, trace) =
+        gw.admin_get("/dialplan/route?to=%2B442079460102&from=%2B819012345678&source=127.0.0.1").await;
     assert_eq!(status, 200, "{trace}");
     assert_eq!(trace["result"]["rule"]["action"], "usage", "{trace}");
     assert_eq!(trace["result"]["trunk"], "loopback-proxy", "{trace}");
     let tried: Vec<bool> = trace["steps"].as_array().expect("steps").iter().map(|s| s["matched"] == true).collect();
     assert_eq!(tried, [false, false, true], "{trace}");
 
-    let (status, missing) = gw.get("/dialplan/route?to=%2B442079469999").await;
+    let (status, missing) = gw.admin_get("/dialplan/route?to=%2B442079469999").await;
     assert_eq!(status, 200, "{missing}");
     assert_eq!(missing["result"]["sip"], "404 Not Found", "{missing}");
-    let (status, bad) = gw.get("/dialplan/route?to=1&at=tomorrow").await;
+    let (status, bad) = gw.admin_get("/dialplan/route?to=1&at=tomorrow").await;
     assert_eq!(status, 400, "{bad}");
     gw.stop().await;
 }

@@ -228,7 +228,7 @@ async fn an_smtp_outage_delays_mail_but_never_loses_it() {
     // Monitoring sees it waiting, and for longer and longer.
     let mut metrics = String::new();
     for _ in 0..150 {
-        metrics = reqwest::get(format!("{}/metrics", gw.base)).await.unwrap().text().await.unwrap();
+        metrics = gw.metrics().await;
         let age = metrics.lines().find_map(|l| l.strip_prefix("dialticket_mail_oldest_undelivered_seconds "));
         if age.and_then(|a| a.parse::<u64>().ok()).is_some_and(|a| a >= 1) {
             break;
@@ -252,7 +252,7 @@ async fn an_smtp_outage_delays_mail_but_never_loses_it() {
     }
     assert_eq!(state, "sent");
     assert_eq!(gw.mails(phone, "purchase link").len(), 1, "delivered once, not once per retry");
-    let metrics = reqwest::get(format!("{}/metrics", gw.base)).await.unwrap().text().await.unwrap();
+    let metrics = gw.metrics().await;
     assert!(metrics.contains("dialticket_mail_outbox{state=\"pending\"} 0\n"), "{metrics}");
     assert!(metrics.contains("dialticket_mail_oldest_undelivered_seconds 0\n"), "{metrics}");
     gw.stop().await;
@@ -265,7 +265,7 @@ async fn local_outbox_mode_shows_mails_on_a_page() {
     gw.call(phone, PURCHASE).await;
     let mut listed = serde_json::Value::Null;
     for _ in 0..50 {
-        let (status, body) = gw.get("/outbox").await;
+        let (status, body) = gw.admin_get("/outbox").await;
         assert_eq!(status, 200);
         if body["mails"].as_array().is_some_and(|m| m.iter().any(|m| m["state"] == "local")) {
             listed = body;
@@ -275,7 +275,7 @@ async fn local_outbox_mode_shows_mails_on_a_page() {
     }
     let mail = &listed["mails"][0];
     assert_eq!(mail["to_addr"], format!("{phone}@sms.example.net"));
-    let (status, html) = gw.browser.get_html(&format!("{}/outbox/{}", gw.base, mail["id"])).await.unwrap();
+    let (status, html) = gw.browser.get_html(&gw.admin_url(&format!("/outbox/{}", mail["id"]))).await.unwrap();
     assert_eq!(status, 200);
     assert!(html.contains(&format!("<a href=\"{}/p/", gw.base)), "links are clickable: {html}");
     assert_eq!(gw.mailbox.count(), 0);

@@ -90,30 +90,23 @@ async fn a_flood_from_one_address_is_blocked_and_leaves_another_caller_served() 
 
     // The admin sees the block, and lifts it.
     let http = reqwest::Client::new();
-    let blocks: serde_json::Value = http
-        .get(format!("{}/admin/blocks", gw.base))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let blocks: serde_json::Value =
+        http.get(gw.admin_url("/admin/blocks")).bearer_auth(ADMIN_TOKEN).send().await.unwrap().json().await.unwrap();
     let blocked: Vec<&str> = blocks["blocked"].as_array().unwrap().iter().filter_map(|b| b["key"].as_str()).collect();
     assert_eq!(blocked, ["source:127.0.0.2"], "{blocks}");
     assert!(blocks["stats"]["dropped"].as_u64().unwrap() as usize >= FLOOD * 9 / 10, "{blocks}");
-    let metrics = http.get(format!("{}/metrics", gw.base)).send().await.unwrap().text().await.unwrap();
+    let metrics = gw.metrics().await;
     assert!(metrics.contains("dialticket_flood_blocked 1\n"), "{metrics}");
     assert!(metrics.contains("dialticket_flood_blocks_total 1\n"), "{metrics}");
 
-    let url = format!("{}/admin/blocks/source:127.0.0.2", gw.base);
+    let url = gw.admin_url("/admin/blocks/source:127.0.0.2");
     let unauthorized = http.delete(&url).send().await.unwrap().status();
     assert_eq!(unauthorized, 401);
     let lifted = http.delete(&url).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
     assert_eq!(lifted.status(), 200);
     let again = http.delete(&url).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
     assert_eq!(again.status(), 404, "nothing left to lift");
-    let bad = http.delete(format!("{}/admin/blocks/nonsense", gw.base)).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+    let bad = http.delete(gw.admin_url("/admin/blocks/nonsense")).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
     assert_eq!(bad.status(), 400);
 
     // Unblocked: the address is heard again.
@@ -141,7 +134,7 @@ async fn one_caller_number_dialling_over_and_over_is_slowed_down() {
     // Somebody else is not affected.
     assert_eq!(gw.call("+819066660004", PURCHASE_MISSED_CALL).await.final_status, 603);
     // The trusted proxy's requests were exempt from the per-source count, and are counted as such.
-    let metrics = reqwest::get(format!("{}/metrics", gw.base)).await.unwrap().text().await.unwrap();
+    let metrics = gw.metrics().await;
     let exempt: u64 = metrics
         .lines()
         .find_map(|l| l.strip_prefix("dialticket_flood_requests_total{verdict=\"exempt\"} "))
@@ -209,7 +202,7 @@ async fn a_distributed_flood_meets_the_numbers_ceiling() {
     assert_eq!(finals, BTreeMap::from([(486, 30), (603, 30)]), "30 taken, the rest busy");
     let links = gw.app.store.outbox(200).await.unwrap().len();
     assert_eq!(links, 30, "one purchase link per call taken, none for the busy ones");
-    let metrics = reqwest::get(format!("{}/metrics", gw.base)).await.unwrap().text().await.unwrap();
+    let metrics = gw.metrics().await;
     assert!(metrics.contains("dialticket_calls_busy_total{reason=\"number-ceiling\"} 30\n"), "{metrics}");
     gw.stop().await;
 }
@@ -230,7 +223,7 @@ async fn purchase_calls_are_busy_while_the_mail_backlog_is_full() {
     assert_eq!(finals, BTreeMap::from([(486, 40), (603, 20)]), "20 links queued, then busy");
     let backlog = gw.app.store.outbox_backlog().await.unwrap();
     assert_eq!(backlog.pending + backlog.sending, 20, "{backlog:?}");
-    let metrics = reqwest::get(format!("{}/metrics", gw.base)).await.unwrap().text().await.unwrap();
+    let metrics = gw.metrics().await;
     assert!(metrics.contains("dialticket_mail_backlog_limit 20\n"), "{metrics}");
     gw.stop().await;
 }

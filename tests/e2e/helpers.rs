@@ -30,7 +30,10 @@ pub fn repo(path: &str) -> PathBuf {
 
 pub struct TestGateway {
     pub sip: SocketAddr,
+    /// The public listener (`http_listen`): the shop, the mailed links, `/staff`.
     pub base: String,
+    /// The admin listener (`admin_listen`): `/admin/…`, `/dialplan`, `/outbox`, `/metrics`.
+    pub admin: String,
     pub mailbox: SmtpSink,
     pub app: Arc<App>,
     pub browser: Browser,
@@ -52,6 +55,7 @@ pub async fn spawn_gateway_with(customize: impl FnOnce(&mut Config)) -> TestGate
     let mut config = Config {
         sip_listen: "127.0.0.1:0".parse().unwrap(),
         http_listen: "127.0.0.1:0".parse().unwrap(),
+        admin_listen: "127.0.0.1:0".parse().unwrap(),
         database_url: format!("sqlite://{}", dir.path().join("test.db").display()),
         smtp_url: Some(format!("smtp://{}", mailbox.addr())),
         dialplans: repo("dialplans"),
@@ -66,7 +70,7 @@ pub async fn spawn_gateway_with(customize: impl FnOnce(&mut Config)) -> TestGate
     let app = gateway.app();
     let catalog = CatalogFile::load(&repo("events/demo.toml")).expect("demo catalog");
     app.store.load_catalog(&catalog).await.expect("catalog loads");
-    let (sip, base) = (gateway.sip_addr(), gateway.public_url());
+    let (sip, base, admin) = (gateway.sip_addr(), gateway.public_url(), format!("http://{}", gateway.admin_addr()));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         gateway
@@ -76,7 +80,17 @@ pub async fn spawn_gateway_with(customize: impl FnOnce(&mut Config)) -> TestGate
             .await
             .expect("gateway runs");
     });
-    TestGateway { sip, base, mailbox, app, browser: Browser::new(), stop: Some(stop), task: Some(task), _dir: dir }
+    TestGateway {
+        sip,
+        base,
+        admin,
+        mailbox,
+        app,
+        browser: Browser::new(),
+        stop: Some(stop),
+        task: Some(task),
+        _dir: dir,
+    }
 }
 
 /// Two gateways sharing the database at `url` and one link-signing key (kept in
@@ -243,6 +257,23 @@ impl TestGateway {
 
     pub async fn post(&self, url: &str, fields: &[(&str, &str)]) -> (u16, Value) {
         self.browser.post_form_json(&resolve(&self.base, url), fields).await.expect("POST")
+    }
+
+    /// GET `path` on the admin listener, as JSON.
+    pub async fn admin_get(&self, path: &str) -> (u16, Value) {
+        self.browser.get_json(&resolve(&self.admin, path)).await.expect("GET (admin listener)")
+    }
+
+    /// `path` on the admin listener: a full URL.
+    pub fn admin_url(&self, path: &str) -> String {
+        format!("{}{path}", self.admin)
+    }
+
+    /// Prometheus `/metrics` text from the admin listener.
+    pub async fn metrics(&self) -> String {
+        let resp = reqwest::get(self.admin_url("/metrics")).await.expect("GET /metrics");
+        assert_eq!(resp.status(), 200, "/metrics on the admin listener");
+        resp.text().await.expect("metrics text")
     }
 
     /// Open a shop (a purchase link or `/buy`), pick `event_id`, and return the

@@ -289,7 +289,7 @@ async fn a_new_trust_anchor_takes_effect_without_a_restart() {
     assert_eq!(refusal["state"], "last reload refused", "{refusal}");
     assert!(refusal["last_error"].as_str().is_some_and(|e| e.contains("certs.toml")), "{refusal}");
     assert_eq!(refusal["last_attempt"]["outcome"], "refused", "{refusal}");
-    let metrics = reqwest::get(format!("{}/metrics", gw.base)).await.unwrap().text().await.unwrap();
+    let metrics = gw.metrics().await;
     assert!(metrics.contains("\ndialticket_stir_trust_reload_failures_total 1\n"), "{metrics}");
     assert!(metrics.contains("\ndialticket_stir_trust_last_reload_failed 1\n"), "{metrics}");
     let report = call(&gw, caller, VERIFIED_A, Some(by(&good, X5U))).await;

@@ -4,6 +4,7 @@
 mod account;
 mod admin;
 mod admit;
+mod backoffice;
 mod browser;
 mod cancellation;
 mod dialplan;

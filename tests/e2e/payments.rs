@@ -213,7 +213,7 @@ async fn an_admin_can_confirm_a_pending_payment() {
     let (_, order) = order(&gw, phone, "open-rehearsal", &[("payment_method", "konbini")]).await;
     let r = reference(&gw, order["purchase_id"].as_str().unwrap());
     let resp = reqwest::Client::new()
-        .post(format!("{}/admin/payments/{r}/confirm", gw.base))
+        .post(gw.admin_url(&format!("/admin/payments/{r}/confirm")))
         .bearer_auth(token)
         .send()
         .await

@@ -46,6 +46,7 @@ pub async fn start_gateway(
         .arg("serve")
         .env("DIALTICKET_SIP_LISTEN", format!("127.0.0.1:{sip}"))
         .env("DIALTICKET_HTTP_LISTEN", format!("127.0.0.1:{http}"))
+        .env("DIALTICKET_ADMIN_LISTEN", "127.0.0.1:0")
         .env("DIALTICKET_DATABASE_URL", db)
         .env("DIALTICKET_SMTP_URL", format!("smtp://{smtp}"))
         .env("DIALTICKET_SIGNING_KEY", key)

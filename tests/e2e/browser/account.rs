@@ -321,7 +321,7 @@ async fn mails_in(run: &MailRun) {
         let name = mail.template.as_str();
         let (text, _) = gw.app.templates.bodies(mail).expect("bodies");
         assert!(!text.contains("UTC"), "{name}: {text}");
-        chromium.goto(&format!("{}/outbox/{}/html", gw.base, mail.id)).await;
+        chromium.goto(&gw.admin_url(&format!("/outbox/{}/html", mail.id))).await;
         chromium.text_when("body", |t| !t.is_empty()).await;
         assert_eq!(chromium.count("meta[name=viewport]").await, 1, "{name}");
         let shot = match name {
@@ -360,7 +360,7 @@ async fn mails_in(run: &MailRun) {
         "every mail of the run was looked at"
     );
     // The outbox itself, and a mail's text part as the outbox shows it.
-    chromium.goto(&format!("{}/outbox", gw.base)).await;
+    chromium.goto(&gw.admin_url("/outbox")).await;
     chromium.text_when("h1", |t| t == run.outbox_title).await;
     looked_at(&chromium, &format!("account-outbox-{}", run.lang), run.lang).await;
     chromium.click("td a").await;

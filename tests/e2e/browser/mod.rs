@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 mod account;
+mod backoffice;
 mod door;
 mod journeys;
 mod offline;
