@@ -136,7 +136,7 @@ async fn the_staff_app_checks_tickets_in_with_the_network_gone_and_uploads_when_
     gw.mails_at_least("+819088880002", "Your ticket", 2).await;
     assert_ne!(gw.get(&ticket).await.1["tickets"][0]["code"].as_str(), Some(revoked.as_str()));
     let (_, gala) = codes(&gw, "+819088880003", "spring-gala-2027", 1, false).await;
-    let mut bytes = base45::decode(&code(0)).unwrap();
+    let mut bytes = base45::decode(code(0)).unwrap();
     bytes[40] ^= 1;
     let forged = base45::encode(&bytes);
 
