@@ -241,7 +241,7 @@ mod tests {
 
     const WINDOW: AdmissionWindow = AdmissionWindow { opens: 1000, closes: 2000 };
 
-    fn seat() -> SeatTicket {
+    pub(super) fn seat() -> SeatTicket {
         SeatTicket {
             event_id: "gala".into(),
             seat_code: "A-1".into(),
@@ -253,7 +253,7 @@ mod tests {
         }
     }
 
-    fn holding() -> Holding {
+    pub(super) fn holding() -> Holding {
         Holding {
             purchase_id: "p1".into(),
             payment: PaymentStatus::Paid,

@@ -172,28 +172,8 @@ pub fn order_conflict(
 mod tests {
     use super::*;
     use crate::domain::{AdmissionState, PaymentStatus};
+    use crate::door::tests::{holding, seat};
     use crate::door::Admission;
-
-    fn seat() -> SeatTicket {
-        SeatTicket {
-            event_id: "gala".into(),
-            seat_code: "A-1".into(),
-            position: 1,
-            purchase_id: Some("p1".into()),
-            epoch: 2,
-            admitted: None,
-            checked_out_at: None,
-        }
-    }
-
-    fn holding() -> Holding {
-        Holding {
-            purchase_id: "p1".into(),
-            payment: PaymentStatus::Paid,
-            issued: true,
-            permit: AdmissionState::PermitIssued,
-        }
-    }
 
     const WINDOW: AdmissionWindow = AdmissionWindow { opens: 1000, closes: 2000 };
 

@@ -11,22 +11,6 @@ use crate::helpers::*;
 
 const EVENT: &str = "open-rehearsal";
 
-/// A ticket of `quantity` seats of `event_id` bought and issued for `phone`:
-/// the ticket page's link and JSON.
-async fn issued_ticket(gw: &TestGateway, phone: &str, event_id: &str, quantity: u32) -> (String, Value) {
-    assert_eq!(gw.call(phone, PURCHASE).await.final_status, 200);
-    let link = gw.link(&gw.mail(phone, "purchase link").await, "/p/");
-    let (status, order) = gw.buy(&link, event_id, quantity, "4242 4242 4242 4242").await;
-    assert_eq!(status, 200, "{order}");
-    gw.mail(phone, "Payment received").await;
-    assert_eq!(gw.call(phone, ISSUE).await.final_status, 200);
-    let ticket = gw.link(&gw.mail(phone, "Your ticket").await, "/t/");
-    let (status, page) = gw.get(&ticket).await;
-    assert_eq!(status, 200, "{page}");
-    assert_eq!(page["tickets"].as_array().map(Vec::len), Some(quantity as usize), "{page}");
-    (ticket, page)
-}
-
 /// A staff account for `event_id` (at `gate`) and its scanning device's token.
 async fn device(gw: &TestGateway, event_id: &str, name: &str, gate: Option<&str>) -> (String, String) {
     let made = gw.app.store.add_staff(event_id, name, gate, true, "test", dialticket::store::now()).await.unwrap();
@@ -80,7 +64,7 @@ async fn the_qr_code_on_the_ticket_page_scans_as_admitted_once_the_holder_has_ca
     let gw = spawn_gateway().await;
     let dir = tempfile::tempdir().unwrap();
     let phone = "+819077770001";
-    let (ticket, page) = issued_ticket(&gw, phone, EVENT, 1).await;
+    let (ticket, page) = gw.issued_ticket(phone, EVENT, 1, false).await;
     let seat = &page["tickets"][0];
     let code = seat["code"].as_str().unwrap().to_string();
     assert_eq!(code.len(), 116, "{code}");
@@ -144,7 +128,7 @@ async fn the_qr_code_on_the_ticket_page_scans_as_admitted_once_the_holder_has_ca
 async fn two_seats_of_one_purchase_are_admitted_separately_by_code_and_by_typed_reference() {
     let gw = spawn_gateway().await;
     let phone = "+819077770002";
-    let (_, page) = issued_ticket(&gw, phone, EVENT, 2).await;
+    let (_, page) = gw.issued_ticket(phone, EVENT, 2, false).await;
     assert_eq!(gw.call(phone, USAGE).await.final_status, 200);
     let (_, token) = device(&gw, EVENT, "Ken", None).await;
     let (first, second) = (&page["tickets"][0], &page["tickets"][1]);
@@ -168,7 +152,7 @@ async fn two_seats_of_one_purchase_are_admitted_separately_by_code_and_by_typed_
 async fn the_admission_pages_live_code_admits_and_a_stale_one_is_refused() {
     let gw = spawn_gateway().await;
     let phone = "+819077770009";
-    let (_, ticket) = issued_ticket(&gw, phone, EVENT, 2).await;
+    let (_, ticket) = gw.issued_ticket(phone, EVENT, 2, false).await;
     assert_eq!(gw.call(phone, USAGE).await.final_status, 200);
     let admission = gw.link(&gw.mail(phone, "Admission page").await, "/a/");
     let (_, token) = device(&gw, EVENT, "Kenji", Some("A")).await;
@@ -201,7 +185,7 @@ async fn the_admission_pages_live_code_admits_and_a_stale_one_is_refused() {
 async fn a_reissued_tickets_old_code_and_reference_are_revoked() {
     let gw = spawn_gateway().await;
     let phone = "+819077770003";
-    let (_, before) = issued_ticket(&gw, phone, EVENT, 1).await;
+    let (_, before) = gw.issued_ticket(phone, EVENT, 1, false).await;
     assert_eq!(gw.call(phone, ISSUE).await.final_status, 200);
     let (_, after) = gw.get(&gw.link(&gw.mail(phone, "Your ticket again").await, "/t/")).await;
     let (old, new) = (&before["tickets"][0], &after["tickets"][0]);
@@ -221,8 +205,8 @@ async fn a_reissued_tickets_old_code_and_reference_are_revoked() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_codes_are_invalid_and_another_events_codes_wrong_event() {
     let gw = spawn_gateway().await;
-    let (_, rehearsal) = issued_ticket(&gw, "+819077770004", EVENT, 1).await;
-    let (_, gala) = issued_ticket(&gw, "+819077770005", "spring-gala-2027", 1).await;
+    let (_, rehearsal) = gw.issued_ticket("+819077770004", EVENT, 1, false).await;
+    let (_, gala) = gw.issued_ticket("+819077770005", "spring-gala-2027", 1, false).await;
     let (_, token) = device(&gw, EVENT, "Ren", None).await;
     let code = rehearsal["tickets"][0]["code"].as_str().unwrap().to_string();
 
@@ -331,7 +315,7 @@ async fn scans_at_once_admit_once(backend: &str) {
     let Some((url, _db)) = fresh_database(backend).await else { return };
     let (a, b, _keys) = spawn_two_gateways_one_relay(&url).await;
     let phone = "+819077770006";
-    let (_, page) = issued_ticket(&a, phone, EVENT, 1).await;
+    let (_, page) = a.issued_ticket(phone, EVENT, 1, false).await;
     assert_eq!(a.call(phone, USAGE).await.final_status, 200);
     let code = page["tickets"][0]["code"].as_str().unwrap().to_string();
     let (_, one) = device(&a, EVENT, "Gate A", Some("A")).await;
@@ -387,7 +371,7 @@ async fn at_a_reentry_event_a_seat_goes_out_and_in_again() {
     gw.allow_reentry(EVENT).await;
     assert!(gw.set_reentry(EVENT, None).await, "a reload that does not say keeps re-entry");
     let phone = "+819077770011";
-    let (ticket, page) = issued_ticket(&gw, phone, EVENT, 2).await;
+    let (ticket, page) = gw.issued_ticket(phone, EVENT, 2, false).await;
     assert_eq!(gw.call(phone, USAGE).await.final_status, 200);
     let admission = gw.link(&gw.mail(phone, "Admission page").await, "/a/");
     let (_, token) = device(&gw, EVENT, "Noa", Some("C")).await;
@@ -472,7 +456,7 @@ async fn at_a_single_entry_event_out_is_no_reentry_and_in_again_already_admitted
     let gw = spawn_gateway().await;
     assert!(!gw.app.store.event(EVENT).await.unwrap().unwrap().reentry, "single entry by default");
     let phone = "+819077770012";
-    let (_, page) = issued_ticket(&gw, phone, EVENT, 1).await;
+    let (_, page) = gw.issued_ticket(phone, EVENT, 1, false).await;
     assert_eq!(gw.call(phone, USAGE).await.final_status, 200);
     let (_, token) = device(&gw, EVENT, "Noa", Some("C")).await;
     let code = page["tickets"][0]["code"].as_str().unwrap().to_string();
@@ -499,7 +483,7 @@ async fn scans_out_at_once_check_out_once(backend: &str) {
     let (a, b, _keys) = spawn_two_gateways_one_relay(&url).await;
     a.allow_reentry(EVENT).await;
     let phone = "+819077770013";
-    let (_, page) = issued_ticket(&a, phone, EVENT, 1).await;
+    let (_, page) = a.issued_ticket(phone, EVENT, 1, false).await;
     assert_eq!(a.call(phone, USAGE).await.final_status, 200);
     let code = page["tickets"][0]["code"].as_str().unwrap().to_string();
     let (_, one) = device(&a, EVENT, "Gate A", Some("A")).await;

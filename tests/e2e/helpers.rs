@@ -328,6 +328,26 @@ impl TestGateway {
         (order, guide)
     }
 
+    /// A ticket of `quantity` seats of `event_id` bought, paid and issued for
+    /// `phone` (and made admissible by the usage-confirmation call when `confirm`):
+    /// the ticket page's link and JSON.
+    pub async fn issued_ticket(&self, phone: &str, event_id: &str, quantity: u32, confirm: bool) -> (String, Value) {
+        assert_eq!(self.call(phone, PURCHASE).await.final_status, 200);
+        let link = self.link(&self.mail(phone, "purchase link").await, "/p/");
+        let (status, order) = self.buy(&link, event_id, quantity, "4242 4242 4242 4242").await;
+        assert_eq!(status, 200, "{order}");
+        self.mail(phone, "Payment received").await;
+        assert_eq!(self.call(phone, ISSUE).await.final_status, 200);
+        let ticket = self.link(&self.mail(phone, "Your ticket").await, "/t/");
+        if confirm {
+            assert_eq!(self.call(phone, USAGE).await.final_status, 200);
+        }
+        let (status, page) = self.get(&ticket).await;
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(page["tickets"].as_array().map(Vec::len), Some(quantity as usize), "{page}");
+        (ticket, page)
+    }
+
     /// Run the journey on to the venue: paid, issued by calling the issue number,
     /// then the usage-confirmation call; returns the admission page's link.
     pub async fn admission_link(&self, phone: &str, event_id: &str) -> String {

@@ -10,15 +10,7 @@ const EVENT: &str = "open-rehearsal";
 
 /// An issued ticket of `quantity` seats for `phone`, usage call made: its seats' codes.
 async fn confirmed_codes(gw: &TestGateway, phone: &str, quantity: u32) -> Vec<String> {
-    assert_eq!(gw.call(phone, PURCHASE).await.final_status, 200);
-    let link = gw.link(&gw.mail(phone, "purchase link").await, "/p/");
-    let (status, order) = gw.buy(&link, EVENT, quantity, "4242 4242 4242 4242").await;
-    assert_eq!(status, 200, "{order}");
-    gw.mail(phone, "Payment received").await;
-    assert_eq!(gw.call(phone, ISSUE).await.final_status, 200);
-    let ticket = gw.link(&gw.mail(phone, "Your ticket").await, "/t/");
-    assert_eq!(gw.call(phone, USAGE).await.final_status, 200);
-    let (_, page) = gw.get(&ticket).await;
+    let (_, page) = gw.issued_ticket(phone, EVENT, quantity, true).await;
     page["tickets"].as_array().unwrap().iter().map(|t| t["code"].as_str().unwrap().to_string()).collect()
 }
 

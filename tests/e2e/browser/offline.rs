@@ -67,19 +67,9 @@ impl Drop for Network {
 }
 
 /// A ticket of `quantity` seats of `event` bought and issued for `phone`: its
-/// ticket link and seat codes (and the usage call made, when `confirm`).
+/// ticket link and seats (and the usage call made, when `confirm`).
 async fn codes(gw: &TestGateway, phone: &str, event: &str, quantity: u32, confirm: bool) -> (String, Vec<Value>) {
-    assert_eq!(gw.call(phone, PURCHASE).await.final_status, 200);
-    let link = gw.link(&gw.mail(phone, "purchase link").await, "/p/");
-    let (status, order) = gw.buy(&link, event, quantity, "4242 4242 4242 4242").await;
-    assert_eq!(status, 200, "{order}");
-    gw.mail(phone, "Payment received").await;
-    assert_eq!(gw.call(phone, ISSUE).await.final_status, 200);
-    let ticket = gw.link(&gw.mail(phone, "Your ticket").await, "/t/");
-    if confirm {
-        assert_eq!(gw.call(phone, USAGE).await.final_status, 200);
-    }
-    let (_, page) = gw.get(&ticket).await;
+    let (ticket, page) = gw.issued_ticket(phone, event, quantity, confirm).await;
     (ticket, page["tickets"].as_array().unwrap().clone())
 }
 
