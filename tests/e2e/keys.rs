@@ -1,6 +1,7 @@
 //! Rotating the link-signing key: the links mailed before keep working after the
 //! gateway restarts with the new key; new mails carry the new key id; the staff
-//! PINs derived from the key stay.
+//! PINs derived from the key stay; offline devices learn until when the retired
+//! key's codes verify.
 
 use crate::helpers::*;
 
@@ -22,6 +23,13 @@ async fn links_mailed_before_a_key_rotation_still_open_after_the_restart() {
     assert_eq!(retired, old_kid);
     let gw = spawn_gateway_with(shared).await;
     assert_eq!(gw.app.links.verifying_kids(), [new_kid.as_str(), old_kid.as_str()]);
+    // Offline staff devices get both code keys, the retired one with its end: when
+    // the longest-lived link it signed expires (a ticket's year, and a day).
+    let keys = gw.app.links.code_keys_until();
+    assert_eq!((keys.len(), keys[0].1), (2, None));
+    let until = keys[1].1.expect("a retired key ends");
+    let year_and_a_day = dialticket::store::now() + dialticket::links::RETIRED_KEYS_KEPT_DAYS as i64 * 86_400;
+    assert!((until - year_and_a_day).abs() < 120, "{until} vs {year_and_a_day}");
     let (status, page) = gw.get(&path).await;
     assert_eq!(status, 200, "the ticket mailed before the rotation opens: {page}");
     assert_eq!(page["phone"], phone);
