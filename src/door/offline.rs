@@ -6,7 +6,7 @@
 //! seat codes (by key tag, each with the time it stops verifying), the event's
 //! live-code key (so the admission page's rotating digits are checked offline
 //! too), and every seat as a row `[position, seat, epoch, state, reference,
-//! holder name]`, where `state` is what a scan in of the seat's current code
+//! holder name, gate]`, where `state` is what a scan in of the seat's current code
 //! would answer apart from the admission window (the device checks that on
 //! its own clock). The bundle's text is signed with the gateway's code-signing
 //! key under its own context string, so a device refuses a bundle that did not
@@ -41,8 +41,8 @@ pub struct BundleKey {
     pub until: Option<Timestamp>,
 }
 
-/// One seat as the bundle carries it: `[position, seat, epoch, state, reference, holder name]`.
-pub type Row = (u32, String, u16, &'static str, Option<String>, Option<String>);
+/// One seat as the bundle carries it: `[position, seat, epoch, state, reference, holder name, gate]`.
+pub type Row = (u32, String, u16, &'static str, Option<String>, Option<String>, Option<String>);
 
 /// The event part of a bundle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

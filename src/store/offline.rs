@@ -21,6 +21,8 @@ pub struct OfflineSeat {
     pub holding: Option<Holding>,
     pub reference: Option<String>,
     pub holder_name: Option<String>,
+    /// The gate its seat type enters by (catalog `gate`).
+    pub gate: Option<String>,
 }
 
 fn holding_from_row(r: &AnyRow) -> Result<Option<Holding>, StoreError> {
@@ -54,8 +56,9 @@ impl Store {
     pub async fn offline_seats(&self, event_id: &str) -> Result<Vec<OfflineSeat>, StoreError> {
         let sql = format!(
             "SELECT {SEAT_COLUMNS}, c.reference, p.id AS pid, p.payment_status, p.issued, p.admission_state,
-                    pr.name AS holder_name
+                    pr.name AS holder_name, t.gate AS entry_gate
              FROM {SEAT_FROM}
+             LEFT JOIN seat_types t ON t.event_id = s.event_id AND t.code = s.seat_type
              LEFT JOIN purchases p ON p.id = s.purchase_id
              LEFT JOIN ticket_codes c ON c.event_id = s.event_id AND c.position = s.position
                AND c.epoch = s.issue_epoch AND c.purchase_id = s.purchase_id
@@ -71,6 +74,7 @@ impl Store {
                     holding: holding_from_row(r)?,
                     reference: r.try_get("reference")?,
                     holder_name: r.try_get("holder_name")?,
+                    gate: r.try_get("entry_gate")?,
                 })
             })
             .collect()

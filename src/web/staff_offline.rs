@@ -86,7 +86,7 @@ async fn bundle_text(web: &Web, staff: &Staff) -> Result<Option<String>, StoreEr
             .into_iter()
             .map(|s| {
                 let state = offline::seat_state(&s.seat, s.holding.as_ref());
-                (s.seat.position, s.seat.seat_code, s.seat.epoch, state, s.reference, s.holder_name)
+                (s.seat.position, s.seat.seat_code, s.seat.epoch, state, s.reference, s.holder_name, s.gate)
             })
             .collect(),
         conflicts: web.app.store.door_conflicts(&e.id).await?,

@@ -121,7 +121,7 @@
     state.rows = {};
     state.refs = {};
     b.seats.forEach(function (r) {
-      var row = { position: r[0], seat: r[1], epoch: r[2], state: r[3], reference: r[4], name: r[5] };
+      var row = { position: r[0], seat: r[1], epoch: r[2], state: r[3], reference: r[4], name: r[5], gate: r[6] };
       state.rows[row.position] = row;
       if (row.reference) { state.refs[row.reference] = row; }
     });
@@ -224,9 +224,17 @@
       result: result, admits: result === "admitted", offline: true, reentry: !!(extra && extra.reentry),
       headline: w[0], reason: reason,
       seat: row ? row.seat : null, position: row ? row.position : null, holder_name: row ? row.name : null,
+      seat_line: row ? seatLine(row) : null,
       // Only what was let in or out waits to be uploaded.
       when_line: fill(result === "admitted" || result === "checked_out" ? "offline-verdict" : "offline-checked")
     };
+  }
+  // The seat and the gate it enters by, as the gateway words it (staff at another gate are told).
+  function seatLine(row) {
+    if (!row.gate) { return fill("seat", { seat: row.seat }); }
+    var here = root.getAttribute("data-staff-gate") || "";
+    var other = here && here.toUpperCase() !== row.gate.toUpperCase();
+    return fill(other ? "seat-other-gate" : "seat-gate", { seat: row.seat, gate: row.gate });
   }
   // RFC 6238 with HMAC-SHA-1, as door/live.rs: the digits at the step holding t, a step either side accepted.
   function liveDigitsOk(row, digits, t) {

@@ -152,10 +152,9 @@ async fn the_staff_app_checks_tickets_in_with_the_network_gone_and_uploads_when_
     net.down();
     scan(&aiko, &code(0), "ADMIT").await;
     assert_eq!(aiko.attribute("[data-live=verdict]", "data-offline").await, "true");
-    assert_eq!(
-        aiko.text_when("[data-live=seat]", |_| true).await,
-        format!("Seat {}", seats[0]["seat"].as_str().unwrap())
-    );
+    // As online: the seat and the gate it enters by.
+    let seat_line = format!("Seat {} · gate B", seats[0]["seat"].as_str().unwrap());
+    assert_eq!(aiko.text_when("[data-live=seat]", |_| true).await, seat_line);
     aiko.text_when("[data-live=network]", |t| t.starts_with("Offline") && t.contains("1 scan waiting")).await;
     aiko.screenshot("staff-offline-admit-en").await;
     scan(&aiko, &code(0), "ALREADY ADMITTED").await;
