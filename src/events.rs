@@ -17,6 +17,7 @@ use chrono::{DateTime, FixedOffset, Offset, Utc};
 use crate::i18n::{Style, Zone};
 use serde::{Deserialize, Serialize};
 
+pub mod form;
 mod time;
 
 pub use time::{CatalogTime, CatalogTimeError};

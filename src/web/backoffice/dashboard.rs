@@ -90,7 +90,9 @@ pub(super) async fn event(State(web): State<Web>, Path(id): Path<String>, header
     let r: PageResult = async {
         let e = event_for(&web, &s, &id).await?;
         let card = card(&web, &e).await?;
-        Ok(page(&web, &headers, StatusCode::OK, "admin_event.html", &s, json!({"event": card})))
+        let controls = super::events::controls(&web, &e).await?;
+        let data = json!({"event": card, "controls": controls});
+        Ok(page(&web, &headers, StatusCode::OK, "admin_event.html", &s, data))
     }
     .await;
     finish(&web, &headers, r)
