@@ -364,5 +364,8 @@ fn event_from_row(r: &AnyRow) -> Result<EventView, StoreError> {
         staff_pin_epoch: r.try_get("staff_pin_epoch")?,
         pin_admission: r.try_get::<i64, _>("pin_admission")? != 0,
         reentry: r.try_get::<i64, _>("reentry")? != 0,
+        sales_paused: r.try_get::<i64, _>("sales_paused")? != 0,
+        published: r.try_get::<i64, _>("published")? != 0,
+        phone_limit: r.try_get("phone_limit")?,
     })
 }

@@ -160,6 +160,17 @@ impl Store {
         Ok(out)
     }
 
+    /// Every seat of `id` in sale order: (seat, seat type, position, price, free).
+    pub async fn seat_rows(&self, id: &str) -> Result<Vec<(String, String, i64, i64, bool)>, StoreError> {
+        let rows: Vec<(String, String, i64, i64, String)> = sqlx::query_as(
+            "SELECT seat_code, seat_type, position, price, state FROM seats WHERE event_id = $1 ORDER BY position",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(c, t, p, price, st)| (c, t, p, price, st == "free")).collect())
+    }
+
     /// Stop (`true`) or resume sales of `id`; `false` for no such event.
     pub async fn set_sales_paused(&self, id: &str, paused: bool, actor: &str) -> Result<bool, StoreError> {
         let to = if paused { "paused" } else { "on_sale" };
