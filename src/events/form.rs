@@ -92,7 +92,9 @@ impl FormProblem {
         match self {
             FormProblem::Missing(f) => ("admin-ev-missing", vec![("field", (*f).to_string())]),
             FormProblem::BadId => ("admin-ev-bad-id", vec![]),
-            FormProblem::BadTime(f, v) => ("admin-ev-bad-time", vec![("field", (*f).to_string()), ("value", v.clone())]),
+            FormProblem::BadTime(f, v) => {
+                ("admin-ev-bad-time", vec![("field", (*f).to_string()), ("value", v.clone())])
+            }
             FormProblem::NoSuchTime(f, v, z) => {
                 ("admin-ev-no-such-time", vec![("field", (*f).to_string()), ("value", v.clone()), ("zone", z.clone())])
             }

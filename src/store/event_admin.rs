@@ -133,10 +133,11 @@ impl Store {
 
     /// Event `id`'s seat types as their seats are now (for the edit form).
     pub async fn seat_shapes(&self, id: &str) -> Result<Vec<SeatShape>, StoreError> {
-        let types = sqlx::query("SELECT code, name, price, gate FROM seat_types WHERE event_id = $1 ORDER BY price DESC, code")
-            .bind(id)
-            .fetch_all(&self.pool)
-            .await?;
+        let types =
+            sqlx::query("SELECT code, name, price, gate FROM seat_types WHERE event_id = $1 ORDER BY price DESC, code")
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?;
         let seats: Vec<(String, String)> =
             sqlx::query_as("SELECT seat_type, seat_code FROM seats WHERE event_id = $1 ORDER BY position")
                 .bind(id)
@@ -279,7 +280,15 @@ impl StoreTx {
                     .execute(self.conn().await?)
                     .await?;
                 let data = format!("{{\"seat_type\":{:?}}}", st.code);
-                self.journal("event", &def.id, "price_changed", Some(&old.to_string()), Some(&st.price.to_string()), actor, &data);
+                self.journal(
+                    "event",
+                    &def.id,
+                    "price_changed",
+                    Some(&old.to_string()),
+                    Some(&st.price.to_string()),
+                    actor,
+                    &data,
+                );
             }
             self.trim_seats(&def.id, &st.code, &st.seat_codes(), actor).await?;
         }
@@ -293,7 +302,13 @@ impl StoreTx {
 
     /// Remove free seats of `code` beyond `wanted.len()`: those not in `wanted`
     /// first, then the highest positions. Their positions stay used.
-    async fn trim_seats(&mut self, event_id: &str, code: &str, wanted: &[String], actor: &str) -> Result<(), StoreError> {
+    async fn trim_seats(
+        &mut self,
+        event_id: &str,
+        code: &str,
+        wanted: &[String],
+        actor: &str,
+    ) -> Result<(), StoreError> {
         let (total, _, _) = self.seat_numbers(event_id, code).await?;
         let excess = total - wanted.len() as i64;
         if excess <= 0 {
@@ -324,7 +339,15 @@ impl StoreTx {
                 .await?;
         }
         let data = format!("{{\"seat_type\":{code:?},\"removed\":{}}}", gone.len());
-        self.journal("event", event_id, "seats_removed", Some(&total.to_string()), Some(&wanted.len().to_string()), actor, &data);
+        self.journal(
+            "event",
+            event_id,
+            "seats_removed",
+            Some(&total.to_string()),
+            Some(&wanted.len().to_string()),
+            actor,
+            &data,
+        );
         Ok(())
     }
 }

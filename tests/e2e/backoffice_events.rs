@@ -134,7 +134,10 @@ async fn an_organizer_makes_edits_and_duplicates_an_event_from_the_form() {
     let e = gw.app.store.event("late-set").await.expect("read").expect("made");
     assert_eq!((e.organizer.as_str(), e.time_zone.as_str()), ("holonic-hall", "Asia/Tokyo"));
     assert!(e.starts_at.ends_with("T19:00:00+09:00"), "{}", e.starts_at);
-    assert_eq!(e.seat_types.iter().map(|s| (s.code.as_str(), s.available)).collect::<Vec<_>>(), [("S", 10), ("GA", 20)]);
+    assert_eq!(
+        e.seat_types.iter().map(|s| (s.code.as_str(), s.available)).collect::<Vec<_>>(),
+        [("S", 10), ("GA", 20)]
+    );
     assert_eq!(e.gate_of("S"), Some("B"));
     assert!(e.on_sale(dialticket::store::now()) && e.published);
     let account = gw.app.store.account_by_name("holonic").await.expect("read").expect("account");
@@ -314,7 +317,8 @@ async fn another_organizers_event_is_403_for_every_form_and_post() {
     let mut first = organizer(&gw, &mut ops, "holonic", "holonic-hall").await;
     let mut second = organizer(&gw, &mut ops, "other", "other-hall").await;
     make_event(&mut first, &event_fields("late-set", "Late Set", "10")).await;
-    for path in ["/admin/events/late-set/edit", "/admin/events/new?from=late-set", "/admin/events/spring-gala-2027/edit"]
+    for path in
+        ["/admin/events/late-set/edit", "/admin/events/new?from=late-set", "/admin/events/spring-gala-2027/edit"]
     {
         let (status, page, _) = second.get(path).await;
         assert_eq!(status, 403, "{path}: {page}");
@@ -358,7 +362,8 @@ async fn stopped_sales_and_an_unpublished_event_as_buyers_see_them() {
     // Stop sales.
     let (_, page, _) = org.get("/admin/events/late-set").await;
     let csrf = csrf_of(&page);
-    let (status, _, location) = org.post("/admin/events/late-set/selling", &[("csrf", &csrf), ("action", "stop")]).await;
+    let (status, _, location) =
+        org.post("/admin/events/late-set/selling", &[("csrf", &csrf), ("action", "stop")]).await;
     assert_eq!((status, location.as_deref()), (303, Some("/admin/events/late-set")));
     let (_, page, _) = org.get("/admin/events/late-set").await;
     assert!(page.contains("data-paused") && page.contains("data-resume"), "{page}");
@@ -366,7 +371,13 @@ async fn stopped_sales_and_an_unpublished_event_as_buyers_see_them() {
     assert_eq!(status, 200);
     assert!(page["form"].is_null() && page["event"]["paused"] == true, "{page}");
     // An order posted with the form opened before is refused.
-    let fields = [("form_token", token.as_str()), ("seat_type", "S"), ("quantity", "1"), ("payment_method", "card"), ("card_number", CARD)];
+    let fields = [
+        ("form_token", token.as_str()),
+        ("seat_type", "S"),
+        ("quantity", "1"),
+        ("payment_method", "card"),
+        ("card_number", CARD),
+    ];
     let (status, body) = gw.post(&url, &fields).await;
     assert_eq!(status, 409, "{body}");
     assert!(body.to_string().contains("paused"), "{body}");
@@ -399,11 +410,19 @@ async fn stopped_sales_and_an_unpublished_event_as_buyers_see_them() {
     assert_eq!(status, 303);
     assert_eq!(gw.get("/buy/events/late-set").await.0, 200);
     let journal = gw.app.store.journal_for("late-set").await.expect("journal");
-    let actions: Vec<(&str, Option<&str>)> =
-        journal.iter().filter(|j| j.action == "sales" || j.action == "listing").map(|j| (j.action.as_str(), j.to_state.as_deref())).collect();
+    let actions: Vec<(&str, Option<&str>)> = journal
+        .iter()
+        .filter(|j| j.action == "sales" || j.action == "listing")
+        .map(|j| (j.action.as_str(), j.to_state.as_deref()))
+        .collect();
     assert_eq!(
         actions,
-        [("sales", Some("paused")), ("sales", Some("on_sale")), ("listing", Some("unpublished")), ("listing", Some("published"))]
+        [
+            ("sales", Some("paused")),
+            ("sales", Some("on_sale")),
+            ("listing", Some("unpublished")),
+            ("listing", Some("published"))
+        ]
     );
     gw.stop().await;
 }
@@ -424,7 +443,10 @@ async fn a_phone_buys_no_more_tickets_than_the_limit() {
     // Two more would be four: refused, naming the limit and what the phone has.
     let (status, body) = gw.buy(&link, "late-set", 2, CARD).await;
     assert_eq!(status, 422, "{body}");
-    assert!(body.to_string().contains("At most 3 tickets per phone for this event, and this phone already has 2"), "{body}");
+    assert!(
+        body.to_string().contains("At most 3 tickets per phone for this event, and this phone already has 2"),
+        "{body}"
+    );
     // A held (unpaid) order counts too.
     let (status, order) = gw.order_form(&link, "late-set", &[("payment_method", "konbini")]).await;
     assert_eq!((status, &order["status"]), (202, &serde_json::json!("pending")), "{order}");
@@ -453,7 +475,8 @@ async fn event_admin_in_the_store(backend: &str) {
     smaller.insert("st0_count".into(), "3".into());
     smaller.insert("st0_price".into(), "3500".into());
     smaller.insert("phone_limit".into(), "2".into());
-    let (def2, settings2) = dialticket::events::form::event_def(&smaller, "late-set", "holonic-hall", "JPY").expect("form");
+    let (def2, settings2) =
+        dialticket::events::form::event_def(&smaller, "late-set", "holonic-hall", "JPY").expect("form");
     store.update_event(&def2, settings2, "account:t").await.expect("updated");
     let seats = store.seat_rows("late-set").await.expect("seats");
     let ga: Vec<_> = seats.iter().filter(|s| s.1 == "GA").collect();

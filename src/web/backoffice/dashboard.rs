@@ -39,6 +39,7 @@ async fn card(web: &Web, e: &EventView) -> Result<Value, WebError> {
         "starts": starts,
         "number": web.app.number_in(Action::Purchase, Some(&e.id), Some(&lang)),
         "on_sale": e.on_sale(crate::store::now()),
+        "paused": e.sales_paused, "published": e.published,
         "seat_types": seat_types,
         "total": {"sold": totals.0, "held": totals.1, "free": totals.2},
         "revenue": sales.revenue, "revenue_display": e.price_display(sales.revenue),

@@ -159,10 +159,8 @@ pub(super) async fn new_page(State(web): State<Web>, headers: HeaderMap, Query(q
 /// The message for a refused form, field names as their labels.
 fn problem_text(web: &Web, p: &FormProblem) -> String {
     let (id, args) = p.message();
-    let args: Vec<(&str, String)> = args
-        .into_iter()
-        .map(|(k, v)| if k == "field" { (k, field_label(web, &v)) } else { (k, v) })
-        .collect();
+    let args: Vec<(&str, String)> =
+        args.into_iter().map(|(k, v)| if k == "field" { (k, field_label(web, &v)) } else { (k, v) }).collect();
     let borrowed: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
     tr(web, id, &borrowed)
 }
@@ -182,7 +180,12 @@ fn save_problem(web: &Web, e: EventSaveError) -> Result<String, WebError> {
         EventSaveError::BelowSold { code, wanted, sold, held } => Ok(tr(
             web,
             "admin-ev-below-sold",
-            &[("code", &code), ("wanted", &wanted.to_string()), ("sold", &sold.to_string()), ("held", &held.to_string())],
+            &[
+                ("code", &code),
+                ("wanted", &wanted.to_string()),
+                ("sold", &sold.to_string()),
+                ("held", &held.to_string()),
+            ],
         )),
         EventSaveError::NoEvent(id) => Err(WebError::NotFound(tr(web, "admin-no-event", &[("id", &id)]))),
         EventSaveError::Store(StoreError::UnknownOrganizer(_)) => Ok(tr(web, "admin-account-no-organizer", &[])),
@@ -190,7 +193,14 @@ fn save_problem(web: &Web, e: EventSaveError) -> Result<String, WebError> {
     }
 }
 
-async fn refused(web: &Web, headers: &HeaderMap, s: &Session, f: &FormFields, editing: Option<&EventView>, error: String) -> PageResult {
+async fn refused(
+    web: &Web,
+    headers: &HeaderMap,
+    s: &Session,
+    f: &FormFields,
+    editing: Option<&EventView>,
+    error: String,
+) -> PageResult {
     let mut data = form_data(web, s, f, editing).await?;
     data["error"] = json!(error);
     Ok(show(web, headers, s, StatusCode::UNPROCESSABLE_ENTITY, data))
@@ -311,7 +321,15 @@ pub(super) async fn listing(
     switch(web, id, headers, form, "unpublish", "publish", false).await
 }
 
-async fn switch(web: Web, id: String, headers: HeaderMap, form: ActionForm, on: &str, off: &str, sales: bool) -> Response {
+async fn switch(
+    web: Web,
+    id: String,
+    headers: HeaderMap,
+    form: ActionForm,
+    on: &str,
+    off: &str,
+    sales: bool,
+) -> Response {
     let s = match require(&web, &headers).await {
         Ok(s) => s,
         Err(r) => return r,
