@@ -238,6 +238,10 @@ async fn bad_input_is_refused_with_a_message_and_the_form_kept() {
     let (status, page, _) = post_form(&mut ops, "/admin/events/new?lang=ja", &reversed).await;
     assert_eq!(status, 422);
     assert!(page.contains("販売終了は販売開始より後にしてください"), "{page}");
+    // The operator makes it for the organizer it picks.
+    let (status, page, _) = post_form(&mut ops, "/admin/events/new", &ok).await;
+    assert_eq!(status, 303, "{page}");
+    assert_eq!(gw.app.store.event("new-night").await.expect("read").expect("made").organizer, "holonic-hall");
     gw.stop().await;
 }
 
@@ -489,6 +493,27 @@ async fn event_admin_in_the_store(backend: &str) {
     assert!(new.len() == 2 && new.iter().all(|s| s.2 > used), "{seats:?}");
     let e = store.event("late-set").await.expect("read").expect("there");
     assert_eq!(e.phone_limit, 0);
+    // Two GA seats held by one phone: they count for its limit, and GA cannot go below them.
+    let phone = dialticket::phone::PhoneNumber::parse("+819012340001").expect("phone");
+    let now = dialticket::store::now();
+    let mut tx = store.begin().await.expect("tx");
+    let user = tx.touch_phone_user(&phone, "ja", now).await.expect("user");
+    tx.reserve_seats(&user, &phone, &e, "GA", 2, &[], "konbini", "form-token-0123456789", now).await.expect("held");
+    tx.commit().await.expect("committed");
+    let mut tx = store.begin().await.expect("tx");
+    assert_eq!(tx.phone_tickets("late-set", phone.as_str()).await.expect("count"), 2);
+    assert_eq!(tx.phone_tickets("late-set", "+819012340002").await.expect("count"), 0);
+    drop(tx);
+    let mut one = fields.clone();
+    one.insert("st0_count".into(), "1".into());
+    let (def1, settings1) = dialticket::events::form::event_def(&one, "late-set", "holonic-hall", "JPY").expect("form");
+    match store.update_event(&def1, settings1, "account:t").await {
+        Err(dialticket::store::EventSaveError::BelowSold { code, wanted: 1, sold: 0, held: 2 }) => {
+            assert_eq!(code, "GA")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(store.seat_rows("late-set").await.expect("seats").iter().filter(|s| s.1 == "GA").count(), 5);
     assert!(store.set_sales_paused("late-set", true, "account:t").await.expect("paused"));
     assert!(store.set_published("late-set", false, "account:t").await.expect("hidden"));
     assert!(!store.set_published("no-such", false, "account:t").await.expect("none"));
