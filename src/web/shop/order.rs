@@ -92,6 +92,8 @@ pub(super) async fn order(web: &Web, headers: &HeaderMap, shop: &Shop, event_id:
     };
     let payer = line_user.as_ref().or(buyer_user.as_ref()).unwrap_or(&holder_user);
     // The organizer's limit of tickets per phone: paid and held ones of the holder's phone.
+    // Two orders for one holder cannot both pass: SQLite has one writer, and on
+    // PostgreSQL the holder's row, updated above, stays locked until this commits.
     if event.phone_limit > 0 {
         let has = tx.phone_tickets(&event.id, c.holder.as_str()).await?;
         if has + i64::from(c.quantity) > event.phone_limit {
