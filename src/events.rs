@@ -17,6 +17,7 @@ use chrono::{DateTime, FixedOffset, Offset, Utc};
 use crate::i18n::{Style, Zone};
 use serde::{Deserialize, Serialize};
 
+pub mod form;
 mod time;
 
 pub use time::{CatalogTime, CatalogTimeError};
@@ -306,6 +307,12 @@ pub struct EventView {
     pub pin_admission: bool,
     /// Exit and re-entry allowed (see [`EventDef::reentry`]); false: single entry.
     pub reentry: bool,
+    /// Sales stopped in the back office: the shop takes no orders.
+    pub sales_paused: bool,
+    /// Listed in the shop; unpublished, buyers get a 404 for its page.
+    pub published: bool,
+    /// Tickets (paid and held) per holder phone; 0 for no limit.
+    pub phone_limit: i64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -320,7 +327,7 @@ pub struct SeatTypeView {
 
 impl EventView {
     pub fn on_sale(&self, now: i64) -> bool {
-        self.sale_start <= now && now < self.sale_end
+        self.sale_start <= now && now < self.sale_end && !self.sales_paused
     }
 
     /// The gate the seats of `seat_type` enter by, if the catalog names one.
@@ -526,6 +533,9 @@ count = 20
             staff_pin_epoch: 0,
             pin_admission: false,
             reentry: false,
+            sales_paused: false,
+            published: true,
+            phone_limit: 0,
         };
         // No zone recorded: the offset the start is written with, never "UTC".
         assert_eq!(e.venue_time("en", 0), "Thu 1 Jan 1970, 09:00:00 GMT+9");

@@ -157,3 +157,10 @@ shop-error-no-purchase = There is no such purchase.
 shop-country-jp = Japan
 shop-country-gb = the United Kingdom
 shop-country-us = the United States
+
+## Sales stopped by the organizer; the limit of tickets per phone
+
+shop-paused = Sales are paused.
+shop-paused-body = The organizer has paused sales of this event for now. Your link stays valid: open it again later, or call the purchase number again for a new one.
+shop-error-paused = Sales of { $event } are paused for now. Try again later.
+shop-error-phone-limit = At most { $limit } tickets per phone for this event, and this phone already has { $has }. Choose fewer.

@@ -153,3 +153,10 @@ shop-error-no-purchase = そのご注文は見つかりません。
 shop-country-jp = 日本
 shop-country-gb = イギリス
 shop-country-us = アメリカ
+
+## 主催者による販売停止、電話番号あたりの枚数上限
+
+shop-paused = 販売を一時停止しています。
+shop-paused-body = 主催者がこの公演の販売を一時停止しています。このリンクは引き続き有効です。後でもう一度開くか、購入番号に再度お電話ください。
+shop-error-paused = { $event } の販売は一時停止中です。後でもう一度お試しください。
+shop-error-phone-limit = この公演は電話番号あたり最大 { $limit } 枚で、この電話番号ではすでに { $has } 枚あります。枚数を減らしてください。

@@ -28,7 +28,7 @@ impl Store {
         }
         Store::retry(|| async {
             let mut tx = self.begin().await?;
-            let seats = tx.load_catalog(file, &password_hashes).await?;
+            let seats = tx.upsert_catalog(file, &password_hashes, "admin").await?;
             tx.commit().await?;
             Ok::<_, StoreError>(seats)
         })
@@ -199,11 +199,13 @@ impl StoreTx {
     }
 
     /// Upsert a catalog; returns the number of seats added. `password_hashes`:
-    /// each organizer's new password hash, by organizer id (see [`super::Store::load_catalog`]).
-    async fn load_catalog(
+    /// each organizer's new password hash, by organizer id (see [`super::Store::load_catalog`]);
+    /// `actor`: who loads it, for the journal.
+    pub(super) async fn upsert_catalog(
         &mut self,
         file: &CatalogFile,
         password_hashes: &HashMap<&str, String>,
+        actor: &str,
     ) -> Result<usize, StoreError> {
         let t = super::now();
         for o in &file.organizers {
@@ -293,10 +295,15 @@ impl StoreTx {
             // A new seat comes after the event's others in sale order: its position
             // names it in ticket codes (`door::code`), so it is never one that a seat
             // loaded before already has.
-            let (last,): (Option<i64>,) = sqlx::query_as("SELECT MAX(position) FROM seats WHERE event_id = $1")
-                .bind(&e.id)
-                .fetch_one(self.conn().await?)
-                .await?;
+            // Nor one a seat removed in the back office had (`seat_positions_used`).
+            let (last,): (Option<i64>,) = sqlx::query_as(
+                "SELECT MAX(p) FROM (SELECT MAX(position) AS p FROM seats WHERE event_id = $1
+                 UNION ALL SELECT seat_positions_used AS p FROM events WHERE id = $2) AS used",
+            )
+            .bind(&e.id)
+            .bind(&e.id)
+            .fetch_one(self.conn().await?)
+            .await?;
             let mut position = last.unwrap_or(0);
             for s in &e.seat_types {
                 sqlx::query(
@@ -327,7 +334,7 @@ impl StoreTx {
                     seats_added += r.rows_affected() as usize;
                 }
             }
-            self.journal("event", &e.id, "loaded", None, None, "admin", "{}");
+            self.journal("event", &e.id, "loaded", None, None, actor, "{}");
         }
         Ok(seats_added)
     }
@@ -357,5 +364,8 @@ fn event_from_row(r: &AnyRow) -> Result<EventView, StoreError> {
         staff_pin_epoch: r.try_get("staff_pin_epoch")?,
         pin_admission: r.try_get::<i64, _>("pin_admission")? != 0,
         reentry: r.try_get::<i64, _>("reentry")? != 0,
+        sales_paused: r.try_get::<i64, _>("sales_paused")? != 0,
+        published: r.try_get::<i64, _>("published")? != 0,
+        phone_limit: r.try_get("phone_limit")?,
     })
 }

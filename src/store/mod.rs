@@ -20,6 +20,7 @@
 mod accounts;
 mod calls;
 mod catalog;
+mod event_admin;
 mod journal;
 mod offline;
 mod outbox;
@@ -40,6 +41,7 @@ use sqlx::{AnyPool, Connection, Executor};
 
 pub use accounts::{NewAccount, SetupToken};
 pub use calls::{CallIdentityRow, CallRecord};
+pub use event_admin::{EventControls, EventSaveError, SeatShape};
 pub use journal::JournalEntry;
 pub use offline::{OfflineScanRow, OfflineSeat};
 pub use outbox::{MailBody, NewMail, OutboxBacklog, OutboxMail};

@@ -246,6 +246,7 @@ fn page_templates(catalogs: Arc<crate::i18n::Catalogs>) -> Environment<'static> 
         ("admin_home.html", include_str!("templates/admin_home.html")),
         ("admin_card.html", include_str!("templates/admin_card.html")),
         ("admin_event.html", include_str!("templates/admin_event.html")),
+        ("admin_event_form.html", include_str!("templates/admin_event_form.html")),
     ] {
         // The templates are compiled into the binary; a syntax error is a build defect caught by the tests.
         if let Err(e) = env.add_template(name, src) {

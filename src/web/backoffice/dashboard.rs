@@ -39,6 +39,7 @@ async fn card(web: &Web, e: &EventView) -> Result<Value, WebError> {
         "starts": starts,
         "number": web.app.number_in(Action::Purchase, Some(&e.id), Some(&lang)),
         "on_sale": e.on_sale(crate::store::now()),
+        "paused": e.sales_paused, "published": e.published,
         "seat_types": seat_types,
         "total": {"sold": totals.0, "held": totals.1, "free": totals.2},
         "revenue": sales.revenue, "revenue_display": e.price_display(sales.revenue),
@@ -90,7 +91,9 @@ pub(super) async fn event(State(web): State<Web>, Path(id): Path<String>, header
     let r: PageResult = async {
         let e = event_for(&web, &s, &id).await?;
         let card = card(&web, &e).await?;
-        Ok(page(&web, &headers, StatusCode::OK, "admin_event.html", &s, json!({"event": card})))
+        let controls = super::events::controls(&web, &e).await?;
+        let data = json!({"event": card, "controls": controls});
+        Ok(page(&web, &headers, StatusCode::OK, "admin_event.html", &s, data))
     }
     .await;
     finish(&web, &headers, r)

@@ -5,6 +5,7 @@
 //!   `GET|POST /admin/setup/{token}` (the one-time link that sets a password): `login.rs`
 //! - `GET /admin/` (the account's events with their sales), `GET /admin/events/{id}`: `dashboard.rs`
 //! - `GET|POST /admin/accounts` (an operator makes organizer accounts): `accounts.rs`
+//! - `GET|POST /admin/events/new`, `/admin/events/{id}/edit`, `POST …/selling`, `…/listing`: `events.rs`
 //!
 //! The session cookie (`dialticket_admin`: `HttpOnly; SameSite=Strict; Path=/`,
 //! `Secure` under an https public URL) holds a random 256-bit token; the store
@@ -17,6 +18,7 @@
 
 mod accounts;
 mod dashboard;
+mod events;
 mod login;
 
 use std::sync::Arc;
@@ -48,6 +50,10 @@ pub(super) fn routes() -> Router<Web> {
         .route("/admin/password", get(login::password_page).post(login::change_password))
         .route("/admin/setup/{token}", get(login::setup_page).post(login::setup))
         .route("/admin/accounts", get(accounts::list).post(accounts::create))
+        .route("/admin/events/new", get(events::new_page).post(events::create))
+        .route("/admin/events/{id}/edit", get(events::edit_page).post(events::update))
+        .route("/admin/events/{id}/selling", post(events::selling))
+        .route("/admin/events/{id}/listing", post(events::listing))
 }
 
 /// Login attempts: a burst of [`login::PER_ACCOUNT`] per account name and of

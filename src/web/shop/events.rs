@@ -15,8 +15,9 @@ use crate::store::now;
 pub(super) async fn list(web: &Web, headers: &HeaderMap, shop: Shop) -> PageResult {
     let at = now();
     let mut genres: Vec<(String, Vec<Value>)> = vec![];
-    for e in web.app.store.events().await?.iter().filter(|e| e.sale_end > at) {
+    for e in web.app.store.events().await?.iter().filter(|e| e.sale_end > at && e.published) {
         let mut v = event_json(e, at);
+        v["paused"] = json!(e.sales_paused);
         v["url"] = json!(format!("{}/events/{}", shop.base, e.id));
         v["sold_out"] = json!(sold_out(e));
         v["seats_left"] = json!(seats_left(web, e));
@@ -110,6 +111,7 @@ pub(super) async fn form_page(
     let status = if message.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let mut event_v = event_json(event, at);
     event_v["seat_types"] = json!(seat_types);
+    event_v["paused"] = json!(event.sales_paused);
     let body = json!({
         "phone": shop.buyer,
         "phone_display": shop.buyer.as_ref().map(|b| b.national(cc)),
@@ -147,7 +149,7 @@ pub(super) async fn form_page(
 /// The event's other dates on sale (the same name), else other events of its genre.
 async fn other_dates(web: &Web, shop: &Shop, event: &EventView, at: i64) -> Value {
     let Ok(all) = web.app.store.events().await else { return json!({"same": true, "events": []}) };
-    let open = |e: &&EventView| e.id != event.id && e.on_sale(at) && !sold_out(e);
+    let open = |e: &&EventView| e.id != event.id && e.published && e.on_sale(at) && !sold_out(e);
     let same: Vec<&EventView> = all.iter().filter(open).filter(|e| e.name == event.name).collect();
     let (same_name, list) = match same.is_empty() {
         false => (true, same),

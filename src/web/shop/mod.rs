@@ -130,6 +130,8 @@ async fn shop_event(web: &Web, event_id: &str) -> Result<crate::events::EventVie
         .store
         .event(event_id)
         .await?
+        // An event unpublished in the back office is not there for buyers.
+        .filter(|e| e.published)
         .ok_or_else(|| WebError::NotFound(super::tr(web, "shop-error-no-event", &[("id", event_id)])))
 }
 

@@ -57,6 +57,9 @@ pub(super) async fn order(web: &Web, headers: &HeaderMap, shop: &Shop, event_id:
     }
     let event = super::shop_event(web, event_id).await?;
     let at = now();
+    if event.sales_paused {
+        return Err(WebError::Conflict(tr(web, "shop-error-paused", &[("event", &event.name)])));
+    }
     if !event.on_sale(at) {
         return Err(WebError::Conflict(tr(web, "shop-error-not-on-sale", &[("event", &event.name)])));
     }
@@ -88,6 +91,18 @@ pub(super) async fn order(web: &Web, headers: &HeaderMap, shop: &Shop, event_id:
         None => None,
     };
     let payer = line_user.as_ref().or(buyer_user.as_ref()).unwrap_or(&holder_user);
+    // The organizer's limit of tickets per phone: paid and held ones of the holder's phone.
+    // Two orders for one holder cannot both pass: SQLite has one writer, and on
+    // PostgreSQL the holder's row, updated above, stays locked until this commits.
+    if event.phone_limit > 0 {
+        let has = tx.phone_tickets(&event.id, c.holder.as_str()).await?;
+        if has + i64::from(c.quantity) > event.phone_limit {
+            drop(tx);
+            let (limit, has) = (event.phone_limit.to_string(), has.to_string());
+            let m = tr(web, "shop-error-phone-limit", &[("limit", &limit), ("has", &has)]);
+            return refuse(web, headers, shop, &event, form, "quantity", m).await;
+        }
+    }
     let (seat_type, method, token) = (&c.seat_type.code, &form.payment_method, &form.form_token);
     let reserved = tx.reserve_seats(payer, &c.holder, &event, seat_type, c.quantity, &c.seats, method, token, at).await;
     let mut p = match reserved {

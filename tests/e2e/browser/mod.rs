@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 mod account;
 mod backoffice;
+mod backoffice_events;
 mod door;
 mod journeys;
 mod offline;
