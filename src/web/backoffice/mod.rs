@@ -5,6 +5,8 @@
 //!   `GET|POST /admin/setup/{token}` (the one-time link that sets a password): `login.rs`
 //! - `GET /admin/` (the account's events with their sales), `GET /admin/events/{id}`: `dashboard.rs`
 //! - `GET|POST /admin/accounts` (an operator makes organizer accounts): `accounts.rs`
+//! - `GET /admin/events/{id}/orders` (search), `GET /admin/orders/{id}`: `orders.rs`;
+//!   `GET|POST /admin/orders/{id}/{resend,reissue,cancel}`: `order_actions.rs`
 //!
 //! The session cookie (`dialticket_admin`: `HttpOnly; SameSite=Strict; Path=/`,
 //! `Secure` under an https public URL) holds a random 256-bit token; the store
@@ -18,6 +20,8 @@
 mod accounts;
 mod dashboard;
 mod login;
+mod order_actions;
+mod orders;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -48,6 +52,9 @@ pub(super) fn routes() -> Router<Web> {
         .route("/admin/password", get(login::password_page).post(login::change_password))
         .route("/admin/setup/{token}", get(login::setup_page).post(login::setup))
         .route("/admin/accounts", get(accounts::list).post(accounts::create))
+        .route("/admin/events/{id}/orders", get(orders::list))
+        .route("/admin/orders/{id}", get(orders::show))
+        .route("/admin/orders/{id}/{action}", get(order_actions::confirm).post(order_actions::act))
 }
 
 /// Login attempts: a burst of [`login::PER_ACCOUNT`] per account name and of
