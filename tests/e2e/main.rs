@@ -5,6 +5,7 @@ mod account;
 mod admin;
 mod admit;
 mod backoffice;
+mod backoffice_orders;
 mod browser;
 mod cancellation;
 mod dialplan;
