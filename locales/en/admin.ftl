@@ -171,3 +171,27 @@ admin-journal-expire = Hold expired
 admin-journal-admin-cancel = Cancelled in the back office
 admin-journal-admin-resend = Ticket mail resent
 admin-journal-admin-reissue = Ticket re-issued with new codes
+
+## Sales (sales.rs)
+
+admin-sales = Sales
+admin-sales-title = Sales: { $event }
+admin-sales-chart = Tickets sold per day
+admin-sales-chart-table = The same as a table
+admin-sales-day = Day
+admin-sales-tickets = Tickets
+admin-sales-none = Nothing sold yet.
+admin-sales-by-method = By payment method
+admin-sales-by-channel = By channel
+admin-csv-reference = Order number
+admin-csv-event = Event
+admin-csv-seat-type = Seat type
+admin-csv-seats = Seats
+admin-csv-quantity = Quantity
+admin-csv-amount = Amount
+admin-csv-payment-method = Payment method
+admin-csv-payment-status = State
+admin-csv-channel = Channel
+admin-csv-phone = Holder's phone
+admin-csv-name = Name
+admin-csv-created = Ordered (venue time)

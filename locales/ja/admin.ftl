@@ -168,3 +168,27 @@ admin-journal-expire = 仮押さえの期限切れ
 admin-journal-admin-cancel = 管理画面でキャンセル
 admin-journal-admin-resend = チケットのメールを再送
 admin-journal-admin-reissue = 新しいコードで再発行
+
+## 売上（sales.rs）
+
+admin-sales = 売上
+admin-sales-title = 売上：{ $event }
+admin-sales-chart = 日ごとの販売枚数
+admin-sales-chart-table = 表で見る
+admin-sales-day = 日付
+admin-sales-tickets = 枚数
+admin-sales-none = まだ販売はありません。
+admin-sales-by-method = 支払い方法別
+admin-sales-by-channel = 購入経路別
+admin-csv-reference = 注文番号
+admin-csv-event = 公演
+admin-csv-seat-type = 席種
+admin-csv-seats = 座席
+admin-csv-quantity = 枚数
+admin-csv-amount = 金額
+admin-csv-payment-method = 支払い方法
+admin-csv-payment-status = 状態
+admin-csv-channel = 購入経路
+admin-csv-phone = 持ち主の電話番号
+admin-csv-name = 氏名
+admin-csv-created = 注文日時（会場時刻）

@@ -43,7 +43,7 @@ pub use accounts::{NewAccount, SetupToken};
 pub use calls::{CallIdentityRow, CallRecord};
 pub use journal::JournalEntry;
 pub use offline::{OfflineScanRow, OfflineSeat};
-pub use orders::{OrderPage, OrderQuery, OrderSeat, CHANNEL_PHONE_LINK, CHANNEL_WEB};
+pub use orders::{OrderPage, OrderQuery, OrderSeat, SaleRow, CHANNEL_PHONE_LINK, CHANNEL_WEB};
 pub use outbox::{MailBody, NewMail, OutboxBacklog, OutboxMail};
 pub use purchases::SeatState;
 pub use seats::{DoorCounts, IssuedCode, Reissued};

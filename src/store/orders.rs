@@ -125,6 +125,44 @@ impl Store {
     }
 }
 
+/// A purchase of an event as the sales page counts it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaleRow {
+    pub purchase_id: String,
+    pub reserved_at: i64,
+    pub quantity: i64,
+    pub amount: i64,
+    pub payment_method: String,
+    pub payment_status: String,
+    pub channel: Option<String>,
+}
+
+impl Store {
+    /// Every purchase of `event_id`, oldest first, with what the sales page counts.
+    pub async fn sale_rows(&self, event_id: &str) -> Result<Vec<SaleRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, reserved_at, quantity, amount, payment_method, payment_status, channel
+             FROM purchases WHERE event_id = $1 ORDER BY reserved_at, id",
+        )
+        .bind(event_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SaleRow {
+                    purchase_id: r.try_get("id")?,
+                    reserved_at: r.try_get("reserved_at")?,
+                    quantity: r.try_get("quantity")?,
+                    amount: r.try_get("amount")?,
+                    payment_method: r.try_get("payment_method")?,
+                    payment_status: r.try_get("payment_status")?,
+                    channel: r.try_get("channel")?,
+                })
+            })
+            .collect()
+    }
+}
+
 impl StoreTx {
     /// Record the channel `purchase_id` was made on ([`CHANNEL_PHONE_LINK`], [`CHANNEL_WEB`]).
     pub async fn set_purchase_channel(&mut self, purchase_id: &str, channel: &str) -> Result<(), StoreError> {

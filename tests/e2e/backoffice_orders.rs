@@ -201,6 +201,8 @@ async fn another_organizers_orders_are_403_and_a_post_without_its_token_changes_
         format!("/admin/orders/{pid}"),
         format!("/admin/orders/{pid}/cancel"),
         format!("/admin/orders/{pid}/resend"),
+        "/admin/events/spring-gala-2027/orders.csv".to_string(),
+        "/admin/events/spring-gala-2027/report".to_string(),
     ] {
         let (status, page, _) = other.get(&path).await;
         assert_eq!(status, 403, "{path}: {page}");
@@ -226,5 +228,53 @@ async fn another_organizers_orders_are_403_and_a_post_without_its_token_changes_
     // Nobody signed in: the login page.
     let (status, _, location) = Office::new(&gw.admin).get(&format!("/admin/orders/{pid}")).await;
     assert_eq!((status, location.as_deref()), (303, Some("/admin/login")));
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn the_sales_page_charts_the_days_and_splits_by_method_and_channel_and_the_csv_has_every_order() {
+    let gw = spawn_gateway().await;
+    let mut office = organizer_office(&gw, "holonic", "holonic-hall").await;
+    let (caller, web_holder) = ("+819044445001", "+819044445002");
+    let (from_call, _) = gw.paid_purchase(caller, "spring-gala-2027").await;
+    let from_web = buy_on_the_web(&gw, "spring-gala-2027", web_holder).await;
+    name_holder(&gw, web_holder, "佐藤, \"次郎\"").await;
+    let (status, page, _) = office.get("/admin/events/spring-gala-2027/report").await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("<svg") && page.contains("data-tickets=\"2\""), "today's bar holds both: {page}");
+    for channel in ["phone-link", "web"] {
+        let row = &page[page.find(&format!("data-channel=\"{channel}\"")).expect(channel)..];
+        assert!(row[..row.find("</tr>").unwrap()].contains("data-tickets>1<"), "{channel}: {row}");
+    }
+    let row = &page[page.find("data-method=\"card\"").expect("card")..];
+    assert!(row[..row.find("</tr>").unwrap()].contains("data-tickets>2<"), "{row}");
+    assert!(!page.contains("UTC"), "{page}");
+    // The CSV: a BOM, the header, one row per order.
+    let resp = reqwest::Client::new()
+        .get(gw.admin_url("/admin/events/spring-gala-2027/orders.csv"))
+        .header("cookie", format!("dialticket_admin={}", office.cookie("dialticket_admin").unwrap()))
+        .header("accept-language", "en")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(resp.headers()["content-disposition"].to_str().unwrap().contains("orders-spring-gala-2027.csv"));
+    let bytes = resp.bytes().await.unwrap();
+    assert_eq!(&bytes[..3], b"\xEF\xBB\xBF", "UTF-8 with a BOM");
+    let text = std::str::from_utf8(&bytes[3..]).unwrap();
+    let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(
+        lines[0],
+        "Order number,Event,Seat type,Seats,Quantity,Amount,Payment method,State,Channel,Holder's phone,Name,Ordered (venue time)"
+    );
+    assert_eq!(lines.len(), 3, "{text}");
+    let (a, b) = (from_call["purchase_id"].as_str().unwrap(), from_web["purchase_id"].as_str().unwrap());
+    let web_row = lines.iter().find(|l| l.starts_with(b)).expect("the web order's row");
+    let seat = from_web["seats"][0].as_str().unwrap();
+    assert!(web_row.starts_with(&format!("{b},Spring Gala,S seat (stalls),{seat},1,9800,Credit card,")), "{web_row}");
+    assert!(web_row.contains(",Web shop,+819044445002,\"佐藤, \"\"次郎\"\"\","), "{web_row}");
+    assert!(web_row.ends_with("+09:00"), "venue time: {web_row}");
+    assert!(lines.iter().any(|l| l.starts_with(a) && l.contains(",Phone call's link,+819044445001,,")), "{text}");
     gw.stop().await;
 }

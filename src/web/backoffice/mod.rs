@@ -7,6 +7,8 @@
 //! - `GET|POST /admin/accounts` (an operator makes organizer accounts): `accounts.rs`
 //! - `GET /admin/events/{id}/orders` (search), `GET /admin/orders/{id}`: `orders.rs`;
 //!   `GET|POST /admin/orders/{id}/{resend,reissue,cancel}`: `order_actions.rs`
+//! - `GET /admin/events/{id}/report` (sales: chart, methods, channels),
+//!   `GET /admin/events/{id}/orders.csv`: `sales.rs`
 //!
 //! The session cookie (`dialticket_admin`: `HttpOnly; SameSite=Strict; Path=/`,
 //! `Secure` under an https public URL) holds a random 256-bit token; the store
@@ -22,6 +24,8 @@ mod dashboard;
 mod login;
 mod order_actions;
 mod orders;
+mod sales;
+mod sales_chart;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -53,6 +57,8 @@ pub(super) fn routes() -> Router<Web> {
         .route("/admin/setup/{token}", get(login::setup_page).post(login::setup))
         .route("/admin/accounts", get(accounts::list).post(accounts::create))
         .route("/admin/events/{id}/orders", get(orders::list))
+        .route("/admin/events/{id}/orders.csv", get(sales::csv))
+        .route("/admin/events/{id}/report", get(sales::report))
         .route("/admin/orders/{id}", get(orders::show))
         .route("/admin/orders/{id}/{action}", get(order_actions::confirm).post(order_actions::act))
 }
