@@ -16,8 +16,8 @@ use serde_json::{json, Value};
 
 use super::dashboard::event_for;
 use super::{page, require, Session};
-use crate::door::code::Reference;
 use crate::domain::Purchase;
+use crate::door::code::Reference;
 use crate::events::EventView;
 use crate::phone::{NumberingPlan, PhoneNumber};
 use crate::store::{JournalEntry, OrderQuery};
@@ -118,7 +118,13 @@ pub(super) async fn list(
             }
         }
         let pages = ((found.total + PER_PAGE - 1) / PER_PAGE).max(1);
-        let link = |n: i64| format!("/admin/events/{}/orders?q={}&page={n}", e.id, percent_encoding::utf8_percent_encode(&q.text, percent_encoding::NON_ALPHANUMERIC));
+        let link = |n: i64| {
+            format!(
+                "/admin/events/{}/orders?q={}&page={n}",
+                e.id,
+                percent_encoding::utf8_percent_encode(&q.text, percent_encoding::NON_ALPHANUMERIC)
+            )
+        };
         let data = json!({
             "event": {"id": e.id, "name": e.name, "url": format!("/admin/events/{}", e.id)},
             "q": q.text, "orders": orders, "total": found.total,
@@ -193,6 +199,14 @@ pub(super) async fn order_data(web: &Web, p: &Purchase, e: &EventView) -> Result
         })
         .collect();
     let refund = crate::web::cancel::refunded(web, p, e).await?;
+    // A cancelled order's seats went back on sale: show those it held.
+    let shown = match &refund {
+        Some(r) if shown.is_empty() => {
+            let held = r["seats"].as_array().cloned().unwrap_or_default();
+            held.iter().map(|seat| json!({"seat": seat, "reference": null, "admitted": ""})).collect()
+        }
+        _ => shown,
+    };
     Ok(json!({
         "event": {"id": e.id, "name": e.name, "url": format!("/admin/events/{}", e.id),
                   "orders": format!("/admin/events/{}/orders", e.id)},

@@ -7,9 +7,9 @@
 //! byte-order mark so a spreadsheet in Japan reads it as UTF-8.
 
 use axum::extract::{Path, State};
-use chrono::Offset as _;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use chrono::Offset as _;
 use serde_json::{json, Value};
 
 use super::dashboard::{card, event_for};
@@ -129,8 +129,18 @@ pub(super) async fn csv(State(web): State<Web>, Path(id): Path<String>, headers:
         let e = event_for(&web, &s, &id).await?;
         let store = &web.app.store;
         let columns = [
-            "reference", "event", "seat-type", "seats", "quantity", "amount", "payment-method", "payment-status",
-            "channel", "phone", "name", "created",
+            "reference",
+            "event",
+            "seat-type",
+            "seats",
+            "quantity",
+            "amount",
+            "payment-method",
+            "payment-status",
+            "channel",
+            "phone",
+            "name",
+            "created",
         ];
         let mut out = String::from("\u{feff}");
         let head: Vec<String> = columns.iter().map(|c| csv_field(&tr(&web, &format!("admin-csv-{c}"), &[]))).collect();
@@ -140,7 +150,8 @@ pub(super) async fn csv(State(web): State<Web>, Path(id): Path<String>, headers:
             let Some(p) = store.purchase(&pid).await? else { continue };
             let name = store.holder_profile(&p.phone).await?.and_then(|pr| pr.name).unwrap_or_default();
             let channel = store.purchase_channel(&p.id).await?;
-            let seat_type = e.seat_types.iter().find(|t| t.code == p.seat_type).map_or(p.seat_type.clone(), |t| t.name.clone());
+            let seat_type =
+                e.seat_types.iter().find(|t| t.code == p.seat_type).map_or(p.seat_type.clone(), |t| t.name.clone());
             let row = [
                 p.id.clone(),
                 e.name.clone(),
@@ -159,7 +170,10 @@ pub(super) async fn csv(State(web): State<Web>, Path(id): Path<String>, headers:
             out.push_str(&row.join(","));
             out.push_str("\r\n");
         }
-        let file = format!("attachment; filename=\"orders-{}.csv\"", e.id.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_"));
+        let file = format!(
+            "attachment; filename=\"orders-{}.csv\"",
+            e.id.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_")
+        );
         Ok((
             StatusCode::OK,
             [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, file)],

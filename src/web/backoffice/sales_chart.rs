@@ -58,7 +58,8 @@ pub(super) fn month_day(day: i64) -> String {
     chrono::DateTime::from_timestamp(day * 86_400, 0).map(|d| d.format("%-m/%-d").to_string()).unwrap_or_default()
 }
 
-/// The chart's size: narrow enough to read at a phone's 390 px without scaling text down much.
+/// The chart's size: a phone's 390 px shows it nearly at this size, so its
+/// 18-point labels (about 14 px) stay readable there.
 const WIDTH: u32 = 360;
 const HEIGHT: u32 = 200;
 
@@ -69,7 +70,7 @@ pub(super) fn svg(days: &[(i64, i64)], title: &str) -> Result<String, String> {
     {
         let root = SVGBackend::with_string(&mut out, (WIDTH, HEIGHT)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
-        let (left, right, top, bottom) = (34_i32, 8_i32, 10_i32, 26_i32);
+        let (left, right, top, bottom) = (46_i32, 8_i32, 12_i32, 30_i32);
         let plot_w = WIDTH as i32 - left - right;
         let plot_h = HEIGHT as i32 - top - bottom;
         let max = days.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
@@ -79,11 +80,12 @@ pub(super) fn svg(days: &[(i64, i64)], title: &str) -> Result<String, String> {
         // The axis and the top of the scale.
         root.draw(&PathElement::new(vec![(left, top), (left, top + plot_h), (left + plot_w, top + plot_h)], ink))
             .map_err(|e| e.to_string())?;
-        root.draw(&Text::new(max.to_string(), (2, top), label(12))).map_err(|e| e.to_string())?;
-        root.draw(&Text::new("0", (2, top + plot_h - 12), label(12))).map_err(|e| e.to_string())?;
+        root.draw(&Text::new(max.to_string(), (2, top - 2), label(18))).map_err(|e| e.to_string())?;
+        root.draw(&Text::new("0", (2, top + plot_h - 16), label(18))).map_err(|e| e.to_string())?;
         let n = days.len().max(1) as i32;
-        let slot = plot_w / n;
-        let every = ((days.len() as i32 * 40) / plot_w.max(1)).max(1) as usize;
+        // A bar no wider than a thumb, so one day's bar does not read as a wall.
+        let slot = (plot_w / n).min(48);
+        let every = ((days.len() as i32 * 52) / plot_w.max(1)).max(1) as usize;
         for (i, (day, tickets)) in days.iter().enumerate() {
             let x0 = left + 1 + i as i32 * slot + slot / 6;
             let x1 = (left + 1 + (i as i32 + 1) * slot - slot / 6).max(x0 + 1);
@@ -94,7 +96,7 @@ pub(super) fn svg(days: &[(i64, i64)], title: &str) -> Result<String, String> {
             }
             if i % every == 0 || i + 1 == days.len() {
                 let text = month_day(*day);
-                root.draw(&Text::new(text, (x0, top + plot_h + 6), label(12))).map_err(|e| e.to_string())?;
+                root.draw(&Text::new(text, (x0, top + plot_h + 6), label(18))).map_err(|e| e.to_string())?;
             }
         }
         root.present().map_err(|e| e.to_string())?;
@@ -111,7 +113,11 @@ pub(super) fn svg(days: &[(i64, i64)], title: &str) -> Result<String, String> {
             svg.push_str(&format!("<title>{}</title>", escape(title)));
         } else if line.starts_with("<rect") && line.contains("fill=\"#1A5FB4\"") {
             let (day, n) = bars.next().copied().unwrap_or((0, 0));
-            svg.push_str(&line.replacen("<rect", &format!("<rect data-day=\"{}\" data-tickets=\"{n}\"", month_day(day)), 1));
+            svg.push_str(&line.replacen(
+                "<rect",
+                &format!("<rect data-day=\"{}\" data-tickets=\"{n}\"", month_day(day)),
+                1,
+            ));
         } else {
             svg.push_str(line);
         }

@@ -24,8 +24,12 @@ struct Words {
 
 const ENGLISH: Words =
     Words { lang: "en", accept: "en-GB,en", cancelled: "Cancelled and refunded", done: "The order is cancelled" };
-const JAPANESE: Words =
-    Words { lang: "ja", accept: "ja,en;q=0.5", cancelled: "キャンセル・返金済み", done: "注文をキャンセルして返金しました" };
+const JAPANESE: Words = Words {
+    lang: "ja",
+    accept: "ja,en;q=0.5",
+    cancelled: "キャンセル・返金済み",
+    done: "注文をキャンセルして返金しました",
+};
 
 /// The screen's size in CSS pixels (the browser starts as a phone and goes back to it on every load).
 async fn screen(chromium: &Chromium, width: u32, height: u32) {
