@@ -61,7 +61,17 @@ async fn journalled(gw: &TestGateway, pid: &str, action: &str) -> usize {
 
 #[tokio::test]
 async fn orders_are_found_by_phone_name_id_seat_and_code_and_record_their_channel() {
-    let gw = spawn_gateway().await;
+    orders_are_found_by_phone_name_id_seat_and_code_and_record_their_channel_on("sqlite").await;
+}
+
+#[tokio::test]
+async fn orders_are_found_by_phone_name_id_seat_and_code_and_record_their_channel_in_postgres() {
+    orders_are_found_by_phone_name_id_seat_and_code_and_record_their_channel_on("postgres").await;
+}
+
+async fn orders_are_found_by_phone_name_id_seat_and_code_and_record_their_channel_on(backend: &str) {
+    let Some((url, _db)) = fresh_database(backend).await else { return };
+    let gw = spawn_gateway_with(|c| c.database_url = url).await;
     let mut office = organizer_office(&gw, "holonic", "holonic-hall").await;
     let (caller, web_holder) = ("+819044441001", "+819044441002");
     let (from_call, _) = gw.paid_purchase(caller, "spring-gala-2027").await;
@@ -128,7 +138,17 @@ async fn orders_are_paged() {
 
 #[tokio::test]
 async fn resend_reissue_and_cancel_are_confirmed_journalled_and_mailed_once() {
-    let gw = spawn_gateway().await;
+    resend_reissue_and_cancel_are_confirmed_journalled_and_mailed_once_on("sqlite").await;
+}
+
+#[tokio::test]
+async fn resend_reissue_and_cancel_are_confirmed_journalled_and_mailed_once_in_postgres() {
+    resend_reissue_and_cancel_are_confirmed_journalled_and_mailed_once_on("postgres").await;
+}
+
+async fn resend_reissue_and_cancel_are_confirmed_journalled_and_mailed_once_on(backend: &str) {
+    let Some((url, _db)) = fresh_database(backend).await else { return };
+    let gw = spawn_gateway_with(|c| c.database_url = url).await;
     let mut office = organizer_office(&gw, "holonic", "holonic-hall").await;
     let holder = "+819044443001";
     // The open rehearsal started yesterday: past the holder's cancellation deadline.
@@ -233,7 +253,17 @@ async fn another_organizers_orders_are_403_and_a_post_without_its_token_changes_
 
 #[tokio::test]
 async fn the_sales_page_charts_the_days_and_splits_by_method_and_channel_and_the_csv_has_every_order() {
-    let gw = spawn_gateway().await;
+    the_sales_page_charts_the_days_and_splits_by_method_and_channel_and_the_csv_has_every_order_on("sqlite").await;
+}
+
+#[tokio::test]
+async fn the_sales_page_charts_the_days_and_splits_by_method_and_channel_and_the_csv_has_every_order_in_postgres() {
+    the_sales_page_charts_the_days_and_splits_by_method_and_channel_and_the_csv_has_every_order_on("postgres").await;
+}
+
+async fn the_sales_page_charts_the_days_and_splits_by_method_and_channel_and_the_csv_has_every_order_on(backend: &str) {
+    let Some((url, _db)) = fresh_database(backend).await else { return };
+    let gw = spawn_gateway_with(|c| c.database_url = url).await;
     let mut office = organizer_office(&gw, "holonic", "holonic-hall").await;
     let (caller, web_holder) = ("+819044445001", "+819044445002");
     let (from_call, _) = gw.paid_purchase(caller, "spring-gala-2027").await;
