@@ -195,3 +195,4 @@ admin-csv-channel = Channel
 admin-csv-phone = Holder's phone
 admin-csv-name = Name
 admin-csv-created = Ordered (venue time)
+admin-order-created-at = Ordered: { $at }

@@ -192,3 +192,4 @@ admin-csv-channel = 購入経路
 admin-csv-phone = 持ち主の電話番号
 admin-csv-name = 氏名
 admin-csv-created = 注文日時（会場時刻）
+admin-order-created-at = 注文日時：{ $at }
