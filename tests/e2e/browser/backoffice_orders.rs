@@ -93,7 +93,8 @@ async fn sales_and_an_order_cancelled(w: &Words) {
     // The chart at a phone's width, scrolled to.
     chromium.execute("document.getElementById('chart-h').scrollIntoView(); return null;").await;
     chromium.screenshot(&format!("backoffice-sales-chart-{}-390", w.lang)).await;
-    let svg_width = chromium.execute("return document.querySelector('.chart svg').getBoundingClientRect().width;").await;
+    let svg_width =
+        chromium.execute("return document.querySelector('.chart svg').getBoundingClientRect().width;").await;
     assert!(svg_width.as_f64().is_some_and(|v| v > 250.0 && v <= 360.0), "the chart's width at 390: {svg_width}");
     looked_at(&chromium, w, "sales", 1280).await;
 
