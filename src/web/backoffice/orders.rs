@@ -184,7 +184,9 @@ pub(super) async fn order_data(web: &Web, p: &Purchase, e: &EventView) -> Result
     let mut journal = store.journal_for(&p.id).await?;
     let seats = store.order_seats(&p.id).await?;
     for seat in &seats {
-        journal.extend(store.journal_for(&format!("{}/{}", e.id, seat.seat_code)).await?);
+        // A seat sold again after a cancellation: only what happened to it since this order.
+        let rows = store.journal_for(&format!("{}/{}", e.id, seat.seat_code)).await?;
+        journal.extend(rows.into_iter().filter(|j| j.at >= p.reserved_at));
     }
     journal.sort_by_key(|j| j.seq);
     let names: HashMap<String, String> = store.accounts().await?.into_iter().map(|a| (a.id, a.name)).collect();
