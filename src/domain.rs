@@ -266,6 +266,12 @@ impl Purchase {
         Ok(vec![Transition::new("cancel", "paid", "refunded")])
     }
 
+    /// Cancel a paid purchase as its organizer (the back office): as
+    /// [`Purchase::cancel`], but also after the holder's cancellable date.
+    pub fn cancel_by_organizer(&mut self) -> Result<Vec<Transition>, DomainError> {
+        self.cancel(self.cancellable_until)
+    }
+
     /// When an unpaid reservation lets its seats go.
     pub fn hold_deadline(&self) -> Timestamp {
         self.hold_until.unwrap_or(self.reserved_at + HOLD_SECS)
@@ -485,6 +491,22 @@ mod tests {
         p.cancel(100).unwrap();
         assert_eq!((p.state(), p.holds_seats()), (PurchaseState::Cancelled, false));
         assert_eq!(p.issue_call(5), Err(DomainError::NotPaid));
+    }
+
+    #[test]
+    fn the_organizer_cancels_after_the_holders_deadline_but_not_twice_nor_an_admitted_ticket() {
+        let mut p = purchase();
+        assert_eq!(p.cancel_by_organizer(), Err(DomainError::NotCancellable));
+        p.payment_status = PaymentStatus::Paid;
+        p.cancellable_until = 100;
+        assert_eq!(p.cancel(101), Err(DomainError::TooLateToCancel));
+        let t = p.cancel_by_organizer().expect("the organizer may");
+        assert_eq!((t[0].action, p.state()), ("cancel", PurchaseState::Cancelled));
+        assert_eq!(p.cancel_by_organizer(), Err(DomainError::NotCancellable));
+        let mut admitted = purchase();
+        admitted.payment_status = PaymentStatus::Paid;
+        admitted.admission = AdmissionState::Admitted;
+        assert_eq!(admitted.cancel_by_organizer(), Err(DomainError::CannotCancelAdmitted));
     }
 
     mod properties {

@@ -301,22 +301,9 @@ async fn issue(
         };
         any_new |= outcome == IssueOutcome::Issued;
         // Issued again: the ticket link mailed before stops working, and so do the seats' codes.
-        let link = app.links.mint_in(Purpose::Ticket, &p.phone, Some(&p.id), Some(&call.rule.language), at)?;
-        tx.set_link_head(&p.id, Purpose::Ticket.as_str(), &link.jti, at).await?;
         let tickets = issue_seat_codes(app, tx, &p, at).await?;
-        let gate = tx.gate_of(&p.event_id, &p.seat_type).await?;
-        let ctx = json!({
-            "url": link.url,
-            "event": MailEvent::new(&event, &user.language),
-            "seats": p.seats.join(", "),
-            "gate": gate,
-            "tickets": tickets,
-            "usage_number": app.number_in(Action::Usage, Some(&event.id), Some(&call.rule.language)),
-            "resent": outcome == IssueOutcome::Resent,
-            "phone": p.phone.as_str(),
-            "purchase_id": p.id,
-        });
-        app.queue_mail(tx, &user, "ticket", &ctx, at).await?;
+        let resent = outcome == IssueOutcome::Resent;
+        mail_ticket(app, tx, &user, &p, &event, &call.rule.language, tickets, resent, at).await?;
         sent += 1;
     }
     if sent == 0 {
@@ -336,10 +323,43 @@ async fn issue(
     Ok(CallDecision::announce(if any_new { "ticket-sent" } else { "ticket-resent" }))
 }
 
+/// Mail `user` the ticket of `p` (`tickets`: its seats' codes as
+/// [`issue_seat_codes`] shows them) with a fresh ticket link in `lang`: the
+/// link mailed before stops working.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn mail_ticket(
+    app: &App,
+    tx: &mut StoreTx,
+    user: &crate::store::PhoneUser,
+    p: &crate::domain::Purchase,
+    event: &crate::events::EventView,
+    lang: &str,
+    tickets: Vec<serde_json::Value>,
+    resent: bool,
+    at: i64,
+) -> Result<(), AppError> {
+    let link = app.links.mint_in(Purpose::Ticket, &p.phone, Some(&p.id), Some(lang), at)?;
+    tx.set_link_head(&p.id, Purpose::Ticket.as_str(), &link.jti, at).await?;
+    let gate = tx.gate_of(&p.event_id, &p.seat_type).await?;
+    let ctx = json!({
+        "url": link.url,
+        "event": MailEvent::new(event, &user.language),
+        "seats": p.seats.join(", "),
+        "gate": gate,
+        "tickets": tickets,
+        "usage_number": app.number_in(Action::Usage, Some(&event.id), Some(lang)),
+        "resent": resent,
+        "phone": p.phone.as_str(),
+        "purchase_id": p.id,
+    });
+    app.queue_mail(tx, user, "ticket", &ctx, at).await?;
+    Ok(())
+}
+
 /// Each seat of `p` issued anew (its epoch moves on: the codes before answer
 /// "revoked"), its code signed and its reference recorded; what the ticket mail
 /// shows of each: the seat, its position (the QR image's name) and reference.
-async fn issue_seat_codes(
+pub(crate) async fn issue_seat_codes(
     app: &App,
     tx: &mut StoreTx,
     p: &crate::domain::Purchase,

@@ -157,6 +157,26 @@ async fn cancel(web: &Web, headers: &HeaderMap, token: &str, purpose: Purpose) -
         return cancelled_answer(web, headers, &p, &event, &back).await;
     }
     let transitions = p.cancel(at).map_err(|err| refusal(web, &event, &p, &err))?;
+    refund_and_mail(web, &mut tx, &p, &event, &transitions, "web:cancel", at).await?;
+    tx.commit().await?;
+    app.mail_wake.notify_one();
+    cancelled_answer(web, headers, &p, &event, &back).await
+}
+
+/// What a cancellation does once `p` is cancelled (`transitions`): the money
+/// refunded through its provider, the purchase saved, its seats back on sale, the
+/// refund journalled by `actor`, and the holder mailed — in the caller's
+/// transaction. The holder's own cancellation and the back office's both use it.
+pub(super) async fn refund_and_mail(
+    web: &Web,
+    tx: &mut crate::store::StoreTx,
+    p: &Purchase,
+    event: &EventView,
+    transitions: &[crate::domain::Transition],
+    actor: &str,
+    at: i64,
+) -> Result<(), WebError> {
+    let app = &web.app;
     let reference = p.payment_ref.clone().unwrap_or_default();
     let refund = match app.payments.for_reference(&reference) {
         Some(provider) => provider
@@ -164,7 +184,7 @@ async fn cancel(web: &Web, headers: &HeaderMap, token: &str, purpose: Purpose) -
             .map_err(|e| WebError::Conflict(tr(web, "cancel-refund-failed", &[("reason", &e.to_string())])))?,
         None => format!("manual refund of {}", p.amount),
     };
-    tx.save_purchase(&p, &transitions, "web:cancel", at).await?;
+    tx.save_purchase(p, transitions, actor, at).await?;
     tx.release_seats(&p.id, at).await?;
     tx.journal(
         "purchase",
@@ -172,19 +192,17 @@ async fn cancel(web: &Web, headers: &HeaderMap, token: &str, purpose: Purpose) -
         "refund",
         None,
         None,
-        "web:cancel",
+        actor,
         &json!({"refund": refund, "amount": p.amount, "seats": p.seats}).to_string(),
     );
     let holder = tx.touch_phone_user(&p.phone, "en", at).await?;
     let ctx = json!({
-        "event": MailEvent::new(&event, &holder.language), "seats": p.seats.join(", "), "amount": event.price_display(p.amount),
-        "refund": refund_json(&p, &event, Some(at), &p.seats, &holder.language),
+        "event": MailEvent::new(event, &holder.language), "seats": p.seats.join(", "), "amount": event.price_display(p.amount),
+        "refund": refund_json(p, event, Some(at), &p.seats, &holder.language),
         "phone": p.phone.as_str(), "purchase_id": p.id,
     });
-    app.queue_mail(&mut tx, &holder, "cancelled", &ctx, at).await?;
-    tx.commit().await?;
-    app.mail_wake.notify_one();
-    cancelled_answer(web, headers, &p, &event, &back).await
+    app.queue_mail(tx, &holder, "cancelled", &ctx, at).await?;
+    Ok(())
 }
 
 /// After the POST: a browser goes back to the cancel page (POST-redirect-GET,

@@ -247,6 +247,10 @@ fn page_templates(catalogs: Arc<crate::i18n::Catalogs>) -> Environment<'static> 
         ("admin_card.html", include_str!("templates/admin_card.html")),
         ("admin_event.html", include_str!("templates/admin_event.html")),
         ("admin_event_form.html", include_str!("templates/admin_event_form.html")),
+        ("admin_orders_style.html", include_str!("templates/admin_orders_style.html")),
+        ("admin_orders.html", include_str!("templates/admin_orders.html")),
+        ("admin_order.html", include_str!("templates/admin_order.html")),
+        ("admin_sales.html", include_str!("templates/admin_sales.html")),
     ] {
         // The templates are compiled into the binary; a syntax error is a build defect caught by the tests.
         if let Err(e) = env.add_template(name, src) {

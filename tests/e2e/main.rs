@@ -6,6 +6,7 @@ mod admin;
 mod admit;
 mod backoffice;
 mod backoffice_events;
+mod backoffice_orders;
 mod browser;
 mod cancellation;
 mod dialplan;

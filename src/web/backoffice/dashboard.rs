@@ -15,7 +15,7 @@ use crate::web::admin::Sales;
 use crate::web::{at_venue, finish, locale, tr, PageResult, Web, WebError};
 
 /// One event's card: when, where, which number sells it, its seats and revenue.
-async fn card(web: &Web, e: &EventView) -> Result<Value, WebError> {
+pub(super) async fn card(web: &Web, e: &EventView) -> Result<Value, WebError> {
     let sales = Sales::of(&web.app.store, &e.id).await?;
     let lang = locale::current();
     // In the catalog's order (dearest first), as the shop lists them.

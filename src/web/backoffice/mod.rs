@@ -6,6 +6,10 @@
 //! - `GET /admin/` (the account's events with their sales), `GET /admin/events/{id}`: `dashboard.rs`
 //! - `GET|POST /admin/accounts` (an operator makes organizer accounts): `accounts.rs`
 //! - `GET|POST /admin/events/new`, `/admin/events/{id}/edit`, `POST …/selling`, `…/listing`: `events.rs`
+//! - `GET /admin/events/{id}/orders` (search), `GET /admin/orders/{id}`: `orders.rs`;
+//!   `GET|POST /admin/orders/{id}/{resend,reissue,cancel}`: `order_actions.rs`
+//! - `GET /admin/events/{id}/report` (sales: chart, methods, channels),
+//!   `GET /admin/events/{id}/orders.csv`: `sales.rs`
 //!
 //! The session cookie (`dialticket_admin`: `HttpOnly; SameSite=Strict; Path=/`,
 //! `Secure` under an https public URL) holds a random 256-bit token; the store
@@ -20,6 +24,10 @@ mod accounts;
 mod dashboard;
 mod events;
 mod login;
+mod order_actions;
+mod orders;
+mod sales;
+mod sales_chart;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,6 +62,11 @@ pub(super) fn routes() -> Router<Web> {
         .route("/admin/events/{id}/edit", get(events::edit_page).post(events::update))
         .route("/admin/events/{id}/selling", post(events::selling))
         .route("/admin/events/{id}/listing", post(events::listing))
+        .route("/admin/events/{id}/orders", get(orders::list))
+        .route("/admin/events/{id}/orders.csv", get(sales::csv))
+        .route("/admin/events/{id}/report", get(sales::report))
+        .route("/admin/orders/{id}", get(orders::show))
+        .route("/admin/orders/{id}/{action}", get(order_actions::confirm).post(order_actions::act))
 }
 
 /// Login attempts: a burst of [`login::PER_ACCOUNT`] per account name and of

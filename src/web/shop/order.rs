@@ -121,6 +121,8 @@ pub(super) async fn order(web: &Web, headers: &HeaderMap, shop: &Shop, event_id:
     };
     let detail = json!({"seats": p.seats, "holder": c.holder, "buyer": shop.buyer, "web_first": shop.buyer.is_none()});
     tx.journal("purchase", &p.id, "reserved", None, Some("pending"), "web:order", &detail.to_string());
+    let channel = if shop.buyer.is_none() { crate::store::CHANNEL_WEB } else { crate::store::CHANNEL_PHONE_LINK };
+    tx.set_purchase_channel(&p.id, channel).await?;
     let provider = app.payments.get(&form.payment_method).map_err(|e| WebError::Invalid(e.to_string()))?;
     let input = if provider.input() == Some("prepaid_code") { &form.prepaid_code } else { &form.card_number };
     let request =
