@@ -19,3 +19,35 @@ pub async fn add_operator(store: &Store, name: &str, admin_base: &str) -> Result
         setup_link(admin_base, &made.setup_token)
     ))
 }
+
+/// `dialticket events list`: every event with its organizer, start on the venue
+/// clock, whether it is on sale at `at`, and its seats sold / held / free. The
+/// lines to print (a header, then one per event).
+pub async fn list_events(store: &Store, at: i64) -> Result<String, String> {
+    let events = store.events().await.map_err(|e| e.to_string())?;
+    let mut lines = vec![format!(
+        "{:<24} {:<16} {:<30} {:<9} {:>6} {:>6} {:>6}",
+        "event", "organizer", "starts (venue)", "sale", "sold", "held", "free"
+    )];
+    for e in &events {
+        let counts = store.seat_counts(&e.id).await.map_err(|e| e.to_string())?;
+        let of = |state: &str| counts.iter().filter(|(_, s, _)| s == state).map(|(_, _, n)| n).sum::<i64>();
+        let sale = match () {
+            _ if e.sales_paused => "stopped",
+            _ if e.on_sale(at) => "on sale",
+            _ if at < e.sale_start => "not yet",
+            _ => "closed",
+        };
+        lines.push(format!(
+            "{:<24} {:<16} {:<30} {:<9} {:>6} {:>6} {:>6}",
+            e.id,
+            e.organizer,
+            e.starts("en"),
+            sale,
+            of("sold"),
+            of("held"),
+            of("free")
+        ));
+    }
+    Ok(lines.join("\n"))
+}

@@ -158,6 +158,8 @@ enum DialplanCommand {
 enum EventsCommand {
     /// Load (upsert) organizers, events and seats from a catalog file into the database.
     Load { file: PathBuf },
+    /// List the events: organizer, start on the venue clock, sale state, seats sold / held / free.
+    List,
     /// Print the six-digit PIN venue staff enter on an admission page to admit a
     /// ticket of EVENT (derived from the signing key; organizers also see it in
     /// `GET /admin/events/{id}/sales`).
@@ -256,6 +258,10 @@ async fn main() -> ExitCode {
                 Err(e) => Err(e),
             })
         }
+        Command::Events { command: EventsCommand::List } => report(match Store::connect(&config.database_url).await {
+            Ok(store) => dialticket::admin_cli::list_events(&store, dialticket::store::now()).await,
+            Err(e) => Err(e.to_string()),
+        }),
         Command::Events { command: EventsCommand::StaffPin { event, rotate } } => {
             staff_pin(&event, rotate, &config).await
         }

@@ -51,6 +51,19 @@ fn events_load_fills_the_database_and_is_idempotent() {
     assert!(String::from_utf8_lossy(&first.stdout).contains("loaded 2 events (254 new seats)"));
     let second = load();
     assert!(String::from_utf8_lossy(&second.stdout).contains("loaded 2 events (0 new seats)"), "reload adds no seats");
+
+    // What is loaded, listed: start on the venue clock, sale state, seats.
+    let list = dialticket().env("DIALTICKET_DATABASE_URL", &db).args(["events", "list"]).output().unwrap();
+    assert!(list.status.success(), "{}", String::from_utf8_lossy(&list.stderr));
+    let text = String::from_utf8_lossy(&list.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(lines[0].starts_with("event ") && lines[0].contains("sold"), "{text}");
+    let gala = lines.iter().find(|l| l.starts_with("spring-gala-2027 ")).unwrap_or_else(|| panic!("{text}"));
+    let words: Vec<&str> = gala.split_whitespace().collect();
+    assert!(gala.contains(" JST ") && gala.contains("on sale"), "{gala}");
+    // 54 seats, none sold or held.
+    assert_eq!(words[words.len() - 3..], ["0", "0", "54"], "{gala}");
 }
 
 #[test]
