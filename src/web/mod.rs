@@ -10,7 +10,7 @@ mod admin;
 mod admission;
 mod assets;
 mod backoffice;
-mod cancel;
+pub(crate) mod cancel;
 mod guard;
 pub(crate) mod locale;
 mod pages;
