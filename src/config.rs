@@ -92,6 +92,8 @@ pub struct Config {
     /// cancellation runner of this gateway halts after this many orders, as if
     /// the gateway were killed there ([`crate::event_cancel`]).
     pub event_cancel_stop_after: Option<usize>,
+    /// Test hook, off (`None`) by default: the runner waits this long before each order.
+    pub event_cancel_order_delay: Option<std::time::Duration>,
     /// Which payment providers run; `None` refuses to start (no silent sandbox).
     pub payment_mode: Option<crate::payment::PaymentMode>,
     /// Seconds a SIP/TCP connection gets to complete its first message (and any message
@@ -207,6 +209,7 @@ impl Default for Config {
             mail_backlog_limit: 5000,
             disk_min_free_mb: 64,
             event_cancel_stop_after: None,
+            event_cancel_order_delay: None,
             tcp_message_timeout: 10,
         }
     }

@@ -114,6 +114,9 @@ pub(crate) async fn run(app: &App, event_id: &str) -> Result<(), EventCancelErro
                 tracing::warn!(event = %event_id, cancelled, "event cancellation halted by event_cancel_stop_after");
                 return std::future::pending().await;
             }
+            if let Some(delay) = app.event_cancel_order_delay {
+                tokio::time::sleep(delay).await;
+            }
             match Store::retry(|| cancel_one(app, &event, pid)).await {
                 Ok(true) => {
                     cancelled += 1;

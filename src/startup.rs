@@ -156,6 +156,7 @@ impl Gateway {
             backlog: crate::app::MailBacklog::new(config.mail_backlog_limit),
             disk_min_free: config.disk_min_free_mb.saturating_mul(1024 * 1024),
             event_cancel_stop_after: config.event_cancel_stop_after,
+            event_cancel_order_delay: config.event_cancel_order_delay,
         });
         // SDP must carry an address the caller can send RTP to; a wildcard bind gives none.
         let rtp_ip = match config.rtp_ip {
