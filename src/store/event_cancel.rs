@@ -97,7 +97,7 @@ impl Store {
     /// How many orders of `event_id` are still to cancel (and their amount).
     pub async fn open_order_totals(&self, event_id: &str) -> Result<(i64, i64), StoreError> {
         let (n, amount): (i64, Option<i64>) = sqlx::query_as(&format!(
-            "SELECT COUNT(*), SUM(CASE WHEN payment_status = 'paid' THEN amount ELSE 0 END) FROM purchases WHERE {OPEN}"
+            "SELECT COUNT(*), CAST(SUM(CASE WHEN payment_status = 'paid' THEN amount ELSE 0 END) AS BIGINT) FROM purchases WHERE {OPEN}"
         ))
         .bind(event_id)
         .fetch_one(&self.pool)
