@@ -24,7 +24,12 @@ impl Store {
     /// Start cancelling `event_id`: sales stop at once and the cancellation is
     /// recorded (`running`), in one transaction. `false` when it was started before
     /// (nothing changes then).
-    pub async fn start_event_cancellation(&self, event_id: &str, actor: &str, at: Timestamp) -> Result<bool, StoreError> {
+    pub async fn start_event_cancellation(
+        &self,
+        event_id: &str,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
         Store::retry(|| async {
             let mut tx = self.begin().await?;
             let (total,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM purchases WHERE {OPEN}"))

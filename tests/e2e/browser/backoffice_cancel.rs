@@ -107,6 +107,7 @@ async fn the_event_cancelled(w: &Words) {
     chromium.click("button[data-cancel-event]").await;
     chromium.text_when("[data-cancellation]", |t| !t.is_empty()).await;
     if chromium.count("[data-running]").await > 0 {
+        assert_eq!(chromium.count("meta[http-equiv=refresh]").await, 1, "a running cancellation refreshes itself");
         looked_at(&chromium, w, "event-cancel-running", 390).await;
     }
     let until = Instant::now() + Duration::from_secs(30);
