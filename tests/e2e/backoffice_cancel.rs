@@ -219,3 +219,30 @@ async fn a_cancellation_killed_halfway_is_finished_by_two_restarted_gateways_onc
     b.stop().await;
     c.stop().await;
 }
+
+#[tokio::test]
+async fn a_cancelled_events_ticket_scans_as_cancelled_at_the_door() {
+    let gw = spawn_gateway().await;
+    let mut office = organizer_office(&gw, "holonic", "holonic-hall").await;
+    let phone = "+819055570001";
+    // Issued and confirmed: it would be admitted.
+    let (_, page) = gw.issued_ticket(phone, EVENT, 1, true).await;
+    let code = page["tickets"][0]["code"].as_str().expect("a code").to_string();
+    let now = dialticket::store::now();
+    let made = gw.app.store.add_staff(EVENT, "Aiko", None, true, "test", now).await.expect("a device");
+    let token = made.api_token.expect("an API token");
+    assert_eq!(confirm_cancel(&mut office).await, 303);
+    wait_done(&gw).await;
+    let resp = reqwest::Client::new()
+        .post(format!("{}/staff/api/scan", gw.base))
+        .header("content-type", "application/json")
+        .bearer_auth(&token)
+        .body(serde_json::json!({ "code": code }).to_string())
+        .send()
+        .await
+        .expect("scan");
+    let answer: serde_json::Value = resp.json().await.expect("json");
+    assert_eq!(answer["result"].as_str(), Some("cancelled"), "{answer}");
+    assert_eq!(gw.queued(phone, MAIL).await, 1);
+    gw.stop().await;
+}
