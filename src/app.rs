@@ -47,6 +47,10 @@ pub struct App {
     pub ceilings: Arc<crate::flood::Ceilings>,
     /// Bytes free where the SQLite database lives below which `/healthz` is 503.
     pub disk_min_free: u64,
+    /// Test hook ([`crate::config::Config::event_cancel_stop_after`]): `None` in production.
+    pub event_cancel_stop_after: Option<usize>,
+    /// Test hook ([`crate::config::Config::event_cancel_order_delay`]): `None` in production.
+    pub event_cancel_order_delay: Option<std::time::Duration>,
     /// The mail outbox's backlog, and the ceiling beyond which purchase calls hear
     /// "busy" rather than queue more ([`App::mail_backlog_full`]).
     pub backlog: MailBacklog,

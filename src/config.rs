@@ -88,6 +88,12 @@ pub struct Config {
     pub mail_backlog_limit: i64,
     /// MiB free on the SQLite database's file system below which `/healthz` is 503.
     pub disk_min_free_mb: u64,
+    /// Test hook, off (`None`) by default and not read from any file: the event
+    /// cancellation runner of this gateway halts after this many orders, as if
+    /// the gateway were killed there ([`crate::event_cancel`]).
+    pub event_cancel_stop_after: Option<usize>,
+    /// Test hook, off (`None`) by default: the runner waits this long before each order.
+    pub event_cancel_order_delay: Option<std::time::Duration>,
     /// Which payment providers run; `None` refuses to start (no silent sandbox).
     pub payment_mode: Option<crate::payment::PaymentMode>,
     /// Seconds a SIP/TCP connection gets to complete its first message (and any message
@@ -202,6 +208,8 @@ impl Default for Config {
             payment_mode: None,
             mail_backlog_limit: 5000,
             disk_min_free_mb: 64,
+            event_cancel_stop_after: None,
+            event_cancel_order_delay: None,
             tcp_message_timeout: 10,
         }
     }

@@ -272,6 +272,16 @@ impl Purchase {
         self.cancel(self.cancellable_until)
     }
 
+    /// Withdraw an unpaid order because its whole event is cancelled: nothing was
+    /// paid, so nothing is refunded; the seats go back (the store's part).
+    pub fn withdraw_unpaid(&mut self) -> Result<Vec<Transition>, DomainError> {
+        if self.payment_status != PaymentStatus::Pending {
+            return Err(DomainError::AlreadySettled(self.payment_status.as_str()));
+        }
+        self.payment_status = PaymentStatus::Expired;
+        Ok(vec![Transition::new("event-cancel", "pending", "expired")])
+    }
+
     /// When an unpaid reservation lets its seats go.
     pub fn hold_deadline(&self) -> Timestamp {
         self.hold_until.unwrap_or(self.reserved_at + HOLD_SECS)

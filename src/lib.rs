@@ -38,6 +38,7 @@ pub mod config;
 pub mod dialplan;
 pub mod domain;
 pub mod door;
+pub mod event_cancel;
 pub mod events;
 pub mod flood;
 pub mod i18n;

@@ -155,6 +155,8 @@ impl Gateway {
             ceilings: ceilings.clone(),
             backlog: crate::app::MailBacklog::new(config.mail_backlog_limit),
             disk_min_free: config.disk_min_free_mb.saturating_mul(1024 * 1024),
+            event_cancel_stop_after: config.event_cancel_stop_after,
+            event_cancel_order_delay: config.event_cancel_order_delay,
         });
         // SDP must carry an address the caller can send RTP to; a wildcard bind gives none.
         let rtp_ip = match config.rtp_ip {
@@ -215,6 +217,8 @@ impl Gateway {
         let expiry = tokio::spawn(crate::settlement::run_expiry(self.app.clone(), stop_rx.clone()));
         let backlog = tokio::spawn(crate::app::watch_backlog(self.app.clone(), stop_rx.clone()));
         let trust = tokio::spawn(self.sip_config.stir.trust.clone().run(stop_rx.clone()));
+        // Cancellations of whole events a stopped gateway left running.
+        tokio::spawn(crate::event_cancel::resume_all(self.app.clone()));
         let (public, admin) = crate::web::routers(self.app.clone());
         let serve = |listener: TcpListener, router: axum::Router| {
             let mut stop = stop_rx.clone();

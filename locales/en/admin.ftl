@@ -265,3 +265,23 @@ admin-csv-phone = Holder's phone
 admin-csv-name = Name
 admin-csv-created = Ordered (venue time)
 admin-order-created-at = Ordered: { $at }
+
+## Cancelling a whole event (event_cancel.rs)
+
+admin-evc-link = Cancel the whole event
+admin-evc-title = Cancel the event: { $event }
+admin-evc-back = Back to the event
+admin-evc-what = { $orders } orders will be cancelled and { $amount } refunded in total. Sales stop at once.
+admin-evc-mailed = Every ticket holder is mailed that the event is cancelled and their money refunded, once.
+admin-evc-irreversible = This cannot be undone.
+admin-evc-type-id = To confirm, type the event's id: { $id }
+admin-evc-button = Cancel the event and refund everyone
+admin-evc-keep = Keep the event
+admin-evc-wrong-id = That is not this event's id. Type { $id } to confirm.
+admin-evc-running = The orders are being cancelled and refunded.
+admin-evc-refresh = Refresh
+admin-evc-progress = { $done } of { $total } orders cancelled
+admin-evc-finished = The event is cancelled: all { $total } orders were cancelled and refunded.
+admin-evc-started = Cancelled at
+admin-evc-finished-at = Finished at
+admin-journal-event-cancel = Cancelled with its event

@@ -262,3 +262,23 @@ admin-csv-phone = 持ち主の電話番号
 admin-csv-name = 氏名
 admin-csv-created = 注文日時（会場時刻）
 admin-order-created-at = 注文日時：{ $at }
+
+## Cancelling a whole event (event_cancel.rs)
+
+admin-evc-link = 公演全体を中止する
+admin-evc-title = 公演の中止: { $event }
+admin-evc-back = 公演に戻る
+admin-evc-what = { $orders }件の注文を取り消し、合計{ $amount }を返金します。販売はすぐに停止します。
+admin-evc-mailed = チケットをお持ちの方全員に、公演の中止と返金をメールで一度お知らせします。
+admin-evc-irreversible = この操作は取り消せません。
+admin-evc-type-id = 確認のため、公演IDを入力してください: { $id }
+admin-evc-button = 公演を中止して全員に返金する
+admin-evc-keep = 中止しない
+admin-evc-wrong-id = 公演IDが違います。確認のため { $id } と入力してください。
+admin-evc-running = 注文の取り消しと返金を進めています。
+admin-evc-refresh = 更新
+admin-evc-progress = { $total }件中{ $done }件の注文を取り消しました
+admin-evc-finished = 公演は中止されました。{ $total }件の注文をすべて取り消し、返金しました。
+admin-evc-started = 中止した日時
+admin-evc-finished-at = 完了した日時
+admin-journal-event-cancel = 公演中止による取り消し

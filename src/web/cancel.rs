@@ -176,12 +176,43 @@ pub(super) async fn refund_and_mail(
     actor: &str,
     at: i64,
 ) -> Result<(), WebError> {
-    let app = &web.app;
+    refund_and_mail_in(&web.app, tx, p, event, transitions, actor, at).await.map_err(|e| match e {
+        RefundError::Refused(reason) => WebError::Conflict(tr(web, "cancel-refund-failed", &[("reason", &reason)])),
+        RefundError::App(crate::app::AppError::Store(s)) => WebError::from(s),
+        RefundError::App(a) => WebError::Unexpected(a),
+    })
+}
+
+/// Why [`refund_and_mail_in`] did nothing: the payment provider refused the
+/// refund, or the store or mail failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RefundError {
+    #[error("refund refused: {0}")]
+    Refused(String),
+    #[error(transparent)]
+    App(#[from] crate::app::AppError),
+}
+
+impl From<crate::store::StoreError> for RefundError {
+    fn from(e: crate::store::StoreError) -> Self {
+        RefundError::App(e.into())
+    }
+}
+
+/// [`refund_and_mail`] without a page: also what a whole event's cancellation
+/// ([`crate::event_cancel`]) does to each of its orders.
+pub(crate) async fn refund_and_mail_in(
+    app: &crate::app::App,
+    tx: &mut crate::store::StoreTx,
+    p: &Purchase,
+    event: &EventView,
+    transitions: &[crate::domain::Transition],
+    actor: &str,
+    at: i64,
+) -> Result<(), RefundError> {
     let reference = p.payment_ref.clone().unwrap_or_default();
     let refund = match app.payments.for_reference(&reference) {
-        Some(provider) => provider
-            .refund(&reference, p.amount)
-            .map_err(|e| WebError::Conflict(tr(web, "cancel-refund-failed", &[("reason", &e.to_string())])))?,
+        Some(provider) => provider.refund(&reference, p.amount).map_err(|e| RefundError::Refused(e.to_string()))?,
         None => format!("manual refund of {}", p.amount),
     };
     tx.save_purchase(p, transitions, actor, at).await?;

@@ -10,7 +10,7 @@ mod admin;
 mod admission;
 mod assets;
 mod backoffice;
-mod cancel;
+pub(crate) mod cancel;
 mod guard;
 pub(crate) mod locale;
 mod pages;
@@ -250,6 +250,7 @@ fn page_templates(catalogs: Arc<crate::i18n::Catalogs>) -> Environment<'static> 
         ("admin_orders_style.html", include_str!("templates/admin_orders_style.html")),
         ("admin_orders.html", include_str!("templates/admin_orders.html")),
         ("admin_order.html", include_str!("templates/admin_order.html")),
+        ("admin_event_cancel.html", include_str!("templates/admin_event_cancel.html")),
         ("admin_sales.html", include_str!("templates/admin_sales.html")),
     ] {
         // The templates are compiled into the binary; a syntax error is a build defect caught by the tests.

@@ -5,6 +5,7 @@ mod account;
 mod admin;
 mod admit;
 mod backoffice;
+mod backoffice_cancel;
 mod backoffice_events;
 mod backoffice_orders;
 mod browser;

@@ -10,6 +10,7 @@
 //!   `GET|POST /admin/orders/{id}/{resend,reissue,cancel}`: `order_actions.rs`
 //! - `GET /admin/events/{id}/report` (sales: chart, methods, channels),
 //!   `GET /admin/events/{id}/orders.csv`: `sales.rs`
+//! - `GET|POST /admin/events/{id}/cancel` (the whole event, in the background): `event_cancel.rs`
 //!
 //! The session cookie (`dialticket_admin`: `HttpOnly; SameSite=Strict; Path=/`,
 //! `Secure` under an https public URL) holds a random 256-bit token; the store
@@ -22,6 +23,7 @@
 
 mod accounts;
 mod dashboard;
+mod event_cancel;
 mod events;
 mod login;
 mod order_actions;
@@ -67,6 +69,7 @@ pub(super) fn routes() -> Router<Web> {
         .route("/admin/events/{id}/report", get(sales::report))
         .route("/admin/orders/{id}", get(orders::show))
         .route("/admin/orders/{id}/{action}", get(order_actions::confirm).post(order_actions::act))
+        .route("/admin/events/{id}/cancel", get(event_cancel::confirm).post(event_cancel::cancel))
 }
 
 /// Login attempts: a burst of [`login::PER_ACCOUNT`] per account name and of
