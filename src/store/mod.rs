@@ -20,6 +20,7 @@
 mod accounts;
 mod calls;
 mod catalog;
+mod door_log;
 mod event_admin;
 mod journal;
 mod offline;
@@ -42,6 +43,7 @@ use sqlx::{AnyPool, Connection, Executor};
 
 pub use accounts::{NewAccount, SetupToken};
 pub use calls::{CallIdentityRow, CallRecord};
+pub use door_log::StaffRow;
 pub use event_admin::{EventControls, EventSaveError, SeatShape};
 pub use journal::JournalEntry;
 pub use offline::{OfflineScanRow, OfflineSeat};
