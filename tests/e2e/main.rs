@@ -5,6 +5,7 @@ mod account;
 mod admin;
 mod admit;
 mod backoffice;
+mod backoffice_door;
 mod backoffice_events;
 mod backoffice_orders;
 mod browser;

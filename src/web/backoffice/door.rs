@@ -175,6 +175,9 @@ pub(super) async fn show(
     data["event"] = json!({"id": e.id, "name": e.name, "url": format!("/admin/events/{}", e.id)});
     data["door_url"] = json!(format!("/admin/events/{}/door", e.id));
     data["staff_url"] = json!(format!("/admin/events/{}/staff", e.id));
+    for key in ["made", "error", "form"] {
+        data[key] = Value::Null;
+    }
     if let Some(obj) = extra.as_object_mut() {
         for (k, v) in std::mem::take(obj) {
             data[k] = v;
