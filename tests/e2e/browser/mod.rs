@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 mod account;
 mod backoffice;
+mod backoffice_door;
 mod backoffice_events;
 mod backoffice_orders;
 mod door;
