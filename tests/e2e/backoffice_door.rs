@@ -59,7 +59,17 @@ async fn upload(gw: &TestGateway, token: &str, scans: Value) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_door_page_counts_per_gate_lists_scans_offline_uploads_and_conflicts() {
-    let gw = spawn_gateway().await;
+    door_page_on("sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_door_page_counts_per_gate_lists_scans_offline_uploads_and_conflicts_in_postgres() {
+    door_page_on("postgres").await;
+}
+
+async fn door_page_on(backend: &str) {
+    let Some((url, _db)) = fresh_database(backend).await else { return };
+    let gw = spawn_gateway_with(|c| c.database_url = url).await;
     gw.allow_reentry(EVENT).await;
     let mut office = organizer_office(&gw, "holonic", "holonic-hall").await;
     let (_, page) = gw.issued_ticket("+819055550601", EVENT, 3, true).await;
