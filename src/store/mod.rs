@@ -20,6 +20,7 @@
 mod accounts;
 mod calls;
 mod catalog;
+mod door_log;
 mod event_admin;
 mod event_cancel;
 mod journal;
@@ -43,6 +44,7 @@ use sqlx::{AnyPool, Connection, Executor};
 
 pub use accounts::{NewAccount, SetupToken};
 pub use calls::{CallIdentityRow, CallRecord};
+pub use door_log::StaffRow;
 pub use event_admin::{EventControls, EventSaveError, SeatShape};
 pub use event_cancel::EventCancellation;
 pub use journal::JournalEntry;

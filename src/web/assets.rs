@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 
 /// Every asset: name, content type, body.
 const ASSETS: &[(&str, &str, &str)] = &[
+    ("admin-door.js", "text/javascript; charset=utf-8", include_str!("assets/admin-door.js")),
     ("admission.js", "text/javascript; charset=utf-8", include_str!("assets/admission.js")),
     ("staff.js", "text/javascript; charset=utf-8", include_str!("assets/staff.js")),
     ("staff-offline.js", "text/javascript; charset=utf-8", include_str!("assets/staff-offline.js")),

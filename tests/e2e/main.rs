@@ -6,6 +6,7 @@ mod admin;
 mod admit;
 mod backoffice;
 mod backoffice_cancel;
+mod backoffice_door;
 mod backoffice_events;
 mod backoffice_orders;
 mod browser;

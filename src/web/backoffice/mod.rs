@@ -11,6 +11,8 @@
 //! - `GET /admin/events/{id}/report` (sales: chart, methods, channels),
 //!   `GET /admin/events/{id}/orders.csv`: `sales.rs`
 //! - `GET|POST /admin/events/{id}/cancel` (the whole event, in the background): `event_cancel.rs`
+//! - `GET /admin/events/{id}/door` (the door, live): `door.rs`; `POST /admin/events/{id}/staff`,
+//!   `POST /admin/events/{id}/staff/{sid}/revoke` (venue staff accounts): `door_staff.rs`
 //!
 //! The session cookie (`dialticket_admin`: `HttpOnly; SameSite=Strict; Path=/`,
 //! `Secure` under an https public URL) holds a random 256-bit token; the store
@@ -24,6 +26,8 @@
 mod accounts;
 mod dashboard;
 mod event_cancel;
+mod door;
+mod door_staff;
 mod events;
 mod login;
 mod order_actions;
@@ -70,6 +74,9 @@ pub(super) fn routes() -> Router<Web> {
         .route("/admin/orders/{id}", get(orders::show))
         .route("/admin/orders/{id}/{action}", get(order_actions::confirm).post(order_actions::act))
         .route("/admin/events/{id}/cancel", get(event_cancel::confirm).post(event_cancel::cancel))
+        .route("/admin/events/{id}/door", get(door::door))
+        .route("/admin/events/{id}/staff", post(door_staff::create))
+        .route("/admin/events/{id}/staff/{sid}/revoke", post(door_staff::revoke))
 }
 
 /// Login attempts: a burst of [`login::PER_ACCOUNT`] per account name and of

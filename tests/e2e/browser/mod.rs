@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 mod account;
 mod backoffice;
 mod backoffice_cancel;
+mod backoffice_door;
 mod backoffice_events;
 mod backoffice_orders;
 mod door;

@@ -1,0 +1,110 @@
+//! The door in the back office in a real browser, in Japanese and English, at a
+//! phone's width (390×844) and a desktop's (1280×800): the organizer makes a
+//! staff account on the event's door page, the staff member opens the printed
+//! one-time link in a second browser and scans a ticket in the staff app, and
+//! the organizer's open door page shows the admission without reloading.
+
+use serde_json::json;
+
+use super::{english_left, Chromium};
+use crate::helpers::*;
+
+const EVENT: &str = "open-rehearsal";
+
+struct Words {
+    lang: &'static str,
+    accept: &'static str,
+    admitted: &'static str,
+}
+
+const ENGLISH: Words = Words { lang: "en", accept: "en-GB,en", admitted: "ADMIT" };
+const JAPANESE: Words = Words { lang: "ja", accept: "ja,en;q=0.5", admitted: "入場OK" };
+
+async fn screen(chromium: &Chromium, width: u32) {
+    let height = if width == 390 { 844 } else { 800 };
+    let params = json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600});
+    let cmd = json!({"cmd": "Emulation.setDeviceMetricsOverride", "params": params});
+    chromium.call(reqwest::Method::POST, "/goog/cdp/execute", Some(cmd)).await;
+}
+
+/// The page checked (labels, contrast, `lang`, no UTC, no English on a Japanese
+/// page, nothing wider than `width`), saved as `backoffice-<page>-<lang>-<width>`.
+async fn looked_at(chromium: &Chromium, w: &Words, page: &str, width: u32) {
+    chromium.text_when("body", |t| !t.is_empty()).await;
+    screen(chromium, width).await;
+    chromium.screenshot(&format!("backoffice-{page}-{}-{width}", w.lang)).await;
+    let text = chromium.visible_text().await;
+    let problems = chromium.audit().await;
+    assert!(problems.is_empty(), "{page}: {problems:#?}\n{text}");
+    let wide = chromium.execute("return document.documentElement.scrollWidth;").await;
+    assert!(wide.as_u64().is_some_and(|v| v <= u64::from(width)), "{page} wider than {width} ({wide}): {text}");
+    assert!(!text.contains("UTC"), "{page} shows UTC: {text}");
+    assert_eq!(chromium.attribute("html", "lang").await, w.lang, "{page}");
+    if w.lang == "ja" {
+        let left = english_left(&text);
+        assert!(left.is_empty(), "{page}: English left on a Japanese page: {left:?}\n{text}");
+    }
+}
+
+async fn staff_made_in_the_office_admits_and_the_door_page_follows(w: &Words) {
+    let gw = spawn_gateway().await;
+    let (_, ticket) = gw.issued_ticket("+819055550701", EVENT, 1, true).await;
+    let reference = ticket["tickets"][0]["reference"].as_str().expect("a reference").to_string();
+
+    let office = Chromium::start_in(w.accept).await;
+    let role = dialticket::accounts::Role::Organizer("holonic-hall".into());
+    let made = gw.app.store.add_account("holonic", &role, "test", dialticket::store::now()).await.unwrap().unwrap();
+    office.goto(&dialticket::accounts::setup_link(&gw.admin, &made.setup_token)).await;
+    office.type_into("#password", "holonic password").await;
+    office.type_into("#again", "holonic password").await;
+    office.click("form[action^='/admin/setup/'] button[type=submit]").await;
+    office.text_when("[data-me]", |t| !t.is_empty()).await;
+
+    // The event's page links to its door; nobody in yet.
+    office.goto(&format!("{}/admin/events/{EVENT}", gw.admin)).await;
+    office.click("a[data-door]").await;
+    office.text_when("[data-live=admitted]", |t| t == "0").await;
+    assert_eq!(office.text_when("[data-live=expected]", |t| !t.is_empty()).await, "1");
+
+    // A staff account for gate B, typed into the form.
+    office.type_into("#staff-name", "Aiko").await;
+    office.type_into("#staff-gate", "B").await;
+    office.click("[data-staff-add]").await;
+    office.text_when("[data-made]", |t| t.contains("Aiko")).await;
+    let login = office.attribute("[data-login-url]", "href").await;
+    assert!(login.starts_with(&format!("{}/staff/login/", gw.base)), "on the public listener: {login}");
+    looked_at(&office, w, "door-staff", 390).await;
+    looked_at(&office, w, "door-staff", 1280).await;
+
+    // The door page open, the staff member signs in on their phone and scans.
+    office.click("a[data-refresh]").await;
+    office.text_when("[data-live=admitted]", |t| t == "0").await;
+    let staff = Chromium::start_in(w.accept).await;
+    staff.goto(&login).await;
+    staff.click("form button[type=submit]").await;
+    staff.text_when("[data-live=headline]", |t| !t.is_empty()).await;
+    staff.keyboard(&format!("{reference}\n")).await;
+    staff.text_when("[data-live=headline]", |t| t == w.admitted).await;
+
+    // Without reloading: the counter, gate B's line and the scan listed.
+    office.text_when("[data-live=admitted]", |t| t == "1").await;
+    office.text_when("tr[data-gate='B'] [data-admitted]", |t| t == "1").await;
+    let row = office.text_when("[data-live=scans] tr[data-scan='admitted']", |t| t.contains("Aiko")).await;
+    assert!(!row.contains("UTC"), "{row}");
+    looked_at(&office, w, "door", 390).await;
+    looked_at(&office, w, "door", 1280).await;
+
+    staff.quit().await;
+    office.quit().await;
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn the_door_page_follows_a_scan_in_english_at_phone_and_desktop_width() {
+    staff_made_in_the_office_admits_and_the_door_page_follows(&ENGLISH).await;
+}
+
+#[tokio::test]
+async fn the_door_page_follows_a_scan_in_japanese_at_phone_and_desktop_width() {
+    staff_made_in_the_office_admits_and_the_door_page_follows(&JAPANESE).await;
+}
