@@ -25,9 +25,9 @@
 
 mod accounts;
 mod dashboard;
-mod event_cancel;
 mod door;
 mod door_staff;
+mod event_cancel;
 mod events;
 mod login;
 mod order_actions;
