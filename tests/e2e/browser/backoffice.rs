@@ -5,9 +5,7 @@
 //! and the sold count goes up when a caller buys. A second organizer guessing
 //! the first one's URLs gets 403; a form without its CSRF token is refused.
 
-use serde_json::json;
-
-use super::{english_left, Chromium};
+use super::Chromium;
 use crate::backoffice::{load_other_organizer, operator_link};
 use crate::helpers::*;
 
@@ -48,42 +46,14 @@ const JAPANESE: Words = Words {
     used: "使用済み",
 };
 
-/// The screen's size in CSS pixels: the phone's, or a desktop's. The browser
-/// starts as a phone and goes back to it on every page load, so a desktop page
-/// is looked at after this ([`looked_at`] does it).
-async fn screen(chromium: &Chromium, width: u32, height: u32) {
-    let params = json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600});
-    let cmd = json!({"cmd": "Emulation.setDeviceMetricsOverride", "params": params});
-    chromium.call(reqwest::Method::POST, "/goog/cdp/execute", Some(cmd)).await;
-}
-
-/// The page as every page test checks it (labels, contrast, `lang`, no UTC, no
-/// English left on a Japanese page: the second organizer's catalog words aside),
-/// nothing wider than `width`; saved as `backoffice-<page>-<lang>-<width>`.
-async fn looked_at(chromium: &Chromium, w: &Words, page: &str, width: u32) -> String {
-    chromium.text_when("body", |t| !t.is_empty()).await;
-    if width != 390 {
-        screen(chromium, width, 800).await;
-    }
-    let seen = chromium.execute("return window.innerWidth;").await;
-    assert_eq!(seen.as_u64(), Some(u64::from(width)), "{page}: the screen's width");
-    chromium.screenshot(&format!("backoffice-{page}-{}-{width}", w.lang)).await;
-    let text = chromium.visible_text().await;
-    let problems = chromium.audit().await;
-    assert!(problems.is_empty(), "{page}: {problems:#?}\n{text}");
-    let wide = chromium.execute("return document.documentElement.scrollWidth;").await;
-    assert!(wide.as_u64().is_some_and(|v| v <= u64::from(width)), "{page} wider than {width} ({wide}): {text}");
-    assert!(!text.contains("UTC"), "{page} shows UTC: {text}");
-    assert_eq!(chromium.attribute("html", "lang").await, w.lang, "{page}");
-    if w.lang == "ja" {
-        let ours = ["Other Night", "Other Hall", "Osaka", "Free seating"];
-        let left = english_left(&ours.iter().fold(text.clone(), |t, w| t.replace(w, " ")));
-        assert!(left.is_empty(), "{page}: English left on a Japanese page: {left:?}\n{text}");
-    }
-    text
-}
-
 /// Open a one-time link and set `password`; the back office's start page follows.
+/// The page checked as every page test checks it and saved as `backoffice-<page>-<lang>-<width>`
+/// ([`Chromium::looked_at_width`]).
+async fn looked_at(chromium: &Chromium, w: &Words, page: &str, width: u32) -> String {
+    let shot = format!("backoffice-{page}-{}-{width}", w.lang);
+    chromium.looked_at_width(w.lang, &shot, width, &["Other Night", "Other Hall", "Osaka", "Free seating"]).await
+}
+
 async fn set_password(chromium: &Chromium, w: &Words, link: &str, password: &str, shot: Option<&str>) {
     chromium.goto(link).await;
     chromium.text_when("h1", |t| !t.is_empty()).await;

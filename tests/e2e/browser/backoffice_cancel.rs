@@ -6,9 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-
-use super::{english_left, Chromium};
+use super::Chromium;
 use crate::backoffice_orders::buy_on_the_web;
 use crate::helpers::*;
 
@@ -37,32 +35,11 @@ const JAPANESE: Words = Words {
     holder: "キャンセル済み",
 };
 
-async fn screen(chromium: &Chromium, width: u32, height: u32) {
-    let params = json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600});
-    let cmd = json!({"cmd": "Emulation.setDeviceMetricsOverride", "params": params});
-    chromium.call(reqwest::Method::POST, "/goog/cdp/execute", Some(cmd)).await;
-}
-
-/// The page checked (labels, contrast, `lang`, no UTC, no English on a Japanese
-/// page, nothing wider than `width`) and saved as `backoffice-<page>-<lang>-<width>`.
+/// The page checked as every page test checks it and saved as `backoffice-<page>-<lang>-<width>`
+/// ([`Chromium::looked_at_width`]).
 async fn looked_at(chromium: &Chromium, w: &Words, page: &str, width: u32) -> String {
-    chromium.text_when("body", |t| !t.is_empty()).await;
-    screen(chromium, width, if width == 390 { 844 } else { 800 }).await;
-    let seen = chromium.execute("return window.innerWidth;").await;
-    assert_eq!(seen.as_u64(), Some(u64::from(width)), "{page}: the screen's width");
-    chromium.screenshot(&format!("backoffice-{page}-{}-{width}", w.lang)).await;
-    let text = chromium.visible_text().await;
-    let problems = chromium.audit().await;
-    assert!(problems.is_empty(), "{page}: {problems:#?}\n{text}");
-    let wide = chromium.execute("return document.documentElement.scrollWidth;").await;
-    assert!(wide.as_u64().is_some_and(|v| v <= u64::from(width)), "{page} wider than {width} ({wide}): {text}");
-    assert!(!text.contains("UTC"), "{page} shows UTC: {text}");
-    assert_eq!(chromium.attribute("html", "lang").await, w.lang, "{page}");
-    if w.lang == "ja" {
-        let left = english_left(&text);
-        assert!(left.is_empty(), "{page}: English left on a Japanese page: {left:?}\n{text}");
-    }
-    text
+    let shot = format!("backoffice-{page}-{}-{width}", w.lang);
+    chromium.looked_at_width(w.lang, &shot, width, &[]).await
 }
 
 async fn the_event_cancelled(w: &Words) {

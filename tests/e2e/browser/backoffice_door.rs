@@ -4,9 +4,7 @@
 //! one-time link in a second browser and scans a ticket in the staff app, and
 //! the organizer's open door page shows the admission without reloading.
 
-use serde_json::json;
-
-use super::{english_left, Chromium};
+use super::Chromium;
 use crate::helpers::*;
 
 const EVENT: &str = "open-rehearsal";
@@ -20,30 +18,11 @@ struct Words {
 const ENGLISH: Words = Words { lang: "en", accept: "en-GB,en", admitted: "ADMIT" };
 const JAPANESE: Words = Words { lang: "ja", accept: "ja,en;q=0.5", admitted: "入場OK" };
 
-async fn screen(chromium: &Chromium, width: u32) {
-    let height = if width == 390 { 844 } else { 800 };
-    let params = json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600});
-    let cmd = json!({"cmd": "Emulation.setDeviceMetricsOverride", "params": params});
-    chromium.call(reqwest::Method::POST, "/goog/cdp/execute", Some(cmd)).await;
-}
-
-/// The page checked (labels, contrast, `lang`, no UTC, no English on a Japanese
-/// page, nothing wider than `width`), saved as `backoffice-<page>-<lang>-<width>`.
-async fn looked_at(chromium: &Chromium, w: &Words, page: &str, width: u32) {
-    chromium.text_when("body", |t| !t.is_empty()).await;
-    screen(chromium, width).await;
-    chromium.screenshot(&format!("backoffice-{page}-{}-{width}", w.lang)).await;
-    let text = chromium.visible_text().await;
-    let problems = chromium.audit().await;
-    assert!(problems.is_empty(), "{page}: {problems:#?}\n{text}");
-    let wide = chromium.execute("return document.documentElement.scrollWidth;").await;
-    assert!(wide.as_u64().is_some_and(|v| v <= u64::from(width)), "{page} wider than {width} ({wide}): {text}");
-    assert!(!text.contains("UTC"), "{page} shows UTC: {text}");
-    assert_eq!(chromium.attribute("html", "lang").await, w.lang, "{page}");
-    if w.lang == "ja" {
-        let left = english_left(&text);
-        assert!(left.is_empty(), "{page}: English left on a Japanese page: {left:?}\n{text}");
-    }
+/// The page checked as every page test checks it and saved as `backoffice-<page>-<lang>-<width>`
+/// ([`Chromium::looked_at_width`]).
+async fn looked_at(chromium: &Chromium, w: &Words, page: &str, width: u32) -> String {
+    let shot = format!("backoffice-{page}-{}-{width}", w.lang);
+    chromium.looked_at_width(w.lang, &shot, width, &[]).await
 }
 
 async fn staff_made_in_the_office_admits_and_the_door_page_follows(w: &Words) {

@@ -4,9 +4,7 @@
 //! was typed), sees it in its list with the number that sells it; a caller buys
 //! and the sold count goes up; the organizer stops sales and the shop says so.
 
-use serde_json::json;
-
-use super::{english_left, Chromium};
+use super::Chromium;
 use crate::backoffice_events::tokyo;
 use crate::helpers::*;
 
@@ -49,35 +47,14 @@ const JAPANESE: Words = Words {
     shop_paused: "販売を一時停止しています",
 };
 
-async fn screen(chromium: &Chromium, width: u32, height: u32) {
-    let params = json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600});
-    let cmd = json!({"cmd": "Emulation.setDeviceMetricsOverride", "params": params});
-    chromium.call(reqwest::Method::POST, "/goog/cdp/execute", Some(cmd)).await;
-}
-
-/// The page checked (labels, contrast, `lang`, no UTC, nothing English on a
-/// Japanese page, nothing wider than `width`) and saved as `backoffice-<page>-<lang>-<width>`.
-async fn looked_at(chromium: &Chromium, w: &Words, page: &str, width: u32) -> String {
-    chromium.text_when("body", |t| !t.is_empty()).await;
-    screen(chromium, width, if width == 390 { 844 } else { 800 }).await;
-    let seen = chromium.execute("return window.innerWidth;").await;
-    assert_eq!(seen.as_u64(), Some(u64::from(width)), "{page}: the screen's width");
-    chromium.screenshot(&format!("backoffice-{page}-{}-{width}", w.lang)).await;
-    let text = chromium.visible_text().await;
-    let problems = chromium.audit().await;
-    assert!(problems.is_empty(), "{page}: {problems:#?}\n{text}");
-    let wide = chromium.execute("return document.documentElement.scrollWidth;").await;
-    assert!(wide.as_u64().is_some_and(|v| v <= u64::from(width)), "{page} wider than {width} ({wide}): {text}");
-    assert!(!text.contains("UTC"), "{page} shows UTC: {text}");
-    assert_eq!(chromium.attribute("html", "lang").await, w.lang, "{page}");
-    if w.lang == "ja" {
-        let left = english_left(&text);
-        assert!(left.is_empty(), "{page}: English left on a Japanese page: {left:?}\n{text}");
-    }
-    text
-}
-
 /// Set a `datetime-local` field as its picker would.
+/// The page checked as every page test checks it and saved as `backoffice-<page>-<lang>-<width>`
+/// ([`Chromium::looked_at_width`]).
+async fn looked_at(chromium: &Chromium, w: &Words, page: &str, width: u32) -> String {
+    let shot = format!("backoffice-{page}-{}-{width}", w.lang);
+    chromium.looked_at_width(w.lang, &shot, width, &[]).await
+}
+
 async fn set_time(chromium: &Chromium, id: &str, value: &str) {
     chromium.execute(&format!("document.getElementById('{id}').value = '{value}'; return null;")).await;
 }
@@ -108,7 +85,7 @@ async fn organizer_makes_an_event(w: &Words) {
     assert_eq!(chromium.property("#time_zone", "value").await, "Asia/Tokyo", "the organizer's last zone");
     looked_at(&chromium, w, "event-new", 390).await;
     looked_at(&chromium, w, "event-new", 1280).await;
-    screen(&chromium, 390, 844).await;
+    chromium.screen(390).await;
     chromium.type_into("#id", "late-set").await;
     chromium.type_into("#name", w.event).await;
     chromium.type_into("#genre", w.genre).await;
@@ -140,7 +117,7 @@ async fn organizer_makes_an_event(w: &Words) {
     chromium.execute("document.querySelector(\"[data-seat-row='0']\").scrollIntoView(); return null;").await;
     looked_at(&chromium, w, "event-seat-types", 390).await;
     assert!(gw.app.store.event("late-set").await.expect("read").is_none());
-    screen(&chromium, 390, 844).await;
+    chromium.screen(390).await;
     set_time(&chromium, "sale_end", &format!("{day}T18:00")).await;
     chromium.click("[data-save]").await;
     chromium.text_when("[data-controls]", |t| !t.is_empty()).await;

@@ -269,6 +269,40 @@ impl Chromium {
         }
     }
 
+    /// The screen's size in CSS pixels: a phone's (390 wide, 844 high) or a
+    /// desktop's (800 high). The browser starts as a phone and goes back to it on
+    /// every page load, so a desktop page is sized after it loads.
+    pub(crate) async fn screen(&self, width: u32) {
+        let height = if width == 390 { 844 } else { 800 };
+        let params = json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600});
+        let cmd = json!({"cmd": "Emulation.setDeviceMetricsOverride", "params": params});
+        self.call(reqwest::Method::POST, "/goog/cdp/execute", Some(cmd)).await;
+    }
+
+    /// The loaded page at `width` as every page test checks it (labels, contrast,
+    /// `lang` is `lang`, no UTC, nothing wider than the screen, no English left on
+    /// a Japanese page but the test's own catalog words in `ours`), saved as
+    /// `shot`; its text.
+    pub(crate) async fn looked_at_width(&self, lang: &str, shot: &str, width: u32, ours: &[&str]) -> String {
+        self.text_when("body", |t| !t.is_empty()).await;
+        self.screen(width).await;
+        let seen = self.execute("return window.innerWidth;").await;
+        assert_eq!(seen.as_u64(), Some(u64::from(width)), "{shot}: the screen's width");
+        self.screenshot(shot).await;
+        let text = self.visible_text().await;
+        let problems = self.audit().await;
+        assert!(problems.is_empty(), "{shot}: {problems:#?}\n{text}");
+        let wide = self.execute("return document.documentElement.scrollWidth;").await;
+        assert!(wide.as_u64().is_some_and(|v| v <= u64::from(width)), "{shot} wider than {width} ({wide}): {text}");
+        assert!(!text.contains("UTC"), "{shot} shows UTC: {text}");
+        assert_eq!(self.attribute("html", "lang").await, lang, "{shot}");
+        if lang == "ja" {
+            let left = english_left(&ours.iter().fold(text.clone(), |t, w| t.replace(w, " ")));
+            assert!(left.is_empty(), "{shot}: English left on a Japanese page: {left:?}\n{text}");
+        }
+        text
+    }
+
     /// Run `script` in every page opened from now on, before the page's own
     /// scripts (Chromium's DevTools `Page.addScriptToEvaluateOnNewDocument`).
     pub(crate) async fn before_every_page(&self, script: &str) {
