@@ -8,7 +8,7 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{check_csrf, operator_only, page, require, Fields, Session};
+use super::{check_csrf, operator_only, page, Fields, Session, SignedIn};
 use crate::accounts::{setup_link, valid_name, Role};
 use crate::store::StoreError;
 use crate::web::{finish, tr, PageResult, Web};
@@ -50,11 +50,7 @@ fn show(web: &Web, headers: &HeaderMap, s: &Session, status: StatusCode, data: V
     page(web, headers, status, "admin_accounts.html", s, data)
 }
 
-pub(super) async fn list(State(web): State<Web>, headers: HeaderMap) -> Response {
-    let s = match require(&web, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+pub(super) async fn list(State(web): State<Web>, SignedIn(s): SignedIn, headers: HeaderMap) -> Response {
     let r: PageResult = async {
         operator_only(&web, &s)?;
         let data = listing(&web, json!({"name": "", "organizer": ""})).await?;
@@ -66,13 +62,10 @@ pub(super) async fn list(State(web): State<Web>, headers: HeaderMap) -> Response
 
 pub(super) async fn create(
     State(web): State<Web>,
+    SignedIn(s): SignedIn,
     headers: HeaderMap,
     Fields(form): Fields<NewOrganizerForm>,
 ) -> Response {
-    let s = match require(&web, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let r: PageResult = async {
         check_csrf(&web, Some(&s.token), form.csrf.as_deref())?;
         operator_only(&web, &s)?;

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{json, Value};
 
-use super::{page, require, Session};
+use super::{page, Session, SignedIn};
 use crate::dialplan::Action;
 use crate::events::EventView;
 use crate::web::admin::Sales;
@@ -48,11 +48,7 @@ pub(super) async fn card(web: &Web, e: &EventView) -> Result<Value, WebError> {
 }
 
 /// `GET /admin/`: the account's events, grouped by organizer.
-pub(super) async fn home(State(web): State<Web>, headers: HeaderMap) -> Response {
-    let s = match require(&web, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+pub(super) async fn home(State(web): State<Web>, SignedIn(s): SignedIn, headers: HeaderMap) -> Response {
     let r: PageResult = async {
         let store = &web.app.store;
         let (events, organizers) = tokio::try_join!(store.events(), store.organizers())?;
@@ -83,11 +79,12 @@ pub(super) async fn event_for(web: &Web, s: &Session, id: &str) -> Result<EventV
 }
 
 /// `GET /admin/events/{id}`: one event's card.
-pub(super) async fn event(State(web): State<Web>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    let s = match require(&web, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+pub(super) async fn event(
+    State(web): State<Web>,
+    SignedIn(s): SignedIn,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let r: PageResult = async {
         let e = event_for(&web, &s, &id).await?;
         let card = card(&web, &e).await?;

@@ -12,7 +12,7 @@ use axum::response::Response;
 use serde_json::{json, Value};
 
 use super::dashboard::event_for;
-use super::{page, require, Session};
+use super::{page, Session, SignedIn};
 use crate::events::EventView;
 use crate::i18n::Style;
 use crate::store::JournalEntry;
@@ -187,11 +187,12 @@ pub(super) async fn show(
 }
 
 /// `GET /admin/events/{id}/door` (HTML, or its JSON twin).
-pub(super) async fn door(State(web): State<Web>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    let s = match require(&web, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+pub(super) async fn door(
+    State(web): State<Web>,
+    SignedIn(s): SignedIn,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let r: PageResult = async {
         let e = event_for(&web, &s, &id).await?;
         show(&web, &headers, &s, &e, StatusCode::OK, json!({})).await

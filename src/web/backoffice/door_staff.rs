@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::dashboard::event_for;
 use super::door::show;
-use super::{check_csrf, require, Fields};
+use super::{check_csrf, Fields, SignedIn};
 use crate::web::{finish, tr, PageResult, Web, WebError};
 
 /// The form to make a staff account.
@@ -70,14 +70,11 @@ fn actor(s: &super::Session) -> String {
 /// `POST /admin/events/{id}/staff`.
 pub(super) async fn create(
     State(web): State<Web>,
+    SignedIn(s): SignedIn,
     Path(id): Path<String>,
     headers: HeaderMap,
     Fields(f): Fields<StaffForm>,
 ) -> Response {
-    let s = match require(&web, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let r: PageResult = async {
         let e = event_for(&web, &s, &id).await?;
         check_csrf(&web, Some(&s.token), f.csrf.as_deref())?;
@@ -110,14 +107,11 @@ pub(super) struct RevokeForm {
 /// `POST /admin/events/{id}/staff/{sid}/revoke`.
 pub(super) async fn revoke(
     State(web): State<Web>,
+    SignedIn(s): SignedIn,
     Path((id, sid)): Path<(String, String)>,
     headers: HeaderMap,
     Fields(f): Fields<RevokeForm>,
 ) -> Response {
-    let s = match require(&web, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let r: PageResult = async {
         let e = event_for(&web, &s, &id).await?;
         check_csrf(&web, Some(&s.token), f.csrf.as_deref())?;

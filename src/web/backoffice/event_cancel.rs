@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::dashboard::event_for;
-use super::{check_csrf, page, require, Fields, Session};
+use super::{check_csrf, page, Fields, Session, SignedIn};
 use crate::events::EventView;
 use crate::store::now;
 use crate::web::{at_venue, finish, tr, PageResult, Web, WebError};
@@ -65,11 +65,12 @@ fn show(web: &Web, headers: &HeaderMap, s: &Session, status: StatusCode, data: V
 }
 
 /// `GET /admin/events/{id}/cancel`: the confirmation, or the progress.
-pub(super) async fn confirm(State(web): State<Web>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    let s = match require(&web, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+pub(super) async fn confirm(
+    State(web): State<Web>,
+    SignedIn(s): SignedIn,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let r: PageResult = async {
         let e = event_for(&web, &s, &id).await?;
         let data = cancel_data(&web, &e, "", None).await?;
@@ -82,14 +83,11 @@ pub(super) async fn confirm(State(web): State<Web>, Path(id): Path<String>, head
 /// `POST /admin/events/{id}/cancel`: record it, stop sales, start the runner.
 pub(super) async fn cancel(
     State(web): State<Web>,
+    SignedIn(s): SignedIn,
     Path(id): Path<String>,
     headers: HeaderMap,
     Fields(form): Fields<CancelForm>,
 ) -> Response {
-    let s = match require(&web, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let r: PageResult = async {
         check_csrf(&web, Some(&s.token), form.csrf.as_deref())?;
         let e = event_for(&web, &s, &id).await?;

@@ -20,7 +20,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::dashboard::event_for;
-use super::{check_csrf, page, require, Fields, Session};
+use super::{check_csrf, page, require, Fields, Session, SignedIn};
 use crate::accounts::Role;
 use crate::events::form::{self, FormProblem, Settings, MAX_SEAT_TYPES, ZONES};
 use crate::events::EventView;
@@ -122,11 +122,12 @@ pub(super) struct NewQuery {
 }
 
 /// `GET /admin/events/new`: an empty form, or (`?from=`) one filled from an event.
-pub(super) async fn new_page(State(web): State<Web>, headers: HeaderMap, Query(q): Query<NewQuery>) -> Response {
-    let s = match require(&web, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+pub(super) async fn new_page(
+    State(web): State<Web>,
+    SignedIn(s): SignedIn,
+    headers: HeaderMap,
+    Query(q): Query<NewQuery>,
+) -> Response {
     let r: PageResult = async {
         let own = match &s.account.role {
             Role::Organizer(o) => Some(o.as_str()),
@@ -211,11 +212,12 @@ fn actor(s: &Session) -> String {
 }
 
 /// `POST /admin/events/new`.
-pub(super) async fn create(State(web): State<Web>, headers: HeaderMap, Fields(mut f): Fields<FormFields>) -> Response {
-    let s = match require(&web, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+pub(super) async fn create(
+    State(web): State<Web>,
+    SignedIn(s): SignedIn,
+    headers: HeaderMap,
+    Fields(mut f): Fields<FormFields>,
+) -> Response {
     let r: PageResult = async {
         check_csrf(&web, Some(&s.token), f.get("csrf").map(String::as_str))?;
         f.remove("csrf");
@@ -248,11 +250,12 @@ pub(super) async fn create(State(web): State<Web>, headers: HeaderMap, Fields(mu
 }
 
 /// `GET /admin/events/{id}/edit`.
-pub(super) async fn edit_page(State(web): State<Web>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    let s = match require(&web, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+pub(super) async fn edit_page(
+    State(web): State<Web>,
+    SignedIn(s): SignedIn,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let r: PageResult = async {
         let e = event_for(&web, &s, &id).await?;
         let f = fields_of(&web, &e).await?;
@@ -266,14 +269,11 @@ pub(super) async fn edit_page(State(web): State<Web>, Path(id): Path<String>, he
 /// `POST /admin/events/{id}/edit`.
 pub(super) async fn update(
     State(web): State<Web>,
+    SignedIn(s): SignedIn,
     Path(id): Path<String>,
     headers: HeaderMap,
     Fields(mut f): Fields<FormFields>,
 ) -> Response {
-    let s = match require(&web, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let r: PageResult = async {
         check_csrf(&web, Some(&s.token), f.get("csrf").map(String::as_str))?;
         f.remove("csrf");

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{check_csrf, cookie, csrf_for, page, require, session_of, set_cookie, Fields, PRE_COOKIE, SESSION_COOKIE};
+use super::{check_csrf, cookie, csrf_for, page, session_of, set_cookie, Fields, SignedIn, PRE_COOKIE, SESSION_COOKIE};
 use crate::accounts::{check_new_password, setup_link_state, SetupLink, SESSION_TTL};
 use crate::dialplan::policy::Rate;
 use crate::flood::{Key, Verdict};
@@ -235,23 +235,16 @@ pub(super) struct PasswordForm {
     again: String,
 }
 
-pub(super) async fn password_page(State(web): State<Web>, headers: HeaderMap) -> Response {
-    let s = match require(&web, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+pub(super) async fn password_page(State(web): State<Web>, SignedIn(s): SignedIn, headers: HeaderMap) -> Response {
     page(&web, &headers, StatusCode::OK, "admin_password.html", &s, json!({"min": crate::accounts::MIN_PASSWORD_CHARS}))
 }
 
 pub(super) async fn change_password(
     State(web): State<Web>,
+    SignedIn(s): SignedIn,
     headers: HeaderMap,
     Fields(form): Fields<PasswordForm>,
 ) -> Response {
-    let s = match require(&web, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let r: PageResult = async {
         check_csrf(&web, Some(&s.token), form.csrf.as_deref())?;
         let min = crate::accounts::MIN_PASSWORD_CHARS.to_string();

@@ -177,6 +177,19 @@ pub(super) async fn require(web: &Web, headers: &HeaderMap) -> Result<Session, R
     }
 }
 
+/// The signed-in account of a back-office request, as a handler argument: a
+/// request without a session is answered by [`require`]'s refusal (401 JSON,
+/// or the login page) before the handler runs.
+pub(super) struct SignedIn(pub Session);
+
+impl axum::extract::FromRequestParts<Web> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, web: &Web) -> Result<Self, Response> {
+        require(web, &parts.headers).await.map(SignedIn)
+    }
+}
+
 /// Refuse what only an operator may do.
 pub(super) fn operator_only(web: &Web, s: &Session) -> Result<(), WebError> {
     match s.account.role {

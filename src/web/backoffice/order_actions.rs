@@ -20,7 +20,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::orders::{order_data, order_for};
-use super::{check_csrf, page, require, Fields, Session};
+use super::{check_csrf, page, Fields, Session, SignedIn};
 use crate::domain::{DomainError, PaymentStatus, Purchase, PurchaseState};
 use crate::events::EventView;
 use crate::store::{now, Store};
@@ -59,13 +59,10 @@ fn refusal(web: &Web, action: &str, p: &Purchase) -> Option<String> {
 /// `GET /admin/orders/{id}/{action}`: the confirmation step.
 pub(super) async fn confirm(
     State(web): State<Web>,
+    SignedIn(s): SignedIn,
     Path((pid, action)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let s = match require(&web, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let r: PageResult = async {
         known(&web, &action)?;
         let (p, e) = order_for(&web, &s, &pid).await?;
@@ -97,14 +94,11 @@ fn back(pid: &str, action: &str) -> Response {
 /// `POST /admin/orders/{id}/{action}`.
 pub(super) async fn act(
     State(web): State<Web>,
+    SignedIn(s): SignedIn,
     Path((pid, action)): Path<(String, String)>,
     headers: HeaderMap,
     Fields(form): Fields<ActionForm>,
 ) -> Response {
-    let s = match require(&web, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let r: PageResult = async {
         check_csrf(&web, Some(&s.token), form.csrf.as_deref())?;
         known(&web, &action)?;

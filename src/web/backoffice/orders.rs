@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::dashboard::event_for;
-use super::{page, require, Session};
+use super::{page, Session, SignedIn};
 use crate::domain::Purchase;
 use crate::door::code::Reference;
 use crate::events::EventView;
@@ -98,14 +98,11 @@ async fn summary(web: &Web, p: &Purchase, e: &EventView) -> Result<Value, WebErr
 /// `GET /admin/events/{id}/orders?q=…&page=…`.
 pub(super) async fn list(
     State(web): State<Web>,
+    SignedIn(s): SignedIn,
     Path(id): Path<String>,
     headers: HeaderMap,
     Query(form): Query<SearchForm>,
 ) -> Response {
-    let s = match require(&web, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let r: PageResult = async {
         let e = event_for(&web, &s, &id).await?;
         let q = read_query(&form.q, &plan_for(&web, &e));
@@ -231,14 +228,11 @@ pub(super) struct Done {
 /// `GET /admin/orders/{id}`.
 pub(super) async fn show(
     State(web): State<Web>,
+    SignedIn(s): SignedIn,
     Path(pid): Path<String>,
     headers: HeaderMap,
     Query(done): Query<Done>,
 ) -> Response {
-    let s = match require(&web, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let r: PageResult = async {
         let (p, e) = order_for(&web, &s, &pid).await?;
         let mut data = order_data(&web, &p, &e).await?;

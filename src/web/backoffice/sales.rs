@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use super::dashboard::{card, event_for};
 use super::orders::{channel_name, method_name, state_name};
 use super::sales_chart::{per_day, split, svg, venue_day, Sale};
-use super::{page, require};
+use super::{page, SignedIn};
 use crate::events::EventView;
 use crate::store::SaleRow;
 use crate::web::{finish, tr, PageResult, Web};
@@ -49,11 +49,12 @@ fn day_name(e: &EventView, day: i64) -> String {
 }
 
 /// `GET /admin/events/{id}/report`.
-pub(super) async fn report(State(web): State<Web>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    let s = match require(&web, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+pub(super) async fn report(
+    State(web): State<Web>,
+    SignedIn(s): SignedIn,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let r: PageResult = async {
         let e = event_for(&web, &s, &id).await?;
         let card = card(&web, &e).await?;
@@ -120,11 +121,12 @@ fn venue_stamp(e: &EventView, at: i64) -> String {
 }
 
 /// `GET /admin/events/{id}/orders.csv`.
-pub(super) async fn csv(State(web): State<Web>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    let s = match require(&web, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+pub(super) async fn csv(
+    State(web): State<Web>,
+    SignedIn(s): SignedIn,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let r: PageResult = async {
         let e = event_for(&web, &s, &id).await?;
         let store = &web.app.store;
