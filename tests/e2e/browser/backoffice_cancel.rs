@@ -54,13 +54,7 @@ async fn the_event_cancelled(w: &Words) {
     }
     let guide = gw.link(&gw.mail(&holders[0], "Payment received").await, "/g/");
 
-    let role = dialticket::accounts::Role::Organizer("holonic-hall".into());
-    let made = gw.app.store.add_account("holonic", &role, "test", dialticket::store::now()).await.unwrap().unwrap();
-    chromium.goto(&dialticket::accounts::setup_link(&gw.admin, &made.setup_token)).await;
-    chromium.type_into("#password", "holonic password").await;
-    chromium.type_into("#again", "holonic password").await;
-    chromium.click("form[action^='/admin/setup/'] button[type=submit]").await;
-    chromium.text_when("[data-me]", |t| !t.is_empty()).await;
+    super::organizer_signed_in(&chromium, &gw, "holonic-hall").await;
 
     // The event, then the confirmation: what will happen.
     chromium.goto(&format!("{}/admin/events/{EVENT}", gw.admin)).await;

@@ -31,13 +31,7 @@ async fn staff_made_in_the_office_admits_and_the_door_page_follows(w: &Words) {
     let reference = ticket["tickets"][0]["reference"].as_str().expect("a reference").to_string();
 
     let office = Chromium::start_in(w.accept).await;
-    let role = dialticket::accounts::Role::Organizer("holonic-hall".into());
-    let made = gw.app.store.add_account("holonic", &role, "test", dialticket::store::now()).await.unwrap().unwrap();
-    office.goto(&dialticket::accounts::setup_link(&gw.admin, &made.setup_token)).await;
-    office.type_into("#password", "holonic password").await;
-    office.type_into("#again", "holonic password").await;
-    office.click("form[action^='/admin/setup/'] button[type=submit]").await;
-    office.text_when("[data-me]", |t| !t.is_empty()).await;
+    super::organizer_signed_in(&office, &gw, "holonic-hall").await;
 
     // The event's page links to its door; nobody in yet.
     office.goto(&format!("{}/admin/events/{EVENT}", gw.admin)).await;

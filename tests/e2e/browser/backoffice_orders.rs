@@ -45,13 +45,7 @@ async fn sales_and_an_order_cancelled(w: &Words) {
     let pid = order["purchase_id"].as_str().expect("purchase id").to_string();
 
     // The organizer sets its password with its one-time link and is signed in.
-    let role = dialticket::accounts::Role::Organizer("holonic-hall".into());
-    let made = gw.app.store.add_account("holonic", &role, "test", dialticket::store::now()).await.unwrap().unwrap();
-    chromium.goto(&dialticket::accounts::setup_link(&gw.admin, &made.setup_token)).await;
-    chromium.type_into("#password", "holonic password").await;
-    chromium.type_into("#again", "holonic password").await;
-    chromium.click("form[action^='/admin/setup/'] button[type=submit]").await;
-    chromium.text_when("[data-me]", |t| !t.is_empty()).await;
+    super::organizer_signed_in(&chromium, &gw, "holonic-hall").await;
 
     // Its event, then the sales page: today's bar holds both tickets, one per channel.
     chromium.goto(&format!("{}/admin/events/spring-gala-2027", gw.admin)).await;

@@ -45,6 +45,18 @@ impl Drop for Chromium {
     }
 }
 
+/// An organizer's account for `organizer`, made as an operator makes it, its
+/// password set through its one-time link in `chromium`: signed in there.
+pub(crate) async fn organizer_signed_in(chromium: &Chromium, gw: &crate::helpers::TestGateway, organizer: &str) {
+    let role = dialticket::accounts::Role::Organizer(organizer.into());
+    let made = gw.app.store.add_account("holonic", &role, "test", dialticket::store::now()).await.unwrap().unwrap();
+    chromium.goto(&dialticket::accounts::setup_link(&gw.admin, &made.setup_token)).await;
+    chromium.type_into("#password", "holonic password").await;
+    chromium.type_into("#again", "holonic password").await;
+    chromium.click("form[action^='/admin/setup/'] button[type=submit]").await;
+    chromium.text_when("[data-me]", |t| !t.is_empty()).await;
+}
+
 impl Chromium {
     pub(crate) async fn start() -> Chromium {
         Chromium::start_in("en-GB,en").await
