@@ -3,7 +3,6 @@
 //! `scan` entries of the journal for an event's seats and staff, and an event's
 //! staff accounts with when they were made and revoked.
 
-use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::{JournalEntry, Store, StoreError};
@@ -18,20 +17,6 @@ pub struct StaffRow {
     pub created_at: Timestamp,
     pub revoked_at: Option<Timestamp>,
     pub revoked: bool,
-}
-
-fn entry_from_row(r: &AnyRow) -> Result<JournalEntry, StoreError> {
-    Ok(JournalEntry {
-        seq: r.try_get("seq")?,
-        at: r.try_get("at")?,
-        entity: r.try_get("entity")?,
-        entity_id: r.try_get("entity_id")?,
-        action: r.try_get("action")?,
-        from_state: r.try_get("from_state")?,
-        to_state: r.try_get("to_state")?,
-        actor: r.try_get("actor")?,
-        detail: r.try_get("detail")?,
-    })
 }
 
 impl Store {
@@ -63,7 +48,7 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(entry_from_row).collect()
+        rows.iter().map(super::journal::journal_entry_from_row).collect()
     }
 
     /// `event_id`'s staff accounts, oldest first, with when they were made and revoked.

@@ -160,7 +160,7 @@ impl StoreTx {
     }
 }
 
-fn journal_entry_from_row(r: &AnyRow) -> Result<JournalEntry, StoreError> {
+pub(super) fn journal_entry_from_row(r: &AnyRow) -> Result<JournalEntry, StoreError> {
     Ok(JournalEntry {
         seq: r.try_get("seq")?,
         at: r.try_get("at")?,
