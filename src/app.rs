@@ -45,6 +45,8 @@ pub struct App {
     pub flood: Arc<crate::flood::Limiter>,
     /// The SIP endpoint's ceilings per dialled number, for metrics.
     pub ceilings: Arc<crate::flood::Ceilings>,
+    /// Calls by action and final status, mails, scans (see [`crate::metrics`]).
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// Bytes free where the SQLite database lives below which `/healthz` is 503.
     pub disk_min_free: u64,
     /// Test hook ([`crate::config::Config::event_cancel_stop_after`]): `None` in production.

@@ -46,6 +46,7 @@ pub mod identity;
 pub mod links;
 pub mod mail;
 pub mod media;
+pub mod metrics;
 pub mod payment;
 pub mod phone;
 pub mod profile;

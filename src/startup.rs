@@ -129,6 +129,7 @@ impl Gateway {
             Allowlist::trunks(dialplan.clone()),
         ));
         let ceilings = Arc::new(crate::flood::Ceilings::default());
+        let metrics = Arc::new(crate::metrics::Metrics::default());
         let mail_wake = Arc::new(Notify::new());
         let trust = match &config.stir_trust_dir {
             Some(dir) => TrustStore::load(dir).map_err(StartupError::Stir)?,
@@ -153,6 +154,7 @@ impl Gateway {
             purchase_links_per_hour: config.purchase_links_per_hour,
             flood: flood.clone(),
             ceilings: ceilings.clone(),
+            metrics: metrics.clone(),
             backlog: crate::app::MailBacklog::new(config.mail_backlog_limit),
             disk_min_free: config.disk_min_free_mb.saturating_mul(1024 * 1024),
             event_cancel_stop_after: config.event_cancel_stop_after,
@@ -170,6 +172,7 @@ impl Gateway {
         sip_config.stir = StirSettings { trust: app.stir_trust.clone(), max_age: config.stir_max_age };
         sip_config.flood = flood;
         sip_config.ceilings = ceilings;
+        sip_config.metrics = metrics.clone();
         // DKIM for what leaves over SMTP, as the From address's domain.
         let dkim = match &config.dkim_key {
             Some(path) if !delivery.is_local() => {
@@ -181,7 +184,7 @@ impl Gateway {
             }
             _ => None,
         };
-        let worker = MailWorker { store, templates, delivery, from, wake: mail_wake, dkim, smtp_timeout };
+        let worker = MailWorker { store, templates, delivery, from, wake: mail_wake, dkim, smtp_timeout, metrics };
         Ok(Gateway { udp, tcp, http, admin, sip_addr, http_addr, admin_addr, app, sip_config, worker, reloader })
     }
 

@@ -196,6 +196,69 @@ fn get_json(addr: &str, path: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
 
+/// `dialticket serve` on loopback ports of its own, with its database, key and
+/// dialplans in `dir`; its log goes nowhere unless the caller says.
+#[cfg(unix)]
+fn serve_in(dir: &std::path::Path) -> Command {
+    let plans = dir.join("dialplans");
+    std::fs::create_dir_all(&plans).unwrap();
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/dialplans/default.toml"), plans.join("default.toml")).unwrap();
+    let mut cmd = dialticket();
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("DIALTICKET_SIP_LISTEN", "127.0.0.1:0")
+        .env("DIALTICKET_HTTP_LISTEN", "127.0.0.1:0")
+        .env("DIALTICKET_ADMIN_LISTEN", "127.0.0.1:0")
+        .env("DIALTICKET_DATABASE_URL", format!("sqlite://{}", dir.join("t.db").display()))
+        .env("DIALTICKET_SIGNING_KEY", dir.join("key.pem"))
+        .env("DIALTICKET_DIALPLANS", &plans)
+        // Its own payment mode: a dialticket.toml in the working directory is not in the repository.
+        .env("DIALTICKET_PAYMENT_MODE", "sandbox")
+        .env_remove("DIALTICKET_LOG_FORMAT")
+        .arg("serve")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    cmd
+}
+
+/// `DIALTICKET_LOG_FORMAT=json`: every line of the log is one JSON object with
+/// its time, level and fields (what a log shipper reads), and no colour codes.
+#[cfg(unix)]
+#[test]
+fn json_log_format_writes_one_object_a_line() {
+    use std::io::BufRead;
+    use std::process::Stdio;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = serve_in(dir.path())
+        .env("RUST_LOG", "info")
+        .env("DIALTICKET_LOG_FORMAT", "json")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut listening = None;
+    let mut lines = 0;
+    while listening.is_none() {
+        let line = rx.recv_timeout(std::time::Duration::from_secs(60)).expect("the gateway logs where it listens");
+        lines += 1;
+        assert!(!line.contains('\u{1b}'), "colour codes: {line}");
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: not JSON: {line}"));
+        assert!(v["timestamp"].is_string() && v["level"].is_string(), "{v}");
+        assert!(v["fields"]["message"].is_string(), "{v}");
+        listening = v["fields"]["http"].as_str().map(str::to_string);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let http = listening.unwrap();
+    assert!(http.starts_with("127.0.0.1:"), "{http} after {lines} lines");
+}
+
 #[cfg(unix)]
 #[test]
 fn sighup_reloads_the_dialplan_and_sigterm_stops_the_gateway_in_order() {
@@ -203,25 +266,7 @@ fn sighup_reloads_the_dialplan_and_sigterm_stops_the_gateway_in_order() {
     use std::process::Stdio;
 
     let dir = tempfile::tempdir().unwrap();
-    let plans = dir.path().join("dialplans");
-    std::fs::create_dir(&plans).unwrap();
-    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/dialplans/default.toml"), plans.join("default.toml")).unwrap();
-    let mut child = dialticket()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("DIALTICKET_SIP_LISTEN", "127.0.0.1:0")
-        .env("DIALTICKET_HTTP_LISTEN", "127.0.0.1:0")
-        .env("DIALTICKET_ADMIN_LISTEN", "127.0.0.1:0")
-        .env("DIALTICKET_DATABASE_URL", format!("sqlite://{}", dir.path().join("t.db").display()))
-        .env("DIALTICKET_SIGNING_KEY", dir.path().join("key.pem"))
-        .env("DIALTICKET_DIALPLANS", &plans)
-        // Its own payment mode: a dialticket.toml in the working directory is not in the repository.
-        .env("DIALTICKET_PAYMENT_MODE", "sandbox")
-        .env("RUST_LOG", "info")
-        .arg("serve")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = serve_in(dir.path()).env("RUST_LOG", "info").stdout(Stdio::piped()).spawn().unwrap();
     // Read the log until the gateway says where it listens; keep draining it after.
     let (tx, rx) = std::sync::mpsc::channel();
     let stdout = child.stdout.take().unwrap();

@@ -27,6 +27,7 @@
 
 mod build;
 pub mod check;
+pub mod commands;
 mod diagnostic;
 mod format;
 pub mod hours;
@@ -77,16 +78,23 @@ pub enum Action {
     Reject,
 }
 
-impl fmt::Display for Action {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl Action {
+    /// The action as the dialplan file writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
             Action::Purchase => "purchase",
             Action::Issue => "issue",
             Action::Usage => "usage",
             Action::ConfirmBilling => "confirm-billing",
             Action::Announce => "announce",
             Action::Reject => "reject",
-        })
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

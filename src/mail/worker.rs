@@ -106,6 +106,8 @@ pub struct MailWorker {
     /// included. lettre bounds only the connecting (lettre#1027): a relay that
     /// accepts and then never answers held the send, and with it the worker, for good.
     pub smtp_timeout: Duration,
+    /// Mails sent and failed, for `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// What became of one claimed mail: what its outbox row is to say.
@@ -154,6 +156,7 @@ impl MailWorker {
             match self.store.keep_due_mails_locally(now(), LOCAL_BATCH).await {
                 Ok(kept) => {
                     for (id, to, template) in &kept {
+                        self.metrics.mail_sent();
                         tracing::info!(mail_id = id, %to, %template, "mail delivered to the local outbox");
                     }
                     if (kept.len() as i64) < LOCAL_BATCH {
@@ -240,10 +243,12 @@ impl MailWorker {
         let outcome = match self.send(&mail, deadline).await {
             Ok(()) => {
                 tracing::info!("mail delivered");
+                self.metrics.mail_sent();
                 Outcome::Sent(now())
             }
             Err((permanent, error)) => {
                 let delay = backoff(mail.attempts);
+                self.metrics.mail_failed();
                 tracing::warn!(%error, permanent, retry_in_s = delay, attempts = mail.attempts + 1, "mail not delivered");
                 Outcome::Failed { error, retry_at: now() + delay, permanent }
             }

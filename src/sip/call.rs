@@ -48,6 +48,7 @@ impl Endpoint {
             Ok(a) => a,
             Err(refusal) => return self.refuse(stx, refusal).await,
         };
+        stx.set_action(call.rule.action.as_str());
         // The handler runs in its own task: if the caller cancels, the ticket logic still
         // finishes what it started, and we stop waiting for it.
         let handling = tokio::spawn(self.handler.handle(call.clone()).in_current_span());

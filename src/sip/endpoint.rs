@@ -76,6 +76,8 @@ pub struct SipConfig {
     pub flood: Arc<Limiter>,
     /// Ceilings per dialled number (`rate_limit.per_number`; shared with `/metrics`).
     pub ceilings: Arc<flood::Ceilings>,
+    /// Calls by action and final status (shared with `/metrics`).
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl SipConfig {
@@ -96,6 +98,7 @@ impl SipConfig {
             stir: identity::StirSettings::default(),
             flood,
             ceilings: Arc::default(),
+            metrics: Arc::default(),
         }
     }
 }
@@ -115,7 +118,7 @@ pub async fn serve(
     let udp = Arc::new(udp);
     tracing::info!(udp = %udp.local_addr()?, tcp = %tcp.local_addr()?, "SIP endpoint listening");
     let transport = Arc::new(Transport::new(udp.clone()));
-    let layer = TransactionLayer::new(transport.clone(), config.timers, config.limits);
+    let layer = TransactionLayer::new(transport.clone(), config.timers, config.limits, config.metrics.clone());
     let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
     let grace = config.shutdown_grace;
     let admission =

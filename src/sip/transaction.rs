@@ -132,6 +132,9 @@ pub struct ServerTx {
     /// Headers the transaction user puts on every response it builds from here
     /// on (e.g. RFC 9410's `Reason: STIR`), as (name, value).
     sticky: Mutex<Vec<(String, String)>>,
+    /// The dialplan action that took this INVITE, for the final-status counter
+    /// ([`crate::metrics::Metrics::call_final`]); unset: refused before a rule took it.
+    action: std::sync::OnceLock<&'static str>,
 }
 
 impl std::fmt::Debug for ServerTx {
@@ -204,6 +207,12 @@ impl ServerTx {
         }
         let sent = self.transport.send(&self.flow, bytes);
         if is_final {
+            if self.invite {
+                if let Some(layer) = self.layer.upgrade() {
+                    let action = self.action.get().copied().unwrap_or(crate::metrics::NO_ACTION);
+                    layer.metrics.call_final(action, resp.code);
+                }
+            }
             self.final_sent.send_replace(true);
             self.start_final_timers(resp.code);
         }
@@ -334,6 +343,12 @@ impl ServerTxHandle {
         self.0.sticky_headers()
     }
 
+    /// Name the dialplan action that took this INVITE: its final response is
+    /// counted under it (the first name given stays).
+    pub fn set_action(&self, action: &'static str) {
+        let _ = self.0.action.set(action);
+    }
+
     /// See [`ServerTx::final_response_sent`] (a CANCEL's 487 ends it too).
     pub async fn final_response_sent(&self) {
         self.0.final_response_sent().await
@@ -382,14 +397,22 @@ pub struct TransactionLayer {
     limits: Limits,
     server: Mutex<ServerTable>,
     client: Mutex<HashMap<String, ClientEntry>>,
+    /// Where INVITEs' final responses are counted.
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl TransactionLayer {
-    pub fn new(transport: Arc<Transport>, timers: Timers, limits: Limits) -> Arc<Self> {
+    pub fn new(
+        transport: Arc<Transport>,
+        timers: Timers,
+        limits: Limits,
+        metrics: Arc<crate::metrics::Metrics>,
+    ) -> Arc<Self> {
         Arc::new(TransactionLayer {
             transport,
             timers,
             limits,
+            metrics,
             server: Mutex::new(ServerTable::default()),
             client: Mutex::new(HashMap::new()),
         })
@@ -466,6 +489,7 @@ impl TransactionLayer {
             ack: Notify::new(),
             final_sent,
             sticky: Mutex::new(Vec::new()),
+            action: std::sync::OnceLock::new(),
         });
         table.map.insert(key, tx.clone());
         *table.per_source.entry(source).or_insert(0) += 1;

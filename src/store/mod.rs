@@ -52,7 +52,7 @@ pub use offline::{OfflineScanRow, OfflineSeat};
 pub use orders::{OrderPage, OrderQuery, OrderSeat, SaleRow, CHANNEL_PHONE_LINK, CHANNEL_WEB};
 pub use outbox::{MailBody, NewMail, OutboxBacklog, OutboxMail};
 pub use purchases::SeatState;
-pub use seats::{DoorCounts, IssuedCode, Reissued};
+pub use seats::{DoorCounts, IssuedCode, Reissued, TicketTotals};
 pub use staff::{new_token, token_hash, NewStaff, Staff, TokenKind};
 pub use tx::StoreTx;
 pub use users::{new_user_number, PhoneUser, TouchUser};

@@ -114,6 +114,14 @@ async fn codes_by_reference(conn: &mut AnyConnection, reference: &str) -> Result
         .collect()
 }
 
+/// Seats of every event by how far they got (see [`Store::ticket_totals`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TicketTotals {
+    pub sold: u64,
+    pub issued: u64,
+    pub admitted: u64,
+}
+
 impl Store {
     /// A purchase's seats as tickets, in sale order, each with the reference of
     /// its current code (none for a ticket issued before per-seat codes, until
@@ -131,6 +139,19 @@ impl Store {
 
     pub async fn seat_at(&self, event_id: &str, position: u32) -> Result<Option<SeatTicket>, StoreError> {
         seat_at(&mut *self.pool.acquire().await?, event_id, position).await
+    }
+
+    /// Seats of every event: sold (paid), issued (their ticket mailed) and
+    /// admitted (in at the door), for `/metrics`.
+    pub async fn ticket_totals(&self) -> Result<TicketTotals, StoreError> {
+        let (sold, issued, admitted): (i64, i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), COUNT(CASE WHEN p.issued <> 0 THEN 1 END), COUNT(s.admitted_at)
+             FROM seats s JOIN purchases p ON p.id = s.purchase_id WHERE p.payment_status = 'paid'",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let n = |v: i64| u64::try_from(v).unwrap_or(0);
+        Ok(TicketTotals { sold: n(sold), issued: n(issued), admitted: n(admitted) })
     }
 
     /// The door's counters for `event_id` (two indexed reads).

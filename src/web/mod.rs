@@ -13,6 +13,7 @@ mod backoffice;
 pub(crate) mod cancel;
 mod guard;
 pub(crate) mod locale;
+mod metrics;
 mod pages;
 mod shop;
 mod staff;
@@ -108,7 +109,7 @@ fn admin_routes() -> Router<Web> {
         .route("/outbox", get(pages::outbox))
         .route("/outbox/{id}", get(pages::outbox_mail))
         .route("/outbox/{id}/html", get(pages::outbox_mail_html))
-        .route("/metrics", get(pages::metrics))
+        .route("/metrics", get(metrics::metrics))
         .route("/admin/catalog", post(admin::load_catalog))
         .route("/admin/events/{id}/sales", get(admin::sales))
         .route("/admin/events/{id}/staff-pin", post(admin::rotate_staff_pin))

@@ -137,6 +137,7 @@ pub(super) async fn scan_for(
     };
     match Store::retry(|| scan_once(&web.app, staff, &event, code, direction)).await {
         Ok(verdict) => {
+            web.app.metrics.scan(verdict.result.as_str(), crate::metrics::ScanPath::Online);
             let holder = match &verdict.holder_phone {
                 Some(phone) => web.app.store.holder_profile(phone).await.ok().flatten().and_then(|p| p.name),
                 None => None,

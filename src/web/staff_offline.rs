@@ -193,7 +193,13 @@ pub(super) async fn upload(State(web): State<Web>, headers: HeaderMap, body: Byt
     for (scan, direction) in upload.scans.iter().zip(directions) {
         let one = Store::retry(|| apply(&web, &staff, &event, scan, direction)).await;
         match one {
-            Ok(r) => results.push(r),
+            Ok(r) => {
+                if r["repeat"] != json!(true) {
+                    let result = r["result"].as_str().unwrap_or("invalid");
+                    web.app.metrics.scan(result, crate::metrics::ScanPath::Offline);
+                }
+                results.push(r)
+            }
             Err(e) => return failed(&web, e),
         }
     }

@@ -25,6 +25,7 @@ mod journey;
 mod keys;
 mod mail;
 mod media;
+mod metrics;
 mod offer;
 mod offline;
 mod payments;
