@@ -32,7 +32,16 @@
       body.appendChild(tr);
       return;
     }
-    items.forEach(function (item) { var tr = document.createElement("tr"); row(tr, item); body.appendChild(tr); });
+    // Each cell carries its column's name, which a phone shows beside the value.
+    var heads = body.parentNode.querySelectorAll("thead th");
+    items.forEach(function (item) {
+      var tr = document.createElement("tr");
+      row(tr, item);
+      for (var i = 0; i < tr.children.length && i < heads.length; i++) {
+        tr.children[i].setAttribute("data-label", heads[i].textContent);
+      }
+      body.appendChild(tr);
+    });
   }
   function show(d) {
     set("admitted", d.admitted);

@@ -25,6 +25,19 @@ async fn looked_at(chromium: &Chromium, w: &Words, page: &str, width: u32) -> St
     chromium.looked_at_width(w.lang, &shot, width, &[]).await
 }
 
+/// At a phone's width no table hides columns in a sideways-scrolling box: the
+/// door's text tables turn into one card a row.
+async fn nothing_scrolls_sideways(chromium: &Chromium, page: &str) {
+    let hidden = chromium
+        .execute(
+            "return [...document.querySelectorAll('.scroll')]
+                .filter(e => e.scrollWidth > e.clientWidth + 1)
+                .map(e => e.querySelector('tbody') ? e.querySelector('tbody').innerText : e.innerText);",
+        )
+        .await;
+    assert_eq!(hidden, serde_json::json!([]), "{page}: tables wider than the phone");
+}
+
 async fn staff_made_in_the_office_admits_and_the_door_page_follows(w: &Words) {
     let gw = spawn_gateway().await;
     let (_, ticket) = gw.issued_ticket("+819055550701", EVENT, 1, true).await;
@@ -47,6 +60,7 @@ async fn staff_made_in_the_office_admits_and_the_door_page_follows(w: &Words) {
     let login = office.attribute("[data-login-url]", "href").await;
     assert!(login.starts_with(&format!("{}/staff/login/", gw.base)), "on the public listener: {login}");
     looked_at(&office, w, "door-staff", 390).await;
+    nothing_scrolls_sideways(&office, "door-staff").await;
     looked_at(&office, w, "door-staff", 1280).await;
 
     // The door page open, the staff member signs in on their phone and scans.
@@ -65,6 +79,7 @@ async fn staff_made_in_the_office_admits_and_the_door_page_follows(w: &Words) {
     let row = office.text_when("[data-live=scans] tr[data-scan='admitted']", |t| t.contains("Aiko")).await;
     assert!(!row.contains("UTC"), "{row}");
     looked_at(&office, w, "door", 390).await;
+    nothing_scrolls_sideways(&office, "door").await;
     looked_at(&office, w, "door", 1280).await;
 
     staff.quit().await;
