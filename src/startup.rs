@@ -84,7 +84,12 @@ impl Gateway {
         let from: lettre::message::Mailbox =
             config.mail_from.parse().map_err(|_| StartupError::MailFrom(config.mail_from.clone()))?;
         let smtp_timeout = Duration::from_secs(config.smtp_timeout);
-        let delivery = Delivery::from_url(config.smtp_url.as_deref(), config.smtp_ca.as_deref(), smtp_timeout)?;
+        let delivery = Delivery::from_url(
+            config.smtp_url.as_deref(),
+            config.smtp_ca.as_deref(),
+            smtp_timeout,
+            crate::mail::worker::SMTP_CONCURRENCY,
+        )?;
         let store = Store::connect(&config.database_url).await?.with_local_outbox(delivery.is_local());
         // Checked like `dialticket dialplan check` does: prompt files and the database's events.
         let prompt_names: BTreeSet<(String, String)> = prompts.list().into_iter().collect();

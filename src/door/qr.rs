@@ -4,7 +4,10 @@
 //! phone screen with a scratch or glare still reads); a 116-character base45
 //! code goes in alphanumeric mode and makes a version-5 symbol (37×37 modules).
 
+use std::sync::LazyLock;
+
 use qrcode::{EcLevel, QrCode};
+use quick_cache::sync::Cache;
 
 /// Modules of white around the symbol (ISO/IEC 18004 asks for 4).
 const QUIET_ZONE: usize = 4;
@@ -24,9 +27,35 @@ pub fn version(text: &str) -> Result<i16, QrError> {
     }
 }
 
+/// Drawn SVGs by (text, size): a ticket page shows the same seat codes on every
+/// view, and an admission page's live code changes once a step. About 8 kB
+/// each; at most 16 MB in all, the least used going first.
+static SVGS: LazyLock<Cache<(String, u32), std::sync::Arc<str>, SvgWeight>> =
+    LazyLock::new(|| Cache::with_weighter(2_000, 16 << 20, SvgWeight));
+
+#[derive(Clone)]
+struct SvgWeight;
+
+impl quick_cache::Weighter<(String, u32), std::sync::Arc<str>> for SvgWeight {
+    fn weight(&self, key: &(String, u32), svg: &std::sync::Arc<str>) -> u64 {
+        (key.0.len() + svg.len()) as u64
+    }
+}
+
 /// The symbol as an `<svg>` element to put in a page (the XML declaration the
-/// renderer writes first is left out), `size` CSS pixels wide at least.
+/// renderer writes first is left out), `size` CSS pixels wide at least. Drawn
+/// once and kept (see [`SVGS`]).
 pub fn svg(text: &str, size: u32) -> Result<String, QrError> {
+    let key = (text.to_string(), size);
+    if let Some(svg) = SVGS.get(&key) {
+        return Ok(svg.to_string());
+    }
+    let svg = draw_svg(text, size)?;
+    SVGS.insert(key, std::sync::Arc::from(svg.as_str()));
+    Ok(svg)
+}
+
+fn draw_svg(text: &str, size: u32) -> Result<String, QrError> {
     let image = symbol(text)?
         .render::<qrcode::render::svg::Color>()
         .min_dimensions(size, size)
@@ -83,5 +112,15 @@ mod tests {
         assert_eq!(&png[1..4], b"PNG");
         // 37 modules and the quiet zone, 4 pixels each: 180 × 180.
         assert_eq!(&png[16..24], &[0, 0, 0, 180, 0, 0, 0, 180]);
+    }
+
+    #[test]
+    fn a_kept_svg_is_the_one_drawn() {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
+        let text = SeatCode::sign(&key, "open-rehearsal", 2, 1).text();
+        let first = svg(&text, 200).unwrap();
+        assert_eq!(first, draw_svg(&text, 200).unwrap());
+        assert_eq!(svg(&text, 200).unwrap(), first, "kept");
+        assert_ne!(svg(&text, 232).unwrap(), first, "another size is another drawing");
     }
 }

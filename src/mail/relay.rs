@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::transport::smtp::{AsyncSmtpTransportBuilder, PoolConfig};
 use lettre::{AsyncSmtpTransport, Tokio1Executor};
 use percent_encoding::percent_decode_str;
 use url::{Host, Url};
@@ -46,11 +47,43 @@ fn is_loopback(host: &str) -> bool {
 }
 
 /// Where mail goes.
-#[derive(Clone)]
 pub enum Delivery {
     /// No SMTP server: mails stay in the database and are read at `/outbox`.
     Local,
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Smtp(Relay),
+}
+
+/// Connections to the relay stay open and are used again (lettre's pool, as
+/// many as the worker sends at once, each checked with `NOOP` before reuse), so a
+/// mail costs one SMTP transaction, not a TCP connection, a greeting and an EHLO.
+///
+/// A transaction lettre ends with an error closes its connection. One the
+/// worker cuts off at its deadline (a relay gone silent, lettre#1027) may leave
+/// its connection mid-transaction, so [`Relay::forget_connections`] starts a
+/// new pool: the connections of the old one close as their sends end, and none
+/// is used again.
+pub struct Relay {
+    builder: AsyncSmtpTransportBuilder,
+    /// Made at the first send (a pool starts its idle-connection reaper as a
+    /// task, so it needs the runtime), and again after [`Relay::forget_connections`].
+    transport: std::sync::Mutex<Option<AsyncSmtpTransport<Tokio1Executor>>>,
+}
+
+impl Relay {
+    fn new(builder: AsyncSmtpTransportBuilder) -> Relay {
+        Relay { transport: std::sync::Mutex::new(None), builder }
+    }
+
+    /// The transport to send one mail with (a handle on the current pool). Call
+    /// it inside the tokio runtime.
+    pub fn transport(&self) -> AsyncSmtpTransport<Tokio1Executor> {
+        crate::sync::lock(&self.transport).get_or_insert_with(|| self.builder.clone().build()).clone()
+    }
+
+    /// Use none of the open connections again (see the type's doc).
+    pub fn forget_connections(&self) {
+        *crate::sync::lock(&self.transport) = None;
+    }
 }
 
 impl Delivery {
@@ -65,7 +98,13 @@ impl Delivery {
     /// given, the PEM certificates in `ca` (a private relay's CA). `timeout` bounds
     /// connecting (lettre bounds nothing else, lettre#1027: the worker bounds the
     /// whole transaction, see [`super::worker`]).
-    pub fn from_url(url: Option<&str>, ca: Option<&Path>, timeout: Duration) -> Result<Delivery, MailError> {
+    /// `connections`: how many connections the relay may be sent on at once.
+    pub fn from_url(
+        url: Option<&str>,
+        ca: Option<&Path>,
+        timeout: Duration,
+        connections: usize,
+    ) -> Result<Delivery, MailError> {
         let Some(url) = url else { return Ok(Delivery::Local) };
         let bad = |m: &str| MailError::SmtpUrl(redacted(url), m.to_string());
         let parsed = Url::parse(url).map_err(|e| bad(&e.to_string()))?;
@@ -89,7 +128,8 @@ impl Delivery {
         };
         let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.as_str())
             .port(parsed.port().unwrap_or(port))
-            .timeout(Some(timeout));
+            .timeout(Some(timeout))
+            .pool_config(PoolConfig::new().max_size(u32::try_from(connections).unwrap_or(u32::MAX).max(1)));
         if let Some(wrap) = wrap {
             let mut params = TlsParameters::builder(host.clone());
             if let Some(path) = ca {
@@ -108,7 +148,7 @@ impl Delivery {
             }
             b = b.credentials(Credentials::new(user, pass));
         }
-        Ok(Delivery::Smtp(b.build()))
+        Ok(Delivery::Smtp(Relay::new(b)))
     }
 
     pub fn is_local(&self) -> bool {
@@ -121,11 +161,12 @@ mod tests {
     use super::*;
 
     const T: Duration = Duration::from_secs(30);
+    const N: usize = 8;
 
     #[test]
     fn smtp_urls() {
-        let ok = |u: &str| Delivery::from_url(Some(u), None, T).map(|d| !d.is_local());
-        assert!(Delivery::from_url(None, None, T).unwrap().is_local());
+        let ok = |u: &str| Delivery::from_url(Some(u), None, T, N).map(|d| !d.is_local());
+        assert!(Delivery::from_url(None, None, T, N).unwrap().is_local());
         for url in [
             "smtp://127.0.0.1:2525",
             "smtp://user:pw@[::1]:25",
@@ -135,7 +176,7 @@ mod tests {
         ] {
             assert!(ok(url).expect(url), "{url}");
         }
-        let refused = |u: &str| Delivery::from_url(Some(u), None, T).err().map(|e| e.to_string()).expect(u);
+        let refused = |u: &str| Delivery::from_url(Some(u), None, T, N).err().map(|e| e.to_string()).expect(u);
         assert!(refused("smtp://127.0.0.1:port").contains("invalid port"));
         assert!(refused("http://x").contains("expected smtp:// or smtps://"));
         assert!(refused("smtp://x?tls=yes").contains("tls=yes: expected tls=required"));
@@ -145,7 +186,7 @@ mod tests {
 
     #[test]
     fn errors_never_show_the_relay_password() {
-        let e = Delivery::from_url(Some("smtp://mailer:s3cr%2Fet@relay.example:587?tls=maybe"), None, T);
+        let e = Delivery::from_url(Some("smtp://mailer:s3cr%2Fet@relay.example:587?tls=maybe"), None, T, N);
         let e = e.err().expect("refused").to_string();
         assert!(e.contains("'smtp://mailer:***@relay.example:587?tls=maybe'") && !e.contains("s3cr"), "{e}");
         assert_eq!(redacted("smtp://relay.example"), "smtp://relay.example");
@@ -157,13 +198,13 @@ mod tests {
     fn relay_ca_must_hold_a_certificate() {
         let dir = tempfile::tempdir().unwrap();
         let none = dir.path().join("none.pem");
-        let e = Delivery::from_url(Some("smtp://x?tls=required"), Some(&none), T).err().unwrap().to_string();
+        let e = Delivery::from_url(Some("smtp://x?tls=required"), Some(&none), T, N).err().unwrap().to_string();
         assert!(e.starts_with(&format!("smtp_ca {}: ", none.display())), "{e}");
         let empty = dir.path().join("empty.pem");
         std::fs::write(&empty, "not a certificate\n").unwrap();
-        let e = Delivery::from_url(Some("smtp://x?tls=required"), Some(&empty), T).err().unwrap().to_string();
+        let e = Delivery::from_url(Some("smtp://x?tls=required"), Some(&empty), T, N).err().unwrap().to_string();
         assert!(e.contains("no PEM certificate"), "{e}");
-        let e = Delivery::from_url(Some("smtp://x:25"), Some(&empty), T).err().unwrap().to_string();
+        let e = Delivery::from_url(Some("smtp://x:25"), Some(&empty), T, N).err().unwrap().to_string();
         assert!(e.contains("smtp_ca is set but the URL asks for no TLS"), "{e}");
     }
 }

@@ -264,11 +264,15 @@ impl MailWorker {
 
     /// One SMTP transaction, cut off at `deadline`. `Err((permanent, why))`.
     async fn send(&self, mail: &OutboxMail, deadline: Instant) -> Result<(), (bool, String)> {
-        let Delivery::Smtp(transport) = &self.delivery else { return Ok(()) };
+        let Delivery::Smtp(relay) = &self.delivery else { return Ok(()) };
         let message = self.build(mail).map_err(|e| (true, e))?;
-        match tokio::time::timeout_at(deadline, transport.send(message)).await {
+        match tokio::time::timeout_at(deadline, relay.transport().send(message)).await {
             Ok(sent) => sent.map(|_| ()).map_err(|e| (refuses_the_mail(&e), e.to_string())),
-            Err(_) => Err((false, timed_out(self.smtp_timeout))),
+            Err(_) => {
+                // Cut off mid-transaction: that connection must not carry another mail.
+                relay.forget_connections();
+                Err((false, timed_out(self.smtp_timeout)))
+            }
         }
     }
 
