@@ -389,3 +389,5 @@ admin-payout-above-owed = A payout of { $amount } is more than the { $owed } owe
 admin-payout-bad-date = Enter the date the money was paid, e.g. 2026-12-06.
 admin-payout-future = The payout's date cannot be after today ({ $today }).
 admin-payout-no-reference = Enter the payout's reference (the bank transfer's, say).
+admin-billing-item = Item
+admin-billing-line-tickets = tickets: { $tickets }

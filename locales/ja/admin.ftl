@@ -386,3 +386,5 @@ admin-payout-above-owed = { $amount } の支払いは、主催者への未払い
 admin-payout-bad-date = 支払った日付を入力してください（例：2026-12-06）。
 admin-payout-future = 支払日は今日（{ $today }）より後にはできません。
 admin-payout-no-reference = 支払いの参照番号（振込の番号など）を入力してください。
+admin-billing-item = 内容
+admin-billing-line-tickets = { $tickets }枚

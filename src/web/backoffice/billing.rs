@@ -145,6 +145,22 @@ fn line_name(web: &Web, l: &Line) -> String {
     tr(web, id, &[])
 }
 
+/// A day of the statement's month, short: `6日(日)`, `Sun 6`.
+fn short_day(day: NaiveDate) -> String {
+    use chrono::Datelike as _;
+    if locale::current().starts_with("ja") {
+        const WEEKDAYS: [&str; 7] = ["月", "火", "水", "木", "金", "土", "日"];
+        return format!("{}日({})", day.day(), WEEKDAYS[day.weekday().num_days_from_monday() as usize]);
+    }
+    day.format("%a %-d").to_string()
+}
+
+/// A sale's or refund's tickets: `tickets: 2`, `2枚` (none for fees and payouts).
+fn tickets_shown(web: &Web, l: &Line) -> Option<String> {
+    matches!(l.kind, LineKind::Sale | LineKind::Refund)
+        .then(|| tr(web, "admin-billing-line-tickets", &[("tickets", &l.tickets.abs().to_string())]))
+}
+
 /// The payout form as typed (kept when refused).
 #[derive(Deserialize, Default, Clone, serde::Serialize)]
 #[serde(default)]
@@ -172,6 +188,7 @@ async fn statement_data(web: &Web, books: &Books, period: Period, form: &PayoutF
         .iter()
         .map(|l| {
             json!({"kind": l.kind.as_str(), "name": line_name(web, l), "day": books.day_name(l.day),
+                   "short_day": short_day(l.day), "tickets_shown": tickets_shown(web, l),
                    "reference": l.reference, "event": l.event, "event_name": event_name(&l.event), "tickets": l.tickets,
                    "amount": books.money(l.amount), "amount_value": l.amount, "credit": l.amount > 0})
         })
@@ -358,7 +375,8 @@ pub(super) async fn record(
         match web.app.store.record_payout(&books.id, books.zone, &payout, check, &actor, crate::store::now()).await? {
             Ok(pid) => {
                 tracing::info!(organizer = %books.id, payout = pid, amount, by = %s.account.id, "payout recorded");
-                let to = format!("{}?recorded={pid}#payouts", statement_url(&books.id, period));
+                // The notice's anchor: the form's own (#payout) would otherwise be kept.
+                let to = format!("{}?recorded={pid}#recorded", statement_url(&books.id, period));
                 Ok((StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response())
             }
             Err(e) => refuse(e, period).await,

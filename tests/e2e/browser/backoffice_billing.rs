@@ -15,6 +15,7 @@ struct Words {
     above: &'static str,
     recorded: &'static str,
     payouts: &'static str,
+    voided: &'static str,
 }
 
 const ENGLISH: Words = Words {
@@ -23,6 +24,7 @@ const ENGLISH: Words = Words {
     above: "is more than the ¥9,700 owed",
     recorded: "The payout is recorded.",
     payouts: "Payouts",
+    voided: "Voided",
 };
 const JAPANESE: Words = Words {
     lang: "ja",
@@ -30,6 +32,7 @@ const JAPANESE: Words = Words {
     above: "未払い額 ¥9,700 を超えています",
     recorded: "支払いを記録しました。",
     payouts: "支払い",
+    voided: "取り消し",
 };
 
 /// The page checked as every page test checks it and saved as `backoffice-<page>-<lang>-<width>`.
@@ -93,6 +96,15 @@ async fn an_operator_records_a_payout_and_the_organizer_sees_it(w: &Words) {
     let text = looked_at(&organizer, w, "billing", 390).await;
     assert!(text.contains(w.payouts) && text.contains("Asia/Tokyo"), "{text}");
     looked_at(&organizer, w, "billing", 1280).await;
+    organizer.execute("document.getElementById('lines-h').scrollIntoView();").await;
+    looked_at(&organizer, w, "billing-lines", 390).await;
+
+    // Voided, not deleted: the operator's button; the organizer's statement then shows it struck out.
+    operator.click("[data-payout] form button[type=submit]").await;
+    operator.text_when("[data-closing]", |t| t == "¥9,700").await;
+    organizer.reload().await;
+    organizer.text_when("[data-payouts]", |t| t == "¥0").await;
+    organizer.text_when("[data-payout][data-voided]", |t| t.contains(w.voided)).await;
 
     organizer.quit().await;
     operator.quit().await;
