@@ -246,7 +246,9 @@ pub fn statement(facts: &[Fact], fee_per_ticket: i64, period: Period) -> Stateme
         }
         match f.kind {
             FactKind::Sale => (s.tickets, s.sales) = (s.tickets + f.tickets, s.sales + f.amount),
-            FactKind::Refund => (s.refunded_tickets, s.refunds) = (s.refunded_tickets + f.tickets, s.refunds + f.amount),
+            FactKind::Refund => {
+                (s.refunded_tickets, s.refunds) = (s.refunded_tickets + f.tickets, s.refunds + f.amount)
+            }
             FactKind::Payout => s.payouts += f.amount,
         }
         s.fees -= lines.iter().filter(|l| l.kind == LineKind::Fee).map(|l| l.amount).sum::<i64>();

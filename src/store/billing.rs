@@ -47,7 +47,8 @@ const ORDERS: &str = "SELECT p.id, p.event_id, p.quantity, p.amount, p.payment_s
      WHERE e.organizer_id = $1 AND p.payment_status IN ('paid', 'refunded')
      ORDER BY p.reserved_at, p.id";
 
-const PAYOUTS: &str = "SELECT id, organizer_id, amount, paid_on, reference, note, recorded_by, recorded_at, voided_by, voided_at
+const PAYOUTS: &str =
+    "SELECT id, organizer_id, amount, paid_on, reference, note, recorded_by, recorded_at, voided_by, voided_at
      FROM payouts WHERE organizer_id = $1 ORDER BY paid_on, id";
 
 type PayoutRow = (i64, String, i64, String, String, String, String, i64, Option<String>, Option<i64>);
@@ -164,7 +165,13 @@ impl Store {
 
     /// Void the organizer's payout `id` (journalled by `actor`); `false` when there
     /// is no such payout of that organizer or it was voided before.
-    pub async fn void_payout(&self, organizer_id: &str, id: i64, actor: &str, at: Timestamp) -> Result<bool, StoreError> {
+    pub async fn void_payout(
+        &self,
+        organizer_id: &str,
+        id: i64,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
         lock_organizer(&mut tx, organizer_id, at).await?;
         let done = sqlx::query(

@@ -86,7 +86,11 @@ async fn statement_on(backend: &str) {
     let mut organizer = organizer_office(&gw, "holonic", "holonic-hall").await;
     // Three orders of one ticket on two events; the first is cancelled and refunded.
     let mut sold = Vec::new();
-    for (event, holder) in [("spring-gala-2027", "+819055551001"), ("spring-gala-2027", "+819055551002"), ("open-rehearsal", "+819055551003")] {
+    for (event, holder) in [
+        ("spring-gala-2027", "+819055551001"),
+        ("spring-gala-2027", "+819055551002"),
+        ("open-rehearsal", "+819055551003"),
+    ] {
         let order = buy_on_the_web(&gw, event, holder).await;
         let pid = order["purchase_id"].as_str().expect("an order").to_string();
         let amount = gw.app.store.purchase(&pid).await.unwrap().expect("stored").amount;
@@ -100,7 +104,8 @@ async fn statement_on(backend: &str) {
     let day = sold[0].0;
     let period = day.format("%Y-%m").to_string();
     assert!(
-        sold.iter().all(|s| s.0.format("%Y-%m").to_string() == period) && refund_day.format("%Y-%m").to_string() == period,
+        sold.iter().all(|s| s.0.format("%Y-%m").to_string() == period)
+            && refund_day.format("%Y-%m").to_string() == period,
         "the test's orders fell in two months (run it again)"
     );
     let sales: i64 = sold.iter().map(|s| s.4).sum();
@@ -112,8 +117,13 @@ async fn statement_on(backend: &str) {
     let above = (owed + 1).to_string();
     let on = day.to_string();
     let form = |amount: &str| {
-        vec![("csrf", csrf.clone()), ("amount", amount.to_string()), ("paid_on", on.clone()),
-             ("reference", "TR-2026-0001".to_string()), ("note", "月末振込".to_string())]
+        vec![
+            ("csrf", csrf.clone()),
+            ("amount", amount.to_string()),
+            ("paid_on", on.clone()),
+            ("reference", "TR-2026-0001".to_string()),
+            ("note", "月末振込".to_string()),
+        ]
     };
     let fields = form(&above);
     let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -129,7 +139,9 @@ async fn statement_on(backend: &str) {
     assert_eq!(status, 403);
     assert!(gw.app.store.payouts("holonic-hall").await.unwrap().is_empty());
     // A zero amount and a future date are refused with their messages.
-    for (amount, date, says) in [("0", on.clone(), "whole number above zero"), ("100", "2999-01-01".into(), "cannot be after today")] {
+    for (amount, date, says) in
+        [("0", on.clone(), "whole number above zero"), ("100", "2999-01-01".into(), "cannot be after today")]
+    {
         let fields = [("csrf", csrf.as_str()), ("amount", amount), ("paid_on", &date), ("reference", "r")];
         let (status, page, _) = operator.post("/admin/organizers/holonic-hall/payouts", &fields).await;
         assert!(status == 422 && page.contains(says), "{amount} {date}: {status} {page}");
@@ -265,7 +277,8 @@ async fn an_organizer_reads_only_its_own_billing_and_records_nothing() {
     // The operator sees every organizer, with what is owed to each.
     let (status, list) = operator.get_json("/admin/billing").await;
     assert_eq!(status, 200, "{list}");
-    let other = list["organizers"].as_array().unwrap().iter().find(|o| o["id"] == "other-hall").expect("listed").clone();
+    let other =
+        list["organizers"].as_array().unwrap().iter().find(|o| o["id"] == "other-hall").expect("listed").clone();
     let price = gw.app.store.event("other-night").await.unwrap().unwrap().seat_types[0].price;
     assert_eq!(other["owed_amount"].as_i64(), Some(price - 100), "{other}");
     // A month that is no month: 404.

@@ -76,7 +76,9 @@ impl Books {
 }
 
 fn day_of(zone: Zone, at: i64) -> NaiveDate {
-    chrono::DateTime::from_timestamp(at + i64::from(zone.offset_secs(at)), 0).map(|t| t.date_naive()).unwrap_or_default()
+    chrono::DateTime::from_timestamp(at + i64::from(zone.offset_secs(at)), 0)
+        .map(|t| t.date_naive())
+        .unwrap_or_default()
 }
 
 /// An organizer's all-time totals (`None`: no such organizer): what
@@ -219,7 +221,8 @@ async fn statement_data(web: &Web, books: &Books, period: Period, form: &PayoutF
         .take(24)
         .map(|p| json!({"period": p.to_string(), "name": month_name(p), "url": statement_url(&books.id, p), "current": p == period}))
         .collect();
-    let form = if form.paid_on.is_empty() { PayoutForm { paid_on: today.to_string(), ..form.clone() } } else { form.clone() };
+    let form =
+        if form.paid_on.is_empty() { PayoutForm { paid_on: today.to_string(), ..form.clone() } } else { form.clone() };
     Ok(json!({
         "organizer": {"id": books.id, "name": books.name},
         "zone": books.zone_name, "fee_per_ticket": books.money(fee),
