@@ -288,3 +288,42 @@ async fn an_organizer_reads_only_its_own_billing_and_records_nothing() {
     assert_eq!(status, 404);
     gw.stop().await;
 }
+
+#[tokio::test]
+async fn two_payouts_at_once_never_pay_out_more_than_is_owed() {
+    payouts_at_once_on("sqlite").await;
+}
+
+#[tokio::test]
+async fn two_payouts_at_once_never_pay_out_more_than_is_owed_in_postgres() {
+    payouts_at_once_on("postgres").await;
+}
+
+/// Two operators record ¥6,000 each at the same moment against ¥9,700 owed: one is refused.
+async fn payouts_at_once_on(backend: &str) {
+    let Some((url, _db)) = fresh_database(backend).await else { return };
+    let gw = spawn_gateway_with(|c| c.database_url = url).await;
+    buy_on_the_web(&gw, "spring-gala-2027", "+819055554001").await;
+    let zone = dialticket::i18n::Zone::Iana(chrono_tz::Asia::Tokyo);
+    let store = &gw.app.store;
+    let owed = |facts: &[dialticket::billing::Fact]| {
+        dialticket::billing::payout_amount("6000", dialticket::billing::totals(facts, 100).owed).map(|_| ())
+    };
+    let payout = dialticket::store::NewPayout {
+        amount: 6000,
+        paid_on: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).expect("a day"),
+        reference: "r".into(),
+        note: String::new(),
+    };
+    let now = dialticket::store::now();
+    let (a, b) = tokio::join!(
+        store.record_payout("holonic-hall", zone, &payout, owed, "account:a", now),
+        store.record_payout("holonic-hall", zone, &payout, owed, "account:b", now),
+    );
+    let (a, b) = (a.expect("stored"), b.expect("stored"));
+    assert!(a.is_ok() != b.is_ok(), "exactly one recorded: {a:?} {b:?}");
+    let refused = a.err().or(b.err()).expect("one refused");
+    assert_eq!(refused, dialticket::billing::BillingError::AboveOwed { amount: 6000, owed: 3700 });
+    assert_eq!(store.payouts("holonic-hall").await.unwrap().len(), 1);
+    gw.stop().await;
+}
