@@ -33,6 +33,7 @@ pub mod admin_cli;
 pub mod admission;
 pub mod app;
 pub mod auth;
+pub mod billing;
 pub mod calls;
 pub mod config;
 pub mod dialplan;

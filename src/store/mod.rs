@@ -18,6 +18,7 @@
 //!   on the database lock instead of failing when a read lock is upgraded.
 
 mod accounts;
+mod billing;
 mod calls;
 mod catalog;
 mod door_log;
@@ -43,6 +44,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Connection, Executor};
 
 pub use accounts::{NewAccount, SetupToken};
+pub use billing::{NewPayout, Payout};
 pub use calls::{CallIdentityRow, CallRecord};
 pub use door_log::StaffRow;
 pub use event_admin::{EventControls, EventSaveError, SeatShape};

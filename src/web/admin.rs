@@ -231,15 +231,16 @@ pub(super) async fn billing(State(web): State<Web>, Path(organizer_id): Path<Str
         Ok(_) => {}
         Err(r) => return r,
     }
-    match web.app.store.organizer_totals(&organizer_id).await {
-        Ok(Some((name, tickets, paid))) => {
-            let billed = tickets * web.app.fee_per_ticket;
-            Json(json!({
-                "organizer": organizer_id, "name": name, "tickets_sold": tickets,
-                "fee_per_ticket": web.app.fee_per_ticket, "billed": billed, "paid": paid, "balance": billed - paid,
-            }))
-            .into_response()
-        }
+    // The statements' numbers (crate::billing; docs/backoffice.md, "Billing"):
+    // billed = the fees, paid = the ticket money dialticket holds for the
+    // organizer (sales − refunds − payouts), balance = billed − paid = −owed.
+    match super::backoffice::billing_totals(&web, &organizer_id).await {
+        Ok(Some((name, t))) => Json(json!({
+            "organizer": organizer_id, "name": name, "tickets_sold": t.tickets,
+            "fee_per_ticket": web.app.fee_per_ticket, "billed": t.fees, "paid": t.paid(), "balance": t.balance(),
+            "sales": t.sales, "refunds": t.refunds, "payouts": t.payouts, "owed": t.owed,
+        }))
+        .into_response(),
         Ok(None) => deny(StatusCode::NOT_FOUND, &format!("no organizer '{organizer_id}'")),
         Err(e) => internal(e),
     }

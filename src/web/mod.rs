@@ -254,6 +254,8 @@ fn page_templates(catalogs: Arc<crate::i18n::Catalogs>) -> Environment<'static> 
         ("admin_event_cancel.html", include_str!("templates/admin_event_cancel.html")),
         ("admin_sales.html", include_str!("templates/admin_sales.html")),
         ("admin_door.html", include_str!("templates/admin_door.html")),
+        ("admin_billing.html", include_str!("templates/admin_billing.html")),
+        ("admin_billing_list.html", include_str!("templates/admin_billing_list.html")),
     ] {
         // The templates are compiled into the binary; a syntax error is a build defect caught by the tests.
         if let Err(e) = env.add_template(name, src) {

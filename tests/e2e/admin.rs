@@ -114,10 +114,14 @@ async fn organizers_register_events_and_see_sales_billing_and_journal() {
         admin(reqwest::Method::GET, &format!("{base}/admin/organizers/jazz-club/billing"), Some(TOKEN), None).await;
     assert_eq!(status, 200, "{body}");
     let bill = json(&body);
+    // billed: the fees; paid: the ticket money dialticket holds for the organizer
+    // (sales − refunds − payouts); balance = billed − paid, negative while dialticket
+    // owes the organizer (docs/backoffice.md, "Billing").
     assert_eq!(
-        (bill["tickets_sold"].as_i64(), bill["billed"].as_i64(), bill["balance"].as_i64()),
-        (Some(3), Some(450), Some(450))
+        (bill["tickets_sold"].as_i64(), bill["billed"].as_i64(), bill["paid"].as_i64(), bill["balance"].as_i64()),
+        (Some(3), Some(450), Some(21000), Some(450 - 21000))
     );
+    assert_eq!(bill["owed"].as_i64(), Some(21000 - 450));
 
     // The organizer signs in with its own password and sees its own event only.
     assert_eq!(organizer_sales(&base, "jazz-club", "so what, kind of blue").await, 200);

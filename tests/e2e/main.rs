@@ -5,6 +5,7 @@ mod account;
 mod admin;
 mod admit;
 mod backoffice;
+mod backoffice_billing;
 mod backoffice_cancel;
 mod backoffice_door;
 mod backoffice_events;

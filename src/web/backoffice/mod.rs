@@ -13,6 +13,8 @@
 //! - `GET|POST /admin/events/{id}/cancel` (the whole event, in the background): `event_cancel.rs`
 //! - `GET /admin/events/{id}/door` (the door, live): `door.rs`; `POST /admin/events/{id}/staff`,
 //!   `POST /admin/events/{id}/staff/{sid}/revoke` (venue staff accounts): `door_staff.rs`
+//! - `GET /admin/billing`, `GET /admin/organizers/{id}/billing/{yyyy-mm}[.csv]` (statements),
+//!   `POST /admin/organizers/{id}/payouts`, `POST …/payouts/{pid}/void`: `billing.rs`
 //!
 //! The session cookie (`dialticket_admin`: `HttpOnly; SameSite=Strict; Path=/`,
 //! `Secure` under an https public URL) holds a random 256-bit token; the store
@@ -24,6 +26,7 @@
 //! these routes, so the cookie opens nothing there.
 
 mod accounts;
+mod billing;
 mod dashboard;
 mod door;
 mod door_staff;
@@ -77,6 +80,18 @@ pub(super) fn routes() -> Router<Web> {
         .route("/admin/events/{id}/door", get(door::door))
         .route("/admin/events/{id}/staff", post(door_staff::create))
         .route("/admin/events/{id}/staff/{sid}/revoke", post(door_staff::revoke))
+        .route("/admin/billing", get(billing::index))
+        .route("/admin/organizers/{id}/billing/{period}", get(billing::statement))
+        .route("/admin/organizers/{id}/payouts", post(billing::record))
+        .route("/admin/organizers/{id}/payouts/{pid}/void", post(billing::void))
+}
+
+/// An organizer's all-time billing totals and name (the JSON `GET /admin/organizers/{id}/billing`).
+pub(super) async fn billing_totals(
+    web: &Web,
+    organizer: &str,
+) -> Result<Option<(String, crate::billing::Totals)>, crate::store::StoreError> {
+    Ok(billing::totals(web, organizer).await?.map(|(books, t)| (books.name, t)))
 }
 
 /// Login attempts: a burst of [`login::PER_ACCOUNT`] per account name and of

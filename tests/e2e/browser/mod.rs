@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 mod account;
 mod backoffice;
+mod backoffice_billing;
 mod backoffice_cancel;
 mod backoffice_door;
 mod backoffice_events;
