@@ -1,10 +1,10 @@
 //! The mail outbox draining a backlog: `MAILS` real mails (a purchase link's
 //! data, each to another recipient) queued at once, and the time until the SMTP
 //! sink holds them all — on SQLite, and on PostgreSQL when
-//! `DIALTICKET_TEST_POSTGRES_URL` names a server (`scripts/bench-outbox.sh` makes
-//! one with pg_virtualenv). Measured against the same sink taking the same
-//! number of mails straight from a pooled SMTP client with as many connections
-//! (no database, nothing rendered), in the same run. Prints a table.
+//! `DIALTICKET_TEST_POSTGRES_URL` names a server (e.g. inside `pg_virtualenv`).
+//! Measured against the same sink taking the same number of mails straight
+//! from the gateway's relay connections, as many of them (no database, nothing
+//! rendered), in the same run. Prints a table.
 //!
 //!     cargo bench --bench outbox
 
@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 use dialticket::mail::worker::SMTP_CONCURRENCY;
 use dialticket::store::{MailBody, NewMail};
 use helpers::*;
-use lettre::AsyncTransport;
 
 const MAILS: usize = 5_000;
 
@@ -43,20 +42,24 @@ async fn drain(gw: &TestGateway) -> Duration {
     started.elapsed()
 }
 
-/// The same number of mails straight to a sink from lettre's pooled client.
+/// The same number of mails straight to a sink through the gateway's own relay
+/// connections (`dialticket::mail::relay`), with no database and nothing rendered.
 async fn direct(body_len: usize) -> Duration {
+    use dialticket::mail::relay::Delivery;
     let sink = dialticket_sim::smtp::SmtpSink::bind("127.0.0.1:0".parse().unwrap()).await.expect("sink");
-    let pool = lettre::transport::smtp::PoolConfig::new().max_size(SMTP_CONCURRENCY as u32);
-    let client = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous("127.0.0.1")
-        .port(sink.addr().port())
-        .pool_config(pool)
-        .build();
+    let url = format!("smtp://{}", sink.addr());
+    let Delivery::Smtp(relay) =
+        Delivery::from_url(Some(&url), None, Duration::from_secs(30), SMTP_CONCURRENCY).expect("relay")
+    else {
+        panic!("an SMTP relay")
+    };
+    let relay = std::sync::Arc::new(relay);
     let body = "x".repeat(body_len);
     let started = Instant::now();
     let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for _ in 0..SMTP_CONCURRENCY {
-        let (client, next, body) = (client.clone(), next.clone(), body.clone());
+        let (relay, next, body) = (relay.clone(), next.clone(), body.clone());
         tasks.push(tokio::spawn(async move {
             loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -69,7 +72,7 @@ async fn direct(body_len: usize) -> Duration {
                     .subject("Your purchase link")
                     .body(body.clone())
                     .unwrap();
-                client.send(m).await.expect("direct send");
+                relay.send(m.envelope(), &m.formatted()).await.expect("direct send");
             }
         }));
     }
@@ -94,7 +97,10 @@ fn main() {
             rows.push((format!("outbox drain, {backend}"), took));
             gw.stop().await;
         }
-        rows.push(("lettre straight to the sink (baseline)".to_string(), direct(body_len).await));
+        rows.push((
+            "the relay connections straight to the sink, no database (baseline)".to_string(),
+            direct(body_len).await,
+        ));
         let base = MAILS as f64 / rows.last().unwrap().1.as_secs_f64();
         println!("\n{MAILS} mails to a local SMTP sink on {cores} cores, {SMTP_CONCURRENCY} connections:\n");
         println!("| what | seconds | mails/s | × baseline |");

@@ -134,6 +134,8 @@ struct State {
     /// Sessions stalled so far.
     stalled: usize,
     reply_delay: Option<Duration>,
+    /// Connections accepted so far.
+    sessions: usize,
 }
 
 struct Inner {
@@ -188,6 +190,7 @@ impl SmtpSink {
                         // Replies are small writes; without NODELAY, Nagle + the client's
                         // delayed ACK add ~40 ms per exchange, which would hide real latency.
                         let _ = stream.set_nodelay(true);
+                        task_inner.lock().sessions += 1;
                         let inner = task_inner.clone();
                         tokio::spawn(async move {
                             debug!(%peer, "SMTP connection");
@@ -214,6 +217,12 @@ impl SmtpSink {
     /// All messages received so far, oldest first.
     pub fn messages(&self) -> Vec<ReceivedMail> {
         self.inner.lock().messages.clone()
+    }
+
+    /// Connections accepted so far (a client that keeps its connection open
+    /// sends many messages in one).
+    pub fn sessions(&self) -> usize {
+        self.inner.lock().sessions
     }
 
     /// Number of messages received so far.

@@ -6,6 +6,7 @@
 //! with backoff until the SMTP server takes it. An SMTP outage delays mail, it
 //! never loses it.
 
+pub mod connections;
 pub mod registration;
 pub mod relay;
 pub mod worker;

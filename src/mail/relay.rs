@@ -7,11 +7,10 @@ use std::time::Duration;
 
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
-use lettre::transport::smtp::{AsyncSmtpTransportBuilder, PoolConfig};
-use lettre::{AsyncSmtpTransport, Tokio1Executor};
 use percent_encoding::percent_decode_str;
 use url::{Host, Url};
 
+pub use super::connections::Relay;
 use super::MailError;
 
 /// STARTTLS (required or opportunistic) or TLS from the first byte.
@@ -53,39 +52,6 @@ pub enum Delivery {
     Smtp(Relay),
 }
 
-/// Connections to the relay stay open and are used again (lettre's pool, as
-/// many as the worker sends at once, each checked with `NOOP` before reuse), so a
-/// mail costs one SMTP transaction, not a TCP connection, a greeting and an EHLO.
-///
-/// A transaction lettre ends with an error closes its connection. One the
-/// worker cuts off at its deadline (a relay gone silent, lettre#1027) may leave
-/// its connection mid-transaction, so [`Relay::forget_connections`] starts a
-/// new pool: the connections of the old one close as their sends end, and none
-/// is used again.
-pub struct Relay {
-    builder: AsyncSmtpTransportBuilder,
-    /// Made at the first send (a pool starts its idle-connection reaper as a
-    /// task, so it needs the runtime), and again after [`Relay::forget_connections`].
-    transport: std::sync::Mutex<Option<AsyncSmtpTransport<Tokio1Executor>>>,
-}
-
-impl Relay {
-    fn new(builder: AsyncSmtpTransportBuilder) -> Relay {
-        Relay { transport: std::sync::Mutex::new(None), builder }
-    }
-
-    /// The transport to send one mail with (a handle on the current pool). Call
-    /// it inside the tokio runtime.
-    pub fn transport(&self) -> AsyncSmtpTransport<Tokio1Executor> {
-        crate::sync::lock(&self.transport).get_or_insert_with(|| self.builder.clone().build()).clone()
-    }
-
-    /// Use none of the open connections again (see the type's doc).
-    pub fn forget_connections(&self) {
-        *crate::sync::lock(&self.transport) = None;
-    }
-}
-
 impl Delivery {
     /// `None` → local outbox. Otherwise the relay, as in lettre's URLs:
     /// - `smtp://[user:pass@]host[:port]`: plain SMTP, port 25 by default;
@@ -97,8 +63,8 @@ impl Delivery {
     /// The relay's certificate is checked against the system's CA store and, if
     /// given, the PEM certificates in `ca` (a private relay's CA). `timeout` bounds
     /// connecting (lettre bounds nothing else, lettre#1027: the worker bounds the
-    /// whole transaction, see [`super::worker`]).
-    /// `connections`: how many connections the relay may be sent on at once.
+    /// whole transaction, see [`super::worker`]). `connections`: how many
+    /// connections to the relay are kept open (see [`Relay`]).
     pub fn from_url(
         url: Option<&str>,
         ca: Option<&Path>,
@@ -126,19 +92,17 @@ impl Delivery {
             }
             _ => return Err(bad("expected smtp:// or smtps://")),
         };
-        let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.as_str())
-            .port(parsed.port().unwrap_or(port))
-            .timeout(Some(timeout))
-            .pool_config(PoolConfig::new().max_size(u32::try_from(connections).unwrap_or(u32::MAX).max(1)));
+        let mut tls_mode = Tls::None;
         if let Some(wrap) = wrap {
             let mut params = TlsParameters::builder(host.clone());
             if let Some(path) = ca {
                 params = params.add_root_certificate(relay_ca(path)?);
             }
-            b = b.tls(wrap(params.build_rustls().map_err(|e| bad(&e.to_string()))?));
+            tls_mode = wrap(params.build_rustls().map_err(|e| bad(&e.to_string()))?);
         } else if ca.is_some() {
             return Err(bad("smtp_ca is set but the URL asks for no TLS: add ?tls=required or use smtps://"));
         }
+        let mut credentials = None;
         if !parsed.username().is_empty() {
             let decode = |s: &str| percent_decode_str(s).decode_utf8().map(|c| c.into_owned());
             let user = decode(parsed.username()).map_err(|_| bad("user name is not UTF-8"))?;
@@ -146,9 +110,10 @@ impl Delivery {
             if wrap.is_none() && !is_loopback(&host) {
                 tracing::warn!(relay = %host, "smtp_url: the relay password goes over the network unencrypted; add ?tls=required");
             }
-            b = b.credentials(Credentials::new(user, pass));
+            credentials = Some(Credentials::new(user, pass));
         }
-        Ok(Delivery::Smtp(Relay::new(b)))
+        let port = parsed.port().unwrap_or(port);
+        Ok(Delivery::Smtp(Relay::new(host, port, tls_mode, credentials, timeout, connections)))
     }
 
     pub fn is_local(&self) -> bool {

@@ -51,7 +51,7 @@ use std::time::Duration;
 
 use lettre::message::dkim::DkimConfig;
 use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
-use lettre::{AsyncTransport, Message};
+use lettre::Message;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -266,13 +266,12 @@ impl MailWorker {
     async fn send(&self, mail: &OutboxMail, deadline: Instant) -> Result<(), (bool, String)> {
         let Delivery::Smtp(relay) = &self.delivery else { return Ok(()) };
         let message = self.build(mail).map_err(|e| (true, e))?;
-        match tokio::time::timeout_at(deadline, relay.transport().send(message)).await {
-            Ok(sent) => sent.map(|_| ()).map_err(|e| (refuses_the_mail(&e), e.to_string())),
-            Err(_) => {
-                // Cut off mid-transaction: that connection must not carry another mail.
-                relay.forget_connections();
-                Err((false, timed_out(self.smtp_timeout)))
-            }
+        let bytes = message.formatted();
+        // Cut off at the deadline, the send's connection goes with its future (see
+        // `super::connections`): it never carries another mail.
+        match tokio::time::timeout_at(deadline, relay.send(message.envelope(), &bytes)).await {
+            Ok(sent) => sent.map_err(|e| (e.smtp().is_some_and(refuses_the_mail), e.to_string())),
+            Err(_) => Err((false, timed_out(self.smtp_timeout))),
         }
     }
 

@@ -55,6 +55,22 @@ async fn row_once(
     panic!("the mail to {to} never {what}: {last:?}");
 }
 
+/// Mails one after another go down one connection to the relay: the worker
+/// keeps it open and checks it with NOOP, rather than connecting, greeting and
+/// saying EHLO for every mail.
+#[tokio::test]
+async fn mails_one_after_another_share_one_connection_to_the_relay() {
+    let gw = spawn_gateway().await;
+    for i in 0..4 {
+        let phone = format!("+81901230010{i}");
+        assert_eq!(gw.call(&phone, PURCHASE_MISSED_CALL).await.final_status, 603);
+        gw.mail(&phone, "purchase link").await;
+    }
+    assert_eq!(gw.mailbox.count(), 4);
+    assert_eq!(gw.mailbox.sessions(), 1, "four mails, one connection");
+    gw.stop().await;
+}
+
 /// A relay that takes the connection, answers EHLO and then never says another
 /// word (lettre bounds only connecting, lettre#1027) holds no mail for good:
 /// each attempt ends at `smtp_timeout`, counts as a transient failure and is
