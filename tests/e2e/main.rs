@@ -8,6 +8,7 @@ mod backoffice;
 mod backoffice_cancel;
 mod backoffice_door;
 mod backoffice_events;
+mod backoffice_ops;
 mod backoffice_orders;
 mod browser;
 mod cancellation;
