@@ -379,6 +379,7 @@ admin-ops-route-from = Caller's number (optional)
 admin-ops-route-trunk = Trunk
 admin-ops-route-no-trunk = none (or the source address below)
 admin-ops-route-source = Source address (optional)
+admin-ops-route-source-used = Source address
 admin-ops-route-at = When (optional, { $zone })
 admin-ops-route-button = Test the route
 admin-ops-route-result = Result

@@ -376,6 +376,7 @@ admin-ops-route-from = 発信者番号(任意)
 admin-ops-route-trunk = トランク
 admin-ops-route-no-trunk = なし(または下の送信元アドレス)
 admin-ops-route-source = 送信元アドレス(任意)
+admin-ops-route-source-used = 送信元アドレス
 admin-ops-route-at = 日時(任意、{ $zone })
 admin-ops-route-button = ルートを試す
 admin-ops-route-result = 結果

@@ -293,3 +293,24 @@ async fn a_konbini_payment_confirmed_paid_settles_once_and_mails_once() {
     assert_eq!(status, 404, "{page}");
     gw.stop().await;
 }
+
+#[tokio::test]
+async fn the_keys_page_names_the_signing_and_retired_keys_and_no_key_material() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let key = dir.path().join("signing-key.pem");
+    dialticket::links::Links::load_or_generate(&key, "http://127.0.0.1").expect("a key");
+    let (old, new) = dialticket::links::rotate(&key).expect("rotated");
+    let gw = spawn_gateway_with(|c| c.signing_key = key.clone()).await;
+    let mut ops = operator_office(&gw, "ops").await;
+    let (status, page, _) = ops.get("/admin/ops/keys").await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains(&format!("data-signing>{new}<")), "{page}");
+    assert!(page.contains(&format!("data-retired=\"{old}\"")), "{page}");
+    assert!(page.contains("accepted until") && page.contains("Asia&#x2f;Tokyo"), "{page}");
+    let pem = std::fs::read_to_string(&key).expect("the key file");
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    for secret in ["PRIVATE KEY", "-----BEGIN", body.as_str()] {
+        assert!(!page.contains(secret), "{secret} on the keys page");
+    }
+    gw.stop().await;
+}

@@ -58,6 +58,12 @@ fn word(web: &Web, prefix: &str, code: &str) -> String {
     }
 }
 
+/// Where a rule or trunk is written, as the page shows it: `default.toml:55`.
+fn written_at(at: &crate::dialplan::Location) -> String {
+    let file = at.file.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+    format!("{file}:{}", at.line)
+}
+
 /// An identity policy's code for the catalog (`any`, `trusted-peer`, `verified-a`, `verified-b`).
 fn identity_code(policy: &crate::dialplan::IdentityPolicy) -> &'static str {
     match policy.to_string().as_str() {
@@ -78,7 +84,7 @@ fn rule_json(web: &Web, r: &Rule) -> Value {
         "trunk": r.trunk, "caller": r.caller.as_ref().map(|c| c.to_string()),
         "hours": r.hours.as_ref().map(|h| h.name.clone()),
         "identity": r.identity.as_ref().map(|i| word(web, "admin-ops-identity", identity_code(i))),
-        "at": r.defined_at.to_string(),
+        "at": written_at(&r.defined_at),
     })
 }
 
@@ -145,7 +151,7 @@ fn trace_json(web: &Web, plan: &crate::dialplan::Dialplan, trace: &Trace) -> Val
                 tr(web, "admin-ops-verdict-take", &[("action", &action), ("answer", &answer)])
             };
             let v = json!({
-                "ok": true, "at": r.matched_at.to_string(), "what": what,
+                "ok": true, "at": written_at(&r.matched_at), "what": what,
                 "action": rule.action.to_string(),
                 "event": rule.event.clone().unwrap_or_else(|| tr(web, "admin-ops-all-events", &[])),
                 "language": web.app.catalogs.message(&rule.language, "language-name", None),
@@ -167,7 +173,7 @@ fn trace_json(web: &Web, plan: &crate::dialplan::Dialplan, trace: &Trace) -> Val
         .iter()
         .map(|st| {
             let rule = rules.iter().find(|r| r.defined_at == st.at).map(|r| r.as_ref());
-            json!({"at": st.at.to_string(), "number": st.number, "matched": st.matched, "reason": st.reason,
+            json!({"at": written_at(&st.at), "number": st.number, "matched": st.matched, "reason": st.reason,
                    "why": step_why(web, st.reason, rule, &dialed)})
         })
         .collect();
@@ -201,7 +207,7 @@ pub(super) async fn dialplan(
                 json!({"name": t.name, "cidrs": t.cidrs.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
                        "trust_pai": t.trust_pai, "country_code": t.country_code,
                        "identity": t.identity.as_ref().map(|i| word(&web, "admin-ops-identity", identity_code(i))),
-                       "at": t.defined_at.to_string()})
+                       "at": written_at(&t.defined_at)})
             })
             .collect();
         let rules: Vec<Value> = plan.rules().iter().map(|r| rule_json(&web, r)).collect();
