@@ -91,6 +91,16 @@ async fn operator_pages_are_for_operators_only() {
         // Nor is any of it on the public listener.
         assert_eq!(Office::new(&gw.base).get(path).await.0, 404, "public {path}");
     }
+    // A door device's staff token opens nothing here (as a bearer token or a cookie).
+    let made = gw.app.store.add_staff("open-rehearsal", "Aiko", None, true, "test", dialticket::store::now()).await;
+    let token = made.expect("staff made").api_token.expect("an API token");
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    for path in PAGES {
+        let resp = http.get(gw.admin_url(path)).bearer_auth(&token).send().await.expect("GET");
+        assert_eq!(resp.status(), 303, "{path} with a staff token");
+        let resp = http.get(gw.admin_url(path)).header("cookie", format!("dialticket_staff={token}")).send();
+        assert_eq!(resp.await.expect("GET").status(), 303, "{path} with a staff cookie");
+    }
     // The organizer's menu has no operations.
     let (_, page, _) = org.get("/admin/").await;
     assert!(!page.contains("/admin/ops/"), "{page}");
@@ -148,7 +158,17 @@ async fn the_route_tester_says_which_rule_takes_a_call_and_keeps_the_form() {
 
 #[tokio::test]
 async fn a_failed_mail_is_found_by_state_and_recipient_and_retried_once() {
-    let gw = spawn_gateway().await;
+    a_failed_mail_is_found_by_state_and_recipient_and_retried_once_on("sqlite").await;
+}
+
+#[tokio::test]
+async fn a_failed_mail_is_found_by_state_and_recipient_and_retried_once_in_postgres() {
+    a_failed_mail_is_found_by_state_and_recipient_and_retried_once_on("postgres").await;
+}
+
+async fn a_failed_mail_is_found_by_state_and_recipient_and_retried_once_on(backend: &str) {
+    let Some((url, _db)) = fresh_database(backend).await else { return };
+    let gw = spawn_gateway_with(|c| c.database_url = url).await;
     let mut ops = operator_office(&gw, "ops").await;
     let phone = "+819066660021";
     gw.mailbox.set_refusing(Some(550));
@@ -254,7 +274,17 @@ async fn a_caller_is_found_by_phone_as_typed_and_its_mail_address_changed() {
 
 #[tokio::test]
 async fn a_konbini_payment_confirmed_paid_settles_once_and_mails_once() {
-    let gw = spawn_gateway().await;
+    a_konbini_payment_confirmed_paid_settles_once_and_mails_once_on("sqlite").await;
+}
+
+#[tokio::test]
+async fn a_konbini_payment_confirmed_paid_settles_once_and_mails_once_in_postgres() {
+    a_konbini_payment_confirmed_paid_settles_once_and_mails_once_on("postgres").await;
+}
+
+async fn a_konbini_payment_confirmed_paid_settles_once_and_mails_once_on(backend: &str) {
+    let Some((url, _db)) = fresh_database(backend).await else { return };
+    let gw = spawn_gateway_with(|c| c.database_url = url).await;
     let mut ops = operator_office(&gw, "ops").await;
     let mut org = organizer_office(&gw, "holonic", "holonic-hall").await;
     let phone = "+819066660023";
