@@ -27,17 +27,30 @@ pub async fn operator_office(gw: &TestGateway, name: &str) -> Office {
     office
 }
 
-/// Block `source` the way a flood does: requests from it over a small rate
-/// until the limiter refuses one. The key as the pages name it.
-pub fn flood_from(gw: &TestGateway, source: &str) -> String {
-    let key = dialticket::flood::Key::Source(source.parse().expect("an address"));
-    let rate = dialticket::dialplan::policy::Rate { count: 3, per: Duration::from_secs(60) };
-    for _ in 0..50 {
-        if !gw.app.flood.check(&key, rate, Instant::now()).is_allow() {
-            return key.to_string();
-        }
+/// Block `source` with a flood: INVITEs from it over UDP, each a new call (to a
+/// number no rule takes, so nobody is mailed), until the gateway's limiter blocks
+/// it. The key as the pages name it.
+pub async fn flood_from(gw: &TestGateway, source: &str) -> String {
+    let socket = tokio::net::UdpSocket::bind(format!("{source}:0")).await.expect("bind the flooding address");
+    let me = socket.local_addr().expect("address");
+    let key = dialticket::flood::Key::Source(me.ip());
+    // The default limit is 20 new calls a second from one address: the 21st blocks it.
+    for i in 0..30 {
+        let invite = format!(
+            "INVITE sip:+442079469999@{gw} SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bK-ops-{i};rport\r\n\
+             Max-Forwards: 70\r\nFrom: <sip:+8170{i:08}@{ip}>;tag=f{i}\r\nTo: <sip:+442079469999@{gw}>\r\n\
+             Call-ID: ops-flood-{i}@{ip}\r\nCSeq: 1 INVITE\r\nContact: <sip:flood@{me}>\r\nContent-Length: 0\r\n\r\n",
+            gw = gw.sip,
+            ip = me.ip()
+        );
+        socket.send_to(invite.as_bytes(), gw.sip).await.expect("send");
     }
-    panic!("{key} was never blocked");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !gw.app.flood.blocked(Instant::now()).iter().any(|b| b.key == key) {
+        assert!(Instant::now() < deadline, "{key} was never blocked");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    key.to_string()
 }
 
 /// A konbini order for `phone` (called in, the purchase link opened): its purchase id and payment number.
@@ -106,7 +119,7 @@ async fn operator_pages_are_for_operators_only() {
     assert!(!page.contains("/admin/ops/"), "{page}");
     // An organizer's forms, with its own valid token, change nothing either.
     let csrf = csrf_of(&page);
-    let key = flood_from(&gw, "127.0.0.41");
+    let key = flood_from(&gw, "127.0.0.41").await;
     for (path, fields) in [
         ("/admin/ops/blocks/unblock", vec![("csrf", csrf.as_str()), ("key", key.as_str())]),
         (
@@ -212,7 +225,7 @@ async fn a_failed_mail_is_found_by_state_and_recipient_and_retried_once_on(backe
 async fn unblock_lifts_a_flood_block_at_once() {
     let gw = spawn_gateway().await;
     let mut ops = operator_office(&gw, "ops").await;
-    let key = flood_from(&gw, "127.0.0.42");
+    let key = flood_from(&gw, "127.0.0.42").await;
     let (status, page, _) = ops.get("/admin/ops/blocks").await;
     assert_eq!(status, 200, "{page}");
     assert!(page.contains(&format!("data-block=\"{key}\"")), "{page}");

@@ -54,7 +54,7 @@ async fn looked_at(chromium: &Chromium, w: &Words, page: &str) -> String {
 async fn an_operator_works_through_the_operations_pages(w: &Words) {
     let gw = spawn_gateway().await;
     let (pid, reference) = konbini_order_via(&gw, w.phone, "spring-gala-2027", w.purchase, w.link_subject).await;
-    let blocked = flood_from(&gw, "127.0.0.44");
+    let blocked = flood_from(&gw, "127.0.0.44").await;
 
     let office = Chromium::start_in(w.accept).await;
     office.goto(&operator_link(&gw, "ops").await).await;
