@@ -50,7 +50,7 @@ pub async fn flood_from(gw: &TestGateway, source: &str) -> String {
         assert!(Instant::now() < deadline, "{key} was never blocked");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    key.to_string()
+    key.to_admin_string()
 }
 
 /// A konbini order for `phone` (called in, the purchase link opened): its purchase id and payment number.

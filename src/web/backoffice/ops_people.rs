@@ -52,8 +52,8 @@ async fn blocks_page(web: &Web, headers: &HeaderMap, s: &Session, status: Status
         .map(|b| {
             let since = wall - i64::try_from(b.blocked_for.as_secs()).unwrap_or(0);
             let until = wall + i64::try_from(b.remaining.as_secs_f64().ceil() as u64).unwrap_or(0);
-            let key = b.key.to_string();
-            let who = key.split_once(':').map(|(_, w)| w.to_string()).unwrap_or_else(|| key.clone());
+            let key = b.key.to_admin_string();
+            let who = without_kind(&key).to_string();
             json!({"key": key, "who": who, "kind": b.key.kind(),
                    "why": tr(web, &format!("admin-ops-block-{}", b.key.kind()), &[]),
                    "refused": b.refused, "dropped": b.dropped,
@@ -71,6 +71,12 @@ async fn blocks_page(web: &Web, headers: &HeaderMap, s: &Session, status: Status
     ops_page(web, headers, s, status, "admin_ops_blocks.html", data)
 }
 
+/// A key's address or number without its kind (`source:192.0.2.7` → `192.0.2.7`):
+/// the page says the kind in words.
+fn without_kind(key: &str) -> &str {
+    key.split_once(':').map_or(key, |(_, who)| who)
+}
+
 /// `GET /admin/ops/blocks`.
 pub(super) async fn blocks(
     State(web): State<Web>,
@@ -78,7 +84,7 @@ pub(super) async fn blocks(
     headers: HeaderMap,
     Query(done): Query<BlocksDone>,
 ) -> Response {
-    let notice = done.unblocked.map(|k| tr(&web, "admin-ops-unblocked", &[("key", &k)]));
+    let notice = done.unblocked.map(|k| tr(&web, "admin-ops-unblocked", &[("key", without_kind(&k))]));
     let r = blocks_page(&web, &headers, &s, StatusCode::OK, json!({"notice": notice})).await;
     finish(&web, &headers, r)
 }
@@ -106,10 +112,10 @@ pub(super) async fn unblock(
         };
         if web.app.flood.unblock(&key) {
             tracing::info!(%key, by = %s.account.id, "flood block lifted from the back office");
-            let to = format!("/admin/ops/blocks?unblocked={}", encode(&key.to_string()));
+            let to = format!("/admin/ops/blocks?unblocked={}", encode(&key.to_admin_string()));
             return Ok(Redirect::to(&to).into_response());
         }
-        let error = tr(&web, "admin-ops-unblock-gone", &[("key", &key.to_string())]);
+        let error = tr(&web, "admin-ops-unblock-gone", &[("key", without_kind(&key.to_admin_string()))]);
         blocks_page(&web, &headers, &s, StatusCode::NOT_FOUND, json!({"error": error})).await
     }
     .await;

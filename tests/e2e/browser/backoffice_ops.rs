@@ -68,6 +68,7 @@ async fn an_operator_works_through_the_operations_pages(w: &Words) {
     office.type_into("#to", "+81300000100").await;
     office.type_into("#from", "+819012345678").await;
     office.type_into("#source", "127.0.0.1").await;
+    looked_at(&office, w, "ops-route-form").await;
     office.click("form[data-route-form] button[type=submit]").await;
     office.text_when("[data-verdict]", |t| !t.is_empty()).await;
     assert_eq!(office.attribute("[data-result]", "data-result").await, "purchase");
