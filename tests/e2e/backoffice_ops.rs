@@ -357,3 +357,34 @@ async fn the_keys_page_names_the_signing_and_retired_keys_and_no_key_material() 
     }
     gw.stop().await;
 }
+
+/// A failed mail that a newer one of its kind has overtaken: Retry says so (409)
+/// and sends nothing; the page's "send it anyway" then does.
+#[tokio::test]
+async fn a_retry_overtaken_by_a_newer_mail_asks_first_then_sends_anyway() {
+    let gw = spawn_gateway().await;
+    let mut ops = operator_office(&gw, "ops").await;
+    let phone = "+819066660024";
+    gw.mailbox.set_refusing(Some(550));
+    assert_eq!(gw.call(phone, PURCHASE_MISSED_CALL).await.final_status, 603);
+    let id =
+        gw.app.store.outbox(10).await.expect("outbox").iter().find(|m| m.to_addr.contains(phone)).expect("queued").id;
+    mail_state(&gw, id, "failed").await;
+    gw.mailbox.set_refusing(None);
+    assert_eq!(gw.call(phone, PURCHASE_MISSED_CALL).await.final_status, 603);
+    gw.mail(phone, "purchase link").await;
+    gw.settle().await;
+    let (_, page, _) = ops.get(&format!("/admin/ops/outbox/{id}")).await;
+    let csrf = csrf_of(&page);
+    let retry = format!("/admin/ops/outbox/{id}/retry");
+    let (status, page, _) = ops.post(&retry, &[("csrf", &csrf)]).await;
+    assert_eq!(status, 409, "{page}");
+    assert!(page.contains("reached the recipient after this one failed"), "{page}");
+    assert!(page.contains("name=\"anyway\" value=\"1\"") && page.contains("Send it anyway"), "{page}");
+    assert_eq!(gw.app.store.outbox_mail(id).await.unwrap().unwrap().state, "failed", "not sent");
+    let (status, _, _) = ops.post(&retry, &[("csrf", &csrf), ("anyway", "1")]).await;
+    assert_eq!(status, 303);
+    mail_state(&gw, id, "sent").await;
+    assert_eq!(gw.mails(phone, "purchase link").len(), 2, "the newer link, then the one sent again");
+    gw.stop().await;
+}

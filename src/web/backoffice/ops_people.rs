@@ -356,3 +356,23 @@ pub(super) async fn confirm(
     .await;
     finish(&web, &headers, r)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_is_shown_without_its_kind() {
+        assert_eq!(without_kind("source:192.0.2.7"), "192.0.2.7");
+        assert_eq!(without_kind("source:2001:db8:1:2::/64"), "2001:db8:1:2::/64");
+        assert_eq!(without_kind("proven-caller:+819012345678"), "+819012345678");
+        assert_eq!(without_kind("nonsense"), "nonsense");
+    }
+
+    #[test]
+    fn a_value_keeps_unreserved_characters() {
+        assert_eq!(encode("konbini_0123-4.5~"), "konbini_0123-4.5~");
+        assert_eq!(encode("source:127.0.0.1"), "source%3A127.0.0.1");
+        assert_eq!(encode("+8190 1/2"), "%2B8190%201%2F2");
+    }
+}
