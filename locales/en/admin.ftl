@@ -508,4 +508,5 @@ admin-ops-pay-waiting = { $amount } to pay by { $date }
 admin-ops-confirm-paid = Confirm paid
 admin-ops-payments-none = No payments are waiting.
 admin-ops-paid = Payment { $reference } is confirmed: the order is paid.
+admin-ops-paid-order = The payment is confirmed: the order is paid and its holder mailed how to issue the ticket.
 admin-ops-no-payment = No order has payment number { $reference }.

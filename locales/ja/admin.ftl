@@ -505,4 +505,5 @@ admin-ops-pay-waiting = { $date } までに { $amount } の支払い待ち
 admin-ops-confirm-paid = 入金を確認
 admin-ops-payments-none = 支払い待ちはありません。
 admin-ops-paid = 払込番号 { $reference } の入金を確認しました。注文は支払い済みです。
+admin-ops-paid-order = 入金を確認しました。注文は支払い済みになり、発券の案内をメールしました。
 admin-ops-no-payment = 払込番号 { $reference } の注文はありません。

@@ -331,6 +331,18 @@ async fn a_konbini_payment_confirmed_paid_settles_once_and_mails_once_on(backend
     assert!(!page.contains(&format!("data-payment=\"{reference}\"")) && page.contains("data-none"), "{page}");
     gw.settle().await;
     assert_eq!(gw.mails(phone, "Payment received").len(), 1, "the issue guide went out once");
+    // Another one, confirmed from its order's page: back there, paid, said so.
+    let other = "+819066660025";
+    let (pid, reference) = konbini_order(&gw, other, "spring-gala-2027").await;
+    let (_, page, _) = ops.get(&format!("/admin/orders/{pid}")).await;
+    let csrf = csrf_of(&page);
+    let confirm = format!("/admin/ops/payments/{reference}/confirm");
+    let (status, _, location) = ops.post(&confirm, &[("csrf", &csrf), ("order", &pid)]).await;
+    assert_eq!((status, location.clone()), (303, Some(format!("/admin/orders/{pid}?done=paid"))));
+    let (_, page, _) = ops.get(&location.expect("the order")).await;
+    assert!(page.contains("data-done") && page.contains("The payment is confirmed"), "{page}");
+    assert!(!page.contains("data-konbini"), "no longer waiting: {page}");
+    gw.mail(other, "Payment received").await;
     // A made-up number: 404 with the list.
     let (status, page, _) = ops.post("/admin/ops/payments/NOPE-0000/confirm", &[("csrf", &csrf)]).await;
     assert_eq!(status, 404, "{page}");
