@@ -63,8 +63,12 @@ async fn an_operator_works_through_the_operations_pages(w: &Words) {
     office.click("form[action^='/admin/setup/'] button[type=submit]").await;
     office.text_when("[data-me]", |t| !t.is_empty()).await;
 
+    // The operations menu, opened, leads to the route tester.
+    office.click("details.ops-nav summary").await;
+    assert!(office.displayed("details.ops-nav a[href='/admin/ops/dialplan']").await);
+    looked_at(&office, w, "ops-menu").await;
+    office.click("details.ops-nav a[href='/admin/ops/dialplan']").await;
     // The route tester: the Japanese purchase number, from a mobile, over the local proxy's address.
-    office.goto(&format!("{}/admin/ops/dialplan", gw.admin)).await;
     office.type_into("#to", "+81300000100").await;
     office.type_into("#from", "+819012345678").await;
     office.type_into("#source", "127.0.0.1").await;
