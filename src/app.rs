@@ -39,6 +39,8 @@ pub struct App {
     /// Bearer token of the admin API (`None`: API off).
     pub admin_token: Option<String>,
     pub fee_per_ticket: i64,
+    /// Where the operator pages show times that belong to no event (flood blocks, keys).
+    pub display_time_zone: chrono_tz::Tz,
     /// Purchase-link mails one caller number may trigger per hour.
     pub purchase_links_per_hour: u32,
     /// The SIP endpoint's flood limiter, for the admin listing and metrics.

@@ -25,6 +25,7 @@
 //! | `payment_secret` | `DIALTICKET_PAYMENT_SECRET` | derived from the signing key: HMAC key of payment callbacks |
 //! | `admin_token` | `DIALTICKET_ADMIN_TOKEN` | unset: the admin API (`/admin/…`) is off |
 //! | `fee_per_ticket` | `DIALTICKET_FEE_PER_TICKET` | `100` (minor units billed to organizers per ticket) |
+//! | `display_time_zone` | `DIALTICKET_DISPLAY_TIME_ZONE` | `Asia/Tokyo` (IANA zone of the operator pages' times that belong to no event: flood blocks, keys) |
 //! | `stir_trust_dir` | `DIALTICKET_STIR_TRUST_DIR` | unset: no STIR/SHAKEN certificate is trusted (`anchors/*.pem`, `certs.toml`, `certs/`; reloaded on change and SIGHUP) |
 //! | `stir_max_age` | `DIALTICKET_STIR_MAX_AGE` | `60` (seconds a PASSporT's `iat` may be off) |
 //! | `purchase_links_per_hour` | `DIALTICKET_PURCHASE_LINKS_PER_HOUR` | `10` (purchase-link mails per caller number per hour) |
@@ -76,6 +77,8 @@ pub struct Config {
     pub admin_token: Option<String>,
     /// Fee billed to organizers per ticket sold, in the event currency's minor units.
     pub fee_per_ticket: i64,
+    /// IANA zone the operator pages show times in that belong to no event.
+    pub display_time_zone: chrono_tz::Tz,
     /// STIR/SHAKEN trust anchors and certificate cache; `None` = nothing verifies.
     pub stir_trust_dir: Option<PathBuf>,
     /// How far a PASSporT's `iat` may be from now, in seconds.
@@ -166,6 +169,7 @@ struct FileConfig {
     payment_secret: Option<String>,
     admin_token: Option<String>,
     fee_per_ticket: Option<i64>,
+    display_time_zone: Option<String>,
     stir_trust_dir: Option<PathBuf>,
     stir_max_age: Option<i64>,
     purchase_links_per_hour: Option<u32>,
@@ -201,6 +205,7 @@ impl Default for Config {
             payment_secret: None,
             admin_token: None,
             fee_per_ticket: 100,
+            display_time_zone: chrono_tz::Asia::Tokyo,
             stir_trust_dir: None,
             stir_max_age: 60,
             purchase_links_per_hour: 10,
@@ -328,6 +333,13 @@ impl Config {
                 key: "fee_per_ticket".into(),
                 value: v.clone(),
                 message: "must be a whole number ≥ 0".into(),
+            })?;
+        }
+        if let Some(v) = pick("display_time_zone", fc.display_time_zone) {
+            c.display_time_zone = v.parse().map_err(|_| ConfigError::Value {
+                key: "display_time_zone".into(),
+                value: v.clone(),
+                message: "must be an IANA time zone such as Asia/Tokyo".into(),
             })?;
         }
         c.stir_trust_dir =

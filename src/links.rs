@@ -178,7 +178,7 @@ pub fn derivation_seed(signing_key: &Path) -> PathBuf {
 
 /// The key id of an Ed25519 key: the first 9 bytes of its public key, base64url
 /// (12 characters, safe in a file name).
-fn kid_of(key: &ed25519_dalek::VerifyingKey) -> String {
+pub fn kid_of(key: &ed25519_dalek::VerifyingKey) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&key.to_bytes()[..9])
 }

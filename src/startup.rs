@@ -156,6 +156,7 @@ impl Gateway {
             payments: crate::payment::Payments::for_mode(payment_mode, &payment_secret),
             admin_token: config.admin_token.clone(),
             fee_per_ticket: config.fee_per_ticket,
+            display_time_zone: config.display_time_zone,
             purchase_links_per_hour: config.purchase_links_per_hour,
             flood: flood.clone(),
             ceilings: ceilings.clone(),

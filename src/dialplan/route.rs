@@ -71,6 +71,11 @@ pub struct Step {
     pub number: String,
     pub matched: bool,
     pub why: String,
+    /// Why, as a code a page translates: `number` (the dialled number does not
+    /// match), `trunk` (another trunk or none), `caller` (another caller or none),
+    /// `closed` (outside its hours, next rule), `outside-hours` (taken, outside
+    /// its hours), `matches`.
+    pub reason: &'static str,
 }
 
 /// The whole story of routing one call.
@@ -87,7 +92,7 @@ pub struct Trace {
 }
 
 enum Verdict {
-    Miss(String),
+    Miss(&'static str, String),
     Take { rule: Arc<Rule>, why: String, outside_hours: bool },
 }
 
@@ -99,21 +104,23 @@ fn evaluate(
     at: DateTime<Utc>,
 ) -> Verdict {
     if !rule.number.matches(dialed) {
-        return Verdict::Miss(format!("{dialed} does not match"));
+        return Verdict::Miss("number", format!("{dialed} does not match"));
     }
     let mut held = Vec::new();
     if let Some(want) = &rule.trunk {
         match trunk {
             Some(t) if &t.name == want => held.push(format!("trunk '{want}'")),
-            Some(t) => return Verdict::Miss(format!("came over trunk '{}', the rule wants '{want}'", t.name)),
-            None => return Verdict::Miss(format!("came over no trunk, the rule wants '{want}'")),
+            Some(t) => return Verdict::Miss("trunk", format!("came over trunk '{}', the rule wants '{want}'", t.name)),
+            None => return Verdict::Miss("trunk", format!("came over no trunk, the rule wants '{want}'")),
         }
     }
     if let Some(want) = &rule.caller {
         match caller {
             Some(n) if want.matches(n) => held.push(format!("caller {n} matches {want}")),
-            Some(n) => return Verdict::Miss(format!("caller {n} does not match {want}")),
-            None => return Verdict::Miss(format!("caller unknown (withheld or unusable), the rule wants {want}")),
+            Some(n) => return Verdict::Miss("caller", format!("caller {n} does not match {want}")),
+            None => {
+                return Verdict::Miss("caller", format!("caller unknown (withheld or unusable), the rule wants {want}"))
+            }
         }
     }
     if let Some(hours) = &rule.hours {
@@ -126,7 +133,7 @@ fn evaluate(
                     held.push(format!("outside hours '{}' ({v}): {then}", hours.name));
                     return Verdict::Take { rule: outside.clone(), why: held.join("; "), outside_hours: true };
                 }
-                _ => return Verdict::Miss(format!("outside hours '{}' ({v}): next rule", hours.name)),
+                _ => return Verdict::Miss("closed", format!("outside hours '{}' ({v}): next rule", hours.name)),
             }
         }
     }
@@ -202,11 +209,13 @@ impl Dialplan {
             let rule = &self.rules[i];
             let verdict = evaluate(rule, &dialed, call.from, trunk, call.at);
             if let Some(steps) = steps.as_deref_mut() {
-                let (matched, why) = match &verdict {
-                    Verdict::Miss(why) => (false, why.clone()),
-                    Verdict::Take { why, .. } => (true, why.clone()),
+                let (matched, why, reason) = match &verdict {
+                    Verdict::Miss(reason, why) => (false, why.clone(), *reason),
+                    Verdict::Take { why, outside_hours: true, .. } => (true, why.clone(), "outside-hours"),
+                    Verdict::Take { why, .. } => (true, why.clone(), "matches"),
                 };
-                steps.push(Step { at: rule.defined_at.clone(), number: rule.number.to_string(), matched, why });
+                let (at, number) = (rule.defined_at.clone(), rule.number.to_string());
+                steps.push(Step { at, number, matched, why, reason });
             }
             if let Verdict::Take { rule: runs, outside_hours, .. } = verdict {
                 let any = IdentityPolicy::Any;

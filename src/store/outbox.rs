@@ -285,7 +285,7 @@ impl StoreTx {
     }
 }
 
-fn outbox_mail_from_row(r: &AnyRow) -> Result<OutboxMail, StoreError> {
+pub(super) fn outbox_mail_from_row(r: &AnyRow) -> Result<OutboxMail, StoreError> {
     Ok(OutboxMail {
         id: r.try_get("id")?,
         to_addr: r.try_get("to_addr")?,

@@ -256,16 +256,27 @@ pub(super) async fn confirm_payment(
     if let Some(r) = refused(&web, &headers) {
         return r;
     }
-    let cb = crate::payment::Callback {
-        event_id: format!("admin-confirm-{reference}"),
-        reference: reference.clone(),
-        status: "paid".into(),
-    };
-    match crate::settlement::apply_callback(&web.app, &cb, "admin").await {
+    match confirm_paid(&web, &reference, "admin").await {
         Ok(outcome) => Json(json!({"reference": reference, "outcome": outcome})).into_response(),
         Err(e @ crate::settlement::SettlementError::UnknownReference(_)) => deny(StatusCode::NOT_FOUND, &e.to_string()),
         Err(e) => internal(e),
     }
+}
+
+/// Settle the pending payment `reference` as paid, as if its provider's callback
+/// had arrived (once: a repeat is answered like the provider's repeated callback).
+/// `actor` is journalled. Also the back office's "Confirm paid" (`backoffice/ops.rs`).
+pub(crate) async fn confirm_paid(
+    web: &Web,
+    reference: &str,
+    actor: &str,
+) -> Result<String, crate::settlement::SettlementError> {
+    let cb = crate::payment::Callback {
+        event_id: format!("admin-confirm-{reference}"),
+        reference: reference.to_string(),
+        status: "paid".into(),
+    };
+    crate::settlement::apply_callback(&web.app, &cb, actor).await
 }
 
 /// RFC 4180 field: quoted when it holds a comma, quote or line break.
@@ -336,33 +347,60 @@ pub(super) async fn retry_mail(
     if let Some(r) = refused(&web, &headers) {
         return r;
     }
+    let refusal = match retry_failed_mail(&web, id, q.anyway).await {
+        Ok(Retry::Queued) => return Json(json!({"mail": id, "state": "pending"})).into_response(),
+        Ok(refusal) => refusal,
+        Err(e) => return internal(e),
+    };
+    let message = match refusal {
+        Retry::NotFound => return deny(StatusCode::NOT_FOUND, &format!("no mail {id}")),
+        Retry::NotFailed(state) => format!("mail {id} is {state}, not failed"),
+        Retry::Newer { newer, template, to } => format!(
+            "mail {id} ({template} to {to}) was followed by mail {newer} of the same kind, delivered: sent now it \
+             would arrive after it; POST /admin/outbox/{id}/retry?anyway=true to send it regardless"
+        ),
+        Retry::NoLongerFailed | Retry::Queued => format!("mail {id} is no longer failed"),
+    };
+    deny(StatusCode::CONFLICT, &message)
+}
+
+/// What asking to send a failed mail again did ([`retry_failed_mail`]).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Retry {
+    /// Queued again (`pending`), the mail worker woken.
+    Queued,
+    NotFound,
+    /// It is not `failed` (its state).
+    NotFailed(String),
+    /// A newer mail of its kind reached its recipient: sent now it would arrive after it.
+    Newer {
+        newer: i64,
+        template: String,
+        to: String,
+    },
+    /// Another request queued it meanwhile.
+    NoLongerFailed,
+}
+
+/// Queue the failed mail `id` again (`anyway`: even when a newer mail of its
+/// kind was delivered since). The admin API's retry and the back office's.
+pub(crate) async fn retry_failed_mail(web: &Web, id: i64, anyway: bool) -> Result<Retry, crate::store::StoreError> {
     let store = &web.app.store;
-    let r = async {
-        let Some(mail) = store.outbox_mail(id).await? else {
-            return Ok(deny(StatusCode::NOT_FOUND, &format!("no mail {id}")));
-        };
-        if mail.state != "failed" {
-            return Ok(deny(StatusCode::CONFLICT, &format!("mail {id} is {}, not failed", mail.state)));
-        }
-        if !q.anyway {
-            if let Some(newer) = store.newer_delivered_mail(id).await? {
-                let message = format!(
-                    "mail {id} ({} to {}) was followed by mail {newer} of the same kind, delivered: sent now it \
-                     would arrive after it; POST /admin/outbox/{id}/retry?anyway=true to send it regardless",
-                    mail.template, mail.to_addr
-                );
-                return Ok(deny(StatusCode::CONFLICT, &message));
-            }
-        }
-        if !store.retry_failed_mail(id, crate::store::now()).await? {
-            return Ok(deny(StatusCode::CONFLICT, &format!("mail {id} is no longer failed")));
-        }
-        tracing::info!(mail_id = id, anyway = q.anyway, "failed mail queued again by the admin");
-        web.app.mail_wake.notify_one();
-        Ok::<_, crate::store::StoreError>(Json(json!({"mail": id, "state": "pending"})).into_response())
+    let Some(mail) = store.outbox_mail(id).await? else { return Ok(Retry::NotFound) };
+    if mail.state != "failed" {
+        return Ok(Retry::NotFailed(mail.state));
     }
-    .await;
-    r.unwrap_or_else(internal)
+    if !anyway {
+        if let Some(newer) = store.newer_delivered_mail(id).await? {
+            return Ok(Retry::Newer { newer, template: mail.template, to: mail.to_addr });
+        }
+    }
+    if !store.retry_failed_mail(id, crate::store::now()).await? {
+        return Ok(Retry::NoLongerFailed);
+    }
+    tracing::info!(mail_id = id, anyway, "failed mail queued again by the admin");
+    web.app.mail_wake.notify_one();
+    Ok(Retry::Queued)
 }
 
 #[derive(serde::Deserialize)]
@@ -390,7 +428,7 @@ pub(super) async fn unblock(State(web): State<Web>, Path(key): Path<String>, hea
 
 /// The phone in a path, normalized with the live dialplan's numbering plan
 /// (`+819012345678`, or a national form). `Err` is the message of the 422 to send.
-fn phone_in_path(web: &Web, raw: &str) -> Result<crate::phone::PhoneNumber, String> {
+pub(crate) fn phone_in_path(web: &Web, raw: &str) -> Result<crate::phone::PhoneNumber, String> {
     let plan = web.app.dialplan.borrow().numbering_plan.clone();
     crate::phone::PhoneNumber::normalize_in(raw, &plan).map_err(|e| format!("phone number '{raw}': {e}"))
 }
@@ -467,21 +505,30 @@ pub(super) async fn set_phone_user_mail(
         Ok(a) => a,
         Err(e) => return deny(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()),
     };
-    let store = &web.app.store;
-    // Retried on a conflict: a phone mapped before its first call draws a user number.
-    let set = crate::store::Store::retry(|| async {
-        let mut tx = store.begin().await?;
-        let user = tx.set_mail_address(&phone, address.as_deref(), "admin", crate::store::now()).await?;
-        tx.commit().await?;
-        Ok::<_, crate::store::StoreError>(user)
-    });
-    match set.await {
-        Ok(user) => {
-            tracing::info!(%phone, registered = address.is_some(), "mail address mapped by the admin");
-            Json(phone_user_json(&web, &user)).into_response()
-        }
+    match set_mail_address(&web, &phone, address.as_deref()).await {
+        Ok(user) => Json(phone_user_json(&web, &user)).into_response(),
         Err(e) => internal(e),
     }
+}
+
+/// The operator registers `address` as where `phone`'s mail goes (`None`: the
+/// carrier's address again), no confirmation asked. The admin API's and the back office's.
+pub(crate) async fn set_mail_address(
+    web: &Web,
+    phone: &crate::phone::PhoneNumber,
+    address: Option<&str>,
+) -> Result<crate::store::PhoneUser, crate::store::StoreError> {
+    let store = &web.app.store;
+    // Retried on a conflict: a phone mapped before its first call draws a user number.
+    let user = crate::store::Store::retry(|| async {
+        let mut tx = store.begin().await?;
+        let user = tx.set_mail_address(phone, address, "admin", crate::store::now()).await?;
+        tx.commit().await?;
+        Ok::<_, crate::store::StoreError>(user)
+    })
+    .await?;
+    tracing::info!(%phone, registered = address.is_some(), "mail address mapped by the admin");
+    Ok(user)
 }
 
 #[cfg(test)]

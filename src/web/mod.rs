@@ -256,6 +256,14 @@ fn page_templates(catalogs: Arc<crate::i18n::Catalogs>) -> Environment<'static> 
         ("admin_door.html", include_str!("templates/admin_door.html")),
         ("admin_billing.html", include_str!("templates/admin_billing.html")),
         ("admin_billing_list.html", include_str!("templates/admin_billing_list.html")),
+        ("admin_ops_style.html", include_str!("templates/admin_ops_style.html")),
+        ("admin_ops_dialplan.html", include_str!("templates/admin_ops_dialplan.html")),
+        ("admin_ops_keys.html", include_str!("templates/admin_ops_keys.html")),
+        ("admin_ops_outbox.html", include_str!("templates/admin_ops_outbox.html")),
+        ("admin_ops_mail.html", include_str!("templates/admin_ops_mail.html")),
+        ("admin_ops_blocks.html", include_str!("templates/admin_ops_blocks.html")),
+        ("admin_ops_phones.html", include_str!("templates/admin_ops_phones.html")),
+        ("admin_ops_payments.html", include_str!("templates/admin_ops_payments.html")),
     ] {
         // The templates are compiled into the binary; a syntax error is a build defect caught by the tests.
         if let Err(e) = env.add_template(name, src) {

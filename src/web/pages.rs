@@ -119,25 +119,47 @@ pub(super) struct RouteQuery {
 /// Which rule of the live dialplan takes a call, with the trace of every rule tried:
 /// `GET /dialplan/route?to=+442079460100&from=+819012345678&source=192.0.2.1&at=2026-05-04T10:00:00+09:00`.
 pub(super) async fn dialplan_route(State(web): State<Web>, Query(q): Query<RouteQuery>) -> Response {
-    let bad = |m: String| (StatusCode::BAD_REQUEST, axum::Json(json!({"error": m}))).into_response();
+    match route_call(&web, &q.to, q.from.as_deref(), q.source.as_deref(), q.at.as_deref()) {
+        Ok(trace) => axum::Json(trace.to_json()).into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, axum::Json(json!({"error": e.to_string()}))).into_response(),
+    }
+}
+
+/// What of a route test cannot be read (`/dialplan/route`, the back office's route tester).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RouteInputError {
+    #[error("source: {0}")]
+    Source(std::net::AddrParseError),
+    #[error("from: {0}")]
+    From(crate::phone::PhoneNumberError),
+    #[error("at: {0} (use RFC 3339, e.g. 2026-05-04T10:00:00+09:00)")]
+    At(chrono::ParseError),
+}
+
+/// The live dialplan's trace of a call to `to` from `from` (as the caller's
+/// trunk would send it) over `source` at `at` (RFC 3339; empty: now).
+pub(crate) fn route_call(
+    web: &Web,
+    to: &str,
+    from: Option<&str>,
+    source: Option<&str>,
+    at: Option<&str>,
+) -> Result<crate::dialplan::Trace, RouteInputError> {
     let plan = web.app.dialplan.borrow().clone();
-    let source = match q.source.as_deref().filter(|s| !s.is_empty()).map(str::parse::<std::net::IpAddr>) {
-        Some(Ok(ip)) => Some(ip),
-        Some(Err(e)) => return bad(format!("source: {e}")),
+    let source = match source.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) => Some(s.parse::<std::net::IpAddr>().map_err(RouteInputError::Source)?),
         None => None,
     };
-    let from = match q.from.as_deref().filter(|f| !f.is_empty()).map(|f| plan.normalize_caller(f, source)) {
-        Some(Ok(n)) => Some(n),
-        Some(Err(e)) => return bad(format!("from: {e}")),
+    let from = match from.map(str::trim).filter(|f| !f.is_empty()) {
+        Some(f) => Some(plan.normalize_caller(f, source).map_err(RouteInputError::From)?),
         None => None,
     };
-    let at = match q.at.as_deref().filter(|s| !s.is_empty()).map(chrono::DateTime::parse_from_rfc3339) {
-        Some(Ok(t)) => t.with_timezone(&chrono::Utc),
-        Some(Err(e)) => return bad(format!("at: {e} (use RFC 3339, e.g. 2026-05-04T10:00:00+09:00)")),
+    let at = match at.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(t) => chrono::DateTime::parse_from_rfc3339(t).map_err(RouteInputError::At)?.with_timezone(&chrono::Utc),
         None => chrono::Utc::now(),
     };
-    let call = crate::dialplan::CallFacts { to: &q.to, from: from.as_ref(), source, at };
-    axum::Json(plan.trace(&call).to_json()).into_response()
+    let call = crate::dialplan::CallFacts { to: to.trim(), from: from.as_ref(), source, at };
+    Ok(plan.trace(&call))
 }
 
 // ---- local outbox ----

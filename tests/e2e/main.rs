@@ -9,6 +9,7 @@ mod backoffice_billing;
 mod backoffice_cancel;
 mod backoffice_door;
 mod backoffice_events;
+mod backoffice_ops;
 mod backoffice_orders;
 mod browser;
 mod cancellation;

@@ -15,6 +15,10 @@
 //!   `POST /admin/events/{id}/staff/{sid}/revoke` (venue staff accounts): `door_staff.rs`
 //! - `GET /admin/billing`, `GET /admin/organizers/{id}/billing/{yyyy-mm}[.csv]` (statements),
 //!   `POST /admin/organizers/{id}/payouts`, `POST …/payouts/{pid}/void`: `billing.rs`
+//! - operators only: `GET /admin/ops/dialplan` (the route tester), `/admin/ops/keys`: `ops.rs`;
+//!   `GET /admin/ops/outbox[/{id}]`, `POST …/{id}/retry`: `ops_mail.rs`; `GET /admin/ops/blocks`,
+//!   `POST …/unblock`, `GET /admin/ops/phones`, `POST …/mail`, `GET /admin/ops/payments`,
+//!   `POST …/{reference}/confirm`: `ops_people.rs`
 //!
 //! The session cookie (`dialticket_admin`: `HttpOnly; SameSite=Strict; Path=/`,
 //! `Secure` under an https public URL) holds a random 256-bit token; the store
@@ -33,6 +37,9 @@ mod door_staff;
 mod event_cancel;
 mod events;
 mod login;
+mod ops;
+mod ops_mail;
+mod ops_people;
 mod order_actions;
 mod orders;
 mod sales;
@@ -84,6 +91,18 @@ pub(super) fn routes() -> Router<Web> {
         .route("/admin/organizers/{id}/billing/{period}", get(billing::statement))
         .route("/admin/organizers/{id}/payouts", post(billing::record))
         .route("/admin/organizers/{id}/payouts/{pid}/void", post(billing::void))
+        .route("/admin/ops", get(|| async { Redirect::to("/admin/ops/dialplan") }))
+        .route("/admin/ops/dialplan", get(ops::dialplan))
+        .route("/admin/ops/keys", get(ops::keys))
+        .route("/admin/ops/outbox", get(ops_mail::list))
+        .route("/admin/ops/outbox/{id}", get(ops_mail::show))
+        .route("/admin/ops/outbox/{id}/retry", post(ops_mail::retry))
+        .route("/admin/ops/blocks", get(ops_people::blocks))
+        .route("/admin/ops/blocks/unblock", post(ops_people::unblock))
+        .route("/admin/ops/phones", get(ops_people::phones))
+        .route("/admin/ops/phones/mail", post(ops_people::set_mail))
+        .route("/admin/ops/payments", get(ops_people::payments))
+        .route("/admin/ops/payments/{reference}/confirm", post(ops_people::confirm))
 }
 
 /// An organizer's all-time billing totals and name (the JSON `GET /admin/organizers/{id}/billing`).

@@ -236,6 +236,13 @@ pub(super) async fn show(
     let r: PageResult = async {
         let (p, e) = order_for(&web, &s, &pid).await?;
         let mut data = order_data(&web, &p, &e).await?;
+        if done.done.as_deref() == Some("paid") {
+            data["done"] = json!(tr(&web, "admin-ops-paid-order", &[]));
+        }
+        // A convenience-store payment waiting: its reference, amount and expiry (operators confirm it).
+        if p.payment_method == "konbini" && p.payment_status == crate::domain::PaymentStatus::Pending {
+            data["konbini"] = super::ops_people::konbini_json(&p, &e);
+        }
         if let Some(action) = done.done.as_deref().filter(|a| super::order_actions::ACTIONS.contains(a)) {
             data["done"] = json!(tr(&web, &format!("admin-order-done-{action}"), &[]));
         }

@@ -10,7 +10,19 @@ use crate::phone::{NumberingPlan, PhoneNumber};
 /// The country calling code of the event's venue: from its IANA time zone, else
 /// its currency; `None` when neither says.
 pub(crate) fn country_of(event: &EventView) -> Option<&'static str> {
-    let by_zone = match event.time_zone.as_str() {
+    country_of_zone(&event.time_zone).or(match event.currency.as_str() {
+        "JPY" => Some("81"),
+        "GBP" => Some("44"),
+        "USD" | "CAD" => Some("1"),
+        "AUD" => Some("61"),
+        _ => None,
+    })
+}
+
+/// The country calling code of an IANA time zone we know (the back office reads
+/// a phone typed by an operator in the country of its display clock).
+pub(crate) fn country_of_zone(zone: &str) -> Option<&'static str> {
+    match zone {
         "Asia/Tokyo" => Some("81"),
         "Europe/London" => Some("44"),
         "America/New_York"
@@ -24,14 +36,7 @@ pub(crate) fn country_of(event: &EventView) -> Option<&'static str> {
         | "America/Vancouver" => Some("1"),
         z if z.starts_with("Australia/") => Some("61"),
         _ => None,
-    };
-    by_zone.or(match event.currency.as_str() {
-        "JPY" => Some("81"),
-        "GBP" => Some("44"),
-        "USD" | "CAD" => Some("1"),
-        "AUD" => Some("61"),
-        _ => None,
-    })
+    }
 }
 
 /// How a number in `cc` is written, as an example for the form.
