@@ -50,7 +50,8 @@ impl Metrics {
         *lock(&self.calls).entry((action, code)).or_default() += 1;
     }
 
-    /// A mail accepted by the relay (or kept in the local outbox).
+    /// A mail accepted by the relay (or one left pending by a run with a relay and
+    /// swept into the local outbox; new local mails are kept as they are queued).
     pub fn mail_sent(&self) {
         self.mails_sent.fetch_add(1, Ordering::Relaxed);
     }

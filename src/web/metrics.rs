@@ -138,7 +138,7 @@ pub(super) async fn metrics(State(web): State<Web>) -> Response {
         &mut out,
         "dialticket_mails_total",
         "counter",
-        "Tries to send a mail, by result (sent: accepted by the relay or kept in the local outbox; failed: refused or timed out, retried or given up).",
+        "Tries to send a mail to the SMTP relay, by result (sent: accepted; failed: refused or timed out, retried or given up). Without a relay (the local outbox) a mail is kept as it is queued and not counted here.",
         &[("{result=\"sent\"}", sent), ("{result=\"failed\"}", failed)],
     );
     let scans: Vec<(String, u64)> = m
