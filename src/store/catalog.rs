@@ -57,26 +57,43 @@ impl Store {
         Ok(Some(e))
     }
 
+    /// `event_id`'s seat types, each with its free seats (kept for a second, see
+    /// [`super::availability`]).
     async fn seat_types(&self, event_id: &str) -> Result<Vec<SeatTypeView>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT t.code, t.name, t.price, t.gate,
-                    (SELECT COUNT(*) FROM seats s WHERE s.event_id = t.event_id AND s.seat_type = t.code AND s.state = 'free') AS available
-             FROM seat_types t WHERE t.event_id = $1 ORDER BY t.price DESC, t.code",
-        )
-        .bind(event_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
+        let now = std::time::Instant::now();
+        let kept = self.availability.get(event_id, now);
+        let count = if kept.is_some() {
+            "NULL"
+        } else {
+            "(SELECT COUNT(*) FROM seats s WHERE s.event_id = t.event_id AND s.seat_type = t.code AND s.state = 'free')"
+        };
+        let sql = format!(
+            "SELECT t.code, t.name, t.price, t.gate, {count} AS available
+             FROM seat_types t WHERE t.event_id = $1 ORDER BY t.price DESC, t.code"
+        );
+        let rows = sqlx::query(&sql).bind(event_id).fetch_all(&self.pool).await?;
+        let types = rows
+            .iter()
             .map(|r| {
+                let code: String = r.try_get("code")?;
+                let available = match &kept {
+                    Some(free) => free.get(&code).copied().unwrap_or(0),
+                    None => r.try_get("available")?,
+                };
                 Ok(SeatTypeView {
-                    code: r.try_get("code")?,
+                    code,
                     name: r.try_get("name")?,
                     price: r.try_get("price")?,
-                    available: r.try_get("available")?,
+                    available,
                     gate: r.try_get("gate")?,
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        if kept.is_none() {
+            let free = types.iter().map(|t| (t.code.clone(), t.available)).collect();
+            self.availability.put(event_id, free, now);
+        }
+        Ok(types)
     }
 
     /// Count rows of a table matching a state, for tests and the admin view.
@@ -335,6 +352,7 @@ impl StoreTx {
                 }
             }
             self.journal("event", &e.id, "loaded", None, None, actor, "{}");
+            self.seats_changed.push(e.id.clone());
         }
         Ok(seats_added)
     }

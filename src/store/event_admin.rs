@@ -255,6 +255,7 @@ impl StoreTx {
     /// seats and its price set on the free seats; refused before any write if a
     /// seat type would have fewer seats than it has sold and held.
     async fn save_event(&mut self, def: &EventDef, settings: Settings, actor: &str) -> Result<(), EventSaveError> {
+        self.seats_changed.push(def.id.clone());
         for st in &def.seat_types {
             let wanted = st.seat_codes().len() as i64;
             let (_, sold, held) = self.seat_numbers(&def.id, &st.code).await?;

@@ -1,12 +1,14 @@
 //! [`StoreTx`]: one write transaction, the only way state changes.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use sqlx::any::AnyArguments;
 use sqlx::AnyConnection;
 use sqlx::Arguments;
 use sqlx::{Any, Transaction};
 
+use super::availability::{Availability, SeatDelta};
 use super::journal::JournalRow;
 use super::StoreError;
 
@@ -25,6 +27,11 @@ pub struct StoreTx {
     /// kept to go in one round trip with the next statement that must run now,
     /// or with `COMMIT`. `None`: every statement runs when it is made.
     pub(super) deferred: Option<super::writer::Deferred>,
+    /// Seats this transaction sold or freed, and events whose seats it changed
+    /// wholesale: applied to the kept counts when it commits (see [`super::availability`]).
+    pub(super) seat_deltas: Vec<SeatDelta>,
+    pub(super) seats_changed: Vec<String>,
+    availability: Option<Arc<Availability>>,
 }
 
 /// How a statement built here writes its bound parameters: PostgreSQL numbers
@@ -187,7 +194,28 @@ impl StoreTx {
         local_outbox: bool,
         deferred: Option<super::writer::Deferred>,
     ) -> Self {
-        StoreTx { conn, versions: HashMap::new(), journal: Vec::new(), params, local_outbox, deferred }
+        StoreTx {
+            conn,
+            versions: HashMap::new(),
+            journal: Vec::new(),
+            params,
+            local_outbox,
+            deferred,
+            seat_deltas: Vec::new(),
+            seats_changed: Vec::new(),
+            availability: None,
+        }
+    }
+
+    /// Where a pick of `seat_type`'s best free seats may start (see [`Availability::first_free`]).
+    pub(super) fn first_free(&self, event_id: &str, seat_type: &str) -> i64 {
+        self.availability.as_ref().map_or(0, |a| a.first_free(event_id, seat_type, std::time::Instant::now()))
+    }
+
+    /// Tell `availability` what this transaction did to seats when it commits.
+    pub(super) fn counting(mut self, availability: &Arc<Availability>) -> Self {
+        self.availability = Some(availability.clone());
+        self
     }
 
     /// The connection for a statement to run now: what was deferred is sent first.
@@ -211,6 +239,12 @@ impl StoreTx {
         match self.conn {
             Conn::Pooled(tx) => tx.commit().await?,
             Conn::Writer(turn) => turn.committed(),
+        }
+        if let Some(a) = &self.availability {
+            a.apply(&self.seat_deltas, std::time::Instant::now());
+            for event_id in &self.seats_changed {
+                a.forget(event_id);
+            }
         }
         Ok(())
     }
