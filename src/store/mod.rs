@@ -85,6 +85,50 @@ pub enum StoreError {
     /// Another transaction changed the same rows first; retry the whole transaction.
     #[error("concurrent update, try again")]
     Conflict,
+    /// The database cannot be reached now (connection refused or lost, no
+    /// connection free in time, the server shutting down or out of connection
+    /// slots): nothing was changed, and the same request may succeed shortly.
+    /// The edges answer it with 503 and Retry-After ([`RETRY_AFTER_SECS`]).
+    #[error("database unavailable: {0}")]
+    Unavailable(Arc<sqlx::Error>),
+}
+
+/// Seconds a caller or browser is asked to wait (Retry-After, RFC 3261 §21.5.4,
+/// RFC 9110 §10.2.3) when the database is unavailable: about what a PostgreSQL
+/// restart takes.
+pub const RETRY_AFTER_SECS: u32 = 5;
+
+impl StoreError {
+    /// Whether this is [`StoreError::Unavailable`]: answer "try again later", not "failed".
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
+
+    /// The same [`StoreError::Unavailable`] once more (to answer every request
+    /// that waited on one failed attempt); `None` for any other error.
+    pub fn unavailable_again(&self) -> Option<StoreError> {
+        match self {
+            StoreError::Unavailable(e) => Some(StoreError::Unavailable(e.clone())),
+            _ => None,
+        }
+    }
+}
+
+/// Whether `e` says the database is out of reach rather than that the request
+/// was wrong: I/O and TLS errors, the pool's acquire timeout or closing, a
+/// connection that died mid-protocol, and PostgreSQL's SQLSTATE class 08
+/// (connection exception), 57P01–57P03 (admin / crash shutdown, cannot connect
+/// now) and 53300 (too many connections).
+fn unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
+        sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300")
+        }
+        _ => false,
+    }
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -100,6 +144,9 @@ impl From<sqlx::Error> for StoreError {
                 tracing::debug!(%code, error = %db, "lost a race");
                 return StoreError::Conflict;
             }
+        }
+        if unavailable(&e) {
+            return StoreError::Unavailable(Arc::new(e));
         }
         StoreError::Db(e)
     }
@@ -129,6 +176,10 @@ pub struct Store {
     /// SQLite: the database file (for the free space where it lives).
     file: Option<PathBuf>,
 }
+
+/// How long a request waits for a database connection before it is answered
+/// "unavailable"; also bounds the health probe ([`Store::watch_availability`]).
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub fn now() -> Timestamp {
     chrono::Utc::now().timestamp()
@@ -163,6 +214,11 @@ impl Store {
         let options: AnyConnectOptions = url.parse()?;
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
+            // A request waits this long at most for a connection (sqlx's default is
+            // 30 s): when PostgreSQL is down, new connections are refused and retried
+            // until then, and the request is answered 503 (`StoreError::Unavailable`)
+            // instead of hanging past the caller's patience.
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             // A ping before every checkout is one more round trip to SQLite's worker
             // thread per transaction; a local file's connections do not go stale.
             .test_before_acquire(backend == Backend::Postgres)
