@@ -226,6 +226,11 @@ impl Gateway {
         let expiry = tokio::spawn(crate::settlement::run_expiry(self.app.clone(), stop_rx.clone()));
         let backlog = tokio::spawn(crate::app::watch_backlog(self.app.clone(), stop_rx.clone()));
         let trust = tokio::spawn(self.sip_config.stir.trust.clone().run(stop_rx.clone()));
+        let health = tokio::spawn(crate::health::watch_database(
+            self.app.store.clone(),
+            self.sip_config.availability.clone(),
+            stop_rx.clone(),
+        ));
         // Cancellations of whole events a stopped gateway left running.
         tokio::spawn(crate::event_cancel::resume_all(self.app.clone()));
         let (public, admin) = crate::web::routers(self.app.clone());
@@ -255,6 +260,7 @@ impl Gateway {
         let _ = expiry.await;
         let _ = backlog.await;
         let _ = trust.await;
+        let _ = health.await;
         Ok(())
     }
 }

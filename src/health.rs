@@ -1,0 +1,77 @@
+//! Whether this gateway can take calls now, as the SIP load balancer in front
+//! asks it: Kamailio's dispatcher sends OPTIONS every second or two
+//! (`deploy/kamailio/kamailio.cfg`) and takes a gateway out of the rotation
+//! when the answer is not 2xx. The endpoint answers OPTIONS (RFC 3261 §11)
+//! with 200 while [`Availability::is_up`], and with 503 and Retry-After
+//! (§21.5.4) while it is draining or its database cannot be reached — so a
+//! gateway cut off from PostgreSQL stops getting calls it could only refuse,
+//! and gets them again once a probe finds it well.
+//!
+//! [`watch_database`] keeps the flag: one `SELECT 1` a second, bounded by the
+//! pool's acquire timeout.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+pub use crate::store::RETRY_AFTER_SECS;
+use crate::store::{Store, ACQUIRE_TIMEOUT};
+
+/// How often [`watch_database`] checks the database.
+pub const PROBE_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Shared "can serve" flag: up until a probe fails.
+#[derive(Clone, Debug, Default)]
+pub struct Availability {
+    down: Arc<AtomicBool>,
+}
+
+impl Availability {
+    pub fn is_up(&self) -> bool {
+        !self.down.load(Ordering::Relaxed)
+    }
+
+    /// Record a probe's result; returns whether that changed the state.
+    pub fn set_up(&self, up: bool) -> bool {
+        self.down.swap(!up, Ordering::Relaxed) == up
+    }
+}
+
+/// Ping the database every [`PROBE_INTERVAL`] and keep `availability` to the
+/// result, logging each change, until `stop` turns true.
+pub async fn watch_database(store: Store, availability: Availability, mut stop: watch::Receiver<bool>) {
+    loop {
+        let probe = tokio::time::timeout(ACQUIRE_TIMEOUT + Duration::from_secs(1), store.ping()).await;
+        let up = matches!(probe, Ok(Ok(())));
+        if availability.set_up(up) {
+            match probe {
+                Ok(Ok(())) => tracing::warn!("database reachable again: taking calls (OPTIONS 200)"),
+                Ok(Err(e)) => tracing::error!(error = %e, "database unreachable: OPTIONS answered 503"),
+                Err(_) => tracing::error!("database probe timed out: OPTIONS answered 503"),
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(PROBE_INTERVAL) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn availability_reports_changes_only() {
+        let a = Availability::default();
+        assert!(a.is_up());
+        assert!(!a.set_up(true), "up → up is no change");
+        assert!(a.set_up(false));
+        assert!(!a.is_up());
+        assert!(!a.set_up(false));
+        assert!(a.set_up(true));
+        assert!(a.is_up());
+    }
+}
