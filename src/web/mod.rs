@@ -379,6 +379,7 @@ impl WebError {
             }
             WebError::Gone(_) => StatusCode::GONE,
             WebError::TooManyTries(_) | WebError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            WebError::Unexpected(e) if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
             WebError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -390,6 +391,7 @@ impl WebError {
         match self {
             WebError::Link(LinkError::Expired) => "expired",
             WebError::Link(LinkError::Replaced) => "replaced",
+            WebError::Unexpected(e) if e.is_unavailable() => "unavailable",
             WebError::Link(LinkError::Key(_)) | WebError::Unexpected(_) => "unexpected",
             WebError::Link(_) => "bad-link",
             WebError::NotFound(_) => "not-found",
@@ -409,6 +411,13 @@ impl WebError {
     pub(crate) fn render(self, web: &Web, headers: &HeaderMap) -> Response {
         let status = self.status();
         let message = match &self {
+            // The database is out of reach (restarting, say): nothing was done, and
+            // the same request (a form's token makes a POST safe to send again)
+            // may work in a few seconds: 503 with Retry-After (RFC 9110 §15.6.4, §10.2.3).
+            WebError::Unexpected(e) if e.is_unavailable() => {
+                tracing::warn!(error = %e, "database unavailable: 503");
+                tr(web, "error-unavailable-message", &[])
+            }
             WebError::Unexpected(e) => {
                 tracing::error!(error = %e, "request failed");
                 tr(web, "error-our-side", &[])
@@ -429,6 +438,10 @@ impl WebError {
             "message": message,
             "hint": tr(web, &format!("error-{kind}-hint"), &[]),
         });
-        respond(web, headers, status, "error.html", &body)
+        let mut resp = respond(web, headers, status, "error.html", &body);
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            resp.headers_mut().insert(header::RETRY_AFTER, crate::health::RETRY_AFTER_SECS.into());
+        }
+        resp
     }
 }
