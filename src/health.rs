@@ -7,8 +7,8 @@
 //! gateway cut off from PostgreSQL stops getting calls it could only refuse,
 //! and gets them again once a probe finds it well.
 //!
-//! [`watch_database`] keeps the flag: one `SELECT 1` a second, bounded by the
-//! pool's acquire timeout.
+//! [`watch_database`] keeps the flag: one `SELECT 1` a second on a connection
+//! of its own ([`Store::probe`]), given [`PROBE_TIMEOUT`] to answer.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -16,11 +16,13 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use crate::store::Store;
 pub use crate::store::RETRY_AFTER_SECS;
-use crate::store::{Store, ACQUIRE_TIMEOUT};
 
 /// How often [`watch_database`] checks the database.
 pub const PROBE_INTERVAL: Duration = Duration::from_secs(1);
+/// How long a probe may take (a server that accepts but does not answer).
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Shared "can serve" flag: up until a probe fails.
 #[derive(Clone, Debug, Default)]
@@ -42,8 +44,12 @@ impl Availability {
 /// Ping the database every [`PROBE_INTERVAL`] and keep `availability` to the
 /// result, logging each change, until `stop` turns true.
 pub async fn watch_database(store: Store, availability: Availability, mut stop: watch::Receiver<bool>) {
+    let mut conn = None;
     loop {
-        let probe = tokio::time::timeout(ACQUIRE_TIMEOUT + Duration::from_secs(1), store.ping()).await;
+        let probe = tokio::time::timeout(PROBE_TIMEOUT, store.probe(&mut conn)).await;
+        if probe.is_err() {
+            conn = None; // it may be stuck mid-query
+        }
         let up = matches!(probe, Ok(Ok(())));
         if availability.set_up(up) {
             match probe {

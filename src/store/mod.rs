@@ -175,11 +175,14 @@ pub struct Store {
     local_outbox: bool,
     /// SQLite: the database file (for the free space where it lives).
     file: Option<PathBuf>,
+    /// How to open a connection outside the pool (the health probe's).
+    options: AnyConnectOptions,
 }
 
 /// How long a request waits for a database connection before it is answered
-/// "unavailable"; also bounds the health probe ([`Store::watch_availability`]).
-pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+/// "unavailable" (503): long enough for a busy pool to free one, short
+/// enough to answer before a caller gives up.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
 pub fn now() -> Timestamp {
     chrono::Utc::now().timestamp()
@@ -217,7 +220,8 @@ impl Store {
             // A request waits this long at most for a connection (sqlx's default is
             // 30 s): when PostgreSQL is down, new connections are refused and retried
             // until then, and the request is answered 503 (`StoreError::Unavailable`)
-            // instead of hanging past the caller's patience.
+            // instead of hanging past the caller's patience. (A dead connection is
+            // never handed out: PostgreSQL's are pinged at checkout, below.)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             // A ping before every checkout is one more round trip to SQLite's worker
             // thread per transaction; a local file's connections do not go stale.
@@ -246,7 +250,7 @@ impl Store {
         };
         let checkpointer =
             writer.as_ref().map(|w| Arc::new(writer::Checkpointer::start(pool.clone(), w.clone(), file.clone())));
-        Ok(Store { pool, backend, writer, _checkpointer: checkpointer, local_outbox: false, file })
+        Ok(Store { pool, backend, writer, _checkpointer: checkpointer, local_outbox: false, file, options })
     }
 
     /// Mails go nowhere but the local outbox (no SMTP server): store them as
@@ -301,6 +305,27 @@ impl Store {
 
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Whether the database server answers now. On PostgreSQL a `SELECT 1` on
+    /// `conn`, a connection of the prober's own outside the pool — so a pool
+    /// busy with work never reads as an outage, and a refused connection
+    /// answers at once instead of after the pool's acquire timeout — opened
+    /// again when it died (a server restart ends it). On SQLite, [`Store::ping`].
+    pub async fn probe(&self, conn: &mut Option<sqlx::AnyConnection>) -> Result<(), StoreError> {
+        if self.backend == Backend::Sqlite {
+            return self.ping().await;
+        }
+        if let Some(c) = conn.as_mut() {
+            if sqlx::query("SELECT 1").execute(&mut *c).await.is_ok() {
+                return Ok(());
+            }
+            *conn = None;
+        }
+        let mut fresh = sqlx::AnyConnection::connect_with(&self.options).await?;
+        sqlx::query("SELECT 1").execute(&mut fresh).await?;
+        *conn = Some(fresh);
         Ok(())
     }
 
