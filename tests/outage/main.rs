@@ -40,8 +40,15 @@ impl Cluster {
         }
     }
 
-    /// `pg_ctlcluster <version> regress <action>` (`stop -m fast`: the server
-    /// ends every session at once, as a restart under load does).
+    /// Stop the cluster (`-m fast`: the server ends every session at once, as a
+    /// restart under load does); it is started again when the guard goes, even
+    /// if the test fails meanwhile, so the test binaries after this one find it.
+    fn stop(&self) -> Stopped<'_> {
+        self.ctl(&["stop", "-m", "fast"]);
+        Stopped(Some(self))
+    }
+
+    /// `pg_ctlcluster <version> regress <action>`.
     fn ctl(&self, action: &[&str]) {
         let out = std::process::Command::new("pg_ctlcluster")
             .args([self.version.as_str(), "regress"])
@@ -49,6 +56,27 @@ impl Cluster {
             .output()
             .expect("pg_ctlcluster (postgresql-common) runs");
         assert!(out.status.success(), "pg_ctlcluster {action:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+/// The cluster, stopped; started again by [`Stopped::start`] or on drop.
+struct Stopped<'a>(Option<&'a Cluster>);
+
+impl Stopped<'_> {
+    fn start(mut self) {
+        if let Some(cluster) = self.0.take() {
+            cluster.ctl(&["start"]);
+        }
+    }
+}
+
+impl Drop for Stopped<'_> {
+    fn drop(&mut self) {
+        if let Some(cluster) = self.0.take() {
+            let _ = std::process::Command::new("pg_ctlcluster")
+                .args([cluster.version.as_str(), "regress", "start"])
+                .status();
+        }
     }
 }
 
@@ -139,7 +167,7 @@ async fn outage_postgres_restarted_calls_and_pages_get_503_with_retry_after_then
     assert_eq!(fetch(http.get(&event_page), "en").await.0, 200);
     assert_eq!(options(gw.sip).await.0, 200);
 
-    cluster.ctl(&["stop", "-m", "fast"]);
+    let down = cluster.stop();
     let stopped = Instant::now();
 
     // Calls: a purchase (group-committed) and an issue call (a transaction of its
@@ -173,7 +201,7 @@ async fn outage_postgres_restarted_calls_and_pages_get_503_with_retry_after_then
         wait_for(Duration::from_secs(15), "OPTIONS 503", || options(gw.sip), |(code, _)| *code == 503).await;
     assert!(retry.is_some(), "OPTIONS 503 says when to come back");
 
-    cluster.ctl(&["start"]);
+    down.start();
     let gap = stopped.elapsed();
 
     // The same gateway, never restarted, takes calls again by itself.
