@@ -366,6 +366,11 @@ impl crate::store::IsConflict for WebError {
 }
 
 impl WebError {
+    /// The database could not be reached: 503 with Retry-After, nothing done.
+    pub(crate) fn is_unavailable(&self) -> bool {
+        matches!(self, WebError::Unexpected(e) if e.is_unavailable())
+    }
+
     fn status(&self) -> StatusCode {
         match self {
             WebError::Link(LinkError::Expired | LinkError::Replaced) => StatusCode::GONE,
@@ -379,7 +384,7 @@ impl WebError {
             }
             WebError::Gone(_) => StatusCode::GONE,
             WebError::TooManyTries(_) | WebError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-            WebError::Unexpected(e) if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
+            _ if self.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
             WebError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -391,7 +396,7 @@ impl WebError {
         match self {
             WebError::Link(LinkError::Expired) => "expired",
             WebError::Link(LinkError::Replaced) => "replaced",
-            WebError::Unexpected(e) if e.is_unavailable() => "unavailable",
+            _ if self.is_unavailable() => "unavailable",
             WebError::Link(LinkError::Key(_)) | WebError::Unexpected(_) => "unexpected",
             WebError::Link(_) => "bad-link",
             WebError::NotFound(_) => "not-found",
