@@ -359,3 +359,23 @@ impl IsConflict for StoreError {
         matches!(self, StoreError::Conflict)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_trouble_is_unavailable_and_wrong_requests_are_not() {
+        let io = || sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        for e in [io(), sqlx::Error::PoolTimedOut, sqlx::Error::PoolClosed] {
+            let shown = e.to_string();
+            let e = StoreError::from(e);
+            assert!(e.is_unavailable(), "{shown}");
+            assert!(e.unavailable_again().is_some_and(|again| again.is_unavailable()));
+        }
+        for e in [sqlx::Error::RowNotFound, sqlx::Error::ColumnNotFound("x".into())] {
+            let e = StoreError::from(e);
+            assert!(!e.is_unavailable() && e.unavailable_again().is_none(), "{e}");
+        }
+    }
+}
