@@ -227,3 +227,33 @@ async fn failover_a_killed_gateway_leaves_the_rotation_and_no_purchase_is_lost_o
     );
     edge.stop().await;
 }
+
+/// The rush's first fault: every caller reaches the edge from the carrier's
+/// SBC, one source address. The edge's pike limit (40 requests in 2 s per
+/// source) would block the carrier itself and with it every caller; carriers
+/// are exempt (the gateways limit per caller number), so a burst of calls from
+/// the carrier's address is all taken.
+#[tokio::test]
+async fn failover_the_edge_never_blocks_the_carriers_burst() {
+    let gw = spawn_gateway().await;
+    let dir = tempfile::tempdir().unwrap();
+    let carrier = Ipv4Addr::new(127, 0, 0, 3);
+    let (edge, edge_addr) = start_shipped_edge(&[gw.sip], &format!("{carrier}/32"), dir.path()).await;
+    let calls = 120;
+    let mut statuses = Vec::new();
+    for batch in 0..calls / 8 {
+        let placed = (0..8).map(|i| {
+            let mut opts = CallOptions::new(edge_addr, format!("+8190666{batch:03}{i:02}"), PURCHASE_MISSED_CALL);
+            opts.local_ip = IpAddr::V4(carrier);
+            opts.timeout = Duration::from_secs(10);
+            async move { place_call(opts).await.map(|r| r.final_status).ok() }
+        });
+        statuses.extend(futures::future::join_all(placed).await);
+    }
+    let taken = statuses.iter().filter(|s| **s == Some(603)).count();
+    let log = std::fs::read_to_string(dir.path().join("kamailio.log")).unwrap_or_default();
+    assert_eq!(taken, calls, "all {calls} calls from the carrier taken: {statuses:?}\n{log}");
+    assert!(!log.contains("pike: blocking"), "{log}");
+    edge.stop().await;
+    gw.stop().await;
+}
