@@ -257,3 +257,39 @@ async fn failover_the_edge_never_blocks_the_carriers_burst() {
     edge.stop().await;
     gw.stop().await;
 }
+
+/// With every gateway out of the rotation (dead here; all answering 503 during
+/// a database outage is the same to Kamailio), a caller gets the edge's own
+/// 503 with Retry-After (RFC 3261 §21.5.4) — never a call left ringing.
+#[tokio::test]
+async fn failover_no_gateway_left_is_503_with_retry_after() {
+    let dir = tempfile::tempdir().unwrap();
+    // A gateway that died: its address holds a socket that never answers.
+    let dead = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let dead_addr = dead.local_addr().unwrap();
+    let seen = Arc::new(Tombstone::default());
+    drop(dead);
+    let hold = tombstone(dead_addr, seen.clone()).await;
+    // The edge comes up once an OPTIONS passes through it to a gateway: give it
+    // a live one to start with, listed after the dead one.
+    let gw = spawn_gateway().await;
+    let (edge, edge_addr) = start_shipped_edge(&[dead_addr, gw.sip], "192.0.2.0/24", dir.path()).await;
+    gw.stop().await;
+    let started = Instant::now();
+    let mut n = 0;
+    let report = loop {
+        n += 1;
+        let mut opts = CallOptions::new(edge_addr, format!("+81906670{n:04}"), PURCHASE_MISSED_CALL);
+        opts.local_ip = IpAddr::V4(Ipv4Addr::new(127, 1, 30, (n % 250 + 1) as u8));
+        let report = place_call(opts).await.expect("the edge answers");
+        if report.final_status == 503 && report.final_reason.contains("No gateway") {
+            break report;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "still routed somewhere: {report:?}");
+    };
+    let retry = report.response_headers.iter().find(|(h, _)| h.eq_ignore_ascii_case("Retry-After"));
+    assert!(retry.is_some_and(|(_, v)| v.trim().parse::<u32>().is_ok()), "{report:?}");
+    eprintln!("failover: no gateway left: the edge's 503 after {:.2} s ({n} calls)", started.elapsed().as_secs_f64());
+    hold.abort();
+    edge.stop().await;
+}
