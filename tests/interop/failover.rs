@@ -293,3 +293,41 @@ async fn failover_no_gateway_left_is_503_with_retry_after() {
     hold.abort();
     edge.stop().await;
 }
+
+/// What a gateway cut off from its database answers (503 with Retry-After, see
+/// `tests/outage`), as the caller hears it through the shipped edge: 503 with
+/// Retry-After — not the 500 without it that a proxy makes of a 503 it relays
+/// (RFC 3261 §16.7 step 6), which is what the edge answered before.
+struct Unavailable;
+
+impl CallHandler for Unavailable {
+    fn handle(&self, _call: IncomingCall) -> HandlerFuture<CallDecision> {
+        Box::pin(async { CallDecision::Refuse { code: 503, reason: "Service Unavailable".into(), prompt: None } })
+    }
+}
+
+#[tokio::test]
+async fn failover_a_gateways_503_reaches_the_caller_as_503_with_retry_after() {
+    let gw = spawn_gateway().await;
+    let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = udp.local_addr().unwrap();
+    let prompts = Arc::new(Prompts::load(&repo("prompts")).expect("prompts"));
+    let config = SipConfig::new(gw.app.dialplan.clone(), prompts, "127.0.0.1".parse().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let endpoint = tokio::spawn(sip::serve(udp, tcp, config, Arc::new(Unavailable), async {
+        let _ = stopped.await;
+    }));
+    let dir = tempfile::tempdir().unwrap();
+    let (edge, edge_addr) = start_shipped_edge(&[addr], "192.0.2.0/24", dir.path()).await;
+    let mut opts = CallOptions::new(edge_addr, "+819066800001", PURCHASE_MISSED_CALL);
+    opts.local_ip = IpAddr::V4(Ipv4Addr::new(127, 1, 40, 1));
+    let report = place_call(opts).await.expect("the edge answers");
+    assert_eq!(report.final_status, 503, "{report:?}");
+    let retry = report.response_headers.iter().find(|(h, _)| h.eq_ignore_ascii_case("Retry-After"));
+    assert!(retry.is_some_and(|(_, v)| v.trim().parse::<u32>().is_ok()), "{report:?}");
+    edge.stop().await;
+    let _ = stop.send(());
+    let _ = endpoint.await;
+    gw.stop().await;
+}
