@@ -5,12 +5,12 @@
 //! with 200 while [`Availability::is_up`], and with 503 and Retry-After
 //! (§21.5.4) while it is draining or its database cannot be reached — so a
 //! gateway cut off from PostgreSQL stops getting calls it could only refuse,
-//! and gets them again once a probe finds it well.
+//! and gets them again once a probe finds it well. Meanwhile new INVITEs and
+//! every page get 503 at once (`sip::endpoint`, `web::outage`).
 //!
 //! [`watch_database`] keeps the flag: one `SELECT 1` a second on a connection
 //! of its own ([`Store::probe`]), given [`PROBE_TIMEOUT`] to answer.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,25 +25,44 @@ pub const PROBE_INTERVAL: Duration = Duration::from_secs(1);
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Shared "can serve" flag: up until a probe fails.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Availability {
-    down: Arc<AtomicBool>,
+    up: Arc<watch::Sender<bool>>,
+}
+
+impl Default for Availability {
+    fn default() -> Self {
+        Availability { up: Arc::new(watch::channel(true).0) }
+    }
 }
 
 impl Availability {
     pub fn is_up(&self) -> bool {
-        !self.down.load(Ordering::Relaxed)
+        *self.up.borrow()
     }
 
     /// Record a probe's result; returns whether that changed the state.
     pub fn set_up(&self, up: bool) -> bool {
-        self.down.swap(!up, Ordering::Relaxed) == up
+        self.up.send_if_modified(|now| {
+            let changed = *now != up;
+            *now = up;
+            changed
+        })
+    }
+
+    /// Resolves once the flag says down (at once if it does now): a request
+    /// waiting for a database connection stops waiting then.
+    pub async fn down(&self) {
+        let mut rx = self.up.subscribe();
+        let _ = rx.wait_for(|up| !*up).await;
     }
 }
 
-/// Ping the database every [`PROBE_INTERVAL`] and keep `availability` to the
-/// result, logging each change, until `stop` turns true.
-pub async fn watch_database(store: Store, availability: Availability, mut stop: watch::Receiver<bool>) {
+/// Ping the database every [`PROBE_INTERVAL`] and keep the store's
+/// [`Store::availability`] to the result, logging each change, until `stop`
+/// turns true.
+pub async fn watch_database(store: Store, mut stop: watch::Receiver<bool>) {
+    let availability = store.availability().clone();
     let mut conn = None;
     loop {
         let probe = tokio::time::timeout(PROBE_TIMEOUT, store.probe(&mut conn)).await;
@@ -79,5 +98,19 @@ mod tests {
         assert!(!a.set_up(false));
         assert!(a.set_up(true));
         assert!(a.is_up());
+    }
+
+    #[tokio::test]
+    async fn down_resolves_when_the_flag_goes_down() {
+        let a = Availability::default();
+        let waiting = tokio::spawn({
+            let a = a.clone();
+            async move { a.down().await }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished());
+        a.set_up(false);
+        tokio::time::timeout(std::time::Duration::from_secs(5), waiting).await.expect("woken").unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(5), a.down()).await.expect("down already");
     }
 }

@@ -177,12 +177,17 @@ pub struct Store {
     file: Option<PathBuf>,
     /// How to open a connection outside the pool (the health probe's).
     options: AnyConnectOptions,
+    /// Whether the database answered the last health probe ([`crate::health`]).
+    availability: crate::health::Availability,
 }
 
 /// How long a request waits for a database connection before it is answered
-/// "unavailable" (503): long enough for a busy pool to free one, short
-/// enough to answer before a caller gives up.
-pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+/// "unavailable" (503): long enough for a pool busy with a rush to free one
+/// (3 s was not, for twenty transactions racing on one row on a loaded
+/// machine), short enough to answer before a caller gives up (the SIP
+/// handler's 20 s). Once the health probe has seen the database gone (within
+/// a second or two), calls and pages get 503 at once without waiting here.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub fn now() -> Timestamp {
     chrono::Utc::now().timestamp()
@@ -250,7 +255,16 @@ impl Store {
         };
         let checkpointer =
             writer.as_ref().map(|w| Arc::new(writer::Checkpointer::start(pool.clone(), w.clone(), file.clone())));
-        Ok(Store { pool, backend, writer, _checkpointer: checkpointer, local_outbox: false, file, options })
+        Ok(Store {
+            pool,
+            backend,
+            writer,
+            _checkpointer: checkpointer,
+            local_outbox: false,
+            file,
+            options,
+            availability: Default::default(),
+        })
     }
 
     /// Mails go nowhere but the local outbox (no SMTP server): store them as
@@ -259,6 +273,12 @@ impl Store {
     pub fn with_local_outbox(mut self, local: bool) -> Store {
         self.local_outbox = local;
         self
+    }
+
+    /// Whether the database answered the last health probe; kept by
+    /// [`crate::health::watch_database`], read by the edges to answer 503 at once.
+    pub fn availability(&self) -> &crate::health::Availability {
+        &self.availability
     }
 
     pub fn backend(&self) -> Backend {
@@ -275,7 +295,20 @@ impl Store {
                 writer::WriterTransaction::take(w.clone().lock_owned().await).await,
                 self.local_outbox,
             )),
-            None => Ok(StoreTx::pooled(self.pool.begin().await?, self.backend, self.local_outbox)),
+            // Waiting for a connection stops when the health probe finds the
+            // database gone: the caller gets "unavailable" (503) then, not after
+            // the pool's acquire timeout.
+            None => {
+                let tx = tokio::select! {
+                    tx = self.pool.begin() => tx?,
+                    _ = self.availability.down() => {
+                        return Err(StoreError::Unavailable(Arc::new(sqlx::Error::Io(std::io::Error::other(
+                            "the health probe finds the database unreachable",
+                        )))))
+                    }
+                };
+                Ok(StoreTx::pooled(tx, self.backend, self.local_outbox))
+            }
         }
     }
 
