@@ -47,7 +47,9 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
 # pg_virtualenv creates a cluster on a free port, exports PG* for it, and drops
-# it when the command ends. Loopback only. -t keeps the cluster's files in a
+# it when the command ends. tests/outage stops and starts that cluster
+# (pg_ctlcluster $PGVERSION regress) to check the gateways ride out a database
+# restart; cargo runs one test binary at a time, so no other test sees it go. Loopback only. -t keeps the cluster's files in a
 # temporary directory even as root: without it, root's cluster goes to
 # /etc/postgresql/<v>/regress and a leftover one from an interrupted run makes
 # pg_virtualenv refuse to start ("Cluster 15/regress exists").

@@ -149,6 +149,13 @@ pub enum AppError {
     Stopped,
 }
 
+impl AppError {
+    /// The database could not be reached: nothing was done, try again shortly (503).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, AppError::Store(e) if e.is_unavailable())
+    }
+}
+
 impl crate::store::IsConflict for AppError {
     fn is_conflict(&self) -> bool {
         matches!(self, AppError::Store(StoreError::Conflict))

@@ -42,6 +42,7 @@ pub mod door;
 pub mod event_cancel;
 pub mod events;
 pub mod flood;
+pub mod health;
 pub mod i18n;
 pub mod identity;
 pub mod links;

@@ -179,6 +179,8 @@ impl Gateway {
         sip_config.flood = flood;
         sip_config.ceilings = ceilings;
         sip_config.metrics = metrics.clone();
+        // OPTIONS and INVITEs answer 503 while the database probe fails (`crate::health`).
+        sip_config.availability = app.store.availability().clone();
         // DKIM for what leaves over SMTP, as the From address's domain.
         let dkim = match &config.dkim_key {
             Some(path) if !delivery.is_local() => {
@@ -226,6 +228,7 @@ impl Gateway {
         let expiry = tokio::spawn(crate::settlement::run_expiry(self.app.clone(), stop_rx.clone()));
         let backlog = tokio::spawn(crate::app::watch_backlog(self.app.clone(), stop_rx.clone()));
         let trust = tokio::spawn(self.sip_config.stir.trust.clone().run(stop_rx.clone()));
+        let health = tokio::spawn(crate::health::watch_database(self.app.store.clone(), stop_rx.clone()));
         // Cancellations of whole events a stopped gateway left running.
         tokio::spawn(crate::event_cancel::resume_all(self.app.clone()));
         let (public, admin) = crate::web::routers(self.app.clone());
@@ -255,6 +258,7 @@ impl Gateway {
         let _ = expiry.await;
         let _ = backlog.await;
         let _ = trust.await;
+        let _ = health.await;
         Ok(())
     }
 }

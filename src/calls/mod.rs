@@ -100,6 +100,14 @@ impl CallHandler for Calls {
                         tracing::info!(decision = ?d, "call handled");
                         d
                     }
+                    // The database is out of reach (restarting, say): nothing was
+                    // done, so no prompt, only 503 with Retry-After (RFC 3261
+                    // §21.5.4, sent by `sip::call`): the caller or the proxy in
+                    // front tries again, or another gateway.
+                    Err(e) if e.is_unavailable() => {
+                        tracing::warn!(error = %e, "database unavailable: call refused with 503");
+                        CallDecision::Refuse { code: 503, reason: "Service Unavailable".into(), prompt: None }
+                    }
                     Err(e) => {
                         tracing::error!(error = %e, "call failed");
                         CallDecision::Refuse {

@@ -31,7 +31,7 @@ use crate::links::Purpose;
 use crate::mail::{self, Letter};
 use crate::phone::PhoneNumber;
 use crate::sip::{CallDecision, IncomingCall};
-use crate::store::{new_user_number, now, Backend, NewMail, PhoneUser, Store, TouchUser};
+use crate::store::{new_user_number, now, Backend, NewMail, PhoneUser, Store, StoreError, TouchUser};
 
 /// Calls in one group at most.
 const MAX_GROUP: usize = 64;
@@ -250,6 +250,15 @@ async fn commit(app: &App, requests: Vec<QueuedPurchase>) {
         Ok(decisions) => {
             for (reply, d) in replies.into_iter().zip(decisions) {
                 let _ = reply.send(Ok(d));
+            }
+        }
+        // The database is out of reach: every call of the group gets "unavailable"
+        // now (503), rather than each trying alone and waiting out the pool's
+        // acquire timeout in turn.
+        Err(AppError::Store(e)) if e.is_unavailable() => {
+            tracing::warn!(error = %e, calls = works.len(), "database unavailable: purchase calls refused");
+            for reply in replies {
+                let _ = reply.send(Err(AppError::Store(e.unavailable_again().unwrap_or(StoreError::Conflict))));
             }
         }
         Err(e) if works.len() > 1 => {

@@ -63,7 +63,7 @@ impl Endpoint {
             _ = stx.final_response_sent() => return,
             _ = sleep(HANDLER_TIMEOUT) => {
                 tracing::error!(timeout = ?HANDLER_TIMEOUT, "call handler did not decide in time");
-                return self.reply(stx, 503, "");
+                return self.reject(stx, 503, "");
             }
         };
         tracing::info!(?decision, "handler decided");
@@ -98,7 +98,11 @@ impl Endpoint {
         }
     }
 
-    /// Reject with a final status, sanitizing what the handler asked for.
+    /// Reject with a final status, sanitizing what the handler asked for. A 503
+    /// (the gateway cannot serve now, e.g. its database is unreachable) says when
+    /// to try again in Retry-After (RFC 3261 §21.5.4), so a caller or a proxy in
+    /// front retries instead of giving up, and Kamailio's dispatcher sees a
+    /// failure it can route around.
     fn reject(&self, stx: ServerTxHandle, code: u16, reason: &str) {
         let code = if (300..=699).contains(&code) {
             code
@@ -107,7 +111,11 @@ impl Endpoint {
             500
         };
         tracing::info!(code, reason, "call rejected");
-        self.reply(stx, code, reason);
+        let mut resp = self.response(&stx, code, reason);
+        if code == 503 {
+            resp.headers.push("Retry-After", crate::health::RETRY_AFTER_SECS.to_string());
+        }
+        self.send(stx, resp);
     }
 
     /// Tell the caller admission's refusal: the body's 415/400/488, or the final

@@ -78,6 +78,9 @@ pub struct SipConfig {
     pub ceilings: Arc<flood::Ceilings>,
     /// Calls by action and final status (shared with `/metrics`).
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Whether the gateway behind can serve (its database answers): OPTIONS
+    /// gets 503 when not, so a load balancer's probe takes it out ([`crate::health`]).
+    pub availability: crate::health::Availability,
 }
 
 impl SipConfig {
@@ -99,6 +102,7 @@ impl SipConfig {
             flood,
             ceilings: Arc::default(),
             metrics: Arc::default(),
+            availability: crate::health::Availability::default(),
         }
     }
 }
@@ -296,8 +300,18 @@ impl Endpoint {
             Method::Bye => self.on_bye(stx, req),
             Method::Info => self.on_info(stx, req),
             Method::Options => {
-                // §11.2: what we would do with an INVITE, and our capabilities.
-                let mut resp = self.response(&stx, 200, "OK");
+                // §11.2: what we would do with an INVITE ("the same [code] that would
+                // have been chosen had the request been an INVITE": 503 while draining
+                // or cut off from the database, which takes us out of a load
+                // balancer's rotation), and our capabilities.
+                let unavailable = self.draining.load(Ordering::SeqCst) || !self.config.availability.is_up();
+                let mut resp = if unavailable {
+                    let mut resp = self.response(&stx, 503, "Service Unavailable");
+                    resp.headers.push("Retry-After", crate::health::RETRY_AFTER_SECS.to_string());
+                    resp
+                } else {
+                    self.response(&stx, 200, "OK")
+                };
                 resp.headers.push("Allow", ALLOW);
                 resp.headers.push("Accept", ACCEPT);
                 resp.headers.push("Accept-Encoding", "identity");
@@ -371,6 +385,13 @@ impl Endpoint {
         if self.draining.load(Ordering::SeqCst) {
             let mut resp = self.response(&stx, 503, "Service Unavailable");
             resp.headers.push("Retry-After", "30");
+            return self.send(stx, resp);
+        }
+        // The database is out of reach (the health probe says so): 503 at once
+        // (§21.5.4), rather than a task per call waiting out the pool's timeout.
+        if !self.config.availability.is_up() {
+            let mut resp = self.response(&stx, 503, "Service Unavailable");
+            resp.headers.push("Retry-After", crate::health::RETRY_AFTER_SECS.to_string());
             return self.send(stx, resp);
         }
         if self.active_calls.fetch_add(1, Ordering::Relaxed) >= self.config.max_calls {

@@ -61,7 +61,7 @@ impl Store {
     /// [`super::availability`]).
     async fn seat_types(&self, event_id: &str) -> Result<Vec<SeatTypeView>, StoreError> {
         let now = std::time::Instant::now();
-        let kept = self.availability.get(event_id, now);
+        let kept = self.seat_counts.get(event_id, now);
         let count = if kept.is_some() {
             "NULL"
         } else {
@@ -91,7 +91,7 @@ impl Store {
             .collect::<Result<Vec<_>, StoreError>>()?;
         if kept.is_none() {
             let free = types.iter().map(|t| (t.code.clone(), t.available)).collect();
-            self.availability.put(event_id, free, now);
+            self.seat_counts.put(event_id, free, now);
         }
         Ok(types)
     }

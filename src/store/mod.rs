@@ -86,6 +86,50 @@ pub enum StoreError {
     /// Another transaction changed the same rows first; retry the whole transaction.
     #[error("concurrent update, try again")]
     Conflict,
+    /// The database cannot be reached now (connection refused or lost, no
+    /// connection free in time, the server shutting down or out of connection
+    /// slots): nothing was changed, and the same request may succeed shortly.
+    /// The edges answer it with 503 and Retry-After ([`RETRY_AFTER_SECS`]).
+    #[error("database unavailable: {0}")]
+    Unavailable(Arc<sqlx::Error>),
+}
+
+/// Seconds a caller or browser is asked to wait (Retry-After, RFC 3261 §21.5.4,
+/// RFC 9110 §10.2.3) when the database is unavailable: about what a PostgreSQL
+/// restart takes.
+pub const RETRY_AFTER_SECS: u32 = 5;
+
+impl StoreError {
+    /// Whether this is [`StoreError::Unavailable`]: answer "try again later", not "failed".
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
+
+    /// The same [`StoreError::Unavailable`] once more (to answer every request
+    /// that waited on one failed attempt); `None` for any other error.
+    pub fn unavailable_again(&self) -> Option<StoreError> {
+        match self {
+            StoreError::Unavailable(e) => Some(StoreError::Unavailable(e.clone())),
+            _ => None,
+        }
+    }
+}
+
+/// Whether `e` says the database is out of reach rather than that the request
+/// was wrong: I/O and TLS errors, the pool's acquire timeout or closing, a
+/// connection that died mid-protocol, and PostgreSQL's SQLSTATE class 08
+/// (connection exception), 57P01–57P03 (admin / crash shutdown, cannot connect
+/// now) and 53300 (too many connections).
+fn unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
+        sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300")
+        }
+        _ => false,
+    }
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -101,6 +145,9 @@ impl From<sqlx::Error> for StoreError {
                 tracing::debug!(%code, error = %db, "lost a race");
                 return StoreError::Conflict;
             }
+        }
+        if unavailable(&e) {
+            return StoreError::Unavailable(Arc::new(e));
         }
         StoreError::Db(e)
     }
@@ -129,12 +176,24 @@ pub struct Store {
     local_outbox: bool,
     /// SQLite: the database file (for the free space where it lives).
     file: Option<PathBuf>,
+    /// How to open a connection outside the pool (the health probe's).
+    options: AnyConnectOptions,
+    /// Whether the database answered the last health probe ([`crate::health`]).
+    availability: crate::health::Availability,
     /// Free seats per seat type, kept for a second (see [`availability`]).
-    availability: Arc<availability::Availability>,
+    seat_counts: Arc<availability::Availability>,
 }
 
+/// How long a request waits for a database connection before it is answered
+/// "unavailable" (503): long enough for a pool busy with a rush to free one
+/// (3 s was not, for twenty transactions racing on one row on a loaded
+/// machine), short enough to answer before a caller gives up (the SIP
+/// handler's 20 s). Once the health probe has seen the database gone (within
+/// a second or two), calls and pages get 503 at once without waiting here.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// A pooled PostgreSQL connection idle this long is pinged before it is used.
-const PING_IDLE_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
+const PING_IDLE_AFTER: Duration = Duration::from_secs(1);
 
 pub fn now() -> Timestamp {
     chrono::Utc::now().timestamp()
@@ -169,11 +228,17 @@ impl Store {
         let options: AnyConnectOptions = url.parse()?;
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
+            // A request waits this long at most for a connection (sqlx's default is
+            // 30 s): when PostgreSQL is down, new connections are refused and retried
+            // until then, and the request is answered 503 (`StoreError::Unavailable`)
+            // instead of hanging past the caller's patience.
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             // A ping before every checkout was one more round trip per query and per
             // transaction (a third of a purchase's on PostgreSQL). A connection used
-            // within the last seconds is handed out as it is; one idle longer (the
-            // server may have restarted or cut it since) is pinged first. SQLite's
-            // connections, to a local file, never go stale.
+            // within the last second is handed out as it is; one idle longer (the
+            // server may have restarted or cut it since) is pinged first. (sqlx also
+            // pings a connection as it goes back to the pool, and closes it if that
+            // fails.) SQLite's connections, to a local file, never go stale.
             .test_before_acquire(false)
             .before_acquire(move |conn, meta| {
                 Box::pin(async move {
@@ -207,8 +272,17 @@ impl Store {
         };
         let checkpointer =
             writer.as_ref().map(|w| Arc::new(writer::Checkpointer::start(pool.clone(), w.clone(), file.clone())));
-        let availability = Arc::default();
-        Ok(Store { pool, backend, writer, _checkpointer: checkpointer, local_outbox: false, file, availability })
+        Ok(Store {
+            pool,
+            backend,
+            writer,
+            _checkpointer: checkpointer,
+            local_outbox: false,
+            file,
+            options,
+            availability: Default::default(),
+            seat_counts: Arc::default(),
+        })
     }
 
     /// Mails go nowhere but the local outbox (no SMTP server): store them as
@@ -217,6 +291,12 @@ impl Store {
     pub fn with_local_outbox(mut self, local: bool) -> Store {
         self.local_outbox = local;
         self
+    }
+
+    /// Whether the database answered the last health probe; kept by
+    /// [`crate::health::watch_database`], read by the edges to answer 503 at once.
+    pub fn availability(&self) -> &crate::health::Availability {
+        &self.availability
     }
 
     pub fn backend(&self) -> Backend {
@@ -233,10 +313,20 @@ impl Store {
                 writer::WriterTransaction::take(w.clone().lock_owned().await).await,
                 self.local_outbox,
             )
-            .counting(&self.availability)),
+            .counting(&self.seat_counts)),
+            // Waiting for a connection stops when the health probe finds the
+            // database gone: the caller gets "unavailable" (503) then, not after
+            // the pool's acquire timeout.
             None => {
-                Ok(StoreTx::pooled(self.pool.begin().await?, self.backend, self.local_outbox)
-                    .counting(&self.availability))
+                let tx = tokio::select! {
+                    tx = self.pool.begin() => tx?,
+                    _ = self.availability.down() => {
+                        return Err(StoreError::Unavailable(Arc::new(sqlx::Error::Io(std::io::Error::other(
+                            "the health probe finds the database unreachable",
+                        )))))
+                    }
+                };
+                Ok(StoreTx::pooled(tx, self.backend, self.local_outbox).counting(&self.seat_counts))
             }
         }
     }
@@ -270,6 +360,27 @@ impl Store {
         Ok(())
     }
 
+    /// Whether the database server answers now. On PostgreSQL a `SELECT 1` on
+    /// `conn`, a connection of the prober's own outside the pool — so a pool
+    /// busy with work never reads as an outage, and a refused connection
+    /// answers at once instead of after the pool's acquire timeout — opened
+    /// again when it died (a server restart ends it). On SQLite, [`Store::ping`].
+    pub async fn probe(&self, conn: &mut Option<sqlx::AnyConnection>) -> Result<(), StoreError> {
+        if self.backend == Backend::Sqlite {
+            return self.ping().await;
+        }
+        if let Some(c) = conn.as_mut() {
+            if sqlx::query("SELECT 1").execute(&mut *c).await.is_ok() {
+                return Ok(());
+            }
+            *conn = None;
+        }
+        let mut fresh = sqlx::AnyConnection::connect_with(&self.options).await?;
+        sqlx::query("SELECT 1").execute(&mut fresh).await?;
+        *conn = Some(fresh);
+        Ok(())
+    }
+
     /// Bytes free to unprivileged writers on the file system of the SQLite database
     /// (`None` on PostgreSQL, whose disk is the server's, or if it cannot be read).
     /// A small write may still fit where a call's transaction no longer does, so
@@ -298,5 +409,25 @@ pub trait IsConflict {
 impl IsConflict for StoreError {
     fn is_conflict(&self) -> bool {
         matches!(self, StoreError::Conflict)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_trouble_is_unavailable_and_wrong_requests_are_not() {
+        let io = || sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        for e in [io(), sqlx::Error::PoolTimedOut, sqlx::Error::PoolClosed] {
+            let shown = e.to_string();
+            let e = StoreError::from(e);
+            assert!(e.is_unavailable(), "{shown}");
+            assert!(e.unavailable_again().is_some_and(|again| again.is_unavailable()));
+        }
+        for e in [sqlx::Error::RowNotFound, sqlx::Error::ColumnNotFound("x".into())] {
+            let e = StoreError::from(e);
+            assert!(!e.is_unavailable() && e.unavailable_again().is_none(), "{e}");
+        }
     }
 }

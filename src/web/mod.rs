@@ -14,6 +14,7 @@ pub(crate) mod cancel;
 mod guard;
 pub(crate) mod locale;
 mod metrics;
+mod outage;
 mod pages;
 mod shop;
 mod staff;
@@ -58,6 +59,7 @@ pub fn routers(app: Arc<App>) -> (Router, Router) {
 fn layered(routes: Router<Web>, state: Web) -> Router {
     routes
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), outage::refuse_while_unavailable))
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard::guard))
         .layer(axum::middleware::from_fn_with_state(state.clone(), locale::choose))
         .with_state(state)
@@ -345,6 +347,9 @@ pub(crate) enum WebError {
     /// A one-time link used already, or expired.
     #[error("{0}")]
     Gone(String),
+    /// The database is out of reach (the health probe says so): try again shortly.
+    #[error("the database is unavailable")]
+    Unavailable,
     #[error(transparent)]
     Unexpected(#[from] AppError),
 }
@@ -366,6 +371,11 @@ impl crate::store::IsConflict for WebError {
 }
 
 impl WebError {
+    /// The database could not be reached: 503 with Retry-After, nothing done.
+    pub(crate) fn is_unavailable(&self) -> bool {
+        matches!(self, WebError::Unavailable) || matches!(self, WebError::Unexpected(e) if e.is_unavailable())
+    }
+
     fn status(&self) -> StatusCode {
         match self {
             WebError::Link(LinkError::Expired | LinkError::Replaced) => StatusCode::GONE,
@@ -379,6 +389,8 @@ impl WebError {
             }
             WebError::Gone(_) => StatusCode::GONE,
             WebError::TooManyTries(_) | WebError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            WebError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            _ if self.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
             WebError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -390,6 +402,8 @@ impl WebError {
         match self {
             WebError::Link(LinkError::Expired) => "expired",
             WebError::Link(LinkError::Replaced) => "replaced",
+            WebError::Unavailable => "unavailable",
+            _ if self.is_unavailable() => "unavailable",
             WebError::Link(LinkError::Key(_)) | WebError::Unexpected(_) => "unexpected",
             WebError::Link(_) => "bad-link",
             WebError::NotFound(_) => "not-found",
@@ -409,6 +423,14 @@ impl WebError {
     pub(crate) fn render(self, web: &Web, headers: &HeaderMap) -> Response {
         let status = self.status();
         let message = match &self {
+            // The database is out of reach (restarting, say): nothing was done, and
+            // the same request (a form's token makes a POST safe to send again)
+            // may work in a few seconds: 503 with Retry-After (RFC 9110 §15.6.4, §10.2.3).
+            WebError::Unexpected(e) if e.is_unavailable() => {
+                tracing::warn!(error = %e, "database unavailable: 503");
+                tr(web, "error-unavailable-message", &[])
+            }
+            WebError::Unavailable => tr(web, "error-unavailable-message", &[]),
             WebError::Unexpected(e) => {
                 tracing::error!(error = %e, "request failed");
                 tr(web, "error-our-side", &[])
@@ -429,6 +451,10 @@ impl WebError {
             "message": message,
             "hint": tr(web, &format!("error-{kind}-hint"), &[]),
         });
-        respond(web, headers, status, "error.html", &body)
+        let mut resp = respond(web, headers, status, "error.html", &body);
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            resp.headers_mut().insert(header::RETRY_AFTER, crate::health::RETRY_AFTER_SECS.into());
+        }
+        resp
     }
 }

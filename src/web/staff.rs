@@ -149,6 +149,14 @@ pub(super) async fn scan_for(
 }
 
 fn unexpected(web: &Web, e: WebError) -> Response {
+    // The database out of reach (restarting): 503 with Retry-After (RFC 9110
+    // §10.2.3), so the app scans again shortly; nothing was recorded.
+    if e.is_unavailable() {
+        tracing::warn!(error = %e, "scan: database unavailable");
+        let mut resp = json_error(StatusCode::SERVICE_UNAVAILABLE, &tr(web, "error-unavailable-message", &[]));
+        resp.headers_mut().insert(header::RETRY_AFTER, crate::health::RETRY_AFTER_SECS.into());
+        return resp;
+    }
     tracing::error!(error = %e, "scan failed");
     json_error(StatusCode::INTERNAL_SERVER_ERROR, &tr(web, "staff-our-side", &[]))
 }

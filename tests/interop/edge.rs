@@ -20,7 +20,7 @@ const VERIFIED_ONLY: &str = "+442079460181";
 
 /// `deploy/kamailio/kamailio.cfg` as shipped, but for where it listens, its
 /// gateways (`gateways`), its carriers (`carriers`, CIDRs) and Debian's module path.
-async fn start_shipped_edge(gateways: &[SocketAddr], carriers: &str, dir: &Path) -> (Peer, SocketAddr) {
+pub(super) async fn start_shipped_edge(gateways: &[SocketAddr], carriers: &str, dir: &Path) -> (Peer, SocketAddr) {
     let port = free_port();
     let list = dir.join("dispatcher.list");
     std::fs::write(&list, gateways.iter().map(|g| format!("1 sip:{g}\n")).collect::<String>()).unwrap();

@@ -16,10 +16,15 @@
 //! `scripts/test.sh` installs the packages. Nothing here asserts on time.
 
 mod edge;
+mod failover;
 #[allow(dead_code)]
 #[path = "../e2e/helpers.rs"]
 mod helpers;
 mod postfix;
+/// The gateway binary as a child process (to kill it, in `failover`).
+#[allow(dead_code)]
+#[path = "../storage/process.rs"]
+mod process;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -253,6 +253,7 @@ async fn a_handler_that_never_decides_gets_503() {
     let t0 = Instant::now();
     let r = expect_response(phone.try_recv(Duration::from_secs(60)).await.expect("a final response"));
     assert_eq!(r.code, 503);
+    assert!(r.headers.get("Retry-After").is_some(), "try again later (§21.5.4)");
     assert_eq!(t0.elapsed(), Duration::from_secs(20));
     phone.send(&call.ack(&r, None)).await;
     srv.shutdown().await;

@@ -2,6 +2,7 @@
 //! responses go (Via, rport); the transaction table's limits; shutdown; TCP framing.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use dialticket::sip::message::{self, new_branch};
 
@@ -166,4 +167,59 @@ async fn tcp_message_without_content_length_is_refused_and_closed() {
     let out = String::from_utf8_lossy(&out);
     assert!(out.starts_with("SIP/2.0 400 Content-Length required over TCP\r\n"), "{out}");
     srv.shutdown().await;
+}
+
+/// OPTIONS is answered as an INVITE would be (RFC 3261 §11.2): 503 with
+/// Retry-After while the gateway's database is out of reach (new INVITEs get
+/// the same, without reaching the handler) and while the endpoint drains, so a
+/// load balancer's OPTIONS probe takes the gateway out; 200 again once it can serve.
+#[tokio::test]
+async fn options_say_503_while_the_database_is_out_of_reach_or_the_endpoint_drains() {
+    let availability = dialticket::health::Availability::default();
+    let shared = availability.clone();
+    let slow = FakeHandler::new(dialticket::sip::CallDecision::announce("short"), Duration::from_secs(30));
+    let srv = start_configured(slow, PLAN, move |c| c.availability = shared).await;
+    let phone = Phone::new(srv.udp).await;
+    let options = |phone: &Phone| simple("OPTIONS", phone, "");
+    phone.send(&options(&phone)).await;
+    assert_eq!(phone.response().await.code, 200);
+
+    availability.set_up(false);
+    phone.send(&options(&phone)).await;
+    let r = phone.response().await;
+    assert_eq!(r.code, 503);
+    assert!(r.headers.get("Retry-After").is_some_and(|v| v.parse::<u32>().is_ok()), "{r:?}");
+    let call = phone.call(MISSED_CALL, CALLER);
+    phone.send(&call.invite(None, "")).await;
+    let r = phone.final_response().await;
+    assert_eq!(r.code, 503);
+    assert!(r.headers.get("Retry-After").is_some());
+    phone.send(&call.ack(&r, None)).await;
+    assert_eq!(srv.handler.count(), 0, "refused before the handler");
+
+    availability.set_up(true);
+    phone.send(&options(&phone)).await;
+    assert_eq!(phone.response().await.code, 200);
+
+    // Draining: shutdown has started, a call is still in progress (its grace).
+    let call = phone.call(PURCHASE, CALLER);
+    phone.send(&call.invite(None, "")).await;
+    assert_eq!(phone.response().await.code, 100);
+    let stopping = tokio::spawn(srv.shutdown());
+    let mut seen = Vec::new();
+    while !seen.contains(&503) {
+        assert!(seen.len() < 50, "OPTIONS never said 503 while draining: {seen:?}");
+        phone.send(&options(&phone)).await;
+        let r = loop {
+            let r = phone.response().await;
+            if r.headers.get("CSeq").is_some_and(|c| c.ends_with("OPTIONS")) {
+                break r;
+            }
+        };
+        if r.code == 503 {
+            assert!(r.headers.get("Retry-After").is_some(), "{r:?}");
+        }
+        seen.push(r.code);
+    }
+    stopping.await.unwrap();
 }
