@@ -496,7 +496,7 @@ phase_drain() {
   sleep 0.3
   n1=$(( $(mails_seen) - seen0 ))
   local sent=$((n0 - left))
-  row drain "$topo" "backlog $n0" "$sent" "$(awk -v n="$sent" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')" "—" \
+  row drain "$topo" "backlog $n0" "$sent ($n1 at the sink)" "$(awk -v n="$sent" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')" "—" \
     "$left left" "$sent" "$before" "$after"
 }
 
