@@ -219,6 +219,14 @@ impl SmtpSink {
         self.inner.lock().messages.clone()
     }
 
+    /// Takes the messages received so far out of the sink, oldest first: a
+    /// long-running sink (the cluster benchmark's) hands them on and keeps none,
+    /// so its memory stays bounded. [`count`](Self::count) and the waits see only
+    /// what arrived after.
+    pub fn take_messages(&self) -> Vec<ReceivedMail> {
+        std::mem::take(&mut self.inner.lock().messages)
+    }
+
     /// Connections accepted so far (a client that keeps its connection open
     /// sends many messages in one).
     pub fn sessions(&self) -> usize {

@@ -15,5 +15,6 @@ mod phone_users;
 mod plans;
 mod process;
 mod races;
+mod rush;
 mod two_gateways;
 mod wal;
