@@ -42,6 +42,25 @@ impl Store {
         Ok(rows.into_iter().map(|(t, c, s)| SeatState { seat_type: t, seat_code: c, free: s == "free" }).collect())
     }
 
+    /// [`Store::seat_map`] of the seat types with rows only: a type whose seats
+    /// are all `<type>-<n>` (general admission) has no map to draw, and its seats
+    /// are not read (the shop's event page; reading every seat of a large
+    /// standing event on every view was most of the page's cost).
+    pub async fn numbered_seat_map(&self, event_id: &str) -> Result<Vec<SeatState>, StoreError> {
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT seat_type, seat_code, state FROM seats WHERE event_id = $1 AND seat_type IN (
+               SELECT t.code FROM seat_types t WHERE t.event_id = $1 AND EXISTS (
+                 SELECT 1 FROM seats s WHERE s.event_id = $1 AND s.seat_type = t.code
+                   AND (substr(s.seat_code, 1, length(t.code) + 1) <> t.code || '-'
+                        OR s.seat_code LIKE t.code || '-%-%')))
+             ORDER BY position",
+        )
+        .bind(event_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(t, c, s)| SeatState { seat_type: t, seat_code: c, free: s == "free" }).collect())
+    }
+
     pub async fn purchase_by_form_token(&self, token: &str) -> Result<Option<Purchase>, StoreError> {
         let id: Option<(String,)> = sqlx::query_as("SELECT id FROM purchases WHERE form_token = $1")
             .bind(token)

@@ -94,7 +94,7 @@ pub(super) async fn form_page(
         .collect();
     let max = event.seat_types.iter().map(cap).max().unwrap_or(0).max(1);
     let others = other_dates(web, shop, event, at).await;
-    let seats = web.app.store.seat_map(&event.id).await.unwrap_or_default();
+    let seats = web.app.store.numbered_seat_map(&event.id).await.unwrap_or_default();
     let seat_map = super::seatmap::build(web, event, &seats, form.map(|f| f.seats.as_slice()).unwrap_or_default());
     let values = form.cloned().unwrap_or_else(|| OrderForm {
         payment_method: String::new(),

@@ -29,7 +29,7 @@ pub(super) async fn review(
     match check(web, &event, shop.buyer.as_ref(), form) {
         Ok(c) => {
             // Seats ticked on the map: still free? (The order checks again, in its transaction.)
-            let map = if c.seats.is_empty() { vec![] } else { web.app.store.seat_map(&event.id).await? };
+            let map = if c.seats.is_empty() { vec![] } else { web.app.store.numbered_seat_map(&event.id).await? };
             if let Some(taken) = super::seatmap::first_taken(&map, &form.seats) {
                 let seat = taken.split_once(':').map_or(taken, |(_, s)| s);
                 let message = tr(web, "shop-error-seat-gone", &[("seat", seat)]);
