@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use sqlx::Row;
 
-use super::tx::{arguments, json_list, json_param, json_rows, values, Value};
+use super::tx::{arguments, json_in, json_param, json_rows, values, Value};
 use super::{Store, StoreError, StoreTx};
 use crate::domain::Timestamp;
 
@@ -129,7 +129,7 @@ impl StoreTx {
         if keys.is_empty() {
             return Ok(HashMap::new());
         }
-        let sql = format!("SELECT call_key, outcome FROM calls WHERE call_key IN ({})", json_list(self.params, 1));
+        let sql = format!("SELECT call_key, outcome FROM calls WHERE {}", json_in(self.params, 1, "call_key"));
         let (sql, values) = self.after_deferred(sql, vec![json_param(keys)?.into()]);
         let q = sqlx::query_as_with::<_, (String, Option<String>), _>(&sql, arguments(&values)?);
         let rows = q.fetch_all(self.raw_conn()).await?;

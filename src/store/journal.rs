@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::tx::{arguments, json_list, json_param, json_rows, param, Value};
+use super::tx::{arguments, json_in, json_param, json_rows, param, Value};
 use super::{Store, StoreError, StoreTx};
 use crate::domain::Timestamp;
 
@@ -148,11 +148,11 @@ impl StoreTx {
             return Ok(HashMap::new());
         }
         let sql = format!(
-            "SELECT entity_id, COUNT(*) FROM journal WHERE action = {} AND at >= {} AND entity_id IN ({})
+            "SELECT entity_id, COUNT(*) FROM journal WHERE action = {} AND at >= {} AND {}
              GROUP BY entity_id",
             param(self.params, 1),
             param(self.params, 2),
-            json_list(self.params, 3)
+            json_in(self.params, 3, "entity_id")
         );
         let (sql, values) = self.after_deferred(sql, vec![action.into(), since.into(), json_param(entity_ids)?.into()]);
         let q = sqlx::query_as_with::<_, (String, i64), _>(&sql, arguments(&values)?);

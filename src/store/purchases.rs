@@ -48,11 +48,14 @@ impl Store {
     /// standing event on every view was most of the page's cost).
     pub async fn numbered_seat_map(&self, event_id: &str) -> Result<Vec<SeatState>, StoreError> {
         let rows: Vec<(String, String, String)> = sqlx::query_as(
-            "SELECT seat_type, seat_code, state FROM seats WHERE event_id = $1 AND seat_type IN (
-               SELECT t.code FROM seat_types t WHERE t.event_id = $1 AND EXISTS (
-                 SELECT 1 FROM seats s WHERE s.event_id = $1 AND s.seat_type = t.code
-                   AND (substr(s.seat_code, 1, length(t.code) + 1) <> t.code || '-'
-                        OR s.seat_code LIKE t.code || '-%-%')))
+            // One pass over the event's seats finds the types with rows (a CTE run
+            // once: no plan can repeat it per seat).
+            "WITH numbered AS MATERIALIZED (
+               SELECT DISTINCT seat_type FROM seats WHERE event_id = $1
+                 AND (substr(seat_code, 1, length(seat_type) + 1) <> seat_type || '-'
+                      OR seat_code LIKE seat_type || '-%-%'))
+             SELECT seat_type, seat_code, state FROM seats
+             WHERE event_id = $1 AND seat_type IN (SELECT seat_type FROM numbered)
              ORDER BY position",
         )
         .bind(event_id)
