@@ -9,8 +9,9 @@
 //! (`calls.call_key`), orders a form token.
 //!
 //! Concurrency, the same rules on both backends:
-//! - seats are taken with `UPDATE … WHERE state = 'free'` and the row count
-//!   checked, so two buyers can never get the same seat;
+//! - seats are taken with `UPDATE … WHERE state = 'free'` (on PostgreSQL the
+//!   picked rows locked `FOR UPDATE SKIP LOCKED`), so two buyers can never get
+//!   the same seat, and concurrent buyers spread over the free seats;
 //! - purchases carry a `version`; an update that finds another version was
 //!   raced and fails with [`StoreError::Conflict`], and the caller retries the
 //!   whole transaction ([`Store::retry`]);

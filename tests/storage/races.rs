@@ -263,29 +263,10 @@ on_every_backend!(
     buyers_at_once_take_the_best_seats_and_seats_given_back_go_first,
 );
 
-const HUNDRED: &str = r#"
-[[organizers]]
-id = "org"
-name = "Race Hall"
-
-[[events]]
-id = "hundred"
-organizer = "org"
-genre = "Test"
-name = "A hundred seats"
-venue = "Race Hall"
-starts_at = "today+30d 19:00 +09:00"
-doors_open = "today+30d 18:00 +09:00"
-curtain = "today+30d 19:00 +09:00"
-sale_start = "today-1d 00:00 +09:00"
-sale_end = "today+30d 18:00 +09:00"
-
-[[events.seat_types]]
-code = "S"
-name = "S seat"
-price = 5000
-count = 100
-"#;
+/// [`LAST_TEN`] with a hundred seats, as event "hundred".
+fn hundred() -> String {
+    LAST_TEN.replace("id = \"last-ten\"", "id = \"hundred\"").replace("count = 10\n", "count = 100\n")
+}
 
 /// Reserve two of "hundred"'s best free seats for phone `i` (left held, not paid).
 async fn hold_two(store: &Store, i: usize) -> Result<dialticket::domain::Purchase, StoreError> {
@@ -305,7 +286,7 @@ async fn hold_two(store: &Store, i: usize) -> Result<dialticket::domain::Purchas
 /// them); the free count the shop shows follows this gateway's own sales and
 /// releases at once; a seat given back is the next one taken.
 async fn buyers_at_once_take_the_best_seats_and_seats_given_back_go_first(backend: &str) {
-    let Some((store, _db)) = store_with(backend, HUNDRED).await else { return };
+    let Some((store, _db)) = store_with(backend, &hundred()).await else { return };
     let available = |store: Store| async move {
         let e = store.event("hundred").await.unwrap().unwrap();
         e.seat_types[0].available
