@@ -58,7 +58,7 @@ impl Store {
     }
 
     /// `event_id`'s seat types, each with its free seats (kept for a second, see
-    /// [`super::availability`]).
+    /// [`super::seat_counts`]).
     async fn seat_types(&self, event_id: &str) -> Result<Vec<SeatTypeView>, StoreError> {
         let now = std::time::Instant::now();
         let kept = self.seat_counts.get(event_id, now);

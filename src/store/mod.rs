@@ -19,7 +19,6 @@
 //!   on the database lock instead of failing when a read lock is upgraded.
 
 mod accounts;
-mod availability;
 mod billing;
 mod calls;
 mod catalog;
@@ -32,6 +31,7 @@ mod ops;
 mod orders;
 mod outbox;
 mod purchases;
+mod seat_counts;
 mod seats;
 mod staff;
 mod tx;
@@ -181,8 +181,8 @@ pub struct Store {
     options: AnyConnectOptions,
     /// Whether the database answered the last health probe ([`crate::health`]).
     availability: crate::health::Availability,
-    /// Free seats per seat type, kept for a second (see [`availability`]).
-    seat_counts: Arc<availability::Availability>,
+    /// Free seats per seat type, kept for a second (see [`seat_counts`]).
+    seat_counts: Arc<seat_counts::SeatCounts>,
 }
 
 /// How long a request waits for a database connection before it is answered

@@ -10,7 +10,7 @@
 
 use sqlx::{AnyConnection, Row};
 
-use super::availability::SeatDelta;
+use super::seat_counts::SeatDelta;
 use super::tx::Params;
 use super::users::stored_phone;
 use super::{PhoneUser, Store, StoreError, StoreTx};
@@ -295,7 +295,7 @@ impl StoreTx {
     /// (which made purchases one at a time: 105–211 a second with 32 buyers). If
     /// that leaves too few, a second pick waits for the locked rows and takes
     /// whichever of them their holders gave back. The first pick starts where
-    /// this gateway last saw seats taken ([`super::availability`]), not at the
+    /// this gateway last saw seats taken ([`super::seat_counts`]), not at the
     /// first seat. On SQLite the writer's turn already makes the pick and the
     /// update one step, and the index has no entries of sold seats to walk past.
     async fn take_seats(

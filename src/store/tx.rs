@@ -8,8 +8,8 @@ use sqlx::AnyConnection;
 use sqlx::Arguments;
 use sqlx::{Any, Transaction};
 
-use super::availability::{Availability, SeatDelta};
 use super::journal::JournalRow;
+use super::seat_counts::{SeatCounts, SeatDelta};
 use super::StoreError;
 
 /// One write transaction. Dropping it without [`StoreTx::commit`] rolls back.
@@ -28,10 +28,10 @@ pub struct StoreTx {
     /// or with `COMMIT`. `None`: every statement runs when it is made.
     pub(super) deferred: Option<super::writer::Deferred>,
     /// Seats this transaction sold or freed, and events whose seats it changed
-    /// wholesale: applied to the kept counts when it commits (see [`super::availability`]).
+    /// wholesale: applied to the kept counts when it commits (see [`super::seat_counts`]).
     pub(super) seat_deltas: Vec<SeatDelta>,
     pub(super) seats_changed: Vec<String>,
-    availability: Option<Arc<Availability>>,
+    seat_counts: Option<Arc<SeatCounts>>,
 }
 
 /// How a statement built here writes its bound parameters: PostgreSQL numbers
@@ -210,18 +210,18 @@ impl StoreTx {
             deferred,
             seat_deltas: Vec::new(),
             seats_changed: Vec::new(),
-            availability: None,
+            seat_counts: None,
         }
     }
 
-    /// Where a pick of `seat_type`'s best free seats may start (see [`Availability::first_free`]).
+    /// Where a pick of `seat_type`'s best free seats may start (see [`SeatCounts::first_free`]).
     pub(super) fn first_free(&self, event_id: &str, seat_type: &str) -> i64 {
-        self.availability.as_ref().map_or(0, |a| a.first_free(event_id, seat_type, std::time::Instant::now()))
+        self.seat_counts.as_ref().map_or(0, |a| a.first_free(event_id, seat_type, std::time::Instant::now()))
     }
 
-    /// Tell `availability` what this transaction did to seats when it commits.
-    pub(super) fn counting(mut self, availability: &Arc<Availability>) -> Self {
-        self.availability = Some(availability.clone());
+    /// Tell `seat_counts` what this transaction did to seats when it commits.
+    pub(super) fn counting(mut self, seat_counts: &Arc<SeatCounts>) -> Self {
+        self.seat_counts = Some(seat_counts.clone());
         self
     }
 
@@ -247,7 +247,7 @@ impl StoreTx {
             Conn::Pooled(tx) => tx.commit().await?,
             Conn::Writer(turn) => turn.committed(),
         }
-        if let Some(a) = &self.availability {
+        if let Some(a) = &self.seat_counts {
             a.apply(&self.seat_deltas, std::time::Instant::now());
             for event_id in &self.seats_changed {
                 a.forget(event_id);

@@ -16,7 +16,7 @@
 //! before anything is reserved; who gets a seat is decided by the seat rows
 //! alone (`UPDATE … WHERE state = 'free'`), never by this count.
 //!
-//! Also kept: where a seat type's free seats begin ([`Availability::first_free`]).
+//! Also kept: where a seat type's free seats begin ([`SeatCounts::first_free`]).
 //! A sale rewrites a seat's `state`, and on PostgreSQL the index entry that
 //! said "free" stays behind until vacuum: picking the best free seat by
 //! walking the index from the start walked past every seat sold so far (8 ms a
@@ -56,12 +56,12 @@ struct Counts {
 
 /// The kept counts of every event this gateway showed lately.
 #[derive(Debug, Default)]
-pub(super) struct Availability {
+pub(super) struct SeatCounts {
     events: Mutex<HashMap<String, Counts>>,
     first_free: Mutex<HashMap<(String, String), FirstFree>>,
 }
 
-impl Availability {
+impl SeatCounts {
     fn events(&self) -> std::sync::MutexGuard<'_, HashMap<String, Counts>> {
         // A panic while holding this lock leaves plain counts: still usable.
         self.events.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -138,7 +138,7 @@ mod tests {
 
     #[test]
     fn counts_are_kept_for_a_second_then_read_again() {
-        let a = Availability::default();
+        let a = SeatCounts::default();
         let t0 = Instant::now();
         assert_eq!(a.get("e", t0), None, "nothing kept yet");
         a.put("e", HashMap::from([("S".to_string(), 10)]), t0);
@@ -148,7 +148,7 @@ mod tests {
 
     #[test]
     fn own_sales_and_releases_change_the_kept_counts_at_once() {
-        let a = Availability::default();
+        let a = SeatCounts::default();
         let t0 = Instant::now();
         a.put("e", HashMap::from([("S".to_string(), 3), ("A".to_string(), 5)]), t0);
         a.apply(&[delta("e", "S", -2), delta("e", "A", 1), delta("other", "S", -1)], t0);
@@ -163,7 +163,7 @@ mod tests {
 
     #[test]
     fn picks_start_where_this_gateway_last_took_seats_and_from_the_start_each_second() {
-        let a = Availability::default();
+        let a = SeatCounts::default();
         let t0 = Instant::now();
         let at = |free: i64, position: i64| SeatDelta { event_id: "e".into(), seat_type: "S".into(), free, position };
         assert_eq!(a.first_free("e", "S", t0), 0, "nothing taken yet: from the start");
