@@ -59,4 +59,5 @@ pub mod startup;
 pub mod store;
 pub mod sync;
 pub mod telemetry;
+pub mod waitlist;
 pub mod web;

@@ -226,6 +226,7 @@ impl Gateway {
         let worker = tokio::spawn(self.worker.run(stop_rx.clone()));
         let reloader = tokio::spawn(self.reloader.run(stop_rx.clone()));
         let expiry = tokio::spawn(crate::settlement::run_expiry(self.app.clone(), stop_rx.clone()));
+        let waitlist = tokio::spawn(crate::waitlist::run(self.app.clone(), stop_rx.clone()));
         let backlog = tokio::spawn(crate::app::watch_backlog(self.app.clone(), stop_rx.clone()));
         let trust = tokio::spawn(self.sip_config.stir.trust.clone().run(stop_rx.clone()));
         let health = tokio::spawn(crate::health::watch_database(self.app.store.clone(), stop_rx.clone()));
@@ -256,6 +257,7 @@ impl Gateway {
         let _ = worker.await;
         let _ = reloader.await;
         let _ = expiry.await;
+        let _ = waitlist.await;
         let _ = backlog.await;
         let _ = trust.await;
         let _ = health.await;

@@ -24,7 +24,7 @@ shop-back-to-events = ← All events
 shop-doors = Doors open { $time }
 shop-contact = Contact: { $contact }
 shop-sold-out-heading = Sold out
-shop-sold-out-body = Every seat for this date has been sold. There is nothing to buy here.
+shop-sold-out-body = Every seat for this date has been sold.
 shop-not-on-sale-body = This event is not on sale now.
 shop-other-dates = Other dates
 shop-other-events = More { $genre } events
@@ -164,3 +164,28 @@ shop-paused = Sales are paused.
 shop-paused-body = The organizer has paused sales of this event for now. Your link stays valid: open it again later, or call the purchase number again for a new one.
 shop-error-paused = Sales of { $event } are paused for now. Try again later.
 shop-error-phone-limit = At most { $limit } tickets per phone for this event, and this phone already has { $has }. Choose fewer.
+
+## The waiting list of a sold-out seat type
+
+shop-wait-join-heading = Join the waiting list
+shop-wait-join-how = If seats come back (a cancellation, an unpaid order), we hold them for the first in line and mail you a link. You then have { $minutes } minutes to buy them. Joining costs nothing.
+shop-wait-join-button = Join the waiting list
+shop-wait-place-heading = You are on the waiting list
+shop-wait-number = Number { $number } in line
+shop-wait-place-how = When seats come back for you, we mail you. You then have { $minutes } minutes to buy them.
+shop-wait-leave-button = Leave the waiting list
+shop-wait-offer-heading = Seats are held for you
+shop-wait-offer-until = Buy them by { $until } (the venue's time). After that they go to the next in line.
+shop-wait-offer-how = Choose how to pay in the form below.
+shop-wait-decline-button = I don't want them: let them go
+shop-wait-held = { $count ->
+    [one] 1 held for you
+   *[other] { $count } held for you
+}
+shop-wait-any-type = Any seat
+shop-wait-call = Sold out. To join the waiting list, call { $number } from your phone: we mail you a link to this page.
+shop-wait-error-seats-free = { $count ->
+    [one] A seat of this type is on sale right now: buy it instead.
+   *[other] { $count } seats of this type are on sale right now: buy them instead.
+}
+shop-wait-error-limit = This phone already has { $limit } tickets for this event, the most the organizer allows.

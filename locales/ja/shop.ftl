@@ -23,7 +23,7 @@ shop-back-to-events = ← 公演の一覧
 shop-doors = 開場 { $time }
 shop-contact = お問い合わせ：{ $contact }
 shop-sold-out-heading = 売り切れ
-shop-sold-out-body = この日の席はすべて売り切れました。ご購入いただける席はありません。
+shop-sold-out-body = この日の席はすべて売り切れました。
 shop-not-on-sale-body = この公演は現在販売していません。
 shop-other-dates = ほかの日程
 shop-other-events = ほかの{ $genre }の公演
@@ -160,3 +160,22 @@ shop-paused = 販売を一時停止しています。
 shop-paused-body = 主催者がこの公演の販売を一時停止しています。このリンクは引き続き有効です。後でもう一度開くか、購入番号に再度お電話ください。
 shop-error-paused = { $event } の販売は一時停止中です。後でもう一度お試しください。
 shop-error-phone-limit = この公演は電話番号あたり最大 { $limit } 枚で、この電話番号ではすでに { $has } 枚あります。枚数を減らしてください。
+
+## 売り切れた席種のキャンセル待ち
+
+shop-wait-join-heading = キャンセル待ちに登録する
+shop-wait-join-how = キャンセルや未払いでお席が戻ると、順番の早い方からお取り置きし、メールでお知らせします。お知らせから{ $minutes }分以内にご購入ください。登録は無料です。
+shop-wait-join-button = キャンセル待ちに登録
+shop-wait-place-heading = キャンセル待ちに登録済みです
+shop-wait-number = 現在 { $number } 番目
+shop-wait-place-how = お席をご用意できたらメールでお知らせします。お知らせから{ $minutes }分以内にご購入ください。
+shop-wait-leave-button = キャンセル待ちをやめる
+shop-wait-offer-heading = お席をお取り置きしています
+shop-wait-offer-until = { $until }（会場の時刻）までにご購入ください。期限を過ぎると次の方へご案内します。
+shop-wait-offer-how = 下のフォームでお支払い方法を選んでください。
+shop-wait-decline-button = 辞退して次の方に譲る
+shop-wait-held = お取り置き { $count } 席
+shop-wait-any-type = どの席でも
+shop-wait-call = 売り切れです。キャンセル待ちには、お使いの電話から { $number } にお電話ください。このページへのリンクをメールでお送りします。
+shop-wait-error-seats-free = この席種は現在 { $count } 席販売中です。そちらをご購入ください。
+shop-wait-error-limit = この電話番号はすでにこの公演のチケットを { $limit } 枚お持ちです（主催者が定める上限）。

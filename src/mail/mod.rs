@@ -37,6 +37,7 @@ pub const TEMPLATES: &[&str] = &[
     "mail-confirm",
     "mail-changed",
     "receipt",
+    "waitlist-offer",
 ];
 
 #[derive(Debug, thiserror::Error)]

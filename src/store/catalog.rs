@@ -107,11 +107,13 @@ impl Store {
     }
 
     /// Seats per type and state for the organizer's sales view: `free`, `held`
-    /// (reserved, payment pending) and `sold` (paid, issued or admitted).
+    /// (reserved, payment pending, or offered to a waiting-list place) and `sold`
+    /// (paid, issued or admitted).
     pub async fn seat_counts(&self, event_id: &str) -> Result<Vec<(String, String, i64)>, StoreError> {
         let rows = sqlx::query(
             "SELECT s.seat_type AS seat_type,
-                    CASE WHEN s.state = 'free' THEN 'free' WHEN p.payment_status = 'pending' THEN 'held' ELSE 'sold' END AS st,
+                    CASE WHEN s.state = 'free' THEN 'free' WHEN s.state = 'offered' OR p.payment_status = 'pending' THEN 'held'
+                         ELSE 'sold' END AS st,
                     COUNT(*) AS n
              FROM seats s LEFT JOIN purchases p ON p.id = s.purchase_id
              WHERE s.event_id = $1 GROUP BY s.seat_type, st ORDER BY s.seat_type, st",

@@ -36,6 +36,7 @@ mod seats;
 mod staff;
 mod tx;
 mod users;
+mod waitlist;
 mod writer;
 
 use std::future::Future;
@@ -62,6 +63,7 @@ pub use seats::{DoorCounts, IssuedCode, Reissued, TicketTotals};
 pub use staff::{new_token, token_hash, NewStaff, Staff, TokenKind};
 pub use tx::StoreTx;
 pub use users::{new_user_number, PhoneUser, TouchUser};
+pub use waitlist::{Joined, LinePlace};
 
 use crate::domain::Timestamp;
 

@@ -18,6 +18,46 @@ use crate::domain::{AdmissionState, IssueGuideState, PaymentStatus, Purchase, Re
 use crate::events::EventView;
 use crate::phone::PhoneNumber;
 
+/// Who seats are taken for.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Taker<'a> {
+    /// A purchase (id): sold, or held until it is paid.
+    Purchase(&'a str),
+    /// A waiting-list place (id): held for it until its offer is taken or runs out.
+    Offer(&'a str),
+}
+
+impl Taker<'_> {
+    /// The `SET` of a seat taken (`$1` the id, `$2` the time).
+    fn set(self) -> &'static str {
+        match self {
+            Taker::Purchase(_) => "state = 'sold', purchase_id = $1, reserved_at = $2",
+            Taker::Offer(_) => "state = 'offered', offer_id = $1, reserved_at = $2",
+        }
+    }
+
+    fn id(&self) -> &str {
+        match self {
+            Taker::Purchase(id) | Taker::Offer(id) => id,
+        }
+    }
+}
+
+/// What an order is, besides its seats: see [`StoreTx::insert_purchase`].
+pub(super) struct NewOrder<'a> {
+    pub user: &'a PhoneUser,
+    pub holder: &'a PhoneNumber,
+    pub event: &'a EventView,
+    pub seat_type: &'a str,
+    pub payment_method: &'a str,
+    pub form_token: &'a str,
+}
+
+/// A new purchase's id.
+pub(super) fn new_purchase_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..16].to_string()
+}
+
 /// One seat as the shop's seat map shows it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SeatState {
@@ -190,37 +230,51 @@ impl StoreTx {
         form_token: &str,
         at: Timestamp,
     ) -> Result<Purchase, StoreError> {
-        // The price the buyer was shown (an `EventView` read in a transaction has no seat types).
-        let shown = event.seat_types.iter().find(|t| t.code == seat_type).map(|t| (t.price,));
-        let price: Option<(i64,)> = match shown {
-            Some(price) => Some(price),
-            None => {
-                sqlx::query_as("SELECT price FROM seat_types WHERE event_id = $1 AND code = $2")
-                    .bind(&event.id)
-                    .bind(seat_type)
-                    .fetch_optional(self.conn().await?)
-                    .await?
-            }
-        };
-        let Some((price,)) = price else {
-            return Err(StoreError::NoSuchSeatType(seat_type.to_string()));
-        };
-        let id = uuid::Uuid::new_v4().simple().to_string()[..16].to_string();
+        let price = self.shown_price(event, seat_type).await?;
+        let id = new_purchase_id();
         let seats = match chosen {
             [] => self.take_seats(&event.id, seat_type, quantity as usize, &id, at).await?,
             chosen => self.take_chosen_seats(&event.id, seat_type, chosen, &id, at).await?,
         };
+        let order = NewOrder { user, holder, event, seat_type, payment_method, form_token };
+        self.insert_purchase(id, &order, seats, price, at).await
+    }
+
+    /// The price of `seat_type` the buyer was shown (an `EventView` read in a
+    /// transaction has no seat types: then the stored one).
+    pub(super) async fn shown_price(&mut self, event: &EventView, seat_type: &str) -> Result<i64, StoreError> {
+        if let Some(t) = event.seat_types.iter().find(|t| t.code == seat_type) {
+            return Ok(t.price);
+        }
+        let price: Option<(i64,)> = sqlx::query_as("SELECT price FROM seat_types WHERE event_id = $1 AND code = $2")
+            .bind(&event.id)
+            .bind(seat_type)
+            .fetch_optional(self.conn().await?)
+            .await?;
+        price.map(|(p,)| p).ok_or_else(|| StoreError::NoSuchSeatType(seat_type.to_string()))
+    }
+
+    /// Create the purchase `id` (payment pending) of the `seats` already taken for it.
+    pub(super) async fn insert_purchase(
+        &mut self,
+        id: String,
+        order: &NewOrder<'_>,
+        seats: Vec<String>,
+        price: i64,
+        at: Timestamp,
+    ) -> Result<Purchase, StoreError> {
+        let event = order.event;
         let starts =
             chrono::DateTime::parse_from_rfc3339(&event.starts_at).map(|d| d.timestamp()).unwrap_or(event.sale_end);
         let p = Purchase::reserved(Reservation {
             id,
-            user_number: user.user_number.clone(),
-            phone: holder.clone(),
+            user_number: order.user.user_number.clone(),
+            phone: order.holder.clone(),
             event_id: event.id.clone(),
-            seat_type: seat_type.to_string(),
+            seat_type: order.seat_type.to_string(),
             seats,
             unit_price: price,
-            payment_method: payment_method.to_string(),
+            payment_method: order.payment_method.to_string(),
             reserved_at: at,
             cancellable_until: starts - event.cancellable_days * 86400,
         });
@@ -242,7 +296,7 @@ impl StoreTx {
         .bind(p.payment_status.as_str())
         .bind(p.issue_guide.as_str())
         .bind(p.admission.as_str())
-        .bind(form_token)
+        .bind(order.form_token)
         .execute(self.conn().await?)
         .await?;
         self.versions.insert(p.id.clone(), 0);
@@ -306,6 +360,23 @@ impl StoreTx {
         purchase_id: &str,
         at: Timestamp,
     ) -> Result<Vec<String>, StoreError> {
+        let taken = self.pick_seats(event_id, seat_type, quantity, Taker::Purchase(purchase_id), at).await?;
+        if taken.len() < quantity {
+            return Err(StoreError::NotEnoughSeats { seat_type: seat_type.to_string(), available: taken.len() as i64 });
+        }
+        Ok(taken)
+    }
+
+    /// Up to `quantity` free seats of a type, best positions first, taken for
+    /// `taker` (see [`StoreTx::take_seats`]); fewer if fewer are free.
+    pub(super) async fn pick_seats(
+        &mut self,
+        event_id: &str,
+        seat_type: &str,
+        quantity: usize,
+        taker: Taker<'_>,
+        at: Timestamp,
+    ) -> Result<Vec<String>, StoreError> {
         let mut taken: Vec<(i64, String)> = Vec::with_capacity(quantity);
         let first = self.first_free(event_id, seat_type);
         // (from which position, how rows other buyers hold are treated)
@@ -332,12 +403,12 @@ impl StoreTx {
                 Params::Plain => format!("state = 'free' AND seat_code IN ({pick})"),
             };
             let sql = format!(
-                "UPDATE seats SET state = 'sold', purchase_id = $1, reserved_at = $2
-                 WHERE event_id = $3 AND {among}
-                 RETURNING position, seat_code"
+                "UPDATE seats SET {} WHERE event_id = $3 AND {among}
+                 RETURNING position, seat_code",
+                taker.set()
             );
             let rows: Vec<(i64, String)> = sqlx::query_as(&sql)
-                .bind(purchase_id)
+                .bind(taker.id())
                 .bind(at)
                 .bind(event_id)
                 .bind(seat_type)
@@ -353,20 +424,19 @@ impl StoreTx {
                 break;
             }
         }
-        if taken.len() < quantity {
-            return Err(StoreError::NotEnoughSeats { seat_type: seat_type.to_string(), available: taken.len() as i64 });
-        }
         taken.sort();
         self.seat_deltas.push(SeatDelta {
             event_id: event_id.to_string(),
             seat_type: seat_type.to_string(),
-            free: -(quantity as i64),
+            free: -(taken.len() as i64),
             position: taken.first().map_or(0, |(p, _)| *p),
         });
         Ok(taken.into_iter().map(|(_, seat)| seat).collect())
     }
 
-    /// Give a declined purchase's seats back.
+    /// Give a purchase's seats back (declined, expired, cancelled, refunded): a
+    /// seat type with a waiting list holds them for the first in line
+    /// ([`StoreTx::hand_to_line`]); otherwise they are on sale again.
     pub async fn release_seats(&mut self, purchase_id: &str, at: Timestamp) -> Result<(), StoreError> {
         let freed: Vec<(String, String, i64)> = sqlx::query_as(
             "UPDATE seats SET state = 'free', purchase_id = NULL, cancelled_at = $1 WHERE purchase_id = $2
@@ -376,10 +446,7 @@ impl StoreTx {
         .bind(purchase_id)
         .fetch_all(self.conn().await?)
         .await?;
-        for (event_id, seat_type, position) in freed {
-            self.seat_deltas.push(SeatDelta { event_id, seat_type, free: 1, position });
-        }
-        Ok(())
+        self.seats_freed(freed, at).await
     }
 
     /// Write back a purchase changed by the domain, with its journal rows.

@@ -72,6 +72,8 @@ fn public_routes() -> Router<Web> {
         .route("/p/{token}", get(shop::purchase_events))
         .route("/p/{token}/events/{event}", get(shop::purchase_event).post(shop::purchase_order))
         .route("/p/{token}/events/{event}/review", post(shop::purchase_review))
+        .route("/p/{token}/events/{event}/waitlist", post(shop::join_waitlist))
+        .route("/p/{token}/events/{event}/waitlist/leave", post(shop::leave_waitlist))
         .route("/p/{token}/mail", get(account::show).post(account::change))
         .route("/p/{token}/profile", get(account::show_profile).post(account::save_profile))
         .route("/m/{token}", get(account::confirm_page).post(account::confirm_link))

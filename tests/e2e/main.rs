@@ -36,4 +36,5 @@ mod sipp;
 mod slowloris;
 mod spoofing;
 mod takeover;
+mod waitlist;
 mod web_guard;

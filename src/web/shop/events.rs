@@ -57,6 +57,7 @@ fn seats_left(web: &Web, e: &EventView) -> Vec<String> {
 
 pub(super) async fn page(web: &Web, headers: &HeaderMap, shop: Shop, event_id: &str) -> PageResult {
     let event = super::shop_event(web, event_id).await?;
+    let (event, shop) = super::waitlist::with_place(web, &shop, event).await?;
     Ok(form_page(web, headers, &shop, &event, None, None).await)
 }
 
@@ -84,21 +85,33 @@ pub(super) async fn form_page(
                    "available": available, "input": p.input()})
         })
         .collect();
+    // Seats held for the buyer's offer are bought as they are, not picked on the map.
+    let offered = shop.place.as_ref().filter(|p| super::waitlist::offer_open(p)).map(|p| p.seat_type.as_str());
     let seat_types: Vec<Value> = event
         .seat_types
         .iter()
         .map(|s| {
+            let left = match offered == Some(s.code.as_str()) {
+                true => tr(web, "shop-wait-held", &[("count", &s.available.to_string())]),
+                false => tr(web, "shop-seats-left", &[("count", &s.available.to_string())]),
+            };
             json!({"code": s.code, "name": s.name, "price_display": event.price_display(s.price), "available": s.available,
-                   "left": tr(web, "shop-seats-left", &[("count", &s.available.to_string())])})
+                   "left": left})
         })
         .collect();
     let max = event.seat_types.iter().map(cap).max().unwrap_or(0).max(1);
     let others = other_dates(web, shop, event, at).await;
-    let seats = web.app.store.numbered_seat_map(&event.id).await.unwrap_or_default();
+    let seats = match offered.is_some() {
+        true => vec![],
+        false => web.app.store.numbered_seat_map(&event.id).await.unwrap_or_default(),
+    };
     let seat_map = super::seatmap::build(web, event, &seats, form.map(|f| f.seats.as_slice()).unwrap_or_default());
     let values = form.cloned().unwrap_or_else(|| OrderForm {
         payment_method: String::new(),
-        seat_type: event.seat_types.iter().find(|s| s.available > 0).map(|s| s.code.clone()).unwrap_or_default(),
+        seat_type: offered
+            .map(str::to_string)
+            .or_else(|| event.seat_types.iter().find(|s| s.available > 0).map(|s| s.code.clone()))
+            .unwrap_or_default(),
         billing_phone: shop.buyer.as_ref().map(|b| b.national(cc)).unwrap_or_default(),
         ..OrderForm::default()
     });
@@ -125,6 +138,7 @@ pub(super) async fn form_page(
         "values": values,
         "seat_map": seat_map,
         "seat_map_open": form.is_some_and(|f| !f.seats.is_empty()) || field.as_deref() == Some("seat"),
+        "waitlist": super::waitlist::card(web, shop, event, on_sale),
         "form": (on_sale && !sold_out).then(|| json!({
             // Machines post straight to `action`; people go through `review_action` first.
             "action": format!("{}/events/{}", shop.base, event.id), "method": "POST",

@@ -11,12 +11,14 @@ mod payment;
 pub(super) mod phone;
 mod review;
 mod seatmap;
+mod waitlist;
 
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 
 pub(super) use payment::{challenge, payment_callback};
+pub(super) use waitlist::{join as join_waitlist, leave as leave_waitlist};
 
 use super::{check_link, finish, Web, WebError};
 use crate::links::Purpose;
@@ -32,16 +34,18 @@ struct Shop {
     base: String,
     /// The calling phone, for purchase links.
     buyer: Option<PhoneNumber>,
+    /// The buyer's open place in the line of the event shown (see [`waitlist::with_place`]).
+    place: Option<crate::store::LinePlace>,
 }
 
 impl Shop {
     fn from_link(web: &Web, token: &str) -> Result<Shop, WebError> {
         let claims = check_link(web, token, Purpose::Purchase)?;
-        Ok(Shop { base: format!("/p/{token}"), buyer: Some(claims.sub) })
+        Ok(Shop { base: format!("/p/{token}"), buyer: Some(claims.sub), place: None })
     }
 
     fn web() -> Shop {
-        Shop { base: "/buy".into(), buyer: None }
+        Shop { base: "/buy".into(), buyer: None, place: None }
     }
 }
 

@@ -56,6 +56,8 @@ pub(super) async fn order(web: &Web, headers: &HeaderMap, shop: &Shop, event_id:
         return result(web, headers, &p, &event, None, None, None).await;
     }
     let event = super::shop_event(web, event_id).await?;
+    let (event, shop) = super::waitlist::with_place(web, shop, event).await?;
+    let shop = &shop;
     let at = now();
     if event.sales_paused {
         return Err(WebError::Conflict(tr(web, "shop-error-paused", &[("event", &event.name)])));
@@ -104,7 +106,12 @@ pub(super) async fn order(web: &Web, headers: &HeaderMap, shop: &Shop, event_id:
         }
     }
     let (seat_type, method, token) = (&c.seat_type.code, &form.payment_method, &form.form_token);
-    let reserved = tx.reserve_seats(payer, &c.holder, &event, seat_type, c.quantity, &c.seats, method, token, at).await;
+    // Seats held for this buyer's waiting-list place are bought as they are.
+    let offer = shop.place.as_ref().filter(|p| super::waitlist::offer_open(p) && p.seat_type == *seat_type);
+    let reserved = match offer {
+        Some(place) => tx.reserve_offer(payer, &c.holder, &event, place, c.quantity, method, token, at).await,
+        None => tx.reserve_seats(payer, &c.holder, &event, seat_type, c.quantity, &c.seats, method, token, at).await,
+    };
     let mut p = match reserved {
         Ok(p) => p,
         Err(StoreError::NotEnoughSeats { available, .. }) => {

@@ -23,6 +23,8 @@ pub(super) async fn review(
     form: &OrderForm,
 ) -> PageResult {
     let event = super::shop_event(web, event_id).await?;
+    let (event, shop) = super::waitlist::with_place(web, shop, event).await?;
+    let shop = &shop;
     if form.change || !event.on_sale(now()) || sold_out(&event) {
         return Ok(form_page(web, headers, shop, &event, Some(form), None).await);
     }

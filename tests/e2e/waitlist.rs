@@ -1,0 +1,237 @@
+//! The waiting list of a sold-out seat type, through the purchase pages (as
+//! JSON) and the mail: buyers join in line; seats that come back (a hold run
+//! out, an offer declined or run out, part of an offer not bought) are held for
+//! the first in line and offered by mail with a deadline, one place at a time;
+//! the public never gets them while anyone waits. Times are injected (the
+//! sweeps and the hold expiry take the moment to judge), never waited for.
+
+use dialticket::events::CatalogFile;
+use dialticket::waitlist::{sweep, OFFER_SECS};
+use serde_json::Value;
+
+use crate::helpers::*;
+
+/// Two general-admission seats, on sale now.
+const TINY: &str = r#"
+[[organizers]]
+id = "tiny-org"
+name = "Tiny Org"
+[[events]]
+id = "tiny-night"
+organizer = "tiny-org"
+genre = "Jazz"
+name = "Tiny Night"
+region = "Tokyo"
+venue = "Tiny Club, Tokyo"
+starts_at = "today+30d 19:00 +09:00"
+doors_open = "today+30d 18:30 +09:00"
+curtain = "today+30d 19:00 +09:00"
+sale_start = "today-1d 10:00 +09:00"
+sale_end = "today+30d 17:00 +09:00"
+contact = "tiny@example.org"
+currency = "JPY"
+time_zone = "Asia/Tokyo"
+[[events.seat_types]]
+code = "GA"
+name = "General admission"
+price = 3000
+count = 2
+"#;
+
+const EVENT: &str = "tiny-night";
+const CARD: &str = "4242 4242 4242 4242";
+const HOLDER: &str = "+819011110001";
+const FIRST: &str = "+819011110002";
+const SECOND: &str = "+819011110003";
+const THIRD: &str = "+819011110004";
+
+async fn tiny_gateway() -> TestGateway {
+    let gw = spawn_gateway().await;
+    let catalog = CatalogFile::parse(TINY, chrono::Utc::now()).expect("catalog");
+    gw.app.store.load_catalog(&catalog).await.expect("loaded");
+    gw
+}
+
+/// A purchase link for `phone`, by calling the purchase number.
+async fn link(gw: &TestGateway, phone: &str) -> String {
+    assert_eq!(gw.call(phone, PURCHASE).await.final_status, 200);
+    let mail = gw.mails_at_least(phone, "purchase link", 1).await;
+    gw.link(&mail[0], "/p/")
+}
+
+async fn page(gw: &TestGateway, link: &str) -> Value {
+    let (status, page) = gw.get(&format!("{link}/events/{EVENT}")).await;
+    assert_eq!(status, 200, "{page}");
+    page
+}
+
+/// Both seats held (convenience store, unpaid) by HOLDER: sold out.
+async fn sold_out_by_a_hold(gw: &TestGateway) {
+    let holder = link(gw, HOLDER).await;
+    let page = page(gw, &holder).await;
+    let fields = [
+        ("form_token", page["form"]["form_token"].as_str().expect("form")),
+        ("seat_type", "GA"),
+        ("quantity", "2"),
+        ("payment_method", "konbini"),
+    ];
+    let (status, order) = gw.post(page["form"]["action"].as_str().expect("action"), &fields).await;
+    assert_eq!((status, order["status"].as_str()), (202, Some("pending")), "{order}");
+    assert_eq!(free(gw).await, 0);
+}
+
+async fn free(gw: &TestGateway) -> i64 {
+    let e = gw.app.store.event(EVENT).await.expect("event").expect("event");
+    e.seat_types[0].available
+}
+
+async fn join(gw: &TestGateway, link: &str, quantity: &str) -> Value {
+    let page = page(gw, link).await;
+    assert_eq!(page["waitlist"]["state"], "join", "{page}");
+    let action = page["waitlist"]["action"].as_str().expect("join action").to_string();
+    let (status, after) = gw.post(&action, &[("seat_type", "GA"), ("quantity", quantity)]).await;
+    assert_eq!(status, 200, "{after}");
+    after["waitlist"].clone()
+}
+
+/// The hold runs out (judged ten days later): its seats come back. Returns that moment.
+async fn hold_runs_out(gw: &TestGateway) -> i64 {
+    let later = dialticket::store::now() + 10 * 86_400;
+    assert_eq!(dialticket::settlement::expire_holds(&gw.app, later).await.expect("expiry"), 1);
+    later
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seats_that_come_back_go_to_the_line_in_order_by_mail_and_never_to_the_public() {
+    let gw = tiny_gateway().await;
+    sold_out_by_a_hold(&gw).await;
+    let (first, second) = (link(&gw, FIRST).await, link(&gw, SECOND).await);
+
+    // The sold-out page: no order form; the line to join instead.
+    let p = page(&gw, &first).await;
+    assert!(p["form"].is_null() && p["sold_out"] == true, "{p}");
+    let (_, web) = gw.get(&format!("/buy/events/{EVENT}")).await;
+    assert_eq!(web["waitlist"]["state"], "call", "the web shop knows no phone: {web}");
+    assert_eq!(web["waitlist"]["number"], PURCHASE);
+
+    let w = join(&gw, &first, "2").await;
+    assert_eq!(
+        (w["state"].as_str(), w["number"].as_i64(), w["quantity"].as_i64()),
+        (Some("waiting"), Some(1), Some(2))
+    );
+    let w = join(&gw, &second, "1").await;
+    assert_eq!((w["state"].as_str(), w["number"].as_i64()), (Some("waiting"), Some(2)), "{w}");
+    // Joining again changes nothing (the same place).
+    let action = format!("{second}/events/{EVENT}/waitlist");
+    let (status, again) = gw.post(&action, &[("seat_type", "GA"), ("quantity", "1")]).await;
+    assert_eq!((status, again["waitlist"]["number"].as_i64()), (200, Some(2)), "{again}");
+    assert_eq!(gw.app.store.line_lengths(EVENT).await.expect("line"), vec![("GA".to_string(), 2)]);
+
+    // Both seats come back: the first in line asked for two and gets both; the
+    // public and the second in line get nothing.
+    hold_runs_out(&gw).await;
+    assert_eq!(free(&gw).await, 0, "not on sale while people wait");
+    let p = page(&gw, &second).await;
+    assert_eq!((p["waitlist"]["state"].as_str(), p["waitlist"]["number"].as_i64()), (Some("waiting"), Some(1)), "{p}");
+    let (_, web) = gw.get(&format!("/buy/events/{EVENT}")).await;
+    assert!(web["form"].is_null(), "{web}");
+
+    // The offer is mailed (by this sweep or the gateway's own worker, once), with
+    // its deadline on the venue's clock.
+    sweep(&gw.app, dialticket::store::now()).await.expect("sweep");
+    assert_eq!(sweep(&gw.app, dialticket::store::now()).await.expect("sweep").mailed, 0, "mailed once");
+    let offer = gw.mail(FIRST, "Seats came back").await;
+    assert!(offer.text.contains("GA-1, GA-2") && offer.text.contains("JST"), "{}", offer.text);
+    let offer_link = gw.link(&offer, "/p/");
+    assert!(offer_link.ends_with(&format!("/events/{EVENT}")), "{offer_link}");
+
+    // The offer's page: the held seats, bought through the order form. One of the two is bought.
+    let (_, p) = gw.get(&offer_link).await;
+    assert_eq!(p["waitlist"]["state"], "offered", "{p}");
+    assert_eq!(p["waitlist"]["seats"], "GA-1, GA-2");
+    assert_eq!(p["event"]["seat_types"][0]["available"], 2, "held for this buyer: {p}");
+    assert!(p["seat_map"].as_array().is_none_or(Vec::is_empty), "held seats are not picked on the map: {p}");
+    let fields = [
+        ("form_token", p["form"]["form_token"].as_str().expect("form")),
+        ("seat_type", "GA"),
+        ("quantity", "1"),
+        ("payment_method", "card"),
+        ("card_number", CARD),
+    ];
+    let (status, order) = gw.post(p["form"]["action"].as_str().expect("action"), &fields).await;
+    assert_eq!(status, 200, "{order}");
+    assert_eq!(order["payment_status"], "paid", "{order}");
+    assert_eq!(order["seats"], serde_json::json!(["GA-1"]), "{order}");
+
+    // The seat not bought went to the next in line at once, not on sale.
+    assert_eq!(free(&gw).await, 0);
+    let p = page(&gw, &second).await;
+    assert_eq!((p["waitlist"]["state"].as_str(), p["waitlist"]["seats"].as_str()), (Some("offered"), Some("GA-2")));
+    sweep(&gw.app, dialticket::store::now()).await.expect("sweep");
+    gw.mail(SECOND, "Seats came back").await;
+
+    // Declined: nobody else waits, so the seat is on sale again.
+    let (status, p) = gw.post(p["waitlist"]["leave_action"].as_str().expect("leave"), &[]).await;
+    assert_eq!(status, 200, "{p}");
+    assert!(p["waitlist"]["state"] == "join" || p["waitlist"].is_null(), "{p}");
+    assert!(p["form"].is_object(), "on sale again: {p}");
+    assert_eq!(free(&gw).await, 1);
+    let line = gw.app.store.line_lengths(EVENT).await.expect("line");
+    assert!(line.is_empty(), "{line:?}");
+    gw.settle().await;
+    assert_eq!(gw.mails(FIRST, "Seats came back").len() + gw.mails(SECOND, "Seats came back").len(), 2);
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offer_not_taken_in_time_goes_to_the_next_in_line() {
+    let gw = tiny_gateway().await;
+    sold_out_by_a_hold(&gw).await;
+    let (first, second, third) = (link(&gw, FIRST).await, link(&gw, SECOND).await, link(&gw, THIRD).await);
+    join(&gw, &first, "2").await;
+    join(&gw, &second, "2").await;
+    join(&gw, &third, "1").await;
+    let at = hold_runs_out(&gw).await;
+    sweep(&gw.app, at).await.expect("sweep");
+    gw.mail(FIRST, "Seats came back").await;
+
+    // Before the deadline nothing moves; after it, the seats go to the second place.
+    let done = sweep(&gw.app, at + OFFER_SECS - 60).await.expect("sweep");
+    assert_eq!(done.expired, 0, "{done:?}");
+    let done = sweep(&gw.app, at + OFFER_SECS + 1).await.expect("sweep");
+    assert_eq!(done.expired, 1, "{done:?}");
+    gw.mail(SECOND, "Seats came back").await;
+    let p = page(&gw, &first).await;
+    assert_eq!(p["waitlist"]["state"], "join", "the first place has ended: {p}");
+    assert!(p["form"].is_null(), "and cannot buy the seats any more: {p}");
+    let p = page(&gw, &third).await;
+    assert_eq!((p["waitlist"]["state"].as_str(), p["waitlist"]["number"].as_i64()), (Some("waiting"), Some(1)));
+    // An old order form of the first place cannot take them either.
+    let fields =
+        [("form_token", "late-form-token-000000"), ("seat_type", "GA"), ("quantity", "2"), ("card_number", CARD)];
+    let (status, refused) = gw.post(&format!("{first}/events/{EVENT}"), &fields).await;
+    assert_ne!(status, 200, "{refused}");
+    assert_eq!(gw.app.store.line_place(EVENT, &phone(SECOND)).await.expect("place").expect("place").seats.len(), 2);
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joining_is_refused_while_seats_are_on_sale_and_beyond_the_phone_limit() {
+    let gw = tiny_gateway().await;
+    let first = link(&gw, FIRST).await;
+    let p = page(&gw, &first).await;
+    assert!(p["waitlist"].is_null(), "nothing sold out, no line: {p}");
+    let action = format!("{first}/events/{EVENT}/waitlist");
+    let (status, refused) = gw.post(&action, &[("seat_type", "GA"), ("quantity", "1")]).await;
+    assert_eq!(status, 409, "{refused}");
+    for (seat_type, quantity) in [("GA", "5"), ("GA", "0"), ("ZZ", "1"), ("GA", "one")] {
+        let (status, refused) = gw.post(&action, &[("seat_type", seat_type), ("quantity", quantity)]).await;
+        assert!([400, 409, 422].contains(&status), "{seat_type} {quantity}: {status} {refused}");
+    }
+    assert!(gw.app.store.line_lengths(EVENT).await.expect("line").is_empty());
+    gw.stop().await;
+}
+
+fn phone(p: &str) -> dialticket::phone::PhoneNumber {
+    dialticket::phone::PhoneNumber::parse(p).expect("phone")
+}
