@@ -17,4 +17,5 @@ mod process;
 mod races;
 mod rush;
 mod two_gateways;
+mod waitlist;
 mod wal;
