@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::helpers::*;
 
 /// Two general-admission seats, on sale now.
-const TINY: &str = r#"
+pub(crate) const TINY: &str = r#"
 [[organizers]]
 id = "tiny-org"
 name = "Tiny Org"
@@ -38,14 +38,14 @@ price = 3000
 count = 2
 "#;
 
-const EVENT: &str = "tiny-night";
+pub(crate) const EVENT: &str = "tiny-night";
 const CARD: &str = "4242 4242 4242 4242";
 const HOLDER: &str = "+819011110001";
 const FIRST: &str = "+819011110002";
 const SECOND: &str = "+819011110003";
 const THIRD: &str = "+819011110004";
 
-async fn tiny_gateway() -> TestGateway {
+pub(crate) async fn tiny_gateway() -> TestGateway {
     let gw = spawn_gateway().await;
     let catalog = CatalogFile::parse(TINY, chrono::Utc::now()).expect("catalog");
     gw.app.store.load_catalog(&catalog).await.expect("loaded");
@@ -66,7 +66,7 @@ async fn page(gw: &TestGateway, link: &str) -> Value {
 }
 
 /// Both seats held (convenience store, unpaid) by HOLDER: sold out.
-async fn sold_out_by_a_hold(gw: &TestGateway) {
+pub(crate) async fn sold_out_by_a_hold(gw: &TestGateway) {
     let holder = link(gw, HOLDER).await;
     let page = page(gw, &holder).await;
     let fields = [
@@ -80,7 +80,7 @@ async fn sold_out_by_a_hold(gw: &TestGateway) {
     assert_eq!(free(gw).await, 0);
 }
 
-async fn free(gw: &TestGateway) -> i64 {
+pub(crate) async fn free(gw: &TestGateway) -> i64 {
     let e = gw.app.store.event(EVENT).await.expect("event").expect("event");
     e.seat_types[0].available
 }
@@ -95,7 +95,7 @@ async fn join(gw: &TestGateway, link: &str, quantity: &str) -> Value {
 }
 
 /// The hold runs out (judged ten days later): its seats come back. Returns that moment.
-async fn hold_runs_out(gw: &TestGateway) -> i64 {
+pub(crate) async fn hold_runs_out(gw: &TestGateway) -> i64 {
     let later = dialticket::store::now() + 10 * 86_400;
     assert_eq!(dialticket::settlement::expire_holds(&gw.app, later).await.expect("expiry"), 1);
     later

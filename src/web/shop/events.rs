@@ -106,7 +106,10 @@ pub(super) async fn form_page(
         false => web.app.store.numbered_seat_map(&event.id).await.unwrap_or_default(),
     };
     let seat_map = super::seatmap::build(web, event, &seats, form.map(|f| f.seats.as_slice()).unwrap_or_default());
+    let held = offered.and_then(|code| event.seat_types.iter().find(|s| s.code == code)).map(|s| s.available);
     let values = form.cloned().unwrap_or_else(|| OrderForm {
+        // An offer: all the seats held, unless the buyer wants fewer.
+        quantity: held.map(|n| n.to_string()).unwrap_or_default(),
         payment_method: String::new(),
         seat_type: offered
             .map(str::to_string)

@@ -56,7 +56,11 @@ pub(super) fn card(web: &Web, shop: &Shop, event: &EventView, on_sale: bool) -> 
     if let Some(p) = &shop.place {
         let until = at_venue(event, p.offer_until);
         return json!({
-            "state": if offer_open(p) { "offered" } else { p.state.as_str() },
+            // An offer run out shows nothing until the sweep hands its seats on.
+            "state": match (p.state, offer_open(p)) {
+                (PlaceState::Offered, false) => "ended",
+                (state, _) => state.as_str(),
+            },
             "seat_type": p.seat_type, "seat_type_name": type_name(&p.seat_type), "quantity": p.quantity,
             "number": p.number, "seats": p.seats.join(", "), "until": until,
             "leave_action": format!("{action}/leave"), "minutes": OFFER_SECS / 60,

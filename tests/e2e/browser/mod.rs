@@ -21,6 +21,7 @@ mod journeys;
 mod offline;
 mod shop;
 mod ticket;
+mod waitlist;
 mod walk;
 
 /// WebDriver's key for an element reference (W3C WebDriver §12.1).
@@ -45,6 +46,40 @@ impl Drop for Chromium {
             let _ = std::process::Command::new("kill").args(["-KILL", "--", &format!("-{pid}")]).status();
         }
     }
+}
+
+/// A mail's HTML as a phone's mail app shows it, on the phone's screen: saved
+/// as `mail-<name>-<lang>.png`; it must fit 390 px, with text big enough to read.
+/// (Written into a page of the gateway: a `data:` page may not load the QR
+/// images from a loopback address, Chromium's private network rules.)
+pub(crate) async fn look_at_mail(
+    gw: &crate::helpers::TestGateway,
+    chromium: &Chromium,
+    lang: &str,
+    name: &str,
+    mail: &dialticket_sim::smtp::ReceivedMail,
+) -> String {
+    let html = mail.html.as_deref().unwrap_or_else(|| panic!("mail {name} has no HTML"));
+    chromium.goto(&format!("{}/", gw.base)).await;
+    let write = "document.open(); document.write(arguments[0]); document.close(); return true";
+    chromium.call(reqwest::Method::POST, "/execute/sync", Some(json!({"script": write, "args": [html]}))).await;
+    let body = chromium.text_when("body", |t| !t.is_empty()).await;
+    // The QR codes are images on the gateway, as in a mail app: shown once loaded.
+    let loaded = "return Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)";
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while chromium.execute(loaded).await != true {
+        assert!(std::time::Instant::now() < deadline, "mail {name}'s images never loaded");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    chromium.screenshot(&format!("mail-{name}-{}", lang)).await;
+    assert_eq!(chromium.attribute("html", "lang").await, lang);
+    assert!(html.contains("<meta name=\"viewport\""), "{html}");
+    let width = chromium.execute("return document.documentElement.scrollWidth").await;
+    assert!(width.as_u64().is_some_and(|w| w <= 390), "mail {name} is wider than the phone: {width}");
+    let size =
+        chromium.execute("return parseFloat(getComputedStyle(document.querySelector('body > div p')).fontSize)").await;
+    assert!(size.as_f64().is_some_and(|s| s >= 16.0), "mail {name}'s text is too small: {size}");
+    body
 }
 
 /// An organizer's account for `organizer`, made as an operator makes it, its

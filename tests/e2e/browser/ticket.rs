@@ -8,9 +8,8 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::Chromium;
+use super::{look_at_mail, Chromium};
 use crate::helpers::*;
-use dialticket_sim::smtp::ReceivedMail;
 
 /// The Japanese numbers of the default dialplan (`language = "ja"`).
 const PURCHASE_JA: &str = "+81300000100";
@@ -73,11 +72,6 @@ const EN: Lang = Lang {
     cancelled: "Cancelled — ",
 };
 
-/// Run `js` in the page; its return value.
-async fn script(chromium: &Chromium, js: &str) -> Value {
-    chromium.execute(js).await
-}
-
 /// What the page shows, once `css` satisfies `want`, checked as every page is
 /// ([`Chromium::looked_at`]: audit, phone width, no UTC, no English left on a
 /// Japanese page) and in `lang`.
@@ -85,34 +79,6 @@ async fn look(chromium: &Chromium, lang: &Lang, shot: &str, css: &str, want: imp
     chromium.text_when(css, want).await;
     let body = chromium.looked_at(shot).await;
     assert_eq!(chromium.attribute("html", "lang").await, lang.code, "{shot}");
-    body
-}
-
-/// A mail's HTML as a phone's mail app shows it, on the phone's screen: saved
-/// as `mail-<name>-<lang>.png`; it must fit 390 px, with text big enough to read.
-/// (Written into a page of the gateway: a `data:` page may not load the QR
-/// images from a loopback address, Chromium's private network rules.)
-async fn look_at_mail(gw: &TestGateway, chromium: &Chromium, lang: &Lang, name: &str, mail: &ReceivedMail) -> String {
-    let html = mail.html.as_deref().unwrap_or_else(|| panic!("mail {name} has no HTML"));
-    chromium.goto(&format!("{}/", gw.base)).await;
-    let write = "document.open(); document.write(arguments[0]); document.close(); return true";
-    chromium.call(reqwest::Method::POST, "/execute/sync", Some(json!({"script": write, "args": [html]}))).await;
-    let body = chromium.text_when("body", |t| !t.is_empty()).await;
-    // The QR codes are images on the gateway, as in a mail app: shown once loaded.
-    let loaded = "return Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)";
-    let deadline = std::time::Instant::now() + Duration::from_secs(15);
-    while script(chromium, loaded).await != true {
-        assert!(std::time::Instant::now() < deadline, "mail {name}'s images never loaded");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    chromium.screenshot(&format!("mail-{name}-{}", lang.code)).await;
-    assert_eq!(chromium.attribute("html", "lang").await, lang.code);
-    assert!(html.contains("<meta name=\"viewport\""), "{html}");
-    let width = script(chromium, "return document.documentElement.scrollWidth").await;
-    assert!(width.as_u64().is_some_and(|w| w <= 390), "mail {name} is wider than the phone: {width}");
-    let size =
-        script(chromium, "return parseFloat(getComputedStyle(document.querySelector('body > div p')).fontSize)").await;
-    assert!(size.as_f64().is_some_and(|s| s >= 16.0), "mail {name}'s text is too small: {size}");
     body
 }
 
@@ -140,7 +106,7 @@ async fn holder_pages_in(lang: &Lang, phone: &str) {
     assert!(page.contains(" JST"), "times on the venue's clock: {page}");
     assert_eq!(chromium.attribute("a.button[href^='tel:']", "href").await, format!("tel:{}", lang.issue));
     assert!(page.contains("¥1,000"), "{page}");
-    let mail = look_at_mail(&gw, &chromium, lang, "issue-guide", &guide_mail).await;
+    let mail = look_at_mail(&gw, &chromium, lang.code, "issue-guide", &guide_mail).await;
     assert!(mail.contains(lang.issue) && mail.contains(" JST"), "{mail}");
     assert!(guide_mail.text.contains(lang.issue) && guide_mail.text.contains(&guide), "{}", guide_mail.text);
 
@@ -153,7 +119,7 @@ async fn holder_pages_in(lang: &Lang, phone: &str) {
     assert!(page.contains(" JST"), "{page}");
     assert_eq!(chromium.attribute("a.button[href^='tel:']", "href").await, format!("tel:{}", lang.usage));
     assert_eq!(chromium.count(".seat-ticket svg").await, 1, "the seat's QR code");
-    let mail = look_at_mail(&gw, &chromium, lang, "ticket", &ticket_mail).await;
+    let mail = look_at_mail(&gw, &chromium, lang.code, "ticket", &ticket_mail).await;
     assert!(mail.contains(lang.usage), "the mail tells the usage number of its language: {mail}");
     for needed in [lang.usage, ticket.as_str(), phone] {
         assert!(ticket_mail.text.contains(needed), "the text part alone has {needed}: {}", ticket_mail.text);
@@ -162,7 +128,7 @@ async fn holder_pages_in(lang: &Lang, phone: &str) {
     assert_eq!(gw.call(phone, lang.usage).await.final_status, 200);
     let admission_mail = gw.mail(phone, lang.admission_mail).await;
     let admission = gw.link(&admission_mail, "/a/");
-    look_at_mail(&gw, &chromium, lang, "admission", &admission_mail).await;
+    look_at_mail(&gw, &chromium, lang.code, "admission", &admission_mail).await;
     assert!(admission_mail.text.contains(&admission), "{}", admission_mail.text);
     chromium.goto(&admission).await;
     let shot = format!("ticket-admission-{}", lang.code);
@@ -330,7 +296,7 @@ async fn cancellation_in(lang: &Lang, phone: &str) {
     let mail = gw.mail(phone, lang.cancelled_mail).await;
     assert!(mail.text.contains("¥19,600") && mail.text.contains(&date), "{}", mail.text);
     assert!(!mail.text.contains(lang.issue), "{}", mail.text);
-    look_at_mail(&gw, &chromium, lang, "cancelled", &mail).await;
+    look_at_mail(&gw, &chromium, lang.code, "cancelled", &mail).await;
     chromium.quit().await;
     gw.stop().await;
 }
