@@ -57,6 +57,10 @@ billing-confirmed|Thank you. Your order will be billed with your phone bill.
 nothing-to-confirm|There is no order waiting for your confirmation.
 billing-refused|Your carrier did not accept billing for this order. Please check your e-mail.
 busy-call-again|We are very busy right now. Please call again in a few minutes.
+sold-out-link-sent|This date is sold out. We have sent you a link.
+press-2-to-wait|For the waiting list, press 2. To resend the link, press 1.
+waitlist-joined|You are on the waiting list. We will e-mail you.
+waitlist-seats-free|Seats are on sale now. Please use the link we sent.
 TEXTS
 
 # Parts the usage call reads seats and gates from ("Your seats: seat A 1 2, gate B"):
@@ -106,6 +110,10 @@ billing-confirmed|ありがとうございます。ごちゅうもんは でん�
 nothing-to-confirm|かくにんを まっている ごちゅうもんは ありません。
 billing-refused|けいやくの でんわがいしゃが この せいきゅうを うけつけませんでした。メールを ごかくにんください。
 busy-call-again|ただいま たいへん こみあっています。しばらくしてから おかけなおしください。
+sold-out-link-sent|この ひは うりきれです。リンクを おおくりしました。
+press-2-to-wait|キャンセルまちは 2を、リンクの さいそうは 1を おしてください。
+waitlist-joined|キャンセルまちに とうろくしました。メールで おしらせします。
+waitlist-seats-free|いま おせきを はんばいしています。おおくりした リンクを ごりようください。
 TEXTS
     while IFS='|' read -r name text; do
         [ -n "$name" ] && make ja ja 170 "$name" "$text"

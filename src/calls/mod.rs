@@ -26,6 +26,7 @@ use crate::store::{now, CallRecord, PhoneUser, Store, StoreTx};
 mod billing;
 mod purchase;
 mod speech;
+mod waitlist;
 
 use purchase::Purchases;
 
@@ -122,11 +123,15 @@ impl CallHandler for Calls {
         )
     }
 
-    /// "Press 1 to resend": after a purchase link or a ticket went out. After the
+    /// "Press 1 to resend": after a purchase link or a ticket went out (to a sold-out
+    /// event's number: "2 for the waiting list, 1 to resend"). After the
     /// admission page went out and the seats were read: "1 to hear it again, 2 to
     /// have the page sent again".
     fn menu(&self, call: &IncomingCall, decision: &CallDecision) -> Option<Menu> {
         match (call.rule.action, decision) {
+            (Action::Purchase, CallDecision::Announce { prompt, .. }) if prompt == waitlist::SOLD_OUT => {
+                Some(waitlist::menu())
+            }
             (Action::Purchase | Action::Issue, CallDecision::Announce { .. }) => {
                 Some(Menu::new("press-1-to-resend", "1"))
             }
@@ -143,6 +148,12 @@ impl CallHandler for Calls {
         let span = tracing::info_span!("menu", call_id = %call.call_id, %digit);
         Box::pin(
             async move {
+                if call.rule.action == Action::Purchase && digit == waitlist::JOIN_KEY {
+                    return waitlist::join(&app, &call).await.unwrap_or_else(|e| {
+                        tracing::error!(error = %e, "joining the waiting list failed");
+                        Some("service-error".into())
+                    });
+                }
                 let resend_key = if call.rule.action == Action::Usage { '2' } else { '1' };
                 if digit != resend_key {
                     return None;
@@ -250,7 +261,10 @@ async fn handle(app: &App, purchases: &Purchases, call: &IncomingCall) -> Result
         }
         Action::Purchase => {
             let actor = format!("call:{}", call.call_id);
-            let work = purchase::PreparedPurchase::for_call(app, call, Some(CallRow::of(call)), actor)?;
+            let mut work = purchase::PreparedPurchase::for_call(app, call, Some(CallRow::of(call)), actor)?;
+            if waitlist::sold_out(app, call).await? {
+                work.announce = waitlist::SOLD_OUT;
+            }
             purchases.submit(work).await
         }
         _ => Store::retry(|| attempt(app, call)).await,

@@ -58,6 +58,8 @@ pub(super) struct PreparedPurchase {
     /// its purchase links are counted apart from those of calls that only claim it.
     proven: bool,
     link: PurchaseLink,
+    /// What the caller hears once the link is out (see `calls::waitlist`).
+    pub(super) announce: &'static str,
 }
 
 /// A purchase call waiting for its group's transaction, and where its decision goes.
@@ -121,6 +123,7 @@ impl PreparedPurchase {
             at,
             proven,
             link: PurchaseLink { user, url, letter, to },
+            announce: "purchase-link-sent",
         })
     }
 }
@@ -376,7 +379,7 @@ async fn attempt(app: &App, works: &[&PreparedPurchase], numbers: UserNumbers) -
             false => Some(letter(app, &w.link.url, user)?),
         });
         tx.journal("phone-user", &user.user_number, link_sent(w.proven), None, None, &w.actor, "{}");
-        fresh_decisions.push(CallDecision::announce("purchase-link-sent"));
+        fresh_decisions.push(CallDecision::announce(w.announce));
         sent.push(true);
     }
     let mails: Vec<NewMail> = fresh

@@ -23,7 +23,7 @@ event = "spring-gala-2027"
 "#;
 
 /// A gateway whose dialplan directory is a copy of the repo's, which the test may edit.
-async fn gateway_with_own_dialplans() -> (TestGateway, tempfile::TempDir) {
+pub(crate) async fn gateway_with_own_dialplans() -> (TestGateway, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
     for entry in std::fs::read_dir(repo("dialplans")).expect("dialplans") {
         let path = entry.expect("entry").path();
@@ -39,7 +39,7 @@ async fn gateway_with_own_dialplans() -> (TestGateway, tempfile::TempDir) {
 /// The dialplan part of `/healthz`, once `ready` holds for it. Reloads happen in
 /// the background after a file changes, so the test waits for them as a user
 /// watching the health page would; the bound only guards against a hang.
-async fn dialplan_status(gw: &TestGateway, ready: impl Fn(&Value) -> bool) -> Value {
+pub(crate) async fn dialplan_status(gw: &TestGateway, ready: impl Fn(&Value) -> bool) -> Value {
     let mut last = Value::Null;
     for _ in 0..600 {
         let (status, health) = gw.get("/healthz").await;
@@ -53,7 +53,7 @@ async fn dialplan_status(gw: &TestGateway, ready: impl Fn(&Value) -> bool) -> Va
     panic!("the dialplan status never got there; last: {last}");
 }
 
-fn write(dir: &Path, name: &str, text: &str) {
+pub(crate) fn write(dir: &Path, name: &str, text: &str) {
     std::fs::write(dir.join(name), text).expect("write dialplan file");
 }
 

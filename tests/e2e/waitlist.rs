@@ -47,9 +47,13 @@ const THIRD: &str = "+819011110004";
 
 pub(crate) async fn tiny_gateway() -> TestGateway {
     let gw = spawn_gateway().await;
+    load_tiny(&gw).await;
+    gw
+}
+
+async fn load_tiny(gw: &TestGateway) {
     let catalog = CatalogFile::parse(TINY, chrono::Utc::now()).expect("catalog");
     gw.app.store.load_catalog(&catalog).await.expect("loaded");
-    gw
 }
 
 /// A purchase link for `phone`, by calling the purchase number.
@@ -229,6 +233,71 @@ async fn joining_is_refused_while_seats_are_on_sale_and_beyond_the_phone_limit()
         assert!([400, 409, 422].contains(&status), "{seat_type} {quantity}: {status} {refused}");
     }
     assert!(gw.app.store.line_lengths(EVENT).await.expect("line").is_empty());
+    gw.stop().await;
+}
+
+/// Tiny Night's own purchase number.
+const TINY_NUMBER: &str = "+442079460160";
+
+/// A purchase call to `TINY_NUMBER` pressing 2 after the announcement starts,
+/// its caller ID asserted by the trusted proxy (`proven`) or only claimed.
+async fn call_and_press_2(gw: &TestGateway, caller: &str, proven: bool) -> dialticket_sim::sip::CallReport {
+    let mut opts = dialticket_sim::sip::CallOptions::new(gw.sip, caller, TINY_NUMBER);
+    match proven {
+        true => opts.pai = Some(format!("<tel:{caller}>")),
+        false => opts.local_ip = "127.0.0.66".parse().expect("ip"),
+    }
+    opts.press = dialticket_sim::dtmf::KeyPress::sequence(std::time::Duration::from_millis(300), "2");
+    let report = gw.call_with(opts).await;
+    assert!(report.answered && report.bye_from_gateway, "{report:?}");
+    report
+}
+
+/// What a recorded call said.
+async fn said(gw: &TestGateway, report: &dialticket_sim::sip::CallReport) -> String {
+    let key = format!("{} 1", report.call_id);
+    let mut tx = gw.app.store.begin().await.expect("begin");
+    let outcome = tx.recorded_calls(&[key.as_str()]).await.expect("calls").remove(&key).expect("recorded");
+    let v: Value = serde_json::from_str(&outcome).expect("outcome");
+    v["announce"].as_str().unwrap_or_default().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_to_a_sold_out_events_number_joins_the_line_by_pressing_2() {
+    let (gw, dir) = crate::dialplan::gateway_with_own_dialplans().await;
+    load_tiny(&gw).await;
+    let rule = format!("[[numbers]]\nnumber = \"{TINY_NUMBER}\"\naction = \"purchase\"\nevent = \"{EVENT}\"\n");
+    crate::dialplan::write(dir.path(), "tiny.toml", &rule);
+    crate::dialplan::dialplan_status(&gw, |d| d["generation"] == 2).await;
+
+    // On sale: the usual announcement; a 2 does nothing.
+    let report = call_and_press_2(&gw, FIRST, true).await;
+    assert_eq!(said(&gw, &report).await, "purchase-link-sent");
+    assert!(gw.app.store.line_place(EVENT, &phone(FIRST)).await.expect("place").is_none());
+
+    // Sold out: told so, and 2 puts the caller in line for one seat of any type.
+    sold_out_by_a_hold(&gw).await;
+    let report = call_and_press_2(&gw, SECOND, true).await;
+    assert_eq!(said(&gw, &report).await, "sold-out-link-sent");
+    let place = gw.app.store.line_place(EVENT, &phone(SECOND)).await.expect("place").expect("in line");
+    assert_eq!((place.quantity, place.seat_type.as_str(), place.number), (1, "", 1), "{place:?}");
+
+    // A caller ID only claimed (no trusted peer vouched for it) is not offered the line.
+    let report = call_and_press_2(&gw, THIRD, false).await;
+    assert_eq!(said(&gw, &report).await, "purchase-link-sent");
+    assert!(gw.app.store.line_place(EVENT, &phone(THIRD)).await.expect("place").is_none());
+
+    // A seat comes back: offered to the caller by mail, on the page of the link.
+    hold_runs_out(&gw).await;
+    sweep(&gw.app, dialticket::store::now()).await.expect("sweep");
+    let offer = gw.mail(SECOND, "Seats came back").await;
+    let (_, p) = gw.get(&gw.link(&offer, "/p/")).await;
+    assert_eq!(
+        (p["waitlist"]["state"].as_str(), p["waitlist"]["seats"].as_str()),
+        (Some("offered"), Some("GA-1")),
+        "{p}"
+    );
+    assert_eq!(free(&gw).await, 1, "the other seat: nobody else waits");
     gw.stop().await;
 }
 

@@ -1,0 +1,61 @@
+//! Joining a waiting list by phone: a purchase call to a number bound to one
+//! event (a dialplan rule with `event`), answered, while that event is sold out,
+//! hears so after its purchase link went out, and "press 2 for the waiting list"
+//! (see [`crate::waitlist`]). Pressing 2 puts the caller's phone in line for one
+//! seat of any type.
+//!
+//! Only a caller whose number somebody vouched for
+//! ([`crate::identity::CallerIdentity::is_proven`]) is offered the key: a place
+//! in line holds up the seats that come back for half an hour, so a claimed
+//! `From` alone must not be able to fill the line with other people's numbers.
+//! Anyone else still gets the link, whose page lets its phone's owner join.
+
+use crate::app::{App, AppError};
+use crate::sip::{IncomingCall, Menu};
+use crate::store::{now, Joined, Store, StoreError};
+
+/// The announcement of a purchase call to a sold-out event.
+pub(super) const SOLD_OUT: &str = "sold-out-link-sent";
+/// The key that joins the line.
+pub(super) const JOIN_KEY: char = '2';
+
+/// Whether a purchase call is told that its event is sold out (and offered its
+/// line): the number is bound to an event on sale with no seat left, and the
+/// caller's number is proven.
+pub(super) async fn sold_out(app: &App, call: &IncomingCall) -> Result<bool, AppError> {
+    let (Some(event_id), true) = (call.rule.event.as_deref(), call.caller.is_proven()) else { return Ok(false) };
+    Ok(match app.store.event(event_id).await? {
+        Some(e) => e.on_sale(now()) && !e.sales_paused && e.seat_types.iter().all(|t| t.available <= 0),
+        None => false,
+    })
+}
+
+/// The menu after [`SOLD_OUT`]: 2 for the line, 1 to have the link sent again.
+pub(super) fn menu() -> Menu {
+    Menu::new("press-2-to-wait", "12")
+}
+
+/// The caller's phone joins the line of the call's event; the prompt to play.
+pub(super) async fn join(app: &App, call: &IncomingCall) -> Result<Option<String>, AppError> {
+    let Some(event_id) = call.rule.event.as_deref() else { return Ok(None) };
+    if !call.caller.is_proven() {
+        return Ok(None);
+    }
+    let joined = Store::retry(|| async {
+        let at = now();
+        let mut tx = app.store.begin().await?;
+        let user = tx.touch_phone_user(&call.caller.number, &call.rule.language, at).await?;
+        let joined = tx.join_line(event_id, "", &user, 1, "call", at).await?;
+        tx.commit().await?;
+        Ok::<_, StoreError>(joined)
+    })
+    .await?;
+    tracing::info!(event = event_id, outcome = ?joined, "waiting list joined by phone");
+    Ok(Some(
+        match joined {
+            Joined::Joined(_) | Joined::Already(_) => "waitlist-joined",
+            Joined::SeatsFree(_) => "waitlist-seats-free",
+        }
+        .into(),
+    ))
+}
