@@ -103,6 +103,13 @@ pub struct EventDef<T = DateTime<FixedOffset>> {
     /// Single entry (false) for a new event; left as it is when a reload does not say.
     #[serde(default)]
     pub reentry: Option<bool>,
+    /// Sold in call order: a purchase call from a proven number to the event's
+    /// own number (a dialplan rule with `event`) takes a place in the event's
+    /// line at once, and seats are held for places in the order people called
+    /// (see [`crate::waitlist`]). Off for a new event; left as it is when a
+    /// reload does not say.
+    #[serde(default)]
+    pub call_order: Option<bool>,
     pub seat_types: Vec<SeatTypeDef>,
 }
 
@@ -272,6 +279,7 @@ impl EventDef<CatalogTime> {
             time_zone: self.time_zone,
             staff_pin_admission: self.staff_pin_admission,
             reentry: self.reentry,
+            call_order: self.call_order,
             seat_types: self.seat_types,
         })
     }
@@ -307,6 +315,8 @@ pub struct EventView {
     pub pin_admission: bool,
     /// Exit and re-entry allowed (see [`EventDef::reentry`]); false: single entry.
     pub reentry: bool,
+    /// Sold in call order (see [`EventDef::call_order`]).
+    pub call_order: bool,
     /// Sales stopped in the back office: the shop takes no orders.
     pub sales_paused: bool,
     /// Listed in the shop; unpublished, buyers get a 404 for its page.
@@ -533,6 +543,7 @@ count = 20
             staff_pin_epoch: 0,
             pin_admission: false,
             reentry: false,
+            call_order: false,
             sales_paused: false,
             published: true,
             phone_limit: 0,

@@ -164,7 +164,7 @@ async fn mail_offer(app: &App, id: &str, at: i64) -> Result<bool, AppError> {
         "url": format!("{link}/events/{}", event.id),
         "seat_type": seat_name.unwrap_or_else(|| place.seat_type.clone()),
         "seats": place.seats.join(", "),
-        "quantity": place.quantity,
+        "quantity": place.seats.len(),
         "until": until,
         "minutes": OFFER_SECS / 60,
     });

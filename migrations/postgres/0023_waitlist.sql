@@ -27,3 +27,8 @@ CREATE UNIQUE INDEX waitlist_one_place ON waitlist(event_id, phone) WHERE state 
 -- A seat held for a waiting-list place (state 'offered'): nobody else can take it.
 ALTER TABLE seats ADD COLUMN offer_id TEXT;
 CREATE INDEX seats_offer ON seats(offer_id) WHERE offer_id IS NOT NULL;
+
+-- Sold in call order (catalog `call_order = true`): a purchase call from a
+-- proven number to the event's own number takes a place in line at once, so
+-- seats are held in the order people called, not in the order they clicked.
+ALTER TABLE events ADD COLUMN call_order BIGINT NOT NULL DEFAULT 0;

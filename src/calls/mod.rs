@@ -265,7 +265,11 @@ async fn handle(app: &App, purchases: &Purchases, call: &IncomingCall) -> Result
             if waitlist::sold_out(app, call).await? {
                 work.announce = waitlist::SOLD_OUT;
             }
-            purchases.submit(work).await
+            let decision = purchases.submit(work).await?;
+            if matches!(decision, CallDecision::Announce { .. }) {
+                waitlist::in_call_order(app, call).await?;
+            }
+            Ok(decision)
         }
         _ => Store::retry(|| attempt(app, call)).await,
     }

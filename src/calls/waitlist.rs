@@ -1,8 +1,13 @@
-//! Joining a waiting list by phone: a purchase call to a number bound to one
-//! event (a dialplan rule with `event`), answered, while that event is sold out,
-//! hears so after its purchase link went out, and "press 2 for the waiting list"
-//! (see [`crate::waitlist`]). Pressing 2 puts the caller's phone in line for one
-//! seat of any type.
+//! The line by phone (see [`crate::waitlist`]), on a purchase call to a number
+//! bound to one event (a dialplan rule with `event`):
+//! - an event sold in call order ([`crate::events::EventDef::call_order`]): the
+//!   call itself takes a place in line, for as many seats as the phone may
+//!   have (at most [`crate::waitlist::MAX_PER_PLACE`]), of any type; seats are
+//!   held for places in the order people called, and the buyer buys as many of
+//!   them as they want (the rest go on to the next place at once);
+//! - any other event, sold out, on an answered call: after its purchase link
+//!   went out the caller hears so, and "press 2 for the waiting list"; 2 puts
+//!   the phone in line for one seat of any type.
 //!
 //! Only a caller whose number somebody vouched for
 //! ([`crate::identity::CallerIdentity::is_proven`]) is offered the key: a place
@@ -25,9 +30,37 @@ pub(super) const JOIN_KEY: char = '2';
 pub(super) async fn sold_out(app: &App, call: &IncomingCall) -> Result<bool, AppError> {
     let (Some(event_id), true) = (call.rule.event.as_deref(), call.caller.is_proven()) else { return Ok(false) };
     Ok(match app.store.event(event_id).await? {
+        // Sold in call order: the call is in line already.
+        Some(e) if e.call_order => false,
         Some(e) => e.on_sale(now()) && !e.sales_paused && e.seat_types.iter().all(|t| t.available <= 0),
         None => false,
     })
+}
+
+/// A purchase call to an event sold in call order takes its place in line
+/// (after its link went out; a repeat of the call keeps the place it has).
+pub(super) async fn in_call_order(app: &App, call: &IncomingCall) -> Result<(), AppError> {
+    let (Some(event_id), true) = (call.rule.event.as_deref(), call.caller.is_proven()) else { return Ok(()) };
+    let Some(event) = app.store.event(event_id).await?.filter(|e| e.call_order) else { return Ok(()) };
+    if !event.on_sale(now()) || event.sales_paused {
+        return Ok(());
+    }
+    let joined = Store::retry(|| async {
+        let at = now();
+        let mut tx = app.store.begin().await?;
+        let has = tx.phone_tickets(&event.id, call.caller.number.as_str()).await?;
+        let most = crate::waitlist::max_quantity(event.phone_limit, has);
+        if most == 0 {
+            return Ok(None);
+        }
+        let user = tx.touch_phone_user(&call.caller.number, &call.rule.language, at).await?;
+        let joined = tx.join_line(&event.id, "", &user, most, "call-order", at).await?;
+        tx.commit().await?;
+        Ok::<_, StoreError>(Some(joined))
+    })
+    .await?;
+    tracing::info!(event = event_id, outcome = ?joined, "in line by call order");
+    Ok(())
 }
 
 /// The menu after [`SOLD_OUT`]: 2 for the line, 1 to have the link sent again.

@@ -264,6 +264,8 @@ pub fn event_def(f: &Fields, id: &str, organizer: &str, currency: &str) -> Resul
         time_zone: Some(tz.name().to_string()),
         staff_pin_admission: None,
         reentry: Some(!text(f, "reentry").is_empty()),
+        // Not on the back office's form: kept as the catalog set it.
+        call_order: None,
         seat_types: seat_types(f)?,
     };
     let checked = CatalogFile { organizers: vec![], events: vec![def] };

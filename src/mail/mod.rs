@@ -268,6 +268,7 @@ mod tests {
             "expires": "2027-03-01 12:00:00", "now_to": "h***@example.jp", "undo_url": "http://127.0.0.1:8080/m/ey",
             "paid_at": "Sun 6 Dec 2026, 17:00 JST", "seat_type": "S seat", "unit_price": "¥9,800",
             "cancellable_until": "Thu 11 Mar 2027, 19:00 JST", "issue_number_display": "03-0000-0101",
+            "until": "Sun 7 Mar 2027, 10:30 JST", "minutes": 30,
         });
         let render = |name, lang| -> Result<(Letter, String, String), MailError> {
             let letter = t.letter(name, lang, &ctx)?;

@@ -35,6 +35,10 @@ pub struct LinePlace {
     pub phone: PhoneNumber,
     pub user_number: String,
     pub quantity: i64,
+    /// How the place was taken: `page` (the buyer asked for `quantity` seats:
+    /// offered once that many are held), `call` (offered whatever is held, up to
+    /// `quantity`, as soon as there is any).
+    pub channel: String,
     pub state: PlaceState,
     pub joined_at: Timestamp,
     /// Offered: until when the seats are held.
@@ -57,7 +61,7 @@ pub enum Joined {
 }
 
 const PLACE_COLUMNS: &str =
-    "seq, id, event_id, seat_type, phone, user_number, quantity, state, joined_at, offer_until FROM waitlist";
+    "seq, id, event_id, seat_type, phone, user_number, quantity, channel, state, joined_at, offer_until FROM waitlist";
 
 fn place_of(row: &sqlx::any::AnyRow) -> Result<(i64, LinePlace), StoreError> {
     let phone: String = row.try_get("phone")?;
@@ -71,6 +75,7 @@ fn place_of(row: &sqlx::any::AnyRow) -> Result<(i64, LinePlace), StoreError> {
             phone: super::users::stored_phone(&phone)?,
             user_number: row.try_get("user_number")?,
             quantity: row.try_get("quantity")?,
+            channel: row.try_get("channel")?,
             state: PlaceState::parse(&state).ok_or_else(|| StoreError::Corrupt(format!("place state {state}")))?,
             joined_at: row.try_get("joined_at")?,
             offer_until: row.try_get("offer_until")?,
@@ -182,8 +187,9 @@ impl StoreTx {
 
     /// `user`'s phone joins the line of `seat_type` (`""`: any) for `quantity`
     /// seats — unless it has an open place for the event already, or seats of
-    /// the type are free now.
-    #[allow(clippy::too_many_arguments)]
+    /// the type are free now (a `page` or `call` place). A `call-order` place (a
+    /// call to an event sold in call order) joins whether seats are free or not,
+    /// and free seats are handed to the line at once.
     pub async fn join_line(
         &mut self,
         event_id: &str,
@@ -207,7 +213,8 @@ impl StoreTx {
         .bind(seat_type)
         .fetch_one(self.conn().await?)
         .await?;
-        if free > 0 {
+        let call_order = channel == "call-order";
+        if free > 0 && !call_order {
             return Ok(Joined::SeatsFree(free));
         }
         let id = new_purchase_id();
@@ -232,6 +239,15 @@ impl StoreTx {
         let (n,): (i64,) =
             sqlx::query_as(NUMBER_SQL).bind(event_id).bind(seq).bind(seat_type).fetch_one(self.conn().await?).await?;
         place.number = n;
+        if call_order && free > 0 {
+            let types: Vec<(String,)> = sqlx::query_as("SELECT code FROM seat_types WHERE event_id = $1 ORDER BY code")
+                .bind(event_id)
+                .fetch_all(self.conn().await?)
+                .await?;
+            for (t,) in types {
+                self.hand_to_line(event_id, &t, at).await?;
+            }
+        }
         Ok(Joined::Joined(place))
     }
 
@@ -323,7 +339,10 @@ impl StoreTx {
                 0 => 0,
                 n => self.pick_seats(event_id, seat_type, n, Taker::Offer(&head.id), at).await?.len(),
             };
-            if got < need {
+            // A place the buyer sized waits for all it asked for; one a call took is
+            // offered what there is.
+            let sized = head.channel == "page";
+            if (sized && got < need) || held.len() + got == 0 {
                 break;
             }
             sqlx::query(

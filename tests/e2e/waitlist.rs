@@ -144,7 +144,7 @@ async fn seats_that_come_back_go_to_the_line_in_order_by_mail_and_never_to_the_p
     // its deadline on the venue's clock.
     sweep(&gw.app, dialticket::store::now()).await.expect("sweep");
     assert_eq!(sweep(&gw.app, dialticket::store::now()).await.expect("sweep").mailed, 0, "mailed once");
-    let offer = gw.mail(FIRST, "Seats came back").await;
+    let offer = gw.mail(FIRST, "Seats are held for you").await;
     assert!(offer.text.contains("GA-1, GA-2") && offer.text.contains("JST"), "{}", offer.text);
     let offer_link = gw.link(&offer, "/p/");
     assert!(offer_link.ends_with(&format!("/events/{EVENT}")), "{offer_link}");
@@ -172,7 +172,7 @@ async fn seats_that_come_back_go_to_the_line_in_order_by_mail_and_never_to_the_p
     let p = page(&gw, &second).await;
     assert_eq!((p["waitlist"]["state"].as_str(), p["waitlist"]["seats"].as_str()), (Some("offered"), Some("GA-2")));
     sweep(&gw.app, dialticket::store::now()).await.expect("sweep");
-    gw.mail(SECOND, "Seats came back").await;
+    gw.mail(SECOND, "Seats are held for you").await;
 
     // Declined: nobody else waits, so the seat is on sale again.
     let (status, p) = gw.post(p["waitlist"]["leave_action"].as_str().expect("leave"), &[]).await;
@@ -183,7 +183,7 @@ async fn seats_that_come_back_go_to_the_line_in_order_by_mail_and_never_to_the_p
     let line = gw.app.store.line_lengths(EVENT).await.expect("line");
     assert!(line.is_empty(), "{line:?}");
     gw.settle().await;
-    assert_eq!(gw.mails(FIRST, "Seats came back").len() + gw.mails(SECOND, "Seats came back").len(), 2);
+    assert_eq!(gw.mails(FIRST, "Seats are held for you").len() + gw.mails(SECOND, "Seats are held for you").len(), 2);
     gw.stop().await;
 }
 
@@ -197,14 +197,14 @@ async fn an_offer_not_taken_in_time_goes_to_the_next_in_line() {
     join(&gw, &third, "1").await;
     let at = hold_runs_out(&gw).await;
     sweep(&gw.app, at).await.expect("sweep");
-    gw.mail(FIRST, "Seats came back").await;
+    gw.mail(FIRST, "Seats are held for you").await;
 
     // Before the deadline nothing moves; after it, the seats go to the second place.
     let done = sweep(&gw.app, at + OFFER_SECS - 60).await.expect("sweep");
     assert_eq!(done.expired, 0, "{done:?}");
     let done = sweep(&gw.app, at + OFFER_SECS + 1).await.expect("sweep");
     assert_eq!(done.expired, 1, "{done:?}");
-    gw.mail(SECOND, "Seats came back").await;
+    gw.mail(SECOND, "Seats are held for you").await;
     let p = page(&gw, &first).await;
     assert_eq!(p["waitlist"]["state"], "join", "the first place has ended: {p}");
     assert!(p["form"].is_null(), "and cannot buy the seats any more: {p}");
@@ -290,7 +290,7 @@ async fn a_caller_to_a_sold_out_events_number_joins_the_line_by_pressing_2() {
     // A seat comes back: offered to the caller by mail, on the page of the link.
     hold_runs_out(&gw).await;
     sweep(&gw.app, dialticket::store::now()).await.expect("sweep");
-    let offer = gw.mail(SECOND, "Seats came back").await;
+    let offer = gw.mail(SECOND, "Seats are held for you").await;
     let (_, p) = gw.get(&gw.link(&offer, "/p/")).await;
     assert_eq!(
         (p["waitlist"]["state"].as_str(), p["waitlist"]["seats"].as_str()),
@@ -298,6 +298,89 @@ async fn a_caller_to_a_sold_out_events_number_joins_the_line_by_pressing_2() {
         "{p}"
     );
     assert_eq!(free(&gw).await, 1, "the other seat: nobody else waits");
+    gw.stop().await;
+}
+
+/// Three seats sold in call order, with their own purchase number.
+const QUEUE_NIGHT: &str = r#"
+[[organizers]]
+id = "tiny-org"
+name = "Tiny Org"
+[[events]]
+id = "queue-night"
+organizer = "tiny-org"
+genre = "Jazz"
+name = "Queue Night"
+venue = "Tiny Club, Tokyo"
+starts_at = "today+30d 19:00 +09:00"
+doors_open = "today+30d 18:30 +09:00"
+curtain = "today+30d 19:00 +09:00"
+sale_start = "today-1d 10:00 +09:00"
+sale_end = "today+30d 17:00 +09:00"
+time_zone = "Asia/Tokyo"
+call_order = true
+[[events.seat_types]]
+code = "GA"
+name = "General admission"
+price = 3000
+count = 3
+"#;
+const QUEUE_NUMBER: &str = "+442079460161";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seats_are_held_in_the_order_people_called_not_the_order_they_click() {
+    let (gw, dir) = crate::dialplan::gateway_with_own_dialplans().await;
+    let catalog = CatalogFile::parse(QUEUE_NIGHT, chrono::Utc::now()).expect("catalog");
+    gw.app.store.load_catalog(&catalog).await.expect("loaded");
+    let rule = format!("[[numbers]]\nnumber = \"{QUEUE_NUMBER}\"\naction = \"purchase\"\nevent = \"queue-night\"\n");
+    crate::dialplan::write(dir.path(), "queue.toml", &rule);
+    crate::dialplan::dialplan_status(&gw, |d| d["generation"] == 2).await;
+    let place = |p: &'static str| {
+        let gw = &gw;
+        async move { gw.app.store.line_place("queue-night", &phone(p)).await.expect("place").expect("in line") }
+    };
+
+    // Three callers, one after another: the first is held all three seats (as
+    // many as a phone may have, up to what there is); the others wait in call order.
+    for caller in [FIRST, SECOND, THIRD] {
+        assert_eq!(call_as(&gw, caller, QUEUE_NUMBER, true).await, 200);
+    }
+    let first = place(FIRST).await;
+    assert_eq!((first.state, first.seats.len()), (dialticket::waitlist::PlaceState::Offered, 3), "{first:?}");
+    assert_eq!(place(SECOND).await.number, 1);
+    assert_eq!(place(THIRD).await.number, 2);
+
+    // The last caller clicks first: no seat to take, only its place in line.
+    let third = gw.link(&gw.mail(THIRD, "purchase link").await, "/p/");
+    assert!(third.ends_with("/events/queue-night"), "the event's number links its page: {third}");
+    let (_, p) = gw.get(&third).await;
+    assert!(p["form"].is_null(), "{p}");
+    assert_eq!((p["waitlist"]["state"].as_str(), p["waitlist"]["number"].as_i64()), (Some("waiting"), Some(2)), "{p}");
+    let (_, web) = gw.get("/buy/events/queue-night").await;
+    assert!(web["form"].is_null(), "nor on the web shop: {web}");
+
+    // The first buys one of its three: the other two are held for the second caller at once.
+    let offer = gw.mail(FIRST, "Seats are held for you").await;
+    let (_, p) = gw.get(&gw.link(&offer, "/p/")).await;
+    let fields = [
+        ("form_token", p["form"]["form_token"].as_str().expect("form")),
+        ("seat_type", "GA"),
+        ("quantity", "1"),
+        ("payment_method", "card"),
+        ("card_number", CARD),
+    ];
+    let (status, order) = gw.post(p["form"]["action"].as_str().expect("action"), &fields).await;
+    assert_eq!((status, order["seats"].clone()), (200, serde_json::json!(["GA-1"])), "{order}");
+    let second = place(SECOND).await;
+    assert_eq!(second.seats, ["GA-2", "GA-3"], "{second:?}");
+    let offer = gw.mail(SECOND, "Seats are held for you").await;
+
+    // The second lets them go: the third caller's turn.
+    let (_, p) = gw.get(&gw.link(&offer, "/p/")).await;
+    let (status, _) = gw.post(p["waitlist"]["leave_action"].as_str().expect("leave"), &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(place(THIRD).await.seats, ["GA-2", "GA-3"]);
+    gw.mail(THIRD, "Seats are held for you").await;
     gw.stop().await;
 }
 

@@ -61,7 +61,9 @@ pub(super) fn card(web: &Web, shop: &Shop, event: &EventView, on_sale: bool) -> 
                 (PlaceState::Offered, false) => "ended",
                 (state, _) => state.as_str(),
             },
-            "seat_type": p.seat_type, "seat_type_name": type_name(&p.seat_type), "quantity": p.quantity,
+            "seat_type": p.seat_type, "seat_type_name": type_name(&p.seat_type),
+            // Offered: what is held (a place a call took may get fewer than its most).
+            "quantity": if offer_open(p) { p.seats.len() as i64 } else { p.quantity },
             "number": p.number, "seats": p.seats.join(", "), "until": until,
             "leave_action": format!("{action}/leave"), "minutes": OFFER_SECS / 60,
         });
