@@ -305,8 +305,10 @@ impl StoreTx {
     /// has and stops the hand-over (nobody behind it is served first). Returns
     /// how many places were offered.
     pub async fn hand_to_line(&mut self, event_id: &str, seat_type: &str, at: Timestamp) -> Result<usize, StoreError> {
+        // A cancelled event's seats are refunded, not offered to anyone.
         let waiting: Option<(i64,)> = sqlx::query_as(
-            "SELECT 1 FROM waitlist WHERE event_id = $1 AND state = 'waiting' AND (seat_type = $2 OR seat_type = '')
+            "SELECT seq FROM waitlist WHERE event_id = $1 AND state = 'waiting' AND (seat_type = $2 OR seat_type = '')
+               AND NOT EXISTS (SELECT 1 FROM event_cancellations c WHERE c.event_id = $1)
              LIMIT 1",
         )
         .bind(event_id)

@@ -301,6 +301,29 @@ async fn a_caller_to_a_sold_out_events_number_joins_the_line_by_pressing_2() {
     gw.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_events_seats_are_refunded_not_offered_to_the_line() {
+    let gw = tiny_gateway().await;
+    sold_out_by_a_hold(&gw).await;
+    join(&gw, &link(&gw, FIRST).await, "1").await;
+    let at = dialticket::store::now();
+    assert!(gw.app.store.start_event_cancellation(EVENT, "test", at).await.expect("start"));
+    dialticket::event_cancel::spawn(gw.app.clone(), EVENT.to_string());
+    // Wait for the cancellation to finish (the hold is withdrawn, its seats freed).
+    let deadline = tokio::time::Instant::now() + MAIL_WAIT;
+    while gw.app.store.event_cancellation(EVENT).await.expect("read").is_none_or(|c| c.state != "done") {
+        assert!(tokio::time::Instant::now() < deadline, "the cancellation never finished");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    sweep(&gw.app, dialticket::store::now()).await.expect("sweep");
+    let place = gw.app.store.line_place(EVENT, &phone(FIRST)).await.expect("place").expect("still a place");
+    assert_eq!((place.state, place.seats.len()), (dialticket::waitlist::PlaceState::Waiting, 0), "{place:?}");
+    assert_eq!(free(&gw).await, 2, "freed, and no longer on sale (sales stopped)");
+    gw.settle().await;
+    assert!(gw.mails(FIRST, "Seats are held for you").is_empty());
+    gw.stop().await;
+}
+
 /// Three seats sold in call order, with their own purchase number.
 const QUEUE_NIGHT: &str = r#"
 [[organizers]]
