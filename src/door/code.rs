@@ -247,6 +247,19 @@ mod tests {
     }
 
     #[test]
+    fn a_kept_signature_is_what_signing_again_makes_and_never_another_keys() {
+        let (a, b) = (key(11), key(12));
+        let first = SeatCode::sign(&a, "kept", 5, 2);
+        let kept = SeatCode::sign(&a, "kept", 5, 2);
+        assert_eq!(kept.signature, a.sign(&signed_bytes(&first.payload.to_bytes())).to_bytes());
+        assert_eq!(kept, first);
+        let other = SeatCode::sign(&b, "kept", 5, 2);
+        assert_ne!(other.signature, first.signature);
+        assert!(SeatCode::verify(&other.text(), &[b.verifying_key()]).is_ok());
+        assert_eq!(SeatCode::verify(&other.text(), &[a.verifying_key()]), Err(CodeError::Signature));
+    }
+
+    #[test]
     fn a_retired_key_still_verifies_and_a_foreign_one_never() {
         let (old, new, foreign) = (key(1), key(2), key(3));
         let code = SeatCode::sign(&old, "gala", 1, 1).text();
