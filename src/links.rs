@@ -291,7 +291,17 @@ pub struct Links {
     retired_until: Vec<i64>,
     public_url: String,
     secret: [u8; 32],
+    /// Tokens whose signature verified, by their text, with their claims:
+    /// checking an Ed25519 signature was a tenth of a ticket page's time, and
+    /// a holder's phone opens the same link again and again (the admission page
+    /// polls it). Only the signature's verdict is kept — these keys never
+    /// change while this `Links` lives (a new key set is a new `Links`) —
+    /// expiry, purpose and revocation are checked on every use as before.
+    verified: quick_cache::sync::Cache<String, Claims>,
 }
+
+/// How many verified tokens [`Links`] keeps (about half a kilobyte each).
+const VERIFIED_KEPT: usize = 10_000;
 
 impl Links {
     /// Load the PKCS#8 PEM key at `path`, generating it (mode 0600) if absent, and
@@ -350,6 +360,7 @@ impl Links {
             retired_until: Vec::new(),
             public_url: public_url.trim_end_matches('/').to_string(),
             secret: key.to_bytes(),
+            verified: quick_cache::sync::Cache::new(VERIFIED_KEPT),
         })
     }
 
@@ -510,6 +521,28 @@ impl Links {
 
     /// Check signature, key id, expiry (against `now`) and purpose.
     pub fn verify(&self, token: &str, purpose: Purpose, now: i64) -> Result<Claims, LinkError> {
+        let c = match self.verified.get(token) {
+            Some(c) => c,
+            None => {
+                let c = self.verify_signature(token)?;
+                self.verified.insert(token.to_string(), c.clone());
+                c
+            }
+        };
+        if now >= c.exp {
+            return Err(LinkError::Expired);
+        }
+        if c.purpose != purpose {
+            return Err(LinkError::WrongPurpose);
+        }
+        if !c.purpose.fits(&c) {
+            return Err(LinkError::Invalid);
+        }
+        Ok(c)
+    }
+
+    /// The claims of `token` if one of our keys signed it (nothing else checked).
+    fn verify_signature(&self, token: &str) -> Result<Claims, LinkError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| LinkError::Invalid)?;
         let key = match header.kid.as_deref() {
             _ if header.alg != Algorithm::EdDSA => return Err(LinkError::Invalid),
@@ -521,18 +554,7 @@ impl Links {
         // Expiry is checked below against our clock, so tests can pass `now`.
         v.validate_exp = false;
         v.required_spec_claims.clear();
-        let data = jsonwebtoken::decode::<Claims>(token, key, &v).map_err(|_| LinkError::Invalid)?;
-        let c = data.claims;
-        if now >= c.exp {
-            return Err(LinkError::Expired);
-        }
-        if c.purpose != purpose {
-            return Err(LinkError::WrongPurpose);
-        }
-        if !c.purpose.fits(&c) {
-            return Err(LinkError::Invalid);
-        }
-        Ok(c)
+        Ok(jsonwebtoken::decode::<Claims>(token, key, &v).map_err(|_| LinkError::Invalid)?.claims)
     }
 }
 

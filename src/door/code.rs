@@ -77,6 +77,14 @@ impl Payload {
     }
 }
 
+/// Signatures made by [`SeatCode::sign`], by the signing key's public half and
+/// the payload signed: about 110 bytes each, at most 20,000 (2 MB).
+static SIGNATURES: std::sync::LazyLock<quick_cache::sync::Cache<Signed, [u8; 64]>> =
+    std::sync::LazyLock::new(|| quick_cache::sync::Cache::new(20_000));
+
+/// What [`SIGNATURES`] are kept by: the public key, the payload.
+type Signed = ([u8; 32], [u8; PAYLOAD_LEN]);
+
 /// A seat's code, signed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeatCode {
@@ -98,9 +106,22 @@ pub enum CodeError {
 impl SeatCode {
     /// The code of seat `position` of `event_id` at issue `epoch`, signed with `key`.
     pub fn sign(key: &SigningKey, event_id: &str, position: u32, epoch: u16) -> SeatCode {
-        let payload =
-            Payload { event_tag: event_tag(event_id), position, key_tag: key_tag(&key.verifying_key()), epoch };
-        let signature = key.sign(&signed_bytes(&payload.to_bytes())).to_bytes();
+        let public = key.verifying_key();
+        let payload = Payload { event_tag: event_tag(event_id), position, key_tag: key_tag(&public), epoch };
+        let bytes = payload.to_bytes();
+        // Ed25519 signatures are deterministic (RFC 8032): the same key over the
+        // same bytes signs the same signature, so one made before is as good as
+        // a new one — and a ticket or admission page signs each seat's code on
+        // every view.
+        let cache_key = (public.to_bytes(), bytes);
+        let signature = match SIGNATURES.get(&cache_key) {
+            Some(signature) => signature,
+            None => {
+                let signature = key.sign(&signed_bytes(&bytes)).to_bytes();
+                SIGNATURES.insert(cache_key, signature);
+                signature
+            }
+        };
         SeatCode { payload, signature }
     }
 
@@ -223,6 +244,19 @@ mod tests {
         // Deterministic: the same seat and epoch give the same code and reference.
         assert_eq!(SeatCode::sign(&k, "open-rehearsal", 12, 3).text(), text);
         assert_ne!(SeatCode::sign(&k, "open-rehearsal", 12, 4).reference(), code.reference());
+    }
+
+    #[test]
+    fn a_kept_signature_is_what_signing_again_makes_and_never_another_keys() {
+        let (a, b) = (key(11), key(12));
+        let first = SeatCode::sign(&a, "kept", 5, 2);
+        let kept = SeatCode::sign(&a, "kept", 5, 2);
+        assert_eq!(kept.signature, a.sign(&signed_bytes(&first.payload.to_bytes())).to_bytes());
+        assert_eq!(kept, first);
+        let other = SeatCode::sign(&b, "kept", 5, 2);
+        assert_ne!(other.signature, first.signature);
+        assert!(SeatCode::verify(&other.text(), &[b.verifying_key()]).is_ok());
+        assert_eq!(SeatCode::verify(&other.text(), &[a.verifying_key()]), Err(CodeError::Signature));
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use sqlx::any::AnyRow;
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
 use super::{Store, StoreError, StoreTx};
 use crate::domain::Timestamp;
@@ -36,30 +36,43 @@ impl Store {
         .map(|seats| (file.events.len(), seats))
     }
 
+    /// Every event with its seat types. One connection for all the reads: each
+    /// checkout from the pool is a round trip more (see [`super::holder`]).
     pub async fn events(&self) -> Result<Vec<EventView>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM events ORDER BY starts_at, id").fetch_all(&self.pool).await?;
+        let mut conn = self.pool.acquire().await?;
+        let rows = sqlx::query("SELECT * FROM events ORDER BY starts_at, id").fetch_all(&mut *conn).await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let mut e = event_from_row(&r)?;
-            e.seat_types = self.seat_types(&e.id).await?;
+            e.seat_types = self.seat_types(&mut conn, &e.id, false).await?.1;
             out.push(e);
         }
         Ok(out)
     }
 
     pub async fn event(&self, id: &str) -> Result<Option<EventView>, StoreError> {
-        let Some(r) = sqlx::query("SELECT * FROM events WHERE id = $1").bind(id).fetch_optional(&self.pool).await?
-        else {
-            return Ok(None);
-        };
-        let mut e = event_from_row(&r)?;
-        e.seat_types = self.seat_types(&e.id).await?;
+        self.event_on(&mut *self.pool.acquire().await?, id).await
+    }
+
+    /// [`Store::event`] on `conn` (a page reading more on the same connection):
+    /// the event's row and its seat types in one statement.
+    pub(super) async fn event_on(&self, conn: &mut AnyConnection, id: &str) -> Result<Option<EventView>, StoreError> {
+        let (row, types) = self.seat_types(conn, id, true).await?;
+        let Some(row) = row else { return Ok(None) };
+        let mut e = event_from_row(&row)?;
+        e.seat_types = types;
         Ok(Some(e))
     }
 
     /// `event_id`'s seat types, each with its free seats (kept for a second, see
-    /// [`super::seat_counts`]).
-    async fn seat_types(&self, event_id: &str) -> Result<Vec<SeatTypeView>, StoreError> {
+    /// [`super::seat_counts`]); `with_event`: and the event's row (`None`: no
+    /// such event), joined to them.
+    async fn seat_types(
+        &self,
+        conn: &mut AnyConnection,
+        event_id: &str,
+        with_event: bool,
+    ) -> Result<(Option<AnyRow>, Vec<SeatTypeView>), StoreError> {
         let now = std::time::Instant::now();
         let kept = self.seat_counts.get(event_id, now);
         let count = if kept.is_some() {
@@ -67,33 +80,39 @@ impl Store {
         } else {
             "(SELECT COUNT(*) FROM seats s WHERE s.event_id = t.event_id AND s.seat_type = t.code AND s.state = 'free')"
         };
-        let sql = format!(
-            "SELECT t.code, t.name, t.price, t.gate, {count} AS available
-             FROM seat_types t WHERE t.event_id = $1 ORDER BY t.price DESC, t.code"
-        );
-        let rows = sqlx::query(&sql).bind(event_id).fetch_all(&self.pool).await?;
-        let types = rows
-            .iter()
-            .map(|r| {
-                let code: String = r.try_get("code")?;
-                let available = match &kept {
-                    Some(free) => free.get(&code).copied().unwrap_or(0),
-                    None => r.try_get("available")?,
-                };
-                Ok(SeatTypeView {
-                    code,
-                    name: r.try_get("name")?,
-                    price: r.try_get("price")?,
-                    available,
-                    gate: r.try_get("gate")?,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        if kept.is_none() {
+        let columns =
+            format!("t.code AS type_code, t.name AS type_name, t.price AS type_price, t.gate AS type_gate, {count} AS type_free");
+        // An event without seat types is one row of NULL type columns.
+        let sql = if with_event {
+            format!(
+                "SELECT e.*, {columns} FROM events e LEFT JOIN seat_types t ON t.event_id = e.id
+                 WHERE e.id = $1 ORDER BY t.price DESC, t.code"
+            )
+        } else {
+            format!("SELECT {columns} FROM seat_types t WHERE t.event_id = $1 ORDER BY t.price DESC, t.code")
+        };
+        let mut rows = sqlx::query(&sql).bind(event_id).fetch_all(conn).await?;
+        let mut types = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let Some(code) = r.try_get::<Option<String>, _>("type_code")? else { continue };
+            let available = match &kept {
+                Some(free) => free.get(&code).copied().unwrap_or(0),
+                None => r.try_get("type_free")?,
+            };
+            types.push(SeatTypeView {
+                code,
+                name: r.try_get("type_name")?,
+                price: r.try_get("type_price")?,
+                available,
+                gate: r.try_get("type_gate")?,
+            });
+        }
+        if kept.is_none() && !(with_event && rows.is_empty()) {
             let free = types.iter().map(|t| (t.code.clone(), t.available)).collect();
             self.seat_counts.put(event_id, free, now);
         }
-        Ok(types)
+        let row = if with_event && !rows.is_empty() { Some(rows.swap_remove(0)) } else { None };
+        Ok((row, types))
     }
 
     /// Count rows of a table matching a state, for tests and the admin view.

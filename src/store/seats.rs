@@ -79,6 +79,21 @@ async fn seat_at(conn: &mut AnyConnection, event_id: &str, position: u32) -> Res
     row.as_ref().map(seat_from_row).transpose()
 }
 
+/// See [`Store::seat_tickets`].
+pub(super) async fn seat_tickets(
+    conn: &mut AnyConnection,
+    purchase_id: &str,
+) -> Result<Vec<(SeatTicket, Option<String>)>, StoreError> {
+    let sql = format!(
+        "SELECT {SEAT_COLUMNS}, c.reference FROM {SEAT_FROM}
+         LEFT JOIN ticket_codes c ON c.event_id = s.event_id AND c.position = s.position
+           AND c.epoch = s.issue_epoch AND c.purchase_id = s.purchase_id
+         WHERE s.purchase_id = $1 ORDER BY s.position"
+    );
+    let rows = sqlx::query(&sql).bind(purchase_id).fetch_all(conn).await?;
+    rows.iter().map(|r| Ok((seat_from_row(r)?, r.try_get("reference")?))).collect()
+}
+
 async fn issued_code(
     conn: &mut AnyConnection,
     event_id: &str,
@@ -127,14 +142,7 @@ impl Store {
     /// its current code (none for a ticket issued before per-seat codes, until
     /// it is issued again).
     pub async fn seat_tickets(&self, purchase_id: &str) -> Result<Vec<(SeatTicket, Option<String>)>, StoreError> {
-        let sql = format!(
-            "SELECT {SEAT_COLUMNS}, c.reference FROM {SEAT_FROM}
-             LEFT JOIN ticket_codes c ON c.event_id = s.event_id AND c.position = s.position
-               AND c.epoch = s.issue_epoch AND c.purchase_id = s.purchase_id
-             WHERE s.purchase_id = $1 ORDER BY s.position"
-        );
-        let rows = sqlx::query(&sql).bind(purchase_id).fetch_all(&self.pool).await?;
-        rows.iter().map(|r| Ok((seat_from_row(r)?, r.try_get("reference")?))).collect()
+        seat_tickets(&mut *self.pool.acquire().await?, purchase_id).await
     }
 
     pub async fn seat_at(&self, event_id: &str, position: u32) -> Result<Option<SeatTicket>, StoreError> {

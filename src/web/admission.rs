@@ -20,7 +20,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::ticket::{holder_name, purchase_of};
+use super::ticket::{holder_of, purchase_of};
 use super::{check_link, event_json, finish, respond, tr, wants_json, PageResult, Web, WebError};
 use crate::app::AppError;
 use crate::dialplan::Action;
@@ -30,7 +30,7 @@ use crate::door::{live, SeatTicket};
 use crate::events::EventView;
 use crate::i18n::Style;
 use crate::links::Purpose;
-use crate::store::{now, Store};
+use crate::store::{now, HolderView, PinLock, Store};
 
 /// How often the page asks for its state.
 const POLL_SECONDS: u32 = 5;
@@ -87,26 +87,20 @@ impl DoorState {
     }
 }
 
-/// When the ticket's PIN lockout ends, if it is locked now: [`super::PIN_TRIES`]
-/// wrong PINs within [`super::PIN_WINDOW`] (the journal of the purchase counts them).
-async fn locked_until(web: &Web, pid: &str, at: i64) -> Result<Option<i64>, WebError> {
-    let window = super::PIN_WINDOW.as_secs() as i64;
-    let mut refused: Vec<i64> = web
-        .app
+/// What the admission page asks of the store besides the purchase: the PIN
+/// lockout at `at` — [`super::PIN_TRIES`] wrong PINs within [`super::PIN_WINDOW`]
+/// (the journal of the purchase counts them, so the lock holds on every gateway).
+fn pin_lock(at: i64) -> PinLock<'static> {
+    PinLock { action: super::PIN_REFUSED, tries: super::PIN_TRIES, window: super::PIN_WINDOW.as_secs() as i64, at }
+}
+
+/// The purchase `pid` as its admission page shows it, read again (after an admit).
+async fn admission_view(web: &Web, pid: &str) -> Result<HolderView, WebError> {
+    web.app
         .store
-        .journal_for(pid)
+        .holder_view(pid, Purpose::Admission.as_str(), Some(pin_lock(now())))
         .await?
-        .into_iter()
-        .filter(|j| j.action == super::PIN_REFUSED && j.at > at - window)
-        .map(|j| j.at)
-        .collect();
-    if (refused.len() as i64) < super::PIN_TRIES {
-        return Ok(None);
-    }
-    refused.sort_unstable();
-    // The lock lifts when the oldest of the last PIN_TRIES refusals leaves the window.
-    let oldest = refused[refused.len() - super::PIN_TRIES as usize];
-    Ok(Some(oldest + window))
+        .ok_or_else(|| WebError::NotFound(tr(web, "cancel-no-such-purchase", &[])))
 }
 
 /// What the page needs besides the purchase: who holds it, the PIN lock, the
@@ -186,33 +180,29 @@ fn admission_json(web: &Web, token: &str, p: &Purchase, e: &EventView, facts: Do
     })
 }
 
-/// The admission page (live state) of purchase `p`, opened with `token`;
+/// The admission page (live state) of purchase `view`, opened with `token`;
 /// `status` and `error` for an admit that was refused.
-async fn admission_page(
+fn admission_page(
     web: &Web,
     headers: &HeaderMap,
     token: &str,
-    p: &Purchase,
+    view: HolderView,
     e: &EventView,
     refused: Option<WebError>,
 ) -> PageResult {
-    let locked = locked_until(web, &p.id, now()).await?;
-    let seats: Vec<SeatTicket> = web.app.store.seat_tickets(&p.id).await?.into_iter().map(|(s, _)| s).collect();
+    let HolderView { purchase: p, seats, holder_name, pin_lock_from, .. } = view;
+    // The lock lifts when the oldest of the last PIN_TRIES refusals leaves the window.
+    let locked = pin_lock_from.map(|t| t + super::PIN_WINDOW.as_secs() as i64);
+    let seats: Vec<SeatTicket> = seats.into_iter().map(|(s, _)| s).collect();
     // The gate of the last seat admitted (the staff app records it; a PIN admit has none).
     let gate = seats.iter().filter_map(|s| s.admitted.as_ref()).max_by_key(|a| a.at).and_then(|a| a.gate.clone());
     // Still to enter: never admitted, or checked out at a re-entry event.
     let left: Vec<_> = seats.into_iter().filter(|s| !s.inside()).collect();
     let checked_out_at = left.iter().filter_map(|s| s.checked_out_at).max();
-    let facts = DoorFacts {
-        holder_name: holder_name(web, p).await?,
-        locked_until: locked,
-        seats_left: left.len(),
-        checked_out_at,
-        gate,
-    };
-    let mut data = admission_json(web, token, p, e, facts);
+    let facts = DoorFacts { holder_name, locked_until: locked, seats_left: left.len(), checked_out_at, gate };
+    let mut data = admission_json(web, token, &p, e, facts);
     if data["state"] == "valid" {
-        data["live"] = live_codes(web, p, &left, now())?.into();
+        data["live"] = live_codes(web, &p, &left, now())?.into();
     }
     let status = match refused {
         Some(err) => {
@@ -247,8 +237,8 @@ fn live_codes(web: &Web, p: &Purchase, seats: &[SeatTicket], at: i64) -> Result<
 pub(super) async fn admission(State(web): State<Web>, Path(token): Path<String>, headers: HeaderMap) -> Response {
     let r = async {
         let claims = check_link(&web, &token, Purpose::Admission)?;
-        let (p, e) = purchase_of(&web, &claims).await?;
-        admission_page(&web, &headers, &token, &p, &e, None).await
+        let (view, e) = holder_of(&web, &claims, Some(pin_lock(now()))).await?;
+        admission_page(&web, &headers, &token, view, &e, None)
     }
     .await;
     finish(&web, &headers, r)
@@ -279,13 +269,12 @@ pub(super) async fn admit(
             Some(pin) => Store::retry(|| admit_once(&web, &pid, &e, pin)).await,
         };
         match (outcome, wants_json(&headers)) {
-            (Ok(p), true) => admission_page(&web, &headers, &token, &p, &e, None).await,
+            (Ok(_), true) => admission_page(&web, &headers, &token, admission_view(&web, &pid).await?, &e, None),
             (Err(err), true) => Err(err),
             (Ok(_), false) => Ok((StatusCode::SEE_OTHER, [(header::LOCATION, format!("/a/{token}"))]).into_response()),
             (Err(WebError::Unexpected(err)), false) => Err(WebError::Unexpected(err)),
             (Err(err), false) => {
-                let p = web.app.store.purchase(&pid).await?.unwrap_or(seen);
-                admission_page(&web, &headers, &token, &p, &e, Some(err)).await
+                admission_page(&web, &headers, &token, admission_view(&web, &pid).await?, &e, Some(err))
             }
         }
     }

@@ -14,37 +14,42 @@ use crate::app::AppError;
 use crate::dialplan::Action;
 use crate::domain::{PaymentStatus, Purchase};
 use crate::door::code::{Reference, SeatCode};
-use crate::door::ScanResult;
+use crate::door::{ScanResult, SeatTicket};
 use crate::events::EventView;
 use crate::links::{Claims, Purpose};
-use crate::store::now;
+use crate::store::{now, HolderView, PinLock};
 
 pub(super) async fn purchase_of(web: &Web, claims: &Claims) -> Result<(Purchase, EventView), WebError> {
+    holder_of(web, claims, None).await.map(|(view, e)| (view.purchase, e))
+}
+
+/// The purchase a holder's link names, with what its pages show (one read on
+/// one connection, see [`crate::store::HolderView`]), and its event; `pin` asks
+/// for the PIN lockout too (the admission page). Refused unless the link is
+/// the purchase's phone's and, for a ticket or admission link, still its
+/// current one.
+pub(super) async fn holder_of(
+    web: &Web,
+    claims: &Claims,
+    pin: Option<PinLock<'_>>,
+) -> Result<(HolderView, EventView), WebError> {
     let pid = claims.pid.as_deref().ok_or_else(|| WebError::NotFound(tr(web, "cancel-no-purchase", &[])))?;
-    let p = web
+    let mut view = web
         .app
         .store
-        .purchase(pid)
+        .holder_view(pid, claims.purpose.as_str(), pin)
         .await?
         .ok_or_else(|| WebError::NotFound(tr(web, "cancel-no-such-purchase", &[])))?;
-    if p.phone != claims.sub {
+    if view.purchase.phone != claims.sub {
         return Err(WebError::Link(crate::links::LinkError::Invalid));
     }
     // Re-issue revokes older links: a ticket or admission link that is not the
     // purchase's current one was replaced by a newer mail.
-    if claims.purpose.revocable() {
-        let head = web.app.store.link_head(&p.id, claims.purpose.as_str()).await?;
-        if head.is_some_and(|jti| jti != claims.jti) {
-            return Err(WebError::Link(crate::links::LinkError::Replaced));
-        }
+    if claims.purpose.revocable() && view.link_head.as_ref().is_some_and(|jti| *jti != claims.jti) {
+        return Err(WebError::Link(crate::links::LinkError::Replaced));
     }
-    let e = web
-        .app
-        .store
-        .event(&p.event_id)
-        .await?
-        .ok_or_else(|| WebError::NotFound(tr(web, "cancel-no-such-event", &[])))?;
-    Ok((p, e))
+    let e = view.event.take().ok_or_else(|| WebError::NotFound(tr(web, "cancel-no-such-event", &[])))?;
+    Ok((view, e))
 }
 
 pub(super) async fn issue_guide(State(web): State<Web>, Path(token): Path<String>, headers: HeaderMap) -> Response {
@@ -76,12 +81,13 @@ pub(super) async fn issue_guide(State(web): State<Web>, Path(token): Path<String
 pub(super) async fn ticket(State(web): State<Web>, Path(token): Path<String>, headers: HeaderMap) -> Response {
     let r = async {
         let claims = check_link(&web, &token, Purpose::Ticket)?;
-        let (p, e) = purchase_of(&web, &claims).await?;
+        let (view, e) = holder_of(&web, &claims, None).await?;
+        let p = &view.purchase;
         if !p.issued {
             return Err(WebError::Conflict(tr(&web, "ticket-not-issued", &[])));
         }
-        let tickets = seat_tickets(&web, &p, &e).await?;
-        let refund = refunded(&web, &p, &e).await?;
+        let tickets = seat_tickets(&web, p, &e, &view.seats)?;
+        let refund = refunded(&web, p, &e).await?;
         let verify_url = tickets.first().and_then(|t| t["verify_url"].as_str()).unwrap_or_default().to_string();
         Ok(respond(
             &web,
@@ -89,13 +95,13 @@ pub(super) async fn ticket(State(web): State<Web>, Path(token): Path<String>, he
             StatusCode::OK,
             "ticket.html",
             &json!({
-                "purchase_id": p.id, "phone": p.phone, "event": event_json(&e, now()), "seats": seats_shown(&p, &refund),
+                "purchase_id": p.id, "phone": p.phone, "event": event_json(&e, now()), "seats": seats_shown(p, &refund),
                 "quantity": p.quantity, "admission": p.admission.as_str(),
-                "state": p.state(), "cancellation": cancellation(&p, &e), "cancel_url": format!("/t/{token}/cancel"),
+                "state": p.state(), "cancellation": cancellation(p, &e), "cancel_url": format!("/t/{token}/cancel"),
                 "refund": refund,
                 "usage_number": web.app.number_in(Action::Usage, Some(&e.id), Some(&super::locale::current())),
                 "tickets": tickets, "verify_url": verify_url, "entry_gate": e.gate_of(&p.seat_type),
-                "holder_name": holder_name(&web, &p).await?,
+                "holder_name": view.holder_name,
             }),
         ))
     }
@@ -104,12 +110,18 @@ pub(super) async fn ticket(State(web): State<Web>, Path(token): Path<String>, he
 }
 
 /// Each seat of an issued purchase as its own ticket: its code (signed now, for
-/// the seat's current epoch), QR code, reference and admission.
-async fn seat_tickets(web: &Web, p: &Purchase, e: &EventView) -> Result<Vec<serde_json::Value>, WebError> {
+/// the seat's current epoch), QR code, reference and admission. `seats`: the
+/// purchase's, as [`crate::store::HolderView::seats`].
+fn seat_tickets(
+    web: &Web,
+    p: &Purchase,
+    e: &EventView,
+    seats: &[(SeatTicket, Option<String>)],
+) -> Result<Vec<serde_json::Value>, WebError> {
     use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
     let key = web.app.links.code_signing_key();
     let mut out = Vec::new();
-    for (seat, reference) in web.app.store.seat_tickets(&p.id).await? {
+    for (seat, reference) in seats {
         let code = SeatCode::sign(key, &p.event_id, seat.position, seat.epoch).text();
         let qr = crate::door::qr::svg(&code, 232).map_err(AppError::from)?;
         let admitted = seat.admitted.as_ref();
@@ -139,13 +151,14 @@ pub(super) async fn seat_qr(
 ) -> Response {
     let r = async {
         let claims = check_link(&web, &token, Purpose::Ticket)?;
-        let (p, _) = purchase_of(&web, &claims).await?;
+        let (view, _) = holder_of(&web, &claims, None).await?;
+        let p = &view.purchase;
         let position: u32 = file
             .strip_suffix(".png")
             .and_then(|n| n.parse().ok())
             .ok_or_else(|| WebError::NotFound(tr(&web, "error-no-page", &[])))?;
-        let seats = web.app.store.seat_tickets(&p.id).await?;
-        let seat = seats
+        let seat = view
+            .seats
             .iter()
             .map(|(s, _)| s)
             .find(|s| s.position == position && p.issued)
@@ -156,11 +169,6 @@ pub(super) async fn seat_qr(
     }
     .await;
     finish(&web, &headers, r)
-}
-
-/// The name the ticket's holder gave in their profile (see [`crate::profile`]), if any.
-pub(super) async fn holder_name(web: &Web, p: &Purchase) -> Result<Option<String>, WebError> {
-    Ok(web.app.store.holder_profile(&p.phone).await?.and_then(|profile| profile.name))
 }
 
 /// Staff check a ticket code: a seat's code or typed reference, or the signed

@@ -10,6 +10,7 @@ mod backends;
 mod crash;
 mod door;
 mod events;
+mod holder;
 mod outbox;
 mod phone_users;
 mod plans;
