@@ -118,9 +118,9 @@ async fn head_row(
     }))
 }
 
-/// A purchase from its row, as `Store::purchase` reads it (its seats are set by
-/// the caller, from the same seats the page shows).
-fn purchase_from_row(r: &AnyRow) -> Result<Purchase, StoreError> {
+/// A purchase from its `purchases` row (its seats are set by the caller: the
+/// holder page from the seats it shows, `load_purchase` from its own read).
+pub(super) fn purchase_from_row(r: &AnyRow) -> Result<Purchase, StoreError> {
     let id: String = r.try_get("id")?;
     let bad = |what: &str| StoreError::Corrupt(format!("purchase {id}: {what}"));
     let phone: String = r.try_get("phone")?;

@@ -12,9 +12,8 @@ use sqlx::{AnyConnection, Row};
 
 use super::seat_counts::SeatDelta;
 use super::tx::Params;
-use super::users::stored_phone;
 use super::{PhoneUser, Store, StoreError, StoreTx};
-use crate::domain::{AdmissionState, IssueGuideState, PaymentStatus, Purchase, Reservation, Timestamp, Transition};
+use crate::domain::{Purchase, Reservation, Timestamp, Transition};
 use crate::events::EventView;
 use crate::phone::PhoneNumber;
 
@@ -581,34 +580,7 @@ async fn load_purchase_versioned(conn: &mut AnyConnection, id: &str) -> Result<O
         .bind(id)
         .fetch_all(&mut *conn)
         .await?;
-    let bad = |what: &str| StoreError::Corrupt(format!("purchase {id}: {what}"));
-    let phone: String = r.try_get("phone")?;
-    let status: String = r.try_get("payment_status")?;
-    let guide: String = r.try_get("issue_guide_state")?;
-    let admission: String = r.try_get("admission_state")?;
-    let p = Purchase {
-        id: r.try_get("id")?,
-        user_number: r.try_get("user_number")?,
-        phone: stored_phone(&phone)?,
-        event_id: r.try_get("event_id")?,
-        seat_type: r.try_get("seat_type")?,
-        seats: seats.into_iter().map(|(s,)| s).collect(),
-        quantity: r.try_get::<i64, _>("quantity")? as u32,
-        amount: r.try_get("amount")?,
-        reserved_at: r.try_get("reserved_at")?,
-        cancellable_until: r.try_get("cancellable_until")?,
-        payment_method: r.try_get("payment_method")?,
-        payment_status: PaymentStatus::parse(&status).ok_or_else(|| bad("payment_status"))?,
-        payment_ref: r.try_get("payment_ref")?,
-        issue_guide: IssueGuideState::parse(&guide).ok_or_else(|| bad("issue_guide_state"))?,
-        issue_call_count: r.try_get::<i64, _>("issue_call_count")? as u32,
-        issued: r.try_get::<i64, _>("issued")? != 0,
-        issued_at: r.try_get("issued_at")?,
-        usage_call_count: r.try_get::<i64, _>("usage_call_count")? as u32,
-        admission: AdmissionState::parse(&admission).ok_or_else(|| bad("admission_state"))?,
-        permit_issued_at: r.try_get("permit_issued_at")?,
-        admitted_at: r.try_get("admitted_at")?,
-        hold_until: r.try_get("hold_until")?,
-    };
+    let mut p = super::holder::purchase_from_row(&r)?;
+    p.seats = seats.into_iter().map(|(s,)| s).collect();
     Ok(Some((p, r.try_get("version")?)))
 }

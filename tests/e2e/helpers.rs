@@ -578,3 +578,17 @@ pub async fn fresh_database(backend: &str) -> Option<(String, Db)> {
         other => panic!("unknown backend {other}"),
     }
 }
+
+/// Whether `page` shows "UTC" to its reader: in its text, not inside an
+/// attribute's value (a CSRF token or a signed link is random text, and one in
+/// 10,000 or so spells "UTC": found when a back-office test failed on its token).
+pub fn shows_utc(page: &str) -> bool {
+    let mut text = String::with_capacity(page.len());
+    let mut rest = page;
+    while let Some(i) = rest.find("=\"") {
+        text.push_str(&rest[..i]);
+        rest = rest[i + 2..].split_once('"').map_or("", |(_, after)| after);
+    }
+    text.push_str(rest);
+    text.contains("UTC")
+}

@@ -84,6 +84,18 @@ pub(crate) async fn sold_out_by_a_hold(gw: &TestGateway) {
     assert_eq!(free(gw).await, 0);
 }
 
+/// Buy one of the seats the event page `p` (as JSON) offers, by card.
+async fn buy_one(gw: &TestGateway, p: &Value) -> (u16, Value) {
+    let fields = [
+        ("form_token", p["form"]["form_token"].as_str().expect("form")),
+        ("seat_type", "GA"),
+        ("quantity", "1"),
+        ("payment_method", "card"),
+        ("card_number", CARD),
+    ];
+    gw.post(p["form"]["action"].as_str().expect("action"), &fields).await
+}
+
 pub(crate) async fn free(gw: &TestGateway) -> i64 {
     let e = gw.app.store.event(EVENT).await.expect("event").expect("event");
     e.seat_types[0].available
@@ -155,14 +167,7 @@ async fn seats_that_come_back_go_to_the_line_in_order_by_mail_and_never_to_the_p
     assert_eq!(p["waitlist"]["seats"], "GA-1, GA-2");
     assert_eq!(p["event"]["seat_types"][0]["available"], 2, "held for this buyer: {p}");
     assert!(p["seat_map"].as_array().is_none_or(Vec::is_empty), "held seats are not picked on the map: {p}");
-    let fields = [
-        ("form_token", p["form"]["form_token"].as_str().expect("form")),
-        ("seat_type", "GA"),
-        ("quantity", "1"),
-        ("payment_method", "card"),
-        ("card_number", CARD),
-    ];
-    let (status, order) = gw.post(p["form"]["action"].as_str().expect("action"), &fields).await;
+    let (status, order) = buy_one(&gw, &p).await;
     assert_eq!(status, 200, "{order}");
     assert_eq!(order["payment_status"], "paid", "{order}");
     assert_eq!(order["seats"], serde_json::json!(["GA-1"]), "{order}");
@@ -385,14 +390,7 @@ async fn seats_are_held_in_the_order_people_called_not_the_order_they_click() {
     // The first buys one of its three: the other two are held for the second caller at once.
     let offer = gw.mail(FIRST, "Seats are held for you").await;
     let (_, p) = gw.get(&gw.link(&offer, "/p/")).await;
-    let fields = [
-        ("form_token", p["form"]["form_token"].as_str().expect("form")),
-        ("seat_type", "GA"),
-        ("quantity", "1"),
-        ("payment_method", "card"),
-        ("card_number", CARD),
-    ];
-    let (status, order) = gw.post(p["form"]["action"].as_str().expect("action"), &fields).await;
+    let (status, order) = buy_one(&gw, &p).await;
     assert_eq!((status, order["seats"].clone()), (200, serde_json::json!(["GA-1"])), "{order}");
     let second = place(SECOND).await;
     assert_eq!(second.seats, ["GA-2", "GA-3"], "{second:?}");
