@@ -114,7 +114,7 @@ pub async fn sweep(app: &App, at: i64) -> Result<Sweep, AppError> {
     for id in app.store.offers_run_out(at, 200).await? {
         let ended = Store::retry(|| async {
             let mut tx = app.store.begin().await?;
-            let ended = tx.close_place(&id, PlaceState::Expired, at).await?;
+            let ended = tx.close_place(&id, PlaceState::Expired, "system:offer-expiry", at).await?;
             tx.commit().await?;
             Ok::<_, StoreError>(ended)
         })

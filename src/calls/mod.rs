@@ -262,12 +262,13 @@ async fn handle(app: &App, purchases: &Purchases, call: &IncomingCall) -> Result
         Action::Purchase => {
             let actor = format!("call:{}", call.call_id);
             let mut work = purchase::PreparedPurchase::for_call(app, call, Some(CallRow::of(call)), actor)?;
-            if waitlist::sold_out(app, call).await? {
+            let event = waitlist::line_event(app, call).await?;
+            if event.as_ref().is_some_and(waitlist::sold_out) {
                 work.announce = waitlist::SOLD_OUT;
             }
             let decision = purchases.submit(work).await?;
-            if matches!(decision, CallDecision::Announce { .. }) {
-                waitlist::in_call_order(app, call).await?;
+            if let (Some(event), CallDecision::Announce { .. }) = (&event, &decision) {
+                waitlist::in_call_order(app, call, event).await?;
             }
             Ok(decision)
         }

@@ -16,6 +16,7 @@
 //! Anyone else still gets the link, whose page lets its phone's owner join.
 
 use crate::app::{App, AppError};
+use crate::events::EventView;
 use crate::sip::{IncomingCall, Menu};
 use crate::store::{now, Joined, Store, StoreError};
 
@@ -24,25 +25,24 @@ pub(super) const SOLD_OUT: &str = "sold-out-link-sent";
 /// The key that joins the line.
 pub(super) const JOIN_KEY: char = '2';
 
-/// Whether a purchase call is told that its event is sold out (and offered its
-/// line): the number is bound to an event on sale with no seat left, and the
-/// caller's number is proven.
-pub(super) async fn sold_out(app: &App, call: &IncomingCall) -> Result<bool, AppError> {
-    let (Some(event_id), true) = (call.rule.event.as_deref(), call.caller.is_proven()) else { return Ok(false) };
-    Ok(match app.store.event(event_id).await? {
-        // Sold in call order: the call is in line already.
-        Some(e) if e.call_order => false,
-        Some(e) => e.on_sale(now()) && !e.sales_paused && e.seat_types.iter().all(|t| t.available <= 0),
-        None => false,
-    })
+/// The event of a purchase call whose line the caller may take a place in:
+/// the number is bound to an event on sale, and the caller's number is proven.
+/// Read once per call.
+pub(super) async fn line_event(app: &App, call: &IncomingCall) -> Result<Option<EventView>, AppError> {
+    let (Some(event_id), true) = (call.rule.event.as_deref(), call.caller.is_proven()) else { return Ok(None) };
+    Ok(app.store.event(event_id).await?.filter(|e| e.on_sale(now()) && !e.sales_paused))
 }
 
-/// A purchase call to an event sold in call order takes its place in line
+/// Whether the caller is told `event` is sold out and offered its line by key
+/// (not an event sold in call order: there the call is in line already).
+pub(super) fn sold_out(event: &EventView) -> bool {
+    !event.call_order && event.seat_types.iter().all(|t| t.available <= 0)
+}
+
+/// A purchase call to `event`, sold in call order, takes its place in line
 /// (after its link went out; a repeat of the call keeps the place it has).
-pub(super) async fn in_call_order(app: &App, call: &IncomingCall) -> Result<(), AppError> {
-    let (Some(event_id), true) = (call.rule.event.as_deref(), call.caller.is_proven()) else { return Ok(()) };
-    let Some(event) = app.store.event(event_id).await?.filter(|e| e.call_order) else { return Ok(()) };
-    if !event.on_sale(now()) || event.sales_paused {
+pub(super) async fn in_call_order(app: &App, call: &IncomingCall, event: &EventView) -> Result<(), AppError> {
+    if !event.call_order {
         return Ok(());
     }
     let joined = Store::retry(|| async {
@@ -59,7 +59,7 @@ pub(super) async fn in_call_order(app: &App, call: &IncomingCall) -> Result<(), 
         Ok::<_, StoreError>(Some(joined))
     })
     .await?;
-    tracing::info!(event = event_id, outcome = ?joined, "in line by call order");
+    tracing::info!(event = %event.id, outcome = ?joined, "in line by call order");
     Ok(())
 }
 

@@ -232,7 +232,10 @@ impl StoreTx {
         .bind(at)
         .execute(self.conn().await?)
         .await?;
-        self.journal("waitlist", &id, "join", None, Some("waiting"), &format!("phone:{}", user.phone), "");
+        let detail =
+            serde_json::json!({"event_id": event_id, "seat_type": seat_type, "quantity": quantity, "channel": channel});
+        let actor = format!("phone:{}", user.phone);
+        self.journal("waitlist", &id, "join", None, Some("waiting"), &actor, &detail.to_string());
         let sql = format!("SELECT {PLACE_COLUMNS} WHERE id = $1");
         let row = sqlx::query(&sql).bind(&id).fetch_one(self.conn().await?).await?;
         let (seq, mut place) = place_of(&row)?;
@@ -251,9 +254,16 @@ impl StoreTx {
         Ok(Joined::Joined(place))
     }
 
-    /// Close the open place `id` as `state` (left, declined, expired): its held
-    /// seats go to the next in line, or on sale. False if it was not open.
-    pub async fn close_place(&mut self, id: &str, state: PlaceState, at: Timestamp) -> Result<bool, StoreError> {
+    /// Close the open place `id` as `state` (left, declined, expired), by
+    /// `actor` (journalled): its held seats go to the next in line, or on sale.
+    /// False if it was not open.
+    pub async fn close_place(
+        &mut self,
+        id: &str,
+        state: PlaceState,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
         let Some(place) = self.place(id).await? else { return Ok(false) };
         self.lock_line(&place.event_id).await?;
         let r = sqlx::query(
@@ -267,7 +277,8 @@ impl StoreTx {
         if r.rows_affected() != 1 {
             return Ok(false);
         }
-        self.journal("waitlist", id, state.as_str(), Some(place.state.as_str()), Some(state.as_str()), "system", "");
+        let detail = serde_json::json!({"event_id": place.event_id, "seats": place.seats}).to_string();
+        self.journal("waitlist", id, state.as_str(), Some(place.state.as_str()), Some(state.as_str()), actor, &detail);
         let freed: Vec<(String, String, i64)> = sqlx::query_as(
             "UPDATE seats SET state = 'free', offer_id = NULL WHERE offer_id = $1 AND state = 'offered'
              RETURNING event_id, seat_type, position",
@@ -356,7 +367,16 @@ impl StoreTx {
             .bind(&head.id)
             .execute(self.conn().await?)
             .await?;
-            self.journal("waitlist", &head.id, "offer", Some("waiting"), Some("offered"), "system", "");
+            let detail = serde_json::json!({"event_id": event_id, "seat_type": seat_type, "until": at + OFFER_SECS});
+            self.journal(
+                "waitlist",
+                &head.id,
+                "offer",
+                Some("waiting"),
+                Some("offered"),
+                "system",
+                &detail.to_string(),
+            );
             offered += 1;
         }
         Ok(offered)
@@ -424,7 +444,8 @@ impl StoreTx {
             .map(|r| Ok((r.try_get("position")?, r.try_get("seat_code")?)))
             .collect::<Result<_, StoreError>>()?;
         seats.sort();
-        self.journal("waitlist", &place.id, "taken", Some("offered"), Some("taken"), "system", &id);
+        let detail = serde_json::json!({"event_id": event.id, "purchase_id": id, "quantity": quantity}).to_string();
+        self.journal("waitlist", &place.id, "taken", Some("offered"), Some("taken"), "web:order", &detail);
         // Seats offered and not taken: to the next in line.
         let rest: Vec<(String, String, i64)> = sqlx::query_as(
             "UPDATE seats SET state = 'free', offer_id = NULL WHERE offer_id = $1 AND state = 'offered'

@@ -187,6 +187,17 @@ async fn seats_that_come_back_go_to_the_line_in_order_by_mail_and_never_to_the_p
     assert_eq!(free(&gw).await, 1);
     let line = gw.app.store.line_lengths(EVENT).await.expect("line");
     assert!(line.is_empty(), "{line:?}");
+    // The line's story is in the journal, with who did what.
+    let journal = gw.app.store.journal_all().await.expect("journal");
+    let line: Vec<(&str, &str)> =
+        journal.iter().filter(|j| j.entity == "waitlist").map(|j| (j.action.as_str(), j.actor.as_str())).collect();
+    for step in [("offer", "system"), ("taken", "web:order"), ("declined", "web:waitlist")] {
+        assert!(line.contains(&step), "{step:?} not in {line:?}");
+    }
+    assert!(journal
+        .iter()
+        .filter(|j| j.entity == "waitlist")
+        .all(|j| serde_json::from_str::<Value>(&j.detail).is_ok()));
     gw.settle().await;
     assert_eq!(gw.mails(FIRST, "Seats are held for you").len() + gw.mails(SECOND, "Seats are held for you").len(), 2);
     gw.stop().await;

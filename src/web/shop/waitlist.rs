@@ -157,7 +157,7 @@ pub(in super::super) async fn leave(
         if let Some(place) = web.app.store.line_place(&event.id, &buyer).await? {
             Store::retry(|| async {
                 let mut tx = web.app.store.begin().await?;
-                tx.close_place(&place.id, place.state.ended_by_buyer(), now()).await?;
+                tx.close_place(&place.id, place.state.ended_by_buyer(), "web:waitlist", now()).await?;
                 tx.commit().await?;
                 Ok::<_, WebError>(())
             })
