@@ -340,36 +340,18 @@ async fn a_cancelled_events_seats_are_refunded_not_offered_to_the_line() {
     gw.stop().await;
 }
 
-/// Three seats sold in call order, with their own purchase number.
-const QUEUE_NIGHT: &str = r#"
-[[organizers]]
-id = "tiny-org"
-name = "Tiny Org"
-[[events]]
-id = "queue-night"
-organizer = "tiny-org"
-genre = "Jazz"
-name = "Queue Night"
-venue = "Tiny Club, Tokyo"
-starts_at = "today+30d 19:00 +09:00"
-doors_open = "today+30d 18:30 +09:00"
-curtain = "today+30d 19:00 +09:00"
-sale_start = "today-1d 10:00 +09:00"
-sale_end = "today+30d 17:00 +09:00"
-time_zone = "Asia/Tokyo"
-call_order = true
-[[events.seat_types]]
-code = "GA"
-name = "General admission"
-price = 3000
-count = 3
-"#;
+/// Tiny Night's twin with three seats, sold in call order.
+fn queue_night() -> String {
+    let catalog = TINY.replace("tiny-night", "queue-night").replace("Tiny Night", "Queue Night");
+    let catalog = catalog.replace("count = 2", "count = 3");
+    catalog.replace("time_zone = \"Asia/Tokyo\"\n", "time_zone = \"Asia/Tokyo\"\ncall_order = true\n")
+}
 const QUEUE_NUMBER: &str = "+442079460161";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seats_are_held_in_the_order_people_called_not_the_order_they_click() {
     let (gw, dir) = crate::dialplan::gateway_with_own_dialplans().await;
-    let catalog = CatalogFile::parse(QUEUE_NIGHT, chrono::Utc::now()).expect("catalog");
+    let catalog = CatalogFile::parse(&queue_night(), chrono::Utc::now()).expect("catalog");
     gw.app.store.load_catalog(&catalog).await.expect("loaded");
     let rule = format!("[[numbers]]\nnumber = \"{QUEUE_NUMBER}\"\naction = \"purchase\"\nevent = \"queue-night\"\n");
     crate::dialplan::write(dir.path(), "queue.toml", &rule);
