@@ -130,7 +130,7 @@ impl StoreTx {
             return Ok(HashMap::new());
         }
         let sql = format!("SELECT call_key, outcome FROM calls WHERE {}", json_in(self.params, 1, "call_key"));
-        let (sql, values) = self.after_deferred(sql, vec![json_param(keys)?.into()]);
+        let (sql, values) = self.after_deferred(sql, vec![json_param(keys)?.into()]).await?;
         let q = sqlx::query_as_with::<_, (String, Option<String>), _>(&sql, arguments(&values)?);
         let rows = q.fetch_all(self.raw_conn()).await?;
         Ok(rows.into_iter().map(|(k, o)| (k, o.unwrap_or_default())).collect())

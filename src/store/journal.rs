@@ -154,7 +154,8 @@ impl StoreTx {
             param(self.params, 2),
             json_in(self.params, 3, "entity_id")
         );
-        let (sql, values) = self.after_deferred(sql, vec![action.into(), since.into(), json_param(entity_ids)?.into()]);
+        let (sql, values) =
+            self.after_deferred(sql, vec![action.into(), since.into(), json_param(entity_ids)?.into()]).await?;
         let q = sqlx::query_as_with::<_, (String, i64), _>(&sql, arguments(&values)?);
         Ok(q.fetch_all(self.raw_conn()).await?.into_iter().collect())
     }

@@ -27,6 +27,7 @@ mod event_admin;
 mod event_cancel;
 mod holder;
 mod journal;
+mod new_purchase;
 mod offline;
 mod ops;
 mod orders;

@@ -166,6 +166,9 @@ impl Store {
 impl StoreTx {
     /// Record the channel `purchase_id` was made on ([`CHANNEL_PHONE_LINK`], [`CHANNEL_WEB`]).
     pub async fn set_purchase_channel(&mut self, purchase_id: &str, channel: &str) -> Result<(), StoreError> {
+        if self.set_new_purchase_channel(purchase_id, channel) {
+            return Ok(());
+        }
         sqlx::query("UPDATE purchases SET channel = $1 WHERE id = $2")
             .bind(channel)
             .bind(purchase_id)

@@ -10,10 +10,11 @@
 
 use sqlx::{AnyConnection, Row};
 
+use super::new_purchase::{new_purchase_id, NewOrder};
 use super::seat_counts::SeatDelta;
 use super::tx::Params;
 use super::{PhoneUser, Store, StoreError, StoreTx};
-use crate::domain::{Purchase, Reservation, Timestamp, Transition};
+use crate::domain::{Purchase, Timestamp, Transition};
 use crate::events::EventView;
 use crate::phone::PhoneNumber;
 
@@ -40,21 +41,6 @@ impl Taker<'_> {
             Taker::Purchase(id) | Taker::Offer(id) => id,
         }
     }
-}
-
-/// What an order is, besides its seats: see [`StoreTx::insert_purchase`].
-pub(super) struct NewOrder<'a> {
-    pub user: &'a PhoneUser,
-    pub holder: &'a PhoneNumber,
-    pub event: &'a EventView,
-    pub seat_type: &'a str,
-    pub payment_method: &'a str,
-    pub form_token: &'a str,
-}
-
-/// A new purchase's id.
-pub(super) fn new_purchase_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()[..16].to_string()
 }
 
 /// One seat as the shop's seat map shows it.
@@ -253,55 +239,6 @@ impl StoreTx {
         price.map(|(p,)| p).ok_or_else(|| StoreError::NoSuchSeatType(seat_type.to_string()))
     }
 
-    /// Create the purchase `id` (payment pending) of the `seats` already taken for it.
-    pub(super) async fn insert_purchase(
-        &mut self,
-        id: String,
-        order: &NewOrder<'_>,
-        seats: Vec<String>,
-        price: i64,
-        at: Timestamp,
-    ) -> Result<Purchase, StoreError> {
-        let event = order.event;
-        let starts =
-            chrono::DateTime::parse_from_rfc3339(&event.starts_at).map(|d| d.timestamp()).unwrap_or(event.sale_end);
-        let p = Purchase::reserved(Reservation {
-            id,
-            user_number: order.user.user_number.clone(),
-            phone: order.holder.clone(),
-            event_id: event.id.clone(),
-            seat_type: order.seat_type.to_string(),
-            seats,
-            unit_price: price,
-            payment_method: order.payment_method.to_string(),
-            reserved_at: at,
-            cancellable_until: starts - event.cancellable_days * 86400,
-        });
-        sqlx::query(
-            "INSERT INTO purchases (id, user_number, phone, event_id, seat_type, quantity, amount, reserved_at,
-               cancellable_until, payment_method, payment_status, issue_guide_state, admission_state, form_token, version)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 0)",
-        )
-        .bind(&p.id)
-        .bind(&p.user_number)
-        .bind(p.phone.as_str())
-        .bind(&p.event_id)
-        .bind(&p.seat_type)
-        .bind(p.quantity as i64)
-        .bind(p.amount)
-        .bind(p.reserved_at)
-        .bind(p.cancellable_until)
-        .bind(&p.payment_method)
-        .bind(p.payment_status.as_str())
-        .bind(p.issue_guide.as_str())
-        .bind(p.admission.as_str())
-        .bind(order.form_token)
-        .execute(self.conn().await?)
-        .await?;
-        self.versions.insert(p.id.clone(), 0);
-        Ok(p)
-    }
-
     /// Mark the seats `chosen` sold, each only if it is free and of `seat_type`.
     async fn take_chosen_seats(
         &mut self,
@@ -458,6 +395,12 @@ impl StoreTx {
         actor: &str,
         at: Timestamp,
     ) -> Result<(), StoreError> {
+        if self.save_new_purchase(p) {
+            for t in transitions {
+                self.journal_at("purchase", &p.id, t.action, Some(&t.from), Some(&t.to), actor, "{}", at);
+            }
+            return Ok(());
+        }
         let version = *self
             .versions
             .get(&p.id)

@@ -32,6 +32,9 @@ pub struct StoreTx {
     pub(super) seat_deltas: Vec<SeatDelta>,
     pub(super) seats_changed: Vec<String>,
     seat_counts: Option<Arc<SeatCounts>>,
+    /// The purchase created here, written with the next statement or at commit
+    /// (see [`super::new_purchase`]).
+    pub(super) new_purchase: Option<super::new_purchase::NewPurchase>,
 }
 
 /// How a statement built here writes its bound parameters: PostgreSQL numbers
@@ -211,6 +214,7 @@ impl StoreTx {
             seat_deltas: Vec::new(),
             seats_changed: Vec::new(),
             seat_counts: None,
+            new_purchase: None,
         }
     }
 
@@ -227,6 +231,7 @@ impl StoreTx {
 
     /// The connection for a statement to run now: what was deferred is sent first.
     pub(super) async fn conn(&mut self) -> Result<&mut AnyConnection, StoreError> {
+        self.flush_new_purchase().await?;
         self.send_deferred(None).await?;
         Ok(self.raw_conn())
     }
@@ -239,6 +244,7 @@ impl StoreTx {
     }
 
     pub async fn commit(mut self) -> Result<(), StoreError> {
+        self.flush_new_purchase().await?;
         self.flush_journal().await?;
         if matches!(self.conn, Conn::Writer(_)) {
             self.send_deferred(Some("COMMIT")).await?;

@@ -215,7 +215,7 @@ impl StoreTx {
                     ]
                 })
                 .collect();
-            let (sql, values) = self.after_deferred(sql, vec![json_param(&rows)?.into()]);
+            let (sql, values) = self.after_deferred(sql, vec![json_param(&rows)?.into()]).await?;
             let q = sqlx::query_with(&sql, arguments(&values)?);
             // RETURNING gives no order: the rows are matched to the phones asked for.
             for r in q.fetch_all(self.raw_conn()).await? {

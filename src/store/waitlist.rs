@@ -16,7 +16,8 @@
 
 use sqlx::Row;
 
-use super::purchases::{new_purchase_id, NewOrder, Taker};
+use super::new_purchase::{new_purchase_id, NewOrder};
+use super::purchases::Taker;
 use super::seat_counts::SeatDelta;
 use super::tx::Params;
 use super::{PhoneUser, Store, StoreError, StoreTx};

@@ -172,6 +172,13 @@ impl StoreTx {
     /// as any failed one. On PostgreSQL (no parameters in multi-statement
     /// queries) it runs at once.
     pub(super) async fn write(&mut self, sql: &str, values: Vec<Value>) -> Result<(), StoreError> {
+        self.flush_new_purchase().await?;
+        self.write_now(sql, values).await
+    }
+
+    /// [`StoreTx::write`] without first writing the new purchase waiting to be
+    /// (see [`super::new_purchase`]): for that purchase's own row.
+    pub(super) async fn write_now(&mut self, sql: &str, values: Vec<Value>) -> Result<(), StoreError> {
         match &mut self.deferred {
             Some(d) => {
                 d.sql.push_str(sql);
@@ -202,8 +209,14 @@ impl StoreTx {
     /// A statement to run now whose result is read (`sql`, its parameters `values`),
     /// sent after what was deferred (see [`StoreTx::write`]) in the same round trip:
     /// the text to send and all the parameters, in order.
-    pub(super) fn after_deferred(&mut self, sql: String, values: Vec<Value>) -> (String, Vec<Value>) {
-        match self.deferred.as_mut() {
+    /// The new purchase waiting to be written goes first (see [`super::new_purchase`]).
+    pub(super) async fn after_deferred(
+        &mut self,
+        sql: String,
+        values: Vec<Value>,
+    ) -> Result<(String, Vec<Value>), StoreError> {
+        self.flush_new_purchase().await?;
+        Ok(match self.deferred.as_mut() {
             Some(d) if !d.sql.is_empty() => {
                 let Deferred { sql: mut all, values: mut before } = std::mem::take(d);
                 all.push_str(&sql);
@@ -211,7 +224,7 @@ impl StoreTx {
                 (all, before)
             }
             _ => (sql, values),
-        }
+        })
     }
 }
 
