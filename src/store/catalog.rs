@@ -51,7 +51,10 @@ impl Store {
     }
 
     pub async fn event(&self, id: &str) -> Result<Option<EventView>, StoreError> {
-        self.event_on(&mut *self.pool.acquire().await?, id).await
+        let mut conn = self.read_conn().await?;
+        let event = self.event_on(&mut conn, id).await;
+        self.after_read(&mut conn, &event).await;
+        event
     }
 
     /// [`Store::event`] on `conn` (a page reading more on the same connection):

@@ -60,13 +60,25 @@ impl Store {
         purpose: &str,
         pin: Option<PinLock<'_>>,
     ) -> Result<Option<HolderView>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        let Some(mut view) = head_row(&mut conn, purchase_id, purpose, pin).await? else {
+        let mut conn = self.read_conn().await?;
+        let view = self.holder_view_on(&mut conn, purchase_id, purpose, pin).await;
+        self.after_read(&mut conn, &view).await;
+        view
+    }
+
+    async fn holder_view_on(
+        &self,
+        conn: &mut AnyConnection,
+        purchase_id: &str,
+        purpose: &str,
+        pin: Option<PinLock<'_>>,
+    ) -> Result<Option<HolderView>, StoreError> {
+        let Some(mut view) = head_row(conn, purchase_id, purpose, pin).await? else {
             return Ok(None);
         };
-        view.seats = seat_tickets(&mut conn, purchase_id).await?;
+        view.seats = seat_tickets(conn, purchase_id).await?;
         view.purchase.seats = view.seats.iter().map(|(s, _)| s.seat_code.clone()).collect();
-        view.event = self.event_on(&mut conn, &view.purchase.event_id).await?;
+        view.event = self.event_on(conn, &view.purchase.event_id).await?;
         Ok(Some(view))
     }
 }

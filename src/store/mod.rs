@@ -33,6 +33,7 @@ mod ops;
 mod orders;
 mod outbox;
 mod purchases;
+mod readers;
 mod seat_counts;
 mod seats;
 mod staff;
@@ -188,6 +189,8 @@ pub struct Store {
     availability: crate::health::Availability,
     /// Free seats per seat type, kept for a second (see [`seat_counts`]).
     seat_counts: Arc<seat_counts::SeatCounts>,
+    /// SQLite: connections kept for the pages' hot reads (see [`readers`]).
+    readers: Option<Arc<readers::Readers>>,
 }
 
 /// How long a request waits for a database connection before it is answered
@@ -276,6 +279,10 @@ impl Store {
             }
             Backend::Postgres => None,
         };
+        let readers = match backend {
+            Backend::Sqlite => Some(Arc::new(readers::Readers::open(&options).await?)),
+            Backend::Postgres => None,
+        };
         let checkpointer =
             writer.as_ref().map(|w| Arc::new(writer::Checkpointer::start(pool.clone(), w.clone(), file.clone())));
         Ok(Store {
@@ -288,6 +295,7 @@ impl Store {
             options,
             availability: Default::default(),
             seat_counts: Arc::default(),
+            readers,
         })
     }
 
