@@ -23,7 +23,7 @@ use super::{PhoneUser, Store, StoreError, StoreTx};
 use crate::domain::{Purchase, Timestamp};
 use crate::events::EventView;
 use crate::phone::PhoneNumber;
-use crate::waitlist::{PlaceState, OFFER_SECS};
+use crate::waitlist::{PlaceState, DEFAULT_OFFER_MINUTES};
 
 /// One place in an event's line.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -312,9 +312,9 @@ impl StoreTx {
 
     /// Hold free seats of `seat_type` for the first places in its line, in
     /// line order: each place gets as many as it asked for, then is offered
-    /// until `at` + [`OFFER_SECS`]; the first place still short keeps what it
-    /// has and stops the hand-over (nobody behind it is served first). Returns
-    /// how many places were offered.
+    /// until `at` + the event's offer window (`events.offer_minutes`); the
+    /// first place still short keeps what it has and stops the hand-over
+    /// (nobody behind it is served first). Returns how many places were offered.
     pub async fn hand_to_line(&mut self, event_id: &str, seat_type: &str, at: Timestamp) -> Result<usize, StoreError> {
         // A cancelled event's seats are refunded, not offered to anyone.
         let waiting: Option<(i64,)> = sqlx::query_as(
@@ -330,6 +330,11 @@ impl StoreTx {
             return Ok(0);
         }
         self.lock_line(event_id).await?;
+        let minutes: Option<(i64,)> = sqlx::query_as("SELECT offer_minutes FROM events WHERE id = $1")
+            .bind(event_id)
+            .fetch_optional(self.conn().await?)
+            .await?;
+        let until = at + 60 * minutes.map_or(DEFAULT_OFFER_MINUTES, |(m,)| m);
         let mut offered = 0;
         loop {
             let sql = format!(
@@ -363,11 +368,11 @@ impl StoreTx {
             )
             .bind(seat_type)
             .bind(at)
-            .bind(at + OFFER_SECS)
+            .bind(until)
             .bind(&head.id)
             .execute(self.conn().await?)
             .await?;
-            let detail = serde_json::json!({"event_id": event_id, "seat_type": seat_type, "until": at + OFFER_SECS});
+            let detail = serde_json::json!({"event_id": event_id, "seat_type": seat_type, "until": until});
             self.journal(
                 "waitlist",
                 &head.id,

@@ -6,7 +6,9 @@
 //! sweeps and the hold expiry take the moment to judge), never waited for.
 
 use dialticket::events::CatalogFile;
-use dialticket::waitlist::{sweep, OFFER_SECS};
+use dialticket::waitlist::{sweep, DEFAULT_OFFER_MINUTES};
+
+const OFFER_SECS: i64 = DEFAULT_OFFER_MINUTES * 60;
 use serde_json::Value;
 
 use crate::helpers::*;
