@@ -9,7 +9,8 @@
 //! (the event's offer window, [`DEFAULT_OFFER_MINUTES`] unless its organizer
 //! chose another within [`OFFER_MINUTES`]). Taken, the seats are the
 //! buyer's order; declined or run out, they go to the next place, one place
-//! at a time.
+//! at a time. The organizer sees the line and may remove a place from it in
+//! the back office (`web::backoffice::waitlist`).
 //!
 //! The line is kept in the store ([`crate::store::LinePlace`]); this module
 //! holds its rules (plain Rust) and the worker that mails offers and ends
@@ -49,7 +50,8 @@ pub enum PlaceState {
     Declined,
     /// The offer's deadline passed.
     Expired,
-    /// The buyer left the line before an offer.
+    /// Left the line: the buyer, before an offer, or removed by the
+    /// organizer (the journal's actor says which).
     Left,
 }
 
