@@ -110,6 +110,11 @@ pub struct EventDef<T = DateTime<FixedOffset>> {
     /// reload does not say.
     #[serde(default)]
     pub call_order: Option<bool>,
+    /// How long seats offered to a place in the event's line are held for it,
+    /// in minutes (5 to 1440; [`crate::waitlist::DEFAULT_OFFER_MINUTES`] for a
+    /// new event); left as it is when a reload does not say.
+    #[serde(default)]
+    pub offer_minutes: Option<i64>,
     pub seat_types: Vec<SeatTypeDef>,
 }
 
@@ -202,6 +207,10 @@ impl CatalogFile {
             if e.seat_types.is_empty() {
                 return bad("needs at least one [[events.seat_types]]");
             }
+            if let Some(m) = e.offer_minutes.filter(|m| !crate::waitlist::OFFER_MINUTES.contains(m)) {
+                let (min, max) = crate::waitlist::OFFER_MINUTES.into_inner();
+                return bad(&format!("offer_minutes {m} must be from {min} to {max}"));
+            }
             for s in &e.seat_types {
                 if s.seat_codes().is_empty() {
                     return bad(&format!("seat type '{}' has no seats (give rows + seats_per_row, or count)", s.code));
@@ -280,6 +289,7 @@ impl EventDef<CatalogTime> {
             staff_pin_admission: self.staff_pin_admission,
             reentry: self.reentry,
             call_order: self.call_order,
+            offer_minutes: self.offer_minutes,
             seat_types: self.seat_types,
         })
     }
@@ -317,6 +327,8 @@ pub struct EventView {
     pub reentry: bool,
     /// Sold in call order (see [`EventDef::call_order`]).
     pub call_order: bool,
+    /// How long an offer to its line holds seats, in minutes (see [`EventDef::offer_minutes`]).
+    pub offer_minutes: i64,
     /// Sales stopped in the back office: the shop takes no orders.
     pub sales_paused: bool,
     /// Listed in the shop; unpublished, buyers get a 404 for its page.
@@ -484,6 +496,21 @@ count = 20
     }
 
     #[test]
+    fn an_offer_window_is_the_organizers_within_five_minutes_and_a_day() {
+        let with = |line: &str| {
+            let text = RELATIVE.replace("admission_closes = ", &format!("{line}\nadmission_closes = "));
+            CatalogFile::parse(&text, utc("2026-12-06T01:00:00Z"))
+        };
+        assert_eq!(CatalogFile::parse(RELATIVE, utc("2026-12-06T01:00:00Z")).unwrap().events[0].offer_minutes, None);
+        assert_eq!(with("offer_minutes = 10").unwrap().events[0].offer_minutes, Some(10));
+        for bad in ["offer_minutes = 0", "offer_minutes = 2000"] {
+            let e = with(bad).unwrap_err().to_string();
+            assert!(e.contains("offer_minutes") && e.contains("late-set"), "{bad}: {e}");
+        }
+        assert!(with("offer_minutes = \"abc\"").is_err());
+    }
+
+    #[test]
     fn a_bad_time_names_its_place() {
         let bad = RELATIVE.replace("today+30d 20:00 +09:00", "today+30 20:00 +09:00");
         let e = CatalogFile::parse(&bad, Utc::now()).unwrap_err().to_string();
@@ -544,6 +571,7 @@ count = 20
             pin_admission: false,
             reentry: false,
             call_order: false,
+            offer_minutes: 30,
             sales_paused: false,
             published: true,
             phone_limit: 0,

@@ -6,8 +6,11 @@
 //! hold that ran out, a declined payment, an offer not taken) are not put on
 //! sale while anyone waits: they are held for the first place in line, and
 //! once it holds what it asked for it is offered by mail, with a deadline
-//! ([`OFFER_SECS`]). Taken, the seats are the buyer's order; declined or run
-//! out, they go to the next place, one place at a time.
+//! (the event's offer window, [`DEFAULT_OFFER_MINUTES`] unless its organizer
+//! chose another within [`OFFER_MINUTES`]). Taken, the seats are the
+//! buyer's order; declined or run out, they go to the next place, one place
+//! at a time. The organizer sees the line and may remove a place from it in
+//! the back office (`web::backoffice::waitlist`).
 //!
 //! The line is kept in the store ([`crate::store::LinePlace`]); this module
 //! holds its rules (plain Rust) and the worker that mails offers and ends
@@ -22,8 +25,12 @@ use crate::app::{App, AppError, MailEvent};
 use crate::links::Purpose;
 use crate::store::{now, Store, StoreError};
 
-/// How long seats offered to a place are held for it.
-pub const OFFER_SECS: i64 = 30 * 60;
+/// How long seats offered to a place are held for it, in minutes, unless the
+/// event's organizer chose another window (`events.offer_minutes`).
+pub const DEFAULT_OFFER_MINUTES: i64 = 30;
+/// The offer windows an organizer may choose: long enough to read a mail and
+/// pay, short enough that the line moves (a day at most).
+pub const OFFER_MINUTES: std::ops::RangeInclusive<i64> = 5..=1440;
 /// Most seats one place may ask for.
 pub const MAX_PER_PLACE: i64 = 4;
 /// How often the worker looks for offers to mail and offers run out.
@@ -43,7 +50,8 @@ pub enum PlaceState {
     Declined,
     /// The offer's deadline passed.
     Expired,
-    /// The buyer left the line before an offer.
+    /// Left the line: the buyer, before an offer, or removed by the
+    /// organizer (the journal's actor says which).
     Left,
 }
 
@@ -93,6 +101,12 @@ pub fn max_quantity(phone_limit: i64, has: i64) -> i64 {
 /// The quantity asked for on the page, if it is one a place may ask for.
 pub fn quantity(raw: &str, max: i64) -> Option<i64> {
     raw.trim().parse::<i64>().ok().filter(|q| (1..=max).contains(q))
+}
+
+/// An offer window typed on the event form or written in a catalog, if it is
+/// one an organizer may choose (whole minutes within [`OFFER_MINUTES`]).
+pub fn offer_minutes(raw: &str) -> Option<i64> {
+    raw.trim().parse::<i64>().ok().filter(|m| OFFER_MINUTES.contains(m))
 }
 
 /// What one sweep did.
@@ -166,7 +180,7 @@ async fn mail_offer(app: &App, id: &str, at: i64) -> Result<bool, AppError> {
         "seats": place.seats.join(", "),
         "quantity": place.seats.len(),
         "until": until,
-        "minutes": OFFER_SECS / 60,
+        "minutes": event.offer_minutes,
     });
     let queued = app.queue_mail(&mut tx, &user, "waitlist-offer", &ctx, at).await?;
     tx.commit().await?;
@@ -214,6 +228,16 @@ mod tests {
         assert_eq!(quantity(" 2 ", 2), Some(2));
         for bad in ["0", "3", "-1", "x", "", "1e3"] {
             assert_eq!(quantity(bad, 2), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn an_offer_window_is_whole_minutes_from_five_to_a_day() {
+        assert_eq!(offer_minutes(" 10 "), Some(10));
+        assert_eq!(offer_minutes("5"), Some(5));
+        assert_eq!(offer_minutes("1440"), Some(1440));
+        for bad in ["0", "4", "1441", "2000", "-30", "abc", "", "10.5", "1e2"] {
+            assert_eq!(offer_minutes(bad), None, "{bad:?}");
         }
     }
 }

@@ -106,6 +106,8 @@ admin-ev-admission-closes = Admission closes (empty: 4 hours after the start)
 admin-ev-cancellable-days = Cancellable until days before the start
 admin-ev-phone-limit = Tickets per phone
 admin-ev-phone-limit-hint = Paid and held tickets of one phone for this event. 0: no limit.
+admin-ev-offer-minutes = Waiting list: minutes an offer holds seats
+admin-ev-offer-minutes-hint = When seats come back for the first in line, they are held this long for them to buy (5 to 1440; usually 30).
 admin-ev-reentry = Exit and re-entry allowed
 admin-ev-seat-types = Seat types
 admin-ev-seat-types-hint = Give rows and seats per row for numbered seats, or a number of places for free seating. Leave a row empty to skip it.
@@ -126,6 +128,7 @@ admin-ev-bad-time = “{ $field }”: { $value } is not a date and time.
 admin-ev-no-such-time = “{ $field }”: { $value } does not exist in { $zone } (the clocks skip it). Choose another time.
 admin-ev-bad-zone = { $zone } is not a time zone.
 admin-ev-bad-number = “{ $field }” must be a whole number, 0 or more.
+admin-ev-bad-offer-minutes = The time an offer holds seats must be whole minutes from { $min } to { $max }, not “{ $value }”.
 admin-ev-no-seat-types = Give at least one seat type.
 admin-ev-bad-seat-code = Seat type code “{ $code }”: use 1 to 16 letters or digits.
 admin-ev-seat-code-twice = Seat type code { $code } is given twice.
@@ -570,3 +573,48 @@ admin-ops-payments-none = No payments are waiting.
 admin-ops-paid = Payment { $reference } is confirmed: the order is paid.
 admin-ops-paid-order = The payment is confirmed: the order is paid and its holder mailed how to issue the ticket.
 admin-ops-no-payment = No order has payment number { $reference }.
+
+## The waiting list (waitlist.rs)
+
+admin-line-link = { $count ->
+    [0] Waiting list
+   *[other] Waiting list ({ $count } waiting)
+}
+admin-line-title = Waiting list: { $event }
+admin-line-waiting = Waiting
+admin-line-offered = Offered now
+admin-line-taken = Bought
+admin-line-ended = Expired, declined or left
+admin-line-window = An offer holds seats for { $minutes } minutes.
+admin-line-window-change = Change
+admin-line-live = In line
+admin-line-empty = Nobody is in line.
+admin-line-number = No.
+admin-line-phone = Phone
+admin-line-seat-type = Seat type
+admin-line-any-type = any type
+admin-line-quantity = Seats
+admin-line-channel = Joined by
+admin-line-channel-page = purchase page
+admin-line-channel-call = phone (key 2)
+admin-line-channel-call-order = call order
+admin-line-state = State
+admin-line-state-waiting = waiting
+admin-line-state-offered = offered
+admin-line-state-taken = bought
+admin-line-state-declined = declined
+admin-line-state-expired = offer ran out
+admin-line-state-left = left the line
+admin-line-held = Seats held
+admin-line-until = until { $at }
+admin-line-joined = Joined
+admin-line-closed = Ended
+admin-line-action = Action
+admin-line-remove = Remove
+admin-line-remove-who = Remove { $phone } from the line
+admin-line-remove-hint = Removing a place takes it out of the line at once, as if the buyer had left: the seats held for it go to the next in line, or on sale when nobody waits.
+admin-line-removed = The place was removed from the line. Any seats it held went to the next in line, or on sale.
+admin-line-not-open = That place had already left the line; nothing changed.
+admin-line-no-place = There is no such place in this event's line.
+admin-line-ended-title = Ended places (newest first)
+admin-line-ended-more = Only the latest { $n } are shown.

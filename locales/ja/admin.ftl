@@ -106,6 +106,8 @@ admin-ev-admission-closes = 入場受付終了(空欄: 開演の4時間後)
 admin-ev-cancellable-days = キャンセル期限(開演の何日前まで)
 admin-ev-phone-limit = 電話番号あたりの枚数上限
 admin-ev-phone-limit-hint = この公演で1つの電話番号が購入済み・確保中の枚数。0は上限なし。
+admin-ev-offer-minutes = キャンセル待ち: お取り置きの時間(分)
+admin-ev-offer-minutes-hint = 戻ったお席を順番の方にお取り置きする時間です(5〜1440分、通常は30分)。
 admin-ev-reentry = 再入場を許可する
 admin-ev-seat-types = 席種
 admin-ev-seat-types-hint = 指定席は列と1列の席数、自由席は席数を入力します。使わない行は空欄のままにしてください。
@@ -126,6 +128,7 @@ admin-ev-bad-time = 「{ $field }」: { $value } は日時として読めませ�
 admin-ev-no-such-time = 「{ $field }」: { $value } は { $zone } では存在しない時刻です(時計が飛ばす時間帯)。別の時刻を選んでください。
 admin-ev-bad-zone = { $zone } はタイムゾーンではありません。
 admin-ev-bad-number = 「{ $field }」は0以上の整数で入力してください。
+admin-ev-bad-offer-minutes = お取り置きの時間は{ $min }〜{ $max }の整数(分)で入力してください(入力値:「{ $value }」)。
 admin-ev-no-seat-types = 席種を1つ以上入力してください。
 admin-ev-bad-seat-code = 席種コード「{ $code }」: 半角英数字1〜16文字にしてください。
 admin-ev-seat-code-twice = 席種コード { $code } が2回使われています。
@@ -567,3 +570,48 @@ admin-ops-payments-none = 支払い待ちはありません。
 admin-ops-paid = 払込番号 { $reference } の入金を確認しました。注文は支払い済みです。
 admin-ops-paid-order = 入金を確認しました。注文は支払い済みになり、発券の案内をメールしました。
 admin-ops-no-payment = 払込番号 { $reference } の注文はありません。
+
+## キャンセル待ち (waitlist.rs)
+
+admin-line-link = { $count ->
+    [0] キャンセル待ち
+   *[other] キャンセル待ち({ $count }人待ち)
+}
+admin-line-title = キャンセル待ち: { $event }
+admin-line-waiting = 待機中
+admin-line-offered = お取り置き中
+admin-line-taken = 購入済み
+admin-line-ended = 期限切れ・辞退・取り下げ
+admin-line-window = お取り置きの時間は{ $minutes }分です。
+admin-line-window-change = 変更する
+admin-line-live = 順番待ちの方
+admin-line-empty = 順番待ちの方はいません。
+admin-line-number = 順番
+admin-line-phone = 電話番号
+admin-line-seat-type = 席種
+admin-line-any-type = 席種指定なし
+admin-line-quantity = 枚数
+admin-line-channel = 申込方法
+admin-line-channel-page = 購入ページ
+admin-line-channel-call = 電話(2を押す)
+admin-line-channel-call-order = 電話の着信順
+admin-line-state = 状態
+admin-line-state-waiting = 待機中
+admin-line-state-offered = お取り置き中
+admin-line-state-taken = 購入済み
+admin-line-state-declined = 辞退
+admin-line-state-expired = 期限切れ
+admin-line-state-left = 取り下げ
+admin-line-held = お取り置きの座席
+admin-line-until = { $at }まで
+admin-line-joined = 申込日時
+admin-line-closed = 終了日時
+admin-line-action = 操作
+admin-line-remove = 削除
+admin-line-remove-who = { $phone }を順番待ちから削除
+admin-line-remove-hint = 削除するとすぐに順番待ちから外れます(ご本人が取り下げたときと同じです)。お取り置きの座席は次の方へ、待っている方がいなければ販売に戻ります。
+admin-line-removed = 順番待ちから削除しました。お取り置きの座席は次の方へ、または販売に戻りました。
+admin-line-not-open = この方はすでに順番待ちから外れています。何も変更していません。
+admin-line-no-place = この公演の順番待ちにそのような申込はありません。
+admin-line-ended-title = 終了した申込(新しい順)
+admin-line-ended-more = 最新の{ $n }件のみ表示しています。

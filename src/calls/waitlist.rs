@@ -11,7 +11,7 @@
 //!
 //! Only a caller whose number somebody vouched for
 //! ([`crate::identity::CallerIdentity::is_proven`]) is offered the key: a place
-//! in line holds up the seats that come back for half an hour, so a claimed
+//! in line holds up the seats that come back for the event's offer window, so a claimed
 //! `From` alone must not be able to fill the line with other people's numbers.
 //! Anyone else still gets the link, whose page lets its phone's owner join.
 

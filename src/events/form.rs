@@ -65,6 +65,8 @@ pub enum FormProblem {
     BadZone(String),
     #[error("{0} is not a whole number from 0")]
     BadNumber(String),
+    #[error("offer window '{0}' is not whole minutes from 5 to 1440")]
+    BadOfferMinutes(String),
     #[error("no seat types")]
     NoSeatTypes,
     #[error("seat type code '{0}'")]
@@ -100,6 +102,13 @@ impl FormProblem {
             }
             FormProblem::BadZone(z) => ("admin-ev-bad-zone", vec![("zone", z.clone())]),
             FormProblem::BadNumber(f) => ("admin-ev-bad-number", vec![("field", f.clone())]),
+            FormProblem::BadOfferMinutes(v) => {
+                let (min, max) = crate::waitlist::OFFER_MINUTES.into_inner();
+                (
+                    "admin-ev-bad-offer-minutes",
+                    vec![("value", v.clone()), ("min", min.to_string()), ("max", max.to_string())],
+                )
+            }
             FormProblem::NoSeatTypes => ("admin-ev-no-seat-types", vec![]),
             FormProblem::BadSeatCode(c) => ("admin-ev-bad-seat-code", vec![("code", c.clone())]),
             FormProblem::DuplicateSeatCode(c) => ("admin-ev-seat-code-twice", vec![("code", c.clone())]),
@@ -129,6 +138,14 @@ fn number(f: &Fields, name: &str) -> Result<i64, FormProblem> {
     match text(f, name) {
         "" => Ok(0),
         v => v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| FormProblem::BadNumber(name.to_string())),
+    }
+}
+
+/// The offer window of the event's line, in minutes (empty: the default).
+fn offer_minutes(f: &Fields) -> Result<i64, FormProblem> {
+    match text(f, "offer_minutes") {
+        "" => Ok(crate::waitlist::DEFAULT_OFFER_MINUTES),
+        v => crate::waitlist::offer_minutes(v).ok_or_else(|| FormProblem::BadOfferMinutes(v.to_string())),
     }
 }
 
@@ -266,6 +283,7 @@ pub fn event_def(f: &Fields, id: &str, organizer: &str, currency: &str) -> Resul
         reentry: Some(!text(f, "reentry").is_empty()),
         // Not on the back office's form: kept as the catalog set it.
         call_order: None,
+        offer_minutes: Some(offer_minutes(f)?),
         seat_types: seat_types(f)?,
     };
     let checked = CatalogFile { organizers: vec![], events: vec![def] };
@@ -322,6 +340,9 @@ mod tests {
         assert_eq!(e.seat_types[1].gate.as_deref(), Some("E"));
         assert_eq!(settings.phone_limit, 4);
         assert_eq!(e.reentry, Some(false));
+        assert_eq!(e.offer_minutes, Some(30), "the default offer window");
+        let (e, _) = event_def(&form(&[("offer_minutes", " 10 ")]), "late-set", "jazz-club", "JPY").unwrap();
+        assert_eq!(e.offer_minutes, Some(10));
     }
 
     #[test]
@@ -356,6 +377,9 @@ mod tests {
             (vec![("st1_gate", "East gate")], FormProblem::BadGate("GA".into())),
             (vec![("st0_code", ""), ("st0_name", ""), ("st1_code", ""), ("st1_name", "")], FormProblem::NoSeatTypes),
             (vec![("admission_closes", "2027-03-14T18:00")], FormProblem::AdmissionClosesFirst),
+            (vec![("offer_minutes", "0")], FormProblem::BadOfferMinutes("0".into())),
+            (vec![("offer_minutes", "2000")], FormProblem::BadOfferMinutes("2000".into())),
+            (vec![("offer_minutes", "abc")], FormProblem::BadOfferMinutes("abc".into())),
         ];
         for (pairs, want) in cases {
             assert_eq!(event_def(&form(&pairs), "x", "o", "JPY").unwrap_err(), want, "{pairs:?}");

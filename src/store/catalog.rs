@@ -298,9 +298,9 @@ impl StoreTx {
             sqlx::query(
                 "INSERT INTO events (id, organizer_id, genre, name, description, region, venue, starts_at, doors_open, curtain,
                    sale_start, sale_end, admission_opens, admission_closes, cancellable_days, contact, currency,
-                   pin_admission, time_zone, reentry, call_order)
+                   pin_admission, time_zone, reentry, call_order, offer_minutes)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, COALESCE($18, 0),
-                   COALESCE($19, ''), COALESCE($20, 0), COALESCE($21, 0))
+                   COALESCE($19, ''), COALESCE($20, 0), COALESCE($21, 0), COALESCE($22, $23))
                  ON CONFLICT (id) DO UPDATE SET organizer_id = excluded.organizer_id, genre = excluded.genre,
                    name = excluded.name, description = excluded.description, region = excluded.region,
                    venue = excluded.venue, starts_at = excluded.starts_at, doors_open = excluded.doors_open,
@@ -310,7 +310,8 @@ impl StoreTx {
                    pin_admission = COALESCE($18, events.pin_admission),
                    time_zone = COALESCE($19, events.time_zone),
                    reentry = COALESCE($20, events.reentry),
-                   call_order = COALESCE($21, events.call_order)",
+                   call_order = COALESCE($21, events.call_order),
+                   offer_minutes = COALESCE($22, events.offer_minutes)",
             )
             .bind(&e.id)
             .bind(&e.organizer)
@@ -333,6 +334,8 @@ impl StoreTx {
             .bind(e.time_zone.as_deref())
             .bind(e.reentry.map(i64::from))
             .bind(e.call_order.map(i64::from))
+            .bind(e.offer_minutes)
+            .bind(crate::waitlist::DEFAULT_OFFER_MINUTES)
             .execute(self.conn().await?)
             .await?;
             // A new seat comes after the event's others in sale order: its position
@@ -409,6 +412,7 @@ fn event_from_row(r: &AnyRow) -> Result<EventView, StoreError> {
         pin_admission: r.try_get::<i64, _>("pin_admission")? != 0,
         reentry: r.try_get::<i64, _>("reentry")? != 0,
         call_order: r.try_get::<i64, _>("call_order")? != 0,
+        offer_minutes: r.try_get("offer_minutes")?,
         sales_paused: r.try_get::<i64, _>("sales_paused")? != 0,
         published: r.try_get::<i64, _>("published")? != 0,
         phone_limit: r.try_get("phone_limit")?,

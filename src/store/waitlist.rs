@@ -24,7 +24,7 @@ use super::{PhoneUser, Store, StoreError, StoreTx};
 use crate::domain::{Purchase, Timestamp};
 use crate::events::EventView;
 use crate::phone::PhoneNumber;
-use crate::waitlist::{PlaceState, OFFER_SECS};
+use crate::waitlist::{PlaceState, DEFAULT_OFFER_MINUTES};
 
 /// One place in an event's line.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -48,6 +48,10 @@ pub struct LinePlace {
     pub seats: Vec<String>,
     /// Waiting: places ahead of this one, plus one.
     pub number: i64,
+    /// Taken: the purchase the offer became.
+    pub purchase_id: Option<String>,
+    /// Ended (taken, declined, expired, left): when.
+    pub closed_at: Option<Timestamp>,
 }
 
 /// What joining the line came to.
@@ -61,8 +65,8 @@ pub enum Joined {
     SeatsFree(i64),
 }
 
-const PLACE_COLUMNS: &str =
-    "seq, id, event_id, seat_type, phone, user_number, quantity, channel, state, joined_at, offer_until FROM waitlist";
+const PLACE_COLUMNS: &str = "seq, id, event_id, seat_type, phone, user_number, quantity, channel, state, joined_at,
+     offer_until, purchase_id, closed_at FROM waitlist";
 
 fn place_of(row: &sqlx::any::AnyRow) -> Result<(i64, LinePlace), StoreError> {
     let phone: String = row.try_get("phone")?;
@@ -82,6 +86,8 @@ fn place_of(row: &sqlx::any::AnyRow) -> Result<(i64, LinePlace), StoreError> {
             offer_until: row.try_get("offer_until")?,
             seats: vec![],
             number: 0,
+            purchase_id: row.try_get("purchase_id")?,
+            closed_at: row.try_get("closed_at")?,
         },
     ))
 }
@@ -112,6 +118,39 @@ impl Store {
             .map(|(s,): (String,)| s)
             .collect();
         Ok(Some(place))
+    }
+
+    /// Every place of `event_id`'s line, open and ended, in line order (join
+    /// order), each with the seats held for it and, while it waits, its number
+    /// as the buyer is told it ([`Store::line_place`]).
+    pub async fn line_of(&self, event_id: &str) -> Result<Vec<LinePlace>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let sql = format!("SELECT {PLACE_COLUMNS} WHERE event_id = $1 ORDER BY seq");
+        let rows = sqlx::query(&sql).bind(event_id).fetch_all(&mut *conn).await?;
+        let held: Vec<(String, String)> = sqlx::query_as(
+            "SELECT offer_id, seat_code FROM seats WHERE event_id = $1 AND offer_id IS NOT NULL ORDER BY position",
+        )
+        .bind(event_id)
+        .fetch_all(&mut *conn)
+        .await?;
+        let places = rows.iter().map(place_of).collect::<Result<Vec<_>, _>>()?;
+        // A place's number counts the waiting places of its line up to it (NUMBER_SQL).
+        let waiting: Vec<(i64, String)> = places
+            .iter()
+            .filter(|(_, p)| p.state == PlaceState::Waiting)
+            .map(|(seq, p)| (*seq, p.seat_type.clone()))
+            .collect();
+        Ok(places
+            .into_iter()
+            .map(|(seq, mut p)| {
+                if p.state == PlaceState::Waiting {
+                    let same_line = |t: &str| t == p.seat_type || t.is_empty() || p.seat_type.is_empty();
+                    p.number = waiting.iter().filter(|(s, t)| *s <= seq && same_line(t)).count() as i64;
+                }
+                p.seats = held.iter().filter(|(o, _)| *o == p.id).map(|(_, seat)| seat.clone()).collect();
+                p
+            })
+            .collect())
     }
 
     /// How many wait in `event_id`'s line, per seat type asked for (`""`: any).
@@ -313,9 +352,9 @@ impl StoreTx {
 
     /// Hold free seats of `seat_type` for the first places in its line, in
     /// line order: each place gets as many as it asked for, then is offered
-    /// until `at` + [`OFFER_SECS`]; the first place still short keeps what it
-    /// has and stops the hand-over (nobody behind it is served first). Returns
-    /// how many places were offered.
+    /// until `at` + the event's offer window (`events.offer_minutes`); the
+    /// first place still short keeps what it has and stops the hand-over
+    /// (nobody behind it is served first). Returns how many places were offered.
     pub async fn hand_to_line(&mut self, event_id: &str, seat_type: &str, at: Timestamp) -> Result<usize, StoreError> {
         // A cancelled event's seats are refunded, not offered to anyone.
         let waiting: Option<(i64,)> = sqlx::query_as(
@@ -331,6 +370,11 @@ impl StoreTx {
             return Ok(0);
         }
         self.lock_line(event_id).await?;
+        let minutes: Option<(i64,)> = sqlx::query_as("SELECT offer_minutes FROM events WHERE id = $1")
+            .bind(event_id)
+            .fetch_optional(self.conn().await?)
+            .await?;
+        let until = at + 60 * minutes.map_or(DEFAULT_OFFER_MINUTES, |(m,)| m);
         let mut offered = 0;
         loop {
             let sql = format!(
@@ -364,11 +408,11 @@ impl StoreTx {
             )
             .bind(seat_type)
             .bind(at)
-            .bind(at + OFFER_SECS)
+            .bind(until)
             .bind(&head.id)
             .execute(self.conn().await?)
             .await?;
-            let detail = serde_json::json!({"event_id": event_id, "seat_type": seat_type, "until": at + OFFER_SECS});
+            let detail = serde_json::json!({"event_id": event_id, "seat_type": seat_type, "until": until});
             self.journal(
                 "waitlist",
                 &head.id,

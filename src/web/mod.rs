@@ -258,6 +258,7 @@ fn page_templates(catalogs: Arc<crate::i18n::Catalogs>) -> Environment<'static> 
         ("admin_event_cancel.html", include_str!("templates/admin_event_cancel.html")),
         ("admin_sales.html", include_str!("templates/admin_sales.html")),
         ("admin_door.html", include_str!("templates/admin_door.html")),
+        ("admin_waitlist.html", include_str!("templates/admin_waitlist.html")),
         ("admin_billing.html", include_str!("templates/admin_billing.html")),
         ("admin_billing_list.html", include_str!("templates/admin_billing_list.html")),
         ("admin_ops_style.html", include_str!("templates/admin_ops_style.html")),

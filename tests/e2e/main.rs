@@ -11,6 +11,7 @@ mod backoffice_door;
 mod backoffice_events;
 mod backoffice_ops;
 mod backoffice_orders;
+mod backoffice_waitlist;
 mod browser;
 mod cancellation;
 mod dialplan;

@@ -6,7 +6,9 @@
 //! sweeps and the hold expiry take the moment to judge), never waited for.
 
 use dialticket::events::CatalogFile;
-use dialticket::waitlist::{sweep, OFFER_SECS};
+use dialticket::waitlist::{sweep, DEFAULT_OFFER_MINUTES};
+
+const OFFER_SECS: i64 = DEFAULT_OFFER_MINUTES * 60;
 use serde_json::Value;
 
 use crate::helpers::*;
@@ -41,9 +43,9 @@ count = 2
 pub(crate) const EVENT: &str = "tiny-night";
 const CARD: &str = "4242 4242 4242 4242";
 const HOLDER: &str = "+819011110001";
-const FIRST: &str = "+819011110002";
-const SECOND: &str = "+819011110003";
-const THIRD: &str = "+819011110004";
+pub(crate) const FIRST: &str = "+819011110002";
+pub(crate) const SECOND: &str = "+819011110003";
+pub(crate) const THIRD: &str = "+819011110004";
 
 pub(crate) async fn tiny_gateway() -> TestGateway {
     let gw = spawn_gateway().await;
@@ -57,13 +59,13 @@ async fn load_tiny(gw: &TestGateway) {
 }
 
 /// A purchase link for `phone`, by calling the purchase number.
-async fn link(gw: &TestGateway, phone: &str) -> String {
+pub(crate) async fn link(gw: &TestGateway, phone: &str) -> String {
     assert_eq!(gw.call(phone, PURCHASE).await.final_status, 200);
     let mail = gw.mails_at_least(phone, "purchase link", 1).await;
     gw.link(&mail[0], "/p/")
 }
 
-async fn page(gw: &TestGateway, link: &str) -> Value {
+pub(crate) async fn page(gw: &TestGateway, link: &str) -> Value {
     let (status, page) = gw.get(&format!("{link}/events/{EVENT}")).await;
     assert_eq!(status, 200, "{page}");
     page
@@ -101,7 +103,7 @@ pub(crate) async fn free(gw: &TestGateway) -> i64 {
     e.seat_types[0].available
 }
 
-async fn join(gw: &TestGateway, link: &str, quantity: &str) -> Value {
+pub(crate) async fn join(gw: &TestGateway, link: &str, quantity: &str) -> Value {
     let page = page(gw, link).await;
     assert_eq!(page["waitlist"]["state"], "join", "{page}");
     let action = page["waitlist"]["action"].as_str().expect("join action").to_string();
@@ -398,6 +400,6 @@ async fn seats_are_held_in_the_order_people_called_not_the_order_they_click() {
     gw.stop().await;
 }
 
-fn phone(p: &str) -> dialticket::phone::PhoneNumber {
+pub(crate) fn phone(p: &str) -> dialticket::phone::PhoneNumber {
     dialticket::phone::PhoneNumber::parse(p).expect("phone")
 }

@@ -89,7 +89,8 @@ pub(super) async fn event(
         let e = event_for(&web, &s, &id).await?;
         let card = card(&web, &e).await?;
         let controls = super::events::controls(&web, &e).await?;
-        let data = json!({"event": card, "controls": controls});
+        let waiting: i64 = web.app.store.line_lengths(&e.id).await?.iter().map(|(_, n)| n).sum();
+        let data = json!({"event": card, "controls": controls, "waiting": waiting});
         Ok(page(&web, &headers, StatusCode::OK, "admin_event.html", &s, data))
     }
     .await;

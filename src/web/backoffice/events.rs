@@ -63,6 +63,7 @@ async fn fields_of(web: &Web, e: &EventView) -> Result<FormFields, StoreError> {
     }
     let controls = web.app.store.event_controls(&e.id).await?;
     set("phone_limit", controls.map(|c| c.phone_limit).unwrap_or(0).to_string());
+    set("offer_minutes", e.offer_minutes.to_string());
     for (i, s) in web.app.store.seat_shapes(&e.id).await?.into_iter().enumerate().take(MAX_SEAT_TYPES) {
         set(&format!("st{i}_code"), s.code);
         set(&format!("st{i}_name"), s.name);
@@ -144,6 +145,7 @@ pub(super) async fn new_page(
             None => {
                 let mut f = FormFields::new();
                 f.insert("time_zone".into(), default_zone(&web, own).await?);
+                f.insert("offer_minutes".into(), crate::waitlist::DEFAULT_OFFER_MINUTES.to_string());
                 f
             }
         };

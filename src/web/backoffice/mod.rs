@@ -11,6 +11,7 @@
 //! - `GET /admin/events/{id}/report` (sales: chart, methods, channels),
 //!   `GET /admin/events/{id}/orders.csv`: `sales.rs`
 //! - `GET|POST /admin/events/{id}/cancel` (the whole event, in the background): `event_cancel.rs`
+//! - `GET /admin/events/{id}/waitlist` (the line), `POST …/waitlist/{place}/remove`: `waitlist.rs`
 //! - `GET /admin/events/{id}/door` (the door, live): `door.rs`; `POST /admin/events/{id}/staff`,
 //!   `POST /admin/events/{id}/staff/{sid}/revoke` (venue staff accounts): `door_staff.rs`
 //! - `GET /admin/billing`, `GET /admin/organizers/{id}/billing/{yyyy-mm}[.csv]` (statements),
@@ -44,6 +45,7 @@ mod order_actions;
 mod orders;
 mod sales;
 mod sales_chart;
+mod waitlist;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -84,6 +86,8 @@ pub(super) fn routes() -> Router<Web> {
         .route("/admin/orders/{id}", get(orders::show))
         .route("/admin/orders/{id}/{action}", get(order_actions::confirm).post(order_actions::act))
         .route("/admin/events/{id}/cancel", get(event_cancel::confirm).post(event_cancel::cancel))
+        .route("/admin/events/{id}/waitlist", get(waitlist::list))
+        .route("/admin/events/{id}/waitlist/{place}/remove", post(waitlist::remove))
         .route("/admin/events/{id}/door", get(door::door))
         .route("/admin/events/{id}/staff", post(door_staff::create))
         .route("/admin/events/{id}/staff/{sid}/revoke", post(door_staff::revoke))

@@ -16,7 +16,7 @@ use super::Shop;
 use crate::dialplan::Action;
 use crate::events::EventView;
 use crate::store::{now, Joined, LinePlace, Store};
-use crate::waitlist::{max_quantity, quantity, PlaceState, OFFER_SECS};
+use crate::waitlist::{max_quantity, quantity, PlaceState};
 
 /// The buyer's open place in `event`'s line (purchase links only), and the
 /// event as this buyer may order it: with an offer open, the offered seat type
@@ -65,7 +65,7 @@ pub(super) fn card(web: &Web, shop: &Shop, event: &EventView, on_sale: bool) -> 
             // Offered: what is held (a place a call took may get fewer than its most).
             "quantity": if offer_open(p) { p.seats.len() as i64 } else { p.quantity },
             "number": p.number, "seats": p.seats.join(", "), "until": until,
-            "leave_action": format!("{action}/leave"), "minutes": OFFER_SECS / 60,
+            "leave_action": format!("{action}/leave"), "minutes": event.offer_minutes,
         });
     }
     let sold_out: Vec<Value> = event
@@ -84,7 +84,7 @@ pub(super) fn card(web: &Web, shop: &Shop, event: &EventView, on_sale: bool) -> 
     let max = max_quantity(event.phone_limit, 0);
     json!({
         "state": "join", "action": action, "seat_types": sold_out,
-        "quantities": (1..=max).collect::<Vec<_>>(), "minutes": OFFER_SECS / 60,
+        "quantities": (1..=max).collect::<Vec<_>>(), "minutes": event.offer_minutes,
     })
 }
 

@@ -16,6 +16,7 @@ mod backoffice_door;
 mod backoffice_events;
 mod backoffice_ops;
 mod backoffice_orders;
+mod backoffice_waitlist;
 mod door;
 mod journeys;
 mod offline;
