@@ -11,7 +11,7 @@
 # In one run, on this machine:
 #   single   the baseline: one release gateway on SQLite, sipp straight at it.
 #   cluster  the topology of compose.yaml: PostgreSQL (pg_virtualenv, a throwaway
-#            cluster; synchronous_commit on), two release gateways on that one
+#            cluster; synchronous_commit and fsync on: durable, as deployed), two release gateways on that one
 #            database (own SIP/HTTP/admin ports, the same signing key, dialplans,
 #            prompts and templates: the repo's), and Kamailio running
 #            deploy/kamailio/kamailio.cfg rewritten only where loopback needs it:
@@ -93,7 +93,7 @@ if [ "${1:-}" != "--inside" ]; then
   # Its own free port: pg_virtualenv -t takes 5432 whatever else runs there (another
   # throwaway cluster, scripts/test.sh's, makes it fail with "Port conflict").
   pg_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  exec timeout -k 10 "${HARD_TIMEOUT:-840}" pg_virtualenv -t -c "-p $pg_port" -o synchronous_commit=on -o max_connections=200 \
+  exec timeout -k 10 "${HARD_TIMEOUT:-840}" pg_virtualenv -t -c "-p $pg_port" -o synchronous_commit=on -o fsync=on -o max_connections=200 \
     bash "$0" --inside
 fi
 
@@ -696,7 +696,7 @@ bs=$(best single); bc=$(best cluster)
 echo
 echo "Cluster benchmark on $machine; started $started_at, ended $(date -u '+%H:%M UTC'); ${STEP_SECONDS} s per call step."
 echo "Kamailio: deploy/kamailio/kamailio.cfg with loopback listen lines, the two gateways in its dispatcher list, Debian's module path and pike's reqs_density_per_unit raised 40 -> $PIKE_DENSITY; -m ${KAMAILIO_SHM:-1024} MB shared memory."
-echo "PostgreSQL: pg_virtualenv (synchronous_commit on). CPU per op: ms of CPU per call, mail or purchase (Kamailio and PostgreSQL: all their processes); in the rush rows, % of one core over the whole rush (calls, buyers and mail at once). Peak RSS: VmHWM so far (Kamailio, PostgreSQL: the largest of their processes). Machine busy: all CPUs' busy time during the row (sipp, the load client and anything else on the machine included)."
+echo "PostgreSQL: pg_virtualenv (synchronous_commit and fsync on). CPU per op: ms of CPU per call, mail or purchase (Kamailio and PostgreSQL: all their processes); in the rush rows, % of one core over the whole rush (calls, buyers and mail at once). Peak RSS: VmHWM so far (Kamailio, PostgreSQL: the largest of their processes). Machine busy: all CPUs' busy time during the row (sipp, the load client and anything else on the machine included)."
 echo "Load average at the start: $load_start; at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
 echo
 echo "$header"
