@@ -79,13 +79,18 @@ impl Readers {
 
     /// After `e` on `conn`: if the connection itself is gone, a new one in its place.
     pub(super) async fn mend(&self, conn: &mut ReadConn<'_>, e: &StoreError) {
-        let gone = matches!(e, StoreError::Db(sqlx::Error::WorkerCrashed | sqlx::Error::Io(_)));
-        if let (true, ReadConn::Kept(c)) = (gone, conn) {
+        if let (true, ReadConn::Kept(c)) = (connection_gone(e), conn) {
             if let Ok(fresh) = connect(&self.options).await {
                 **c = fresh;
             }
         }
     }
+}
+
+/// Whether `e` says the connection itself is gone (its SQLite thread ended, or
+/// its I/O failed), not that a statement failed.
+fn connection_gone(e: &StoreError) -> bool {
+    matches!(e, StoreError::Unavailable(e) if matches!(**e, sqlx::Error::WorkerCrashed | sqlx::Error::Io(_)))
 }
 
 async fn connect(options: &AnyConnectOptions) -> Result<AnyConnection, StoreError> {
@@ -108,5 +113,20 @@ impl super::Store {
         if let (Some(readers), Err(e)) = (&self.readers, result) {
             readers.mend(conn, e).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_lost_connection_is_replaced() {
+        assert!(connection_gone(&StoreError::from(sqlx::Error::WorkerCrashed)));
+        let io = std::io::Error::new(std::io::ErrorKind::BrokenPipe, "gone");
+        assert!(connection_gone(&StoreError::from(sqlx::Error::Io(io))));
+        assert!(!connection_gone(&StoreError::from(sqlx::Error::RowNotFound)));
+        assert!(!connection_gone(&StoreError::Conflict));
+        assert!(!connection_gone(&StoreError::from(sqlx::Error::PoolTimedOut)));
     }
 }

@@ -11,6 +11,7 @@ mod crash;
 mod door;
 mod events;
 mod holder;
+mod new_purchase;
 mod outbox;
 mod phone_users;
 mod plans;
