@@ -5,44 +5,21 @@
 
 use crate::backends::store_with;
 use crate::on_every_backend;
+use crate::races::LAST_TEN;
 use dialticket::domain::{PaymentResult, PaymentStatus};
 use dialticket::phone::PhoneNumber;
 use dialticket::store::{now, StoreError};
 
-const CATALOG: &str = r#"
-[[organizers]]
-id = "o"
-name = "O"
-
-[[events]]
-id = "e"
-organizer = "o"
-genre = "Test"
-name = "E"
-venue = "V"
-starts_at = "today+30d 19:00 +09:00"
-doors_open = "today+30d 18:00 +09:00"
-curtain = "today+30d 19:00 +09:00"
-sale_start = "today-1d 00:00 +09:00"
-sale_end = "today+30d 18:00 +09:00"
-
-[[events.seat_types]]
-code = "GA"
-name = "Floor"
-price = 5000
-count = 10
-"#;
-
 async fn a_new_purchase_is_written_once_as_it_ends(backend: &str) {
-    let Some((store, _db)) = store_with(backend, CATALOG).await else { return };
-    let event = store.event("e").await.unwrap().unwrap();
+    let Some((store, _db)) = store_with(backend, LAST_TEN).await else { return };
+    let event = store.event("last-ten").await.unwrap().unwrap();
     let phone = PhoneNumber::parse("+819000000001").unwrap();
     let at = now();
 
     // Made, saved paid, its channel set, then read back in the same transaction.
     let mut tx = store.begin().await.unwrap();
     let user = tx.touch_phone_user(&phone, "en", at).await.unwrap();
-    let mut p = tx.reserve(&user, &phone, &event, "GA", 2, "card", "form-token-0000001", at).await.unwrap();
+    let mut p = tx.reserve(&user, &phone, &event, "S", 2, "card", "form-token-0000001", at).await.unwrap();
     tx.set_purchase_channel(&p.id, "web").await.unwrap();
     let t = p.settle(&PaymentResult::Approved { reference: "ref-1".into() }).unwrap();
     tx.save_purchase(&p, &t, "test", at).await.unwrap();
@@ -63,7 +40,7 @@ async fn a_new_purchase_is_written_once_as_it_ends(backend: &str) {
     // the version the row was written with.
     let mut tx = store.begin().await.unwrap();
     let user = tx.touch_phone_user(&phone, "en", at).await.unwrap();
-    let mut q = tx.reserve(&user, &phone, &event, "GA", 1, "card", "form-token-0000003", at).await.unwrap();
+    let mut q = tx.reserve(&user, &phone, &event, "S", 1, "card", "form-token-0000003", at).await.unwrap();
     let t = q.settle(&PaymentResult::Approved { reference: "ref-3".into() }).unwrap();
     tx.save_purchase(&q, &t, "test", at).await.unwrap();
     tx.touch_phone_user(&phone, "en", at).await.unwrap();
@@ -85,7 +62,7 @@ async fn a_new_purchase_is_written_once_as_it_ends(backend: &str) {
     // A transaction dropped before its commit leaves no purchase behind.
     let mut tx = store.begin().await.unwrap();
     let user = tx.touch_phone_user(&phone, "en", at).await.unwrap();
-    let gone = tx.reserve(&user, &phone, &event, "GA", 1, "card", "form-token-0000002", at).await.unwrap();
+    let gone = tx.reserve(&user, &phone, &event, "S", 1, "card", "form-token-0000002", at).await.unwrap();
     drop(tx);
     assert!(store.purchase(&gone.id).await.unwrap().is_none(), "{backend}");
 
@@ -93,10 +70,10 @@ async fn a_new_purchase_is_written_once_as_it_ends(backend: &str) {
     // race, inside its transaction, before anything of it commits.
     let mut tx = store.begin().await.unwrap();
     let user = tx.touch_phone_user(&phone, "en", at).await.unwrap();
-    let twice = tx.reserve(&user, &phone, &event, "GA", 1, "card", "form-token-0000001", at).await.unwrap();
+    let twice = tx.reserve(&user, &phone, &event, "S", 1, "card", "form-token-0000001", at).await.unwrap();
     assert!(matches!(tx.commit().await, Err(StoreError::Conflict)), "{backend}");
     assert!(store.purchase(&twice.id).await.unwrap().is_none(), "{backend}");
-    assert_eq!(store.count_seats("e", "sold").await.unwrap(), 3, "{backend}: only the first orders' seats");
+    assert_eq!(store.count_seats("last-ten", "sold").await.unwrap(), 3, "{backend}: only the first orders' seats");
 }
 
 on_every_backend!(a_new_purchase_is_written_once_as_it_ends);

@@ -10,7 +10,8 @@ use sqlx::Connection;
 use crate::backends::store_with;
 use crate::on_every_backend;
 
-const LAST_TEN: &str = r#"
+/// One event, "last-ten", of ten "S" seats at 5,000 (also `new_purchase.rs`'s).
+pub(crate) const LAST_TEN: &str = r#"
 [[organizers]]
 id = "org"
 name = "Race Hall"
